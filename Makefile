@@ -1,0 +1,52 @@
+# Riadó: the two commands of the README, and the set-up they share.
+#   make run     set up, load the demo district once, serve on http://127.0.0.1:5000
+#   make setup   set-up only (.venv, system libraries, schema)
+#   make test    set-up + PostgreSQL/PostGIS + Redis + Chromium, then every test on both backends
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: setup run test test-sqlite test-postgis system system-test schema translations bench clean
+
+setup: system $(VENV)/.installed translations schema
+
+system:
+	@PYTHON=$(PYTHON) bash scripts/system-deps.sh
+
+system-test:
+	@PYTHON=$(PYTHON) bash scripts/system-deps.sh --test
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile --use-fuzzy -q -d incident/translations
+
+schema: $(VENV)/.installed
+	@$(BIN)/riado db upgrade 2>&1 | sed '/^INFO /d'
+
+run: setup
+	@$(BIN)/riado demo load
+	@echo "Open http://$(HOST):$(PORT) and sign in with the demo login above."
+	@exec $(BIN)/riado run --host $(HOST) --port $(PORT)
+
+test: setup system-test
+	@echo "=== Riadó tests on SQLite + SpatiaLite ==="
+	@$(BIN)/python -m pytest --db=sqlite $(PYTEST_ARGS)
+	@echo "=== Riadó tests on PostgreSQL + PostGIS ==="
+	@$(BIN)/python -m pytest --db=postgis --pg-url=$(TEST_PG_URL) $(PYTEST_ARGS)
+
+bench: setup system-test
+	@for b in bench/*.py; do [ -e "$$b" ] && $(BIN)/python "$$b"; done; true
+
+clean:
+	rm -rf $(VENV) .pytest_cache

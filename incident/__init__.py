@@ -1,0 +1,118 @@
+"""Riadó: civil-protection incident coordination for a municipality's mayor's office.
+
+``create_app`` builds the Flask application; the wings (``maps``, ``alerts``) plug into it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask, session
+from flask_login import current_user
+
+from . import config as config_module
+from .config import REPO_ROOT, ConfigurationError
+from .database import check_connection, configure_engine, engine_options
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+__all__ = ["ConfigurationError", "create_app"]
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    chosen = session.get("lang")
+    if chosen in config_module.LOCALES:
+        return chosen
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
+        return current_user.locale
+    return current_app.config["RIADO_LOCALE"]
+
+
+def _select_timezone() -> str:
+    from flask import current_app
+
+    return current_app.config["RIADO_TIMEZONE"]
+
+
+# Riadó's choices where Flask or an extension has another default; test_config may override.
+DEFAULTS = {
+    "WTF_CSRF_CHECK_DEFAULT": False,  # security.enforce_access calls csrf.protect() itself
+    "WTF_CSRF_TIME_LIMIT": None,  # a token is valid as long as the session
+    "SESSION_COOKIE_NAME": "riado_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=12),
+    "BABEL_DEFAULT_LOCALE": "en",  # the language of the source strings
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RIADO_LOGIN_RATE_LIMIT": "10 per minute",
+    "RIADO_CHECK_DATABASE": True,
+}
+
+
+def _finish_config(app: Flask) -> None:
+    cfg = app.config
+    try:
+        ZoneInfo(cfg["RIADO_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"RIADO_TIMEZONE '{cfg['RIADO_TIMEZONE']}' is not a known time zone (e.g. Europe/Budapest)."
+        ) from None
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(cfg["SQLALCHEMY_DATABASE_URI"]))
+    cfg.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE_DIR / "translations"))
+    tile = urlsplit(cfg["RIADO_TILE_URL"].replace("{s}", "a"))
+    cfg.setdefault("RIADO_TILE_ORIGIN", f"{tile.scheme}://{tile.netloc}" if tile.netloc else "")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the Riadó application from the environment (and ``test_config`` overrides)."""
+    settings = config_module.from_environment()
+    app = Flask(
+        "incident",
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(PACKAGE_DIR / "static"),
+    )
+    app.config.update(settings)
+    app.config.update(DEFAULTS)
+    if test_config:
+        app.config.update(test_config)
+    _finish_config(app)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+        if app.config["RIADO_CHECK_DATABASE"]:
+            app.config["RIADO_DATABASE_VERSION"] = check_connection(db.engine)
+    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    limiter.init_app(app)
+
+    from . import audit  # noqa: F401  (registers the flush listener)
+    from . import api, queue, security, templating
+    from .views import admin, auth, health, shell
+
+    queue.init_app(app)
+    api.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(shell.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(admin.bp)
+    templating.init_app(app)
+
+    import alerts
+    import maps
+
+    maps.init_app(app)
+    alerts.init_app(app)
+
+    app.before_request(security.enforce_access)
+    app.after_request(security.security_headers)
+    return app

@@ -1,0 +1,61 @@
+"""The JSON API under /api/v1 (flask-smorest: marshmallow schemas and the OpenAPI document)."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Api as SmorestApi
+from werkzeug.exceptions import HTTPException
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api, answering in JSON only under /api/ (pages keep HTML errors)."""
+
+    def _register_error_handlers(self):
+        from ..views.errors import html_error
+
+        def handle(error: HTTPException):
+            if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+                return self.handle_http_exception(error)
+            return html_error(error)
+
+        self._app.register_error_handler(HTTPException, handle)
+
+
+API_CONFIG = {
+    "API_TITLE": "Riadó",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "API_SPEC_OPTIONS": {
+        "info": {"description": "Civil-protection incident coordination: contacts, resources, "
+                 "incidents and their log, SMS alerts."},
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+            }
+        },
+        "security": [{"bearer": []}, {"session": []}],
+    },
+}
+
+
+def init_app(app):
+    """Bind the API and register its blueprints."""
+    for key, value in API_CONFIG.items():
+        app.config.setdefault(key, value)
+    api = Api(app)
+    app.extensions["riado_api"] = api
+    # The OpenAPI document describes the contract; it holds no data.
+    openapi_json = app.view_functions["api-docs.openapi_json"]
+
+    def public_openapi_json():
+        return openapi_json()
+
+    public_openapi_json._riado_public = True
+    app.view_functions["api-docs.openapi_json"] = public_openapi_json
+    from . import accounts
+
+    for blueprint in accounts.blueprints:
+        api.register_blueprint(blueprint)

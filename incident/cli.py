@@ -1,0 +1,191 @@
+"""The ``riado`` command (a Flask CLI group): run, serve, users, tokens, demo data, worker."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+
+from .config import ConfigurationError, env_flag
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(
+    name="riado",
+    create_app=_create_app,
+    add_default_commands=False,
+    load_dotenv=False,
+    help="Riadó: civil-protection incident coordination.",
+)
+cli.add_command(shell_command)
+cli.add_command(routes_command)
+
+
+def main() -> None:
+    """Console entry point: configuration problems end in one sentence, not a traceback."""
+    try:
+        cli.main(prog_name="riado")
+    except ConfigurationError as exc:
+        click.echo(f"riado: {exc}", err=True)
+        sys.exit(2)
+
+
+def schema_is_current() -> bool:
+    """Whether the database has every migration applied."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from .extensions import db
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with db.engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current == heads
+
+
+def _require_current_schema() -> None:
+    if not schema_is_current():
+        raise ConfigurationError("The database schema is not up to date: run `riado db upgrade` first.")
+
+
+def _cli_actor(label: str = "cli") -> None:
+    from .audit import set_actor
+
+    set_actor(None, label)
+
+
+@cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def run_command(host: str, port: int) -> None:
+    """Development server, with the embedded queue consumer."""
+    _require_current_schema()
+    app = current_app._get_current_object()
+    if env_flag("RIADO_EMBEDDED_WORKER", default=True):
+        from .queue import start_embedded_consumer
+
+        start_embedded_consumer(app.extensions["huey"])
+    click.echo(f"Riadó serves on http://{host}:{port}")
+    # Flask's app.run() refuses to run under its own CLI; werkzeug serves the same way.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="web processes")
+@click.option("--threads", default=8, show_default=True, type=int, help="threads per process")
+@with_appcontext
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+    """Production server (gunicorn)."""
+    _require_current_schema()
+    from .server import serve
+
+    serve(host, port, workers, threads)
+
+
+@cli.group("user")
+def user_group() -> None:
+    """Manage users."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "officer", "viewer"]), required=True)
+@click.option("--name", default="")
+@click.option("--position", default="")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@with_appcontext
+def user_create(email: str, role: str, name: str, position: str, password_stdin: bool) -> None:
+    """Create a user; the password comes from --password-stdin or a prompt."""
+    from .extensions import db
+    from .operations.users import UserError, create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _cli_actor()
+    try:
+        user = create_user(email, password, role, name, position)
+    except UserError as exc:
+        db.session.rollback()
+        raise click.BadParameter(exc.message, param_hint=exc.field) from None
+    db.session.commit()
+    click.echo(f"Created {user.email} ({user.role}).", err=True)
+
+
+@cli.group("token")
+def token_group() -> None:
+    """Manage API tokens."""
+
+
+@token_group.command("create")
+@click.argument("email")
+@click.option("--name", default="cli", help="a label to recognise the token by")
+@with_appcontext
+def token_create(email: str, name: str) -> None:
+    """Print a new API token for EMAIL on stdout (and nothing else)."""
+    from .extensions import db
+    from .operations.users import find_user
+    from .security import issue_token
+
+    user = find_user(email)
+    if user is None or not user.is_active:
+        raise click.BadParameter("no active user with this email", param_hint="EMAIL")
+    _cli_actor()
+    token = issue_token(user, name)
+    db.session.commit()
+    click.echo(token)
+
+
+@cli.group("demo")
+def demo_group() -> None:
+    """The demo district."""
+
+
+@demo_group.command("load")
+@with_appcontext
+def demo_load() -> None:
+    """Load the demo district, Budapest V. kerület (idempotent); print the demo login."""
+    from .demo import load_demo
+
+    _require_current_schema()
+    _cli_actor("demo")
+    login = load_demo()
+    click.echo(f"Demo login: {login.email} / {login.password}")
+
+
+@demo_group.command("login")
+@with_appcontext
+def demo_login() -> None:
+    """Print the demo login (after ``riado demo load``)."""
+    from .demo import demo_credentials
+
+    login = demo_credentials()
+    click.echo(f"Demo login: {login.email} / {login.password}")
+
+
+@cli.command("worker")
+@click.option("--workers", default=4, show_default=True, type=int, help="consumer threads")
+@with_appcontext
+def worker_command(workers: int) -> None:
+    """Run the task-queue consumer (SMS fan-out) as its own process."""
+    from .queue import create_consumer
+
+    _require_current_schema()
+    consumer = create_consumer(current_app.extensions["huey"], workers)
+    click.echo(f"Riadó worker: {workers} threads on the {'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} queue")
+    consumer.run()
+

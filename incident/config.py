@@ -1,0 +1,114 @@
+"""Configuration read from the environment (SPEC §2), with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+LOCALES = ("hu", "en")
+
+
+class ConfigurationError(Exception):
+    """A setting or a required service is wrong; the message is one sentence for the operator."""
+
+
+def instance_path() -> Path:
+    """Where the SQLite database, the queue file and the generated secret live."""
+    return Path(os.environ.get("RIADO_INSTANCE_PATH") or REPO_ROOT / "instance").resolve()
+
+
+def _secret_key(folder: Path) -> str:
+    """Return SECRET_KEY from the environment, or one generated once into the instance folder."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    path = folder / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together must agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def database_url(folder: Path) -> str:
+    """Normalise DATABASE_URL: the embedded SpatiaLite file by default, psycopg 3 for PostgreSQL."""
+    raw = os.environ.get("DATABASE_URL")
+    if not raw:
+        return f"sqlite:///{folder / 'riado.db'}"
+    try:
+        url = make_url(raw)
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError
+        raise ConfigurationError(f"DATABASE_URL is not a valid database URL ({exc}).") from None
+    backend = url.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise ConfigurationError(
+            f"DATABASE_URL uses '{backend}', but Riadó supports only SQLite (SpatiaLite) and "
+            "PostgreSQL (PostGIS)."
+        )
+    return url.render_as_string(hide_password=False)
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """A yes/no environment variable (1, true, yes, on)."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def from_environment() -> dict:
+    """Build the Flask config mapping from environment variables."""
+    folder = instance_path()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"The instance folder {folder} cannot be created ({exc.strerror})."
+        ) from None
+    locale = os.environ.get("RIADO_LOCALE", "hu").strip().lower() or "hu"
+    if locale not in LOCALES:
+        raise ConfigurationError(f"RIADO_LOCALE must be one of {', '.join(LOCALES)}, not '{locale}'.")
+    public_url = (os.environ.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+    if urlsplit(public_url).scheme not in ("http", "https"):
+        raise ConfigurationError("PUBLIC_URL must start with http:// or https://.")
+    redis_url = os.environ.get("REDIS_URL") or None
+    return {
+        "INSTANCE_PATH": str(folder),
+        "SECRET_KEY": _secret_key(folder),
+        "SQLALCHEMY_DATABASE_URI": database_url(folder),
+        "REDIS_URL": redis_url,
+        "PUBLIC_URL": public_url,
+        "RIADO_LOCALE": locale,
+        "RIADO_PHONE_REGION": (os.environ.get("RIADO_PHONE_REGION") or "HU").upper(),
+        "RIADO_TIMEZONE": os.environ.get("RIADO_TIMEZONE") or "Europe/Budapest",
+        "RIADO_EMBEDDED_WORKER": env_flag("RIADO_EMBEDDED_WORKER", False),
+        "RIADO_TILE_URL": os.environ.get("RIADO_TILE_URL") or DEFAULT_TILE_URL,
+        "RIADO_TILE_ATTRIBUTION": os.environ.get("RIADO_TILE_ATTRIBUTION") or DEFAULT_TILE_ATTRIBUTION,
+        "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID") or None,
+        "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN") or None,
+        "TWILIO_FROM": os.environ.get("TWILIO_FROM") or None,
+        "TWILIO_MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or None,
+        "TWILIO_API_URL": os.environ.get("TWILIO_API_URL") or None,
+        "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+    }

@@ -1,0 +1,75 @@
+"""The demo district: Budapest V. kerület (Belváros-Lipótváros), with fictional people.
+
+``load_demo`` is idempotent: it adds what is missing and leaves the rest alone.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from ..extensions import db
+from ..models import Municipality, User
+from ..operations.users import find_user
+from .people import DEMO_LOGIN, MUNICIPALITY, SECRETARIAT
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    password: str
+
+
+def _password_file() -> Path:
+    return Path(current_app.config["INSTANCE_PATH"]) / "demo_password"
+
+
+def _demo_password() -> tuple[str, bool]:
+    """The demo password (RIADO_DEMO_PASSWORD, or generated once into the instance folder)."""
+    if os.environ.get("RIADO_DEMO_PASSWORD"):
+        return os.environ["RIADO_DEMO_PASSWORD"], True
+    path = _password_file()
+    if path.exists():
+        return path.read_text().strip(), False
+    password = secrets.token_urlsafe(9)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password + "\n")
+    return password, True
+
+
+def demo_credentials() -> DemoLogin:
+    password, _new = _demo_password()
+    return DemoLogin(DEMO_LOGIN, password)
+
+
+def _load_municipality() -> None:
+    if db.session.execute(select(Municipality).limit(1)).scalar_one_or_none() is None:
+        db.session.add(Municipality(**MUNICIPALITY))
+
+
+def _load_secretariat(password: str, reset: bool) -> None:
+    password_hash = generate_password_hash(password)
+    for person in SECRETARIAT:
+        user = find_user(person["email"])
+        if user is None:
+            db.session.add(
+                User(password_hash=password_hash, **person)
+            )
+        elif reset:
+            user.password_hash = password_hash
+
+
+def load_demo() -> DemoLogin:
+    """Load (or complete) the demo district and return the demo login."""
+    password, new = _demo_password()
+    _load_municipality()
+    _load_secretariat(password, reset=new)
+    db.session.commit()
+    return DemoLogin(DEMO_LOGIN, password)

@@ -1,0 +1,83 @@
+"""Users: creation, authentication, role changes."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..database import utcnow
+from ..extensions import db
+from ..models import ROLES, User
+
+MIN_PASSWORD_LENGTH = 10
+# Compared against when the email is unknown, so that both paths cost one hash.
+_DUMMY_HASH = generate_password_hash("riado-timing-equaliser")
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked; ``field`` names the offending input."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def normalise_email(email: str) -> str:
+    """Lower-case and syntax-check an email address (no DNS lookup)."""
+    try:
+        return validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise UserError("email", str(exc)) from None
+
+
+def check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise UserError("password", f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise UserError("role", f"The role must be one of {', '.join(ROLES)}.")
+
+
+def find_user(email: str) -> User | None:
+    return db.session.execute(
+        select(User).where(func.lower(User.email) == (email or "").strip().lower())
+    ).scalar_one_or_none()
+
+
+def create_user(email: str, password: str, role: str = "viewer", name: str = "", position: str = "") -> User:
+    """Add a user (not committed); raise UserError naming the bad field."""
+    email = normalise_email(email)
+    check_role(role)
+    check_password(password)
+    if find_user(email) is not None:
+        raise UserError("email", "A user with this email address already exists.")
+    user = User(
+        email=email,
+        role=role,
+        name=(name or "").strip(),
+        position=(position or "").strip(),
+        password_hash=generate_password_hash(password),
+    )
+    db.session.add(user)
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    check_password(password)
+    user.password_hash = generate_password_hash(password)
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same cost whether or not the email exists)."""
+    user = find_user(email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.is_active:
+        return None
+    user.last_login_at = utcnow()
+    return user

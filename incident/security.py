@@ -1,0 +1,162 @@
+"""Access control for every route (deny by default), CSRF for browser writes, security headers."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from flask import abort, current_app, g, jsonify, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .database import utcnow
+from .extensions import csrf, db, login_manager
+from .models import ROLES, ApiToken, User
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_PREFIX = "riado_"
+# Writing last_used_at on every request would turn reads into writes.
+TOKEN_TOUCH_SECONDS = 600
+
+
+def public(view):
+    """Mark a view as reachable without signing in."""
+    view._riado_public = True
+    return view
+
+
+def csrf_exempt(view):
+    """Mark a public view whose unsafe requests carry their own proof (credentials, a signature)."""
+    view._riado_csrf_exempt = True
+    return view
+
+
+def login_rate_key() -> str:
+    """Rate-limit key for sign-in attempts against one account, from whatever address."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    email = str((data or {}).get("email", "")).strip().lower()[:254]
+    return "login:" + email
+
+
+def require_role(role: str):
+    """Require at least ``role`` for a view (or a MethodView method)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
+    def decorator(view):
+        view._riado_role = role
+        return view
+
+    return decorator
+
+
+def _view_attr(name: str, default=None):
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None:
+        return default
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        method = getattr(view_class, request.method.lower(), None)
+        if method is None and request.method == "HEAD":
+            method = getattr(view_class, "get", None)
+        if method is not None and hasattr(method, name):
+            return getattr(method, name)
+    return getattr(view, name, default)
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, name: str = "") -> str:
+    """Create an API token for ``user``; return the token (only its digest is stored)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, name=name[:100], token_hash=hash_token(token), prefix=token[:12]))
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user owning this unrevoked token, or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = db.session.execute(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if row is None or not row.user.is_active:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
+        row.last_used_at = now
+        db.session.commit()
+    return row.user
+
+
+def _unauthorized(message="Sign-in required."):
+    if is_api_request() or request.headers.get("Authorization"):
+        response = jsonify(code=401, status="Unauthorized", message=message)
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="riado"'
+        return response
+    return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    try:
+        return db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+
+
+@login_manager.unauthorized_handler
+def _login_required():
+    return _unauthorized()
+
+
+def enforce_access():
+    """``before_request``: sign-in, role and CSRF checks for every endpoint, deny by default."""
+    if request.endpoint is None:
+        return None  # no route: the 404/405 handlers answer
+    g.via_token = False
+    header = request.headers.get("Authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            return _unauthorized("Invalid or revoked API token.")
+        login_manager._update_request_context_with_user(user)
+        g.via_token = True
+    is_public = request.endpoint == "static" or _view_attr("_riado_public", False)
+    if request.method not in SAFE_METHODS and not g.via_token and not _view_attr("_riado_csrf_exempt", False):
+        csrf.protect()
+    if is_public:
+        return None
+    if not current_user.is_authenticated or not current_user.is_active:
+        return _unauthorized()
+    required = _view_attr("_riado_role") or ("viewer" if request.method in SAFE_METHODS else "officer")
+    if not current_user.has_role(required):
+        abort(403)
+    return None
+
+
+def security_headers(response):
+    """``after_request``: headers that make the browser refuse what the app does not do."""
+    tile_origin = current_app.config.get("RIADO_TILE_ORIGIN", "")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; "
+        f"img-src 'self' data: blob: {tile_origin}".rstrip() + "; "
+        "style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+

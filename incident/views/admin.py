@@ -1,0 +1,111 @@
+"""Administration pages: users and the audit trail (admins only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..extensions import db
+from ..models import ROLES, AuditEntry, User
+from ..operations.users import UserError, create_user, set_password
+from ..security import require_role
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE_SIZE = 50
+
+
+def role_choices():
+    return [("viewer", _l("Viewer (reads)")), ("officer", _l("Officer (writes)")), ("admin", _l("Administrator"))]
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    position = StringField(_l("Position"), validators=[Length(max=200)])
+    role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
+
+
+class UserEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    position = StringField(_l("Position"), validators=[Length(max=200)])
+    role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
+    active = BooleanField(_l("May sign in"))
+    password = PasswordField(_l("New password"), validators=[Optional(), Length(max=1000)])
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@require_role("admin")
+def users():
+    """List users and create one."""
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            create_user(form.email.data, form.password.data, form.role.data, form.name.data, form.position.data)
+        except UserError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("User %(email)s created.", email=form.email.data.strip().lower()), "success")
+            return redirect(url_for("admin.users"))
+    rows = db.session.execute(select(User).order_by(User.email)).scalars().all()
+    status = 422 if form.errors else 200
+    return render_template("incident/admin_users.html", users=rows, form=form, roles=ROLES), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@require_role("admin")
+def edit_user(user_id: int):
+    """Change a user's role, name, password, or whether they may sign in."""
+    user = db.get_or_404(User, user_id)
+    form = UserEditForm(obj=user)
+    if form.validate_on_submit():
+        if user.id == current_user.id and (form.role.data != "admin" or not form.active.data):
+            form.role.errors.append(_("You cannot remove your own admin rights or deactivate yourself."))
+        else:
+            try:
+                if form.password.data:
+                    set_password(user, form.password.data)
+            except UserError as exc:
+                getattr(form, exc.field).errors.append(exc.message)
+            else:
+                user.name = form.name.data.strip()
+                user.position = form.position.data.strip()
+                user.role = form.role.data
+                user.active = form.active.data
+                db.session.commit()
+                flash(_("Changes saved."), "success")
+                return redirect(url_for("admin.users"))
+        db.session.rollback()
+    status = 422 if form.errors else 200
+    return render_template("incident/admin_user_edit.html", user=user, form=form), status
+
+
+@bp.route("/audit")
+@require_role("admin")
+def audit():
+    """The audit trail, newest first."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    entity = request.args.get("entity") or None
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if entity:
+        query = query.where(AuditEntry.entity == entity)
+    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars().all()
+    entities = db.session.execute(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)).scalars().all()
+    return render_template(
+        "incident/admin_audit.html",
+        entries=rows,
+        page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        total=total,
+        entity=entity,
+        entities=entities,
+    )

@@ -1,0 +1,240 @@
+"""Test fixtures: one suite, run on SQLite + SpatiaLite (``--db=sqlite``) and on
+PostgreSQL + PostGIS (``--db=postgis``); each test starts from empty tables."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgis"),
+        default=os.environ.get("RIADO_TEST_DB", "sqlite"),
+        help="database backend for the whole run",
+    )
+    parser.addoption(
+        "--pg-url",
+        default=os.environ.get("TEST_PG_URL", DEFAULT_PG_URL),
+        help="an administrative PostgreSQL URL; the tests create and drop their own database",
+    )
+
+
+def pytest_report_header(config):
+    backend = config.getoption("--db")
+    return "Riadó database backend: " + ("SQLite + SpatiaLite" if backend == "sqlite" else "PostgreSQL + PostGIS")
+
+
+@pytest.fixture(scope="session")
+def backend(request) -> str:
+    return request.config.getoption("--db")
+
+
+def _pg_admin(url: str):
+    import psycopg
+
+    u = make_url(url)
+    return psycopg.connect(
+        host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
+        password=u.password, dbname=u.database or "postgres", autocommit=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def new_database(request, tmp_path_factory):
+    """A factory of empty databases of the selected backend (dropped at the end)."""
+    backend = request.config.getoption("--db")
+    admin_url = request.config.getoption("--pg-url")
+    created = []
+
+    def make(label: str = "main") -> str:
+        name = f"riado_test_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path_factory.mktemp('db') / (name + '.db')}"
+        with _pg_admin(admin_url) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    if created:
+        with _pg_admin(admin_url) as conn:
+            for name in created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("instance")
+    return path
+
+
+@pytest.fixture(scope="session")
+def database_url(new_database, instance_dir):  # noqa: C901
+    """The suite's database, migrated to head once."""
+    url = new_database("main")
+    saved = {k: os.environ.get(k) for k in ("RIADO_INSTANCE_PATH", "DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+    os.environ["RIADO_INSTANCE_PATH"] = str(instance_dir)
+    os.environ["DATABASE_URL"] = url
+    os.environ.pop("REDIS_URL", None)
+    os.environ.pop("SECRET_KEY", None)
+    from flask_migrate import upgrade
+
+    from incident import create_app
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        from incident.extensions import db
+
+        db.engine.dispose()
+    yield url
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def cleanup_engine(database_url):
+    from sqlalchemy import create_engine
+
+    from incident.database import configure_engine, engine_options
+
+    engine = create_engine(database_url, **engine_options(database_url))
+    configure_engine(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def empty_tables(request, cleanup_engine):
+    """After each test, every Riadó table is emptied (tests may commit from threads and processes)."""
+    yield
+    import incident.models  # noqa: F401
+    from incident.extensions import db
+
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with cleanup_engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def app_factory(database_url):
+    """Build apps on the suite's database (``app_factory(RIADO_LOGIN_RATE_LIMIT=...)``)."""
+    from incident import create_app
+    from incident.extensions import db
+
+    apps = []
+
+    def make(**overrides):
+        config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url}
+        config.update(overrides)
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    return app_factory()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a committed user: ``make_user("officer")``."""
+    from incident.extensions import db
+    from incident.operations.users import create_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(role="officer", email=None, password=PASSWORD, name="", position=""):
+        email = email or f"{role}{next(counter)}@riado-test.example"
+        with app.app_context():
+            user = create_user(email, password, role, name, position)
+            db.session.commit()
+            return {"id": user.id, "email": user.email, "password": password, "role": role}
+
+    return make
+
+
+@pytest.fixture
+def token_for(app):
+    """An API token for a user dict from ``make_user``."""
+    from incident.extensions import db
+    from incident.models import User
+    from incident.security import issue_token
+
+    def make(user) -> str:
+        with app.app_context():
+            token = issue_token(db.session.get(User, user["id"]), "test")
+            db.session.commit()
+            return token
+
+    return make
+
+
+@pytest.fixture
+def api(client, make_user, token_for):
+    """``api("viewer")`` → (headers, user): bearer headers of a fresh user of that role."""
+
+    def make(role="officer"):
+        user = make_user(role)
+        return {"Authorization": f"Bearer {token_for(user)}"}, user
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client):
+    """Sign a test client in through the real login form (with its CSRF token)."""
+
+    def do(user, follow=False):
+        page = client.get("/login")
+        token = csrf_from(page.get_data(as_text=True))
+        return client.post(
+            "/login",
+            data={"email": user["email"], "password": user["password"], "csrf_token": token},
+            follow_redirects=follow,
+        )
+
+    return do
