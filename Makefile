@@ -12,7 +12,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup run test test-sqlite test-postgis system system-test schema translations bench clean
+.PHONY: setup run test system system-test schema translations translations-update bench clean
 
 setup: system $(VENV)/.installed translations schema
 
@@ -50,3 +50,10 @@ bench: setup system-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# After changing UI strings: refresh the catalog, translate the new entries in
+# incident/translations/hu/LC_MESSAGES/messages.po, then `make translations`.
+translations-update: $(VENV)/.installed
+	@$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project Riado \
+		-o incident/translations/messages.pot . >/dev/null
+	@$(BIN)/pybabel update -q -i incident/translations/messages.pot -d incident/translations --no-fuzzy-matching

@@ -23,8 +23,12 @@ __all__ = ["ConfigurationError", "create_app"]
 
 
 def _select_locale() -> str:
-    from flask import current_app
+    from flask import current_app, has_request_context, request
 
+    if not has_request_context():
+        return current_app.config["RIADO_LOCALE"]  # the CLI, workers: SMS in the configured language
+    if request.path.startswith("/api/"):
+        return "en"  # API messages are part of a machine contract: always English
     chosen = session.get("lang")
     if chosen in config_module.LOCALES:
         return chosen

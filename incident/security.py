@@ -130,12 +130,12 @@ def enforce_access():
         login_manager._update_request_context_with_user(user)
         g.via_token = True
     is_public = request.endpoint == "static" or _view_attr("_riado_public", False)
+    if not is_public and (not current_user.is_authenticated or not current_user.is_active):
+        return _unauthorized()
     if request.method not in SAFE_METHODS and not g.via_token and not _view_attr("_riado_csrf_exempt", False):
         csrf.protect()
     if is_public:
         return None
-    if not current_user.is_authenticated or not current_user.is_active:
-        return _unauthorized()
     required = _view_attr("_riado_role") or ("viewer" if request.method in SAFE_METHODS else "officer")
     if not current_user.has_role(required):
         abort(403)

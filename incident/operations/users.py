@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -18,28 +19,28 @@ _DUMMY_HASH = generate_password_hash("riado-timing-equaliser")
 class UserError(ValueError):
     """A user cannot be created or changed as asked; ``field`` names the offending input."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
+    def __init__(self, field: str, message):
+        super().__init__(str(message))
         self.field = field
-        self.message = message
+        self.message = str(message)
 
 
 def normalise_email(email: str) -> str:
     """Lower-case and syntax-check an email address (no DNS lookup)."""
     try:
         return validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise UserError("email", str(exc)) from None
+    except EmailNotValidError:
+        raise UserError("email", _l("Enter a valid email address.")) from None
 
 
 def check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise UserError("password", f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+        raise UserError("password", _l("The password must be at least %(n)s characters long.", n=MIN_PASSWORD_LENGTH))
 
 
 def check_role(role: str) -> None:
     if role not in ROLES:
-        raise UserError("role", f"The role must be one of {', '.join(ROLES)}.")
+        raise UserError("role", _l("The role must be one of %(roles)s.", roles=", ".join(ROLES)))
 
 
 def find_user(email: str) -> User | None:
@@ -54,7 +55,7 @@ def create_user(email: str, password: str, role: str = "viewer", name: str = "",
     check_role(role)
     check_password(password)
     if find_user(email) is not None:
-        raise UserError("email", "A user with this email address already exists.")
+        raise UserError("email", _l("A user with this email address already exists."))
     user = User(
         email=email,
         role=role,

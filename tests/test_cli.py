@@ -1,0 +1,82 @@
+"""The `riado` command as an operator uses it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import PASSWORD
+
+RIADO = str(Path(sys.executable).with_name("riado"))
+
+
+def riado(*args, input=None, env_extra=None):
+    env = dict(os.environ, **(env_extra or {}))
+    return subprocess.run([RIADO, *args], env=env, capture_output=True, text=True, input=input, timeout=120)
+
+
+def test_user_create_then_token_create_gives_a_working_token(client):
+    made = riado("user", "create", "Referens@Riado-Test.example", "--role", "officer", "--password-stdin",
+                 input=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    token = riado("token", "create", "referens@riado-test.example")
+    assert token.returncode == 0, token.stderr
+    lines = token.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("riado_")  # the token and nothing else on stdout
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {lines[0]}"})
+    assert me.status_code == 200 and me.get_json()["role"] == "officer"
+
+
+def test_user_create_refuses_bad_input_naming_it(client):
+    bad_role = riado("user", "create", "a@riado-test.example", "--role", "chief", "--password-stdin", input=PASSWORD)
+    assert bad_role.returncode != 0 and "role" in bad_role.stderr
+    bad_email = riado("user", "create", "not-an-email", "--role", "viewer", "--password-stdin", input=PASSWORD)
+    assert bad_email.returncode != 0 and "email" in bad_email.stderr and "Traceback" not in bad_email.stderr
+    short = riado("user", "create", "b@riado-test.example", "--role", "viewer", "--password-stdin", input="short")
+    assert short.returncode != 0 and "password" in short.stderr
+
+
+def test_token_create_for_an_unknown_user_fails_cleanly():
+    result = riado("token", "create", "nobody@riado-test.example")
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_load_is_idempotent_and_its_login_works(app, client, login):
+    first = riado("demo", "load", env_extra={"RIADO_DEMO_PASSWORD": "demo-password-123"})
+    assert first.returncode == 0, first.stderr
+    second = riado("demo", "load", env_extra={"RIADO_DEMO_PASSWORD": "demo-password-123"})
+    assert second.returncode == 0, second.stderr
+    assert "Demo login: referens@belvaros-lipotvaros.example / demo-password-123" in second.stdout
+    from sqlalchemy import func, select
+
+    from incident.extensions import db
+    from incident.models import Municipality, User
+
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(User)).scalar_one() == 8
+        town = db.session.execute(select(Municipality)).scalar_one()
+        assert town.office_phone == "+36 1 872 7211"
+        assert "Belváros-Lipótváros" in town.name
+        positions = set(db.session.execute(select(User.position)).scalars())
+    assert {"Polgármester", "Alpolgármester", "Aljegyző", "Közbiztonsági referens", "Sajtóreferens",
+            "Titkársági asszisztens"} <= positions
+    response = login({"email": "referens@belvaros-lipotvaros.example", "password": "demo-password-123"}, follow=True)
+    assert response.status_code == 200
+    assert "Belváros-Lipótváros" in response.get_data(as_text=True)
+
+
+def test_demo_password_is_generated_once_per_instance(tmp_path, new_database):
+    env = {"RIADO_INSTANCE_PATH": str(tmp_path), "DATABASE_URL": new_database("demo")}
+    os.environ.pop("RIADO_DEMO_PASSWORD", None)
+    assert riado("db", "upgrade", env_extra=env).returncode == 0
+    first = riado("demo", "load", env_extra=env)
+    second = riado("demo", "load", env_extra=env)
+    assert first.returncode == 0, first.stderr
+    password = first.stdout.strip().rsplit(" / ", 1)[1]
+    assert len(password) >= 10
+    assert second.stdout == first.stdout
+    assert (tmp_path / "demo_password").read_text().strip() == password
