@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile --use-fuzzy -q -d incident/translations
+	@$(BIN)/pybabel compile -d incident/translations 2>&1 | sed "/^compiling catalog/d"
 
 schema: $(VENV)/.installed
 	@$(BIN)/riado db upgrade 2>&1 | sed '/^INFO /d'
@@ -56,4 +56,4 @@ clean:
 translations-update: $(VENV)/.installed
 	@$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project Riado \
 		-o incident/translations/messages.pot . >/dev/null
-	@$(BIN)/pybabel update -q -i incident/translations/messages.pot -d incident/translations --no-fuzzy-matching
+	@$(BIN)/pybabel update -i incident/translations/messages.pot -d incident/translations --no-fuzzy-matching >/dev/null
