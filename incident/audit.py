@@ -100,6 +100,25 @@ def _changes(obj, action: str, options: dict) -> dict:
     return out
 
 
+def _collection_changes(obj, action: str, options: dict) -> dict:
+    """Many-to-many memberships (``__audit__["collections"]``) as lists of ids."""
+    state = inspect(obj)
+    out = {}
+    for key in sorted(options.get("collections", ())):
+        hist = state.attrs[key].history
+        if action == "update" and not hist.has_changes():
+            continue
+        old = sorted(_record_id(o) for o in (*hist.unchanged, *hist.deleted))
+        new = sorted(_record_id(o) for o in (*hist.unchanged, *hist.added))
+        if action == "create":
+            old = None
+        elif action == "delete":
+            new = None
+        if old != new and (old or new):
+            out[key] = [old, new]
+    return out
+
+
 def _record_id(obj) -> str:
     state = inspect(obj)
     key = state.mapper.primary_key_from_instance(obj)
@@ -120,9 +139,10 @@ def _write_audit_rows(session, _flush_context):
             options = _audit_options(obj)
             if options is None:
                 continue
-            if action == "update" and not session.is_modified(obj, include_collections=False):
+            if action == "update" and not session.is_modified(obj, include_collections=bool(options.get("collections"))):
                 continue
             changes = _changes(obj, action, options)
+            changes.update(_collection_changes(obj, action, options))
             if action == "update" and not changes:
                 continue  # only quiet bookkeeping columns moved
             rows.append(

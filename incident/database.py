@@ -7,6 +7,10 @@ import datetime as dt
 import os
 import sqlite3
 
+# Shapely must load its bundled GEOS before SQLite loads SpatiaLite: SQLite dlopens extensions
+# with RTLD_GLOBAL, so the system's older libgeos_c would otherwise take over shapely's calls
+# ("WKB output dimension must be 2 or 3").
+import shapely  # noqa: F401  (import order matters, see above)
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import DateTime, TypeDecorator

@@ -121,16 +121,20 @@ def cleanup_engine(database_url):
 def empty_tables(request, cleanup_engine):
     """After each test, every Riadó table is emptied (tests may commit from threads and processes)."""
     yield
-    import incident.models  # noqa: F401
     from incident.extensions import db
+    from incident.models import SEEDED_KINDS
 
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    # Reference data seeded by the migrations stays; what a test added goes.
+    reference = {"resource_kinds"}
+    tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in reference]
+    seeded = ", ".join(f"'{code}'" for code, _hu, _en in SEEDED_KINDS)
     with cleanup_engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
+        conn.execute(text(f"DELETE FROM resource_kinds WHERE code NOT IN ({seeded})"))
 
 
 @pytest.fixture

@@ -55,7 +55,48 @@ def init_app(app):
 
     public_openapi_json._riado_public = True
     app.view_functions["api-docs.openapi_json"] = public_openapi_json
-    from . import accounts
+    from . import accounts, registry
 
-    for blueprint in accounts.blueprints:
+    for blueprint in (*accounts.blueprints, *registry.blueprints):
         api.register_blueprint(blueprint)
+    _register_domain_errors(app)
+
+
+def _json_error(status: int, name: str, **body):
+    from flask import jsonify
+
+    response = jsonify(code=status, status=name, **body)
+    response.status_code = status
+    return response
+
+
+def _register_domain_errors(app):
+    """Errors raised by the operations become 422 (naming the fields) or 409, and nothing of the
+    failed write stays in the session."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from ..errors import ConflictError, FieldError, FieldErrors
+    from ..extensions import db
+
+    @app.errorhandler(FieldError)
+    def field_error(exc):
+        db.session.rollback()
+        return _json_error(422, "Unprocessable Entity", errors={"json": {exc.field: [exc.message]}})
+
+    @app.errorhandler(FieldErrors)
+    def field_errors(exc):
+        db.session.rollback()
+        return _json_error(422, "Unprocessable Entity", errors={"json": exc.errors})
+
+    @app.errorhandler(ConflictError)
+    def conflict(exc):
+        db.session.rollback()
+        body = {"message": exc.message}
+        if exc.field:
+            body["errors"] = {"json": {exc.field: [exc.message]}}
+        return _json_error(409, "Conflict", **body)
+
+    @app.errorhandler(StaleDataError)
+    def stale(exc):
+        db.session.rollback()
+        return _json_error(409, "Conflict", message="Someone else changed this record meanwhile; reload it and try again.")

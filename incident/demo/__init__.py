@@ -15,8 +15,11 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from ..extensions import db
-from ..models import Municipality, User
+from ..models import AlertGroup, Contact, Municipality, Resource, User
+from ..operations import contacts as contact_ops
+from ..operations import resources as resource_ops
 from ..operations.users import find_user
+from . import registry
 from .people import DEMO_LOGIN, MUNICIPALITY, SECRETARIAT
 
 
@@ -66,10 +69,44 @@ def _load_secretariat(password: str, reset: bool) -> None:
             user.password_hash = password_hash
 
 
+def _point(latlon):
+    return None if latlon is None else {"type": "Point", "coordinates": [latlon[1], latlon[0]]}
+
+
+def _load_registry() -> None:
+    """Alert groups, contacts and the register of forces and equipment (by name: idempotent)."""
+    group_ids = {}
+    for group in registry.GROUPS:
+        row = db.session.execute(select(AlertGroup).where(AlertGroup.name == group["name"])).scalar_one_or_none()
+        if row is None:
+            row = contact_ops.create_group({"name": group["name"], "description": group["description"]})
+            db.session.flush()
+        group_ids[group["key"]] = row.id
+    existing = set(db.session.execute(select(Contact.name)).scalars())
+    contact_ids = dict(db.session.execute(select(Contact.name, Contact.id)).all())
+    for person in registry.CONTACTS:
+        if person["name"] in existing:
+            continue
+        contact = contact_ops.create_contact(
+            {**person, "groups": [group_ids[k] for k in person["groups"]], "location": _point(person["location"])}
+        )
+        db.session.flush()
+        contact_ids[person["name"]] = contact.id
+    have = set(db.session.execute(select(Resource.name)).scalars())
+    for item in registry.RESOURCES:
+        if item["name"] in have:
+            continue
+        raw = {k: v for k, v in item.items() if k not in ("contact", "location")}
+        raw["contact_id"] = contact_ids.get(item["contact"]) if item["contact"] else None
+        raw["location"] = _point(item["location"])
+        resource_ops.create_resource(raw)
+
+
 def load_demo() -> DemoLogin:
     """Load (or complete) the demo district and return the demo login."""
     password, new = _demo_password()
     _load_municipality()
     _load_secretariat(password, reset=new)
+    _load_registry()
     db.session.commit()
     return DemoLogin(DEMO_LOGIN, password)

@@ -1,7 +1,22 @@
 """Riadó's data model, one module per aggregate."""
 
 from .audit import AuditEntry
+from .contacts import AlertGroup, Contact, contact_groups
 from .municipality import Municipality
+from .resources import RESOURCE_STATUSES, SEEDED_KINDS, Resource, ResourceKind
 from .users import ROLES, ApiToken, User
 
-__all__ = ["ROLES", "ApiToken", "AuditEntry", "Municipality", "User"]
+__all__ = [
+    "RESOURCE_STATUSES",
+    "ROLES",
+    "SEEDED_KINDS",
+    "AlertGroup",
+    "ApiToken",
+    "AuditEntry",
+    "Contact",
+    "Municipality",
+    "Resource",
+    "ResourceKind",
+    "User",
+    "contact_groups",
+]

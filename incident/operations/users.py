@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import utcnow
+from ..errors import FieldError
 from ..extensions import db
 from ..models import ROLES, User
 
@@ -16,13 +17,8 @@ MIN_PASSWORD_LENGTH = 10
 _DUMMY_HASH = generate_password_hash("riado-timing-equaliser")
 
 
-class UserError(ValueError):
+class UserError(FieldError):
     """A user cannot be created or changed as asked; ``field`` names the offending input."""
-
-    def __init__(self, field: str, message):
-        super().__init__(str(message))
-        self.field = field
-        self.message = str(message)
 
 
 def normalise_email(email: str) -> str:

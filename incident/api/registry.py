@@ -1,0 +1,455 @@
+"""API: contacts, alert groups, resources and resource kinds."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from ..extensions import db
+from ..geo import point_from_lonlat, to_geojson
+from ..models import RESOURCE_STATUSES, AlertGroup, Contact, Resource
+from ..operations import contacts as contact_ops
+from ..operations import csvio
+from ..operations import resources as resource_ops
+from ..phones import mask_email, mask_phone
+from ..security import require_role
+from .common import ListArgs, page
+
+GEOJSON_POINT = {
+    "type": "object",
+    "description": "GeoJSON Point, WGS84, longitude first",
+    "example": {"type": "Point", "coordinates": [19.0502, 47.4966]},
+}
+
+
+def sees_personal_data() -> bool:
+    """Officers and admins see phone numbers and emails; viewers see them masked."""
+    return current_user.is_authenticated and current_user.has_role("officer")
+
+
+# Schemas (input types and the OpenAPI document; domain rules live in the operations)
+
+
+class ContactIn(Schema):
+    name = fields.String(required=True)
+    phone = fields.String(required=True, metadata={"example": "06 30 123 4567"})
+    email = fields.String(load_default=None, allow_none=True)
+    organization = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    groups = fields.List(fields.Integer(), metadata={"description": "alert group ids"})
+    sms_opt_in = fields.Boolean()
+    location = fields.Dict(allow_none=True, metadata=GEOJSON_POINT)
+    notes = fields.String(allow_none=True)
+    version = fields.Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
+
+
+class ContactPatch(ContactIn):
+    """Only the fields given are changed."""
+
+
+class ContactOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    phone = fields.String(metadata={"description": "E.164; masked for viewers"})
+    email = fields.String(metadata={"description": "masked for viewers"})
+    organization = fields.String()
+    role = fields.String()
+    groups = fields.List(fields.Integer())
+    sms_opt_in = fields.Boolean()
+    opted_out_at = fields.String(allow_none=True)
+    location = fields.Dict(allow_none=True, metadata=GEOJSON_POINT)
+    notes = fields.String()
+    version = fields.Integer()
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class ContactList(Schema):
+    items = fields.List(fields.Nested(ContactOut))
+    total = fields.Integer()
+
+
+class ContactArgs(ListArgs):
+    q = fields.String(metadata={"description": "search in name, organization, role, email, phone (accents ignored)"})
+    group = fields.Integer(metadata={"description": "alert group id"})
+    opted_in = fields.Boolean()
+
+
+class GroupIn(Schema):
+    name = fields.String(required=True)
+    description = fields.String(allow_none=True)
+
+
+class GroupPatch(GroupIn):
+    """Only the fields given are changed."""
+
+
+class GroupOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    member_count = fields.Integer()
+    members = fields.List(fields.Nested(ContactOut), metadata={"description": "only on GET /groups/<id>"})
+
+
+class GroupList(Schema):
+    items = fields.List(fields.Nested(GroupOut))
+    total = fields.Integer()
+
+
+class ResourceIn(Schema):
+    name = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": "a code from /resource-kinds"})
+    quantity = fields.Integer(validate=validate.Range(min=0))
+    unit = fields.String(allow_none=True)
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=0), metadata={"description": "persons (shelters)"})
+    status = fields.String(validate=validate.OneOf(RESOURCE_STATUSES))
+    owner = fields.String(allow_none=True)
+    contact_id = fields.Integer(allow_none=True)
+    location = fields.Dict(required=True, metadata=GEOJSON_POINT)
+    notes = fields.String(allow_none=True)
+    version = fields.Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
+
+
+class ResourcePatch(ResourceIn):
+    """Only the fields given are changed."""
+
+
+class ResourceOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    quantity = fields.Integer()
+    available_quantity = fields.Integer()
+    unit = fields.String()
+    capacity = fields.Integer(allow_none=True)
+    status = fields.String()
+    owner = fields.String()
+    contact_id = fields.Integer(allow_none=True)
+    location = fields.Dict(metadata=GEOJSON_POINT)
+    notes = fields.String()
+    version = fields.Integer()
+    distance_m = fields.Float(metadata={"description": "with lat/lon: metres from that point"})
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class ResourceList(Schema):
+    items = fields.List(fields.Nested(ResourceOut))
+    total = fields.Integer()
+
+
+class ResourceArgs(ListArgs):
+    kind = fields.String()
+    status = fields.String(validate=validate.OneOf(RESOURCE_STATUSES))
+    q = fields.String()
+    lat = fields.Float(validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(validate=validate.Range(min=-180, max=180))
+    within_m = fields.Float(validate=validate.Range(min=0, min_inclusive=False))
+
+
+class KindSchema(Schema):
+    code = fields.String(required=True)
+    label_hu = fields.String(required=True)
+    label_en = fields.String(required=True)
+
+
+class KindList(Schema):
+    items = fields.List(fields.Nested(KindSchema))
+    total = fields.Integer()
+
+
+class ImportArgs(Schema):
+    dry_run = fields.Boolean(load_default=False)
+
+
+class ImportFile(Schema):
+    file = fields.Raw(metadata={"type": "string", "format": "binary"}, required=True)
+
+
+class ImportReport(Schema):
+    created = fields.Integer()
+    updated = fields.Integer()
+    dry_run = fields.Boolean()
+    errors = fields.List(fields.Dict(), metadata={"description": "[{row, field, message}]"})
+
+
+# Serialisers
+
+
+def contact_json(contact: Contact, personal: bool | None = None) -> dict:
+    personal = sees_personal_data() if personal is None else personal
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "phone": contact.phone if personal else mask_phone(contact.phone),
+        "email": contact.email if personal else mask_email(contact.email),
+        "organization": contact.organization,
+        "role": contact.role,
+        "groups": [g.id for g in contact.groups],
+        "sms_opt_in": contact.reachable_by_sms,
+        "opted_out_at": contact.opted_out_at.isoformat() if contact.opted_out_at else None,
+        "location": to_geojson(contact.location),
+        "notes": contact.notes,
+        "version": contact.version,
+        "created_at": contact.created_at.isoformat(),
+        "updated_at": contact.updated_at.isoformat(),
+    }
+
+
+def resource_json(resource: Resource, available: int, distance_m: float | None = None) -> dict:
+    out = {
+        "id": resource.id,
+        "name": resource.name,
+        "kind": resource.kind,
+        "quantity": resource.quantity,
+        "available_quantity": available,
+        "unit": resource.unit,
+        "capacity": resource.capacity,
+        "status": resource.status,
+        "owner": resource.owner,
+        "contact_id": resource.contact_id,
+        "location": to_geojson(resource.location),
+        "notes": resource.notes,
+        "version": resource.version,
+        "created_at": resource.created_at.isoformat(),
+        "updated_at": resource.updated_at.isoformat(),
+    }
+    if distance_m is not None:
+        out["distance_m"] = round(distance_m, 1)
+    return out
+
+
+def resources_json(resources) -> list[dict]:
+    available = resource_ops.available_quantities(r.id for r in resources)
+    return [resource_json(r, available.get(r.id, 0)) for r in resources]
+
+
+def csv_response(text: str, filename: str) -> Response:
+    return Response(
+        text.encode("utf-8-sig"),  # with BOM: Excel then opens UTF-8 correctly
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+
+
+def _upload() -> bytes:
+    upload = request.files.get("file")
+    if upload is None:
+        abort(422, errors={"files": {"file": ["Send the CSV file as multipart form field 'file'."]}})
+    return upload.read(csvio.MAX_BYTES + 1)
+
+
+contacts = Blueprint("api_contacts", __name__, url_prefix="/api/v1/contacts", description="Emergency contacts")
+groups = Blueprint("api_groups", __name__, url_prefix="/api/v1/groups", description="Alert groups")
+resources = Blueprint("api_resources", __name__, url_prefix="/api/v1/resources", description="Forces and equipment")
+kinds = Blueprint("api_kinds", __name__, url_prefix="/api/v1/resource-kinds", description="Resource kinds")
+blueprints = (contacts, groups, resources, kinds)
+
+
+@contacts.route("")
+class Contacts(MethodView):
+    @contacts.arguments(ContactArgs, location="query")
+    @contacts.response(200, ContactList)
+    def get(self, args):
+        """List contacts (by name), searched and filtered."""
+        query = contact_ops.contacts_query(args.get("q"), args.get("group"), args.get("opted_in"))
+        result = page(query, args)
+        return {"items": [contact_json(c) for c in result["items"]], "total": result["total"]}
+
+    @contacts.arguments(ContactIn)
+    @contacts.response(201, ContactOut)
+    def post(self, data):
+        """Add a contact; the phone number is stored in E.164."""
+        contact = contact_ops.create_contact(data)
+        db.session.commit()
+        return contact_json(contact)
+
+
+@contacts.route("/<int:contact_id>")
+class ContactById(MethodView):
+    @contacts.response(200, ContactOut)
+    def get(self, contact_id):
+        """One contact."""
+        return contact_json(db.get_or_404(Contact, contact_id))
+
+    @contacts.arguments(ContactPatch(partial=True))
+    @contacts.response(200, ContactOut)
+    def patch(self, data, contact_id):
+        """Change some fields of a contact."""
+        contact = db.get_or_404(Contact, contact_id)
+        contact_ops.update_contact(contact, data)
+        db.session.commit()
+        return contact_json(contact)
+
+    @contacts.response(204)
+    def delete(self, contact_id):
+        """Remove a contact (resources keep their record, without this contact)."""
+        db.session.delete(db.get_or_404(Contact, contact_id))
+        db.session.commit()
+
+
+@contacts.route("/import", methods=["POST"])
+@contacts.arguments(ImportArgs, location="query")
+@contacts.arguments(ImportFile, location="files")
+@contacts.response(200, ImportReport)
+def import_contacts(args, _files):
+    """Import contacts from CSV (UTF-8 with or without BOM, comma or semicolon). Rows with an
+    ``id`` update that contact; any bad row imports nothing and every bad row is reported."""
+    report = csvio.import_contacts(_upload(), dry_run=args["dry_run"])
+    return report
+
+
+@contacts.route("/export.csv")
+def export_contacts():
+    """All contacts as CSV (phones and emails masked for viewers)."""
+    return csv_response(csvio.export_contacts(personal=sees_personal_data()), "contacts.csv")
+
+
+@groups.route("")
+class Groups(MethodView):
+    @groups.arguments(ListArgs, location="query")
+    @groups.response(200, GroupList)
+    def get(self, args):
+        """List alert groups."""
+        result = page(contact_ops.groups_query(), args)
+        counts = contact_ops.group_member_counts()
+        return {
+            "items": [
+                {"id": g.id, "name": g.name, "description": g.description, "member_count": counts.get(g.id, 0)}
+                for g in result["items"]
+            ],
+            "total": result["total"],
+        }
+
+    @groups.arguments(GroupIn)
+    @groups.response(201, GroupOut)
+    def post(self, data):
+        """Add an alert group; members join it through their contact's ``groups``."""
+        group = contact_ops.create_group(data)
+        db.session.commit()
+        return {"id": group.id, "name": group.name, "description": group.description, "member_count": 0}
+
+
+@groups.route("/<int:group_id>")
+class GroupById(MethodView):
+    @groups.response(200, GroupOut)
+    def get(self, group_id):
+        """An alert group with its members."""
+        group = db.get_or_404(AlertGroup, group_id)
+        personal = sees_personal_data()
+        return {
+            "id": group.id,
+            "name": group.name,
+            "description": group.description,
+            "member_count": len(group.members),
+            "members": [contact_json(c, personal) for c in group.members],
+        }
+
+    @groups.arguments(GroupPatch(partial=True))
+    @groups.response(200, GroupOut)
+    def patch(self, data, group_id):
+        """Rename or describe a group."""
+        group = db.get_or_404(AlertGroup, group_id)
+        contact_ops.update_group(group, data)
+        db.session.commit()
+        return {"id": group.id, "name": group.name, "description": group.description, "member_count": len(group.members)}
+
+    @groups.response(204)
+    def delete(self, group_id):
+        """Remove a group (its members stay as contacts)."""
+        db.session.delete(db.get_or_404(AlertGroup, group_id))
+        db.session.commit()
+
+
+@resources.route("")
+class Resources(MethodView):
+    @resources.arguments(ResourceArgs, location="query")
+    @resources.response(200, ResourceList)
+    def get(self, args):
+        """List resources; with ``lat`` and ``lon``, nearest first with ``distance_m`` (metres)."""
+        has_lat, has_lon = "lat" in args, "lon" in args
+        if has_lat != has_lon:
+            abort(422, errors={"query": {"lon" if has_lat else "lat": ["Give both lat and lon."]}})
+        if "within_m" in args and not has_lat:
+            abort(422, errors={"query": {"within_m": ["within_m needs lat and lon."]}})
+        if has_lat:
+            point = point_from_lonlat(args["lon"], args["lat"], "lat")
+            hits = resource_ops.nearest_resources(
+                point.x, point.y, args["offset"] + args["limit"], args.get("within_m"),
+                args.get("kind"), args.get("status"), args.get("q"),
+            )[args["offset"]:]
+            available = resource_ops.available_quantities(r.id for r, _ in hits)
+            items = [resource_json(r, available.get(r.id, 0), d) for r, d in hits]
+            return {"items": items, "total": args["offset"] + len(items)}
+        result = page(resource_ops.resources_query(args.get("kind"), args.get("status"), args.get("q")), args)
+        return {"items": resources_json(result["items"]), "total": result["total"]}
+
+    @resources.arguments(ResourceIn)
+    @resources.response(201, ResourceOut)
+    def post(self, data):
+        """Add a resource to the register."""
+        resource = resource_ops.create_resource(data)
+        db.session.commit()
+        return resources_json([resource])[0]
+
+
+@resources.route("/<int:resource_id>")
+class ResourceById(MethodView):
+    @resources.response(200, ResourceOut)
+    def get(self, resource_id):
+        """One resource."""
+        return resources_json([db.get_or_404(Resource, resource_id)])[0]
+
+    @resources.arguments(ResourcePatch(partial=True))
+    @resources.response(200, ResourceOut)
+    def patch(self, data, resource_id):
+        """Change some fields of a resource."""
+        resource = db.get_or_404(Resource, resource_id)
+        resource_ops.update_resource(resource, data)
+        db.session.commit()
+        return resources_json([resource])[0]
+
+    @resources.response(204)
+    def delete(self, resource_id):
+        """Remove a resource from the register."""
+        db.session.delete(db.get_or_404(Resource, resource_id))
+        db.session.commit()
+
+
+@resources.route("/import", methods=["POST"])
+@resources.arguments(ImportArgs, location="query")
+@resources.arguments(ImportFile, location="files")
+@resources.response(200, ImportReport)
+def import_resources(args, _files):
+    """Import resources from CSV with ``latitude`` and ``longitude`` columns; all or nothing."""
+    return csvio.import_resources(_upload(), dry_run=args["dry_run"])
+
+
+@resources.route("/export.csv")
+def export_resources():
+    """The whole register as CSV (``latitude``, ``longitude`` columns)."""
+    return csv_response(csvio.export_resources(), "resources.csv")
+
+
+@kinds.route("")
+class Kinds(MethodView):
+    @kinds.response(200, KindList)
+    def get(self):
+        """The kinds of resource."""
+        items = resource_ops.kinds()
+        return {"items": items, "total": len(items)}
+
+    @require_role("admin")
+    @kinds.arguments(KindSchema)
+    @kinds.response(201, KindSchema)
+    def post(self, data):
+        """Add a kind of resource (admins)."""
+        kind = resource_ops.create_kind(data)
+        db.session.commit()
+        return kind
+
+

@@ -1,0 +1,37 @@
+"""Errors of the core that callers turn into answers: 422 naming a field, 409 for a conflict."""
+
+from __future__ import annotations
+
+
+class FieldError(ValueError):
+    """One input value is unacceptable; ``field`` names it, ``message`` says why (may be lazy)."""
+
+    def __init__(self, field: str, message):
+        super().__init__(str(message))
+        self.field = field
+        self._message = message
+
+    @property
+    def message(self) -> str:
+        return str(self._message)
+
+
+class FieldErrors(ValueError):
+    """Several input values are unacceptable: ``{field: [messages]}``."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class ConflictError(Exception):
+    """The write breaks a rule of the data (over-allocation, a stale version, a duplicate)."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.field = field
+        self._message = message
+
+    @property
+    def message(self) -> str:
+        return str(self._message)

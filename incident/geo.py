@@ -1,0 +1,215 @@
+"""Geometry in and out (GeoJSON, RFC 7946: WGS84, longitude first) and the spatial queries
+that differ per backend: nearest in metres, using the spatial index on both."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from geoalchemy2.elements import WKBElement, WKTElement
+import shapely
+from geoalchemy2.shape import to_shape
+from shapely.geometry import Point, mapping, shape
+from sqlalchemy import bindparam, column, func, literal_column, select, table, text
+
+from .errors import FieldError
+
+SRID = 4326
+# Conservative metres per degree: the smallest on the ellipsoid, so a box of
+# r metres in degrees always holds the whole circle of radius r.
+METRES_PER_DEGREE_MIN = 110_574.0
+
+
+def point_from_geojson(value, field: str = "location") -> Point:
+    """A validated shapely Point from a GeoJSON Point dict; FieldError naming ``field`` otherwise."""
+    if not isinstance(value, dict) or value.get("type") != "Point":
+        raise FieldError(field, 'Must be a GeoJSON Point: {"type": "Point", "coordinates": [lon, lat]}.')
+    coords = value.get("coordinates")
+    if (
+        not isinstance(coords, (list, tuple))
+        or len(coords) not in (2, 3)
+        or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords)
+    ):
+        raise FieldError(field, "Point coordinates must be [longitude, latitude] numbers.")
+    return point_from_lonlat(coords[0], coords[1], field)
+
+
+def point_from_lonlat(lon, lat, field: str = "location") -> Point:
+    """A validated Point from longitude and latitude."""
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise FieldError(field, "Longitude and latitude must be numbers.") from None
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise FieldError(field, "Longitude and latitude must be finite numbers.")
+    if not -180 <= lon <= 180:
+        raise FieldError(field, "Longitude must be between -180 and 180 (GeoJSON puts longitude first).")
+    if not -90 <= lat <= 90:
+        raise FieldError(field, "Latitude must be between -90 and 90 (GeoJSON puts longitude first).")
+    return Point(lon, lat)
+
+
+def to_element(geom) -> WKBElement | None:
+    """A shapely geometry as a value for a Geometry column (SRID 4326, two dimensions)."""
+    if geom is None:
+        return None
+    return WKBElement(shapely.to_wkb(geom, output_dimension=2), srid=SRID)
+
+
+def same_geometry(stored, geom) -> bool:
+    """Whether a stored geometry equals a shapely one (both may be None)."""
+    if stored is None or geom is None:
+        return stored is None and geom is None
+    return to_shape(stored).equals_exact(geom, 0.0)
+
+
+def to_geojson(value) -> dict | None:
+    """A stored geometry (or shapely geometry) as a GeoJSON dict, longitude first."""
+    if value is None:
+        return None
+    geom = to_shape(value) if isinstance(value, (WKBElement, WKTElement)) else value
+    return mapping(geom)
+
+
+def to_shapely(value):
+    return None if value is None else to_shape(value)
+
+
+def lonlat(value) -> tuple[float, float] | None:
+    """(lon, lat) of a stored point."""
+    if value is None:
+        return None
+    p = to_shape(value)
+    return p.x, p.y
+
+
+def geometry_from_geojson(value):
+    """Any GeoJSON geometry as shapely (no validation beyond parsing)."""
+    return shape(value)
+
+
+@dataclass(frozen=True)
+class Nearest:
+    id: int
+    distance_m: float
+
+
+def _box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
+    """A lon/lat box holding every point within ``radius_m`` (geodesic) of (lon, lat)."""
+    dlat = radius_m / METRES_PER_DEGREE_MIN
+    far_lat = min(abs(lat) + dlat, 90.0)
+    cos_far = math.cos(math.radians(far_lat))
+    if far_lat >= 89.9 or cos_far * 180 * METRES_PER_DEGREE_MIN <= radius_m:
+        return -180.0, max(lat - dlat, -90.0), 180.0, min(lat + dlat, 90.0)
+    dlon = radius_m / (METRES_PER_DEGREE_MIN * cos_far)
+    return lon - dlon, max(lat - dlat, -90.0), lon + dlon, min(lat + dlat, 90.0)
+
+
+def nearest(
+    model,
+    lon: float,
+    lat: float,
+    limit: int,
+    within_m: float | None = None,
+    where=(),
+    geometry_column: str = "location",
+    session=None,
+) -> list[Nearest]:
+    """The ``limit`` rows of ``model`` nearest to (lon, lat) that satisfy ``where``, nearest first,
+    with geodesic distances in metres; only those within ``within_m`` if given.
+
+    PostGIS: KNN (``<->``) on a GiST index over ``location::geography``.
+    SpatiaLite: the R*Tree searched in growing boxes until the k-th nearest is proven."""
+    from .extensions import db
+
+    session = session or db.session
+    if session.get_bind().dialect.name == "postgresql":
+        return _nearest_postgis(session, model, lon, lat, limit, within_m, where, geometry_column)
+    return _nearest_spatialite(session, model, lon, lat, limit, within_m, where, geometry_column)
+
+
+def _nearest_postgis(session, model, lon, lat, limit, within_m, where, geometry_column):
+    ref = text("ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography").bindparams(lon=lon, lat=lat)
+    # Matches the expression index ``USING gist ((location::geography))`` of the migration.
+    geog = literal_column(f"{model.__tablename__}.{geometry_column}::geography")
+    query = select(model.id, func.ST_Distance(geog, ref).label("d")).where(*where)
+    if within_m is not None:
+        query = query.where(func.ST_DWithin(geog, ref, within_m))
+    query = query.order_by(geog.op("<->")(ref)).limit(limit)
+    rows = session.execute(query).all()
+    # <-> orders on the sphere, ST_Distance measures on the spheroid: re-sort the few rows.
+    return sorted((Nearest(r.id, float(r.d)) for r in rows), key=lambda n: (n.distance_m, n.id))
+
+
+# Phase 1 of the SpatiaLite search works in an equirectangular approximation on the sphere;
+# it is within a few per cent of the geodesic distance below APPROX_TRUSTED_M.
+SPHERE_METRES_PER_DEGREE = 111_195.0
+APPROX_TRUSTED_M = 100_000.0
+APPROX_MARGIN = 1.05
+APPROX_SLACK_M = 10.0  # the R*Tree keeps float32 bounds: about a metre of rounding
+START_RADIUS_M = 500.0
+
+
+def _approx_box(lon, lat, radius_m, coslat):
+    dlat = radius_m / SPHERE_METRES_PER_DEGREE
+    dlon = radius_m / (SPHERE_METRES_PER_DEGREE * coslat)
+    if dlon >= 180:
+        return -180.0, max(lat - dlat, -90.0), 180.0, min(lat + dlat, 90.0)
+    return lon - dlon, max(lat - dlat, -90.0), lon + dlon, min(lat + dlat, 90.0)
+
+
+def _nearest_spatialite(session, model, lon, lat, limit, within_m, where, geometry_column):
+    """Two phases on the R*Tree (no geometry is parsed in the first):
+    1. grow a box until it holds ``limit`` matches nearer (approximately) than its own radius;
+    2. measure exactly every match within that radius plus a margin, which must hold the true
+       ``limit`` nearest, and keep the nearest."""
+    idx = table(
+        f"idx_{model.__tablename__}_{geometry_column}",
+        column("pkid"), column("xmin"), column("xmax"), column("ymin"), column("ymax"),
+    )
+    geom = getattr(model, geometry_column)
+    coslat = max(math.cos(math.radians(lat)), 1e-9)
+
+    def in_box(box):
+        minx, miny, maxx, maxy = box
+        return (idx.c.xmin <= maxx, idx.c.xmax >= minx, idx.c.ymin <= maxy, idx.c.ymax >= miny)
+
+    # Phase 1: the approximate k-th nearest distance.
+    dx = (idx.c.xmin - lon) * coslat
+    dy = idx.c.ymin - lat
+    approx_sq = dx * dx + dy * dy
+    radius = min(START_RADIUS_M, within_m) if within_m is not None else START_RADIUS_M
+    reach = None
+    while True:
+        box = _approx_box(lon, lat, radius, coslat)
+        rows = session.execute(
+            select(approx_sq.label("a"))
+            .select_from(idx.join(model.__table__, idx.c.pkid == model.id))
+            .where(*in_box(box), *where)
+            .order_by(approx_sq)
+            .limit(limit)
+        ).all()
+        world = box[0] <= -180 and box[2] >= 180 and box[1] <= -90 and box[3] >= 90
+        if len(rows) == limit:
+            kth = math.sqrt(rows[-1].a) * SPHERE_METRES_PER_DEGREE
+            if kth <= radius:
+                reach = kth * APPROX_MARGIN + APPROX_SLACK_M if kth < APPROX_TRUSTED_M else None
+                break
+        if world or (within_m is not None and radius >= within_m):
+            reach = within_m  # fewer than `limit` matches: measure every one of them
+            break
+        radius *= 4
+        if within_m is not None:
+            radius = min(radius, within_m)
+
+    # Phase 2: exact metres for every match within reach (all matches if reach is unknown).
+    if within_m is not None:
+        reach = within_m if reach is None else min(reach, within_m)
+    ref = func.MakePoint(bindparam("lon", lon), bindparam("lat", lat), SRID)
+    distance = func.ST_Distance(geom, ref, 1)
+    query = select(model.id, distance.label("d")).where(*where)
+    if reach is not None:
+        query = query.join(idx, idx.c.pkid == model.id).where(*in_box(_box(lon, lat, reach)))
+        query = query.where(distance <= reach)
+    rows = session.execute(query.order_by(text("d"), model.id).limit(limit)).all()
+    return [Nearest(r.id, float(r.d)) for r in rows if r.d is not None]

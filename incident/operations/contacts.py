@@ -1,0 +1,181 @@
+"""Contacts and alert groups: every query and write."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from ..database import utcnow
+from ..errors import ConflictError, FieldError, FieldErrors
+from ..extensions import db
+from ..geo import point_from_geojson, same_geometry, to_element
+from ..models import AlertGroup, Contact, contact_groups
+from ..phones import normalise_phone
+from ..validation import Cleaner, fold
+
+CONTACT_FIELDS = ("name", "phone", "email", "organization", "role", "groups", "sms_opt_in", "location", "notes")
+
+
+def _phone_region() -> str:
+    return current_app.config.get("RIADO_PHONE_REGION", "HU")
+
+
+def _groups_by_id(ids) -> list[AlertGroup]:
+    if not isinstance(ids, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise FieldError("groups", _l("Must be a list of group ids."))
+    wanted = set(ids)
+    found = db.session.execute(select(AlertGroup).where(AlertGroup.id.in_(wanted))).scalars().all() if wanted else []
+    missing = wanted - {g.id for g in found}
+    if missing:
+        raise FieldError("groups", _l("No such group: %(ids)s.", ids=", ".join(str(i) for i in sorted(missing))))
+    return sorted(found, key=lambda g: g.name)
+
+
+def clean_contact(raw: dict, partial: bool = False, groups_resolved=None) -> dict:
+    """Validate a contact's fields (JSON, form or CSV values); FieldErrors names every bad one."""
+    c = Cleaner(raw, partial)
+    c.text("name", 200, required=True)
+    if not c.skip("phone"):
+        raw_phone = raw.get("phone")
+        if raw_phone is not None and not isinstance(raw_phone, str):
+            c.error("phone", _l("Must be text."))
+        else:
+            phone = c.run("phone", normalise_phone, raw_phone or "", _phone_region())
+            if phone:
+                c.out["phone"] = phone
+    c.email("email")
+    c.text("organization", 200)
+    c.text("role", 200)
+    c.text("notes", 5000)
+    c.boolean("sms_opt_in", default=None if partial else True)
+    if groups_resolved is not None:
+        c.out["groups"] = groups_resolved
+    elif not c.skip("groups"):
+        groups = c.run("groups", _groups_by_id, raw.get("groups") or [])
+        if groups is not None:
+            c.out["groups"] = groups
+    if not c.skip("location"):
+        location = raw.get("location")
+        if location is None:
+            c.out["location"] = None
+        else:
+            point = c.run("location", point_from_geojson, location)
+            if point is not None:
+                c.out["location"] = point
+    return c.done()
+
+
+def _apply(contact: Contact, data: dict) -> None:
+    for key, value in data.items():
+        if key == "location":
+            if not same_geometry(contact.location, value):
+                contact.location = to_element(value)
+        elif key == "sms_opt_in":
+            if value and not contact.sms_opt_in:
+                contact.opted_out_at = None
+            elif not value and (contact.sms_opt_in or contact.sms_opt_in is None):
+                contact.opted_out_at = utcnow()
+            contact.sms_opt_in = value
+        else:
+            setattr(contact, key, value)
+    contact.search = fold(" ".join((contact.name, contact.organization or "", contact.role or "",
+                                    contact.email or "", contact.phone or "")))
+
+
+def create_contact(raw: dict) -> Contact:
+    """Add a contact (not committed)."""
+    data = clean_contact(raw)
+    contact = Contact(groups=[], sms_opt_in=True)
+    _apply(contact, data)
+    db.session.add(contact)
+    return contact
+
+
+def check_version(obj, raw: dict) -> None:
+    """A client that read version n may only write over version n (409 otherwise)."""
+    if "version" in raw and raw["version"] is not None and raw["version"] != obj.version:
+        raise ConflictError(_l("Someone else changed this record meanwhile; reload it and try again."), "version")
+
+
+def update_contact(contact: Contact, raw: dict, from_import: bool = False) -> Contact:
+    """Change the given fields of a contact (not committed)."""
+    check_version(contact, raw)
+    data = clean_contact({k: v for k, v in raw.items() if k != "version"}, partial=True)
+    if from_import and data.get("sms_opt_in") and not contact.reachable_by_sms:
+        # Consent withdrawn (often by the person's own STOP) is not given back by a bulk import.
+        raise FieldErrors({"sms_opt_in": [str(_l(
+            "This contact has opted out of SMS; change it on the contact's own page if they agreed again."
+        ))]})
+    _apply(contact, data)
+    return contact
+
+
+def set_opt_in(contact: Contact, opted_in: bool) -> None:
+    """Record an SMS opt-in or opt-out (from the officer, or STOP/START by SMS)."""
+    _apply(contact, {"sms_opt_in": opted_in})
+
+
+def contacts_query(q: str | None = None, group_id: int | None = None, opted_in: bool | None = None):
+    """Contacts matching a free-text search (accent-insensitive), a group and consent, by name."""
+    query = select(Contact).order_by(Contact.name, Contact.id)
+    if q:
+        for word in fold(q).split():
+            query = query.where(Contact.search.contains(word, autoescape=True))
+    if group_id is not None:
+        query = query.where(Contact.id.in_(select(contact_groups.c.contact_id).where(contact_groups.c.group_id == group_id)))
+    if opted_in is True:
+        query = query.where(Contact.sms_opt_in.is_(True), Contact.opted_out_at.is_(None))
+    elif opted_in is False:
+        query = query.where(or_(Contact.sms_opt_in.is_(False), Contact.opted_out_at.is_not(None)))
+    return query
+
+
+# Groups
+
+
+def clean_group(raw: dict, partial: bool = False, current: AlertGroup | None = None) -> dict:
+    c = Cleaner(raw, partial)
+    c.text("name", 200, required=True)
+    c.text("description", 2000)
+    data = c.done()
+    if "name" in data:
+        clash = db.session.execute(
+            select(AlertGroup).where(func.lower(AlertGroup.name) == data["name"].lower())
+        ).scalar_one_or_none()
+        if clash is not None and clash is not current:
+            raise FieldErrors({"name": [str(_l("A group with this name already exists."))]})
+    return data
+
+
+def create_group(raw: dict) -> AlertGroup:
+    group = AlertGroup(**clean_group(raw))
+    db.session.add(group)
+    return group
+
+
+def update_group(group: AlertGroup, raw: dict) -> AlertGroup:
+    for key, value in clean_group(raw, partial=True, current=group).items():
+        setattr(group, key, value)
+    return group
+
+
+def groups_query(q: str | None = None):
+    query = select(AlertGroup).order_by(AlertGroup.name)
+    if q:
+        query = query.where(func.lower(AlertGroup.name).contains(q.lower(), autoescape=True))
+    return query
+
+
+def group_member_counts() -> dict[int, int]:
+    rows = db.session.execute(
+        select(contact_groups.c.group_id, func.count()).group_by(contact_groups.c.group_id)
+    ).all()
+    return {group_id: count for group_id, count in rows}
+
+
+def group_by_name(name: str) -> AlertGroup | None:
+    return db.session.execute(
+        select(AlertGroup).where(func.lower(AlertGroup.name) == name.strip().lower())
+    ).scalar_one_or_none()
+

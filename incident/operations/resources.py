@@ -1,0 +1,166 @@
+"""The register of forces and equipment: every query and write, and the one place where
+``available_quantity`` is derived."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select
+
+from ..errors import FieldErrors
+from ..extensions import db
+from ..geo import nearest, point_from_geojson, same_geometry, to_element
+from ..models import RESOURCE_STATUSES, Contact, Resource, ResourceKind
+from ..validation import Cleaner, fold
+from .contacts import check_version
+
+RESOURCE_FIELDS = ("name", "kind", "quantity", "unit", "capacity", "status", "owner", "contact_id", "location", "notes")
+SHELTER = "shelter"
+
+
+def available_quantity_expr():
+    """How much of a resource can still be assigned, as an SQL expression: nothing unless it is
+    available. (Assignments to incidents are subtracted here when they exist.)"""
+    return case((Resource.status == "available", Resource.quantity), else_=0)
+
+
+def available_quantities(ids) -> dict[int, int]:
+    """``available_quantity`` of each resource id."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Resource.id, available_quantity_expr()).where(Resource.id.in_(ids))).all()
+    return {rid: int(qty) for rid, qty in rows}
+
+
+def kind_codes() -> list[str]:
+    return list(db.session.execute(select(ResourceKind.code).order_by(ResourceKind.code)).scalars())
+
+
+def kinds() -> list[ResourceKind]:
+    return list(db.session.execute(select(ResourceKind).order_by(ResourceKind.code)).scalars())
+
+
+def clean_resource(raw: dict, partial: bool = False, codes=None) -> dict:
+    """Validate a resource's fields (JSON, form or CSV values); FieldErrors names every bad one."""
+    c = Cleaner(raw, partial)
+    c.text("name", 200, required=True)
+    c.choice("kind", codes if codes is not None else kind_codes(), required=True)
+    c.integer("quantity", minimum=0, default=1)
+    c.text("unit", 40)
+    c.integer("capacity", minimum=0, default=None)
+    c.choice("status", RESOURCE_STATUSES, default="available")
+    c.text("owner", 200)
+    c.text("notes", 5000)
+    if not c.skip("contact_id"):
+        contact_id = raw.get("contact_id")
+        if contact_id in (None, ""):
+            c.out["contact_id"] = None
+        else:
+            c.integer("contact_id", minimum=1)
+            if "contact_id" in c.out and db.session.get(Contact, c.out["contact_id"]) is None:
+                c.error("contact_id", _l("No such contact."))
+    if not c.skip("location"):
+        if raw.get("location") is None:
+            c.error("location", _l("A location is required."))
+        else:
+            point = c.run("location", point_from_geojson, raw["location"])
+            if point is not None:
+                c.out["location"] = point
+    if c.out.get("kind") == SHELTER and "capacity" in c.out and c.out["capacity"] is None:
+        c.error("capacity", _l("A shelter needs its capacity in persons."))
+    return c.done()
+
+
+def _apply(resource: Resource, data: dict) -> None:
+    for key, value in data.items():
+        if key == "location":
+            if not same_geometry(resource.location, value):
+                resource.location = to_element(value)
+        else:
+            setattr(resource, key, value)
+    resource.search = fold(" ".join((resource.name, resource.owner or "", resource.unit or "", resource.notes or "")))
+
+
+def create_resource(raw: dict, codes=None) -> Resource:
+    """Add a resource (not committed)."""
+    data = clean_resource(raw, codes=codes)
+    resource = Resource()
+    _apply(resource, data)
+    db.session.add(resource)
+    return resource
+
+
+def update_resource(resource: Resource, raw: dict, codes=None) -> Resource:
+    """Change the given fields of a resource (not committed)."""
+    check_version(resource, raw)
+    data = clean_resource({k: v for k, v in raw.items() if k != "version"}, partial=True, codes=codes)
+    if resource.kind == SHELTER and data.get("kind", SHELTER) == SHELTER and "capacity" in data and data["capacity"] is None:
+        raise FieldErrors({"capacity": [str(_l("A shelter needs its capacity in persons."))]})
+    _apply(resource, data)
+    return resource
+
+
+def _filters(kind=None, status=None, q=None):
+    where = []
+    if kind:
+        where.append(Resource.kind == kind)
+    if status:
+        where.append(Resource.status == status)
+    if q:
+        for word in fold(q).split():
+            where.append(Resource.search.contains(word, autoescape=True))
+    return where
+
+
+def resources_query(kind=None, status=None, q=None):
+    """Resources by name, filtered."""
+    return select(Resource).where(*_filters(kind, status, q)).order_by(Resource.name, Resource.id)
+
+
+def nearest_resources(lon: float, lat: float, limit: int, within_m=None, kind=None, status=None, q=None):
+    """[(resource, distance_m)] nearest first."""
+    hits = nearest(Resource, lon, lat, limit, within_m, _filters(kind, status, q))
+    if not hits:
+        return []
+    by_id = {r.id: r for r in db.session.execute(select(Resource).where(Resource.id.in_([h.id for h in hits]))).scalars()}
+    return [(by_id[h.id], h.distance_m) for h in hits]
+
+
+def kind_summary() -> list[dict]:
+    """Per kind: how many resources, how many available, total and available quantity."""
+    available = available_quantity_expr()
+    rows = db.session.execute(
+        select(
+            Resource.kind,
+            func.count(),
+            func.sum(case((Resource.status == "available", 1), else_=0)),
+            func.sum(Resource.quantity),
+            func.sum(available),
+        ).group_by(Resource.kind)
+    ).all()
+    return [
+        {"kind": k, "count": n, "available": int(a or 0), "quantity": int(q or 0), "available_quantity": int(aq or 0)}
+        for k, n, a, q, aq in rows
+    ]
+
+
+def clean_kind(raw: dict) -> dict:
+    c = Cleaner(raw)
+    c.text("code", 40, required=True)
+    c.text("label_hu", 100, required=True)
+    c.text("label_en", 100, required=True)
+    data = c.done()
+    code = data["code"]
+    if not code.replace("_", "").isalnum() or not code.isascii() or code != code.lower():
+        raise FieldErrors({"code": [str(_l("Use lower-case letters, digits and _ only."))]})
+    if db.session.get(ResourceKind, code) is not None:
+        raise FieldErrors({"code": [str(_l("This kind already exists."))]})
+    return data
+
+
+def create_kind(raw: dict) -> ResourceKind:
+    kind = ResourceKind(**clean_kind(raw))
+    db.session.add(kind)
+    return kind
+
+

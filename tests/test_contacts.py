@@ -1,0 +1,156 @@
+"""Contacts and alert groups through the API, as the officer keeps the call-out lists."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+BUDAPEST_V = {"type": "Point", "coordinates": [19.0502, 47.4966]}
+
+
+@pytest.fixture
+def officer(api):
+    return api("officer")[0]
+
+
+def _count(app, model):
+    from incident.extensions import db
+
+    with app.app_context():
+        return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+@pytest.mark.parametrize("typed", ["06 30 123 4567", "+36 30 123 4567", "30/123-4567", "06-30-123-45-67", "0036301234567"])
+def test_phone_formats_become_e164(client, officer, typed):
+    response = client.post("/api/v1/contacts", json={"name": "Kovács Júlia", "phone": typed}, headers=officer)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["phone"] == "+36301234567"
+
+
+@pytest.mark.parametrize("bad", ["12345", "06 30 123", "hello", "+36 99 123 4567", ""])
+def test_invalid_phone_is_refused_naming_phone_and_nothing_is_written(app, client, officer, bad):
+    from incident.models import Contact
+
+    response = client.post("/api/v1/contacts", json={"name": "Hibás Szám", "phone": bad}, headers=officer)
+    assert response.status_code == 422
+    assert "phone" in response.get_json()["errors"]["json"]
+    assert _count(app, Contact) == 0
+
+
+def test_every_bad_field_is_named_at_once(client, officer):
+    response = client.post(
+        "/api/v1/contacts",
+        json={"name": "", "phone": "123", "email": "nope", "location": {"type": "Point", "coordinates": [47.5, 190]}},
+        headers=officer,
+    )
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]["json"]) == {"name", "phone", "email", "location"}
+
+
+def test_contact_round_trip_with_groups_and_location(client, officer):
+    group = client.post("/api/v1/groups", json={"name": "Helyi Védelmi Bizottság"}, headers=officer).get_json()
+    created = client.post(
+        "/api/v1/contacts",
+        json={"name": "Dr. Szabó Katalin", "phone": "+36 20 555 0101", "email": "Polgarmester@Belvaros.example",
+              "organization": "Önkormányzat", "role": "Polgármester", "groups": [group["id"]],
+              "location": BUDAPEST_V, "notes": "éjjel is hívható"},
+        headers=officer,
+    ).get_json()
+    got = client.get(f"/api/v1/contacts/{created['id']}", headers=officer).get_json()
+    assert got["groups"] == [group["id"]]
+    assert got["location"] == {"type": "Point", "coordinates": [19.0502, 47.4966]}
+    assert got["email"] == "Polgarmester@belvaros.example"
+    assert got["sms_opt_in"] is True and got["opted_out_at"] is None
+    members = client.get(f"/api/v1/groups/{group['id']}", headers=officer).get_json()["members"]
+    assert [m["name"] for m in members] == ["Dr. Szabó Katalin"]
+
+
+def test_two_contacts_may_share_a_duty_phone(client, officer):
+    for name in ("Ügyeletes 1", "Ügyeletes 2"):
+        assert client.post("/api/v1/contacts", json={"name": name, "phone": "06 1 872 7211"}, headers=officer).status_code == 201
+
+
+def test_unknown_group_is_refused(app, client, officer):
+    from incident.models import Contact
+
+    response = client.post("/api/v1/contacts", json={"name": "X", "phone": "06301234567", "groups": [999]}, headers=officer)
+    assert response.status_code == 422 and "groups" in response.get_json()["errors"]["json"]
+    assert _count(app, Contact) == 0
+
+
+def test_opt_out_records_when(client, officer):
+    c = client.post("/api/v1/contacts", json={"name": "X", "phone": "06301234567"}, headers=officer).get_json()
+    out = client.patch(f"/api/v1/contacts/{c['id']}", json={"sms_opt_in": False}, headers=officer).get_json()
+    assert out["sms_opt_in"] is False and out["opted_out_at"]
+    back = client.patch(f"/api/v1/contacts/{c['id']}", json={"sms_opt_in": True}, headers=officer).get_json()
+    assert back["sms_opt_in"] is True and back["opted_out_at"] is None
+
+
+def test_viewers_see_phone_and_email_masked(client, api, officer):
+    viewer = api("viewer")[0]
+    c = client.post(
+        "/api/v1/contacts", json={"name": "Kiss Gábor", "phone": "06 30 123 4567", "email": "kiss.gabor@example.hu"},
+        headers=officer,
+    ).get_json()
+    seen = client.get(f"/api/v1/contacts/{c['id']}", headers=viewer).get_json()
+    assert seen["phone"] == "+36 30 *** **67"
+    assert seen["email"] == "k***@example.hu"
+    listed = client.get("/api/v1/contacts", headers=viewer).get_json()["items"][0]
+    assert listed["phone"] == "+36 30 *** **67"
+    exported = client.get("/api/v1/contacts/export.csv", headers=viewer).get_data(as_text=True)
+    assert "4567" not in exported and "+36 30 *** **67" in exported
+    assert client.get(f"/api/v1/contacts/{c['id']}", headers=officer).get_json()["phone"] == "+36301234567"
+
+
+def test_search_ignores_case_and_accents(client, officer):
+    for name, org in (("Kovács Júlia", "Eötvös Gimnázium"), ("Nagy Péter", "ELMŰ ügyelet"), ("Tóth Ádám", "Vöröskereszt")):
+        client.post("/api/v1/contacts", json={"name": name, "phone": "06301234567", "organization": org}, headers=officer)
+
+    def names(q):
+        return [c["name"] for c in client.get("/api/v1/contacts", query_string={"q": q}, headers=officer).get_json()["items"]]
+
+    assert names("kovacs") == ["Kovács Júlia"]
+    assert names("EÖTVÖS") == ["Kovács Júlia"]
+    assert names("elmu") == ["Nagy Péter"]
+    assert names("ádám vörös") == ["Tóth Ádám"]
+    assert names("100%") == []
+
+
+def test_group_filter_and_paging(client, officer):
+    g = client.post("/api/v1/groups", json={"name": "Iskolaigazgatók"}, headers=officer).get_json()
+    for i in range(7):
+        client.post("/api/v1/contacts", json={"name": f"Igazgató {i}", "phone": "06301234567", "groups": [g["id"]]}, headers=officer)
+    client.post("/api/v1/contacts", json={"name": "Más", "phone": "06301234567"}, headers=officer)
+    page = client.get("/api/v1/contacts", query_string={"group": g["id"], "limit": 3, "offset": 3}, headers=officer).get_json()
+    assert page["total"] == 7
+    assert [c["name"] for c in page["items"]] == ["Igazgató 3", "Igazgató 4", "Igazgató 5"]
+
+
+def test_group_names_are_unique_ignoring_case(client, officer):
+    assert client.post("/api/v1/groups", json={"name": "Sajtó"}, headers=officer).status_code == 201
+    dup = client.post("/api/v1/groups", json={"name": "SAJTÓ"}, headers=officer)
+    assert dup.status_code == 422 and "name" in dup.get_json()["errors"]["json"]
+
+
+def test_stale_version_is_a_conflict(client, officer):
+    c = client.post("/api/v1/contacts", json={"name": "X", "phone": "06301234567"}, headers=officer).get_json()
+    assert client.patch(f"/api/v1/contacts/{c['id']}", json={"role": "a", "version": c["version"]}, headers=officer).status_code == 200
+    stale = client.patch(f"/api/v1/contacts/{c['id']}", json={"role": "b", "version": c["version"]}, headers=officer)
+    assert stale.status_code == 409
+    assert client.get(f"/api/v1/contacts/{c['id']}", headers=officer).get_json()["role"] == "a"
+
+
+def test_delete_and_unknown_ids(client, officer):
+    c = client.post("/api/v1/contacts", json={"name": "X", "phone": "06301234567"}, headers=officer).get_json()
+    assert client.delete(f"/api/v1/contacts/{c['id']}", headers=officer).status_code == 204
+    assert client.get(f"/api/v1/contacts/{c['id']}", headers=officer).status_code == 404
+    assert client.patch("/api/v1/contacts/999", json={"name": "Y"}, headers=officer).status_code == 404
+
+
+def test_membership_changes_are_audited(client, api, officer):
+    admin = api("admin")[0]
+    g = client.post("/api/v1/groups", json={"name": "Közművek"}, headers=officer).get_json()
+    c = client.post("/api/v1/contacts", json={"name": "X", "phone": "06301234567"}, headers=officer).get_json()
+    client.patch(f"/api/v1/contacts/{c['id']}", json={"groups": [g["id"]]}, headers=officer)
+    entry = client.get("/api/v1/audit", query_string={"entity": "contacts", "record_id": c["id"]}, headers=admin).get_json()["items"][0]
+    assert entry["changes"] == {"groups": [[], [str(g["id"])]]}
