@@ -173,6 +173,7 @@ class ImportFile(Schema):
 class ImportReport(Schema):
     created = fields.Integer()
     updated = fields.Integer()
+    unchanged = fields.Integer(metadata={"description": "rows with an id whose record already had these values"})
     dry_run = fields.Boolean()
     errors = fields.List(fields.Dict(), metadata={"description": "[{row, field, message}]"})
 

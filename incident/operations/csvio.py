@@ -180,30 +180,34 @@ def _import(data: bytes, dry_run: bool, model, columns, required, to_raw, create
     report = ImportReport(dry_run)
     rows = read_csv(data, columns, required, report)
     seen: dict[int, int] = {}
-    work = []
-    for number, row in rows:
-        try:
-            record = _record_id(row, model, seen, number)
-            raw = to_raw(row, creating=record is None)
-        except FieldErrors as exc:
-            _add_errors(report, number, exc)
-            continue
-        work.append((number, record, raw))
-    # Validate every row before writing any: the report lists them all.
+    # Every row is validated, and every problem of a row reported, before anything is kept.
     with db.session.no_autoflush:
-        for number, record, raw in work:
+        for number, row in rows:
+            try:
+                record = _record_id(row, model, seen, number)
+            except FieldErrors as exc:
+                _add_errors(report, number, exc)
+                continue
+            raw, problems = to_raw(row, creating=record is None)
             try:
                 if record is None:
                     create(raw)
-                    report["created"] += 1
                 else:
                     update(record, raw)
-                    if db.session.is_modified(record):
-                        report["updated"] += 1
-                    else:
-                        report["unchanged"] += 1
             except FieldErrors as exc:
-                _add_errors(report, number, exc)
+                problems = {**exc.errors, **problems}
+            if "location" in problems:  # a CSV has latitude and longitude columns instead
+                location = problems.pop("location")
+                if "latitude" not in problems and "longitude" not in problems:
+                    problems["latitude"] = location
+            if problems:
+                _add_errors(report, number, FieldErrors(problems))
+            elif record is None:
+                report["created"] += 1
+            elif db.session.is_modified(record):
+                report["updated"] += 1
+            else:
+                report["unchanged"] += 1
     if not report["errors"]:
         db.session.flush()
     return _finish(report, dry_run)
@@ -223,7 +227,7 @@ def _group_ids(text: str) -> list[int]:
     return ids
 
 
-def _contact_raw(row: dict, creating: bool) -> dict:
+def _contact_raw(row: dict, creating: bool) -> tuple[dict, dict]:
     raw = {k: row[k] for k in ("name", "phone", "email", "organization", "role", "notes") if k in row}
     errors = {}
     if row.get("sms_opt_in", "").strip():  # an empty cell keeps the consent as it is (new: yes)
@@ -238,9 +242,7 @@ def _contact_raw(row: dict, creating: bool) -> dict:
             raw["location"] = _location(row)
         except FieldErrors as exc:
             errors.update(exc.errors)
-    if errors:
-        raise FieldErrors(errors)
-    return raw
+    return raw, errors
 
 
 def import_contacts(data: bytes, dry_run: bool = False) -> ImportReport:
@@ -280,7 +282,7 @@ def export_contacts(personal: bool = True) -> str:
 # Resources
 
 
-def _resource_raw(row: dict, creating: bool) -> dict:
+def _resource_raw(row: dict, creating: bool) -> tuple[dict, dict]:
     raw = {k: row[k] for k in ("name", "kind", "unit", "owner", "notes") if k in row}
     for key in ("quantity", "capacity", "contact_id"):
         if key in row:
@@ -291,10 +293,17 @@ def _resource_raw(row: dict, creating: bool) -> dict:
             del raw["status"]
     if "quantity" in raw and raw["quantity"] is None and creating:
         del raw["quantity"]  # the default, 1
-    raw["location"] = _location(row)
-    if raw["location"] is None:
-        raise FieldErrors({"latitude": [str(_l("A location is required."))]})
-    return raw
+    errors = {}
+    try:
+        raw["location"] = _location(row)
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+    else:
+        if raw["location"] is None:
+            errors["latitude"] = [str(_l("A location is required."))]
+    if errors:
+        raw.pop("location", None)
+    return raw, errors
 
 
 def import_resources(data: bytes, dry_run: bool = False) -> ImportReport:
