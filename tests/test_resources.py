@@ -149,3 +149,38 @@ def test_nearest_arguments_are_checked(client, officer):
     assert client.get("/api/v1/resources", query_string={"lat": 47.5}, headers=officer).status_code == 422
     assert client.get("/api/v1/resources", query_string={"lat": 95, "lon": 19}, headers=officer).status_code == 422
     assert client.get("/api/v1/resources", query_string={"within_m": 100}, headers=officer).status_code == 422
+
+
+def test_nearest_uses_the_spatial_index(app, backend):
+    """The plan reads the R*Tree (SpatiaLite) or the GiST index on geography (PostGIS)."""
+    from sqlalchemy import event, text
+
+    from incident.extensions import db
+    from incident.geo import nearest
+    from incident.models import Resource
+
+    _bulk_resources(app, [(19.04 + i * 1e-4, 47.49 + i * 1e-4) for i in range(50)])
+    statements = []
+    with app.app_context():
+        def capture(conn, cursor, statement, parameters, context, executemany):
+            if "resources" in statement:
+                statements.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            assert len(nearest(Resource, 19.05, 47.5, 5)) == 5
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+        plans = []
+        conn = db.session.connection()
+        if backend == "postgis":
+            conn.execute(text("SET LOCAL enable_seqscan = off"))  # 50 rows: force the planner's hand
+        for statement, parameters in statements:
+            prefix = "EXPLAIN " if backend == "postgis" else "EXPLAIN QUERY PLAN "
+            rows = conn.exec_driver_sql(prefix + statement, parameters).all()
+            plans.append(" ".join(str(r[-1]) for r in rows))
+        db.session.rollback()
+    if backend == "postgis":
+        assert any("ix_resources_location_geog" in p for p in plans), plans
+    else:
+        assert all("idx_resources_location" in p for p in plans), plans
