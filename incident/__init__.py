@@ -102,6 +102,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import audit  # noqa: F401  (registers the flush listener)
     from . import api, queue, security, templating
     from .views import admin, auth, health, shell
+    from .views import registry as registry_views
 
     queue.init_app(app)
     api.init_app(app)
@@ -109,6 +110,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(shell.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(registry_views.bp)
     templating.init_app(app)
 
     import alerts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes.util
 import datetime as dt
 import os
 import sqlite3
@@ -152,13 +151,3 @@ def check_connection(engine: Engine) -> str:
         if len(reason) > 200:
             reason = reason[:200] + "…"
         raise ConfigurationError(f"Cannot connect to the database at {where}: {reason}.") from None
-
-
-def postgis_available(conn) -> bool:
-    """Whether the PostGIS extension is installed in this PostgreSQL database."""
-    return conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")).first() is not None
-
-
-def find_spatialite() -> str | None:
-    """Path of mod_spatialite if the dynamic loader can see it (for diagnostics)."""
-    return ctypes.util.find_library("spatialite")

@@ -12,6 +12,8 @@ from geoalchemy2.shape import to_shape
 from shapely.geometry import Point, mapping, shape
 from sqlalchemy import bindparam, column, func, literal_column, select, table, text
 
+from flask_babel import lazy_gettext as _l
+
 from .errors import FieldError
 
 SRID = 4326
@@ -23,14 +25,14 @@ METRES_PER_DEGREE_MIN = 110_574.0
 def point_from_geojson(value, field: str = "location") -> Point:
     """A validated shapely Point from a GeoJSON Point dict; FieldError naming ``field`` otherwise."""
     if not isinstance(value, dict) or value.get("type") != "Point":
-        raise FieldError(field, 'Must be a GeoJSON Point: {"type": "Point", "coordinates": [lon, lat]}.')
+        raise FieldError(field, _l('Must be a GeoJSON Point: {"type": "Point", "coordinates": [lon, lat]}.'))
     coords = value.get("coordinates")
     if (
         not isinstance(coords, (list, tuple))
         or len(coords) not in (2, 3)
         or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coords)
     ):
-        raise FieldError(field, "Point coordinates must be [longitude, latitude] numbers.")
+        raise FieldError(field, _l("Point coordinates must be [longitude, latitude] numbers."))
     return point_from_lonlat(coords[0], coords[1], field)
 
 
@@ -39,13 +41,13 @@ def point_from_lonlat(lon, lat, field: str = "location") -> Point:
     try:
         lon, lat = float(lon), float(lat)
     except (TypeError, ValueError):
-        raise FieldError(field, "Longitude and latitude must be numbers.") from None
+        raise FieldError(field, _l("Longitude and latitude must be numbers.")) from None
     if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise FieldError(field, "Longitude and latitude must be finite numbers.")
+        raise FieldError(field, _l("Longitude and latitude must be finite numbers."))
     if not -180 <= lon <= 180:
-        raise FieldError(field, "Longitude must be between -180 and 180 (GeoJSON puts longitude first).")
+        raise FieldError(field, _l("Longitude must be between -180 and 180 (GeoJSON puts longitude first)."))
     if not -90 <= lat <= 90:
-        raise FieldError(field, "Latitude must be between -90 and 90 (GeoJSON puts longitude first).")
+        raise FieldError(field, _l("Latitude must be between -90 and 90 (GeoJSON puts longitude first)."))
     return Point(lon, lat)
 
 
@@ -162,33 +164,36 @@ def _nearest_spatialite(session, model, lon, lat, limit, within_m, where, geomet
     """Two phases on the R*Tree (no geometry is parsed in the first):
     1. grow a box until it holds ``limit`` matches nearer (approximately) than its own radius;
     2. measure exactly every match within that radius plus a margin, which must hold the true
-       ``limit`` nearest, and keep the nearest."""
+       ``limit`` nearest, and keep the nearest.
+    Each statement is built once with bind parameters and re-run as the box grows."""
     idx = table(
         f"idx_{model.__tablename__}_{geometry_column}",
         column("pkid"), column("xmin"), column("xmax"), column("ymin"), column("ymax"),
     )
-    geom = getattr(model, geometry_column)
+    in_box = (
+        idx.c.xmin <= bindparam("maxx"), idx.c.xmax >= bindparam("minx"),
+        idx.c.ymin <= bindparam("maxy"), idx.c.ymax >= bindparam("miny"),
+    )
+    conn = session.connection()
     coslat = max(math.cos(math.radians(lat)), 1e-9)
-
-    def in_box(box):
-        minx, miny, maxx, maxy = box
-        return (idx.c.xmin <= maxx, idx.c.xmax >= minx, idx.c.ymin <= maxy, idx.c.ymax >= miny)
+    params = {"lon": lon, "lat": lat, "coslat": coslat, "k": limit}
 
     # Phase 1: the approximate k-th nearest distance.
-    dx = (idx.c.xmin - lon) * coslat
-    dy = idx.c.ymin - lat
-    approx_sq = dx * dx + dy * dy
+    dx = (idx.c.xmin - bindparam("lon")) * bindparam("coslat")
+    dy = idx.c.ymin - bindparam("lat")
+    approx_sq = (dx * dx + dy * dy).label("a")
+    phase1 = (
+        select(approx_sq)
+        .select_from(idx.join(model.__table__, idx.c.pkid == model.id))
+        .where(*in_box, *where)
+        .order_by(approx_sq)
+        .limit(bindparam("k"))
+    )
     radius = min(START_RADIUS_M, within_m) if within_m is not None else START_RADIUS_M
     reach = None
     while True:
         box = _approx_box(lon, lat, radius, coslat)
-        rows = session.execute(
-            select(approx_sq.label("a"))
-            .select_from(idx.join(model.__table__, idx.c.pkid == model.id))
-            .where(*in_box(box), *where)
-            .order_by(approx_sq)
-            .limit(limit)
-        ).all()
+        rows = conn.execute(phase1, {**params, **dict(zip(("minx", "miny", "maxx", "maxy"), box))}).all()
         world = box[0] <= -180 and box[2] >= 180 and box[1] <= -90 and box[3] >= 90
         if len(rows) == limit:
             kth = math.sqrt(rows[-1].a) * SPHERE_METRES_PER_DEGREE
@@ -205,11 +210,12 @@ def _nearest_spatialite(session, model, lon, lat, limit, within_m, where, geomet
     # Phase 2: exact metres for every match within reach (all matches if reach is unknown).
     if within_m is not None:
         reach = within_m if reach is None else min(reach, within_m)
-    ref = func.MakePoint(bindparam("lon", lon), bindparam("lat", lat), SRID)
-    distance = func.ST_Distance(geom, ref, 1)
-    query = select(model.id, distance.label("d")).where(*where)
+    distance = func.ST_Distance(
+        getattr(model, geometry_column), func.MakePoint(bindparam("lon"), bindparam("lat"), SRID), 1
+    ).label("d")
+    phase2 = select(model.id, distance).where(*where)
     if reach is not None:
-        query = query.join(idx, idx.c.pkid == model.id).where(*in_box(_box(lon, lat, reach)))
-        query = query.where(distance <= reach)
-    rows = session.execute(query.order_by(text("d"), model.id).limit(limit)).all()
+        phase2 = phase2.join(idx, idx.c.pkid == model.id).where(*in_box, distance <= bindparam("reach"))
+        params.update(zip(("minx", "miny", "maxx", "maxy"), _box(lon, lat, reach)), reach=reach)
+    rows = conn.execute(phase2.order_by(distance, model.id).limit(bindparam("k")), params).all()
     return [Nearest(r.id, float(r.d)) for r in rows if r.d is not None]

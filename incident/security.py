@@ -7,6 +7,7 @@ import secrets
 from flask import abort, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .database import utcnow
 from .extensions import csrf, db, login_manager
@@ -63,6 +64,11 @@ def _view_attr(name: str, default=None):
     return getattr(view, name, default)
 
 
+def sees_personal_data() -> bool:
+    """Officers and admins see phone numbers and emails; viewers see them masked."""
+    return current_user.is_authenticated and current_user.has_role("officer")
+
+
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
@@ -83,7 +89,9 @@ def user_for_token(token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     row = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
     ).scalar_one_or_none()
     if row is None or not row.user.is_active:
         return None

@@ -12,8 +12,8 @@ from .config import LOCALES
 NAVIGATION = (
     ("shell.dashboard", _l("Dashboard"), "shell.dashboard"),
     ("shell.incidents", _l("Incidents"), "shell.incidents"),
-    ("shell.contacts", _l("Contacts"), "shell.contacts"),
-    ("shell.resources", _l("Resources"), "shell.resources"),
+    ("registry.contacts.index", _l("Contacts"), "registry.contacts."),
+    ("registry.resources.index", _l("Resources"), "registry.resources."),
     ("alerts.index", _l("Alerts"), "alerts."),
     ("maps.index", _l("Map"), "maps."),
 )

@@ -154,3 +154,16 @@ def test_membership_changes_are_audited(client, api, officer):
     client.patch(f"/api/v1/contacts/{c['id']}", json={"groups": [g["id"]]}, headers=officer)
     entry = client.get("/api/v1/audit", query_string={"entity": "contacts", "record_id": c["id"]}, headers=admin).get_json()["items"][0]
     assert entry["changes"] == {"groups": [[], [str(g["id"])]]}
+
+
+def test_one_change_is_one_version_step_and_one_audit_row(client, api, officer):
+    admin = api("admin")[0]
+    g = client.post("/api/v1/groups", json={"name": "Civil szervezetek"}, headers=officer).get_json()
+    c = client.post("/api/v1/contacts", json={"name": "X", "phone": "06301234567"}, headers=officer).get_json()
+    changed = client.patch(
+        f"/api/v1/contacts/{c['id']}", json={"name": "Y", "groups": [g["id"]], "version": c["version"]}, headers=officer
+    ).get_json()
+    assert changed["version"] == c["version"] + 1
+    entries = client.get("/api/v1/audit", query_string={"entity": "contacts", "record_id": c["id"]}, headers=admin).get_json()
+    assert [e["action"] for e in entries["items"]] == ["update", "create"]
+    assert entries["items"][0]["changes"] == {"name": ["X", "Y"], "groups": [[], [str(g["id"])]]}

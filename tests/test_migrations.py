@@ -93,6 +93,11 @@ def _include_object(obj, name, obj_type, reflected, compare_to):
     return alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to)
 
 
+# Made by the migration itself on PostGIS only (an index on the expression location::geography).
+EXPRESSION_INDEXES = {"ix_resources_location_geog"}
+
+
 def _spatial_noise(diff) -> bool:
     # Spatial indexes are made by the extensions' own functions and reflect differently.
-    return diff[0] in ("add_index", "remove_index") and getattr(diff[1], "name", "").startswith("idx_")
+    name = getattr(diff[1], "name", "") or ""
+    return diff[0] in ("add_index", "remove_index") and (name.startswith("idx_") or name in EXPRESSION_INDEXES)

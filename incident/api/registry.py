@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
@@ -15,7 +14,7 @@ from ..operations import contacts as contact_ops
 from ..operations import csvio
 from ..operations import resources as resource_ops
 from ..phones import mask_email, mask_phone
-from ..security import require_role
+from ..security import require_role, sees_personal_data
 from .common import ListArgs, page
 
 GEOJSON_POINT = {
@@ -23,11 +22,6 @@ GEOJSON_POINT = {
     "description": "GeoJSON Point, WGS84, longitude first",
     "example": {"type": "Point", "coordinates": [19.0502, 47.4966]},
 }
-
-
-def sees_personal_data() -> bool:
-    """Officers and admins see phone numbers and emails; viewers see them masked."""
-    return current_user.is_authenticated and current_user.has_role("officer")
 
 
 # Schemas (input types and the OpenAPI document; domain rules live in the operations)
@@ -383,8 +377,7 @@ class Resources(MethodView):
                 point.x, point.y, args["offset"] + args["limit"], args.get("within_m"),
                 args.get("kind"), args.get("status"), args.get("q"),
             )[args["offset"]:]
-            available = resource_ops.available_quantities(r.id for r, _ in hits)
-            items = [resource_json(r, available.get(r.id, 0), d) for r, d in hits]
+            items = [resource_json(r, available, d) for r, d, available in hits]
             return {"items": items, "total": args["offset"] + len(items)}
         result = page(resource_ops.resources_query(args.get("kind"), args.get("status"), args.get("q")), args)
         return {"items": resources_json(result["items"]), "total": result["total"]}

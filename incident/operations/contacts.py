@@ -67,6 +67,13 @@ def clean_contact(raw: dict, partial: bool = False, groups_resolved=None) -> dic
 
 
 def _apply(contact: Contact, data: dict) -> None:
+    # No autoflush midway (loading the groups would flush the fields set before them): one
+    # change is one UPDATE, one version step and one audit row.
+    with db.session.no_autoflush:
+        _set_fields(contact, data)
+
+
+def _set_fields(contact: Contact, data: dict) -> None:
     for key, value in data.items():
         if key == "location":
             if not same_geometry(contact.location, value):

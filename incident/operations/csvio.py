@@ -120,7 +120,8 @@ def read_csv(data: bytes, columns, required, report: ImportReport):
     return rows
 
 
-def _location(row: dict) -> dict | None:
+def location_from_latlon(row: dict) -> dict | None:
+    """A GeoJSON Point from ``latitude``/``longitude`` texts (decimal comma allowed); None if both empty."""
     lat, lon = (row.get("latitude") or "").strip(), (row.get("longitude") or "").strip()
     if not lat and not lon:
         return None
@@ -239,7 +240,7 @@ def _contact_raw(row: dict, creating: bool) -> tuple[dict, dict]:
             errors.update(exc.errors)
     if "latitude" in row or "longitude" in row:
         try:
-            raw["location"] = _location(row)
+            raw["location"] = location_from_latlon(row)
         except FieldErrors as exc:
             errors.update(exc.errors)
     return raw, errors
@@ -295,7 +296,7 @@ def _resource_raw(row: dict, creating: bool) -> tuple[dict, dict]:
         del raw["quantity"]  # the default, 1
     errors = {}
     try:
-        raw["location"] = _location(row)
+        raw["location"] = location_from_latlon(row)
     except FieldErrors as exc:
         errors.update(exc.errors)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import lazyload
 
 from ..errors import FieldErrors
 from ..extensions import db
@@ -72,6 +73,12 @@ def clean_resource(raw: dict, partial: bool = False, codes=None) -> dict:
 
 
 def _apply(resource: Resource, data: dict) -> None:
+    # No autoflush midway: one change is one UPDATE, one version step and one audit row.
+    with db.session.no_autoflush:
+        _set_fields(resource, data)
+
+
+def _set_fields(resource: Resource, data: dict) -> None:
     for key, value in data.items():
         if key == "location":
             if not same_geometry(resource.location, value):
@@ -118,12 +125,17 @@ def resources_query(kind=None, status=None, q=None):
 
 
 def nearest_resources(lon: float, lat: float, limit: int, within_m=None, kind=None, status=None, q=None):
-    """[(resource, distance_m)] nearest first."""
+    """[(resource, distance_m, available_quantity)] nearest first (two queries in all)."""
     hits = nearest(Resource, lon, lat, limit, within_m, _filters(kind, status, q))
     if not hits:
         return []
-    by_id = {r.id: r for r in db.session.execute(select(Resource).where(Resource.id.in_([h.id for h in hits]))).scalars()}
-    return [(by_id[h.id], h.distance_m) for h in hits]
+    rows = db.session.execute(
+        select(Resource, available_quantity_expr())
+        .options(lazyload("*"))
+        .where(Resource.id.in_([h.id for h in hits]))
+    ).all()
+    by_id = {resource.id: (resource, int(available)) for resource, available in rows}
+    return [(by_id[h.id][0], h.distance_m, by_id[h.id][1]) for h in hits]
 
 
 def kind_summary() -> list[dict]:

@@ -25,15 +25,3 @@ def dashboard():
 def incidents():
     """Incidents and drills (the incident register arrives with its issue)."""
     return render_template("incident/section.html", section="incidents")
-
-
-@bp.route("/contacts")
-def contacts():
-    """Emergency contacts and alert groups."""
-    return render_template("incident/section.html", section="contacts")
-
-
-@bp.route("/resources")
-def resources():
-    """The register of forces and equipment."""
-    return render_template("incident/section.html", section="resources")

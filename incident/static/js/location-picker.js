@@ -1,0 +1,191 @@
+/* Riadó: the location picker of the contact and resource forms, and read-only location maps.
+ *
+ * No inline script anywhere (the CSP is script-src 'self'): this file finds its elements by
+ * data attributes.
+ *
+ *   <div data-location-picker data-lat-inputs="id id…" data-lon-inputs="id id…"
+ *        [data-clear-button="id"] data-tile-url data-tile-attribution
+ *        data-centre-lat data-centre-lon data-zoom [data-marker-label]></div>
+ *     A click on the map sets the point (a marker that can be dragged); every input named in
+ *     data-lat-inputs / data-lon-inputs gets the coordinates, and typing in any of them moves
+ *     the marker. The clear button empties them all.
+ *
+ *   <div data-location-map data-lat data-lon data-tile-url … ></div>
+ *     A map with one fixed marker.
+ *
+ * Tiles are optional: without them (no network, a tile server down) the map still takes
+ * clicks and shows the marker on a plain background.
+ */
+(function () {
+  "use strict";
+
+  if (typeof window.L === "undefined") {
+    return; // Leaflet did not load: the coordinate inputs still work on their own
+  }
+  var L = window.L;
+
+  function parse(text) {
+    var s = String(text === null || text === undefined ? "" : text).trim().replace(",", ".");
+    if (s === "") {
+      return null;
+    }
+    var n = Number(s);
+    return isFinite(n) ? n : NaN;
+  }
+
+  function valid(lat, lon) {
+    return typeof lat === "number" && typeof lon === "number" && isFinite(lat) && isFinite(lon) &&
+      lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180;
+  }
+
+  function byIds(list) {
+    return (list || "").split(/\s+/).filter(Boolean).map(function (id) {
+      return document.getElementById(id);
+    }).filter(Boolean);
+  }
+
+  function fixed(x) {
+    return String(Math.round(x * 1e6) / 1e6);
+  }
+
+  function firstValue(inputs) {
+    for (var i = 0; i < inputs.length; i++) {
+      var v = parse(inputs[i].value);
+      if (v !== null) {
+        return v;
+      }
+    }
+    return null;
+  }
+
+  function zoomOf(el) {
+    var z = parseInt(el.getAttribute("data-zoom"), 10);
+    return isFinite(z) ? z : 15;
+  }
+
+  function defaultCentre(el) {
+    var lat = parse(el.getAttribute("data-centre-lat"));
+    var lon = parse(el.getAttribute("data-centre-lon"));
+    return valid(lat, lon) ? [lat, lon] : [47.5, 19.05];
+  }
+
+  function baseMap(el, centre) {
+    var map = L.map(el, { scrollWheelZoom: false });
+    var url = el.getAttribute("data-tile-url");
+    if (url) {
+      L.tileLayer(url, { maxZoom: 19, attribution: el.getAttribute("data-tile-attribution") || "" }).addTo(map);
+    }
+    map.setView(centre, zoomOf(el));
+    // A map inside a closed <details> has no size until it opens.
+    var details = el.closest("details");
+    if (details) {
+      details.addEventListener("toggle", function () {
+        if (details.open) {
+          map.invalidateSize();
+        }
+      });
+    }
+    return map;
+  }
+
+  function picker(el) {
+    var latInputs = byIds(el.getAttribute("data-lat-inputs"));
+    var lonInputs = byIds(el.getAttribute("data-lon-inputs"));
+    var clearButton = document.getElementById(el.getAttribute("data-clear-button") || "");
+    var label = el.getAttribute("data-marker-label") || "";
+    var marker = null;
+
+    var lat = firstValue(latInputs);
+    var lon = firstValue(lonInputs);
+    var map = baseMap(el, valid(lat, lon) ? [lat, lon] : defaultCentre(el));
+
+    function write(newLat, newLon) {
+      latInputs.forEach(function (input) { input.value = newLat === null ? "" : fixed(newLat); });
+      lonInputs.forEach(function (input) { input.value = newLon === null ? "" : fixed(newLon); });
+      el.setAttribute("data-has-point", newLat === null ? "false" : "true");
+    }
+
+    function place(newLat, newLon) {
+      if (marker) {
+        marker.setLatLng([newLat, newLon]);
+        return;
+      }
+      marker = L.marker([newLat, newLon], { draggable: true, autoPan: true, title: label, alt: label }).addTo(map);
+      marker.on("dragend", function () {
+        var p = marker.getLatLng().wrap();
+        write(p.lat, p.lng);
+      });
+    }
+
+    function remove() {
+      if (marker) {
+        map.removeLayer(marker);
+        marker = null;
+      }
+    }
+
+    if (valid(lat, lon)) {
+      place(lat, lon);
+      el.setAttribute("data-has-point", "true");
+    }
+
+    map.on("click", function (event) {
+      var p = event.latlng.wrap();
+      write(p.lat, p.lng);
+      place(p.lat, p.lng);
+    });
+
+    latInputs.concat(lonInputs).forEach(function (input) {
+      input.addEventListener("input", function () {
+        var group = latInputs.indexOf(input) >= 0 ? latInputs : lonInputs;
+        group.forEach(function (other) {
+          if (other !== input) {
+            other.value = input.value.trim().replace(",", ".");
+          }
+        });
+        var typedLat = firstValue(latInputs);
+        var typedLon = firstValue(lonInputs);
+        if (typedLat === null && typedLon === null) {
+          remove();
+          el.setAttribute("data-has-point", "false");
+        } else if (valid(typedLat, typedLon)) {
+          place(typedLat, typedLon);
+          map.panTo([typedLat, typedLon]);
+          el.setAttribute("data-has-point", "true");
+        }
+      });
+    });
+
+    if (clearButton) {
+      clearButton.hidden = false;
+      clearButton.addEventListener("click", function () {
+        write(null, null);
+        remove();
+      });
+    }
+    el.setAttribute("data-ready", "true");
+  }
+
+  function viewMap(el) {
+    var lat = parse(el.getAttribute("data-lat"));
+    var lon = parse(el.getAttribute("data-lon"));
+    if (!valid(lat, lon)) {
+      return;
+    }
+    var map = baseMap(el, [lat, lon]);
+    var label = el.getAttribute("data-marker-label") || "";
+    L.marker([lat, lon], { keyboard: false, title: label, alt: label }).addTo(map);
+    el.setAttribute("data-ready", "true");
+  }
+
+  function start() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-location-picker]"), picker);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-location-map]"), viewMap);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+}());
