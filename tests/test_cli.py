@@ -80,3 +80,64 @@ def test_demo_password_is_generated_once_per_instance(tmp_path, new_database):
     assert len(password) >= 10
     assert second.stdout == first.stdout
     assert (tmp_path / "demo_password").read_text().strip() == password
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, proc, seconds: float = 60) -> int:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"exited with {proc.returncode}: {proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} never answered")
+
+
+def _stop(proc) -> str:
+    import signal
+
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
+def test_serve_runs_the_production_server(client):
+    port = _free_port()
+    proc = subprocess.Popen([RIADO, "serve", "--port", str(port), "--workers", "2"], env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert _wait_for(f"http://127.0.0.1:{port}/healthz", proc) == 200
+    finally:
+        out = _stop(proc)
+    assert "gunicorn" in out.lower() and proc.returncode == 0
+
+
+def test_worker_consumes_the_queue_until_stopped():
+    proc = subprocess.Popen([RIADO, "worker", "--workers", "2"], env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        import time
+
+        time.sleep(3)
+        assert proc.poll() is None, proc.stdout.read()
+    finally:
+        out = _stop(proc)
+    assert "Riadó worker: 2 threads on the SQLite queue" in out
+    assert "Traceback" not in out
