@@ -54,6 +54,6 @@ clean:
 # After changing UI strings: refresh the catalog, translate the new entries in
 # incident/translations/hu/LC_MESSAGES/messages.po, then `make translations`.
 translations-update: $(VENV)/.installed
-	@$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project Riado \
+	@$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -k system_text --no-location --sort-output --project Riado \
 		-o incident/translations/messages.pot . >/dev/null
 	@$(BIN)/pybabel update -i incident/translations/messages.pot -d incident/translations --no-fuzzy-matching >/dev/null

@@ -130,10 +130,18 @@ def empty_tables(request, cleanup_engine):
     seeded = ", ".join(f"'{code}'" for code, _hu, _en in SEEDED_KINDS)
     with cleanup_engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            # The append-only log's triggers would refuse; replica mode skips triggers for this
+            # transaction only (a superuser's right, which the test database has).
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:
+            triggers = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'log_entries'")).all()
+            for name, _sql in triggers:
+                conn.execute(text(f'DROP TRIGGER "{name}"'))
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
+            for _name, sql in triggers:
+                conn.execute(text(sql))
         conn.execute(text(f"DELETE FROM resource_kinds WHERE code NOT IN ({seeded})"))
 
 
@@ -242,3 +250,37 @@ def login(client):
         )
 
     return do
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served over HTTP on 127.0.0.1 (threads), for browsers and concurrent clients."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+    server.server_close()
+
+
+def http_json(method: str, url: str, body=None, headers=None) -> tuple[int, dict]:
+    """One HTTP request with a JSON body, on its own connection (for concurrent tests)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, json.loads(exc.read() or b"null")

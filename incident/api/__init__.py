@@ -55,9 +55,9 @@ def init_app(app):
 
     public_openapi_json._riado_public = True
     app.view_functions["api-docs.openapi_json"] = public_openapi_json
-    from . import accounts, registry
+    from . import accounts, incidents, registry
 
-    for blueprint in (*accounts.blueprints, *registry.blueprints):
+    for blueprint in (*accounts.blueprints, *registry.blueprints, *incidents.blueprints):
         api.register_blueprint(blueprint)
     _register_domain_errors(app)
 

@@ -103,7 +103,7 @@ class ResourceIn(Schema):
     status = fields.String(validate=validate.OneOf(RESOURCE_STATUSES))
     owner = fields.String(allow_none=True)
     contact_id = fields.Integer(allow_none=True)
-    location = fields.Dict(required=True, metadata=GEOJSON_POINT)
+    location = fields.Dict(required=True, allow_none=True, metadata=GEOJSON_POINT)
     notes = fields.String(allow_none=True)
     version = fields.Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
 
@@ -409,8 +409,8 @@ class ResourceById(MethodView):
 
     @resources.response(204)
     def delete(self, resource_id):
-        """Remove a resource from the register."""
-        db.session.delete(db.get_or_404(Resource, resource_id))
+        """Remove a resource from the register (409 if incidents have used it)."""
+        resource_ops.delete_resource(db.get_or_404(Resource, resource_id))
         db.session.commit()
 
 

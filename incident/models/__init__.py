@@ -2,11 +2,31 @@
 
 from .audit import AuditEntry
 from .contacts import AlertGroup, Contact, contact_groups
+from .incidents import (
+    GENESIS_HASH,
+    INCIDENT_KINDS,
+    LOG_KINDS,
+    SEVERITIES,
+    STATUSES,
+    Assignment,
+    Counter,
+    Incident,
+    LogEntry,
+)
 from .municipality import Municipality
 from .resources import RESOURCE_STATUSES, SEEDED_KINDS, Resource, ResourceKind
 from .users import ROLES, ApiToken, User
 
 __all__ = [
+    "GENESIS_HASH",
+    "INCIDENT_KINDS",
+    "LOG_KINDS",
+    "SEVERITIES",
+    "STATUSES",
+    "Assignment",
+    "Counter",
+    "Incident",
+    "LogEntry",
     "RESOURCE_STATUSES",
     "ROLES",
     "SEEDED_KINDS",

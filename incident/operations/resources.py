@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import lazyload
 
-from ..errors import FieldErrors
+from ..errors import ConflictError, FieldErrors
 from ..extensions import db
 from ..geo import nearest, point_from_geojson, same_geometry, to_element
-from ..models import RESOURCE_STATUSES, Contact, Resource, ResourceKind
+from ..models import RESOURCE_STATUSES, Assignment, Contact, Resource, ResourceKind
 from ..validation import Cleaner, fold
 from .contacts import check_version
 
@@ -18,10 +18,28 @@ RESOURCE_FIELDS = ("name", "kind", "quantity", "unit", "capacity", "status", "ow
 SHELTER = "shelter"
 
 
+def assigned_quantity_expr():
+    """What is assigned to incidents and not yet released, per resource (a correlated subquery)."""
+    return (
+        select(func.coalesce(func.sum(Assignment.quantity), 0))
+        .where(Assignment.resource_id == Resource.id, Assignment.released_at.is_(None))
+        .correlate(Resource)
+        .scalar_subquery()
+    )
+
+
+def assignable_total_expr():
+    """A shelter is assigned in persons housed, up to its capacity; anything else in its units."""
+    return case((Resource.kind == SHELTER, func.coalesce(Resource.capacity, 0)), else_=Resource.quantity)
+
+
 def available_quantity_expr():
-    """How much of a resource can still be assigned, as an SQL expression: nothing unless it is
-    available. (Assignments to incidents are subtracted here when they exist.)"""
-    return case((Resource.status == "available", Resource.quantity), else_=0)
+    """How much of a resource can still be assigned: nothing unless its status is available,
+    else its total (capacity for a shelter) less what is assigned. The one place it is derived."""
+    return case(
+        (Resource.status == "available", assignable_total_expr() - assigned_quantity_expr()),
+        else_=0,
+    )
 
 
 def available_quantities(ids) -> dict[int, int]:
@@ -107,6 +125,17 @@ def update_resource(resource: Resource, raw: dict, codes=None) -> Resource:
     return resource
 
 
+def delete_resource(resource: Resource) -> None:
+    """Remove a resource from the register, unless incidents have used it: their record keeps it."""
+    used = db.session.execute(select(Assignment.id).where(Assignment.resource_id == resource.id).limit(1)).first()
+    if used is not None:
+        raise ConflictError(
+            _l("%(name)s has been assigned to incidents, so it stays in their record; set its status to unavailable instead.",
+               name=resource.name)
+        )
+    db.session.delete(resource)
+
+
 def _filters(kind=None, status=None, q=None):
     where = []
     if kind:
@@ -126,7 +155,11 @@ def resources_query(kind=None, status=None, q=None):
 
 def nearest_resources(lon: float, lat: float, limit: int, within_m=None, kind=None, status=None, q=None):
     """[(resource, distance_m, available_quantity)] nearest first (two queries in all)."""
-    hits = nearest(Resource, lon, lat, limit, within_m, _filters(kind, status, q))
+    return load_with_availability(nearest(Resource, lon, lat, limit, within_m, _filters(kind, status, q)))
+
+
+def load_with_availability(hits) -> list:
+    """[(resource, distance_m, available_quantity)] for nearest() hits, in their order."""
     if not hits:
         return []
     rows = db.session.execute(

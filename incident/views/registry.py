@@ -573,7 +573,12 @@ def resource_delete(resource_id: int):
     """Remove a resource from the register."""
     resource = db.get_or_404(Resource, resource_id)
     name = resource.name
-    db.session.delete(resource)
+    try:
+        resource_ops.delete_resource(resource)
+    except ConflictError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("registry.resources.detail", resource_id=resource_id))
     db.session.commit()
     flash(_("Resource %(name)s deleted.", name=name), "success")
     return redirect(url_for("registry.resources.index"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -64,16 +63,3 @@ def page(browser):
     yield page
     context.close()
     assert page.dialogs == [], f"a script opened a dialog: {page.dialogs}"
-
-
-@pytest.fixture
-def live_server(app):
-    """The test app served over HTTP on 127.0.0.1 (a thread), for the browser."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)

@@ -1,0 +1,46 @@
+"""Human words for the codes the data uses (kinds, severities, statuses), in the UI language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+INCIDENT_KIND_LABELS = {
+    "flood": _l("flood"),
+    "storm": _l("storm"),
+    "fire": _l("fire"),
+    "hazmat": _l("hazardous materials"),
+    "power_outage": _l("power outage"),
+    "water_outage": _l("water outage"),
+    "heat": _l("heat wave"),
+    "snow_ice": _l("snow and ice"),
+    "gas_leak": _l("gas leak"),
+    "building_collapse": _l("building collapse"),
+    "traffic": _l("traffic accident"),
+    "epidemic": _l("epidemic"),
+    "other": _l("other"),
+}
+SEVERITY_LABELS = {
+    "extreme": _l("extreme"),
+    "severe": _l("severe"),
+    "moderate": _l("moderate"),
+    "minor": _l("minor"),
+    "unknown": _l("unknown"),
+}
+STATUS_LABELS = {
+    "reported": _l("reported"),
+    "active": _l("active"),
+    "contained": _l("contained"),
+    "closed": _l("closed"),
+}
+LOG_KIND_LABELS = {
+    "note": _l("note"),
+    "decision": _l("decision"),
+    "action": _l("action"),
+    "communication": _l("communication"),
+    "system": _l("system"),
+}
+
+
+def label(table: dict, code) -> str:
+    """The word for ``code`` (the code itself if it has none)."""
+    return str(table.get(code, code))

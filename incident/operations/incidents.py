@@ -1,0 +1,474 @@
+"""Incidents, their hash-chained activity log, and resource assignments: every query and write.
+
+Concurrency: every write that depends on what is there takes the row lock of what it guards
+(``SELECT … FOR UPDATE`` on PostgreSQL; SQLite transactions start with ``BEGIN IMMEDIATE``, which
+serialises writers) and reads the current state after taking it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+import shapely
+from flask import current_app
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
+from shapely.geometry import MultiPolygon, Polygon, shape
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import lazyload
+
+from ..audit import current_actor
+from ..database import utcnow
+from ..errors import ConflictError, FieldError, FieldErrors
+from ..extensions import db
+from ..geo import nearest, point_from_geojson, same_geometry, to_element
+from ..labels import INCIDENT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS, label
+from ..models import (
+    GENESIS_HASH,
+    INCIDENT_KINDS,
+    LOG_KINDS,
+    SEVERITIES,
+    STATUSES,
+    Assignment,
+    Incident,
+    LogEntry,
+    Resource,
+)
+from ..validation import Cleaner
+from . import resources as resource_ops
+from .contacts import check_version
+
+USER_LOG_KINDS = tuple(k for k in LOG_KINDS if k != "system")
+# The lifecycle: forward one step at a time; a contained or closed incident may be reopened.
+TRANSITIONS = {
+    "reported": ("active",),
+    "active": ("contained",),
+    "contained": ("closed", "active"),
+    "closed": ("active",),
+}
+STATUS_TIMESTAMP = {"active": "activated_at", "contained": "contained_at", "closed": "closed_at"}
+MAX_AREA_VERTICES = 20_000
+
+
+def N_(message: str) -> str:
+    """Marks a system-entry text for translation; ``system_text`` translates it when written."""
+    return message
+
+
+FIELD_CHANGE_TEXT = {
+    "title": N_("Title: %(before)s → %(after)s."),
+    "commander": N_("Commander: %(before)s → %(after)s."),
+    "severity": N_("Severity: %(before)s → %(after)s."),
+    "kind": N_("Kind: %(before)s → %(after)s."),
+    "location": N_("The location was changed."),
+    "area": N_("The affected area was changed."),
+    "description": N_("The description was changed."),
+}
+DRILL_TEXT = {True: N_("Marked as a drill."), False: N_("No longer marked as a drill.")}
+# Codes in system entries are written as words.
+FIELD_LABELS = {
+    "severity": {"before": SEVERITY_LABELS, "after": SEVERITY_LABELS},
+    "kind": {"before": INCIDENT_KIND_LABELS, "after": INCIDENT_KIND_LABELS},
+}
+
+
+# Geometry of the affected area
+
+
+def area_from_geojson(value, field: str = "area"):
+    """A valid shapely Polygon or MultiPolygon from GeoJSON; FieldError naming ``field`` otherwise."""
+    if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
+        raise FieldError(field, _l("Must be a GeoJSON Polygon or MultiPolygon."))
+    try:
+        geom = shape(value)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, shapely.errors.GEOSException):
+        raise FieldError(field, _l("The coordinates are not a polygon: rings of [longitude, latitude] pairs.")) from None
+    if not isinstance(geom, (Polygon, MultiPolygon)) or geom.is_empty:
+        raise FieldError(field, _l("The polygon is empty."))
+    if shapely.get_num_coordinates(geom) > MAX_AREA_VERTICES:
+        raise FieldError(field, _l("The polygon has too many points (at most %(n)s).", n=MAX_AREA_VERTICES))
+    minx, miny, maxx, maxy = geom.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise FieldError(field, _l("Coordinates must be [longitude, latitude] in degrees (longitude first)."))
+    for ring in _rings(value):
+        if len(ring) < 4 or list(ring[0]) != list(ring[-1]):
+            raise FieldError(field, _l("Each ring must have at least four positions and end where it starts."))
+    if not geom.is_valid:
+        raise FieldError(field, _l("The polygon is not valid: %(reason)s.", reason=shapely.is_valid_reason(geom)))
+    return geom
+
+
+def _rings(value: dict):
+    polygons = [value["coordinates"]] if value["type"] == "Polygon" else value["coordinates"]
+    for polygon in polygons:
+        yield from polygon
+
+
+# Incidents
+
+
+@dataclass(frozen=True)
+class Who:
+    id: int | None
+    label: str
+
+
+def who() -> Who:
+    """The user (or CLI, or system) doing the current write."""
+    actor_id, label = current_actor()
+    return Who(actor_id, label)
+
+
+def next_number(year: int) -> int:
+    """The next serial of ``year`` (atomic on both backends; the counter row is locked until commit)."""
+    name = f"incident-{year}"
+    conn = db.session.connection()
+    conn.execute(text("INSERT INTO counters (name, value) VALUES (:n, 0) ON CONFLICT (name) DO NOTHING"), {"n": name})
+    return conn.execute(text("UPDATE counters SET value = value + 1 WHERE name = :n RETURNING value"), {"n": name}).scalar_one()
+
+
+def clean_incident(raw: dict, partial: bool = False) -> dict:
+    c = Cleaner(raw, partial)
+    c.text("title", 200, required=True)
+    c.choice("kind", INCIDENT_KINDS, required=True)
+    c.choice("severity", SEVERITIES, required=True)
+    c.text("description", 20_000)
+    c.text("commander", 200)
+    c.boolean("drill", default=None if partial else False)
+    if not c.skip("location"):
+        if raw.get("location") is None:
+            c.error("location", _l("A location is required."))
+        else:
+            point = c.run("location", point_from_geojson, raw["location"])
+            if point is not None:
+                c.out["location"] = point
+    if not c.skip("area"):
+        if raw.get("area") is None:
+            c.out["area"] = None
+        else:
+            area = c.run("area", area_from_geojson, raw["area"])
+            if area is not None:
+                c.out["area"] = area
+    return c.done()
+
+
+def create_incident(raw: dict, now: dt.datetime | None = None) -> Incident:
+    """Record a new incident (status reported) with its number and the first log entry."""
+    if "status" in raw and raw["status"] not in (None, "reported"):
+        raise FieldErrors({"status": [str(_l("A new incident starts as reported."))]})
+    data = clean_incident({k: v for k, v in raw.items() if k != "status"})
+    now = now or utcnow()
+    actor = who()
+    incident = Incident(
+        year=now.year, serial=next_number(now.year), status="reported", created_by_id=actor.id,
+        created_at=now, updated_at=now, log_count=0, log_head=GENESIS_HASH, version=1,
+        title=data["title"], kind=data["kind"], severity=data["severity"], drill=data["drill"],
+        description=data.get("description", ""), commander=data.get("commander", ""),
+        location=to_element(data["location"]), area=to_element(data.get("area")),
+    )
+    db.session.add(incident)
+    db.session.flush()
+    append_entry(incident, "system", system_text(
+        "Incident recorded: %(title)s (%(kind)s, %(severity)s).",
+        labels={"kind": INCIDENT_KIND_LABELS, "severity": SEVERITY_LABELS},
+        title=incident.title, kind=incident.kind, severity=incident.severity,
+    ), at=now, locked=True)
+    return incident
+
+
+def lock_incident(incident_id: int) -> Incident:
+    """The incident, freshly read under its row lock (404 is the caller's business)."""
+    incident = db.session.execute(
+        select(Incident).where(Incident.id == incident_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if incident is None:
+        raise LookupError(incident_id)
+    return incident
+
+
+def update_incident(incident: Incident, raw: dict) -> Incident:
+    """Change what people wrote (title, severity, area…) and/or move the status; every change is
+    written to the log by the system."""
+    incident = lock_incident(incident.id)
+    check_version(incident, raw)
+    status = raw.get("status")
+    data = clean_incident({k: v for k, v in raw.items() if k not in ("version", "status")}, partial=True)
+    if status is not None and status not in STATUSES:
+        raise FieldErrors({"status": [str(_l("Must be one of: %(choices)s.", choices=", ".join(STATUSES)))]})
+    changes = []
+    for key, value in data.items():
+        old = getattr(incident, key)
+        if key in ("location", "area"):
+            if same_geometry(old, value):
+                continue
+            value = to_element(value)
+        elif old == value:
+            continue
+        setattr(incident, key, value)
+        changes.append(key)
+        if key == "drill":
+            append_entry(incident, "system", system_text(DRILL_TEXT[bool(value)]), locked=True)
+        else:
+            append_entry(incident, "system", system_text(
+                FIELD_CHANGE_TEXT[key], labels=FIELD_LABELS.get(key), before=old or "—", after=value or "—",
+            ), locked=True)
+    if status is not None and status != incident.status:
+        _move_status(incident, status)
+        changes.append("status")
+    if changes:
+        incident.version += 1
+    return incident
+
+
+def _move_status(incident: Incident, status: str) -> None:
+    if status not in TRANSITIONS[incident.status]:
+        raise ConflictError(
+            _l("An incident that is %(old)s cannot become %(new)s; next: %(allowed)s.",
+               old=incident.status, new=status, allowed=", ".join(TRANSITIONS[incident.status])),
+            "status",
+        )
+    old = incident.status
+    incident.status = status
+    now = utcnow()
+    if status in STATUS_TIMESTAMP:
+        setattr(incident, STATUS_TIMESTAMP[status], now)
+    if old == "closed":
+        incident.closed_at = None
+    append_entry(incident, "system", system_text(
+        "Status: %(old)s → %(new)s.", labels={"old": STATUS_LABELS, "new": STATUS_LABELS}, old=old, new=status,
+    ), at=now, locked=True)
+
+
+def system_text(template: str, labels: dict | None = None, **values) -> str:
+    """A system entry's text in the configured language (RIADO_LOCALE), whoever's browser asked:
+    the log is one record for everybody, written once. ``labels`` turns codes into words."""
+    with force_locale(current_app.config["RIADO_LOCALE"]):
+        words = {key: label(labels[key], value) if labels and key in labels else value for key, value in values.items()}
+        return gettext(template, **words)
+
+
+def incidents_query(status=None, drill=None, kind=None, q=None):
+    query = select(Incident).order_by(Incident.created_at.desc(), Incident.id.desc())
+    if status:
+        query = query.where(Incident.status == status)
+    if drill is not None:
+        query = query.where(Incident.drill.is_(drill))
+    if kind:
+        query = query.where(Incident.kind == kind)
+    if q:
+        query = query.where(func.lower(Incident.title).contains(q.lower(), autoescape=True))
+    return query
+
+
+def incident_by_number(number: str) -> Incident | None:
+    try:
+        year, serial = (int(part) for part in number.split("-", 1))
+    except ValueError:
+        return None
+    return db.session.execute(select(Incident).where(Incident.year == year, Incident.serial == serial)).scalar_one_or_none()
+
+
+# The activity log
+
+
+def canonical(entry: LogEntry) -> bytes:
+    """The entry's content, serialised the one way the hash is computed over."""
+    return json.dumps(
+        {
+            "incident": entry.incident_id,
+            "seq": entry.seq,
+            "at": entry.at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
+            "author_id": entry.author_id,
+            "author": entry.author,
+            "kind": entry.kind,
+            "text": entry.text,
+            "corrects": entry.corrects,
+        },
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def entry_hash(prev_hash: str, entry: LogEntry) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(entry)).hexdigest()
+
+
+def clean_entry(raw: dict, incident: Incident) -> dict:
+    c = Cleaner(raw)
+    c.text("text", 20_000, required=True)
+    c.choice("kind", USER_LOG_KINDS, default="note")
+    c.integer("corrects", minimum=1, default=None)
+    data = c.done()
+    if data.get("corrects") is not None and data["corrects"] > incident.log_count:
+        raise FieldErrors({"corrects": [str(_l("There is no entry %(seq)s in this log.", seq=data["corrects"]))]})
+    return data
+
+
+def add_entry(incident_id: int, raw: dict) -> LogEntry:
+    """A user's entry (note, decision, action, communication), appended under the incident's lock."""
+    incident = lock_incident(incident_id)
+    data = clean_entry(raw, incident)
+    return append_entry(incident, data["kind"], data["text"], corrects=data.get("corrects"), locked=True)
+
+
+def append_entry(incident: Incident, kind: str, text_: str, corrects: int | None = None,
+                 at: dt.datetime | None = None, author: Who | None = None, locked: bool = False) -> LogEntry:
+    """Append to the chain: seq and prev_hash from the incident's head, read under its lock."""
+    if not locked:
+        incident = lock_incident(incident.id)
+    author = author or who()
+    entry = LogEntry(
+        incident_id=incident.id, seq=incident.log_count + 1, at=(at or utcnow()).astimezone(dt.timezone.utc),
+        author_id=author.id, author=author.label, kind=kind, text=text_, corrects=corrects,
+        prev_hash=incident.log_head,
+    )
+    entry.hash = entry_hash(entry.prev_hash, entry)
+    db.session.add(entry)
+    incident.log_count = entry.seq
+    incident.log_head = entry.hash
+    return entry
+
+
+def log_query(incident_id: int):
+    return select(LogEntry).where(LogEntry.incident_id == incident_id).order_by(LogEntry.seq)
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    entries: int
+    first_bad_seq: int | None
+
+
+def verify_log(incident: Incident) -> Verification:
+    """Recompute the chain from the first entry; name the first entry that does not hold
+    (changed, missing, or out of order), including a missing last entry."""
+    expected_prev = GENESIS_HASH
+    count = 0
+    for entry in db.session.execute(log_query(incident.id)).scalars():
+        count += 1
+        if entry.seq != count or entry.prev_hash != expected_prev or entry_hash(entry.prev_hash, entry) != entry.hash:
+            return Verification(False, _count_entries(incident.id), count)
+        expected_prev = entry.hash
+    if count != incident.log_count or expected_prev != incident.log_head:
+        return Verification(False, count, count + 1)
+    return Verification(True, count, None)
+
+
+def _count_entries(incident_id: int) -> int:
+    return db.session.execute(select(func.count()).select_from(LogEntry).where(LogEntry.incident_id == incident_id)).scalar_one()
+
+
+# Assignments
+
+
+def _lock_resource(resource_id: int) -> Resource | None:
+    return db.session.execute(
+        select(Resource).options(lazyload("*")).where(Resource.id == resource_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def clean_assignment(raw: dict) -> dict:
+    c = Cleaner(raw)
+    c.integer("resource_id", minimum=1, required=True)
+    c.integer("quantity", minimum=1, default=1)
+    c.text("note", 2000)
+    return c.done()
+
+
+def assign(incident_id: int, raw: dict) -> Assignment:
+    """Commit part of a resource to an incident; never more than is available, also when
+    requests race (the resource row is locked, then what is available is read)."""
+    data = clean_assignment(raw)
+    resource = _lock_resource(data["resource_id"])
+    if resource is None:
+        raise FieldErrors({"resource_id": [str(_l("No such resource."))]})
+    incident = lock_incident(incident_id)
+    if incident.status == "closed":
+        raise ConflictError(_l("The incident is closed; reopen it to assign resources."), "status")
+    available = resource_ops.available_quantities([resource.id]).get(resource.id, 0)
+    if data["quantity"] > available:
+        raise ConflictError(
+            _l("Only %(available)s of %(name)s is available.", available=available, name=resource.name), "quantity"
+        )
+    actor = who()
+    assignment = Assignment(incident_id=incident.id, resource_id=resource.id, quantity=data["quantity"],
+                            note=data.get("note", ""), assigned_at=utcnow(), assigned_by=actor.label)
+    db.session.add(assignment)
+    db.session.flush()
+    if resource.kind == resource_ops.SHELTER:
+        message = system_text("Shelter places for %(q)s persons assigned at %(name)s (resource %(rid)s, assignment %(aid)s).",
+                              q=assignment.quantity, name=resource.name, rid=resource.id, aid=assignment.id)
+    else:
+        message = system_text("Assigned %(q)s %(unit)s of %(name)s (resource %(rid)s, assignment %(aid)s).",
+                              q=assignment.quantity, unit=resource.unit or "×", name=resource.name,
+                              rid=resource.id, aid=assignment.id)
+    append_entry(incident, "system", message, locked=True)
+    return assignment
+
+
+def release(assignment_id: int) -> Assignment:
+    """Give an assigned resource back; written to the incident's log."""
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise LookupError(assignment_id)
+    _lock_resource(assignment.resource_id)
+    incident = lock_incident(assignment.incident_id)
+    db.session.refresh(assignment)
+    if assignment.released_at is not None:
+        raise ConflictError(_l("This assignment was already released."), "released_at")
+    actor = who()
+    assignment.released_at = utcnow()
+    assignment.released_by = actor.label
+    resource = assignment.resource
+    append_entry(incident, "system", system_text(
+        "Released %(q)s of %(name)s (resource %(rid)s, assignment %(aid)s).",
+        q=assignment.quantity, name=resource.name, rid=resource.id, aid=assignment.id), locked=True)
+    return assignment
+
+
+def assignments_query(incident_id: int, active: bool | None = None):
+    query = select(Assignment).where(Assignment.incident_id == incident_id).order_by(Assignment.assigned_at, Assignment.id)
+    if active is True:
+        query = query.where(Assignment.released_at.is_(None))
+    elif active is False:
+        query = query.where(Assignment.released_at.is_not(None))
+    return query
+
+
+def nearby_resources(incident: Incident, kind: str | None = None, limit: int = 10):
+    """Available resources nearest the incident: [(resource, distance_m, available_quantity)]."""
+    from geoalchemy2.shape import to_shape
+
+    point = to_shape(incident.location)
+    where = [Resource.status == "available", resource_ops.available_quantity_expr() > 0]
+    if kind:
+        where.append(Resource.kind == kind)
+    hits = nearest(Resource, point.x, point.y, limit, None, where)
+    return resource_ops.load_with_availability(hits)
+
+
+ICS214_COLUMNS = ("incident_number", "incident_name", "drill", "seq", "date_time", "name", "kind",
+                  "notable_activity", "corrects_seq", "hash")
+
+
+def log_as_ics214(incident: Incident) -> str:
+    """The activity log as CSV in the shape of an ICS-214 activity log: one row per notable
+    activity with its date and time (in RIADO_TIMEZONE, with the offset) and who recorded it."""
+    import csv
+    import io
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(current_app.config["RIADO_TIMEZONE"])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(ICS214_COLUMNS)
+    for entry in db.session.execute(log_query(incident.id)).scalars():
+        writer.writerow([
+            incident.number, incident.title, "yes" if incident.drill else "no", entry.seq,
+            entry.at.astimezone(zone).isoformat(timespec="seconds"), entry.author, entry.kind, entry.text,
+            entry.corrects or "", entry.hash,
+        ])
+    return out.getvalue()
