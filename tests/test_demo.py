@@ -10,7 +10,13 @@ import pytest
 from shapely.geometry import Point, shape
 from sqlalchemy import func, select
 
-DISTRICTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "budapest_districts.geojson"
+ROOT = Path(__file__).resolve().parents[1]
+# The shared data sit beside the project (../shared); a clone elsewhere finds them in /work.
+DISTRICTS = next(
+    (p for p in (ROOT.parent / "shared" / "data" / "budapest_districts.geojson",
+                 Path("/work/shared/data/budapest_districts.geojson")) if p.exists()),
+    ROOT.parent / "shared" / "data" / "budapest_districts.geojson",
+)
 
 
 @pytest.fixture
