@@ -68,3 +68,26 @@ def test_demo_places_are_inside_the_fifth_district(demo):
         points += [lonlat(c.location) for c in db.session.execute(select(Contact)).scalars() if c.location is not None]
     outside = [p for p in points if not district.contains(Point(p))]
     assert len(points) >= 80 and outside == []
+
+
+def test_demo_incidents_with_verifiable_logs(demo):
+    from incident.extensions import db
+    from incident.models import Incident, LogEntry
+    from incident.operations.incidents import verify_log
+
+    with demo.app_context():
+        incidents = db.session.execute(select(Incident).order_by(Incident.created_at)).scalars().all()
+        assert [(i.kind, i.status, i.drill) for i in incidents] == [
+            ("flood", "closed", False), ("storm", "closed", False), ("gas_leak", "active", True)]
+        flood = incidents[0]
+        assert flood.created_at.year < incidents[2].created_at.year or flood.created_at < incidents[2].created_at
+        decisions = db.session.execute(
+            select(LogEntry.text).where(LogEntry.incident_id == flood.id, LogEntry.kind == "decision")
+        ).scalars().all()
+        assert any("II. fokú" in d for d in decisions)
+        for incident in incidents:
+            assert verify_log(incident).ok
+            assert incident.log_count >= 8
+        # The past is in the past: entries carry their own times, in order.
+        times = db.session.execute(select(LogEntry.at).where(LogEntry.incident_id == flood.id).order_by(LogEntry.seq)).scalars().all()
+        assert times == sorted(times) and times[-1] - times[0] > __import__("datetime").timedelta(days=3)

@@ -20,6 +20,7 @@ from ..operations import contacts as contact_ops
 from ..operations import resources as resource_ops
 from ..operations.users import find_user
 from . import registry
+from .incidents import load_incidents
 from .people import DEMO_LOGIN, MUNICIPALITY, SECRETARIAT
 
 
@@ -108,5 +109,7 @@ def load_demo() -> DemoLogin:
     _load_municipality()
     _load_secretariat(password, reset=new)
     _load_registry()
+    db.session.flush()
+    load_incidents()
     db.session.commit()
     return DemoLogin(DEMO_LOGIN, password)

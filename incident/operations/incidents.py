@@ -154,13 +154,13 @@ def clean_incident(raw: dict, partial: bool = False) -> dict:
     return c.done()
 
 
-def create_incident(raw: dict, now: dt.datetime | None = None) -> Incident:
+def create_incident(raw: dict, now: dt.datetime | None = None, author: Who | None = None) -> Incident:
     """Record a new incident (status reported) with its number and the first log entry."""
     if "status" in raw and raw["status"] not in (None, "reported"):
         raise FieldErrors({"status": [str(_l("A new incident starts as reported."))]})
     data = clean_incident({k: v for k, v in raw.items() if k != "status"})
     now = now or utcnow()
-    actor = who()
+    actor = author or who()
     incident = Incident(
         year=now.year, serial=next_number(now.year), status="reported", created_by_id=actor.id,
         created_at=now, updated_at=now, log_count=0, log_head=GENESIS_HASH, version=1,
@@ -174,7 +174,7 @@ def create_incident(raw: dict, now: dt.datetime | None = None) -> Incident:
         "Incident recorded: %(title)s (%(kind)s, %(severity)s).",
         labels={"kind": INCIDENT_KIND_LABELS, "severity": SEVERITY_LABELS},
         title=incident.title, kind=incident.kind, severity=incident.severity,
-    ), at=now, locked=True)
+    ), at=now, author=actor, locked=True)
     return incident
 
 
@@ -188,9 +188,9 @@ def lock_incident(incident_id: int) -> Incident:
     return incident
 
 
-def update_incident(incident: Incident, raw: dict) -> Incident:
+def update_incident(incident: Incident, raw: dict, now: dt.datetime | None = None, author: Who | None = None) -> Incident:
     """Change what people wrote (title, severity, area…) and/or move the status; every change is
-    written to the log by the system."""
+    written to the log by the system. (``now``/``author``: for loading a past record.)"""
     incident = lock_incident(incident.id)
     check_version(incident, raw)
     status = raw.get("status")
@@ -209,20 +209,20 @@ def update_incident(incident: Incident, raw: dict) -> Incident:
         setattr(incident, key, value)
         changes.append(key)
         if key == "drill":
-            append_entry(incident, "system", system_text(DRILL_TEXT[bool(value)]), locked=True)
+            append_entry(incident, "system", system_text(DRILL_TEXT[bool(value)]), at=now, author=author, locked=True)
         else:
             append_entry(incident, "system", system_text(
                 FIELD_CHANGE_TEXT[key], labels=FIELD_LABELS.get(key), before=old or "—", after=value or "—",
-            ), locked=True)
+            ), at=now, author=author, locked=True)
     if status is not None and status != incident.status:
-        _move_status(incident, status)
+        _move_status(incident, status, now, author)
         changes.append("status")
     if changes:
         incident.version += 1
     return incident
 
 
-def _move_status(incident: Incident, status: str) -> None:
+def _move_status(incident: Incident, status: str, now: dt.datetime | None = None, author: Who | None = None) -> None:
     if status not in TRANSITIONS[incident.status]:
         raise ConflictError(
             _l("An incident that is %(old)s cannot become %(new)s; next: %(allowed)s.",
@@ -231,14 +231,14 @@ def _move_status(incident: Incident, status: str) -> None:
         )
     old = incident.status
     incident.status = status
-    now = utcnow()
+    now = now or utcnow()
     if status in STATUS_TIMESTAMP:
         setattr(incident, STATUS_TIMESTAMP[status], now)
     if old == "closed":
         incident.closed_at = None
     append_entry(incident, "system", system_text(
         "Status: %(old)s → %(new)s.", labels={"old": STATUS_LABELS, "new": STATUS_LABELS}, old=old, new=status,
-    ), at=now, locked=True)
+    ), at=now, author=author, locked=True)
 
 
 def system_text(template: str, labels: dict | None = None, **values) -> str:
@@ -378,7 +378,7 @@ def clean_assignment(raw: dict) -> dict:
     return c.done()
 
 
-def assign(incident_id: int, raw: dict) -> Assignment:
+def assign(incident_id: int, raw: dict, now: dt.datetime | None = None, author: Who | None = None) -> Assignment:
     """Commit part of a resource to an incident; never more than is available, also when
     requests race (the resource row is locked, then what is available is read)."""
     data = clean_assignment(raw)
@@ -393,9 +393,10 @@ def assign(incident_id: int, raw: dict) -> Assignment:
         raise ConflictError(
             _l("Only %(available)s of %(name)s is available.", available=available, name=resource.name), "quantity"
         )
-    actor = who()
+    actor = author or who()
+    now = now or utcnow()
     assignment = Assignment(incident_id=incident.id, resource_id=resource.id, quantity=data["quantity"],
-                            note=data.get("note", ""), assigned_at=utcnow(), assigned_by=actor.label)
+                            note=data.get("note", ""), assigned_at=now, assigned_by=actor.label)
     db.session.add(assignment)
     db.session.flush()
     if resource.kind == resource_ops.SHELTER:
@@ -405,11 +406,11 @@ def assign(incident_id: int, raw: dict) -> Assignment:
         message = system_text("Assigned %(q)s %(unit)s of %(name)s (resource %(rid)s, assignment %(aid)s).",
                               q=assignment.quantity, unit=resource.unit or "×", name=resource.name,
                               rid=resource.id, aid=assignment.id)
-    append_entry(incident, "system", message, locked=True)
+    append_entry(incident, "system", message, at=now, author=actor, locked=True)
     return assignment
 
 
-def release(assignment_id: int) -> Assignment:
+def release(assignment_id: int, now: dt.datetime | None = None, author: Who | None = None) -> Assignment:
     """Give an assigned resource back; written to the incident's log."""
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
@@ -419,13 +420,14 @@ def release(assignment_id: int) -> Assignment:
     db.session.refresh(assignment)
     if assignment.released_at is not None:
         raise ConflictError(_l("This assignment was already released."), "released_at")
-    actor = who()
-    assignment.released_at = utcnow()
+    actor = author or who()
+    assignment.released_at = now or utcnow()
     assignment.released_by = actor.label
     resource = assignment.resource
     append_entry(incident, "system", system_text(
         "Released %(q)s of %(name)s (resource %(rid)s, assignment %(aid)s).",
-        q=assignment.quantity, name=resource.name, rid=resource.id, aid=assignment.id), locked=True)
+        q=assignment.quantity, name=resource.name, rid=resource.id, aid=assignment.id),
+        at=assignment.released_at, author=actor, locked=True)
     return assignment
 
 
