@@ -1,15 +1,17 @@
-"""Riadó's alert wing: SMS composition, fan-out, delivery tracking, CAP (built on the core)."""
+"""Riadó's alert wing: SMS composition, fan-out through the queue, gateways, delivery tracking,
+acknowledgements, escalation and CAP (built on the core)."""
 
-from flask import Blueprint, render_template
-
-bp = Blueprint("alerts", __name__, url_prefix="/alerts")
-
-
-@bp.route("")
-def index():
-    """Alerts sent and being sent."""
-    return render_template("incident/section.html", section="alerts")
+from __future__ import annotations
 
 
 def init_app(app):
-    app.register_blueprint(bp)
+    """Models, queue tasks, API, webhooks and pages of the wing."""
+    from . import api, models, tasks, views, webhooks  # noqa: F401
+
+    app.extensions["alert_tasks"] = tasks.register(app, app.extensions["huey"])
+    app.extensions["riado_api"].register_blueprint(api.blp)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(views.bp)
+    from incident.views.shell import register_panel
+
+    register_panel(app, "alerts/_dashboard_panel.html", views.dashboard_panel)

@@ -102,6 +102,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import audit  # noqa: F401  (registers the flush listener)
     from . import api, queue, security, templating
     from .views import admin, auth, health, shell
+    from .views import incidents as incident_views
     from .views import registry as registry_views
 
     queue.init_app(app)
@@ -111,6 +112,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(registry_views.bp)
+    app.register_blueprint(incident_views.bp)
     templating.init_app(app)
 
     import alerts
@@ -119,6 +121,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     maps.init_app(app)
     alerts.init_app(app)
 
+    app.before_request_funcs.setdefault(None, []).insert(0, security.begin_request)
+    app.teardown_request(security.end_request)
     app.before_request(security.enforce_access)
     app.after_request(security.security_headers)
     return app

@@ -76,6 +76,32 @@ def env_flag(name: str, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _positive_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not '{value}'.") from None
+    if number < 1:
+        raise ConfigurationError(f"{name} must be at least 1.")
+    return number
+
+
+def _price(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        price = float(value.replace(",", "."))
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number (price per SMS segment), not '{value}'.") from None
+    if price < 0:
+        raise ConfigurationError(f"{name} cannot be negative.")
+    return price
+
+
 def from_environment() -> dict:
     """Build the Flask config mapping from environment variables."""
     folder = instance_path()
@@ -109,6 +135,15 @@ def from_environment() -> dict:
         "TWILIO_FROM": os.environ.get("TWILIO_FROM") or None,
         "TWILIO_MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         "TWILIO_API_URL": os.environ.get("TWILIO_API_URL") or None,
+        # SMS delivery (alerts wing)
+        "RIADO_SMS_CONCURRENCY": _positive_int("RIADO_SMS_CONCURRENCY", 4),
+        "RIADO_SMS_MAX_ATTEMPTS": _positive_int("RIADO_SMS_MAX_ATTEMPTS", 6),
+        "RIADO_SMS_VALIDITY_SECONDS": _positive_int("RIADO_SMS_VALIDITY_SECONDS", 900),
+        "RIADO_SMS_LEASE_SECONDS": _positive_int("RIADO_SMS_LEASE_SECONDS", 60),
+        "RIADO_SMS_TIMEOUT_SECONDS": _positive_int("RIADO_SMS_TIMEOUT_SECONDS", 15),
+        "RIADO_SMS_PRICE": _price("RIADO_SMS_PRICE", 0.08),
+        "RIADO_SMS_CURRENCY": (os.environ.get("RIADO_SMS_CURRENCY") or "USD").upper(),
+        "RIADO_DRILL_TEST_GROUP": os.environ.get("RIADO_DRILL_TEST_GROUP") or None,
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+from contextvars import ContextVar
 
 # Shapely must load its bundled GEOS before SQLite loads SpatiaLite: SQLite dlopens extensions
 # with RTLD_GLOBAL, so the system's older libgeos_c would otherwise take over shapely's calls
@@ -17,6 +18,9 @@ from sqlalchemy.types import DateTime, TypeDecorator
 from .config import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Set for the duration of a read-only request (GET, HEAD): its SQLite transactions begin
+# DEFERRED, so that reading (a long log verification, a map poll) never holds the write lock.
+read_only: ContextVar[bool] = ContextVar("riado_read_only", default=False)
 
 
 class UTCDateTime(TypeDecorator):
@@ -117,7 +121,7 @@ def _on_sqlite_connect(dbapi_conn, _record):
 
 
 def _on_sqlite_begin(conn):
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    conn.exec_driver_sql("BEGIN" if read_only.get() else "BEGIN IMMEDIATE")
 
 
 def configure_engine(engine: Engine) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+
 from flask import abort, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
-from .database import utcnow
+from .database import read_only, utcnow
 from .extensions import csrf, db, login_manager
 from .models import ROLES, ApiToken, User
 
@@ -98,7 +100,12 @@ def user_for_token(token: str) -> User | None:
     now = utcnow()
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
         row.last_used_at = now
-        db.session.commit()
+        try:
+            db.session.commit()
+        except OperationalError:
+            # Bookkeeping only: in a read-only SQLite transaction another writer may win.
+            db.session.rollback()
+            row = db.session.get(ApiToken, row.id)
     return row.user
 
 
@@ -122,6 +129,18 @@ def _load_user(user_id: str):
 @login_manager.unauthorized_handler
 def _login_required():
     return _unauthorized()
+
+
+def begin_request():
+    """``before_request`` (first): reads run in read-only (deferred) SQLite transactions."""
+    g.read_only_token = read_only.set(request.method in SAFE_METHODS)
+
+
+def end_request(_exc=None):
+    """``teardown_request``: the thread may serve a write next."""
+    token = g.pop("read_only_token", None)
+    if token is not None:
+        read_only.reset(token)
 
 
 def enforce_access():

@@ -15,9 +15,15 @@ class RiadoServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        """Runs in each web process after the fork, so each gets its own queue consumer when
+        RIADO_EMBEDDED_WORKER=1 (otherwise run ``riado worker`` beside it)."""
         from . import create_app
+        from .queue import start_embedded_consumer
 
-        return create_app()
+        app = create_app()
+        if app.config["RIADO_EMBEDDED_WORKER"]:
+            start_embedded_consumer(app.extensions["huey"])
+        return app
 
 
 def serve(host: str, port: int, workers: int, threads: int) -> None:

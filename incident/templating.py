@@ -7,11 +7,12 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 from .config import LOCALES
+from .labels import INCIDENT_KIND_LABELS, LOG_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS, label
 
 # (endpoint, label, blueprint or endpoint prefix that marks it active)
 NAVIGATION = (
     ("shell.dashboard", _l("Dashboard"), "shell.dashboard"),
-    ("shell.incidents", _l("Incidents"), "shell.incidents"),
+    ("incidents.index", _l("Incidents"), "incidents."),
     ("registry.contacts.index", _l("Contacts"), "registry.contacts."),
     ("registry.resources.index", _l("Resources"), "registry.resources."),
     ("alerts.index", _l("Alerts"), "alerts."),
@@ -25,7 +26,12 @@ def _nav_context():
         {"endpoint": ep, "label": label, "active": endpoint == marker or (marker.endswith(".") and endpoint.startswith(marker))}
         for ep, label, marker in NAVIGATION
     ]
-    return {"navigation": items, "locales": LOCALES, "current_locale": str(get_locale() or "hu")}
+    return {
+        "navigation": items, "locales": LOCALES, "current_locale": str(get_locale() or "hu"),
+        # Words for the data's codes, for every template (the incident macros use them anywhere).
+        "word": label, "kind_words": INCIDENT_KIND_LABELS, "severity_words": SEVERITY_LABELS,
+        "status_words": STATUS_LABELS, "log_kind_words": LOG_KIND_LABELS,
+    }
 
 
 def localtime(value, fmt: str = "yyyy-MM-dd HH:mm"):

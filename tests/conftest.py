@@ -284,3 +284,83 @@ def http_json(method: str, url: str, body=None, headers=None) -> tuple[int, dict
     except urllib.error.HTTPError as exc:
         with exc:
             return exc.code, json.loads(exc.read() or b"null")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def fake_twilio():
+    """A fake Twilio REST API on 127.0.0.1, driven by the real twilio SDK."""
+    from fake_twilio import FakeTwilio
+
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def sms_app(app_factory, fake_twilio):
+    """An app whose SMS go to the fake Twilio; PUBLIC_URL is where ``sms_server`` serves it."""
+    from fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+
+    port = free_port()
+    app = app_factory(
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM="+36205550000",
+        TWILIO_API_URL=fake_twilio.url, PUBLIC_URL=f"http://127.0.0.1:{port}", RIADO_SMS_CONCURRENCY=4,
+    )
+    app.config["TEST_PORT"] = port
+    app.extensions["huey"].flush()  # nothing left over from another test
+    return app
+
+
+@pytest.fixture
+def sms_server(sms_app):
+    """``sms_app`` served on its PUBLIC_URL (for Twilio's callbacks and concurrent clients)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", sms_app.config["TEST_PORT"], sms_app, threaded=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield sms_app.config["PUBLIC_URL"]
+    server.shutdown()
+    thread.join(5)
+    server.server_close()
+
+
+@pytest.fixture
+def consumer(sms_app):
+    """The real Huey consumer for ``sms_app``'s queue, in this process (threads)."""
+    from incident.queue import create_consumer
+
+    huey = sms_app.extensions["huey"]
+    worker = create_consumer(huey, workers=4)
+    worker._set_signal_handlers = lambda: None  # the test runner owns the signals
+    worker.start()
+    yield worker
+    worker.stop(graceful=False)
+    for _, thread in worker.worker_threads:
+        thread.join(5)
+    worker.scheduler.join(5)
+    huey.flush()
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
+    """Poll until ``predicate()`` is truthy; return its value or fail."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {getattr(predicate, '__name__', predicate)}")

@@ -166,3 +166,26 @@ def test_ics214_csv(client, officer, incident):
     assert lines[0] == "incident_number,incident_name,drill,seq,date_time,name,kind,notable_activity,corrects_seq,hash"
     assert '"Riasztás kiküldve; 12 fő értesítve"' in lines[2] or "Riasztás kiküldve; 12 fő értesítve" in lines[2]
     assert "+01:00" in lines[1] or "+02:00" in lines[1]  # local time with its offset
+
+
+def test_verify_during_appends_never_reports_a_false_break(client, officer, incident, live_server):
+    url = f"{live_server}/api/v1/incidents/{incident['id']}/log"
+    stop = threading.Event()
+    verdicts = []
+
+    def verify_loop():
+        while not stop.is_set():
+            verdicts.append(http_json("GET", url + "/verify", None, officer)[1])
+
+    checker = threading.Thread(target=verify_loop)
+    checker.start()
+    writers = [threading.Thread(target=lambda i=i: [http_json("POST", url, {"text": f"{i}/{n}"}, officer) for n in range(8)])
+               for i in range(4)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join(60)
+    stop.set()
+    checker.join(30)
+    assert verdicts and all(v["ok"] for v in verdicts), [v for v in verdicts if not v["ok"]][:3]
+    assert http_json("GET", url + "/verify", None, officer)[1] == {"ok": True, "entries": 33, "first_bad_seq": None}

@@ -386,7 +386,7 @@ def test_contact_import_with_three_bad_rows_reports_all_and_writes_nothing(app, 
         "Rossz Telefon;12345;;\n"
         ";06 30 444 5566;;\n"
         "Rossz Csoport;06 30 777 8899;Nincs ilyen;nem-email\n"
-        f"Meglévő Mária módosítva;06 30 123 4567;;\n"
+        "Meglévő Mária módosítva;06 30 123 4567;;\n"
     ).encode("utf-8-sig")
     response = _post_form(as_officer, "/contacts/import",
                           {"file": (io.BytesIO(csv), "kapcsolattartok.csv")}, content_type="multipart/form-data")

@@ -248,10 +248,13 @@ class Log(MethodView):
     def post(self, data, incident_id):
         """Append an entry (note, decision, action, communication); ``corrects`` points at an
         earlier entry. Entries are never changed or deleted."""
-        locked_incident(incident_id)
-        entry = ops.add_entry(incident_id, data)
+        try:
+            entry = ops.add_entry(incident_id, data)
+        except LookupError:
+            abort(404)
+        body = entry_json(entry)  # before the commit, which would expire it and cost a re-read
         db.session.commit()
-        return entry_json(entry)
+        return body
 
 
 @incidents.route("/<int:incident_id>/log/<int:seq>")
@@ -296,8 +299,9 @@ class Assignments(MethodView):
         """Assign (part of) a resource; never more than ``available_quantity``."""
         get_incident(incident_id)
         assignment = ops.assign(incident_id, data)
+        body = assignment_json(assignment)
         db.session.commit()
-        return assignment_json(assignment)
+        return body
 
 
 @incidents.route("/<int:incident_id>/nearby-resources")

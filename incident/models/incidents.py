@@ -59,7 +59,9 @@ class Incident(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     commander: Mapped[str] = mapped_column(String(200), default="")
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
-    area = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=True), nullable=True)
+    # Deferred: an area may have thousands of points, and most reads (the log's row lock
+    # above all) do not need it.
+    area = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=True), nullable=True, deferred=True)
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -226,7 +226,8 @@ def _move_status(incident: Incident, status: str, now: dt.datetime | None = None
     if status not in TRANSITIONS[incident.status]:
         raise ConflictError(
             _l("An incident that is %(old)s cannot become %(new)s; next: %(allowed)s.",
-               old=incident.status, new=status, allowed=", ".join(TRANSITIONS[incident.status])),
+               old=label(STATUS_LABELS, incident.status), new=label(STATUS_LABELS, status),
+               allowed=", ".join(label(STATUS_LABELS, s) for s in TRANSITIONS[incident.status])),
             "status",
         )
     old = incident.status
@@ -273,7 +274,7 @@ def incident_by_number(number: str) -> Incident | None:
 # The activity log
 
 
-def canonical(entry: LogEntry) -> bytes:
+def canonical(entry) -> bytes:
     """The entry's content, serialised the one way the hash is computed over."""
     return json.dumps(
         {
@@ -290,7 +291,7 @@ def canonical(entry: LogEntry) -> bytes:
     ).encode("utf-8")
 
 
-def entry_hash(prev_hash: str, entry: LogEntry) -> str:
+def entry_hash(prev_hash: str, entry) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(entry)).hexdigest()
 
 
@@ -343,15 +344,28 @@ class Verification:
 
 def verify_log(incident: Incident) -> Verification:
     """Recompute the chain from the first entry; name the first entry that does not hold
-    (changed, missing, or out of order), including a missing last entry."""
+    (changed, missing, or out of order), including a missing last entry.
+
+    The incident's head is read under a share lock, so appends wait and the entries read next
+    are the ones that head describes (verifying during appends never reports a false break).
+    Entries are streamed as plain rows, not loaded as objects all at once."""
+    head = db.session.execute(
+        select(Incident.log_count, Incident.log_head).where(Incident.id == incident.id).with_for_update(read=True)
+    ).one()
     expected_prev = GENESIS_HASH
     count = 0
-    for entry in db.session.execute(log_query(incident.id)).scalars():
-        count += 1
-        if entry.seq != count or entry.prev_hash != expected_prev or entry_hash(entry.prev_hash, entry) != entry.hash:
-            return Verification(False, _count_entries(incident.id), count)
-        expected_prev = entry.hash
-    if count != incident.log_count or expected_prev != incident.log_head:
+    columns = select(*LogEntry.__table__.c).where(LogEntry.incident_id == incident.id).order_by(LogEntry.seq)
+    rows = db.session.execute(columns.execution_options(yield_per=2000))
+    try:
+        for entry in rows:
+            count += 1
+            if entry.seq != count or entry.prev_hash != expected_prev or entry_hash(entry.prev_hash, entry) != entry.hash:
+                rows.close()  # a server-side cursor on PostgreSQL
+                return Verification(False, _count_entries(incident.id), count)
+            expected_prev = entry.hash
+    finally:
+        rows.close()
+    if count != head.log_count or expected_prev != head.log_head:
         return Verification(False, count, count + 1)
     return Verification(True, count, None)
 

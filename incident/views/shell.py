@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Municipality
+from ..models import Incident, Municipality
+from ..operations.resources import kind_summary, kinds
+
+SEVERITY_ORDER = {"extreme": 0, "severe": 1, "moderate": 2, "minor": 3, "unknown": 4}
 
 bp = Blueprint("shell", __name__)
+
+
+def register_panel(app, template: str, context) -> None:
+    """Let a wing add a panel to the dashboard: ``template`` rendered with ``context()``."""
+    app.extensions.setdefault("dashboard_panels", []).append((template, context))
 
 
 def municipality() -> Municipality | None:
@@ -17,11 +25,15 @@ def municipality() -> Municipality | None:
 
 @bp.route("/")
 def dashboard():
-    """The officer's home screen."""
-    return render_template("incident/dashboard.html", municipality=municipality())
-
-
-@bp.route("/incidents")
-def incidents():
-    """Incidents and drills (the incident register arrives with its issue)."""
-    return render_template("incident/section.html", section="incidents")
+    """The officer's home screen: open incidents (drills apart), what is available by kind."""
+    open_incidents = db.session.execute(
+        select(Incident).where(Incident.status != "closed").order_by(Incident.created_at.desc())
+    ).scalars().all()
+    open_incidents.sort(key=lambda i: (i.drill, SEVERITY_ORDER.get(i.severity, 9)))
+    labels = {k.code: k for k in kinds()}
+    return render_template(
+        "incident/dashboard.html", municipality=municipality(),
+        incidents=[i for i in open_incidents if not i.drill], drills=[i for i in open_incidents if i.drill],
+        resources=sorted(kind_summary(), key=lambda row: row["kind"]), kind_labels=labels,
+        panels=[(template, context()) for template, context in current_app.extensions.get("dashboard_panels", [])],
+    )

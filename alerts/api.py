@@ -1,0 +1,270 @@
+"""API: alerts (preview, recipients, send, progress, deliveries, CAP)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from incident.api.common import ListArgs, page
+from incident.extensions import db
+from incident.geo import to_geojson
+from incident.labels import INCIDENT_KIND_LABELS, label
+from incident.phones import mask_phone
+from incident.models import Incident
+from incident.security import require_role, sees_personal_data
+
+from . import cap
+from . import operations as ops
+from . import sms
+from .models import DELIVERY_STATUSES, Alert
+
+GEOJSON_AREA = {"type": "object", "description": "GeoJSON Polygon or MultiPolygon: contacts located inside it"}
+
+
+class PreviewIn(Schema):
+    body = fields.String(required=True)
+    transliterate = fields.Boolean(load_default=False)
+    drill = fields.Boolean(load_default=False)
+
+
+class PreviewOut(Schema):
+    body = fields.String()
+    encoding = fields.String(metadata={"enum": ["GSM-7", "UCS-2"]})
+    characters = fields.Integer()
+    segments = fields.Integer()
+    max_characters = fields.Integer()
+
+
+class AlertIn(Schema):
+    body = fields.String(required=True)
+    groups = fields.List(fields.Raw(), metadata={"description": "alert group ids"})
+    contacts = fields.List(fields.Raw(), metadata={"description": "contact ids"})
+    area = fields.Dict(allow_none=True, metadata=GEOJSON_AREA)
+    incident_id = fields.Integer(allow_none=True)
+    drill = fields.Boolean()
+    require_ack = fields.Boolean()
+    transliterate = fields.Boolean()
+    escalate_after_minutes = fields.Integer(allow_none=True)
+
+
+class RecipientsOut(Schema):
+    recipients = fields.Integer()
+    excluded = fields.Integer()
+    reasons = fields.Dict(keys=fields.String(), values=fields.Integer())
+    body = fields.String()
+    encoding = fields.String()
+    characters = fields.Integer()
+    segments = fields.Integer()
+    estimated_cost = fields.Float()
+    currency = fields.String()
+    two_way = fields.Boolean(metadata={"description": "whether replies (acknowledgements) can reach the sender"})
+
+
+class AlertAccepted(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    recipients = fields.Integer()
+
+
+class Counts(Schema):
+    queued = fields.Integer()
+    sending = fields.Integer()
+    sent = fields.Integer()
+    delivered = fields.Integer()
+    undelivered = fields.Integer()
+    failed = fields.Integer()
+    excluded = fields.Integer()
+    acknowledged = fields.Integer()
+
+
+class AlertOut(Schema):
+    id = fields.Integer()
+    body = fields.String()
+    status = fields.String()
+    drill = fields.Boolean()
+    require_ack = fields.Boolean()
+    escalate_after_minutes = fields.Integer(allow_none=True)
+    escalated_at = fields.String(allow_none=True)
+    incident_id = fields.Integer(allow_none=True)
+    encoding = fields.String()
+    segments = fields.Integer()
+    recipients = fields.Integer()
+    counts = fields.Nested(Counts)
+    created_by = fields.String()
+    created_at = fields.String()
+    completed_at = fields.String(allow_none=True)
+
+
+class AlertList(Schema):
+    items = fields.List(fields.Nested(AlertOut))
+    total = fields.Integer()
+
+
+class AlertArgs(ListArgs):
+    drill = fields.Boolean()
+    incident_id = fields.Integer()
+
+
+class DeliveryOut(Schema):
+    contact_id = fields.Integer(allow_none=True)
+    name = fields.String()
+    phone = fields.String(metadata={"description": "masked for viewers"})
+    status = fields.String(metadata={"enum": list(DELIVERY_STATUSES)})
+    error_code = fields.Integer(allow_none=True)
+    provider_sid = fields.String(allow_none=True)
+    attempts = fields.Integer()
+    sent_at = fields.String(allow_none=True)
+    delivered_at = fields.String(allow_none=True)
+    acknowledged_at = fields.String(allow_none=True)
+    kind = fields.String()
+
+
+class DeliveryList(Schema):
+    items = fields.List(fields.Nested(DeliveryOut))
+    total = fields.Integer()
+
+
+class DeliveryArgs(ListArgs):
+    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
+    kind = fields.String(validate=validate.OneOf(("alert", "reminder")), load_default="alert")
+
+
+def iso(value):
+    return value.isoformat() if value else None
+
+
+def alert_json(alert: Alert) -> dict:
+    return {
+        "id": alert.id, "body": alert.body, "status": alert.status, "drill": alert.drill,
+        "require_ack": alert.require_ack, "escalate_after_minutes": alert.escalate_after_minutes,
+        "escalated_at": iso(alert.escalated_at), "incident_id": alert.incident_id, "encoding": alert.encoding,
+        "segments": alert.segments, "recipients": alert.recipients, "counts": ops.alert_counts(alert),
+        "created_by": alert.created_by, "created_at": iso(alert.created_at), "completed_at": iso(alert.completed_at),
+    }
+
+
+def delivery_json(delivery, personal: bool) -> dict:
+    return {
+        "contact_id": delivery.contact_id, "name": delivery.name,
+        "phone": delivery.phone if personal else mask_phone(delivery.phone),
+        "status": delivery.status, "error_code": delivery.error_code, "provider_sid": delivery.provider_sid,
+        "attempts": delivery.attempts, "sent_at": iso(delivery.sent_at), "delivered_at": iso(delivery.delivered_at),
+        "acknowledged_at": iso(delivery.acknowledged_at), "kind": delivery.kind,
+    }
+
+
+def two_way() -> bool:
+    config = current_app.config
+    return bool(config.get("TWILIO_MESSAGING_SERVICE_SID")) or (config.get("TWILIO_FROM") or "").startswith("+")
+
+
+blp = Blueprint("api_alerts", __name__, url_prefix="/api/v1/alerts", description="SMS alerts")
+
+
+@blp.route("/preview", methods=["POST"])
+@blp.arguments(PreviewIn)
+@blp.response(200, PreviewOut)
+@require_role("viewer")  # a POST that writes nothing
+def preview(data):
+    """Encoding, characters and segments of a text (a read: viewers may call it too)."""
+    text = ops.compose(data["body"], data["transliterate"], data["drill"])
+    return {"body": text.body, "encoding": text.encoding, "characters": text.characters,
+            "segments": text.segments, "max_characters": sms.MAX_CHARACTERS}
+
+
+@blp.route("/recipients", methods=["POST"])
+@blp.arguments(AlertIn)
+@blp.response(200, RecipientsOut)
+def recipients(data):
+    """Who would get this alert, who is excluded and why, and what it would cost (sends nothing)."""
+    clean = ops.clean_alert(data)
+    result = ops.resolve_recipients(clean["groups"], clean["contacts"], clean["area"], clean["drill"])
+    text = ops.compose(clean["body"], clean["transliterate"], clean["drill"])
+    db.session.rollback()
+    return {
+        "recipients": len(result.send), "excluded": result.excluded_count, "reasons": result.counts(),
+        "body": text.body, "encoding": text.encoding, "characters": text.characters, "segments": text.segments,
+        "estimated_cost": sms.cost(text.segments, len(result.send), current_app.config["RIADO_SMS_PRICE"]),
+        "currency": current_app.config["RIADO_SMS_CURRENCY"], "two_way": two_way(),
+    }
+
+
+@blp.route("")
+class Alerts(MethodView):
+    @blp.arguments(AlertArgs, location="query")
+    @blp.response(200, AlertList)
+    def get(self, args):
+        """Alerts, newest first."""
+        result = page(ops.alerts_query(args.get("drill"), args.get("incident_id")), args)
+        return {"items": [alert_json(a) for a in result["items"]], "total": result["total"]}
+
+    @blp.arguments(AlertIn)
+    @blp.response(202, AlertAccepted)
+    @blp.alt_response(200, schema=AlertAccepted, description="The same Idempotency-Key again: that alert, nothing sent again")
+    def post(self, data):
+        """Send an SMS alert. The alert and one delivery per recipient are stored in one
+        transaction, then sent by the queue's workers. ``Idempotency-Key`` makes a retry safe."""
+        key = (request.headers.get("Idempotency-Key") or "").strip() or None
+        if key and len(key) > 200:
+            abort(422, errors={"headers": {"Idempotency-Key": ["At most 200 characters."]}})
+        alert, created = ops.create_alert(data, key)
+        db.session.commit()
+        if created:
+            tasks = current_app.extensions["alert_tasks"]
+            tasks.fan_out(alert.id)
+            tasks.schedule_escalation(alert)
+        return {"id": alert.id, "status": alert.status, "recipients": alert.recipients}
+
+
+@blp.route("/<int:alert_id>")
+@blp.response(200, AlertOut)
+def get_alert(alert_id):
+    """An alert with its delivery and acknowledgement counts."""
+    return alert_json(db.get_or_404(Alert, alert_id))
+
+
+@blp.route("/<int:alert_id>/deliveries")
+@blp.arguments(DeliveryArgs, location="query")
+@blp.response(200, DeliveryList)
+def deliveries(args, alert_id):
+    """One row per recipient (phones masked for viewers)."""
+    db.get_or_404(Alert, alert_id)
+    result = page(ops.deliveries_query(alert_id, args["kind"], args.get("status")), args)
+    personal = sees_personal_data()
+    return {"items": [delivery_json(d, personal) for d in result["items"]], "total": result["total"]}
+
+
+@blp.route("/<int:alert_id>/cap")
+def cap_xml(alert_id):
+    """The alert as OASIS CAP 1.2 XML."""
+    alert = db.get_or_404(Alert, alert_id)
+    return Response(cap.build_cap(cap_alert(alert), current_app.config["RIADO_TIMEZONE"]),
+                    mimetype="application/cap+xml")
+
+
+def cap_alert(alert: Alert) -> cap.CapAlert:
+    from incident.views.shell import municipality
+
+    config = current_app.config
+    host = urlsplit(config["PUBLIC_URL"]).hostname or "riado"
+    town = municipality()
+    incident = db.session.get(Incident, alert.incident_id) if alert.incident_id else None
+    cap_incident = None
+    if incident is not None:
+        from flask_babel import force_locale
+
+        with force_locale(config["RIADO_LOCALE"]):
+            kind_label = label(INCIDENT_KIND_LABELS, incident.kind)
+        cap_incident = cap.CapIncident(incident.number, incident.title, incident.kind, kind_label,
+                                       incident.severity, incident.status, to_geojson(incident.area))
+    return cap.CapAlert(
+        identifier=f"riado-{host}-alert-{alert.id}", sender=f"riado@{host}",
+        sender_name=(town.name if town else "Riadó"), sent=alert.created_at, drill=alert.drill, body=alert.body,
+        language="hu-HU" if config["RIADO_LOCALE"] == "hu" else "en-GB",
+        area_description=(incident.title if incident else (town.short_name or town.name) if town else "Riadó"),
+        incident=cap_incident, web=f"{config['PUBLIC_URL']}/alerts/{alert.id}",
+    )

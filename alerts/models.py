@@ -1,0 +1,110 @@
+"""Alerts (SMS call-outs), one delivery per recipient, exclusions, and the console outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from incident.database import UTCDateTime, utcnow
+from incident.extensions import db
+
+DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed")
+FINAL_STATUSES = ("delivered", "undelivered", "failed")
+# A status callback never moves a delivery backwards.
+STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
+
+
+class Alert(db.Model):
+    """One SMS call-out: the text as sent, who asked for it, and to whom (its deliveries)."""
+
+    __tablename__ = "alerts"
+    __audit__ = {"quiet": {"status", "completed_at", "escalated_at"}}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)  # exactly what each recipient gets
+    written_body: Mapped[str] = mapped_column(Text)  # what the officer wrote
+    transliterate: Mapped[bool] = mapped_column(Boolean, default=False)
+    encoding: Mapped[str] = mapped_column(String(8))
+    segments: Mapped[int] = mapped_column(Integer)
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    require_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalate_after_minutes: Mapped[int | None] = mapped_column(Integer)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="sending", index=True)  # sending, done
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    excluded: Mapped[int] = mapped_column(Integer, default=0)
+    request: Mapped[dict] = mapped_column(JSON, default=dict)  # groups, contacts, area asked for
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64), default="")
+    gateway: Mapped[str] = mapped_column(String(16), default="console")
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", order_by="Delivery.id", lazy="raise")
+
+
+class Delivery(db.Model):
+    """One SMS to one phone for one alert (or its reminder), with its provider status."""
+
+    __tablename__ = "deliveries"
+    __audit__ = False  # high-volume status bookkeeping; the alert itself is audited
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed')", name="status"),
+        UniqueConstraint("alert_id", "phone", "kind", name="uq_deliveries_alert_phone_kind"),
+        Index("ix_deliveries_claim", "alert_id", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="alert")  # alert, reminder
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(String(500))
+    provider_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ack_text: Mapped[str | None] = mapped_column(String(160))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    alert: Mapped[Alert] = relationship(back_populates="deliveries")
+
+
+class Exclusion(db.Model):
+    """A contact the alert asked for who was not sent to, and why."""
+
+    __tablename__ = "alert_exclusions"
+    __audit__ = False
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    reason: Mapped[str] = mapped_column(String(32))  # opted_out, duplicate_phone, not_mobile, drill_safety
+
+
+class OutboxMessage(db.Model):
+    """What the console gateway would have sent (it sends nothing)."""
+
+    __tablename__ = "sms_outbox"
+    __audit__ = False
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)
+    to: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    delivery_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,532 @@
+"""Alerts: recipients, composition, the durable fan-out state machine, status callbacks,
+replies (acknowledgements, STOP/START) and escalation. Every query and write of the wing.
+
+A delivery moves queued → sending (claimed by a worker, with a lease) → sent → delivered,
+undelivered or failed. A worker that dies leaves its deliveries "sending"; when the lease runs
+out another worker takes them up again, so nobody is lost and a duplicate can only come from a
+message that was in flight at the crash."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from flask import current_app
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, or_, select, update
+
+from incident.audit import current_actor
+from incident.database import utcnow
+from incident.errors import ConflictError, FieldErrors
+from incident.extensions import db
+from incident.geo import to_element
+from incident.models import AlertGroup, Contact, Incident, contact_groups
+from incident.operations import incidents as incident_ops
+from incident.phones import is_mobile, normalise_phone
+from incident.validation import Cleaner
+
+from . import sms
+from .models import STATUS_RANK, Alert, Delivery, Exclusion
+
+ACK_WORDS = {"ok", "1", "igen", "yes"}
+STOP_WORDS = {"stop", "leiratkozom", "stopall", "unsubscribe"}
+START_WORDS = {"start", "unstop"}
+REASONS = ("opted_out", "not_mobile", "drill_safety", "duplicate_phone")
+
+
+def configured_locale() -> str:
+    return current_app.config["RIADO_LOCALE"]
+
+
+def drill_prefix() -> str:
+    """``GYAKORLAT! `` (``DRILL! `` in English): the first words of every drill SMS."""
+    with force_locale(configured_locale()):
+        return gettext("DRILL! ")
+
+
+# Recipients
+
+
+@dataclass
+class Recipients:
+    send: list[tuple[Contact, str]] = field(default_factory=list)  # (contact, E.164)
+    excluded: list[tuple[Contact, str]] = field(default_factory=list)  # (contact, reason)
+
+    def counts(self) -> dict[str, int]:
+        out = {reason: 0 for reason in REASONS}
+        for _contact, reason in self.excluded:
+            out[reason] += 1
+        return out
+
+    @property
+    def excluded_count(self) -> int:
+        """Contacts left out for consent or reach (merged duplicates are not 'excluded')."""
+        return sum(1 for _c, reason in self.excluded if reason != "duplicate_phone")
+
+
+def _ids(raw, field_name: str, model, c: Cleaner) -> list[int]:
+    value = raw.get(field_name) or []
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        c.error(field_name, _l("Must be a list of ids."))
+        return []
+    found = set(db.session.execute(select(model.id).where(model.id.in_(set(value)))).scalars()) if value else set()
+    missing = sorted(set(value) - found)
+    if missing:
+        c.error(field_name, _l("No such id: %(ids)s.", ids=", ".join(map(str, missing))))
+    return sorted(found)
+
+
+def resolve_recipients(group_ids, contact_ids, area, drill: bool) -> Recipients:
+    """The union of the groups' members, the contacts, and the contacts located in ``area``,
+    deduplicated by phone, without those who have not opted in or have opted out."""
+    conditions = []
+    if group_ids:
+        conditions.append(Contact.id.in_(select(contact_groups.c.contact_id).where(contact_groups.c.group_id.in_(group_ids))))
+    if contact_ids:
+        conditions.append(Contact.id.in_(contact_ids))
+    if area is not None:
+        conditions.append(func.ST_Within(Contact.location, func.ST_GeomFromWKB(to_element(area).data, 4326)))
+    result = Recipients()
+    if not conditions:
+        return result
+    contacts = db.session.execute(select(Contact).where(or_(*conditions)).order_by(Contact.name, Contact.id)).scalars().all()
+    test_group = current_app.config.get("RIADO_DRILL_TEST_GROUP")
+    allowed_in_drill = None
+    if drill and test_group:
+        allowed_in_drill = set(db.session.execute(
+            select(contact_groups.c.contact_id).join(AlertGroup, AlertGroup.id == contact_groups.c.group_id)
+            .where(func.lower(AlertGroup.name) == test_group.strip().lower())
+        ).scalars())
+    seen: set[str] = set()
+    # Reachable contacts first, so that a shared duty phone goes out if anyone on it consents.
+    for contact in sorted(contacts, key=lambda c: (not c.reachable_by_sms, c.name, c.id)):
+        if allowed_in_drill is not None and contact.id not in allowed_in_drill:
+            result.excluded.append((contact, "drill_safety"))
+        elif not contact.reachable_by_sms:
+            result.excluded.append((contact, "opted_out"))
+        elif not is_mobile(contact.phone):
+            result.excluded.append((contact, "not_mobile"))
+        elif contact.phone in seen:
+            result.excluded.append((contact, "duplicate_phone"))
+        else:
+            seen.add(contact.phone)
+            result.send.append((contact, contact.phone))
+    return result
+
+
+# Composition
+
+
+def compose(body: str, transliterate: bool, drill: bool) -> sms.Preview:
+    """The text as it will go out: the drill prefix, then the body (transliterated if asked)."""
+    return sms.preview((drill_prefix() if drill else "") + body, transliterate)
+
+
+def clean_alert(raw: dict) -> dict:
+    c = Cleaner(raw)
+    c.text("body", sms.MAX_CHARACTERS, required=True)
+    c.boolean("drill", default=False)
+    c.boolean("require_ack", default=False)
+    c.boolean("transliterate", default=False)
+    c.integer("incident_id", minimum=1, default=None)
+    c.integer("escalate_after_minutes", minimum=1, default=None)
+    data = c.out
+    data["groups"] = _ids(raw, "groups", AlertGroup, c)
+    data["contacts"] = _ids(raw, "contacts", Contact, c)
+    data["area"] = None
+    if raw.get("area") is not None:
+        data["area"] = c.run("area", incident_ops.area_from_geojson, raw["area"])
+    incident = None
+    if data.get("incident_id"):
+        incident = db.session.get(Incident, data["incident_id"])
+        if incident is None:
+            c.error("incident_id", _l("No such incident."))
+        elif incident.drill:
+            data["drill"] = True  # an alert on a drill is a drill
+    if data.get("escalate_after_minutes") and not data.get("require_ack"):
+        c.error("escalate_after_minutes", _l("Escalation needs an acknowledgement to wait for (require_ack)."))
+    if (data.get("escalate_after_minutes") or 0) > 24 * 60:
+        c.error("escalate_after_minutes", _l("At most %(n)s minutes.", n=24 * 60))
+    if not (data["groups"] or data["contacts"] or data["area"] is not None) and not any(
+        k in c.errors for k in ("groups", "contacts", "area")
+    ):
+        c.error("recipients", _l("Choose at least one group, contact or area."))
+    if "body" in data:
+        text = compose(data["body"], data.get("transliterate", False), data.get("drill", False))
+        if len(text.body) > sms.MAX_CHARACTERS:
+            c.error("body", _l("The message is longer than %(n)s characters (with the drill prefix).", n=sms.MAX_CHARACTERS))
+    c.done()
+    data["incident"] = incident
+    return data
+
+
+def request_fingerprint(raw: dict) -> str:
+    keys = ("body", "groups", "contacts", "area", "incident_id", "drill", "require_ack", "transliterate", "escalate_after_minutes")
+    return hashlib.sha256(json.dumps({k: raw.get(k) for k in keys}, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def find_by_idempotency_key(key: str) -> Alert | None:
+    return db.session.execute(select(Alert).where(Alert.idempotency_key == key)).scalar_one_or_none()
+
+
+def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, bool]:
+    """Write the alert and one delivery per recipient in one transaction (not committed).
+    Returns (alert, created); an Idempotency-Key seen before returns that alert, unsent again."""
+    fingerprint = request_fingerprint(raw)
+    if idempotency_key:
+        existing = find_by_idempotency_key(idempotency_key)
+        if existing is not None:
+            if existing.request_hash != fingerprint:
+                raise ConflictError(_l("This Idempotency-Key was used for a different alert."), "Idempotency-Key")
+            return existing, False
+    data = clean_alert(raw)
+    text = compose(data["body"], data["transliterate"], data["drill"])
+    recipients = resolve_recipients(data["groups"], data["contacts"], data["area"], data["drill"])
+    if not recipients.send:
+        raise FieldErrors({"recipients": [str(_l("Nobody would receive this alert: every contact chosen is excluded."))]})
+    actor_id, actor = current_actor()
+
+    alert = Alert(
+        incident_id=data.get("incident_id"), body=text.body, written_body=data["body"],
+        transliterate=data["transliterate"], encoding=text.encoding, segments=text.segments, drill=data["drill"],
+        require_ack=data["require_ack"], escalate_after_minutes=data.get("escalate_after_minutes"),
+        status="sending", recipients=len(recipients.send), excluded=recipients.excluded_count,
+        request={"groups": data["groups"], "contacts": data["contacts"], "area": raw.get("area")},
+        idempotency_key=idempotency_key, request_hash=fingerprint, gateway=current_gateway_name(),
+        created_by_id=actor_id, created_by=actor, created_at=utcnow(),
+    )
+    db.session.add(alert)
+    db.session.flush()
+    now = alert.created_at
+    db.session.execute(Delivery.__table__.insert(), [
+        {"alert_id": alert.id, "kind": "alert", "contact_id": contact.id, "name": contact.name, "phone": phone,
+         "body": text.body, "status": "queued", "attempts": 0, "next_attempt_at": now, "updated_at": now}
+        for contact, phone in recipients.send
+    ])
+    if recipients.excluded:
+        db.session.execute(Exclusion.__table__.insert(), [
+            {"alert_id": alert.id, "contact_id": contact.id, "name": contact.name, "phone": contact.phone, "reason": reason}
+            for contact, reason in recipients.excluded
+        ])
+    if data["incident"] is not None:
+        incident_ops.append_entry(data["incident"], "system", incident_ops.system_text(
+            "SMS alert %(id)s sent to %(n)s recipients (%(excluded)s excluded): %(body)s",
+            id=alert.id, n=alert.recipients, excluded=alert.excluded, body=alert.body))
+    return alert, True
+
+
+def current_gateway_name() -> str:
+    config = current_app.config
+    return "twilio" if config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN") else "console"
+
+
+# Reading
+
+
+def delivery_counts(alert_id: int, kind: str = "alert") -> dict[str, int]:
+    rows = db.session.execute(
+        select(Delivery.status, func.count(), func.count(Delivery.acknowledged_at))
+        .where(Delivery.alert_id == alert_id, Delivery.kind == kind).group_by(Delivery.status)
+    ).all()
+    counts = {status: 0 for status in ("queued", "sending", "sent", "delivered", "undelivered", "failed")}
+    acknowledged = 0
+    for status, n, acks in rows:
+        counts[status] = n
+        acknowledged += acks
+    counts["acknowledged"] = acknowledged
+    return counts
+
+
+def alert_counts(alert: Alert) -> dict[str, int]:
+    counts = delivery_counts(alert.id)
+    counts["excluded"] = alert.excluded
+    return counts
+
+
+def deliveries_query(alert_id: int, kind: str | None = "alert", status: str | None = None):
+    query = select(Delivery).where(Delivery.alert_id == alert_id).order_by(Delivery.name, Delivery.id)
+    if kind:
+        query = query.where(Delivery.kind == kind)
+    if status:
+        query = query.where(Delivery.status == status)
+    return query
+
+
+def exclusions(alert_id: int) -> list[Exclusion]:
+    return list(db.session.execute(select(Exclusion).where(Exclusion.alert_id == alert_id).order_by(Exclusion.reason, Exclusion.name)).scalars())
+
+
+def alerts_query(drill: bool | None = None, incident_id: int | None = None):
+    query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
+    if drill is not None:
+        query = query.where(Alert.drill.is_(drill))
+    if incident_id is not None:
+        query = query.where(Alert.incident_id == incident_id)
+    return query
+
+
+# The fan-out state machine (called by the queue's workers)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    phone: str
+    body: str
+    attempts: int
+
+
+def claim_next(alert_id: int | None = None) -> Claimed | None:
+    """Take the next delivery that is due (queued, or sending with a lapsed lease) and lease it.
+    PostgreSQL skips rows another worker has locked; SQLite serialises writers."""
+    now = utcnow()
+    due = or_(
+        and_(Delivery.status == "queued", Delivery.next_attempt_at <= now),
+        and_(Delivery.status == "sending", Delivery.lease_until < now),
+    )
+    query = select(Delivery.id).where(due).order_by(Delivery.id).limit(1).with_for_update(skip_locked=True)
+    if alert_id is not None:
+        query = query.where(Delivery.alert_id == alert_id)
+    delivery_id = db.session.execute(query).scalar_one_or_none()
+    if delivery_id is None:
+        db.session.rollback()
+        return None
+    lease = now + dt.timedelta(seconds=current_app.config["RIADO_SMS_LEASE_SECONDS"])
+    row = db.session.execute(
+        update(Delivery).where(Delivery.id == delivery_id, due)
+        .values(status="sending", lease_until=lease, attempts=Delivery.attempts + 1, updated_at=now)
+        .returning(Delivery.id, Delivery.phone, Delivery.body, Delivery.attempts)
+    ).first()
+    db.session.commit()
+    return Claimed(*row) if row else None
+
+
+def record_sent(delivery_id: int, sid: str) -> None:
+    """The provider took it. A status callback that got here first is not overwritten."""
+    now = utcnow()
+    db.session.execute(
+        update(Delivery).where(Delivery.id == delivery_id).values(
+            provider_sid=sid, sent_at=func.coalesce(Delivery.sent_at, now), lease_until=None, updated_at=now,
+            status=case((Delivery.status.in_(("queued", "sending")), "sent"), else_=Delivery.status),
+            error_code=None, error_message=None,
+        )
+    )
+    db.session.commit()
+
+
+def backoff_seconds(attempts: int) -> float:
+    """1, 2, 4, 8, 16, 30, 30… seconds: an emergency call-out retries in seconds, not minutes."""
+    return float(min(2 ** max(attempts - 1, 0), 30))
+
+
+def record_failure(delivery_id: int, attempts: int, code: int | None, message: str, retryable: bool) -> None:
+    """Retry later (with backoff) or record the permanent failure with the provider's code."""
+    now = utcnow()
+    final = not retryable or attempts >= current_app.config["RIADO_SMS_MAX_ATTEMPTS"]
+    values = {"error_code": code, "error_message": message[:500], "lease_until": None, "updated_at": now}
+    if final:
+        values["status"] = "failed"
+    else:
+        values.update(status="queued", next_attempt_at=now + dt.timedelta(seconds=backoff_seconds(attempts)))
+    db.session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "sending").values(**values))
+    db.session.commit()
+
+
+def next_due(alert_id: int | None = None) -> dt.datetime | None:
+    """When the next delivery becomes due (a retry, or a lease running out); None if none."""
+    where = [Delivery.status.in_(("queued", "sending"))]
+    if alert_id is not None:
+        where.append(Delivery.alert_id == alert_id)
+    row = db.session.execute(
+        select(func.min(case((Delivery.status == "queued", Delivery.next_attempt_at), else_=Delivery.lease_until))).where(*where)
+    ).scalar_one_or_none()
+    db.session.rollback()
+    return row
+
+
+def alerts_in_progress() -> list[int]:
+    ids = list(db.session.execute(
+        select(Delivery.alert_id).where(Delivery.status.in_(("queued", "sending"))).distinct()
+    ).scalars())
+    db.session.rollback()
+    return ids
+
+
+def finish_done_alerts() -> None:
+    """Mark alerts with nothing left to send as done."""
+    busy = select(Delivery.alert_id).where(Delivery.status.in_(("queued", "sending")))
+    db.session.execute(
+        update(Alert).where(Alert.status == "sending", Alert.id.not_in(busy)).values(status="done", completed_at=utcnow())
+    )
+    db.session.commit()
+
+
+# Status callbacks and replies
+
+
+def apply_status(delivery_id: int, sid: str | None, status: str, error_code: int | None) -> bool:
+    """A provider status callback; never moves a delivery backwards. Returns whether it matched."""
+    mapped = {"queued": "sending", "accepted": "sending", "scheduled": "sending", "sending": "sending",
+              "sent": "sent", "delivered": "delivered", "read": "delivered", "undelivered": "undelivered",
+              "failed": "failed", "canceled": "failed"}.get(status)
+    delivery = db.session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None or mapped is None or (sid and delivery.provider_sid and delivery.provider_sid != sid):
+        db.session.rollback()
+        return False
+    if STATUS_RANK[mapped] > STATUS_RANK[delivery.status] or (delivery.status == "sending" and mapped == "sent"):
+        now = utcnow()
+        delivery.status = mapped
+        delivery.lease_until = None if mapped != "sending" else delivery.lease_until
+        if sid and not delivery.provider_sid:
+            delivery.provider_sid = sid
+        if mapped in ("sent", "delivered") and delivery.sent_at is None:
+            delivery.sent_at = now
+        if mapped == "delivered":
+            delivery.delivered_at = now
+        if error_code:
+            delivery.error_code = error_code
+    db.session.commit()
+    return True
+
+
+def normalise_reply(text: str) -> str:
+    import unicodedata
+
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c))
+    return folded.strip().strip(".!").casefold()
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    action: str  # ack, stop, start, unknown, nothing_to_ack
+    alert_id: int | None = None
+
+
+def handle_reply(from_phone: str, text: str) -> ReplyOutcome:
+    """An SMS to our number: an acknowledgement of the newest alert that asked for one, an
+    opt-out (STOP, LEIRATKOZOM) or an opt-in (START)."""
+    from incident.operations.contacts import set_opt_in
+
+    try:
+        phone = normalise_phone(from_phone, current_app.config["RIADO_PHONE_REGION"])
+    except Exception:
+        return ReplyOutcome("unknown")
+    word = normalise_reply(text)
+    if word in STOP_WORDS or word in START_WORDS:
+        for contact in db.session.execute(select(Contact).where(Contact.phone == phone)).scalars():
+            set_opt_in(contact, word in START_WORDS)
+        db.session.commit()
+        return ReplyOutcome("start" if word in START_WORDS else "stop")
+    if word not in ACK_WORDS:
+        return ReplyOutcome("unknown")
+    delivery = db.session.execute(
+        select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
+        .where(Delivery.phone == phone, Delivery.kind == "alert", Alert.require_ack.is_(True),
+               Delivery.acknowledged_at.is_(None), Delivery.status.in_(("sent", "delivered", "sending")))
+        .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update()
+    ).scalar_one_or_none()
+    if delivery is None:
+        db.session.rollback()
+        return ReplyOutcome("nothing_to_ack")
+    now = utcnow()
+    delivery.acknowledged_at = now
+    delivery.ack_text = (text or "")[:160]
+    if delivery.status in ("sending", "sent"):
+        delivery.status = "delivered"  # a reply proves it arrived
+        delivery.delivered_at = delivery.delivered_at or now
+    alert = db.session.get(Alert, delivery.alert_id)
+    if alert.incident_id:
+        incident = incident_ops.lock_incident(alert.incident_id)
+        incident_ops.append_entry(incident, "communication", incident_ops.system_text(
+            "%(name)s acknowledged SMS alert %(id)s.", name=delivery.name or delivery.phone, id=alert.id),
+            author=incident_ops.Who(None, "sms"), locked=True)
+    db.session.commit()
+    return ReplyOutcome("ack", alert.id)
+
+
+# Escalation
+
+
+def reminder_text(alert: Alert) -> str:
+    with force_locale(configured_locale()):
+        prefix = gettext("REMINDER, please reply OK: ")
+    return sms.preview(prefix + alert.body, alert.transliterate).body[: sms.MAX_CHARACTERS]
+
+
+def escalate_due(now: dt.datetime | None = None) -> list[int]:
+    """Send one reminder to everybody who has not acknowledged an alert whose escalation time has
+    come. Returns the alerts escalated."""
+    now = now or utcnow()
+    candidates = db.session.execute(
+        select(Alert).where(Alert.require_ack.is_(True), Alert.escalate_after_minutes.is_not(None),
+                            Alert.escalated_at.is_(None)).with_for_update()
+    ).scalars().all()
+    escalated = []
+    for alert in candidates:
+        if alert.created_at + dt.timedelta(minutes=alert.escalate_after_minutes) > now:
+            continue
+        silent = db.session.execute(
+            select(Delivery).where(Delivery.alert_id == alert.id, Delivery.kind == "alert",
+                                   Delivery.acknowledged_at.is_(None),
+                                   Delivery.status.in_(("sent", "delivered", "sending", "queued")))
+        ).scalars().all()
+        text = reminder_text(alert)
+        if silent:
+            queued_at = utcnow()  # due at once, whatever clock decided the escalation
+            db.session.execute(Delivery.__table__.insert(), [
+                {"alert_id": alert.id, "kind": "reminder", "contact_id": d.contact_id, "name": d.name, "phone": d.phone,
+                 "body": text, "status": "queued", "attempts": 0, "next_attempt_at": queued_at, "updated_at": queued_at}
+                for d in silent
+            ])
+            alert.status = "sending"
+        alert.escalated_at = now
+        escalated.append(alert.id)
+    db.session.commit()
+    return escalated
+
+
+def silent_deliveries(alert_id: int) -> list[Delivery]:
+    """Who has not confirmed yet (for the sender to see)."""
+    return list(db.session.execute(
+        select(Delivery).where(Delivery.alert_id == alert_id, Delivery.kind == "alert", Delivery.acknowledged_at.is_(None))
+        .order_by(Delivery.name)
+    ).scalars())
+
+
+
+
+# Reads for the pages (the list, the compose step, the outbox)
+
+
+def delivery_counts_for(alert_ids) -> dict[int, dict[str, int]]:
+    """``delivery_counts`` of many alerts in one query (alert deliveries, not reminders)."""
+    ids = sorted(set(alert_ids))
+    out = {alert_id: {**{s: 0 for s in ("queued", "sending", "sent", "delivered", "undelivered", "failed")},
+                      "acknowledged": 0} for alert_id in ids}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        select(Delivery.alert_id, Delivery.status, func.count(), func.count(Delivery.acknowledged_at))
+        .where(Delivery.alert_id.in_(ids), Delivery.kind == "alert").group_by(Delivery.alert_id, Delivery.status)
+    ).all()
+    for alert_id, status, n, acks in rows:
+        out[alert_id][status] = n
+        out[alert_id]["acknowledged"] += acks
+    return out
+
+
+def open_incidents() -> list[Incident]:
+    """Incidents and drills not closed, newest first (what an alert may be about)."""
+    return list(db.session.execute(
+        select(Incident).where(Incident.status != "closed").order_by(Incident.created_at.desc(), Incident.id.desc())
+    ).scalars())
+
+
+def outbox_query():
+    """What the console gateway recorded, newest first."""
+    from .models import OutboxMessage
+
+    return select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())

@@ -1,0 +1,384 @@
+"""Pages of the alert wing: the list, compose → confirm → send, the alert page with its live
+progress, and the console gateway's outbox (with simulated replies for drills and training).
+
+Thin: every query and write is in ``alerts.operations``; the pages turn its FieldErrors into
+messages beside the fields of the compose step. Sending is two steps without any script: the
+compose form posts to itself and answers with the confirmation (who gets it, who is excluded and
+why, the text as it goes out, the cost); the confirmation carries the choice in hidden fields and
+a one-time Idempotency-Key, so a double click or a resubmitted form sends once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from babel.numbers import format_currency
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from incident.errors import ConflictError, FieldErrors
+from incident.extensions import db
+from incident.models import Incident
+from incident.operations import contacts as contact_ops
+from incident.security import require_role, sees_personal_data
+from incident.validation import fold
+from incident.views.registry import page_number, paged, show_phone
+
+from . import operations as ops
+from . import sms
+from .api import two_way
+from .models import Alert, OutboxMessage
+
+bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+
+# Fields of the compose form (the same names ride in the confirmation's hidden fields).
+COMPOSE_FIELDS = ("body", "groups", "contacts", "incident_id", "drill", "require_ack", "transliterate",
+                  "escalate_after_minutes")
+CHECKED = {"1", "on", "y", "yes", "true"}
+
+
+# Words for the codes, in the UI language
+
+
+def alert_status_words() -> dict:
+    return {"sending": _l("sending"), "done": _l("done")}
+
+
+def delivery_status_words() -> dict:
+    return {
+        "queued": _l("queued"),
+        "sending": _l("sending"),
+        "sent": _l("sent"),
+        "delivered": _l("delivered"),
+        "undelivered": _l("undelivered"),
+        "failed": _l("failed"),
+    }
+
+
+def reason_words() -> dict:
+    return {
+        "opted_out": _l("opted out of SMS alerts"),
+        "not_mobile": _l("landline: not a mobile number, cannot receive SMS"),
+        "drill_safety": _l("drill safety switch: not in the drill test group"),
+        "duplicate_phone": _l("merged: same phone as another recipient (sent once)"),
+    }
+
+
+def error_words() -> dict:
+    """Short explanations of the Twilio error codes people meet most."""
+    return {
+        21211: _l("invalid phone number"),
+        21610: _l("the recipient has blocked our messages (replied STOP)"),
+        21612: _l("this number cannot be reached from our sender"),
+        21614: _l("not a mobile number"),
+        30003: _l("phone unreachable (switched off or out of coverage)"),
+        30005: _l("unknown number or inactive subscription"),
+        30006: _l("landline or unreachable carrier"),
+        30007: _l("filtered by the carrier (taken for spam)"),
+        30008: _l("unknown error at the carrier"),
+    }
+
+
+def can_write() -> bool:
+    return bool(current_user.is_authenticated and current_user.has_role("officer"))
+
+
+def money(value: float) -> str:
+    """A cost in the configured currency, with as many decimals as it needs (0,0032 USD)."""
+    return format_currency(value, current_app.config["RIADO_SMS_CURRENCY"], locale=str(get_locale() or "hu"),
+                           decimal_quantization=False)
+
+
+@bp.context_processor
+def _alert_context():
+    return {
+        "can_write": can_write(),
+        "personal": sees_personal_data(),
+        "show_phone": show_phone,
+        "alert_status_words": alert_status_words(),
+        "delivery_status_words": delivery_status_words(),
+        "reason_words": reason_words(),
+        "error_words": error_words(),
+        "money": money,
+        "drill_test_group": current_app.config.get("RIADO_DRILL_TEST_GROUP"),
+    }
+
+
+# The list
+
+
+@bp.route("", endpoint="index")
+def alert_list():
+    """Alerts, newest first; drills only, or none; 50 a page."""
+    drill_filter = request.args.get("drill") or None
+    if drill_filter not in ("yes", "no"):
+        drill_filter = None
+    drill = {"yes": True, "no": False}.get(drill_filter or "")
+    result = paged(ops.alerts_query(drill), page_number())
+    counts = ops.delivery_counts_for(alert.id for alert in result["items"])
+    incidents = {alert.incident_id: db.session.get(Incident, alert.incident_id)
+                 for alert in result["items"] if alert.incident_id}
+    return render_template("alerts/alert_list.html", result=result, counts=counts, incidents=incidents,
+                           filters={"drill": drill_filter})
+
+
+# Compose → confirm → send
+
+
+def _checked(name: str) -> bool:
+    return (request.form.get(name) or "").strip().lower() in CHECKED
+
+
+def _ids(name: str) -> list:
+    """Ids from checkboxes; anything that is not a number is passed on for the operations to refuse."""
+    values = [v.strip() for v in request.form.getlist(name) if v.strip()]
+    return sorted({int(v) for v in values if v.isdigit()}) + sorted({v for v in values if not v.isdigit()})
+
+
+def _number(value: str | None):
+    value = (value or "").strip()
+    if not value:
+        return None
+    return int(value) if value.isdigit() else value
+
+
+def form_raw() -> dict:
+    """The compose form (or the confirmation's hidden copy of it) as the operations take it."""
+    require_ack = _checked("require_ack")
+    body = (request.form.get("body") or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    return {
+        "body": body,
+        "groups": _ids("groups"),
+        "contacts": _ids("contacts"),
+        "incident_id": _number(request.form.get("incident_id")),
+        "drill": _checked("drill"),
+        "require_ack": require_ack,
+        "transliterate": _checked("transliterate"),
+        # The reminder belongs to the acknowledgement: without it, a typed number means nothing.
+        "escalate_after_minutes": _number(request.form.get("escalate_after_minutes")) if require_ack else None,
+    }
+
+
+def sender_notice() -> str | None:
+    """Why acknowledgements cannot come back, if they cannot (None when replies reach us)."""
+    config = current_app.config
+    if two_way():
+        return None
+    if ops.current_gateway_name() == "console" and not config.get("TWILIO_FROM"):
+        return None  # nothing is sent; replies are simulated on the outbox page
+    return _("Replies cannot reach this sender: %(sender)s is an alphanumeric sender ID. Acknowledgements need "
+             "a two-way sender: a phone number (TWILIO_FROM=+36…) or a Messaging Service.",
+             sender=config.get("TWILIO_FROM") or "—")
+
+
+def _selected_incident(raw: dict) -> Incident | None:
+    incident_id = raw.get("incident_id")
+    return db.session.get(Incident, incident_id) if isinstance(incident_id, int) else None
+
+
+def render_compose(raw: dict, errors: dict | None = None, code: int = 200, conflict: str | None = None):
+    errors = errors or {}
+    incidents = ops.open_incidents()
+    chosen = _selected_incident(raw)
+    if chosen is not None and chosen not in incidents:
+        incidents.append(chosen)  # a closed incident asked for by its id stays selectable
+    drill = bool(raw.get("drill") or (chosen is not None and chosen.drill))
+    groups = db.session.execute(contact_ops.groups_query()).scalars().all()
+    contacts = db.session.execute(contact_ops.contacts_query()).scalars().all()
+    plain = ops.compose(raw.get("body") or "", False, drill)
+    folded = ops.compose(raw.get("body") or "", True, drill)
+    known = {"body", "groups", "contacts", "incident_id", "drill", "require_ack", "transliterate",
+             "escalate_after_minutes", "recipients"}
+    other = [m for field, messages in errors.items() if field not in known for m in messages]
+    return render_template(
+        "alerts/compose.html", raw=raw, errors=errors, other_errors=other, conflict=conflict,
+        incidents=incidents, chosen=chosen, drill=drill, groups=groups, member_counts=contact_ops.group_member_counts(),
+        contacts=contacts, search_text=lambda c: fold(" ".join(filter(None, (c.name, c.organization, c.role)))),
+        plain=plain, folded=folded, shown=folded if raw.get("transliterate") else plain,
+        max_characters=sms.MAX_CHARACTERS, sender_notice=sender_notice(), gateway=ops.current_gateway_name(),
+        drill_prefix=ops.drill_prefix().strip(),
+    ), code
+
+
+def page_errors(raw: dict, errors: dict) -> dict:
+    """The operations' errors as the compose page words them (it offers no area)."""
+    errors = {field: list(messages) for field, messages in errors.items()}
+    if "recipients" in errors and not (raw["groups"] or raw["contacts"]):
+        errors["recipients"] = [_("Choose at least one alert group or contact.")]
+    return errors
+
+
+@bp.route("/new", methods=["GET", "POST"], endpoint="new")
+@require_role("officer")
+def compose():
+    """Step 1: write the alert and choose who gets it (``?incident_id=`` preselects an incident).
+    Posted, it answers with step 2, the confirmation, or with the errors beside the fields."""
+    if request.method == "GET":
+        raw = {"body": "", "groups": [], "contacts": [], "incident_id": request.args.get("incident_id", type=int),
+               "drill": False, "require_ack": False, "transliterate": False, "escalate_after_minutes": None}
+        if _selected_incident(raw) is None:
+            raw["incident_id"] = None
+        return render_compose(raw)
+    raw = form_raw()
+    if request.form.get("edit"):  # "Back to editing" on the confirmation
+        return render_compose(raw)
+    try:
+        data = ops.clean_alert(raw)
+    except FieldErrors as exc:
+        db.session.rollback()
+        return render_compose(raw, page_errors(raw, exc.errors), 422)
+    recipients = ops.resolve_recipients(data["groups"], data["contacts"], data["area"], data["drill"])
+    text = ops.compose(data["body"], data["transliterate"], data["drill"])
+    if not recipients.send:
+        errors = {"recipients": [_("Nobody would receive this alert: every contact chosen is excluded.")]}
+        counts = {reason: n for reason, n in recipients.counts().items() if n}
+        if counts:
+            reasons = reason_words()
+            errors["recipients"].append(", ".join(f"{reasons[r]}: {n}" for r, n in counts.items()))
+        return render_compose(raw, errors, 422)
+    price = current_app.config["RIADO_SMS_PRICE"]
+    return render_template(
+        "alerts/confirm.html", raw=raw, data=data, incident=data["incident"], recipients=recipients, text=text,
+        excluded_counts={reason: n for reason, n in recipients.counts().items() if n},
+        excluded_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.excluded],
+        cost=sms.cost(text.segments, len(recipients.send), price), price=price,
+        idempotency_key=str(uuid.uuid4()), sender_notice=sender_notice() if data["require_ack"] else None,
+        gateway=ops.current_gateway_name(),
+    )
+
+
+@bp.route("/send", methods=["POST"], endpoint="send")
+@require_role("officer")
+def send():
+    """Step 3: the confirmed alert is stored with one delivery per recipient and handed to the
+    queue; the same Idempotency-Key again (a double click, a resubmitted form) sends nothing."""
+    raw = form_raw()
+    key = (request.form.get("idempotency_key") or "").strip()
+    if not key or len(key) > 200:
+        abort(400)
+    try:
+        alert, created = ops.create_alert(raw, key)
+        db.session.commit()
+    except FieldErrors as exc:
+        db.session.rollback()
+        return render_compose(raw, page_errors(raw, exc.errors), 422)
+    except ConflictError as exc:
+        db.session.rollback()
+        return render_compose(raw, {}, 409, conflict=exc.message)
+    except IntegrityError:
+        # The same key committed by a concurrent request a moment ago: that alert, nothing more.
+        db.session.rollback()
+        alert, created = ops.find_by_idempotency_key(key), False
+        if alert is None:
+            raise
+    if created:
+        tasks = current_app.extensions["alert_tasks"]
+        tasks.fan_out(alert.id)
+        tasks.schedule_escalation(alert)
+        flash(_("Alert #%(id)s is being sent to %(n)s recipients.", id=alert.id, n=alert.recipients), "success")
+    else:
+        flash(_("This alert had already been sent (the form was sent twice); nothing was sent again."), "success")
+    return redirect(url_for("alerts.detail", alert_id=alert.id))
+
+
+# The alert page
+
+
+@bp.route("/<int:alert_id>", endpoint="detail")
+def alert_detail(alert_id: int):
+    """One alert: its text, its progress (kept live by alert-progress.js), each delivery, who is
+    still silent, who was excluded and why."""
+    alert = db.get_or_404(Alert, alert_id)
+    counts = ops.alert_counts(alert)
+    deliveries = db.session.execute(ops.deliveries_query(alert.id)).scalars().all()
+    index = {delivery.id: i for i, delivery in enumerate(deliveries)}
+    reminders = db.session.execute(ops.deliveries_query(alert.id, "reminder")).scalars().all() if alert.escalated_at else []
+    silent = ops.silent_deliveries(alert.id) if alert.require_ack else []
+    escalate_at = None
+    if alert.require_ack and alert.escalate_after_minutes:
+        escalate_at = alert.created_at + dt.timedelta(minutes=alert.escalate_after_minutes)
+    incident = db.session.get(Incident, alert.incident_id) if alert.incident_id else None
+    exclusions = ops.exclusions(alert.id)
+    return render_template(
+        "alerts/alert_detail.html", alert=alert, counts=counts, deliveries=deliveries, reminders=reminders,
+        silent=[(index.get(d.id), d) for d in silent], escalate_at=escalate_at, incident=incident,
+        exclusion_rows=[(e.name, e.phone, e.reason) for e in exclusions], excluded_counts=_reason_counts(exclusions),
+        awaiting=_awaiting(alert, deliveries),
+        js_words={"status": _plain(delivery_status_words()), "alert": _plain(alert_status_words()),
+                  "errors": _plain(error_words())},
+    )
+
+
+def _plain(words: dict) -> dict:
+    """Lazy words as plain strings, for JSON."""
+    return {str(key): str(value) for key, value in words.items()}
+
+
+def _reason_counts(exclusions) -> dict:
+    out: dict[str, int] = {}
+    for exclusion in exclusions:
+        out[exclusion.reason] = out.get(exclusion.reason, 0) + 1
+    return out
+
+
+def _awaiting(alert: Alert, deliveries) -> bool:
+    """Whether an acknowledgement may still come (the page keeps polling for it)."""
+    return alert.require_ack and any(
+        d.acknowledged_at is None and d.status not in ("failed", "undelivered") for d in deliveries
+    )
+
+
+# The console gateway's outbox
+
+
+@bp.route("/outbox", endpoint="outbox")
+def outbox():
+    """What the console gateway "sent" (recorded, never sent), newest first, 50 a page."""
+    result = paged(ops.outbox_query(), page_number())
+    console = ops.current_gateway_name() == "console"
+    return render_template("alerts/outbox.html", result=result, console=console,
+                           simulate=console and can_write())
+
+
+@bp.route("/outbox/<int:message_id>/reply", methods=["POST"], endpoint="simulate_reply")
+@require_role("officer")
+def simulate_reply(message_id: int):
+    """A SIMULATED reply from the recipient of an outbox message, handled exactly like an SMS
+    arriving from that phone (OK acknowledges, STOP opts out…): for drills and training."""
+    message = db.get_or_404(OutboxMessage, message_id)
+    back = url_for("alerts.outbox", page=request.form.get("page", type=int) or None)
+    if ops.current_gateway_name() != "console":
+        flash(_("Replies can be simulated only with the console gateway; with Twilio real replies arrive."), "error")
+        return redirect(back)
+    text = (request.form.get("text") or "").strip()[:160]
+    if not text:
+        flash(_("Type the reply to simulate (for example OK)."), "error")
+        return redirect(back)
+    outcome = ops.handle_reply(message.to, text)
+    db.session.commit()
+    who = show_phone(message.to)
+    messages = {
+        "ack": _("Simulated reply “%(text)s” from %(who)s: acknowledgement of alert #%(id)s recorded.",
+                 text=text, who=who, id=outcome.alert_id),
+        "stop": _("Simulated reply “%(text)s” from %(who)s: the contact is opted out of SMS alerts.", text=text, who=who),
+        "start": _("Simulated reply “%(text)s” from %(who)s: the contact receives SMS alerts again.", text=text, who=who),
+        "nothing_to_ack": _("Simulated reply “%(text)s” from %(who)s: no alert waits for an acknowledgement from "
+                            "this phone.", text=text, who=who),
+        "unknown": _("Simulated reply “%(text)s” from %(who)s: not understood (OK, 1, IGEN or YES acknowledges; "
+                     "STOP opts out; START opts in).", text=text, who=who),
+    }
+    flash(messages.get(outcome.action, messages["unknown"]), "success" if outcome.action in ("ack", "start", "stop") else "error")
+    return redirect(back)
+
+
+# The dashboard panel
+
+
+def dashboard_panel() -> dict:
+    """Alerts still being sent, with their progress, for the dashboard."""
+    alerts = db.session.execute(ops.alerts_query().where(Alert.status == "sending").limit(10)).scalars().all()
+    return {"alerts": [(alert, ops.alert_counts(alert)) for alert in alerts]}

@@ -1,0 +1,78 @@
+"""Twilio's webhooks: status callbacks and inbound messages, each checked against
+``X-Twilio-Signature`` computed over the public URL (PUBLIC_URL), 403 otherwise."""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+from xml.sax.saxutils import escape
+
+from flask import Blueprint, Response, abort, current_app, request
+from flask_babel import force_locale, gettext
+from twilio.request_validator import RequestValidator
+
+from incident.security import csrf_exempt, public
+
+from . import operations as ops
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio")
+log = logging.getLogger(__name__)
+
+
+def public_request_url() -> str:
+    """The URL Twilio called, rebuilt from PUBLIC_URL (behind a proxy the request's own differs)."""
+    query = request.query_string.decode()
+    return current_app.config["PUBLIC_URL"] + request.path + (f"?{query}" if query else "")
+
+
+def signed(view):
+    """Refuse (403) a request whose X-Twilio-Signature does not match; also when Twilio is not
+    configured, since nothing could then have been signed."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        token = current_app.config.get("TWILIO_AUTH_TOKEN")
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not token or not signature or not RequestValidator(token).validate(public_request_url(), request.form, signature):
+            log.warning("refused a webhook with a bad or missing signature from %s", request.remote_addr)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def twiml(message: str | None = None) -> Response:
+    body = f"<Response><Message>{escape(message)}</Message></Response>" if message else "<Response/>"
+    return Response('<?xml version="1.0" encoding="UTF-8"?>' + body, mimetype="text/xml")
+
+
+@bp.route("/status", methods=["POST"])
+@public
+@csrf_exempt
+@signed
+def status():
+    """A message's status changed (sent, delivered, undelivered, failed)."""
+    try:
+        delivery_id = int(request.args.get("d", ""))
+    except ValueError:
+        return twiml()
+    error = request.form.get("ErrorCode")
+    ops.apply_status(delivery_id, request.form.get("MessageSid"), request.form.get("MessageStatus", ""),
+                     int(error) if error and error.isdigit() else None)
+    return twiml()
+
+
+@bp.route("/inbound", methods=["POST"])
+@public
+@csrf_exempt
+@signed
+def inbound():
+    """A reply: OK / 1 / IGEN / YES acknowledges; STOP / LEIRATKOZOM opts out; START opts in."""
+    outcome = ops.handle_reply(request.form.get("From", ""), request.form.get("Body", ""))
+    with force_locale(current_app.config["RIADO_LOCALE"]):
+        replies = {
+            "ack": gettext("Thank you, your confirmation is recorded."),
+            "stop": gettext("You will get no more alerts from us. Reply START to receive them again."),
+            "start": gettext("You will receive alerts again."),
+        }
+    return twiml(replies.get(outcome.action))

@@ -1,0 +1,308 @@
+/* Riadó: composing an SMS alert, and its confirmation.
+ *
+ * No inline script anywhere (the CSP is script-src 'self'): this file finds its elements by
+ * data attributes. Everything here is an enhancement; the forms work without it.
+ *
+ *   <form data-compose data-preview-url data-messages="{json}">
+ *     The live counter: as the officer types (debounced), the text is sent to
+ *     POST /api/v1/alerts/preview (with the page's CSRF token as X-CSRFToken) twice, plain and
+ *     transliterated, and [data-counter] shows the encoding, characters, segments, the length
+ *     against the limit and the text as it will go out (with the drill prefix), and what
+ *     transliteration saves.
+ *     Choosing a drill incident ticks and locks the drill checkbox (the server makes it a drill
+ *     anyway); the reminder field and the replies notice show only with "require acknowledgement".
+ *
+ *   <fieldset data-contact-picker>
+ *     A filter box over the contact checkboxes (accents and case ignored); Enter in it does not
+ *     send the form.
+ *
+ *   <form data-once>
+ *     Sent once: a second click while the first request is on its way is ignored (the server's
+ *     Idempotency-Key makes a resubmission harmless anyway).
+ */
+(function () {
+  "use strict";
+
+  var DEBOUNCE_MS = 250;
+
+  function each(selector, fn, root) {
+    Array.prototype.forEach.call((root || document).querySelectorAll(selector), fn);
+  }
+
+  function fold(text) {
+    return String(text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
+
+  function codePoints(text) {
+    return Array.from(String(text || "")).length;
+  }
+
+  function parseJson(text) {
+    try {
+      return JSON.parse(text || "{}");
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function fill(template, n) {
+    return String(template || "").replace("{n}", String(n));
+  }
+
+  function composeForm(form) {
+    var url = form.getAttribute("data-preview-url");
+    var messages = parseJson(form.getAttribute("data-messages"));
+    var token = (form.querySelector("input[name=csrf_token]") || {}).value || "";
+    var body = form.querySelector("#body");
+    var transliterate = form.querySelector("#transliterate");
+    var drill = form.querySelector("#drill");
+    var incident = form.querySelector("#incident_id");
+    var requireAck = form.querySelector("#require_ack");
+    var counter = document.querySelector("[data-counter]");
+    if (!url || !body || !counter) {
+      return;
+    }
+    var out = {
+      encoding: counter.querySelector("[data-testid=encoding]"),
+      characters: counter.querySelector("[data-testid=characters]"),
+      segments: counter.querySelector("[data-testid=segments]"),
+      length: counter.querySelector("[data-testid=length]"),
+      max: counter.querySelector("[data-testid=max-length]"),
+      tooLong: counter.querySelector("[data-testid=too-long]"),
+      saving: counter.querySelector("[data-testid=saving]"),
+      preview: counter.querySelector("[data-testid=preview-body]")
+    };
+    var drillHint = document.getElementById("drill-from-incident");
+    var drillChosen = drill ? drill.checked : false;
+    var latest = 0;
+    var timer = null;
+
+    function incidentIsDrill() {
+      if (!incident || incident.selectedIndex < 0) {
+        return false;
+      }
+      return incident.options[incident.selectedIndex].getAttribute("data-drill") === "true";
+    }
+
+    function isDrill() {
+      return Boolean((drill && drill.checked) || incidentIsDrill());
+    }
+
+    function preview(folded) {
+      return fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token },
+        body: JSON.stringify({ body: body.value, transliterate: folded, drill: isDrill() })
+      }).then(function (response) {
+        if (!response.ok) {
+          throw new Error("preview answered " + response.status);
+        }
+        return response.json();
+      });
+    }
+
+    function savingText(plain, folded) {
+      var saved = plain.segments - folded.segments;
+      if (saved > 0) {
+        return fill(transliterate && transliterate.checked ? messages.saves : messages.would_save, saved);
+      }
+      if (plain.encoding === "UCS-2" && folded.encoding === "GSM-7") {
+        return messages.gsm || "";
+      }
+      if (folded.encoding === "UCS-2") {
+        return messages.still_ucs2 || "";
+      }
+      return "";
+    }
+
+    function show(plain, folded) {
+      var shown = transliterate && transliterate.checked ? folded : plain;
+      var length = codePoints(shown.body);
+      var max = shown.max_characters;
+      out.encoding.textContent = shown.encoding;
+      out.characters.textContent = String(shown.characters);
+      out.segments.textContent = String(shown.segments);
+      out.length.textContent = String(length);
+      if (out.max && max) {
+        out.max.textContent = String(max);
+      }
+      out.preview.textContent = shown.body;
+      var tooLong = Boolean(max) && length > max;
+      out.tooLong.hidden = !tooLong;
+      counter.setAttribute("data-too-long", tooLong ? "true" : "false");
+      if (tooLong) {
+        body.setAttribute("aria-invalid", "true");
+      } else if (!body.closest(".has-error")) {
+        body.removeAttribute("aria-invalid");
+      }
+      var text = savingText(plain, folded);
+      out.saving.textContent = text;
+      out.saving.hidden = !text;
+      counter.setAttribute("data-encoding", shown.encoding);
+      counter.setAttribute("data-segments", String(shown.segments));
+      counter.setAttribute("data-state", "ready");
+    }
+
+    function update() {
+      var mine = ++latest;
+      counter.setAttribute("data-state", "loading");
+      Promise.all([preview(false), preview(true)]).then(function (results) {
+        if (mine === latest) {
+          show(results[0], results[1]);
+        }
+      }).catch(function () {
+        if (mine === latest) {
+          counter.setAttribute("data-state", "error");
+          out.saving.textContent = messages.error || "";
+          out.saving.hidden = !messages.error;
+        }
+      });
+    }
+
+    function later() {
+      if (timer) {
+        window.clearTimeout(timer);
+      }
+      timer = window.setTimeout(update, DEBOUNCE_MS);
+    }
+
+    function syncDrill() {
+      if (!drill) {
+        return;
+      }
+      if (incidentIsDrill()) {
+        drill.checked = true;
+        drill.disabled = true;
+      } else {
+        drill.disabled = false;
+        drill.checked = drillChosen;
+      }
+      if (drillHint) {
+        drillHint.hidden = !incidentIsDrill();
+      }
+    }
+
+    function syncAck() {
+      var on = Boolean(requireAck && requireAck.checked);
+      each("[data-ack-only]", function (el) {
+        el.hidden = !on;
+        each("input, select", function (input) {
+          input.disabled = !on;
+        }, el);
+      }, form);
+    }
+
+    body.addEventListener("input", later);
+    if (transliterate) {
+      transliterate.addEventListener("change", update);
+    }
+    if (drill) {
+      drill.addEventListener("change", function () {
+        drillChosen = drill.checked;
+        update();
+      });
+    }
+    if (incident) {
+      incident.addEventListener("change", function () {
+        syncDrill();
+        update();
+      });
+    }
+    if (requireAck) {
+      requireAck.addEventListener("change", syncAck);
+    }
+    // A disabled checkbox is not sent: send the drill choice the incident imposes anyway.
+    form.addEventListener("submit", function () {
+      if (drill && drill.disabled) {
+        drill.disabled = false;
+      }
+    });
+    syncDrill();
+    syncAck();
+    update();
+  }
+
+  function contactPicker(fieldset) {
+    var tools = fieldset.querySelector("[data-picker-tools]");
+    var filter = fieldset.querySelector("input[type=search]");
+    var count = fieldset.querySelector("[data-selected-count]");
+    var none = fieldset.querySelector("[data-no-match]");
+    var options = Array.prototype.slice.call(fieldset.querySelectorAll("label[data-search]"));
+    if (!tools || !filter || !options.length) {
+      return;
+    }
+    tools.hidden = false;
+
+    function countChosen() {
+      if (!count) {
+        return;
+      }
+      var n = options.filter(function (label) {
+        var box = label.querySelector("input[type=checkbox]");
+        return box && box.checked;
+      }).length;
+      count.textContent = n ? fill(count.getAttribute("data-template"), n) : "";
+    }
+
+    function apply() {
+      var words = fold(filter.value).split(/\s+/).filter(Boolean);
+      var shown = 0;
+      options.forEach(function (label) {
+        var haystack = label.getAttribute("data-search") || "";
+        var box = label.querySelector("input[type=checkbox]");
+        // A chosen contact stays visible, so that nothing chosen is hidden from view.
+        var match = (box && box.checked) || words.every(function (w) {
+          return haystack.indexOf(w) !== -1;
+        });
+        label.hidden = !match;
+        if (match) {
+          shown += 1;
+        }
+      });
+      if (none) {
+        none.hidden = shown > 0;
+      }
+    }
+
+    filter.addEventListener("input", apply);
+    filter.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+      }
+    });
+    fieldset.addEventListener("change", countChosen);
+    countChosen();
+  }
+
+  function once(form) {
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("data-sent") === "true") {
+        event.preventDefault();
+        return;
+      }
+      form.setAttribute("data-sent", "true");
+    });
+  }
+
+  // A page restored by the Back button may be sent again (the server still sends it once).
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      each("form[data-sent]", function (form) {
+        form.removeAttribute("data-sent");
+      });
+    }
+  });
+
+  function start() {
+    each("form[data-compose]", composeForm);
+    each("[data-contact-picker]", contactPicker);
+    each("form[data-once]", once);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+}());

@@ -1,0 +1,256 @@
+/* Riadó: an alert's progress, live.
+ *
+ * No inline script anywhere (the CSP is script-src 'self'): this file finds its elements by
+ * data attributes. Without it the page shows the state when it was loaded.
+ *
+ *   <section data-alert-progress data-alert-url data-deliveries-url data-status
+ *            data-require-ack data-awaiting data-recipients data-timezone data-words="{json}">
+ *     While the alert is being sent (status "sending") or acknowledgements are awaited, polls
+ *     GET /api/v1/alerts/<id> and /api/v1/alerts/<id>/deliveries every 2.5 s and updates the
+ *     counts ([data-count]), the progress bar ([data-bar]), each delivery row (same order as the
+ *     API: by name), the "still silent" list and the alert's status, without reloading the page.
+ */
+(function () {
+  "use strict";
+
+  var INTERVAL_MS = 2500;
+  var RETRY_MS = 6000;
+  var PAGE = 500;
+  var WAITING = ["queued", "sending", "sent", "delivered"];
+
+  function each(selector, fn, root) {
+    Array.prototype.forEach.call((root || document).querySelectorAll(selector), fn);
+  }
+
+  function parseJson(text) {
+    try {
+      return JSON.parse(text || "{}");
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function getJson(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (response) {
+      if (!response.ok) {
+        throw new Error(url + " answered " + response.status);
+      }
+      return response.json();
+    });
+  }
+
+  function withQuery(url, params) {
+    var query = Object.keys(params).map(function (key) {
+      return encodeURIComponent(key) + "=" + encodeURIComponent(params[key]);
+    }).join("&");
+    return url + (url.indexOf("?") === -1 ? "?" : "&") + query;
+  }
+
+  function allDeliveries(url) {
+    var items = [];
+    function next(offset) {
+      return getJson(withQuery(url, { limit: PAGE, offset: offset, kind: "alert" })).then(function (page) {
+        items = items.concat(page.items || []);
+        if ((page.items || []).length === PAGE && items.length < page.total) {
+          return next(items.length);
+        }
+        return items;
+      });
+    }
+    return next(0);
+  }
+
+  function progress(root) {
+    var alertUrl = root.getAttribute("data-alert-url");
+    var deliveriesUrl = root.getAttribute("data-deliveries-url");
+    var words = parseJson(root.getAttribute("data-words"));
+    var requireAck = root.getAttribute("data-require-ack") === "true";
+    var recipients = parseInt(root.getAttribute("data-recipients"), 10) || 0;
+    var zone = root.getAttribute("data-timezone") || undefined;
+    var format;
+    try {
+      // sv-SE writes 2026-01-31 14:05:09, the way the page does.
+      format = new Intl.DateTimeFormat("sv-SE", {
+        timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false
+      });
+    } catch (e) {
+      format = null;
+    }
+
+    function localTime(iso) {
+      if (!iso) {
+        return "";
+      }
+      var date = new Date(iso);
+      if (isNaN(date.getTime())) {
+        return iso;
+      }
+      return format ? format.format(date) : date.toISOString();
+    }
+
+    function word(table, code) {
+      return (words[table] && words[table][code]) || code;
+    }
+
+    function setTime(cell, iso) {
+      if (!cell) {
+        return;
+      }
+      var current = cell.querySelector("time");
+      if ((current ? current.getAttribute("datetime") : "") === (iso || "") && (current || !iso)) {
+        return;
+      }
+      cell.textContent = "";
+      if (iso) {
+        var time = document.createElement("time");
+        time.setAttribute("datetime", iso);
+        time.textContent = localTime(iso);
+        cell.appendChild(time);
+      }
+    }
+
+    function setStatus(cell, status) {
+      var span = cell && cell.querySelector("[data-status]");
+      if (!span || span.getAttribute("data-status") === status) {
+        return;
+      }
+      span.setAttribute("data-status", status);
+      span.className = "delivery-status delivery-" + status;
+      span.textContent = word("status", status);
+    }
+
+    function setError(cell, code) {
+      if (!cell) {
+        return;
+      }
+      var shown = cell.querySelector("code");
+      if ((shown ? shown.textContent : "") === (code ? String(code) : "")) {
+        return;
+      }
+      cell.textContent = "";
+      if (!code) {
+        return;
+      }
+      var wrap = document.createElement("span");
+      wrap.className = "error-code";
+      var el = document.createElement("code");
+      el.textContent = String(code);
+      wrap.appendChild(el);
+      var meaning = words.errors && words.errors[String(code)];
+      if (meaning) {
+        var note = document.createElement("span");
+        note.className = "muted";
+        note.textContent = meaning;
+        wrap.appendChild(document.createTextNode(" "));
+        wrap.appendChild(note);
+      }
+      cell.appendChild(wrap);
+    }
+
+    function showCounts(alert) {
+      var counts = alert.counts || {};
+      var total = recipients || alert.recipients || 1;
+      Object.keys(counts).forEach(function (key) {
+        each("[data-count=\"" + key + "\"]", function (el) {
+          el.textContent = String(counts[key]);
+        });
+        var bar = root.querySelector("[data-bar=\"" + key + "\"]");
+        if (bar) {
+          bar.style.width = (100 * counts[key] / total).toFixed(2) + "%";
+        }
+      });
+      each("[data-count=\"acknowledged-summary\"]", function (el) {
+        el.textContent = String(counts.acknowledged || 0);
+      });
+      each("[data-sent-total]", function (el) {
+        el.textContent = String((counts.sent || 0) + (counts.delivered || 0));
+      });
+      root.setAttribute("data-status", alert.status);
+      each("[data-alert-status-slot] [data-status]", function (el) {
+        if (el.getAttribute("data-status") !== alert.status) {
+          el.setAttribute("data-status", alert.status);
+          el.className = "alert-status alert-status-" + alert.status;
+          el.textContent = word("alert", alert.status);
+        }
+      });
+      if (alert.completed_at) {
+        each("[data-completed]", function (el) {
+          setTime(el, alert.completed_at);
+        });
+      }
+    }
+
+    function showDeliveries(items) {
+      var rows = document.querySelectorAll("[data-delivery-rows] tr[data-index]");
+      var silent = 0;
+      items.forEach(function (d, i) {
+        var row = rows[i];
+        if (row) {
+          if (row.getAttribute("data-status") !== d.status) {
+            row.setAttribute("data-status", d.status);
+          }
+          setStatus(row.querySelector("[data-cell=status]"), d.status);
+          setError(row.querySelector("[data-cell=error]"), d.error_code);
+          setTime(row.querySelector("[data-cell=sent_at]"), d.sent_at);
+          setTime(row.querySelector("[data-cell=delivered_at]"), d.delivered_at);
+          setTime(row.querySelector("[data-cell=acknowledged_at]"), d.acknowledged_at);
+        }
+        var person = document.querySelector(".silent-list li[data-index=\"" + i + "\"]");
+        if (person) {
+          person.hidden = Boolean(d.acknowledged_at);
+          setStatus(person, d.status);
+          if (!d.acknowledged_at) {
+            silent += 1;
+          }
+        }
+      });
+      each("[data-silent-count]", function (el) {
+        el.textContent = String(silent);
+      });
+      each("[data-all-acknowledged]", function (el) {
+        el.hidden = silent > 0;
+      });
+    }
+
+    function awaiting(items) {
+      return requireAck && items.some(function (d) {
+        return !d.acknowledged_at && WAITING.indexOf(d.status) !== -1;
+      });
+    }
+
+    function poll() {
+      Promise.all([getJson(alertUrl), allDeliveries(deliveriesUrl)]).then(function (results) {
+        var alert = results[0];
+        var items = results[1];
+        showCounts(alert);
+        showDeliveries(items);
+        var more = alert.status === "sending" || awaiting(items);
+        root.setAttribute("data-awaiting", awaiting(items) ? "true" : "false");
+        root.setAttribute("data-polls", String((parseInt(root.getAttribute("data-polls"), 10) || 0) + 1));
+        each("[data-live-note]", function (el) {
+          el.hidden = !more;
+        });
+        if (more) {
+          window.setTimeout(poll, INTERVAL_MS);
+        }
+      }).catch(function () {
+        window.setTimeout(poll, RETRY_MS);
+      });
+    }
+
+    if (root.getAttribute("data-status") === "sending" || root.getAttribute("data-awaiting") === "true") {
+      window.setTimeout(poll, INTERVAL_MS);
+    }
+  }
+
+  function start() {
+    each("[data-alert-progress]", progress);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+}());

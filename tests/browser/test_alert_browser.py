@@ -1,0 +1,132 @@
+"""Sending an SMS alert in a real browser: the officer types a Hungarian text and watches the live
+counter, ticks transliteration (UCS-2 → GSM-7), picks a group, checks the confirmation, sends,
+and sees the alert's progress rise on its page without reloading it (the console gateway and a
+real Huey consumer do the sending)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+TEXT = ("Árvízvédelmi készültség: a Helyi Védelmi Bizottság ülése ma 9 órakor kezdődik "
+        "a Városháza dísztermében.")  # over 70 UTF-16 units: two UCS-2 segments, one in GSM-7
+MEMBERS = [("Kovács Júlia", "+36205550101"), ("Nagy Péter", "+36205550102"), ("Szabó Ödön", "+36205550103")]
+
+
+def _sign_in(page, base, user):
+    page.goto(base + "/login")
+    page.fill("#email", user["email"])
+    page.fill("#password", user["password"])
+    page.click("form button[type=submit]:has-text('Bejelentkezés')")
+    page.wait_for_url(base + "/")
+
+
+def _people(app) -> int:
+    from incident.extensions import db
+    from incident.operations import contacts as contact_ops
+
+    with app.test_request_context():
+        group = contact_ops.create_group({"name": "Helyi Védelmi Bizottság"})
+        db.session.flush()
+        for name, phone in MEMBERS:
+            contact_ops.create_contact({"name": name, "phone": phone, "groups": [group.id]})
+        contact_ops.create_contact({"name": "Ügyeletes tiszt", "phone": "+36205550199"})
+        db.session.commit()
+        return group.id
+
+
+@contextlib.contextmanager
+def running_queue(app):
+    """A real Huey consumer (threads, in this process) for the app's queue, from now on."""
+    from incident.queue import create_consumer
+
+    huey = app.extensions["huey"]
+    worker = create_consumer(huey, workers=2)
+    worker._set_signal_handlers = lambda: None  # the test runner owns the signals
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop(graceful=False)
+        for _, thread in worker.worker_threads:
+            thread.join(5)
+        worker.scheduler.join(5)
+        huey.flush()
+
+
+def _counter(page, encoding):
+    page.wait_for_selector(f"[data-counter][data-state=ready][data-encoding='{encoding}']")
+    return {key: page.inner_text(f"[data-counter] [data-testid={key}]") for key in ("encoding", "segments", "length")}
+
+
+def test_officer_composes_confirms_sends_and_watches_the_progress(app, live_server, page, make_user):
+    app.extensions["huey"].flush()  # nothing left over from another test
+    group_id = _people(app)
+    _sign_in(page, live_server, make_user("officer"))
+    page.goto(live_server + "/alerts")
+    page.click("[data-testid=new-alert]")
+    page.wait_for_url(live_server + "/alerts/new")
+
+    # The live counter: typing a Hungarian text with ő and í gives UCS-2, two segments.
+    page.click("#body")
+    page.keyboard.type(TEXT)
+    counted = _counter(page, "UCS-2")
+    assert counted["segments"] == "2" and counted["length"] == str(len(TEXT))
+    assert page.inner_text("[data-testid=preview-body]") == TEXT
+    assert "1 SMS-szegmens" in page.inner_text("[data-testid=saving]")  # what transliteration would save
+
+    # Transliteration: GSM-7, one segment, the letters folded as they will go out.
+    page.check("#transliterate")
+    counted = _counter(page, "GSM-7")
+    assert counted["segments"] == "1"
+    assert page.inner_text("[data-testid=preview-body]").startswith("Arvizvédelmi készültség")
+    assert "kezdödik" in page.inner_text("[data-testid=preview-body]")
+    assert "takarít meg" in page.inner_text("[data-testid=saving]")
+    page.uncheck("#transliterate")
+    _counter(page, "UCS-2")
+    page.check("#transliterate")
+    _counter(page, "GSM-7")
+
+    # The filter box narrows the contact list (accents ignored); the group is ticked.
+    page.fill("#contact-filter", "kovacs")
+    visible = page.locator("label[data-testid=contact-option]:visible")
+    assert visible.count() == 1 and "Kovács Júlia" in visible.inner_text()
+    page.fill("#contact-filter", "")
+    page.check(f"input[name=groups][value='{group_id}']")
+    page.click("[data-testid=continue]")
+
+    # The confirmation: who, the text as it goes out, the cost; then "Send now".
+    page.wait_for_selector("[data-testid=confirm]")
+    assert page.inner_text("[data-testid=recipient-count]") == "3"
+    assert page.locator("[data-testid=recipient] [data-testid=name]").all_inner_texts() == [n for n, _ in MEMBERS]
+    assert page.inner_text("[data-testid=final-body]").startswith("Arvizvédelmi")
+    assert page.inner_text("[data-testid=cost]").replace("\xa0", " ") == "0,24 USD"
+    page.click("[data-testid=send-now]")
+    page.wait_for_url(re.compile(r".*/alerts/\d+$"))
+
+    # Nothing consumes the queue yet: all three wait. Then the consumer starts, and the page
+    # (not reloaded: the marker survives) shows them sent.
+    page.evaluate("window.__notReloaded = true")
+    assert page.inner_text("[data-count=queued]") == "3"
+    assert page.inner_text("[data-count=sent]") == "0"
+    assert page.get_attribute("[data-testid=progress]", "data-status") == "sending"
+    with running_queue(app):
+        page.wait_for_function("document.querySelector('[data-count=sent]').textContent === '3'", timeout=30_000)
+        page.wait_for_selector("[data-alert-status-slot] [data-status=done]", timeout=30_000)
+    assert page.evaluate("window.__notReloaded === true")
+    assert page.inner_text("[data-count=queued]") == "0"
+    assert page.inner_text("[data-sent-total]") == "3"
+    statuses = page.eval_on_selector_all("[data-delivery-rows] tr", "rows => rows.map(r => r.dataset.status)")
+    assert statuses == ["sent", "sent", "sent"]
+    assert page.locator("[data-delivery-rows] [data-cell=status]").all_inner_texts() == ["elküldve"] * 3
+    assert all(page.locator("[data-delivery-rows] [data-cell=sent_at] time").all_inner_texts())
+    assert int(page.get_attribute("[data-testid=progress]", "data-polls")) >= 1
+    width = page.eval_on_selector("[data-bar=sent]", "el => el.style.width")
+    assert width == "100.00%"
+
+    assert page.offsite_requests == []
+    assert page.console_errors == []

@@ -1,0 +1,201 @@
+"""A fake Twilio REST API on 127.0.0.1 for tests and benchmarks: the real twilio SDK talks HTTP to
+it. It accepts Messages.json posts, records them, answers as Twilio does (201 with a message
+resource, or an error body with Twilio's code), and can be scripted per phone number: fail with a
+permanent error code, answer 429 or 500 a number of times, or be slow. Status callbacks can be
+sent back to the application, signed like Twilio signs them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from twilio.request_validator import RequestValidator
+
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "fake-twilio-auth-token-for-tests"
+
+
+@dataclass
+class Received:
+    sid: str
+    to: str
+    body: str
+    sender: str
+    status_callback: str | None
+    validity_period: str | None
+    at: float
+
+
+@dataclass
+class Script:
+    """What the fake does for one phone number."""
+
+    error_code: int | None = None  # a permanent Twilio error (HTTP 400)
+    problem_json: bool = False  # answer errors as RFC 9457 problem details (TwilioServiceException)
+    transient: list[int] = field(default_factory=list)  # HTTP statuses to answer first, in order
+    delay: float = 0.0  # seconds before answering
+
+
+class FakeTwilio:
+    def __init__(self, auto_deliver: bool = False):
+        """``auto_deliver``: report each accepted message "delivered" to its StatusCallback soon after."""
+        self.auto_deliver = auto_deliver
+        self.callback_pool = None
+        self.callback_results: list[int] = []
+        self.messages: list[Received] = []
+        self.attempts: list[tuple[str, int]] = []  # (to, HTTP status answered)
+        self.scripts: dict[str, Script] = {}
+        self.outage_status: int | None = None  # answer every request with this (e.g. 500)
+        self.lock = threading.Lock()
+        self._sids = itertools.count(1)
+        self.server = None
+        self.thread = None
+
+    # scripting
+
+    def script(self, phone: str, **kwargs) -> None:
+        self.scripts[phone] = Script(**kwargs)
+
+    def sent_to(self, phone: str) -> list[Received]:
+        with self.lock:
+            return [m for m in self.messages if m.to == phone]
+
+    def count_by_phone(self) -> dict[str, int]:
+        with self.lock:
+            counts: dict[str, int] = {}
+            for m in self.messages:
+                counts[m.to] = counts.get(m.to, 0) + 1
+            return counts
+
+    # the server
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def start(self) -> FakeTwilio:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Twilio's own API
+
+            def setup(self):
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                if not self.path.endswith("/Messages.json"):
+                    return self._answer(404, {"code": 20404, "message": "not found", "status": 404})
+                fake.handle_message(self, form)
+
+            def _answer(self, status: int, body: dict):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 1024
+
+        if self.auto_deliver:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.callback_pool = ThreadPoolExecutor(max_workers=8)
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.callback_pool:
+            self.callback_pool.shutdown(wait=True, cancel_futures=True)
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def handle_message(self, handler, form: dict) -> None:
+        to = form.get("To", "")
+        script = self.scripts.get(to, Script())
+        if script.delay:
+            time.sleep(script.delay)
+        with self.lock:
+            status = self.outage_status
+            if status is None and script.transient:
+                status = script.transient.pop(0)
+            if status is None and script.error_code is not None:
+                status = 400
+            self.attempts.append((to, status or 201))
+            received = None
+            if status is None:
+                sid = f"SM{next(self._sids):032x}"
+                received = Received(sid, to, form.get("Body", ""), form.get("From") or form.get("MessagingServiceSid", ""),
+                                    form.get("StatusCallback"), form.get("ValidityPeriod"), time.time())
+                self.messages.append(received)
+        if status is not None and script.problem_json:
+            code = script.error_code if status == 400 else (20429 if status == 429 else 20500)
+            return handler._answer(status, {"type": f"https://www.twilio.com/docs/errors/{code}", "title": "Problem",
+                                            "status": status, "code": code, "detail": "RFC 9457 problem details"})
+        if status == 400:
+            return handler._answer(400, {"code": script.error_code, "message": f"Error {script.error_code}",
+                                         "more_info": f"https://www.twilio.com/docs/errors/{script.error_code}", "status": 400})
+        if status is not None:
+            return handler._answer(status, {"code": 20429 if status == 429 else 20500, "message": "try again", "status": status})
+        if self.callback_pool is not None and received.status_callback:
+            self.callback_pool.submit(self._deliver, received)
+        return handler._answer(201, {
+            "sid": sid, "account_sid": ACCOUNT_SID, "to": to, "from": form.get("From"), "body": form.get("Body"),
+            "status": "queued", "num_segments": "1", "direction": "outbound-api", "error_code": None,
+            "messaging_service_sid": form.get("MessagingServiceSid"), "date_created": None, "price": None,
+            "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
+        })
+
+    # callbacks to the application
+
+    @staticmethod
+    def signed_post(url: str, params: dict, auth_token: str = AUTH_TOKEN, public_url: str | None = None) -> tuple[int, str]:
+        """POST ``params`` to the app as Twilio would: form-encoded, with X-Twilio-Signature computed
+        over the public URL (``public_url`` + path, if the app is reached at another address)."""
+        signed_url = url
+        if public_url:
+            parts = urllib.parse.urlsplit(url)
+            signed_url = public_url.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+        signature = RequestValidator(auth_token).compute_signature(signed_url, params)
+        request = urllib.request.Request(url, data=urllib.parse.urlencode(params).encode(), method="POST",
+                                         headers={"X-Twilio-Signature": signature,
+                                                  "Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.read().decode()
+
+    def _deliver(self, message: Received) -> None:
+        time.sleep(0.05)  # as a carrier would, a little later
+        try:
+            status, _ = self.status_callback(message, "delivered")
+        except OSError:
+            status = 0
+        with self.lock:
+            self.callback_results.append(status)
+
+    def status_callback(self, message: Received, status: str, error_code: int | None = None, **kwargs) -> tuple[int, str]:
+        params = {"MessageSid": message.sid, "MessageStatus": status, "AccountSid": ACCOUNT_SID, "To": message.to}
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        return self.signed_post(message.status_callback, params, **kwargs)

@@ -1,0 +1,247 @@
+"""SMS alerts end to end: composition, recipients, the queue, the real twilio SDK against a
+fake Twilio server, status callbacks, replies, escalation."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from conftest import wait_for
+from fake_twilio import FakeTwilio
+
+PHONES = ["+36205550101", "+36205550102", "+36205550103"]
+
+
+@pytest.fixture
+def officer(api):
+    return api("officer")
+
+
+def make_group(client, headers, name, members):
+    group = client.post("/api/v1/groups", json={"name": name}, headers=headers).get_json()
+    ids = []
+    for name_, phone, opted_in in members:
+        c = client.post("/api/v1/contacts", json={"name": name_, "phone": phone, "groups": [group["id"]],
+                                                  "sms_opt_in": opted_in}, headers=headers)
+        assert c.status_code == 201, c.get_json()
+        ids.append(c.get_json()["id"])
+    return group["id"], ids
+
+
+def deliveries(client, headers, alert_id):
+    return client.get(f"/api/v1/alerts/{alert_id}/deliveries?limit=500", headers=headers).get_json()["items"]
+
+
+def test_group_duplicates_and_opt_outs_then_idempotency(sms_app, consumer, fake_twilio, api):
+    client = sms_app.test_client()
+    headers, _ = api("officer")
+    group, _ids = make_group(client, headers, "Helyi Védelmi Bizottság", [
+        ("Tag Egy", PHONES[0], True), ("Tag Kettő", PHONES[1], True), ("Tag Három", PHONES[2], True),
+        ("Ügyeletes (ugyanaz a telefon)", PHONES[0], True), ("Leiratkozott", "+36205550109", False),
+    ])
+    body = {"body": "Árvízvédelmi készültség, 9:00 HVB ülés.", "groups": [group]}
+    first = client.post("/api/v1/alerts", json=body, headers={**headers, "Idempotency-Key": "hvb-2026-11-26"})
+    assert first.status_code == 202, first.get_json()
+    accepted = first.get_json()
+    assert accepted["recipients"] == 3
+    wait_for(lambda: len(fake_twilio.messages) == 3)
+    again = client.post("/api/v1/alerts", json=body, headers={**headers, "Idempotency-Key": "hvb-2026-11-26"})
+    assert again.status_code in (200, 202) and again.get_json()["id"] == accepted["id"]
+    alert = wait_for(lambda: (a := client.get(f"/api/v1/alerts/{accepted['id']}", headers=headers).get_json())["counts"]["sent"] == 3 and a)
+    assert alert["counts"]["excluded"] == 1
+    assert sorted(m.to for m in fake_twilio.messages) == PHONES  # one message per phone
+    assert all(m.body == "Árvízvédelmi készültség, 9:00 HVB ülés." for m in fake_twilio.messages)
+    assert all(m.sender == "+36205550000" and int(m.validity_period) <= 3600 for m in fake_twilio.messages)
+    import time
+
+    time.sleep(1.5)
+    assert len(fake_twilio.messages) == 3  # the retry with the same key sent nothing
+    reused = client.post("/api/v1/alerts", json={**body, "body": "más szöveg"}, headers={**headers, "Idempotency-Key": "hvb-2026-11-26"})
+    assert reused.status_code == 409
+
+
+def test_429_then_success_is_sent_once_and_21211_fails_without_retry(sms_app, consumer, fake_twilio, api):
+    client = sms_app.test_client()
+    headers, _ = api("officer")
+    fake_twilio.script("+36205550201", transient=[429, 429])
+    fake_twilio.script("+36205550202", error_code=21211)
+    group, _ = make_group(client, headers, "Teszt", [("Türelmes", "+36205550201", True), ("Rossz szám", "+36205550202", True)])
+    alert_id = client.post("/api/v1/alerts", json={"body": "Próba", "groups": [group]}, headers=headers).get_json()["id"]
+
+    def settled():
+        rows = {d["phone"]: d for d in deliveries(client, headers, alert_id)}
+        return rows if rows["+36205550201"]["status"] == "sent" and rows["+36205550202"]["status"] == "failed" else None
+
+    rows = wait_for(settled, timeout=30)
+    assert len(fake_twilio.sent_to("+36205550201")) == 1
+    assert [s for to, s in fake_twilio.attempts if to == "+36205550201"] == [429, 429, 201]
+    assert rows["+36205550201"]["attempts"] == 3
+    assert rows["+36205550202"]["error_code"] == 21211
+    assert [s for to, s in fake_twilio.attempts if to == "+36205550202"] == [400]  # never retried
+
+
+def test_status_callbacks_track_delivery_and_are_signed(sms_app, sms_server, consumer, fake_twilio, api):
+    client = sms_app.test_client()
+    headers, _ = api("officer")
+    group, _ = make_group(client, headers, "Iskolák", [("Igazgató", PHONES[0], True), ("Helyettes", PHONES[1], True)])
+    alert_id = client.post("/api/v1/alerts", json={"body": "Tanítási szünet", "groups": [group]}, headers=headers).get_json()["id"]
+    wait_for(lambda: len(fake_twilio.messages) == 2)
+    first, second = sorted(fake_twilio.messages, key=lambda m: m.to)
+    assert first.status_callback.startswith(sms_server + "/webhooks/twilio/status?d=")
+    assert fake_twilio.status_callback(first, "delivered")[0] == 200
+    assert fake_twilio.status_callback(second, "undelivered", error_code=30003)[0] == 200
+    assert fake_twilio.status_callback(first, "sent")[0] == 200  # late and out of order: ignored
+
+    def done():
+        counts = client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts"]
+        return counts if counts["delivered"] == 1 and counts["undelivered"] == 1 else None
+
+    wait_for(done)
+    rows = {d["phone"]: d for d in deliveries(client, headers, alert_id)}
+    assert rows[second.to]["error_code"] == 30003
+    assert rows[first.to]["delivered_at"]
+    # Forged or unsigned callbacks are refused.
+    forged = FakeTwilio.signed_post(first.status_callback, {"MessageSid": first.sid, "MessageStatus": "failed"},
+                                    auth_token="not-the-token")
+    assert forged[0] == 403
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as unsigned:
+        urllib.request.urlopen(urllib.request.Request(first.status_callback, data=b"MessageStatus=failed", method="POST"))
+    assert unsigned.value.code == 403
+    unsigned.value.close()
+    assert {d["status"] for d in deliveries(client, headers, alert_id)} == {"delivered", "undelivered"}
+
+
+def test_replies_acknowledge_opt_out_and_opt_in(sms_app, sms_server, consumer, fake_twilio, api):
+    client = sms_app.test_client()
+    headers, _ = api("officer")
+    incident = client.post("/api/v1/incidents", json={"title": "Vihar", "kind": "storm", "severity": "moderate",
+                                                      "location": {"type": "Point", "coordinates": [19.05, 47.5]}},
+                           headers=headers).get_json()
+    group, ids = make_group(client, headers, "Ügyelet", [("Kovács Júlia", PHONES[0], True), ("Nagy Péter", PHONES[1], True)])
+    alert_id = client.post("/api/v1/alerts", json={"body": "Kérjük, erősítse meg: OK", "groups": [group], "require_ack": True,
+                                                   "incident_id": incident["id"]}, headers=headers).get_json()["id"]
+    wait_for(lambda: len(fake_twilio.messages) == 2)
+    inbound = sms_server + "/webhooks/twilio/inbound"
+    status, body = FakeTwilio.signed_post(inbound, {"From": PHONES[0], "To": "+36205550000", "Body": " igen. "})
+    assert status == 200 and "<Message>" in body
+    counts = client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts"]
+    assert counts["acknowledged"] == 1
+    log = client.get(f"/api/v1/incidents/{incident['id']}/log", headers=headers).get_json()["items"]
+    assert any("Kovács Júlia" in e["text"] and e["kind"] == "communication" for e in log)
+    assert FakeTwilio.signed_post(inbound, {"From": "06 20 555 0102", "Body": "LEIRATKOZOM"})[0] == 200
+    assert client.get(f"/api/v1/contacts/{ids[1]}", headers=headers).get_json()["sms_opt_in"] is False
+    assert FakeTwilio.signed_post(inbound, {"From": PHONES[1], "Body": "START"})[0] == 200
+    assert client.get(f"/api/v1/contacts/{ids[1]}", headers=headers).get_json()["sms_opt_in"] is True
+    assert FakeTwilio.signed_post(inbound, {"From": PHONES[1], "Body": "hello"}, auth_token="wrong")[0] == 403
+
+
+def test_escalation_sends_one_reminder_to_the_silent(sms_app, consumer, fake_twilio, api):
+    from incident.extensions import db
+
+    from alerts import operations as ops
+    from alerts.models import Alert
+
+    client = sms_app.test_client()
+    headers, _ = api("officer")
+    group, _ = make_group(client, headers, "Vezetők", [("Válaszol", PHONES[0], True), ("Hallgat", PHONES[1], True)])
+    alert_id = client.post("/api/v1/alerts", json={"body": "Riasztás", "groups": [group], "require_ack": True,
+                                                   "escalate_after_minutes": 5}, headers=headers).get_json()["id"]
+    wait_for(lambda: len(fake_twilio.messages) == 2)
+    with sms_app.test_request_context():
+        ops.handle_reply(PHONES[0], "OK")
+        alert = db.session.get(Alert, alert_id)
+        assert ops.escalate_due(alert.created_at) == []  # not yet
+        escalated = ops.escalate_due(alert.created_at + __import__("datetime").timedelta(minutes=6))
+        assert escalated == [alert_id]
+        assert ops.escalate_due(alert.created_at + __import__("datetime").timedelta(minutes=60)) == []  # once only
+        sms_app.extensions["alert_tasks"].fan_out(alert_id)
+    reminder = wait_for(lambda: [m for m in fake_twilio.messages if m.body.startswith("EMLÉKEZTETŐ")])
+    assert [m.to for m in reminder] == [PHONES[1]]
+    silent = client.get(f"/api/v1/alerts/{alert_id}/deliveries", query_string={"kind": "reminder"}, headers=headers).get_json()
+    assert silent["total"] == 1
+
+
+def test_preview_and_limits(client, api):
+    headers, _ = api("viewer")
+    p = client.post("/api/v1/alerts/preview", json={"body": "Árvízveszély", "transliterate": True}, headers=headers).get_json()
+    assert p == {"body": "Arvizveszély", "encoding": "GSM-7", "characters": 12, "segments": 1, "max_characters": 1600}
+    drill = client.post("/api/v1/alerts/preview", json={"body": "Próba", "drill": True}, headers=headers).get_json()
+    assert drill["body"] == "GYAKORLAT! Próba"
+    officer, _ = api("officer")
+    too_long = client.post("/api/v1/alerts", json={"body": "a" * 1601, "groups": []}, headers=officer)
+    assert too_long.status_code == 422 and "body" in too_long.get_json()["errors"]["json"]
+    nobody = client.post("/api/v1/alerts", json={"body": "a"}, headers=officer)
+    assert "recipients" in nobody.get_json()["errors"]["json"]
+    assert client.post("/api/v1/alerts", json={"body": "a", "groups": [1]}, headers=headers).status_code == 403
+
+
+def test_drill_alerts_are_prefixed_and_go_to_the_outbox_with_the_console_gateway(app, api, client):
+    from conftest import wait_for as _wait  # noqa: F401
+
+    headers, _ = api("officer")
+    group = client.post("/api/v1/groups", json={"name": "Gyakorlók"}, headers=headers).get_json()["id"]
+    client.post("/api/v1/contacts", json={"name": "Gyakorló", "phone": PHONES[0], "groups": [group]}, headers=headers)
+    incident = client.post("/api/v1/incidents", json={"title": "Törzsvezetési gyakorlat", "kind": "other", "severity": "minor",
+                                                      "drill": True, "location": {"type": "Point", "coordinates": [19.05, 47.5]}},
+                           headers=headers).get_json()
+    created = client.post("/api/v1/alerts", json={"body": "Gyülekező 10-kor", "groups": [group], "incident_id": incident["id"]},
+                          headers=headers)
+    alert = client.get(f"/api/v1/alerts/{created.get_json()['id']}", headers=headers).get_json()
+    assert alert["drill"] is True and alert["body"] == "GYAKORLAT! Gyülekező 10-kor"
+    from incident.extensions import db
+
+    from alerts.models import Delivery
+
+    with app.app_context():
+        assert db.session.execute(select(Delivery.body)).scalar_one() == "GYAKORLAT! Gyülekező 10-kor"
+
+
+def test_rfc9457_errors_are_handled_too(sms_app, consumer, fake_twilio, api):
+    """twilio raises TwilioServiceException (not a TwilioRestException) for problem-details bodies."""
+    client = sms_app.test_client()
+    headers, _ = api("officer")
+    fake_twilio.script("+36205550301", transient=[503], problem_json=True)
+    fake_twilio.script("+36205550302", error_code=21614, problem_json=True)
+    group, _ = make_group(client, headers, "Problémák", [("Átmeneti", "+36205550301", True), ("Vezetékes", "+36205550302", True)])
+    alert_id = client.post("/api/v1/alerts", json={"body": "Próba", "groups": [group]}, headers=headers).get_json()["id"]
+
+    def settled():
+        rows = {d["phone"]: d for d in deliveries(client, headers, alert_id)}
+        return rows if rows["+36205550301"]["status"] == "sent" and rows["+36205550302"]["status"] == "failed" else None
+
+    rows = wait_for(settled)
+    assert rows["+36205550302"]["error_code"] == 21614
+    assert [s for to, s in fake_twilio.attempts if to == "+36205550302"] == [400]
+    assert len(fake_twilio.sent_to("+36205550301")) == 1
+
+
+def test_the_redis_queue_carries_alerts_too(app_factory, fake_twilio, api):
+    """With REDIS_URL the same tasks run on Redis (workers on any number of machines)."""
+    import redis
+
+    from fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+    from incident.queue import create_consumer
+
+    redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
+    app = app_factory(TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM="+36205550000",
+                      TWILIO_API_URL=fake_twilio.url, REDIS_URL="redis://127.0.0.1:6379/14")
+    huey = app.extensions["huey"]
+    assert type(huey).__name__ == "RedisHuey"
+    client = app.test_client()
+    headers, _ = api("officer")
+    group, _ = make_group(client, headers, "Redis", [("Egy", PHONES[0], True), ("Kettő", PHONES[1], True)])
+    worker = create_consumer(huey, workers=2)
+    worker._set_signal_handlers = lambda: None
+    worker.start()
+    try:
+        client.post("/api/v1/alerts", json={"body": "Redis-sor", "groups": [group]}, headers=headers)
+        wait_for(lambda: len(fake_twilio.messages) == 2)
+    finally:
+        worker.stop()
+        for _, thread in worker.worker_threads:
+            thread.join(5)
+        worker.scheduler.join(5)
+        huey.flush()
+    assert sorted(m.to for m in fake_twilio.messages) == PHONES[:2]
