@@ -130,6 +130,9 @@ def from_environment() -> dict:
         "RIADO_EMBEDDED_WORKER": env_flag("RIADO_EMBEDDED_WORKER", False),
         "RIADO_TILE_URL": os.environ.get("RIADO_TILE_URL") or DEFAULT_TILE_URL,
         "RIADO_TILE_ATTRIBUTION": os.environ.get("RIADO_TILE_ATTRIBUTION") or DEFAULT_TILE_ATTRIBUTION,
+        # A GeoJSON file with the municipality's outline for the maps (else the one stored with
+        # the municipality, as the demo district's is).
+        "RIADO_BOUNDARY_GEOJSON": os.environ.get("RIADO_BOUNDARY_GEOJSON") or None,
         "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID") or None,
         "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN") or None,
         "TWILIO_FROM": os.environ.get("TWILIO_FROM") or None,

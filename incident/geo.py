@@ -219,3 +219,25 @@ def _nearest_spatialite(session, model, lon, lat, limit, within_m, where, geomet
         params.update(zip(("minx", "miny", "maxx", "maxy"), _box(lon, lat, reach)), reach=reach)
     rows = conn.execute(phase2.order_by(distance, model.id).limit(bindparam("k")), params).all()
     return [Nearest(r.id, float(r.d)) for r in rows if r.d is not None]
+
+
+def boundary_from_file(path) -> "shapely.MultiPolygon":
+    """A municipality outline from a GeoJSON file (a Polygon or MultiPolygon, bare or in a Feature
+    or FeatureCollection), as one valid MultiPolygon."""
+    import json
+    from pathlib import Path
+
+    from shapely.geometry import MultiPolygon, Polygon
+    from shapely.ops import unary_union
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if data.get("type") == "FeatureCollection":
+        geoms = [shape(f["geometry"]) for f in data["features"] if f.get("geometry")]
+    elif data.get("type") == "Feature":
+        geoms = [shape(data["geometry"])]
+    else:
+        geoms = [shape(data)]
+    merged = unary_union([g for g in geoms if isinstance(g, (Polygon, MultiPolygon))])
+    if merged.is_empty:
+        raise ValueError(f"{path}: no Polygon or MultiPolygon in it")
+    return merged if isinstance(merged, MultiPolygon) else MultiPolygon([merged])

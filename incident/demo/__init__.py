@@ -15,6 +15,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from ..extensions import db
+from ..geo import boundary_from_file, to_element
 from ..models import AlertGroup, Contact, Municipality, Resource, User
 from ..operations import contacts as contact_ops
 from ..operations import resources as resource_ops
@@ -54,8 +55,12 @@ def demo_credentials() -> DemoLogin:
 
 
 def _load_municipality() -> None:
-    if db.session.execute(select(Municipality).limit(1)).scalar_one_or_none() is None:
-        db.session.add(Municipality(**MUNICIPALITY))
+    town = db.session.execute(select(Municipality).limit(1)).scalar_one_or_none()
+    if town is None:
+        town = Municipality(**MUNICIPALITY)
+        db.session.add(town)
+    if town.boundary is None:
+        town.boundary = to_element(boundary_from_file(Path(__file__).with_name("district_v.geojson")))
 
 
 def _load_secretariat(password: str, reset: bool) -> None:
