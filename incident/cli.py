@@ -177,6 +177,17 @@ def demo_login() -> None:
     click.echo(f"Demo login: {login.email} / {login.password}")
 
 
+@cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=__import__("pathlib").Path))
+@with_appcontext
+def backup_command(path) -> None:
+    """Write a consistent snapshot of the database to PATH (SQLite copy or pg_dump archive)."""
+    from .backup import backup
+
+    written = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    click.echo(f"Backup written to {written} ({written.stat().st_size:,} bytes).", err=True)
+
+
 @cli.command("worker")
 @click.option("--workers", default=4, show_default=True, type=int, help="consumer threads")
 @with_appcontext

@@ -36,4 +36,5 @@ def dashboard():
         incidents=[i for i in open_incidents if not i.drill], drills=[i for i in open_incidents if i.drill],
         resources=sorted(kind_summary(), key=lambda row: row["kind"]), kind_labels=labels,
         panels=[(template, context()) for template, context in current_app.extensions.get("dashboard_panels", [])],
+        refresh_seconds=current_app.config.get("RIADO_DASHBOARD_REFRESH_SECONDS", 30),
     )

@@ -1,0 +1,52 @@
+"""/incidents/<id>/after-action (printable HTML) and /incidents/<id>/after-action.csv."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, current_app, render_template
+
+from incident.extensions import db
+from incident.models import Incident
+from incident.views.shell import municipality
+
+from .after_action import ack_chart, build_report, report_csv
+
+bp = Blueprint("after_action", __name__)
+
+
+def duration(seconds: float | None) -> str:
+    """``1 h 05 min`` / ``4 min 20 s`` / ``35 s``."""
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.0f}%"
+
+
+@bp.route("/incidents/<int:incident_id>/after-action")
+def report(incident_id: int):
+    """The after-action report of an incident or drill."""
+    incident = db.get_or_404(Incident, incident_id)
+    data = build_report(incident)
+    charts = {f.alert.id: ack_chart(f) for f in data.alerts}
+    return render_template("alerts/after_action.html", report=data, incident=incident, charts=charts,
+                           municipality=municipality(), duration=duration, percent=percent)
+
+
+@bp.route("/incidents/<int:incident_id>/after-action.csv")
+def report_as_csv(incident_id: int):
+    """The after-action report as CSV."""
+    incident = db.get_or_404(Incident, incident_id)
+    text = report_csv(build_report(incident), ZoneInfo(current_app.config["RIADO_TIMEZONE"]))
+    return Response(text.encode("utf-8-sig"), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{incident.number}-after-action.csv"', "Cache-Control": "no-store"})
