@@ -16,3 +16,6 @@ def init_app(app):
     from incident.views.shell import register_panel
 
     register_panel(app, "alerts/_dashboard_panel.html", views.dashboard_panel)
+    from . import wall
+
+    app.extensions.setdefault("riado_wall_counts", []).append(wall.wall_counts)

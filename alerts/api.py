@@ -110,6 +110,7 @@ class AlertArgs(ListArgs):
 
 
 class DeliveryOut(Schema):
+    id = fields.Integer()
     contact_id = fields.Integer(allow_none=True)
     name = fields.String()
     phone = fields.String(metadata={"description": "masked for viewers"})
@@ -149,7 +150,7 @@ def alert_json(alert: Alert) -> dict:
 
 def delivery_json(delivery, personal: bool) -> dict:
     return {
-        "contact_id": delivery.contact_id, "name": delivery.name,
+        "id": delivery.id, "contact_id": delivery.contact_id, "name": delivery.name,
         "phone": delivery.phone if personal else mask_phone(delivery.phone),
         "status": delivery.status, "error_code": delivery.error_code, "provider_sid": delivery.provider_sid,
         "attempts": delivery.attempts, "sent_at": iso(delivery.sent_at), "delivered_at": iso(delivery.delivered_at),

@@ -67,7 +67,9 @@ def register(app, huey) -> SimpleNamespace:
     def drain_task(alert_id):
         with app.app_context():
             set_actor(None, "worker")
-            drain(app, alert_id, gateway())
+            attempted = drain(app, alert_id, gateway())
+            if attempted:
+                log.info("alert %s: %d messages attempted", alert_id, attempted)
             follow_up(alert_id)
 
     @huey.task(name="alerts.escalate")

@@ -196,6 +196,9 @@ def worker_command(workers: int) -> None:
     from .queue import create_consumer
 
     _require_current_schema()
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     consumer = create_consumer(current_app.extensions["huey"], workers)
     click.echo(f"Riadó worker: {workers} threads on the {'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} queue")
     consumer.run()

@@ -169,16 +169,27 @@ def enforce_access():
     return None
 
 
+def csp_nonce() -> str:
+    """A nonce for this response's inline scripts, made on first use: the page that asks for it
+    (the folium map pages) gets ``script-src 'self' 'nonce-…'``, every other page ``'self'`` only."""
+    nonce = g.get("csp_nonce")
+    if nonce is None:
+        nonce = g.csp_nonce = secrets.token_urlsafe(18)
+    return nonce
+
+
 def security_headers(response):
     """``after_request``: headers that make the browser refuse what the app does not do."""
     tile_origin = current_app.config.get("RIADO_TILE_ORIGIN", "")
+    nonce = g.get("csp_nonce")
+    script_src = f"script-src 'self' 'nonce-{nonce}'; " if nonce else "script-src 'self'; "
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; "
         f"img-src 'self' data: blob: {tile_origin}".rstrip() + "; "
         "style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        + script_src
+        + "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -9,10 +9,9 @@ from html import unescape
 from html.parser import HTMLParser
 
 import pytest
+from conftest import csrf_from, wait_for
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
-
-from conftest import csrf_from, wait_for
 
 SCRIPT = "<script>alert('x')</script>"
 POINT = {"type": "Point", "coordinates": [19.05, 47.5]}
@@ -123,7 +122,7 @@ class Forms(HTMLParser):
 def texts_of(html: str, testid: str) -> list[str]:
     """The text of every element with this data-testid (tags stripped, whitespace folded)."""
     out = []
-    for match in re.finditer(rf'<(\w+)[^>]*data-testid="{testid}"[^>]*>(.*?)</\1>', html, re.S):
+    for match in re.finditer(rf'<(\w+)[^>]*data-testid="{testid}"[^>]*>(.*?)</\1>', html, re.DOTALL):
         out.append(re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", match.group(2)))).strip())
     return out
 
@@ -141,9 +140,8 @@ def compose(client, **fields):
 
 
 def alert_count(app) -> int:
-    from incident.extensions import db
-
     from alerts.models import Alert
+    from incident.extensions import db
 
     with app.app_context():
         return db.session.execute(select(func.count()).select_from(Alert)).scalar_one()
@@ -247,9 +245,8 @@ def test_compose_confirm_and_send_exactly_once(app, client, officer_headers, mak
     assert "nem küldtünk ki újra semmit" in followed  # and of the second
     assert re.search(r'data-testid="created-by">officer\d+@riado-test\.example<', followed)
 
-    from incident.extensions import db
-
     from alerts.models import OutboxMessage
+    from incident.extensions import db
 
     def outbox():
         with app.app_context():
@@ -275,7 +272,7 @@ def test_back_to_editing_keeps_the_choice_and_a_drill_incident_makes_a_drill(app
     login(make_user("officer"))
     page = client.get(f"/alerts/new?incident_id={drill['id']}").get_data(as_text=True)
     assert re.search(rf'<option value="{drill["id"]}" data-drill="true" selected>', page)
-    assert re.search(r'id="drill" name="drill" value="1" data-testid="drill" checked', page)
+    assert re.search(r'id="drill" name="drill" value="1" data-testid="drill" data-chosen="false" checked', page)
     assert 'data-testid="drill-from-incident" id="drill-from-incident">' in page  # shown, not hidden
     assert "GYAKORLAT! " in page.split('data-testid="preview-body">')[1]
     confirm = compose(client, body="Gyülekező 10-kor", contacts=[str(people["contacts"]["Szabó Ödön"])],
@@ -368,10 +365,9 @@ def test_viewers_see_masked_phones_and_cannot_compose_or_post(app, client, offic
 
 
 def test_alert_page_counts_match_the_deliveries(app, client, officer_headers, make_user, login):
-    from incident.extensions import db
-
     from alerts import operations as ops
     from alerts.models import Delivery
+    from incident.extensions import db
 
     people = make_people(client, officer_headers)
     incident = make_incident(client, officer_headers)
@@ -407,7 +403,7 @@ def test_alert_page_counts_match_the_deliveries(app, client, officer_headers, ma
     assert f'href="/incidents/{incident["id"]}"' in html
     assert f'href="/api/v1/alerts/{alert_id}/cap"' in html
     assert 'data-status="sending"' in html and "js/alert-progress.js" in html
-    assert 'data-deliveries-url="/api/v1/alerts/%d/deliveries"' % alert_id in html
+    assert f'data-deliveries-url="/api/v1/alerts/{alert_id}/deliveries"' in html
     reasons = set(re.findall(r'<li data-reason="(\w+)">', html))
     assert reasons == {"duplicate_phone", "opted_out", "not_mobile"}
     assert client.get("/alerts/999999").status_code == 404
@@ -435,10 +431,10 @@ def test_outbox_lists_console_messages_and_a_simulated_reply_acknowledges(app, c
     assert "+36 20 555 0101" in texts_of(html, "to")  # officers see the number
     assert "SZIMULÁCIÓ" in html and 'data-testid="console-note"' in html
     forms = Forms(html).forms
-    julia = next(m for m in re.finditer(r'data-testid="outbox-message" data-message="(\d+)">.*?</tr>', html, re.S)
+    julia = next(m for m in re.finditer(r'data-testid="outbox-message" data-message="(\d+)">.*?</tr>', html, re.DOTALL)
                  if "555 0101" in m.group(0))
     message_id = julia.group(1)
-    reply_form = [f for f in forms.values() if f["action"] == f"/alerts/outbox/{message_id}/reply"][0]
+    reply_form = next(f for f in forms.values() if f["action"] == f"/alerts/outbox/{message_id}/reply")
     assert dict(reply_form["fields"])["text"] == "OK"  # prefilled
 
     answer = client.post(reply_form["action"], data=MultiDict(reply_form["fields"]), follow_redirects=True)
@@ -518,3 +514,27 @@ def test_hungarian_by_default_and_english_on_request(app, client, officer_header
     english = client.get("/alerts/new").get_data(as_text=True)
     assert "Transliterate Hungarian letters (cheaper: GSM-7)" in english and "Message text" in english
     assert "GYAKORLAT!" in english  # the SMS language is the configured one, whatever the UI language
+
+
+def test_the_drill_safety_switch_is_named_on_the_confirmation(app_factory, make_user, api):
+    drilling = app_factory(RIADO_DRILL_TEST_GROUP="Gyakorlók")
+    client = drilling.test_client()
+    headers, _ = api("officer")
+    people = make_people(client, headers)
+    testers = client.post("/api/v1/groups", json={"name": "Gyakorlók"}, headers=headers).get_json()["id"]
+    client.patch(f"/api/v1/contacts/{people['contacts']['Nagy Péter']}", json={"groups": [people["group"], testers]},
+                 headers=headers)
+    user = make_user("officer")
+    page = client.get("/login")
+    client.post("/login", data={"email": user["email"], "password": user["password"],
+                                "csrf_token": csrf_from(page.get_data(as_text=True))})
+    form = client.get("/alerts/new").get_data(as_text=True)
+    confirm = client.post("/alerts/new", data={"csrf_token": csrf_from(form), "body": "Próbariasztás",
+                                               "groups": str(people["group"]), "drill": "1"})
+    html = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200, html
+    assert texts_of(html, "name") == ["Nagy Péter"]  # only the drill test group's member
+    reasons = re.findall(r'<tr data-testid="exclusion" data-reason="(\w+)">', html)
+    assert reasons == ["drill_safety"] * 4  # Júlia, the duty phone, Lili and the landline: not in the group
+    assert "gyakorlati biztonsági kapcsoló" in html and "„Gyakorlók”" in html
+    assert texts_of(html, "final-body") == ["GYAKORLAT! Próbariasztás"]

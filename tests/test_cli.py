@@ -130,14 +130,26 @@ def test_serve_runs_the_production_server(client):
 
 
 def test_worker_consumes_the_queue_until_stopped():
+    import selectors
+    import time
+
     proc = subprocess.Popen([RIADO, "worker", "--workers", "2"], env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
     try:
-        import time
-
-        time.sleep(3)
-        assert proc.poll() is None, proc.stdout.read()
+        selector = selectors.DefaultSelector()
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("Riadó worker:" in line for line in seen):
+            if selector.select(timeout=1):
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                seen.append(line)
+        time.sleep(1)
+        assert proc.poll() is None, "".join(seen)
     finally:
         out = _stop(proc)
-    assert "Riadó worker: 2 threads on the SQLite queue" in out
-    assert "Traceback" not in out
+    output = "".join(seen) + out
+    assert "Riadó worker: 2 threads on the SQLite queue" in output
+    assert "Traceback" not in output

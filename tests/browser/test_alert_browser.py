@@ -115,7 +115,7 @@ def test_officer_composes_confirms_sends_and_watches_the_progress(app, live_serv
     assert page.inner_text("[data-count=sent]") == "0"
     assert page.get_attribute("[data-testid=progress]", "data-status") == "sending"
     with running_queue(app):
-        page.wait_for_function("document.querySelector('[data-count=sent]').textContent === '3'", timeout=30_000)
+        page.wait_for_selector("[data-testid=counts] [data-count=sent]:text-is('3')", timeout=30_000)
         page.wait_for_selector("[data-alert-status-slot] [data-status=done]", timeout=30_000)
     assert page.evaluate("window.__notReloaded === true")
     assert page.inner_text("[data-count=queued]") == "0"
@@ -126,7 +126,7 @@ def test_officer_composes_confirms_sends_and_watches_the_progress(app, live_serv
     assert all(page.locator("[data-delivery-rows] [data-cell=sent_at] time").all_inner_texts())
     assert int(page.get_attribute("[data-testid=progress]", "data-polls")) >= 1
     width = page.eval_on_selector("[data-bar=sent]", "el => el.style.width")
-    assert width == "100.00%"
+    assert width == "100%"
 
     assert page.offsite_requests == []
     assert page.console_errors == []

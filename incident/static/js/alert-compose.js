@@ -73,7 +73,8 @@
       preview: counter.querySelector("[data-testid=preview-body]")
     };
     var drillHint = document.getElementById("drill-from-incident");
-    var drillChosen = drill ? drill.checked : false;
+    // What the officer ticked, apart from what a drill incident imposes.
+    var drillChosen = drill ? drill.getAttribute("data-chosen") === "true" : false;
     var latest = 0;
     var timer = null;
 

@@ -1,0 +1,90 @@
+"""Scale-out: two web processes and two workers against one database and one queue (Redis with
+PostGIS, as the deployment guide says; the SQLite queue file with SpatiaLite)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import free_port, http_json, wait_for
+
+RIADO = str(Path(sys.executable).with_name("riado"))
+RECIPIENTS = 200
+
+
+def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, tmp_path, app_factory):
+    from fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+    from incident.extensions import db
+    from incident.models import User
+    from incident.operations.contacts import create_contact, create_group
+    from incident.operations.users import create_user
+    from incident.security import issue_token
+
+    port = free_port()
+    env = dict(os.environ, DATABASE_URL=database_url, TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+               TWILIO_FROM="+36205550000", TWILIO_API_URL=fake_twilio.url, PUBLIC_URL=f"http://127.0.0.1:{port}",
+               RIADO_EMBEDDED_WORKER="0")
+    if backend == "postgis":
+        import redis
+
+        redis.Redis.from_url("redis://127.0.0.1:6379/13").flushdb()
+        env["REDIS_URL"] = "redis://127.0.0.1:6379/13"
+    app = app_factory(REDIS_URL=env.get("REDIS_URL"))
+    with app.app_context():
+        user = create_user("scale@riado-test.example", "correct-horse-battery", "officer")
+        group = create_group({"name": "Kerület"})
+        db.session.flush()
+        for i in range(RECIPIENTS):
+            create_contact({"name": f"Lakó {i:03d}", "phone": f"+3630{5551000 + i:07d}", "groups": [group.id]})
+        token = issue_token(db.session.get(User, user.id), "scale")
+        db.session.commit()
+        group_id = group.id
+    logs = [tmp_path / f"{name}.log" for name in ("web", "worker1", "worker2")]
+    procs = []
+    try:
+        with open(logs[0], "w") as out:
+            procs.append(subprocess.Popen([RIADO, "serve", "--port", str(port), "--workers", "2"], env=env,
+                                          stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+        for log in logs[1:]:
+            with open(log, "w") as out:
+                procs.append(subprocess.Popen([RIADO, "worker", "--workers", "2"], env=env, stdout=out,
+                                              stderr=subprocess.STDOUT, start_new_session=True))
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _up(base), timeout=60)
+        headers = {"Authorization": f"Bearer {token}"}
+        pids = {http_json("GET", base + "/api/v1/me", None, headers)[0] for _ in range(4)}
+        assert pids == {200}
+        status, body = http_json("POST", base + "/api/v1/alerts", {"body": "Skálázási próba", "groups": [group_id]}, headers)
+        assert status == 202, body
+        wait_for(lambda: len(fake_twilio.messages) >= RECIPIENTS, timeout=120)
+        status, alert = http_json("GET", f"{base}/api/v1/alerts/{body['id']}", None, headers)
+        wait_for(lambda: http_json("GET", f"{base}/api/v1/alerts/{body['id']}", None, headers)[1]["counts"]["sent"] == RECIPIENTS,
+                 timeout=60)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+    assert fake_twilio.count_by_phone() == {f"+3630{5551000 + i:07d}": 1 for i in range(RECIPIENTS)}
+    web_log = logs[0].read_text()
+    assert web_log.count("Booting worker with pid") == 2  # two web processes
+    for log in logs[1:]:  # both workers took part
+        assert "messages attempted" in log.read_text(), log.read_text()[-2000:]
+
+
+def _up(base: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
