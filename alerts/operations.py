@@ -259,6 +259,17 @@ def exclusions(alert_id: int) -> list[Exclusion]:
     return list(db.session.execute(select(Exclusion).where(Exclusion.alert_id == alert_id).order_by(Exclusion.reason, Exclusion.name)).scalars())
 
 
+ACK_WAIT = dt.timedelta(hours=24)
+
+
+def alerts_in_flight_query():
+    """Alerts being sent, or asking for acknowledgements and sent within the last day."""
+    return alerts_query().where(or_(
+        Alert.status == "sending",
+        and_(Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT),
+    ))
+
+
 def alerts_query(drill: bool | None = None, incident_id: int | None = None):
     query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
     if drill is not None:

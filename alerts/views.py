@@ -388,6 +388,9 @@ def simulate_reply(message_id: int):
 
 
 def dashboard_panel() -> dict:
-    """Alerts still being sent, with their progress, for the dashboard."""
-    alerts = db.session.execute(ops.alerts_query().where(Alert.status == "sending").limit(10)).scalars().all()
-    return {"alerts": [(alert, ops.alert_counts(alert)) for alert in alerts]}
+    """Alerts in flight, with their progress, for the dashboard: those still being sent, and
+    those of the last day still waiting for acknowledgements. Drills are listed apart."""
+    alerts = db.session.execute(ops.alerts_in_flight_query().limit(20)).scalars().all()
+    rows = [(alert, ops.alert_counts(alert)) for alert in alerts]
+    rows = [(a, c) for a, c in rows if a.status == "sending" or c["acknowledged"] < a.recipients]
+    return {"alerts": [r for r in rows if not r[0].drill][:10], "drill_alerts": [r for r in rows if r[0].drill][:10]}

@@ -245,3 +245,16 @@ def test_the_redis_queue_carries_alerts_too(app_factory, fake_twilio, api):
         worker.scheduler.join(5)
         huey.flush()
     assert sorted(m.to for m in fake_twilio.messages) == PHONES[:2]
+
+
+def test_drill_safety_switch_sends_only_to_the_test_group(app_factory, api):
+    app = app_factory(RIADO_DRILL_TEST_GROUP="Gyakorló csoport")
+    client = app.test_client()
+    headers, _ = api("officer")
+    test_group, _ = make_group(client, headers, "Gyakorló csoport", [("Próbababa", PHONES[0], True)])
+    everyone, _ = make_group(client, headers, "Mindenki", [("Lakó", PHONES[1], True), ("Szomszéd", PHONES[2], True)])
+    drill = client.post("/api/v1/alerts/recipients", json={"body": "x", "groups": [test_group, everyone], "drill": True},
+                        headers=headers).get_json()
+    assert drill["recipients"] == 1 and drill["reasons"]["drill_safety"] == 2
+    real = client.post("/api/v1/alerts/recipients", json={"body": "x", "groups": [test_group, everyone]}, headers=headers).get_json()
+    assert real["recipients"] == 3  # the switch holds back drills only
