@@ -1,0 +1,200 @@
+/* Riadó: drawing an incident's affected area (Leaflet.draw on a folium map).
+ *
+ *   <div data-area-editor data-area="GeoJSON Polygon/MultiPolygon or empty" data-lat data-lon
+ *        data-boundary-url data-draw-labels='{JSON}'>…folium's map div…</div>
+ *   <form data-area-form> <textarea data-area-input name="area"></textarea> … </form>
+ *
+ * The folium map queues {consumer: "area", map, layers: {area, boundary}}; the area's polygons
+ * go into the "area" layer, which Leaflet.draw edits. On submit the drawn shapes are written
+ * into the form as a GeoJSON FeatureCollection; the server joins them into one Polygon or
+ * MultiPolygon and saves it through the incident operations (version check, validation, log).
+ * Loaded before folium's script: Leaflet.draw's words are set before its toolbar is built.
+ */
+(function () {
+  "use strict";
+
+  var editor = document.querySelector("[data-area-editor]");
+  var words = {};
+  if (editor) {
+    try {
+      words = JSON.parse(editor.getAttribute("data-draw-labels") || "{}");
+    } catch (e) {
+      words = {};
+    }
+  }
+
+  function localise() {
+    var local = window.L && window.L.drawLocal;
+    if (!local) {
+      return;
+    }
+    function set(object, key, value) {
+      if (object && value) {
+        object[key] = value;
+      }
+    }
+    var toolbar = local.draw.toolbar;
+    set(toolbar.buttons, "polygon", words.polygon);
+    set(toolbar.buttons, "rectangle", words.rectangle);
+    set(toolbar.actions, "title", words.cancel);
+    set(toolbar.actions, "text", words.cancel);
+    set(toolbar.finish, "title", words.finish);
+    set(toolbar.finish, "text", words.finish);
+    set(toolbar.undo, "title", words.undo);
+    set(toolbar.undo, "text", words.undo);
+    var handlers = local.draw.handlers;
+    set(handlers.polygon.tooltip, "start", words.polygon_start);
+    set(handlers.polygon.tooltip, "cont", words.polygon_continue);
+    set(handlers.polygon.tooltip, "end", words.polygon_end);
+    set(handlers.rectangle.tooltip, "start", words.rectangle_start);
+    set(handlers.simpleshape.tooltip, "end", words.rectangle_start);
+    if (handlers.polyline && words.crossing) {
+      handlers.polyline.error = words.crossing;
+    }
+    var edit = local.edit.toolbar;
+    set(edit.actions.save, "title", words.save);
+    set(edit.actions.save, "text", words.save);
+    set(edit.actions.cancel, "title", words.cancel);
+    set(edit.actions.cancel, "text", words.cancel);
+    set(edit.actions.clearAll, "title", words.clear_all);
+    set(edit.actions.clearAll, "text", words.clear_all);
+    set(edit.buttons, "edit", words.edit);
+    set(edit.buttons, "editDisabled", words.edit_disabled);
+    set(edit.buttons, "remove", words.remove);
+    set(edit.buttons, "removeDisabled", words.remove_disabled);
+    set(local.edit.handlers.edit.tooltip, "text", words.edit_hint);
+    set(local.edit.handlers.edit.tooltip, "subtext", " ");
+    set(local.edit.handlers.remove.tooltip, "text", words.remove_hint);
+  }
+
+  localise();
+
+  function polygonsOf(geometry) {
+    if (!geometry) {
+      return [];
+    }
+    if (geometry.type === "Feature") {
+      return polygonsOf(geometry.geometry);
+    }
+    if (geometry.type === "FeatureCollection") {
+      return (geometry.features || []).reduce(function (all, f) { return all.concat(polygonsOf(f)); }, []);
+    }
+    if (geometry.type === "Polygon") {
+      return [geometry.coordinates];
+    }
+    if (geometry.type === "MultiPolygon") {
+      return geometry.coordinates || [];
+    }
+    return [];
+  }
+
+  function attach(entry) {
+    var L = window.L;
+    if (!editor || !entry || !entry.map || !entry.layers || !entry.layers.area) {
+      return;
+    }
+    var map = entry.map;
+    var drawn = entry.layers.area;
+    var form = document.querySelector("[data-area-form]");
+    var input = form && form.querySelector("[data-area-input]");
+    var status = form && form.querySelector("[data-area-status]");
+
+    var area = null;
+    var text = editor.getAttribute("data-area") || "";
+    if (text.trim()) {
+      try {
+        area = JSON.parse(text);
+      } catch (e) {
+        area = null;
+      }
+    }
+    polygonsOf(area).forEach(function (rings) {
+      try {
+        drawn.addLayer(L.polygon(L.GeoJSON.coordsToLatLngs(rings, 1), { color: "#c8102e", weight: 2 }));
+      } catch (e) {
+        // a ring that is not coordinates: nothing to edit; the server said why
+      }
+    });
+
+    var lat = Number(editor.getAttribute("data-lat"));
+    var lon = Number(editor.getAttribute("data-lon"));
+    var hasPoint = editor.hasAttribute("data-lat") && isFinite(lat) && isFinite(lon);
+    if (hasPoint) {
+      var label = editor.getAttribute("data-marker-label") || "";
+      L.marker([lat, lon], { keyboard: false, interactive: false, title: label, alt: label }).addTo(map);
+    }
+    var bounds = drawn.getBounds();
+    if (bounds.isValid()) {
+      if (hasPoint) {
+        bounds.extend([lat, lon]);
+      }
+      map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17 });
+    }
+
+    var boundaryUrl = editor.getAttribute("data-boundary-url");
+    if (boundaryUrl && entry.layers.boundary) {
+      fetch(boundaryUrl, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) {
+          if (data) {
+            L.geoJSON(data, { interactive: false, style: { color: "#0b3d6b", weight: 3, fill: false, dashArray: "10 6" } })
+              .addTo(entry.layers.boundary);
+          }
+        })
+        .catch(function () { /* the outline is a guide only */ });
+    }
+
+    function count() {
+      var n = drawn.getLayers().length;
+      editor.setAttribute("data-shapes", String(n));
+      return n;
+    }
+
+    function changed() {
+      count();
+      editor.setAttribute("data-changed", "true");
+      if (status) {
+        status.textContent = drawn.getLayers().length ? (words.unsaved || "") : (words.empty || "");
+      }
+    }
+
+    map.on("draw:created", function (event) {
+      // folium's Draw adds the layer to the group; make sure, once.
+      if (!drawn.hasLayer(event.layer)) {
+        drawn.addLayer(event.layer);
+      }
+      changed();
+    });
+    map.on("draw:edited draw:deleted", changed);
+
+    if (form && input) {
+      form.addEventListener("submit", function () {
+        input.value = drawn.getLayers().length ? JSON.stringify(drawn.toGeoJSON()) : "";
+      });
+    }
+    count();
+    editor.setAttribute("data-ready", "true");
+  }
+
+  function register(name, handler) {
+    var consumers = window.riadoMapConsumers = window.riadoMapConsumers || {};
+    consumers[name] = handler;
+    var queue = window.riadoMapQueue;
+    var pending = Array.isArray(queue) ? queue : (queue && queue.pending) || [];
+    var dispatcher = {
+      pending: [],
+      push: function (item) {
+        var consumer = item && consumers[item.consumer];
+        if (consumer) {
+          consumer(item);
+        } else {
+          dispatcher.pending.push(item);
+        }
+      }
+    };
+    window.riadoMapQueue = dispatcher;
+    pending.forEach(dispatcher.push);
+  }
+
+  register("area", attach);
+}());

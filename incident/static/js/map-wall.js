@@ -1,0 +1,121 @@
+/* Riadó: the wall map's clock and counts.
+ *
+ *   <time data-clock data-timezone="Europe/Budapest" data-lang="hu"></time>
+ *     The local time of the configured zone (RIADO_TIMEZONE), whatever the wall computer's own
+ *     zone, every second.
+ *
+ *   <div data-wall-summary data-summary-url="/api/v1/map/summary?…">
+ *     <span data-summary-open></span> <div data-wing-counts></div>
+ *   </div>
+ *     Open incidents and what the other wings count (alerts in flight, acknowledgements), fetched
+ *     again each time the map's layers were loaded ("riado:map-loaded"). Texts go in as text.
+ */
+(function () {
+  "use strict";
+
+  function clock(node) {
+    var zone = node.getAttribute("data-timezone") || undefined;
+    var lang = node.getAttribute("data-lang") || undefined;
+    var time, date;
+    try {
+      time = new Intl.DateTimeFormat(lang, { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+      date = new Intl.DateTimeFormat(lang, { timeZone: zone, year: "numeric", month: "long", day: "numeric", weekday: "long" });
+    } catch (e) {
+      time = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+      date = new Intl.DateTimeFormat(lang, { year: "numeric", month: "long", day: "numeric", weekday: "long" });
+    }
+    var timeNode = document.createElement("span");
+    timeNode.className = "wall-clock-time";
+    var dateNode = document.createElement("span");
+    dateNode.className = "wall-clock-date";
+    node.textContent = "";
+    node.appendChild(timeNode);
+    node.appendChild(dateNode);
+    function tick() {
+      var now = new Date();
+      timeNode.textContent = time.format(now);
+      dateNode.textContent = date.format(now);
+      node.setAttribute("datetime", now.toISOString());
+    }
+    tick();
+    window.setInterval(tick, 1000);
+  }
+
+  function summary(box) {
+    var url = box.getAttribute("data-summary-url");
+    var openNode = box.querySelector("[data-summary-open]");
+    var wing = box.querySelector("[data-wing-counts]");
+    var busy = false;
+
+    function item(key) {
+      var found = null;
+      Array.prototype.forEach.call(wing.children, function (child) {
+        if (child.getAttribute("data-key") === key) {
+          found = child;
+        }
+      });
+      if (found) {
+        return found;
+      }
+      found = document.createElement("div");
+      found.className = "wall-count";
+      found.setAttribute("data-key", key);
+      var value = document.createElement("span");
+      value.className = "wall-count-value";
+      var label = document.createElement("span");
+      label.className = "wall-count-label";
+      found.appendChild(value);
+      found.appendChild(label);
+      wing.appendChild(found);
+      return found;
+    }
+
+    function load() {
+      if (busy || !url) {
+        return;
+      }
+      busy = true;
+      fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("HTTP " + response.status);
+          }
+          return response.json();
+        })
+        .then(function (data) {
+          if (openNode) {
+            openNode.textContent = String((data.incidents && data.incidents.open) || 0);
+          }
+          (data.counts || []).forEach(function (count) {
+            var node = item(String(count.key));
+            node.children[0].textContent = String(count.value);
+            node.children[1].textContent = String(count.label);
+          });
+          box.setAttribute("data-loaded", String(Date.now()));
+        })
+        .catch(function () {
+          box.setAttribute("data-failed", String(Date.now()));
+        })
+        .then(function () {
+          busy = false;
+        });
+    }
+
+    var frame = document.querySelector("[data-riado-map]");
+    if (frame) {
+      frame.addEventListener("riado:map-loaded", load);
+    }
+    load();
+  }
+
+  function start() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-clock]"), clock);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-wall-summary]"), summary);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+}());

@@ -1,0 +1,294 @@
+"""The map pages: the operational map (/map), the wall map for the operations room and drills
+(/map/wall) and the affected-area editor of an incident (/map/incidents/<id>/area).
+
+The pages are folium maps (``maps.builder``) whose layers ``map-layers.js`` fills from the
+GeoJSON endpoints of ``maps.api``: no record's text is ever written into the page or its script.
+folium's inline script is allowed by a nonce made for the response (``script-src 'self'
+'nonce-…'``); every other page keeps ``script-src 'self'``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from incident.errors import ConflictError, FieldErrors
+from incident.extensions import db
+from incident.geo import lonlat
+from incident.labels import SEVERITY_LABELS, label
+from incident.models import SEVERITIES, Incident
+from incident.operations import incidents as incident_ops
+from incident.security import csp_nonce, require_role
+from incident.views.incidents import area_text, parse_area
+from incident.views.registry import DEFAULT_CENTRE, DEFAULT_ZOOM, kind_labels, locale
+from incident.views.shell import municipality
+
+from . import builder, geojson
+
+bp = Blueprint("maps", __name__, url_prefix="/map")
+
+SHELTER = "shelter"
+DEFAULT_REFRESH_SECONDS = 15  # the wall map
+OPERATIONAL_REFRESH_SECONDS = 60
+
+
+def static_url(filename: str) -> str:
+    return url_for("static", filename=filename)
+
+
+def resource_layer_key(code: str) -> str:
+    return f"resources:{code}"
+
+
+def resource_layer_name(code: str, word: str) -> str:
+    return _("Shelters: free places") if code == SHELTER else word
+
+
+def map_spec(*, kinds: dict[str, str], drills: str, bounds=None, layer_control_collapsed=True) -> dict:
+    """The layers of the operational and the wall map. ``drills``: "layer" (a layer of its own),
+    "only" (the wall in a drill) or "none" (the wall otherwise)."""
+    layers = [
+        {"key": "boundary", "name": _("District boundary"), "cluster": False},
+        {"key": "areas", "name": _("Affected areas"), "cluster": False},
+        # One clustering for every kind of resource, one for the incidents; the layers of the
+        # layer control are their subgroups.
+        {"key": "cluster:resources", "name": _("Resources"), "cluster": True, "control": False},
+        {"key": "cluster:incidents", "name": _("Incidents"), "cluster": True, "control": False},
+    ]
+    for code, word in kinds.items():
+        layers.append({"key": resource_layer_key(code), "name": resource_layer_name(code, word),
+                       "parent": "cluster:resources"})
+    if drills in ("layer", "none"):
+        layers.append({"key": "incidents", "name": _("Incidents"), "parent": "cluster:incidents"})
+    if drills in ("layer", "only"):
+        layers.append({"key": "drills", "name": _("Drills"), "parent": "cluster:incidents"})
+    config = current_app.config
+    return {
+        "tile_url": config.get("RIADO_TILE_URL"),
+        "tile_attribution": config.get("RIADO_TILE_ATTRIBUTION"),
+        "centre": DEFAULT_CENTRE,
+        "zoom": DEFAULT_ZOOM,
+        "bounds": bounds,
+        "layers": layers,
+        "layer_control": {"collapsed": layer_control_collapsed},
+        "consumer": "layers",
+    }
+
+
+def js_labels() -> dict:
+    """Words the map scripts put on the page (as text)."""
+    return {
+        "drill": _("DRILL"),
+        "open_incident": _("Open the incident page"),
+        "open_resource": _("Open the resource page"),
+        "severity": _("Severity"),
+        "status": _("Status"),
+        "kind": _("Type"),
+        "available": _("Available"),
+        "free_places": _("Free places"),
+        "persons": _("persons"),
+        "has_area": _("An affected area is recorded."),
+        "loading": _("Loading the map data…"),
+        "failed": _("The map data could not be loaded; trying again."),
+        "signed_out": _("You are signed out: sign in again to see the map data."),
+        "updated": _("Updated"),
+        "of": _("of"),
+    }
+
+
+def severity_words() -> list[tuple[str, str]]:
+    return [(code, label(SEVERITY_LABELS, code)) for code in SEVERITIES]
+
+
+def _endpoints(lang: str, drill: bool | None) -> dict:
+    filters = {} if drill is None else {"drill": "true" if drill else "false"}
+    return {
+        "incidents": url_for("api_map.incidents", lang=lang, **filters),
+        "areas": url_for("api_map.incident_areas", lang=lang, **filters),
+        "resources": url_for("api_map.resources", lang=lang),
+        "boundary": url_for("api_map.boundary"),
+        "summary": url_for("api_map.summary", lang=lang, drill="true" if drill else "false"),
+    }
+
+
+def _render_map(template: str, spec: dict, **context):
+    nonce = csp_nonce()
+    parts = builder.render_parts(builder.build_map(spec), nonce, static_url)
+    return render_template(template, parts=parts, nonce=nonce, labels=js_labels(), severities=severity_words(),
+                           **context)
+
+
+@bp.route("", endpoint="index")
+def operational_map():
+    """The operational map: incidents (drills as a layer of their own) with their affected areas,
+    resources by kind, shelters with their free places, the district outline; clustered."""
+    kinds = kind_labels()
+    bounds = geojson.boundary_bounds() or geojson.data_bounds()
+    spec = map_spec(kinds=kinds, drills="layer", bounds=bounds)
+    lang = locale()
+    return _render_map(
+        "maps/map.html", spec, kinds=kinds, endpoints=_endpoints(lang, None),
+        refresh=current_app.config.get("RIADO_MAP_REFRESH_SECONDS", OPERATIONAL_REFRESH_SECONDS),
+        fit="page" if bounds else "data", mode="operational",
+    )
+
+
+@bp.route("/wall", endpoint="wall")
+def wall_map():
+    """Full screen for the operations room: a clock, the counts, the legend and layers that
+    refresh themselves. ``?drill=1``: drills only, under a GYAKORLAT / DRILL banner; without
+    it, drills are left out."""
+    drill = request.args.get("drill", "").strip().lower() in ("1", "true", "yes", "igen")
+    kinds = kind_labels()
+    bounds = geojson.boundary_bounds() or geojson.data_bounds(drill)
+    spec = map_spec(kinds=kinds, drills="only" if drill else "none", bounds=bounds)
+    lang = locale()
+    return _render_map(
+        "maps/wall.html", spec, kinds=kinds, endpoints=_endpoints(lang, drill), drill=drill,
+        refresh=current_app.config.get("RIADO_WALL_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS),
+        fit="page" if bounds else "data", mode="wall", municipality=municipality(),
+        timezone=current_app.config["RIADO_TIMEZONE"],
+    )
+
+
+# Drawing an incident's affected area
+
+
+def area_spec(incident: Incident, bounds) -> dict:
+    point = lonlat(incident.location)
+    config = current_app.config
+    return {
+        "tile_url": config.get("RIADO_TILE_URL"),
+        "tile_attribution": config.get("RIADO_TILE_ATTRIBUTION"),
+        "centre": (point[1], point[0]) if point else DEFAULT_CENTRE,
+        "zoom": 16,
+        "bounds": bounds,
+        "layers": [
+            {"key": "boundary", "name": _("District boundary"), "cluster": False},
+            {"key": "area", "name": _("Affected area"), "cluster": False},
+        ],
+        "layer_control": None,
+        "draw": {"layer": "area"},
+        "consumer": "area",
+    }
+
+
+def draw_labels() -> dict:
+    """Leaflet.draw's words (its toolbar and hints), in the UI language."""
+    return {
+        "polygon": _("Draw the area (polygon)"),
+        "rectangle": _("Draw a rectangle"),
+        "edit": _("Move the corners of the area"),
+        "edit_disabled": _("Nothing to edit yet"),
+        "remove": _("Delete a shape"),
+        "remove_disabled": _("Nothing to delete"),
+        "cancel": _("Cancel"),
+        "finish": _("Finish"),
+        "undo": _("Delete last point"),
+        "save": _("Done"),
+        "clear_all": _("Delete all"),
+        "polygon_start": _("Click to place the first corner of the area."),
+        "polygon_continue": _("Click to place the next corner."),
+        "polygon_end": _("Click the first corner to close the area."),
+        "rectangle_start": _("Press and drag to draw a rectangle."),
+        "edit_hint": _("Drag the corners; then press Done."),
+        "remove_hint": _("Click a shape to delete it; then press Done."),
+        "crossing": _("The edges must not cross."),
+        "unsaved": _("The drawing is not saved yet."),
+        "empty": _("Nothing is drawn: saving removes the affected area."),
+    }
+
+
+def merge_drawn(value):
+    """The drawn shapes as one geometry: a Polygon, a MultiPolygon of several, or None for none.
+    Anything else is handed on as it is, for the operations to refuse with their message."""
+    if isinstance(value, dict) and value.get("type") == "FeatureCollection":
+        features = value.get("features")
+        if not isinstance(features, list):
+            return value
+        geometries = [f.get("geometry") for f in features if isinstance(f, dict)]
+        if not geometries:
+            return None
+        if len(geometries) == 1:
+            return geometries[0]
+        polygons = []
+        for geometry in geometries:
+            if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+                return geometry
+            coords = geometry.get("coordinates")
+            polygons.extend([coords] if geometry["type"] == "Polygon" else coords or [])
+        return {"type": "MultiPolygon", "coordinates": polygons}
+    return value
+
+
+def _area_page(incident: Incident, code: int = 200, error: str | None = None, conflict: str | None = None,
+               drawn: str | None = None, version: int | None = None):
+    bounds = None  # centred on the incident; the script zooms to the area if there is one
+    area = area_text(incident.area) if drawn is None else drawn
+    point = lonlat(incident.location)
+    return _render_map(
+        "maps/area.html", area_spec(incident, bounds), incident=incident, area_json=area, point=point,
+        version=incident.version if version is None else version, error=error, conflict=conflict,
+        draw_words=draw_labels(), endpoints={"boundary": url_for("api_map.boundary")},
+    ), code
+
+
+@bp.route("/incidents/<int:incident_id>/area", methods=["GET", "POST"], endpoint="area")
+@require_role("officer")
+def incident_area(incident_id: int):
+    """Draw or change an incident's affected area on the map; saved through
+    ``update_incident`` (version checked, geometry validated, the change written to the log)."""
+    incident = db.get_or_404(Incident, incident_id)
+    if request.method == "GET":
+        return _area_page(incident)
+    text = request.form.get("area", "")
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        version = -1  # unknown: never matches, so nothing is overwritten blindly
+    parsed, problem = parse_area(text)
+    if problem:
+        db.session.rollback()
+        return _area_page(incident, 422, error=problem, drawn=text, version=version)
+    value = merge_drawn(parsed)
+    before = incident.log_count
+    try:
+        incident_ops.update_incident(incident, {"area": value, "version": version})
+        db.session.commit()
+    except FieldErrors as exc:
+        db.session.rollback()
+        message = " ".join(m for messages in exc.errors.values() for m in messages)
+        return _area_page(db.get_or_404(Incident, incident_id), 422, error=message, drawn=_as_text(value, text),
+                          version=version)
+    except ConflictError as exc:
+        db.session.rollback()
+        # Someone changed the incident meanwhile: show what is stored now, with its version.
+        return _area_page(db.get_or_404(Incident, incident_id), 409, conflict=exc.message)
+    changed = db.session.get(Incident, incident_id).log_count != before
+    if not changed:
+        flash(_("Nothing was changed."), "success")
+    elif value is None:
+        flash(_("The affected area was removed."), "success")
+    else:
+        flash(_("The affected area was saved."), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id))
+
+
+def _as_text(value, fallback: str) -> str:
+    if value is None:
+        return ""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return fallback
+
