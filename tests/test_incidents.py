@@ -117,6 +117,22 @@ def test_filters_status_and_drill(client, officer):
     assert titles(status="active") == ["Valódi"]
 
 
+def test_search_ignores_case_and_accents_and_finds_numbers(client, officer):
+    flood = new_incident(client, officer, title="ÁRVÍZ a Duna-korzón", commander="Szűcs Ödön")
+    storm = new_incident(client, officer, title="Viharkár a Széchenyi téren")
+    found = lambda q: [i["id"] for i in client.get("/api/v1/incidents", query_string={"q": q}, headers=officer).get_json()["items"]]  # noqa: E731
+    assert found("árvíz") == [flood["id"]]  # SQLite's lower() alone would not match Á with á
+    assert found("arviz korzo") == [flood["id"]]
+    assert found("szucs") == [flood["id"]]
+    assert found("szechenyi") == [storm["id"]]
+    assert found(storm["number"]) == [storm["id"]]
+    assert found("100%_") == []  # LIKE's wildcards are plain text
+    client.patch(f"/api/v1/incidents/{storm['id']}", json={"title": "Kidőlt fa", "version": storm["version"]},
+                 headers=officer)
+    assert found("szechenyi") == []
+    assert found("kidolt") == [storm["id"]]
+
+
 def test_viewers_read_but_do_not_write(client, api, officer):
     viewer = api("viewer")[0]
     inc = new_incident(client, officer)

@@ -40,7 +40,7 @@ class Incident(db.Model):
     """An incident or a drill: what happened, where, how bad, and its lifecycle."""
 
     __tablename__ = "incidents"
-    __audit__ = {"quiet": {"updated_at", "version", "log_count", "log_head"}}
+    __audit__ = {"quiet": {"updated_at", "version", "log_count", "log_head", "search"}}
     __table_args__ = (
         UniqueConstraint("year", "serial", name="uq_incidents_year_serial"),
         CheckConstraint(f"kind IN ({_in(INCIDENT_KINDS)})", name="kind"),
@@ -58,6 +58,9 @@ class Incident(db.Model):
     drill: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     description: Mapped[str] = mapped_column(Text, default="")
     commander: Mapped[str] = mapped_column(String(200), default="")
+    # Folded (lower case, no accents) number, title, description and commander, kept by the
+    # operations: SQLite's lower() knows only ASCII, and "arviz" should find "Árvíz".
+    search: Mapped[str] = mapped_column(Text, default="", server_default="")
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
     # Deferred: an area may have thousands of points, and most reads (the log's row lock
     # above all) do not need it.

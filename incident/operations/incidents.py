@@ -36,7 +36,7 @@ from ..models import (
     LogEntry,
     Resource,
 )
-from ..validation import Cleaner
+from ..validation import Cleaner, fold
 from . import resources as resource_ops
 from .contacts import check_version
 
@@ -170,6 +170,7 @@ def create_incident(raw: dict, now: dt.datetime | None = None, author: Who | Non
     )
     db.session.add(incident)
     db.session.flush()
+    index_incident(incident)
     append_entry(incident, "system", system_text(
         "Incident recorded: %(title)s (%(kind)s, %(severity)s).",
         labels={"kind": INCIDENT_KIND_LABELS, "severity": SEVERITY_LABELS},
@@ -219,7 +220,14 @@ def update_incident(incident: Incident, raw: dict, now: dt.datetime | None = Non
         changes.append("status")
     if changes:
         incident.version += 1
+        index_incident(incident)
     return incident
+
+
+def index_incident(incident: Incident) -> None:
+    """Keep the folded search text (see ``Incident.search``) in step with what people wrote."""
+    incident.search = fold(" ".join((incident.number, incident.title or "", incident.description or "",
+                                     incident.commander or "")))
 
 
 def _move_status(incident: Incident, status: str, now: dt.datetime | None = None, author: Who | None = None) -> None:
@@ -259,7 +267,8 @@ def incidents_query(status=None, drill=None, kind=None, q=None):
     if kind:
         query = query.where(Incident.kind == kind)
     if q:
-        query = query.where(func.lower(Incident.title).contains(q.lower(), autoescape=True))
+        for word in fold(q).split():
+            query = query.where(Incident.search.contains(word, autoescape=True))
     return query
 
 
