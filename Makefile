@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: setup run test system system-test schema translations translations-update bench clean
@@ -46,7 +47,7 @@ test: setup system-test
 	@$(BIN)/python -m pytest --db=postgis --pg-url=$(TEST_PG_URL) $(PYTEST_ARGS)
 
 bench: setup system-test
-	@for b in bench/*.py; do [ -e "$$b" ] && $(BIN)/python "$$b"; done; true
+	@$(BIN)/python bench/all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -663,6 +663,29 @@ def table(results: list[dict], args) -> None:
           "once through the API)")
 
 
+def summarise(results: list[dict], args) -> None:
+    """The figures for bench/all.py's table (with RIADO_BENCH_SUMMARY set, see bench/_summary.py)."""
+    from bench._summary import failed, record
+
+    w = args.writers
+    for r in results:
+        if "verify_s" not in r:
+            failed("log", r["backend"], r.get("failure", "see above"))
+            continue
+        one, many = r["appends"]
+        floor = (f"≥ {SQLITE_APPENDS_FLOOR}/s", one["per_s"] >= SQLITE_APPENDS_FLOOR) if r["backend"] == "sqlite" else (None, None)
+        record("log", r["backend"], "appends/s, 1 writer", r["baseline"]["per_s"], "/s")
+        record("log", r["backend"], f"appends/s, {w} writers, 1 incident", one["per_s"], "/s", *floor)
+        record("log", r["backend"], f"appends/s, {w} writers, {w} incidents", many["per_s"], "/s")
+        record("log", r["backend"], f"{w} incidents ÷ 1 incident", r["ratio"], "×")
+        record("log", r["backend"], "append p50, 1 incident", one["latency"][0], "ms")
+        record("log", r["backend"], "append p95, 1 incident", one["latency"][1], "ms")
+        record("log", r["backend"], f"verify_log() {args.entries:,} entries", r["verify_s"], "s",
+               f"≤ {VERIFY_GOAL_S:g} s", r["verify_s"] <= VERIFY_GOAL_S)
+        record("log", r["backend"], "verify through the API", r["verify_api_s"], "s")
+        record("log", r["backend"], "checks", "ok" if not r["errors"] else f"{r['errors']} problems", "")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgis", "both"), default="both")
@@ -703,6 +726,7 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     table(results, args)
+    summarise(results, args)
     return 1 if any(r["errors"] for r in results) else 0
 
 

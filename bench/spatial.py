@@ -597,6 +597,23 @@ def table(results: list[dict]) -> None:
     print("(milliseconds; median unless marked p95)")
 
 
+def summarise(results: list[dict]) -> None:
+    """The figures for bench/all.py's table (with RIADO_BENCH_SUMMARY set, see bench/_summary.py)."""
+    from bench._summary import failed, record
+
+    for r in results:
+        if "api_med" not in r:
+            failed("spatial", r["backend"], r.get("failure", "see above"))
+            continue
+        record("spatial", r["backend"], "rows", r["rows"], "")
+        record("spatial", r["backend"], "nearest-5 API median", r["api_med"], "ms", f"≤ {GOAL_MS:g} ms", r["met"])
+        record("spatial", r["backend"], "nearest-5 API p95", summary(r["times"]["api"])[1], "ms")
+        record("spatial", r["backend"], "nearest() median", r["near_med"], "ms")
+        record("spatial", r["backend"], "hand SQL median", None if r["hand_skip"] else r["hand_med"], "ms")
+        record("spatial", r["backend"], "API ÷ nearest()", r["api_med"] / r["near_med"] if r["near_med"] else None, "×")
+        record("spatial", r["backend"], "checks", "ok" if not r["errors"] else f"{r['errors']} mismatches", "")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgis", "both"), default="both")
@@ -634,6 +651,7 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     table(results)
+    summarise(results)
     return 1 if any(r["errors"] for r in results) else 0
 
 
