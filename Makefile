@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup run test system system-test schema translations translations-update bench clean
+.PHONY: setup run test system system-test schema translations translations-update bench audit clean
 
 setup: system $(VENV)/.installed translations schema
 
@@ -49,8 +49,20 @@ test: setup system-test
 bench: setup system-test
 	@$(BIN)/python bench/all.py $(BENCH_ARGS)
 
+# Known vulnerabilities in the packages installed in .venv (pip-audit, from a tool venv of its
+# own, so that its own dependencies are not audited). Not part of `make test`: it needs PyPI's
+# per-release JSON API (https://pypi.org/pypi/NAME/VERSION/json), which a mirror or a closed
+# network may not serve. --strict makes a package that could not be checked a failure, not a
+# silent pass.
+AUDIT_VENV := .venv-audit
+audit: $(VENV)/.installed
+	@test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && \
+		$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'pip-audit>=2.7,<3'; }
+	@$(AUDIT_VENV)/bin/pip-audit --strict --skip-editable --progress-spinner off \
+		--path "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(AUDIT_VENV) .pytest_cache
 
 # After changing UI strings: refresh the catalog, translate the new entries in
 # incident/translations/hu/LC_MESSAGES/messages.po, then `make translations`.

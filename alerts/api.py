@@ -9,20 +9,21 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from incident.api.common import ListArgs, page
+from incident.api.common import Integer, ListArgs, file_response, geojson_area, page
 from incident.extensions import db
 from incident.geo import to_geojson
 from incident.labels import INCIDENT_KIND_LABELS, label
 from incident.phones import mask_phone
 from incident.models import Incident
 from incident.security import require_role, sees_personal_data
+from incident.validation import UNSTORABLE_TEXT, storable
 
 from . import cap
 from . import operations as ops
 from . import sms
 from .models import DELIVERY_STATUSES, Alert
 
-GEOJSON_AREA = {"type": "object", "description": "GeoJSON Polygon or MultiPolygon: contacts located inside it"}
+GEOJSON_AREA = geojson_area("GeoJSON Polygon or MultiPolygon: contacts located inside it")
 
 
 class PreviewIn(Schema):
@@ -44,11 +45,11 @@ class AlertIn(Schema):
     groups = fields.List(fields.Raw(), metadata={"description": "alert group ids"})
     contacts = fields.List(fields.Raw(), metadata={"description": "contact ids"})
     area = fields.Dict(allow_none=True, metadata=GEOJSON_AREA)
-    incident_id = fields.Integer(allow_none=True)
+    incident_id = Integer(allow_none=True)
     drill = fields.Boolean()
     require_ack = fields.Boolean()
     transliterate = fields.Boolean()
-    escalate_after_minutes = fields.Integer(allow_none=True)
+    escalate_after_minutes = Integer(allow_none=True)
 
 
 class RecipientsOut(Schema):
@@ -106,7 +107,7 @@ class AlertList(Schema):
 
 class AlertArgs(ListArgs):
     drill = fields.Boolean()
-    incident_id = fields.Integer()
+    incident_id = Integer()
 
 
 class DeliveryOut(Schema):
@@ -212,13 +213,17 @@ class Alerts(MethodView):
         key = (request.headers.get("Idempotency-Key") or "").strip() or None
         if key and len(key) > 200:
             abort(422, errors={"headers": {"Idempotency-Key": ["At most 200 characters."]}})
+        if key and not storable(key):
+            abort(422, errors={"headers": {"Idempotency-Key": [str(UNSTORABLE_TEXT)]}})
         alert, created = ops.create_alert(data, key)
+        # The answer is made before the commit: once the alert is committed, the client must hear
+        # that it was accepted (a retry would alert everybody twice), whatever fails a moment later.
+        body = {"id": alert.id, "status": alert.status, "recipients": alert.recipients}
+        escalate_after = alert.escalate_after_minutes
         db.session.commit()
         if created:
-            tasks = current_app.extensions["alert_tasks"]
-            tasks.fan_out(alert.id)
-            tasks.schedule_escalation(alert)
-        return {"id": alert.id, "status": alert.status, "recipients": alert.recipients}
+            current_app.extensions["alert_tasks"].start(body["id"], escalate_after)
+        return body
 
 
 @blp.route("/<int:alert_id>")
@@ -240,6 +245,7 @@ def deliveries(args, alert_id):
 
 
 @blp.route("/<int:alert_id>/cap")
+@blp.doc(responses=file_response("application/cap+xml", "OASIS CAP 1.2"))
 def cap_xml(alert_id):
     """The alert as OASIS CAP 1.2 XML."""
     alert = db.get_or_404(Alert, alert_id)

@@ -7,6 +7,7 @@ no holes, so only outer rings are given; drills are ``<status>Exercise``."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -56,6 +57,18 @@ class CapAlert:
     web: str | None = None
 
 
+# What XML 1.0 cannot carry, even escaped: the C0 controls but tab, newline and carriage return;
+# the surrogates; U+FFFE and U+FFFF. ElementTree writes them as they are, and the document would
+# not parse.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` as XML 1.0 can carry it: a vertical tab or form feed (a line or page break, as
+    word processors paste them) becomes a newline, anything else XML cannot hold U+FFFD."""
+    return _NOT_XML.sub(lambda m: "\n" if m.group() in "\x0b\x0c" else "\ufffd", text)
+
+
 def cap_time(moment: dt.datetime, zone: str) -> str:
     """``2026-11-26T03:00:00+01:00``: local time with its offset, never ``Z``."""
     return moment.astimezone(ZoneInfo(zone)).replace(microsecond=0).isoformat()
@@ -82,7 +95,7 @@ def build_cap(alert: CapAlert, zone: str = "Europe/Budapest") -> bytes:
     def sub(parent, tag, text=None):
         element = ET.SubElement(parent, f"{{{NS}}}{tag}")
         if text is not None:
-            element.text = text
+            element.text = xml_text(text)
         return element
 
     root = ET.Element(f"{{{NS}}}alert")

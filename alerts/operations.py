@@ -188,6 +188,12 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
     if not recipients.send:
         raise FieldErrors({"recipients": [str(_l("Nobody would receive this alert: every contact chosen is excluded."))]})
     actor_id, actor = current_actor()
+    incident = None
+    if data["incident"] is not None:
+        # The incident's row lock first, as every other write to its log takes it: inserting the
+        # alert takes a key-share lock on the incident (the foreign key), and asking for the row
+        # lock only afterwards deadlocks two alerts sent on one incident at the same moment.
+        incident = incident_ops.lock_incident(data["incident"].id)
 
     alert = Alert(
         incident_id=data.get("incident_id"), body=text.body, written_body=data["body"],
@@ -211,10 +217,10 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
             {"alert_id": alert.id, "contact_id": contact.id, "name": contact.name, "phone": contact.phone, "reason": reason}
             for contact, reason in recipients.excluded
         ])
-    if data["incident"] is not None:
-        incident_ops.append_entry(data["incident"], "system", incident_ops.system_text(
+    if incident is not None:
+        incident_ops.append_entry(incident, "system", incident_ops.system_text(
             "SMS alert %(id)s sent to %(n)s recipients (%(excluded)s excluded): %(body)s",
-            id=alert.id, n=alert.recipients, excluded=alert.excluded, body=alert.body))
+            id=alert.id, n=alert.recipients, excluded=alert.excluded, body=alert.body), locked=True)
     return alert, True
 
 

@@ -83,8 +83,19 @@ def _utf16_units(char: str) -> int:
 
 
 def preview(body: str, transliterate_text: bool = False) -> Preview:
-    """What ``body`` costs as an SMS: encoding, characters and segments."""
-    text = transliterate(body) if transliterate_text else body
+    """What ``body`` costs as an SMS: encoding, characters and segments. Transliteration never
+    makes it dearer or too long to send: "…" folds to three characters, so a text full of them
+    can need more GSM-7 parts than UCS-2 ones (or pass MAX_CHARACTERS), and then the text goes
+    out as it was written."""
+    if not transliterate_text:
+        return _measure(body)
+    plain, folded = _measure(body), _measure(transliterate(body))
+    if folded.segments > plain.segments or len(folded.body) > MAX_CHARACTERS >= len(plain.body):
+        return plain
+    return folded
+
+
+def _measure(text: str) -> Preview:
     sizes = [septets(c) for c in text]
     if all(s is not None for s in sizes):
         return Preview(text, "GSM-7", sum(sizes), _parts(sizes, GSM7_SINGLE, GSM7_MULTI))

@@ -8,14 +8,20 @@ import logging
 from types import SimpleNamespace
 
 from huey import crontab
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from incident.audit import set_actor
 from incident.database import utcnow
+from incident.queue import on_queue_lost
 
 from . import operations as ops
 from .gateways import GatewayError, make_gateway
 
 log = logging.getLogger(__name__)
+
+# A drain that loses the database (PostgreSQL restarting) tries again after this many seconds.
+DATABASE_RETRY_SECONDS = 3
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def callback_url(app, delivery_id: int) -> str:
@@ -67,10 +73,17 @@ def register(app, huey) -> SimpleNamespace:
     def drain_task(alert_id):
         with app.app_context():
             set_actor(None, "worker")
-            attempted = drain(app, alert_id, gateway())
-            if attempted:
-                log.info("alert %s: %d messages attempted", alert_id, attempted)
-            follow_up(alert_id)
+            try:
+                attempted = drain(app, alert_id, gateway())
+                if attempted:
+                    log.info("alert %s: %d messages attempted", alert_id, attempted)
+                follow_up(alert_id)
+            except DATABASE_UNAVAILABLE as exc:
+                # PostgreSQL restarting: this drain comes back in a few seconds rather than end
+                # (and leave the alert to the next sweep, up to a minute later).
+                log.warning("alert %s: the database is unavailable (%s); draining again in %s s", alert_id,
+                            " ".join(str(getattr(exc, "orig", None) or exc).split())[:200], DATABASE_RETRY_SECONDS)
+                drain_task.schedule(args=(alert_id,), delay=DATABASE_RETRY_SECONDS)
 
     @huey.task(name="alerts.escalate")
     def escalate_task():
@@ -96,6 +109,15 @@ def register(app, huey) -> SimpleNamespace:
             for alert_id in ops.alerts_in_progress():
                 drain_task(alert_id)
 
+    def take_up_after_queue_loss():
+        """Redis came back without the drains and wake-ups it held: every alert with messages
+        left gets its parallel drains again, now."""
+        with app.app_context():
+            for alert_id in ops.alerts_in_progress():
+                fan_out(alert_id)
+
+    on_queue_lost(huey, take_up_after_queue_loss)
+
     def fan_out(alert_id: int) -> None:
         """Start the configured number of parallel drains for an alert."""
         for _ in range(app.config["RIADO_SMS_CONCURRENCY"]):
@@ -105,5 +127,19 @@ def register(app, huey) -> SimpleNamespace:
         if alert.escalate_after_minutes:
             escalate_task.schedule(delay=alert.escalate_after_minutes * 60 + 1)
 
+    def start(alert_id: int, escalate_after_minutes: int | None = None) -> bool:
+        """Hand a committed alert to the queue. Its deliveries are already in the database, so a
+        queue that cannot be reached (Redis restarting) delays the alert until the workers take it
+        up (when they find the queue emptied, and at the sweep every minute); it loses nothing,
+        and the request that committed the alert must not fail: the client would send it again."""
+        try:
+            fan_out(alert_id)
+            if escalate_after_minutes:
+                escalate_task.schedule(delay=escalate_after_minutes * 60 + 1)
+        except Exception as exc:
+            log.warning("alert %s: the queue cannot be reached (%s); the workers will take it up", alert_id, exc)
+            return False
+        return True
+
     return SimpleNamespace(drain=drain_task, escalate=escalate_task, sweep=sweep_task, fan_out=fan_out,
-                           schedule_escalation=schedule_escalation, gateway=gateway)
+                           schedule_escalation=schedule_escalation, start=start, gateway=gateway)

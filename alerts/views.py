@@ -271,6 +271,8 @@ def send():
         abort(400)
     try:
         alert, created = ops.create_alert(raw, key)
+        # Read before the commit: once committed, nothing may fail this answer (see the API).
+        alert_id, recipients, escalate_after = alert.id, alert.recipients, alert.escalate_after_minutes
         db.session.commit()
     except FieldErrors as exc:
         db.session.rollback()
@@ -284,14 +286,13 @@ def send():
         alert, created = ops.find_by_idempotency_key(key), False
         if alert is None:
             raise
+        alert_id = alert.id
     if created:
-        tasks = current_app.extensions["alert_tasks"]
-        tasks.fan_out(alert.id)
-        tasks.schedule_escalation(alert)
-        flash(_("Alert #%(id)s is being sent to %(n)s recipients.", id=alert.id, n=alert.recipients), "success")
+        current_app.extensions["alert_tasks"].start(alert_id, escalate_after)
+        flash(_("Alert #%(id)s is being sent to %(n)s recipients.", id=alert_id, n=recipients), "success")
     else:
         flash(_("This alert had already been sent (the form was sent twice); nothing was sent again."), "success")
-    return redirect(url_for("alerts.detail", alert_id=alert.id))
+    return redirect(url_for("alerts.detail", alert_id=alert_id))
 
 
 # The alert page

@@ -53,6 +53,9 @@ DEFAULTS = {
     "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=12),
     "BABEL_DEFAULT_LOCALE": "en",  # the language of the source strings
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis unreachable: count sign-in attempts in each process meanwhile, rather than refuse
+    # every sign-in with a 500 (Redis is checked again, and used once it is back).
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RIADO_LOGIN_RATE_LIMIT": "10 per minute",
     "RIADO_CHECK_DATABASE": True,
 }
@@ -68,8 +71,29 @@ def _finish_config(app: Flask) -> None:
         ) from None
     cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(cfg["SQLALCHEMY_DATABASE_URI"]))
     cfg.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE_DIR / "translations"))
-    tile = urlsplit(cfg["RIADO_TILE_URL"].replace("{s}", "a"))
-    cfg.setdefault("RIADO_TILE_ORIGIN", f"{tile.scheme}://{tile.netloc}" if tile.netloc else "")
+    # The tile server's origins for the CSP's img-src: with {s} in the URL, Leaflet fetches from
+    # the subdomains a, b and c (its default), and each must be allowed.
+    tile_url = cfg["RIADO_TILE_URL"]
+    tiles = [urlsplit(tile_url.replace("{s}", sub)) for sub in (("a", "b", "c") if "{s}" in tile_url else ("",))]
+    origins = dict.fromkeys(f"{t.scheme}://{t.netloc}" for t in tiles if t.netloc)
+    cfg.setdefault("RIADO_TILE_ORIGIN", " ".join(origins))
+
+
+def _end_session(_exc=None) -> None:
+    """End the request's (or task's) session even when its connection died under it: PostgreSQL
+    restarted while a transaction was open, so the rollback at the end cannot reach it (and
+    there is nothing left to roll back). SQLAlchemy has already dropped that connection from the
+    pool; without this, the error would escape and replace the answer already made with a 500."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        db.session.remove()
+    except DBAPIError:
+        try:
+            db.session.registry().invalidate()  # close it without talking to the database
+        except DBAPIError:
+            pass
+        db.session.registry.clear()
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -86,8 +110,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     _finish_config(app)
+    from .validation import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
 
     db.init_app(app)
+    app.teardown_appcontext(_end_session)  # runs before Flask-SQLAlchemy's own (last registered, first run)
     with app.app_context():
         configure_engine(db.engine)
         if app.config["RIADO_CHECK_DATABASE"]:
@@ -101,7 +129,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import audit  # noqa: F401  (registers the flush listener)
     from . import api, queue, security, templating
-    from .views import admin, auth, health, shell
+    from .views import admin, auth, errors, health, shell
     from .views import incidents as incident_views
     from .views import registry as registry_views
 
@@ -114,6 +142,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(registry_views.bp)
     app.register_blueprint(incident_views.bp)
     templating.init_app(app)
+    errors.init_app(app)  # the database unavailable: 503, not a traceback
 
     import alerts
     import maps
@@ -124,5 +153,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request_funcs.setdefault(None, []).insert(0, security.begin_request)
     app.teardown_request(security.end_request)
     app.before_request(security.enforce_access)
+    app.before_request(security.refuse_unusable_input)
     app.after_request(security.security_headers)
     return app

@@ -9,8 +9,14 @@ from pathlib import Path
 from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey
+from huey.consumer import Consumer, Scheduler
+from huey.storage import RedisStorage
 
 log = logging.getLogger(__name__)
+
+# A key the consumers keep in Redis: found missing, Redis has lost what it held (restarted
+# without persistence, or flushed), the queued and scheduled tasks with it.
+QUEUE_MARK = "riado.queue-mark"
 
 
 def make_huey(app: Flask) -> Huey:
@@ -34,12 +40,57 @@ def check(huey: Huey) -> None:
     huey.pending_count()
 
 
+def on_queue_lost(huey: Huey, hook) -> None:
+    """Run ``hook()`` in a consumer as soon as the queue is found to have lost its tasks (Redis
+    back empty): the work it stood for must be enqueued again from the database."""
+    huey.__dict__.setdefault("riado_queue_lost_hooks", []).append(hook)
+
+
+class _Scheduler(Scheduler):
+    """Huey's scheduler (each second: enqueue what has come due), which also keeps QUEUE_MARK in
+    Redis. The consumer that finds it missing and sets it again runs the ``on_queue_lost`` hooks
+    at once, so that work whose tasks Redis lost goes on within a second or two of Redis being
+    back, not at the next periodic sweep (up to a minute later)."""
+
+    def loop(self, now=None):
+        self._check_queue_mark()
+        super().loop(now)
+
+    def _check_queue_mark(self) -> None:
+        storage = self.huey.storage
+        if not isinstance(storage, RedisStorage):
+            return  # the SQLite queue file does not lose its tasks on its own
+        try:
+            lost = storage.put_if_empty(QUEUE_MARK, b"1")
+        except Exception:
+            return  # Redis unreachable: the scheduler logs it itself
+        if not lost:
+            return
+        hooks = self.huey.__dict__.get("riado_queue_lost_hooks", [])
+        if hooks:
+            log.warning("the queue holds nothing of what it held (Redis restarted empty, or new): "
+                        "taking up unfinished work from the database")
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("taking up unfinished work failed; trying again")
+                try:
+                    storage.pop_data(QUEUE_MARK)
+                except Exception:
+                    pass
+                return
+
+
+class _Consumer(Consumer):
+    scheduler_class = _Scheduler
+
+
 def create_consumer(huey: Huey, workers: int = 4):
     # A short max_delay: an idle queue is polled at least every second, so a
     # call-out waits for the next poll by one second at most.
-    return huey.create_consumer(
-        workers=workers, worker_type="thread", periodic=True, check_worker_health=True, max_delay=1.0
-    )
+    return _Consumer(huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True,
+                     max_delay=1.0)
 
 
 def start_embedded_consumer(huey: Huey, workers: int = 2) -> threading.Thread:

@@ -35,7 +35,7 @@ def csrf_exempt(view):
 
 def login_rate_key() -> str:
     """Rate-limit key for sign-in attempts against one account, from whatever address."""
-    data = request.get_json(silent=True) if request.is_json else request.form
+    data = json_body() if request.is_json else request.form
     email = str((data or {}).get("email", "")).strip().lower()[:254]
     return "login:" + email
 
@@ -167,6 +167,47 @@ def enforce_access():
     if not current_user.has_role(required):
         abort(403)
     return None
+
+
+def json_body():
+    """The request's JSON body, or None if it is not JSON (or not valid JSON). A document nested
+    deeper than Python's parser can follow raises RecursionError, not ValueError: None too."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
+def refuse_unusable_input():
+    """``before_request`` (after the access checks): input the application could not use is
+    refused here, naming the field (422 from the API, 400 for pages), instead of failing deeper
+    down with a 500: text that no database can store (a NUL character, a lone surrogate) in the
+    query, a form or a JSON body, and JSON nested deeper than the parser can follow."""
+    from .validation import UNSTORABLE_TEXT, printable, storable, unstorable_fields
+
+    if request.endpoint is None:
+        return None
+    errors: dict[str, dict[str, list[str]]] = {}
+    message = str(UNSTORABLE_TEXT)
+    for location, values in (("query", request.args), ("form", request.form)):
+        for key, value in values.items(multi=True):
+            if not (storable(key) and storable(value)):
+                errors.setdefault(location, {})[printable(key)] = [message]
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            errors["json"] = {"_schema": ["The JSON document is nested too deeply."]}
+        else:
+            for key in unstorable_fields(body):
+                errors.setdefault("json", {})[key or "_schema"] = [message]
+    if not errors:
+        return None
+    if is_api_request():
+        response = jsonify(code=422, status="Unprocessable Entity", errors=errors)
+        response.status_code = 422
+        return response
+    abort(400)
 
 
 def csp_nonce() -> str:

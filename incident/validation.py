@@ -8,8 +8,66 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter
 
 from .errors import FieldError, FieldErrors
+
+# The largest value of the database's INTEGER columns (32 bits on PostgreSQL). A larger id or
+# number from outside is refused before it reaches the database driver, which would fail on it
+# (SQLite's above 64 bits, PostgreSQL's above the column's range).
+MAX_INTEGER = 2_147_483_647
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in URLs, up to MAX_INTEGER: a larger number matches no route (404)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_INTEGER, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+UNSTORABLE_TEXT = _l("Contains a character that cannot be stored (NUL or an unpaired surrogate).")
+
+
+def storable(text: str) -> bool:
+    """Whether a database can keep this text: PostgreSQL refuses NUL characters in text, and
+    neither driver can encode a lone surrogate (``"\\ud800"`` in JSON)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def unstorable_fields(data) -> list[str]:
+    """The top-level keys of a JSON document whose key or value (at any depth) holds text that
+    no database can store; ``[""]`` for such a bare value. Iterative: a document nested as deep
+    as the JSON parser allows must not exhaust the stack here."""
+
+    def bad(value) -> bool:
+        pending = [value]
+        while pending:
+            item = pending.pop()
+            if isinstance(item, str):
+                if not storable(item):
+                    return True
+            elif isinstance(item, dict):
+                pending.extend(item.keys())
+                pending.extend(item.values())
+            elif isinstance(item, list):
+                pending.extend(item)
+        return False
+
+    if isinstance(data, dict):
+        return [printable(k) for k, v in data.items() if bad(k) or bad(v)]
+    return [""] if bad(data) else []
+
+
+def printable(text: str) -> str:
+    """``text`` safe to put into a JSON answer or a log line (NUL and lone surrogates escaped)."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 TRUE_WORDS = {"1", "true", "yes", "y", "igen", "i", "x", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "nem", "off", ""}

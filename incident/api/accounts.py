@@ -13,7 +13,7 @@ from ..extensions import db, limiter
 from ..models import ROLES, AuditEntry, User
 from ..operations.users import UserError, authenticate, create_user, set_password
 from ..security import csrf_exempt, issue_token, login_rate_key, public, require_role
-from .common import ListArgs, field_error, page
+from .common import Integer, ListArgs, field_error, page
 
 
 class TokenRequest(Schema):
@@ -35,7 +35,7 @@ class UserSchema(Schema):
     active = fields.Boolean(load_default=True)
     password = fields.String(load_only=True, required=True, validate=validate.Length(max=1000))
     created_at = fields.AwareDateTime(dump_only=True)
-    last_login_at = fields.AwareDateTime(dump_only=True)
+    last_login_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
 class UserPatch(Schema):
@@ -67,7 +67,7 @@ class AuditSchema(Schema):
 class AuditArgs(ListArgs):
     entity = fields.String()
     record_id = fields.String()
-    actor_id = fields.Integer()
+    actor_id = Integer()
 
 
 class AuditList(Schema):

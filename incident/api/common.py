@@ -4,16 +4,62 @@ from __future__ import annotations
 
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
+from marshmallow.validate import Range
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..validation import MAX_INTEGER
 
 MAX_LIMIT = 500
 
+# GeoJSON geometries as the OpenAPI document describes them (RFC 7946: WGS84, longitude first);
+# the operations check the rest (ranges, closed and valid rings) and name the field if not.
+_POSITION = {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"}}
+GEOJSON_POINT = {
+    "type": "object",
+    "description": "GeoJSON Point, WGS84, longitude first",
+    "required": ["type", "coordinates"],
+    "properties": {"type": {"type": "string", "enum": ["Point"]}, "coordinates": _POSITION},
+    "example": {"type": "Point", "coordinates": [19.0502, 47.4966]},
+}
+
+
+def geojson_area(description: str) -> dict:
+    """A GeoJSON Polygon or MultiPolygon (rings of positions; a MultiPolygon nests one level more)."""
+    return {
+        "type": "object",
+        "description": description,
+        "required": ["type", "coordinates"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
+            "coordinates": {"type": "array", "minItems": 1, "items": {"type": "array"}},
+        },
+        "example": {"type": "Polygon", "coordinates": [[[19.047, 47.493], [19.053, 47.493], [19.053, 47.499],
+                                                        [19.047, 47.493]]]},
+    }
+
+
+def file_response(media_type: str, description: str) -> dict:
+    """The 200 answer of an endpoint that sends a file, for ``@blp.doc(responses=...)`` (without
+    it the document would describe only the JSON error)."""
+    return {"200": {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
+
+
+CSV_DOC = file_response("text/csv", "CSV, UTF-8 with a BOM (as Excel opens it)")
+
+
+class Integer(fields.Integer):
+    """A whole number from a client, within the database's INTEGER range: a larger one is
+    refused with 422 naming the field (and the range is in the OpenAPI document)."""
+
+    def __init__(self, *, validate=None, **kwargs):  # noqa: A002 (marshmallow's own name)
+        extra = [] if validate is None else [validate] if callable(validate) else list(validate)
+        super().__init__(validate=[Range(min=-MAX_INTEGER - 1, max=MAX_INTEGER), *extra], **kwargs)
+
 
 class ListArgs(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LIMIT))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LIMIT))
+    offset = Integer(load_default=0, validate=validate.Range(min=0))
 
 
 def page(query, args) -> dict:

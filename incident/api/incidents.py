@@ -10,10 +10,10 @@ from ..extensions import db
 from ..geo import to_geojson
 from ..models import INCIDENT_KINDS, LOG_KINDS, SEVERITIES, STATUSES, Assignment, Incident, LogEntry
 from ..operations import incidents as ops
-from .common import ListArgs, page
-from .registry import GEOJSON_POINT, ResourceList, csv_response, resource_json
+from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, geojson_area, page
+from .registry import ResourceList, csv_response, resource_json
 
-GEOJSON_AREA = {"type": "object", "description": "GeoJSON Polygon or MultiPolygon, WGS84, longitude first"}
+GEOJSON_AREA = geojson_area("GeoJSON Polygon or MultiPolygon, WGS84, longitude first")
 
 
 class IncidentIn(Schema):
@@ -26,7 +26,7 @@ class IncidentIn(Schema):
     commander = fields.String(allow_none=True)
     drill = fields.Boolean()
     status = fields.String(metadata={"enum": list(STATUSES)})
-    version = fields.Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
+    version = Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
 
 
 class IncidentPatch(IncidentIn):
@@ -69,7 +69,7 @@ class IncidentArgs(ListArgs):
 class EntryIn(Schema):
     text = fields.String(required=True)
     kind = fields.String(metadata={"enum": [k for k in LOG_KINDS if k != "system"]})
-    corrects = fields.Integer(allow_none=True, metadata={"description": "seq of the entry this one corrects"})
+    corrects = Integer(allow_none=True, metadata={"description": "seq of the entry this one corrects"})
 
 
 class EntryOut(Schema):
@@ -95,8 +95,8 @@ class VerifyOut(Schema):
 
 
 class AssignmentIn(Schema):
-    resource_id = fields.Integer(required=True)
-    quantity = fields.Integer(load_default=1, metadata={"description": "units; persons for a shelter"})
+    resource_id = Integer(required=True)
+    quantity = Integer(load_default=1, metadata={"description": "units; persons for a shelter"})
     note = fields.String(allow_none=True)
 
 
@@ -276,6 +276,7 @@ def verify(incident_id):
 
 
 @incidents.route("/<int:incident_id>/log.csv")
+@incidents.doc(responses=CSV_DOC)
 def log_csv(incident_id):
     """The log as CSV in the shape of an ICS-214 activity log."""
     incident = get_incident(incident_id)

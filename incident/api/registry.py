@@ -15,13 +15,7 @@ from ..operations import csvio
 from ..operations import resources as resource_ops
 from ..phones import mask_email, mask_phone
 from ..security import require_role, sees_personal_data
-from .common import ListArgs, page
-
-GEOJSON_POINT = {
-    "type": "object",
-    "description": "GeoJSON Point, WGS84, longitude first",
-    "example": {"type": "Point", "coordinates": [19.0502, 47.4966]},
-}
+from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, page
 
 
 # Schemas (input types and the OpenAPI document; domain rules live in the operations)
@@ -33,11 +27,11 @@ class ContactIn(Schema):
     email = fields.String(load_default=None, allow_none=True)
     organization = fields.String(allow_none=True)
     role = fields.String(allow_none=True)
-    groups = fields.List(fields.Integer(), metadata={"description": "alert group ids"})
+    groups = fields.List(Integer(), metadata={"description": "alert group ids"})
     sms_opt_in = fields.Boolean()
     location = fields.Dict(allow_none=True, metadata=GEOJSON_POINT)
     notes = fields.String(allow_none=True)
-    version = fields.Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
+    version = Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
 
 
 class ContactPatch(ContactIn):
@@ -68,7 +62,7 @@ class ContactList(Schema):
 
 class ContactArgs(ListArgs):
     q = fields.String(metadata={"description": "search in name, organization, role, email, phone (accents ignored)"})
-    group = fields.Integer(metadata={"description": "alert group id"})
+    group = Integer(metadata={"description": "alert group id"})
     opted_in = fields.Boolean()
 
 
@@ -97,15 +91,15 @@ class GroupList(Schema):
 class ResourceIn(Schema):
     name = fields.String(required=True)
     kind = fields.String(required=True, metadata={"description": "a code from /resource-kinds"})
-    quantity = fields.Integer(validate=validate.Range(min=0))
+    quantity = Integer(validate=validate.Range(min=0))
     unit = fields.String(allow_none=True)
-    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=0), metadata={"description": "persons (shelters)"})
+    capacity = Integer(allow_none=True, validate=validate.Range(min=0), metadata={"description": "persons (shelters)"})
     status = fields.String(validate=validate.OneOf(RESOURCE_STATUSES))
     owner = fields.String(allow_none=True)
-    contact_id = fields.Integer(allow_none=True)
+    contact_id = Integer(allow_none=True)
     location = fields.Dict(required=True, allow_none=True, metadata=GEOJSON_POINT)
     notes = fields.String(allow_none=True)
-    version = fields.Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
+    version = Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
 
 
 class ResourcePatch(ResourceIn):
@@ -299,6 +293,7 @@ def import_contacts(args, _files):
 
 
 @contacts.route("/export.csv")
+@contacts.doc(responses=CSV_DOC)
 def export_contacts():
     """All contacts as CSV (phones and emails masked for viewers)."""
     return csv_response(csvio.export_contacts(personal=sees_personal_data()), "contacts.csv")
@@ -424,6 +419,7 @@ def import_resources(args, _files):
 
 
 @resources.route("/export.csv")
+@resources.doc(responses=CSV_DOC)
 def export_resources():
     """The whole register as CSV (``latitude``, ``longitude`` columns)."""
     return csv_response(csvio.export_resources(), "resources.csv")

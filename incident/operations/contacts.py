@@ -147,10 +147,13 @@ def clean_group(raw: dict, partial: bool = False, current: AlertGroup | None = N
     c.text("description", 2000)
     data = c.done()
     if "name" in data:
-        clash = db.session.execute(
-            select(AlertGroup).where(func.lower(AlertGroup.name) == data["name"].lower())
-        ).scalar_one_or_none()
-        if clash is not None and clash is not current:
+        # The exact name too: SQLite's lower() folds ASCII letters only, so "Árvíz" would not
+        # find itself, and the unique index would refuse the insert.
+        clashes = db.session.execute(
+            select(AlertGroup.id).where(or_(AlertGroup.name == data["name"],
+                                            func.lower(AlertGroup.name) == data["name"].lower()))
+        ).scalars().all()
+        if any(current is None or group_id != current.id for group_id in clashes):
             raise FieldErrors({"name": [str(_l("A group with this name already exists."))]})
     return data
 
@@ -182,7 +185,11 @@ def group_member_counts() -> dict[int, int]:
 
 
 def group_by_name(name: str) -> AlertGroup | None:
-    return db.session.execute(
-        select(AlertGroup).where(func.lower(AlertGroup.name) == name.strip().lower())
-    ).scalar_one_or_none()
+    """The group of this name, the exact spelling first, else ignoring case (SQLite's lower()
+    folds ASCII letters only, so "Önkéntesek" is found by its exact name there)."""
+    name = name.strip()
+    groups = db.session.execute(
+        select(AlertGroup).where(or_(AlertGroup.name == name, func.lower(AlertGroup.name) == name.lower()))
+    ).scalars().all()
+    return next((g for g in groups if g.name == name), groups[0] if groups else None)
 

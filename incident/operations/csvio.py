@@ -16,6 +16,7 @@ from ..extensions import db
 from ..geo import lonlat
 from ..models import Contact, Resource
 from ..phones import mask_email, mask_phone
+from ..validation import UNSTORABLE_TEXT, storable
 from . import contacts as contact_ops
 from . import resources as resource_ops
 
@@ -112,6 +113,11 @@ def read_csv(data: bytes, columns, required, report: ImportReport):
             continue  # blank lines at the end, as Excel leaves them
         if len(values) > len(names):
             report.error(number, "row", _l("The row has more cells than the header."))
+            continue
+        unstorable = [name for name, value in zip(names, values) if not storable(value)]
+        if unstorable:
+            for name in unstorable:
+                report.error(number, name, UNSTORABLE_TEXT)
             continue
         rows.append((number, {name: (values[i] if i < len(values) else "") for i, name in enumerate(names)}))
         if len(rows) > MAX_ROWS:

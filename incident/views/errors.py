@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from flask import render_template
+import logging
+
+from flask import g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+# Seconds a client is asked to wait before trying again when the database is unavailable.
+RETRY_AFTER_SECONDS = 5
 
 
 def _messages():
@@ -29,3 +38,39 @@ def html_error(error: HTTPException):
         message = _messages().get(code, error.description)
     return render_template("incident/error.html", code=code, message=message), code
 
+
+def database_unavailable(exc):
+    """The database could not be reached or gave up on the transaction (PostgreSQL restarting, a
+    connection cut, no free connection in the pool, a deadlock, SQLite busy): 503 with
+    Retry-After, in JSON for the API and as a page otherwise, never a traceback. A transaction cut
+    short is rolled back whole by PostgreSQL, and the pool, which pings each connection before
+    lending it, reconnects by itself once the database is back."""
+    from flask_login import AnonymousUserMixin
+
+    from ..extensions import db, login_manager
+
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, reason)
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        response = jsonify(code=503, status="Service Unavailable",
+                           message="The database is unavailable at the moment; try again in a few seconds.")
+        response.status_code = 503
+    else:
+        # The page is drawn without the database: the signed-in user is not read again.
+        g._login_user = (login_manager.anonymous_user or AnonymousUserMixin)()
+        body = render_template("incident/error.html", code=503, message=_(
+            "The database is unavailable at the moment. What you were saving may not have been "
+            "saved: wait a few seconds, reload the page and check."))
+        response = make_response(body, 503)
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool has already discarded it
+        pass
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app):
+    for error in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.register_error_handler(error, database_unavailable)

@@ -22,7 +22,10 @@ def _database_ok() -> bool:
         return True
     except Exception:
         log.exception("health check: database")
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except Exception:  # the connection died under the check: there is nothing to roll back
+            pass
         return False
 
 
