@@ -150,7 +150,9 @@
           el.setAttribute("data-has-point", "false");
         } else if (valid(typedLat, typedLon)) {
           place(typedLat, typedLon);
-          map.panTo([typedLat, typedLon]);
+          // No animation: typing moves the map at once, and a click that follows lands on
+          // the map as it is drawn, not on a frame of a pan still under way.
+          map.panTo([typedLat, typedLon], { animate: false });
           el.setAttribute("data-has-point", "true");
         }
       });
