@@ -296,41 +296,48 @@ class Claimed:
     attempts: int
 
 
-def claim_next(alert_id: int | None = None) -> Claimed | None:
+def claim_next(alert_id: int | None = None, sent: tuple[int, str] | None = None) -> Claimed | None:
     """Take the next delivery that is due (queued, or sending with a lapsed lease) and lease it.
-    PostgreSQL skips rows another worker has locked; SQLite serialises writers."""
+    PostgreSQL skips rows another worker has locked; SQLite serialises writers.
+
+    ``sent`` (delivery id, provider sid) records the drain's previous message as sent in the
+    same transaction: one commit per message rather than two, which is most of a drain's time
+    beside the provider's answer."""
+    if sent is not None:
+        _mark_sent(*sent)
     now = utcnow()
     due = or_(
         and_(Delivery.status == "queued", Delivery.next_attempt_at <= now),
         and_(Delivery.status == "sending", Delivery.lease_until < now),
     )
-    query = select(Delivery.id).where(due).order_by(Delivery.id).limit(1).with_for_update(skip_locked=True)
+    next_id = select(Delivery.id).where(due).order_by(Delivery.id).limit(1).with_for_update(skip_locked=True)
     if alert_id is not None:
-        query = query.where(Delivery.alert_id == alert_id)
-    delivery_id = db.session.execute(query).scalar_one_or_none()
-    if delivery_id is None:
-        db.session.rollback()
-        return None
+        next_id = next_id.where(Delivery.alert_id == alert_id)
     lease = now + dt.timedelta(seconds=current_app.config["RIADO_SMS_LEASE_SECONDS"])
     row = db.session.execute(
-        update(Delivery).where(Delivery.id == delivery_id, due)
+        update(Delivery).where(Delivery.id == next_id.scalar_subquery(), due)
         .values(status="sending", lease_until=lease, attempts=Delivery.attempts + 1, updated_at=now)
         .returning(Delivery.id, Delivery.phone, Delivery.body, Delivery.attempts)
+        .execution_options(synchronize_session=False)
     ).first()
     db.session.commit()
     return Claimed(*row) if row else None
 
 
-def record_sent(delivery_id: int, sid: str) -> None:
-    """The provider took it. A status callback that got here first is not overwritten."""
+def _mark_sent(delivery_id: int, sid: str) -> None:
     now = utcnow()
     db.session.execute(
         update(Delivery).where(Delivery.id == delivery_id).values(
             provider_sid=sid, sent_at=func.coalesce(Delivery.sent_at, now), lease_until=None, updated_at=now,
             status=case((Delivery.status.in_(("queued", "sending")), "sent"), else_=Delivery.status),
             error_code=None, error_message=None,
-        )
+        ).execution_options(synchronize_session=False)
     )
+
+
+def record_sent(delivery_id: int, sid: str) -> None:
+    """The provider took it. A status callback that got here first is not overwritten."""
+    _mark_sent(delivery_id, sid)
     db.session.commit()
 
 

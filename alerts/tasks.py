@@ -11,6 +11,7 @@ from huey import crontab
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from incident.audit import set_actor
+from incident.extensions import db
 from incident.database import utcnow
 from incident.queue import on_queue_lost
 
@@ -31,24 +32,38 @@ def callback_url(app, delivery_id: int) -> str:
 
 
 def drain(app, alert_id: int | None, gateway) -> int:
-    """Send due deliveries until none is left; return how many were attempted."""
+    """Send due deliveries until none is left; return how many were attempted. A message the
+    provider took is recorded as sent together with the next claim (one commit each)."""
     attempted = 0
-    while True:
-        claimed = ops.claim_next(alert_id)
-        if claimed is None:
-            return attempted
-        attempted += 1
-        try:
-            sent = gateway.send(claimed.phone, claimed.body, callback_url(app, claimed.id), delivery_id=claimed.id)
-        except GatewayError as exc:
-            ops.record_failure(claimed.id, claimed.attempts, exc.code, str(exc), exc.retryable)
-            log.info("delivery %s: %s (code %s, retryable %s)", claimed.id, exc.status, exc.code, exc.retryable)
-            continue
-        except Exception as exc:  # a bug or an unexpected library error: retry, never lose it
-            log.exception("delivery %s: unexpected error", claimed.id)
-            ops.record_failure(claimed.id, claimed.attempts, None, f"{type(exc).__name__}: {exc}", True)
-            continue
-        ops.record_sent(claimed.id, sent.sid)
+    sent_last: tuple[int, str] | None = None
+    try:
+        while True:
+            claimed = ops.claim_next(alert_id, sent=sent_last)
+            sent_last = None
+            if claimed is None:
+                return attempted
+            attempted += 1
+            try:
+                sent = gateway.send(claimed.phone, claimed.body, callback_url(app, claimed.id), delivery_id=claimed.id)
+            except GatewayError as exc:
+                ops.record_failure(claimed.id, claimed.attempts, exc.code, str(exc), exc.retryable)
+                log.info("delivery %s: %s (code %s, retryable %s)", claimed.id, exc.status, exc.code, exc.retryable)
+                continue
+            except Exception as exc:  # a bug or an unexpected library error: retry, never lose it
+                log.exception("delivery %s: unexpected error", claimed.id)
+                ops.record_failure(claimed.id, claimed.attempts, None, f"{type(exc).__name__}: {exc}", True)
+                continue
+            sent_last = (claimed.id, sent.sid)
+    finally:
+        if sent_last is not None:
+            # The claim that was to carry it failed (the database went away): one more try on
+            # its own, so that the message is not sent again when its lease runs out.
+            try:
+                db.session.rollback()
+                ops.record_sent(*sent_last)
+            except Exception:  # noqa: BLE001 - the original error is the one that propagates
+                log.warning("delivery %s: sent, but not yet recorded; its lease will run out", sent_last[0])
+                db.session.rollback()
 
 
 def register(app, huey) -> SimpleNamespace:
