@@ -87,6 +87,23 @@ class Process:
                 found = True
         return total / tick if found else float("nan")
 
+    def peak_rss_mb(self) -> tuple[float, float]:
+        """(the largest peak resident memory of one live process of its group, the sum of their
+        peaks) in MB, from /proc's VmHWM; NaN where there is no /proc."""
+        peaks = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) != self.popen.pid:
+                    continue
+                status = (stat.parent / "status").read_text()
+            except (OSError, IndexError):
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        return (max(peaks), sum(peaks)) if peaks else (float("nan"), float("nan"))
+
     def problems(self) -> list[str]:
         """Lines of the log that a healthy run does not write."""
         return [f"{self.name}: {line.strip()[:200]}" for line in self.text().splitlines() if LOG_PROBLEMS.search(line)]

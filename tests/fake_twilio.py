@@ -53,6 +53,7 @@ class FakeTwilio:
         self.attempts: list[tuple[str, int]] = []  # (to, HTTP status answered)
         self.scripts: dict[str, Script] = {}
         self.outage_status: int | None = None  # answer every request with this (e.g. 500)
+        self.latency = 0.0  # seconds before answering a phone that has no script of its own
         self.lock = threading.Lock()
         self._sids = itertools.count(1)
         self.server = None
@@ -131,8 +132,9 @@ class FakeTwilio:
     def handle_message(self, handler, form: dict) -> None:
         to = form.get("To", "")
         script = self.scripts.get(to, Script())
-        if script.delay:
-            time.sleep(script.delay)
+        delay = script.delay or self.latency
+        if delay:
+            time.sleep(delay)
         with self.lock:
             status = self.outage_status
             if status is None and script.transient:
