@@ -110,6 +110,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     _finish_config(app)
+    if app.config.get("RIADO_TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only the client address: the scheme and host come from PUBLIC_URL, never from headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["RIADO_TRUSTED_PROXIES"], x_proto=0, x_host=0)
     from .validation import IdConverter
 
     app.url_map.converters["int"] = IdConverter  # before any route is added

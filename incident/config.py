@@ -89,6 +89,19 @@ def _positive_int(name: str, default: int) -> int:
     return number
 
 
+def _non_negative_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not '{value}'.") from None
+    if number < 0:
+        raise ConfigurationError(f"{name} must be 0 or more.")
+    return number
+
+
 def _price(name: str, default: float) -> float:
     value = os.environ.get(name)
     if not value:
@@ -147,6 +160,10 @@ def from_environment() -> dict:
         "RIADO_SMS_PRICE": _price("RIADO_SMS_PRICE", 0.08),
         "RIADO_SMS_CURRENCY": (os.environ.get("RIADO_SMS_CURRENCY") or "USD").upper(),
         "RIADO_DRILL_TEST_GROUP": os.environ.get("RIADO_DRILL_TEST_GROUP") or None,
+        # How many reverse proxies in front of Riadó append to X-Forwarded-For: the client's
+        # address (sign-in rate limits, the audit trail) is then taken from there. 0: the
+        # header is ignored, as it must be when clients can reach Riadó directly.
+        "RIADO_TRUSTED_PROXIES": _non_negative_int("RIADO_TRUSTED_PROXIES", 0),
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
     }

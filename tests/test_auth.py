@@ -222,6 +222,45 @@ def test_login_attempts_are_rate_limited(app_factory, make_user):
     assert api_statuses[-1] == 429
 
 
+def _failed_sign_ins(client, email, forwarded_for, times):
+    statuses = []
+    for _ in range(times):
+        token = csrf_from(client.get("/login").get_data(as_text=True))
+        statuses.append(client.post("/login", data={"email": email, "password": "wrong", "csrf_token": token},
+                                    headers={"X-Forwarded-For": forwarded_for}).status_code)
+    return statuses
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_sign_in_limit(app_factory, make_user):
+    """RIADO_TRUSTED_PROXIES=1 (nginx in front): the limit per address counts each office
+    computer apart, and the audit trail records the computer's address, not the proxy's."""
+    app = app_factory(RIADO_LOGIN_RATE_LIMIT="3 per minute", RIADO_TRUSTED_PROXIES=1)
+    client = app.test_client()
+    first, second, third = make_user("viewer"), make_user("viewer"), make_user("admin")
+    assert _failed_sign_ins(client, first["email"], "10.5.0.11", 3) == [401, 401, 401]
+    # Another account from the same computer: that address has used its three attempts.
+    assert _failed_sign_ins(client, second["email"], "10.5.0.11", 1) == [429]
+    # Another computer behind the same proxy signs in.
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={**third, "csrf_token": token}, headers={"X-Forwarded-For": "10.5.0.12"})
+    assert response.status_code == 302
+    token = csrf_from(client.get("/", headers={"X-Forwarded-For": "10.5.0.12"}).get_data(as_text=True))
+    created = client.post("/api/v1/users", json={"email": "z@riado-test.example", "role": "viewer", "password": PASSWORD},
+                          headers={"X-CSRFToken": token, "X-Forwarded-For": "10.5.0.12"})
+    assert created.status_code == 201
+    entries = client.get("/api/v1/audit", query_string={"entity": "users", "record_id": str(created.get_json()["id"])},
+                         headers={"X-Forwarded-For": "10.5.0.12"}).get_json()["items"]
+    assert [entry["remote_addr"] for entry in entries] == ["10.5.0.12"]
+
+
+def test_without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_limit(app_factory, make_user):
+    app = app_factory(RIADO_LOGIN_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    first, second = make_user("viewer"), make_user("viewer")
+    assert _failed_sign_ins(client, first["email"], "10.5.0.11", 3) == [401, 401, 401]
+    assert _failed_sign_ins(client, second["email"], "10.5.0.99", 1) == [429]
+
+
 def test_session_cookie_flags(client, make_user, login):
     user = make_user("viewer")
     response = login(user)

@@ -60,6 +60,8 @@ def test_missing_spatialite_stops_start_up(tmp_path):
         ({"RIADO_LOCALE": "de"}, ["RIADO_LOCALE"]),
         ({"RIADO_TIMEZONE": "Mars/Olympus"}, ["RIADO_TIMEZONE"]),
         ({"PUBLIC_URL": "ftp://x"}, ["PUBLIC_URL"]),
+        ({"RIADO_TRUSTED_PROXIES": "-1"}, ["RIADO_TRUSTED_PROXIES", "0 or more"]),
+        ({"RIADO_TRUSTED_PROXIES": "nginx"}, ["RIADO_TRUSTED_PROXIES", "whole number"]),
     ],
 )
 def test_bad_settings_are_named(tmp_path, env, words):
