@@ -71,37 +71,34 @@ class Process:
         except ProcessLookupError:
             pass
 
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by the live processes of its group (gunicorn's
-        master and workers, say), from /proc; NaN where there is no /proc."""
-        tick = os.sysconf("SC_CLK_TCK")
-        total, found = 0, False
+    def _group(self):
+        """(/proc/PID directory, the fields of its stat after "pid (comm)") of each live process
+        of its group (gunicorn's master and workers, say)."""
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
                 continue  # ended meanwhile
-            # After "pid (comm)": state ppid pgrp session … utime (12th) stime (13th)
+            # state ppid pgrp session … utime (12th) stime (13th)
             if int(fields[2]) == self.popen.pid:
-                total += int(fields[11]) + int(fields[12])
-                found = True
-        return total / tick if found else float("nan")
+                yield stat.parent, fields
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the live processes of its group, from /proc;
+        NaN where there is no /proc."""
+        ticks = [int(fields[11]) + int(fields[12]) for _proc, fields in self._group()]
+        return sum(ticks) / os.sysconf("SC_CLK_TCK") if ticks else float("nan")
 
     def peak_rss_mb(self) -> tuple[float, float]:
         """(the largest peak resident memory of one live process of its group, the sum of their
         peaks) in MB, from /proc's VmHWM; NaN where there is no /proc."""
         peaks = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
+        for proc, _fields in self._group():
             try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[2]) != self.popen.pid:
-                    continue
-                status = (stat.parent / "status").read_text()
-            except (OSError, IndexError):
+                status = (proc / "status").read_text()
+            except OSError:
                 continue
-            for line in status.splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks.append(int(line.split()[1]) / 1024)
+            peaks += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
         return (max(peaks), sum(peaks)) if peaks else (float("nan"), float("nan"))
 
     def problems(self) -> list[str]:

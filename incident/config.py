@@ -76,7 +76,7 @@ def env_flag(name: str, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def _positive_int(name: str, default: int) -> int:
+def _whole_number(name: str, default: int, minimum: int = 1) -> int:
     value = os.environ.get(name)
     if not value:
         return default
@@ -84,21 +84,8 @@ def _positive_int(name: str, default: int) -> int:
         number = int(value)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, not '{value}'.") from None
-    if number < 1:
-        raise ConfigurationError(f"{name} must be at least 1.")
-    return number
-
-
-def _non_negative_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, not '{value}'.") from None
-    if number < 0:
-        raise ConfigurationError(f"{name} must be 0 or more.")
+    if number < minimum:
+        raise ConfigurationError(f"{name} must be {minimum} or more.")
     return number
 
 
@@ -152,18 +139,18 @@ def from_environment() -> dict:
         "TWILIO_MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         "TWILIO_API_URL": os.environ.get("TWILIO_API_URL") or None,
         # SMS delivery (alerts wing)
-        "RIADO_SMS_CONCURRENCY": _positive_int("RIADO_SMS_CONCURRENCY", 4),
-        "RIADO_SMS_MAX_ATTEMPTS": _positive_int("RIADO_SMS_MAX_ATTEMPTS", 6),
-        "RIADO_SMS_VALIDITY_SECONDS": _positive_int("RIADO_SMS_VALIDITY_SECONDS", 900),
-        "RIADO_SMS_LEASE_SECONDS": _positive_int("RIADO_SMS_LEASE_SECONDS", 60),
-        "RIADO_SMS_TIMEOUT_SECONDS": _positive_int("RIADO_SMS_TIMEOUT_SECONDS", 15),
+        "RIADO_SMS_CONCURRENCY": _whole_number("RIADO_SMS_CONCURRENCY", 4),
+        "RIADO_SMS_MAX_ATTEMPTS": _whole_number("RIADO_SMS_MAX_ATTEMPTS", 6),
+        "RIADO_SMS_VALIDITY_SECONDS": _whole_number("RIADO_SMS_VALIDITY_SECONDS", 900),
+        "RIADO_SMS_LEASE_SECONDS": _whole_number("RIADO_SMS_LEASE_SECONDS", 60),
+        "RIADO_SMS_TIMEOUT_SECONDS": _whole_number("RIADO_SMS_TIMEOUT_SECONDS", 15),
         "RIADO_SMS_PRICE": _price("RIADO_SMS_PRICE", 0.08),
         "RIADO_SMS_CURRENCY": (os.environ.get("RIADO_SMS_CURRENCY") or "USD").upper(),
         "RIADO_DRILL_TEST_GROUP": os.environ.get("RIADO_DRILL_TEST_GROUP") or None,
         # How many reverse proxies in front of Riadó append to X-Forwarded-For: the client's
         # address (sign-in rate limits, the audit trail) is then taken from there. 0: the
         # header is ignored, as it must be when clients can reach Riadó directly.
-        "RIADO_TRUSTED_PROXIES": _non_negative_int("RIADO_TRUSTED_PROXIES", 0),
+        "RIADO_TRUSTED_PROXIES": _whole_number("RIADO_TRUSTED_PROXIES", 0, minimum=0),
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
     }
