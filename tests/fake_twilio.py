@@ -96,7 +96,13 @@ class FakeTwilio:
 
             def do_POST(self):  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
-                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                raw = self.rfile.read(length)
+                if len(raw) < length:
+                    # The client died mid-request (a worker killed with SIGKILL): like Twilio,
+                    # take nothing from a request that never arrived whole.
+                    self.close_connection = True
+                    return
+                form = dict(urllib.parse.parse_qsl(raw.decode()))
                 if not self.path.endswith("/Messages.json"):
                     return self._answer(404, {"code": 20404, "message": "not found", "status": 404})
                 fake.handle_message(self, form)
