@@ -167,3 +167,24 @@ def test_one_change_is_one_version_step_and_one_audit_row(client, api, officer):
     entries = client.get("/api/v1/audit", query_string={"entity": "contacts", "record_id": c["id"]}, headers=admin).get_json()
     assert [e["action"] for e in entries["items"]] == ["update", "create"]
     assert entries["items"][0]["changes"] == {"name": ["X", "Y"], "groups": [[], [str(g["id"])]]}
+
+
+# A viewer's search matches only what a viewer sees (the masked digits and e-mail stay hidden)
+
+
+def test_a_viewers_search_finds_nobody_by_phone_digits_or_email(client, officer, api):
+    client.post("/api/v1/contacts", json={"name": "Kovács Júlia", "phone": "06 30 123 4567",
+                                          "email": "titkos.cim@belvaros.example", "organization": "Önkormányzat",
+                                          "role": "Jegyző"}, headers=officer)
+    viewer, _ = api("viewer")
+
+    def found(headers, q):
+        response = client.get("/api/v1/contacts", query_string={"q": q}, headers=headers)
+        assert response.status_code == 200
+        return [c["name"] for c in response.get_json()["items"]]
+
+    for q in ("4567", "1234567", "+3630", "67", "titkos", "titkos.cim", "belvaros.example", "@"):
+        assert found(viewer, q) == [], q
+        assert found(officer, q) == ["Kovács Júlia"], q
+    for q in ("kovacs", "onkormanyzat", "jegyzo", "Júlia Jegyző"):  # what the viewer sees is searchable
+        assert found(viewer, q) == ["Kovács Júlia"], q

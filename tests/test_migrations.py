@@ -101,3 +101,24 @@ def _spatial_noise(diff) -> bool:
     # Spatial indexes are made by the extensions' own functions and reflect differently.
     name = getattr(diff[1], "name", "") or ""
     return diff[0] in ("add_index", "remove_index") and (name.startswith("idx_") or name in EXPRESSION_INDEXES)
+
+
+def test_the_viewers_search_text_is_filled_in_for_existing_contacts(new_database, tmp_path):
+    url = new_database("backfill")
+    env = {"DATABASE_URL": url, "RIADO_INSTANCE_PATH": str(tmp_path)}
+    before = _riado("db", "upgrade", "5a1c0e7d9b21", env_extra=env)
+    assert before.returncode == 0, before.stderr
+    engine = create_engine(url, **engine_options(url))
+    configure_engine(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO contacts (name, phone, email, organization, role, sms_opt_in, notes, search, created_at,"
+                " updated_at, version) VALUES ('Kovács Júlia', '+36301234567', 'titkos@belvaros.example',"
+                " 'Önkormányzat', 'Jegyző', true, '', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"))
+        up = _riado("db", "upgrade", env_extra=env)
+        assert up.returncode == 0, up.stderr
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT search_public FROM contacts")).scalar_one() == "kovacs julia onkormanyzat jegyzo"
+    finally:
+        engine.dispose()

@@ -604,3 +604,19 @@ def test_map_assets_are_served_locally(app, as_officer):
     page = _html(as_officer.get("/resources/new"))
     assert f'data-tile-url="{escape(app.config["RIADO_TILE_URL"])}"' in page
     assert 'data-centre-lat="47.5"' in page and 'data-centre-lon="19.05"' in page and 'data-zoom="15"' in page
+
+
+def test_a_viewers_search_on_the_contacts_page_matches_only_what_they_see(app, client, officer_api, make_user, login):
+    _contact(client, officer_api, email="titkos.cim@belvaros.example", organization="Önkormányzat")
+    login(make_user("viewer"))
+    for q in ("4567", "123 4567", "titkos", "belvaros.example"):
+        page = _html(client.get("/contacts", query_string={"q": q}))
+        assert "Kovács Júlia" not in page and "Nincs a feltételeknek megfelelő kapcsolattartó." in page, q
+    assert "Kovács Júlia" in _html(client.get("/contacts?q=onkormanyzat"))
+    officer = app.test_client()
+    sign_in = officer.get("/login")
+    user = make_user("officer")
+    officer.post("/login", data={"email": user["email"], "password": user["password"],
+                                 "csrf_token": csrf_from(_html(sign_in))})
+    for q in ("4567", "titkos"):
+        assert "Kovács Júlia" in _html(officer.get("/contacts", query_string={"q": q})), q

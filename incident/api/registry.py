@@ -61,7 +61,8 @@ class ContactList(Schema):
 
 
 class ContactArgs(ListArgs):
-    q = fields.String(metadata={"description": "search in name, organization, role, email, phone (accents ignored)"})
+    q = fields.String(metadata={"description": "search in name, organization, role, and for officers and admins "
+                                              "also email and phone (accents ignored)"})
     group = Integer(metadata={"description": "alert group id"})
     opted_in = fields.Boolean()
 
@@ -245,7 +246,8 @@ class Contacts(MethodView):
     @contacts.response(200, ContactList)
     def get(self, args):
         """List contacts (by name), searched and filtered."""
-        query = contact_ops.contacts_query(args.get("q"), args.get("group"), args.get("opted_in"))
+        query = contact_ops.contacts_query(args.get("q"), args.get("group"), args.get("opted_in"),
+                                           personal=sees_personal_data())
         result = page(query, args)
         return {"items": [contact_json(c) for c in result["items"]], "total": result["total"]}
 

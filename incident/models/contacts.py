@@ -38,7 +38,7 @@ class Contact(db.Model):
     """A person to call out. ``phone`` is E.164; two contacts may share one (a duty phone)."""
 
     __tablename__ = "contacts"
-    __audit__ = {"quiet": {"updated_at", "version", "search"}, "collections": {"groups"}}
+    __audit__ = {"quiet": {"updated_at", "version", "search", "search_public"}, "collections": {"groups"}}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -50,8 +50,11 @@ class Contact(db.Model):
     opted_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
     notes: Mapped[str] = mapped_column(Text, default="")
-    # Folded (lower case, no accents) text of the searchable fields, kept by the operations.
+    # Folded (lower case, no accents) text of the searchable fields, kept by the operations:
+    # ``search`` for those who see phones and e-mails, ``search_public`` (name, organization,
+    # role) for viewers, whose search must not find the digits their page masks.
     search: Mapped[str] = mapped_column(Text, default="")
+    search_public: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -86,8 +86,14 @@ def _set_fields(contact: Contact, data: dict) -> None:
             contact.sms_opt_in = value
         else:
             setattr(contact, key, value)
-    contact.search = fold(" ".join((contact.name, contact.organization or "", contact.role or "",
-                                    contact.email or "", contact.phone or "")))
+    index_contact(contact)
+
+
+def index_contact(contact: Contact) -> None:
+    """Keep both folded search texts (see ``Contact.search``) in step with the fields."""
+    public = " ".join((contact.name or "", contact.organization or "", contact.role or ""))
+    contact.search_public = fold(public)
+    contact.search = fold(" ".join((public, contact.email or "", contact.phone or "")))
 
 
 def create_contact(raw: dict) -> Contact:
@@ -123,12 +129,16 @@ def set_opt_in(contact: Contact, opted_in: bool) -> None:
     _apply(contact, {"sms_opt_in": opted_in})
 
 
-def contacts_query(q: str | None = None, group_id: int | None = None, opted_in: bool | None = None):
-    """Contacts matching a free-text search (accent-insensitive), a group and consent, by name."""
+def contacts_query(q: str | None = None, group_id: int | None = None, opted_in: bool | None = None,
+                   *, personal: bool = False):
+    """Contacts matching a free-text search (accent-insensitive), a group and consent, by name.
+    The search reaches phones and e-mails only with ``personal`` (officers, admins): a viewer
+    would otherwise find the masked digits one request at a time."""
     query = select(Contact).order_by(Contact.name, Contact.id)
     if q:
+        column = Contact.search if personal else Contact.search_public
         for word in fold(q).split():
-            query = query.where(Contact.search.contains(word, autoescape=True))
+            query = query.where(column.contains(word, autoescape=True))
     if group_id is not None:
         query = query.where(Contact.id.in_(select(contact_groups.c.contact_id).where(contact_groups.c.group_id == group_id)))
     if opted_in is True:

@@ -236,7 +236,8 @@ def contact_list():
     q = (request.args.get("q") or "").strip()
     group_id = request.args.get("group", type=int)
     sms = request.args.get("sms") or ""
-    query = contact_ops.contacts_query(q or None, group_id, _sms_filter(sms)).options(selectinload(Contact.groups))
+    query = contact_ops.contacts_query(q or None, group_id, _sms_filter(sms), personal=sees_personal_data())
+    query = query.options(selectinload(Contact.groups))
     result = paged(query, page_number())
     groups = db.session.execute(contact_ops.groups_query()).scalars().all()
     filters = {"q": q or None, "group": group_id, "sms": sms or None}
