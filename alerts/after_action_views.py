@@ -8,6 +8,8 @@ from flask import Blueprint, Response, current_app, render_template
 
 from incident.extensions import db
 from incident.models import Incident
+from incident.operations.staff import Staff
+from incident.security import sees_personal_data
 from incident.views.shell import municipality
 
 from .after_action import ack_chart, build_report, report_csv
@@ -39,8 +41,9 @@ def report(incident_id: int):
     incident = db.get_or_404(Incident, incident_id)
     data = build_report(incident)
     charts = {f.alert.id: ack_chart(f) for f in data.alerts}
+    staff = Staff(((e.author_id, e.author) for e in data.entries), sees_personal_data())
     return render_template("alerts/after_action.html", report=data, incident=incident, charts=charts,
-                           municipality=municipality(), duration=duration, percent=percent)
+                           municipality=municipality(), duration=duration, percent=percent, staff=staff)
 
 
 @bp.route("/incidents/<int:incident_id>/after-action.csv")

@@ -15,6 +15,7 @@ from incident.geo import to_geojson
 from incident.labels import INCIDENT_KIND_LABELS, label
 from incident.phones import mask_phone
 from incident.models import Incident
+from incident.operations.staff import Staff
 from incident.security import require_role, sees_personal_data
 from incident.validation import UNSTORABLE_TEXT, storable
 
@@ -95,7 +96,9 @@ class AlertOut(Schema):
     segments = fields.Integer()
     recipients = fields.Integer()
     counts = fields.Nested(Counts)
-    created_by = fields.String()
+    created_by = fields.String(metadata={"description": "the sender's e-mail for officers and admins; for viewers "
+                                                       "the name and position"})
+    created_by_name = fields.String(metadata={"description": "the sender's name and position"})
     created_at = fields.String()
     completed_at = fields.String(allow_none=True)
 
@@ -139,13 +142,20 @@ def iso(value):
     return value.isoformat() if value else None
 
 
-def alert_json(alert: Alert) -> dict:
+def staff_of_alerts(alerts) -> Staff:
+    """The senders of these alerts, for this reader."""
+    return Staff(((a.created_by_id, a.created_by) for a in alerts), sees_personal_data())
+
+
+def alert_json(alert: Alert, staff: Staff) -> dict:
     return {
         "id": alert.id, "body": alert.body, "status": alert.status, "drill": alert.drill,
         "require_ack": alert.require_ack, "escalate_after_minutes": alert.escalate_after_minutes,
         "escalated_at": iso(alert.escalated_at), "incident_id": alert.incident_id, "encoding": alert.encoding,
         "segments": alert.segments, "recipients": alert.recipients, "counts": ops.alert_counts(alert),
-        "created_by": alert.created_by, "created_at": iso(alert.created_at), "completed_at": iso(alert.completed_at),
+        "created_by": staff.field(alert.created_by_id, alert.created_by),
+        "created_by_name": staff.name(alert.created_by_id, alert.created_by),
+        "created_at": iso(alert.created_at), "completed_at": iso(alert.completed_at),
     }
 
 
@@ -202,7 +212,8 @@ class Alerts(MethodView):
     def get(self, args):
         """Alerts, newest first."""
         result = page(ops.alerts_query(args.get("drill"), args.get("incident_id")), args)
-        return {"items": [alert_json(a) for a in result["items"]], "total": result["total"]}
+        staff = staff_of_alerts(result["items"])
+        return {"items": [alert_json(a, staff) for a in result["items"]], "total": result["total"]}
 
     @blp.arguments(AlertIn)
     @blp.response(202, AlertAccepted)
@@ -230,7 +241,8 @@ class Alerts(MethodView):
 @blp.response(200, AlertOut)
 def get_alert(alert_id):
     """An alert with its delivery and acknowledgement counts."""
-    return alert_json(db.get_or_404(Alert, alert_id))
+    alert = db.get_or_404(Alert, alert_id)
+    return alert_json(alert, staff_of_alerts([alert]))
 
 
 @blp.route("/<int:alert_id>/deliveries")

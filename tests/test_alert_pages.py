@@ -243,7 +243,8 @@ def test_compose_confirm_and_send_exactly_once(app, client, officer_headers, mak
     assert f"#{alert_id}" in followed and "Arvizvédelmi készültség!" in followed
     assert "2 címzettnek" in followed  # the flash of the first post
     assert "nem küldtünk ki újra semmit" in followed  # and of the second
-    assert re.search(r'data-testid="created-by">officer\d+@riado-test\.example<', followed)
+    # The sender by name; an officer also sees the e-mail.
+    assert re.search(r'data-testid="created-by">Referens Rita <span[^>]*>officer\d+@riado-test\.example<', followed)
 
     from alerts.models import OutboxMessage
     from incident.extensions import db

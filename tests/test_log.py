@@ -163,7 +163,8 @@ def test_ics214_csv(client, officer, incident):
     response = client.get(f"/api/v1/incidents/{incident['id']}/log.csv", headers=officer)
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
     lines = response.data.decode("utf-8-sig").splitlines()
-    assert lines[0] == "incident_number,incident_name,drill,seq,date_time,name,kind,notable_activity,corrects_seq,hash"
+    assert lines[0] == ("incident_number,incident_name,drill,seq,date_time,name,position,email,kind,notable_activity,"
+                        "corrects_seq,hash")
     assert '"Riasztás kiküldve; 12 fő értesítve"' in lines[2] or "Riasztás kiküldve; 12 fő értesítve" in lines[2]
     assert "+01:00" in lines[1] or "+02:00" in lines[1]  # local time with its offset
 

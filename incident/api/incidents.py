@@ -10,6 +10,8 @@ from ..extensions import db
 from ..geo import to_geojson
 from ..models import INCIDENT_KINDS, LOG_KINDS, SEVERITIES, STATUSES, Assignment, Incident, LogEntry
 from ..operations import incidents as ops
+from ..operations.staff import Staff
+from ..security import sees_personal_data
 from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, geojson_area, page
 from .registry import ResourceList, csv_response, resource_json
 
@@ -75,7 +77,9 @@ class EntryIn(Schema):
 class EntryOut(Schema):
     seq = fields.Integer()
     at = fields.String()
-    author = fields.String()
+    author = fields.String(metadata={"description": "as stored (the user's e-mail, or system, cli, sms…) for "
+                                                    "officers and admins; for viewers the name and position"})
+    author_name = fields.String(metadata={"description": "the author's name and position (system, cli, sms… as they are)"})
     kind = fields.String()
     text = fields.String()
     corrects = fields.Integer(allow_none=True)
@@ -108,9 +112,12 @@ class AssignmentOut(Schema):
     quantity = fields.Integer()
     note = fields.String()
     assigned_at = fields.String()
-    assigned_by = fields.String()
+    assigned_by = fields.String(metadata={"description": "the user's e-mail for officers and admins; for viewers "
+                                                         "the name and position"})
+    assigned_by_name = fields.String(metadata={"description": "name and position"})
     released_at = fields.String(allow_none=True)
-    released_by = fields.String(allow_none=True)
+    released_by = fields.String(allow_none=True, metadata={"description": "as assigned_by"})
+    released_by_name = fields.String(allow_none=True)
 
 
 class AssignmentList(Schema):
@@ -153,11 +160,22 @@ def incident_json(incident: Incident) -> dict:
     }
 
 
-def entry_json(entry) -> dict:
+def staff_of_entries(entries) -> Staff:
+    """The authors of these log entries, for this reader."""
+    return Staff(((e.author_id, e.author) for e in entries), sees_personal_data())
+
+
+def staff_of_assignments(assignments) -> Staff:
+    people = [(None, a.assigned_by) for a in assignments] + [(None, a.released_by) for a in assignments]
+    return Staff(people, sees_personal_data())
+
+
+def entry_json(entry, staff: Staff) -> dict:
     return {
         "seq": entry.seq,
         "at": entry.at.isoformat(),
-        "author": entry.author,
+        "author": staff.field(entry.author_id, entry.author),
+        "author_name": staff.name(entry.author_id, entry.author),
         "kind": entry.kind,
         "text": entry.text,
         "corrects": entry.corrects,
@@ -166,7 +184,7 @@ def entry_json(entry) -> dict:
     }
 
 
-def assignment_json(assignment: Assignment) -> dict:
+def assignment_json(assignment: Assignment, staff: Staff) -> dict:
     return {
         "id": assignment.id,
         "incident_id": assignment.incident_id,
@@ -175,9 +193,11 @@ def assignment_json(assignment: Assignment) -> dict:
         "quantity": assignment.quantity,
         "note": assignment.note,
         "assigned_at": assignment.assigned_at.isoformat(),
-        "assigned_by": assignment.assigned_by,
+        "assigned_by": staff.field(None, assignment.assigned_by),
+        "assigned_by_name": staff.name(None, assignment.assigned_by),
         "released_at": assignment.released_at.isoformat() if assignment.released_at else None,
-        "released_by": assignment.released_by,
+        "released_by": staff.field(None, assignment.released_by),
+        "released_by_name": staff.name(None, assignment.released_by),
     }
 
 
@@ -241,7 +261,8 @@ class Log(MethodView):
         """The activity log, oldest first."""
         get_incident(incident_id)
         result = page(ops.log_query(incident_id), args)
-        return {"items": [entry_json(e) for e in result["items"]], "total": result["total"]}
+        staff = staff_of_entries(result["items"])
+        return {"items": [entry_json(e, staff) for e in result["items"]], "total": result["total"]}
 
     @incidents.arguments(EntryIn)
     @incidents.response(201, EntryOut)
@@ -252,7 +273,7 @@ class Log(MethodView):
             entry = ops.add_entry(incident_id, data)
         except LookupError:
             abort(404)
-        body = entry_json(entry)  # before the commit, which would expire it and cost a re-read
+        body = entry_json(entry, staff_of_entries([entry]))  # before the commit, which would expire it
         db.session.commit()
         return body
 
@@ -264,7 +285,7 @@ def log_entry(incident_id, seq):
     entry = db.session.execute(ops.log_query(incident_id).where(LogEntry.seq == seq)).scalar_one_or_none()
     if entry is None:
         abort(404)
-    return entry_json(entry)
+    return entry_json(entry, staff_of_entries([entry]))
 
 
 @incidents.route("/<int:incident_id>/log/verify")
@@ -280,7 +301,7 @@ def verify(incident_id):
 def log_csv(incident_id):
     """The log as CSV in the shape of an ICS-214 activity log."""
     incident = get_incident(incident_id)
-    return csv_response(ops.log_as_ics214(incident), f"{incident.number}-ics214.csv")
+    return csv_response(ops.log_as_ics214(incident, sees_personal_data()), f"{incident.number}-ics214.csv")
 
 
 @incidents.route("/<int:incident_id>/assignments")
@@ -291,7 +312,8 @@ class Assignments(MethodView):
         """Resources assigned to the incident (``active`` = not released)."""
         get_incident(incident_id)
         result = page(ops.assignments_query(incident_id, args.get("active")), args)
-        return {"items": [assignment_json(a) for a in result["items"]], "total": result["total"]}
+        staff = staff_of_assignments(result["items"])
+        return {"items": [assignment_json(a, staff) for a in result["items"]], "total": result["total"]}
 
     @incidents.arguments(AssignmentIn)
     @incidents.response(201, AssignmentOut)
@@ -300,7 +322,7 @@ class Assignments(MethodView):
         """Assign (part of) a resource; never more than ``available_quantity``."""
         get_incident(incident_id)
         assignment = ops.assign(incident_id, data)
-        body = assignment_json(assignment)
+        body = assignment_json(assignment, staff_of_assignments([assignment]))
         db.session.commit()
         return body
 
@@ -325,5 +347,5 @@ def release(assignment_id):
     except LookupError:
         abort(404)
     db.session.commit()
-    return assignment_json(assignment)
+    return assignment_json(assignment, staff_of_assignments([assignment]))
 

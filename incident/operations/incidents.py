@@ -39,6 +39,7 @@ from ..models import (
 from ..validation import Cleaner, fold
 from . import resources as resource_ops
 from .contacts import check_version
+from .staff import Staff
 
 USER_LOG_KINDS = tuple(k for k in LOG_KINDS if k != "system")
 # The lifecycle: forward one step at a time; a contained or closed incident may be reopened.
@@ -475,25 +476,31 @@ def nearby_resources(incident: Incident, kind: str | None = None, limit: int = 1
     return resource_ops.load_with_availability(hits)
 
 
-ICS214_COLUMNS = ("incident_number", "incident_name", "drill", "seq", "date_time", "name", "kind",
-                  "notable_activity", "corrects_seq", "hash")
+ICS214_COLUMNS = ("incident_number", "incident_name", "drill", "seq", "date_time", "name", "position", "email",
+                  "kind", "notable_activity", "corrects_seq", "hash")
 
 
-def log_as_ics214(incident: Incident) -> str:
+def log_as_ics214(incident: Incident, personal: bool) -> str:
     """The activity log as CSV in the shape of an ICS-214 activity log: one row per notable
-    activity with its date and time (in RIADO_TIMEZONE, with the offset) and who recorded it."""
+    activity with its date and time (in RIADO_TIMEZONE, with the offset) and who recorded it
+    (name and position; the e-mail only with ``personal``)."""
     import csv
     import io
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(current_app.config["RIADO_TIMEZONE"])
+    authors = db.session.execute(
+        select(LogEntry.author_id, LogEntry.author).where(LogEntry.incident_id == incident.id).distinct()
+    ).all()
+    staff = Staff(authors, personal)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(ICS214_COLUMNS)
     for entry in db.session.execute(log_query(incident.id)).scalars():
+        who = staff(entry.author_id, entry.author)
         writer.writerow([
             incident.number, incident.title, "yes" if incident.drill else "no", entry.seq,
-            entry.at.astimezone(zone).isoformat(timespec="seconds"), entry.author, entry.kind, entry.text,
-            entry.corrects or "", entry.hash,
+            entry.at.astimezone(zone).isoformat(timespec="seconds"), who.name, who.position, who.email or "",
+            entry.kind, entry.text, entry.corrects or "", entry.hash,
         ])
     return out.getvalue()

@@ -31,7 +31,8 @@ from ..geo import lonlat, to_geojson, to_shapely
 from ..labels import INCIDENT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS, label
 from ..models import INCIDENT_KINDS, SEVERITIES, STATUSES, Assignment, Incident
 from ..operations import incidents as ops
-from ..security import require_role
+from ..operations.staff import Staff
+from ..security import require_role, sees_personal_data
 from .registry import (
     DEFAULT_CENTRE,
     DEFAULT_ZOOM,
@@ -296,6 +297,13 @@ def _entries(incident: Incident):
     return entries, corrected_by
 
 
+def staff_of(entries, assignments=()) -> Staff:
+    """The staff the log entries and assignments name, read once for the page."""
+    people = [(e.author_id, e.author) for e in entries]
+    people += [(None, who) for a in assignments for who in (a.assigned_by, a.released_by)]
+    return Staff(people, sees_personal_data())
+
+
 def _assignments(incident: Incident, active: bool | None):
     query = ops.assignments_query(incident.id, active).options(selectinload(Assignment.resource))
     return db.session.execute(query).scalars().all()
@@ -316,13 +324,15 @@ def render_detail(incident: Incident, code: int = 200, **state):
         nearby = ops.nearby_resources(incident, resource_kind, NEARBY_LIMIT)
     point = lonlat(incident.location)
     new_seq = request.args.get("entry", type=int) if request.method == "GET" else None
+    active, released = _assignments(incident, True), _assignments(incident, False)
     context = {
         "incident": incident,
         "entries": list(reversed(entries)),  # newest first, right under the quick entry
         "corrected_by": corrected_by,
         "verification": ops.verify_log(incident),
-        "active": _assignments(incident, True),
-        "released": _assignments(incident, False),
+        "active": active,
+        "released": released,
+        "staff": staff_of(entries, [*active, *released]),
         "nearby": nearby,
         "resource_kinds": labels,
         "resource_kind": resource_kind,
@@ -529,6 +539,7 @@ def incident_report(incident_id: int):
         entries=newest_first,
         decisions=[e for e in newest_first if e.kind == "decision"],
         corrected_by=corrected_by,
+        staff=staff_of(entries, assignments),
         assignments=sorted(assignments, key=lambda a: (a.released_at is not None, a.assigned_at, a.id)),
         resource_kinds=kind_labels(),
         verification=ops.verify_log(incident),
