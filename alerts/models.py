@@ -108,3 +108,20 @@ class OutboxMessage(db.Model):
     body: Mapped[str] = mapped_column(Text)
     delivery_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class WebhookReceipt(db.Model):
+    """A provider's webhook that was acted on, by the provider's own id for it (``MessageSid`` of
+    an inbound SMS; ``MessageSid:status`` of a status callback; later ``CallSid``…). Inserted in
+    the transaction of the webhook's effect: a replay, or a second copy arriving at the same
+    moment, finds it and acts no more; ``outcome`` gives it the first answer again."""
+
+    __tablename__ = "webhook_receipts"
+    __audit__ = False
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_webhook_receipts_kind_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # sms-inbound, sms-status
+    key: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -29,7 +29,7 @@ from incident.phones import is_mobile, normalise_phone
 from incident.validation import Cleaner
 
 from . import sms
-from .models import STATUS_RANK, Alert, Delivery, Exclusion
+from .models import STATUS_RANK, Alert, Delivery, Exclusion, WebhookReceipt
 
 ACK_WORDS = {"ok", "1", "igen", "yes"}
 STOP_WORDS = {"stop", "leiratkozom", "stopall", "unsubscribe"}
@@ -391,14 +391,53 @@ def finish_done_alerts() -> None:
 # Status callbacks and replies
 
 
+def claim_webhook(kind: str, key: str) -> str | None:
+    """Record, in the current transaction, that the webhook ``kind``/``key`` is being acted on.
+    None the first time (act, then commit with the receipt); for a replay, the outcome its first
+    delivery recorded (act no more). A second copy arriving meanwhile waits on the unique key
+    (PostgreSQL) or for the write lock (SQLite) and then finds the first one's receipt."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    key = key[:100]
+    inserted = db.session.execute(
+        insert(WebhookReceipt).values(kind=kind, key=key, outcome="", received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["kind", "key"]).returning(WebhookReceipt.id)
+    ).first()
+    if inserted is not None:
+        return None
+    return db.session.execute(
+        select(WebhookReceipt.outcome).where(WebhookReceipt.kind == kind, WebhookReceipt.key == key)
+    ).scalar_one()
+
+
+def settle_webhook(kind: str, key: str, outcome: str) -> None:
+    """Keep what the first delivery of a webhook did (a replay answers the same)."""
+    db.session.execute(
+        update(WebhookReceipt).where(WebhookReceipt.kind == kind, WebhookReceipt.key == key[:100]).values(outcome=outcome)
+    )
+
+
 def apply_status(delivery_id: int, sid: str | None, status: str, error_code: int | None) -> bool:
-    """A provider status callback; never moves a delivery backwards. Returns whether it matched."""
+    """A provider status callback; never moves a delivery backwards, and the same (MessageSid,
+    status) again changes nothing. Returns whether it matched a delivery."""
+    key = f"{sid}:{status}" if sid else None
+    if key and claim_webhook("sms-status", key) is not None:
+        db.session.rollback()
+        return False
+    matched = _apply_status(delivery_id, sid, status, error_code)
+    if key:
+        settle_webhook("sms-status", key, "applied" if matched else "ignored")
+    db.session.commit()
+    return matched
+
+
+def _apply_status(delivery_id: int, sid: str | None, status: str, error_code: int | None) -> bool:
     mapped = {"queued": "sending", "accepted": "sending", "scheduled": "sending", "sending": "sending",
               "sent": "sent", "delivered": "delivered", "read": "delivered", "undelivered": "undelivered",
               "failed": "failed", "canceled": "failed"}.get(status)
     delivery = db.session.get(Delivery, delivery_id, with_for_update=True)
     if delivery is None or mapped is None or (sid and delivery.provider_sid and delivery.provider_sid != sid):
-        db.session.rollback()
         return False
     if STATUS_RANK[mapped] > STATUS_RANK[delivery.status] or (delivery.status == "sending" and mapped == "sent"):
         now = utcnow()
@@ -412,7 +451,6 @@ def apply_status(delivery_id: int, sid: str | None, status: str, error_code: int
             delivery.delivered_at = now
         if error_code:
             delivery.error_code = error_code
-    db.session.commit()
     return True
 
 
@@ -427,11 +465,26 @@ def normalise_reply(text: str) -> str:
 class ReplyOutcome:
     action: str  # ack, stop, start, unknown, nothing_to_ack
     alert_id: int | None = None
+    replayed: bool = False  # the same message (MessageSid) again: nothing was done
 
 
-def handle_reply(from_phone: str, text: str) -> ReplyOutcome:
+def handle_reply(from_phone: str, text: str, message_sid: str | None = None) -> ReplyOutcome:
     """An SMS to our number: an acknowledgement of the newest alert that asked for one, an
-    opt-out (STOP, LEIRATKOZOM) or an opt-in (START)."""
+    opt-out (STOP, LEIRATKOZOM) or an opt-in (START). The same ``message_sid`` again (a replayed
+    or repeated webhook) acts no more."""
+    if message_sid:
+        earlier = claim_webhook("sms-inbound", message_sid)
+        if earlier is not None:
+            db.session.rollback()
+            return ReplyOutcome(earlier or "unknown", replayed=True)
+    outcome = _reply(from_phone, text)
+    if message_sid:
+        settle_webhook("sms-inbound", message_sid, outcome.action)
+    db.session.commit()
+    return outcome
+
+
+def _reply(from_phone: str, text: str) -> ReplyOutcome:
     from incident.operations.contacts import set_opt_in
 
     try:
@@ -442,7 +495,6 @@ def handle_reply(from_phone: str, text: str) -> ReplyOutcome:
     if word in STOP_WORDS or word in START_WORDS:
         for contact in db.session.execute(select(Contact).where(Contact.phone == phone)).scalars():
             set_opt_in(contact, word in START_WORDS)
-        db.session.commit()
         return ReplyOutcome("start" if word in START_WORDS else "stop")
     if word not in ACK_WORDS:
         return ReplyOutcome("unknown")
@@ -453,7 +505,6 @@ def handle_reply(from_phone: str, text: str) -> ReplyOutcome:
         .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update()
     ).scalar_one_or_none()
     if delivery is None:
-        db.session.rollback()
         return ReplyOutcome("nothing_to_ack")
     now = utcnow()
     delivery.acknowledged_at = now
@@ -467,7 +518,6 @@ def handle_reply(from_phone: str, text: str) -> ReplyOutcome:
         incident_ops.append_entry(incident, "communication", incident_ops.system_text(
             "%(name)s acknowledged SMS alert %(id)s.", name=delivery.name or delivery.phone, id=alert.id),
             author=incident_ops.Who(None, "sms"), locked=True)
-    db.session.commit()
     return ReplyOutcome("ack", alert.id)
 
 

@@ -51,7 +51,8 @@ def twiml(message: str | None = None) -> Response:
 @csrf_exempt
 @signed
 def status():
-    """A message's status changed (sent, delivered, undelivered, failed)."""
+    """A message's status changed (sent, delivered, undelivered, failed); the same MessageSid and
+    status again changes nothing."""
     try:
         delivery_id = int(request.args.get("d", ""))
     except ValueError:
@@ -67,8 +68,10 @@ def status():
 @csrf_exempt
 @signed
 def inbound():
-    """A reply: OK / 1 / IGEN / YES acknowledges; STOP / LEIRATKOZOM opts out; START opts in."""
-    outcome = ops.handle_reply(request.form.get("From", ""), request.form.get("Body", ""))
+    """A reply: OK / 1 / IGEN / YES acknowledges; STOP / LEIRATKOZOM opts out; START opts in.
+    The same MessageSid again (a replay) acts no more and gets the first answer again."""
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid") or None
+    outcome = ops.handle_reply(request.form.get("From", ""), request.form.get("Body", ""), sid)
     with force_locale(current_app.config["RIADO_LOCALE"]):
         replies = {
             "ack": gettext("Thank you, your confirmation is recorded."),

@@ -33,6 +33,17 @@ def upgrade():
         bind.execute(sa.text("UPDATE contacts SET search_public = :search WHERE id = :id"),
                      {"search": _fold(text), "id": row.id})
 
+    op.create_table('webhook_receipts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_receipts')),
+    sa.UniqueConstraint('kind', 'key', name='uq_webhook_receipts_kind_key')
+    )
+
 
 def downgrade():
+    op.drop_table('webhook_receipts')
     op.execute("ALTER TABLE contacts DROP COLUMN search_public")
