@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select, update
 
 from incident.audit import current_actor
+from incident.audit import record as record_audit
 from incident.database import utcnow
 from incident.errors import ConflictError, FieldErrors
 from incident.extensions import db
@@ -468,23 +469,32 @@ class ReplyOutcome:
     replayed: bool = False  # the same message (MessageSid) again: nothing was done
 
 
-def handle_reply(from_phone: str, text: str, message_sid: str | None = None) -> ReplyOutcome:
+def handle_reply(from_phone: str, text: str, message_sid: str | None = None, simulated_from=None) -> ReplyOutcome:
     """An SMS to our number: an acknowledgement of the newest alert that asked for one, an
     opt-out (STOP, LEIRATKOZOM) or an opt-in (START). The same ``message_sid`` again (a replayed
-    or repeated webhook) acts no more."""
+    or repeated webhook) acts no more.
+
+    ``simulated_from``: the console outbox message an officer answered in the contact's place
+    (drills, training). It acts the same, but the log entry is the officer's and says SIMULATED,
+    and the audit trail keeps the officer, the message and the text typed."""
     if message_sid:
         earlier = claim_webhook("sms-inbound", message_sid)
         if earlier is not None:
             db.session.rollback()
             return ReplyOutcome(earlier or "unknown", replayed=True)
-    outcome = _reply(from_phone, text)
+    outcome = _reply(from_phone, text, simulated=simulated_from is not None)
     if message_sid:
         settle_webhook("sms-inbound", message_sid, outcome.action)
+    if simulated_from is not None:
+        record_audit(db.session, "simulate", "sms_outbox", simulated_from.id, {
+            "to": [None, simulated_from.to], "delivery_id": [None, simulated_from.delivery_id], "text": [None, text],
+            "outcome": [None, outcome.action], "alert_id": [None, outcome.alert_id],
+        })
     db.session.commit()
     return outcome
 
 
-def _reply(from_phone: str, text: str) -> ReplyOutcome:
+def _reply(from_phone: str, text: str, simulated: bool = False) -> ReplyOutcome:
     from incident.operations.contacts import set_opt_in
 
     try:
@@ -515,9 +525,16 @@ def _reply(from_phone: str, text: str) -> ReplyOutcome:
     alert = db.session.get(Alert, delivery.alert_id)
     if alert.incident_id:
         incident = incident_ops.lock_incident(alert.incident_id)
-        incident_ops.append_entry(incident, "communication", incident_ops.system_text(
-            "%(name)s acknowledged SMS alert %(id)s.", name=delivery.name or delivery.phone, id=alert.id),
-            author=incident_ops.Who(None, "sms"), locked=True)
+        name = delivery.name or delivery.phone
+        if simulated:  # the legal record must not read as if the contact had answered: the officer's entry
+            message = incident_ops.system_text(
+                "SIMULATED reply, typed by an officer on the console outbox, not sent by the contact: "
+                "%(name)s acknowledged SMS alert %(id)s.", name=name, id=alert.id)
+            author = incident_ops.who()
+        else:
+            message = incident_ops.system_text("%(name)s acknowledged SMS alert %(id)s.", name=name, id=alert.id)
+            author = incident_ops.Who(None, "sms")
+        incident_ops.append_entry(incident, "communication", message, author=author, locked=True)
     return ReplyOutcome("ack", alert.id)
 
 

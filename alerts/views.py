@@ -370,8 +370,7 @@ def simulate_reply(message_id: int):
     if not text:
         flash(_("Type the reply to simulate (for example OK)."), "error")
         return redirect(back)
-    outcome = ops.handle_reply(message.to, text)
-    db.session.commit()
+    outcome = ops.handle_reply(message.to, text, simulated_from=message)
     who = show_phone(message.to)
     messages = {
         "ack": _("Simulated reply “%(text)s” from %(who)s: acknowledgement of alert #%(id)s recorded.",

@@ -125,15 +125,30 @@ def _record_id(obj) -> str:
     return ",".join("" if v is None else str(v) for v in key)
 
 
+def _request_facts() -> tuple[str | None, str | None]:
+    """The caller's address and ``METHOD /path``, when there is a request."""
+    if not has_request_context():
+        return None, None
+    return request.remote_addr, f"{request.method} {request.path}"[:300]
+
+
+def record(session, action: str, entity: str, record_id, changes: dict) -> None:
+    """An audit row for an act that is not a column change (a simulated SMS reply…), written in
+    ``session``'s transaction, by whoever is acting (``current_actor``)."""
+    actor_id, actor = current_actor()
+    remote, req = _request_facts()
+    session.execute(insert(AuditEntry).values(
+        at=utcnow(), actor_id=actor_id, actor=actor, action=action[:16], entity=entity, record_id=str(record_id),
+        changes=jsonable(changes), remote_addr=remote, request=req,
+    ))
+
+
 @event.listens_for(FlaskSession, "after_flush")
 def _write_audit_rows(session, _flush_context):
     rows = []
     actor_id, actor = current_actor()
     now = utcnow()
-    remote, req = None, None
-    if has_request_context():
-        remote = request.remote_addr
-        req = f"{request.method} {request.path}"[:300]
+    remote, req = _request_facts()
     for action, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objects:
             options = _audit_options(obj)

@@ -539,3 +539,49 @@ def test_the_drill_safety_switch_is_named_on_the_confirmation(app_factory, make_
     assert reasons == ["drill_safety"] * 4  # Júlia, the duty phone, Lili and the landline: not in the group
     assert "gyakorlati biztonsági kapcsoló" in html and "„Gyakorlók”" in html
     assert texts_of(html, "final-body") == ["GYAKORLAT! Próbariasztás"]
+
+
+def test_a_simulated_reply_is_marked_as_simulated_with_its_officer_in_the_log_and_the_audit_trail(
+        app_factory, make_user, token_for):
+    from alerts.models import Delivery, OutboxMessage
+    from incident.extensions import db
+
+    app = app_factory(RIADO_LOCALE="en")
+    client = app.test_client()
+    officer = make_user("officer", name="Szabó Szilvia", position="közbiztonsági referens")
+    headers = {"Authorization": f"Bearer {token_for(officer)}"}
+    incident = make_incident(client, headers, "Vihar a Belvárosban")
+    contact = client.post("/api/v1/contacts", json={"name": "Kovács Júlia", "phone": JULIA}, headers=headers).get_json()
+    alert_id = api_alert(client, headers, body="Kérjük, erősítse meg: OK", contacts=[contact["id"]],
+                         incident_id=incident["id"], require_ack=True)
+    app.extensions["huey"].flush()  # no worker here: the console gateway's "sending" is done below
+    with app.app_context():
+        delivery = db.session.execute(select(Delivery).where(Delivery.alert_id == alert_id)).scalar_one()
+        delivery.status = "sent"
+        message = OutboxMessage(sid="console-1", to=JULIA, body=delivery.body, delivery_id=delivery.id)
+        db.session.add(message)
+        db.session.commit()
+        delivery_id, message_id = delivery.id, message.id
+
+    page = client.get("/login")
+    client.post("/login", data={"email": officer["email"], "password": officer["password"],
+                                "csrf_token": csrf_from(page.get_data(as_text=True))})
+    outbox = client.get("/alerts/outbox").get_data(as_text=True)
+    answer = client.post(f"/alerts/outbox/{message_id}/reply", data={"csrf_token": csrf_from(outbox), "text": "OK"})
+    assert answer.status_code == 302
+    assert client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts"]["acknowledged"] == 1
+
+    entry = client.get(f"/api/v1/incidents/{incident['id']}/log", headers=headers).get_json()["items"][-1]
+    assert entry["kind"] == "communication" and "Kovács Júlia" in entry["text"]
+    assert entry["text"].startswith("SIMULATED") and "not sent by the contact" in entry["text"]
+    assert entry["author"] == officer["email"] and entry["author_name"] == "Szabó Szilvia (közbiztonsági referens)"
+    html = client.get(f"/incidents/{incident['id']}").get_data(as_text=True)
+    assert "SIMULATED" in html and "Szabó Szilvia (közbiztonsági referens)" in html
+
+    admin = {"Authorization": f"Bearer {token_for(make_user('admin'))}"}
+    rows = client.get("/api/v1/audit?entity=sms_outbox", headers=admin).get_json()["items"]
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["actor"], row["action"], row["record_id"]) == (officer["email"], "simulate", str(message_id))
+    assert row["changes"]["text"] == [None, "OK"] and row["changes"]["delivery_id"] == [None, delivery_id]
+    assert row["changes"]["to"] == [None, JULIA] and row["changes"]["outcome"] == [None, "ack"]

@@ -89,10 +89,12 @@ def test_an_old_stop_replayed_after_start_does_not_opt_out_again(twilio_app, api
 def test_a_replayed_ok_acknowledges_once_and_is_logged_once(twilio_app, api):
     client = twilio_app.test_client()
     headers, _ = api("officer")
-    _incident, _contact, (older, newer) = two_alerts_asking_for_ok(twilio_app, client, headers)
+    incident, _contact, (older, newer) = two_alerts_asking_for_ok(twilio_app, client, headers)
     ok = {"MessageSid": "SM" + "3" * 32, "From": PHONE, "Body": "OK"}
     first = signed(client, INBOUND, ok)
     assert acknowledgements(twilio_app) == (1, 1)
+    entry = client.get(f"/api/v1/incidents/{incident}/log", headers=headers).get_json()["items"][-1]
+    assert entry["author"] == "sms" and "SIMULATED" not in entry["text"]  # the contact's own answer
     assert signed(client, INBOUND, ok) == first
     assert acknowledgements(twilio_app) == (1, 1)  # the older alert is not acknowledged by the copy
     assert client.get(f"/api/v1/alerts/{older}", headers=headers).get_json()["counts"]["acknowledged"] == 0
