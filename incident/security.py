@@ -220,7 +220,8 @@ def csp_nonce() -> str:
 
 
 def security_headers(response):
-    """``after_request``: headers that make the browser refuse what the app does not do."""
+    """``after_request``: headers that make the browser refuse what the app does not do, and keep
+    private answers out of caches."""
     tile_origin = current_app.config.get("RIADO_TILE_ORIGIN", "")
     nonce = g.get("csp_nonce")
     script_src = f"script-src 'self' 'nonce-{nonce}'; " if nonce else "script-src 'self'; "
@@ -232,6 +233,10 @@ def security_headers(response):
         + script_src
         + "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
     )
+    if request.endpoint != "static" and not _view_attr("_riado_public", False):
+        # Whatever a signed-in user is answered may carry personal data (phones, e-mails, names):
+        # no browser or proxy cache keeps it (the static files keep their own caching).
+        response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")

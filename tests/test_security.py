@@ -209,3 +209,40 @@ def test_forged_webhooks_are_refused_and_record_nothing(twilio_app, api):
     assert _post(client, inbound, stop, _sign(PUBLIC + inbound, stop)).status_code == 200
     after = _state(twilio_app, contact, delivery)
     assert after["opted_in"] is False and after["delivery"][1] is not None and after["log"] == before["log"] + 1
+
+
+# Cache-Control: no answer that may carry personal data is kept by a browser or a proxy
+
+
+def test_every_signed_in_answer_says_no_store_and_static_files_keep_their_caching(app, client, api, login):
+    import re as regex
+
+    headers, officer = api("officer")
+    group = client.post("/api/v1/groups", json={"name": "Ügyelet"}, headers=headers).get_json()["id"]
+    contact = client.post("/api/v1/contacts", json={"name": "Kovács Júlia", "phone": PHONE, "groups": [group]},
+                          headers=headers).get_json()["id"]
+    point = {"type": "Point", "coordinates": [19.05, 47.5]}
+    client.post("/api/v1/resources", json={"name": "Szivattyú", "kind": "pump", "location": point}, headers=headers)
+    incident = client.post("/api/v1/incidents", json={"title": "Vihar", "kind": "storm", "severity": "moderate",
+                                                      "location": point}, headers=headers).get_json()["id"]
+    client.post("/api/v1/alerts", json={"body": "Próba", "contacts": [contact], "incident_id": incident}, headers=headers)
+    app.extensions["huey"].flush()
+    login(officer)  # the session for the pages, the token for the API
+
+    answered = {}
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if "GET" not in rule.methods or rule.endpoint == "static" or getattr(view, "_riado_public", False):
+            continue
+        path = regex.sub(r"<(?:[^:>]+:)?[^>]+>", "1", rule.rule)
+        response = client.get(path, headers=headers if path.startswith("/api/") else {})
+        assert "no-store" in response.headers.get("Cache-Control", ""), (path, response.status_code)
+        answered[path] = response.status_code
+    for path in ("/", "/contacts", "/contacts/1", "/groups/1", "/incidents/1", "/incidents/1/report", "/alerts/1",
+                 "/alerts/outbox", "/map", "/api/v1/contacts", "/api/v1/contacts/1", "/api/v1/incidents/1/log",
+                 "/api/v1/alerts/1/deliveries", "/api/v1/me", "/api/v1/contacts/export.csv"):
+        assert answered.get(path) == 200, (path, answered.get(path))
+    assert "no-store" in client.get("/no-such-page").headers["Cache-Control"]
+    static = client.get("/static/css/incidents.css")
+    assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
+    static.close()
