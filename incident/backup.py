@@ -25,10 +25,18 @@ def backup(database_url: str, target: Path) -> Path:
         raise ConfigurationError(f"{target} is a folder; give the backup file's name.")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    if url.get_backend_name() == "sqlite":
-        _sqlite(url.database, partial)
-    else:
-        _postgres(url, partial)
+    # The backup holds everybody's personal data: readable by this account only, from the start.
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        if url.get_backend_name() == "sqlite":
+            _sqlite(url.database, partial)
+        else:
+            _postgres(url, partial)
+        os.chmod(partial, 0o600)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, target)  # a reader never sees half a backup
     return target
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -28,8 +29,14 @@ cli.add_command(shell_command)
 cli.add_command(routes_command)
 
 
+# Files the riado process creates (the SQLite database and its -wal/-shm, the queue file, the
+# generated secrets, backups) are readable by its own account only.
+UMASK = 0o077
+
+
 def main() -> None:
     """Console entry point: configuration problems end in one sentence, not a traceback."""
+    os.umask(UMASK)
     try:
         cli.main(prog_name="riado")
     except ConfigurationError as exc:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import sqlite3
+import stat
 from contextvars import ContextVar
 
 # Shapely must load its bundled GEOS before SQLite loads SpatiaLite: SQLite dlopens extensions
@@ -16,6 +18,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import DateTime, TypeDecorator
 
 from .config import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Set for the duration of a read-only request (GET, HEAD): its SQLite transactions begin
@@ -90,6 +94,29 @@ def engine_options(url: str) -> dict:
     }
 
 
+def make_private(*paths) -> None:
+    """Take the group's and others' permissions off these files, where they exist: a database or
+    queue made before Riadó set its umask, or by a process started some other way. SQLite gives
+    the -wal and -shm files it creates the database file's own mode."""
+    for path in paths:
+        mode = None
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            if mode & 0o077:
+                os.chmod(path, mode & 0o700)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # not ours to change: say so, and go on serving
+            log.warning("could not make %s private (mode %s): %s", path, oct(mode) if mode else "?", exc)
+
+
+def sqlite_files(database: str | None) -> list[str]:
+    """The SQLite database file and the journal files beside it (none for an in-memory one)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return []
+    return [database + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+
+
 class SpatiaLiteMissing(ConfigurationError):
     """SpatiaLite could not be loaded into an SQLite connection."""
 
@@ -129,6 +156,9 @@ def configure_engine(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
+        files = sqlite_files(engine.url.database)
+        # Each new connection (a pool holds few) checks that the files are still the account's own.
+        event.listen(engine, "connect", lambda _conn, _record: make_private(*files))
 
 
 def describe_url(url: str) -> str:

@@ -23,8 +23,12 @@ def make_huey(app: Flask) -> Huey:
     """The Huey instance for this configuration."""
     if app.config.get("REDIS_URL"):
         return RedisHuey("riado", url=app.config["REDIS_URL"], utc=True)
+    from .database import make_private, sqlite_files
+
     path = Path(app.config["INSTANCE_PATH"]) / "queue.db"
-    return SqliteHuey("riado", filename=str(path), utc=True, timeout=15)
+    huey = SqliteHuey("riado", filename=str(path), utc=True, timeout=15)  # creates the file
+    make_private(*sqlite_files(str(path)))
+    return huey
 
 
 def init_app(app: Flask) -> None:

@@ -53,3 +53,15 @@ def test_backup_and_restore(client, api, backend, new_database, tmp_path, databa
          "app = create_app();\nwith app.app_context(): print(verify_log(db.session.get(Incident, %d)).ok)" % incident["id"]],
         env={**os.environ, "DATABASE_URL": restored}, capture_output=True, text=True, timeout=120)
     assert verify.stdout.strip() == "True", verify.stderr
+
+
+def test_the_backup_is_readable_by_its_owner_only(database_url, tmp_path):
+    target = tmp_path / "private" / "riado-backup.dump"
+    old_umask = os.umask(0o022)  # as a shell usually has it
+    try:
+        result = subprocess.run([RIADO, "backup", str(target)], env=dict(os.environ), capture_output=True, text=True,
+                                timeout=120)
+    finally:
+        os.umask(old_umask)
+    assert result.returncode == 0, result.stderr
+    assert {p.name: p.stat().st_mode & 0o777 for p in target.parent.iterdir()} == {"riado-backup.dump": 0o600}

@@ -153,3 +153,47 @@ def test_worker_consumes_the_queue_until_stopped():
     output = "".join(seen) + out
     assert "Riadó worker: 2 threads on the SQLite queue" in output
     assert "Traceback" not in output
+
+
+# Files Riadó creates are its own: no other account on the machine reads the database
+
+
+def _modes(folder) -> dict[str, int]:
+    return {p.name: p.stat().st_mode & 0o777 for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_database_queue_and_backup_files_are_created_private(tmp_path):
+    import sqlite3
+
+    instance = tmp_path / "instance"
+    env = {"RIADO_INSTANCE_PATH": str(instance), "DATABASE_URL": ""}  # the default: SQLite in the instance folder
+    old_umask = os.umask(0o022)  # as a shell usually has it
+    try:
+        up = riado("db", "upgrade", env_extra=env)
+        assert up.returncode == 0, up.stderr
+        made = _modes(instance)
+        assert {"riado.db", "queue.db", "secret_key"} <= set(made)
+        assert made == dict.fromkeys(made, 0o600), {k: oct(v) for k, v in made.items()}
+        # While the service runs, SQLite's -wal and -shm files beside the database take its mode.
+        conn = sqlite3.connect(instance / "riado.db")
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("CREATE TABLE probe (x)")
+            running = _modes(instance)
+            assert {"riado.db-wal", "riado.db-shm"} <= set(running)
+            assert running == dict.fromkeys(running, 0o600), {k: oct(v) for k, v in running.items()}
+        finally:
+            conn.close()
+        backup = riado("backup", str(tmp_path / "backups" / "riado.db"), env_extra=env)
+        assert backup.returncode == 0, backup.stderr
+        assert _modes(tmp_path / "backups") == {"riado.db": 0o600}
+        # Files an older Riadó left readable by others are made private when it next starts.
+        for name in ("riado.db", "queue.db"):
+            (instance / name).chmod(0o644)
+        (instance / "riado.db-wal").touch(0o644)
+        again = riado("db", "upgrade", env_extra=env)
+        assert again.returncode == 0, again.stderr
+        fixed = _modes(instance)
+        assert fixed == dict.fromkeys(fixed, 0o600), {k: oct(v) for k, v in fixed.items()}
+    finally:
+        os.umask(old_umask)
