@@ -30,7 +30,7 @@ from incident.phones import is_mobile, normalise_phone
 from incident.validation import Cleaner
 
 from . import sms
-from .models import STATUS_RANK, Alert, Delivery, Exclusion, WebhookReceipt
+from .models import STATUS_RANK, Alert, Delivery, Exclusion, OutboxMessage, WebhookReceipt
 
 ACK_WORDS = {"ok", "1", "igen", "yes"}
 STOP_WORDS = {"stop", "leiratkozom", "stopall", "unsubscribe"}
@@ -469,7 +469,8 @@ class ReplyOutcome:
     replayed: bool = False  # the same message (MessageSid) again: nothing was done
 
 
-def handle_reply(from_phone: str, text: str, message_sid: str | None = None, simulated_from=None) -> ReplyOutcome:
+def handle_reply(from_phone: str, text: str, message_sid: str | None = None,
+                 simulated_from: OutboxMessage | None = None) -> ReplyOutcome:
     """An SMS to our number: an acknowledgement of the newest alert that asked for one, an
     opt-out (STOP, LEIRATKOZOM) or an opt-in (START). The same ``message_sid`` again (a replayed
     or repeated webhook) acts no more.
@@ -618,6 +619,4 @@ def open_incidents() -> list[Incident]:
 
 def outbox_query():
     """What the console gateway recorded, newest first."""
-    from .models import OutboxMessage
-
     return select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
