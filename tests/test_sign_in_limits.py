@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import func, select, update
 
 from conftest import PASSWORD, csrf_from
@@ -189,3 +190,15 @@ def test_a_wrong_current_password_on_the_own_page_counts_as_a_failed_sign_in(app
             "current_password": "wrong-guess", "new_password": "lamp-orbit-quarry-71", "csrf_token": csrf_from(page)
         }).status_code)
     assert statuses == [422, 422, 422, 429]
+
+
+def test_the_setting_reads_like_a_rate_and_a_bad_one_stops_the_start(app_factory):
+    from incident import ConfigurationError
+    from incident.operations.sign_in import parse_limit
+
+    assert parse_limit("10 per minute") == parse_limit("10/minute")
+    assert parse_limit("5 per 15 minutes").window == dt.timedelta(minutes=15)
+    assert parse_limit("20 per hour").failures == 20
+    for bad in ("lots", "0 per minute", "10 per fortnight", "10 per 0 minutes", ""):
+        with pytest.raises(ConfigurationError, match="RIADO_LOGIN_RATE_LIMIT"):
+            app_factory(RIADO_LOGIN_RATE_LIMIT=bad)
