@@ -16,7 +16,7 @@ from flask_login import current_user
 from . import config as config_module
 from .config import REPO_ROOT, ConfigurationError
 from .database import check_connection, configure_engine, engine_options
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, csrf, db, login_manager, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 __all__ = ["ConfigurationError", "create_app"]
@@ -52,17 +52,15 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=12),
     "BABEL_DEFAULT_LOCALE": "en",  # the language of the source strings
-    "RATELIMIT_HEADERS_ENABLED": True,
-    # Redis unreachable: count sign-in attempts in each process meanwhile, rather than refuse
-    # every sign-in with a 500 (Redis is checked again, and used once it is back).
-    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-    "RIADO_LOGIN_RATE_LIMIT": "10 per minute",
     "RIADO_CHECK_DATABASE": True,
 }
 
 
 def _finish_config(app: Flask) -> None:
+    from .operations.sign_in import parse_limit
+
     cfg = app.config
+    cfg["RIADO_SIGN_IN_LIMIT"] = parse_limit(cfg["RIADO_LOGIN_RATE_LIMIT"])
     try:
         ZoneInfo(cfg["RIADO_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError):
@@ -130,11 +128,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
-    limiter.init_app(app)
 
     from . import audit  # noqa: F401  (registers the flush listener)
     from . import api, queue, security, templating
-    from .views import admin, auth, errors, health, shell
+    from .views import account, admin, auth, errors, health, shell
     from .views import incidents as incident_views
     from .views import registry as registry_views
 
@@ -144,6 +141,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(shell.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(registry_views.bp)
     app.register_blueprint(incident_views.bp)
     templating.init_app(app)

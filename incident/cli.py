@@ -141,20 +141,40 @@ def token_group() -> None:
 @token_group.command("create")
 @click.argument("email")
 @click.option("--name", default="cli", help="a label to recognise the token by")
+@click.option("--days", type=click.IntRange(1, 3650), default=None,  # operations.sessions.MAX_TOKEN_DAYS
+              help="the token expires after N days (default: when revoked)")
 @with_appcontext
-def token_create(email: str, name: str) -> None:
+def token_create(email: str, name: str, days: int | None) -> None:
     """Print a new API token for EMAIL on stdout (and nothing else)."""
     from .extensions import db
+    from .operations.sessions import issue_token
     from .operations.users import find_user
-    from .security import issue_token
 
     user = find_user(email)
     if user is None or not user.is_active:
         raise click.BadParameter("no active user with this email", param_hint="EMAIL")
     _cli_actor()
-    token = issue_token(user, name)
+    token = issue_token(user, name, days)
     db.session.commit()
     click.echo(token)
+
+
+@token_group.command("revoke")
+@click.argument("email")
+@with_appcontext
+def token_revoke(email: str) -> None:
+    """Revoke every API token of EMAIL (says how many on stderr)."""
+    from .extensions import db
+    from .operations.sessions import revoke_tokens
+    from .operations.users import find_user
+
+    user = find_user(email)
+    if user is None:
+        raise click.BadParameter("no user with this email", param_hint="EMAIL")
+    _cli_actor()
+    revoked = revoke_tokens(user)
+    db.session.commit()
+    click.echo(f"Revoked {revoked} token{'' if revoked == 1 else 's'} of {user.email}.", err=True)
 
 
 @cli.group("demo")

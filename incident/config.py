@@ -151,6 +151,8 @@ def from_environment() -> dict:
         # address (sign-in rate limits, the audit trail) is then taken from there. 0: the
         # header is ignored, as it must be when clients can reach Riadó directly.
         "RIADO_TRUSTED_PROXIES": _whole_number("RIADO_TRUSTED_PROXIES", 0, minimum=0),
+        # Failed sign-ins allowed per window, per address and per account from unknown addresses
+        # (operations/sign_in.py), counted in the database and shared by every process.
+        "RIADO_LOGIN_RATE_LIMIT": os.environ.get("RIADO_LOGIN_RATE_LIMIT") or "10 per minute",
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
     }

@@ -1,8 +1,6 @@
 """Flask extension objects, created without an app (bound in ``create_app``)."""
 
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -32,6 +30,3 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-# Storage comes from RATELIMIT_STORAGE_URI: memory per process, Redis when
-# REDIS_URL is set so that every web process shares one count.
-limiter = Limiter(key_func=get_remote_address)

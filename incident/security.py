@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
-from flask import abort, current_app, g, jsonify, redirect, request, url_for
+from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import joinedload
 
 from .database import read_only, utcnow
 from .extensions import csrf, db, login_manager
-from .models import ROLES, ApiToken, User
+from .models import ROLES, User, UserSession
+from .operations.sessions import TOKEN_TOUCH_SECONDS, issue_token, live_session, live_token, touch_session
 
+__all__ = ["issue_token"]  # tests and benchmarks make their tokens here
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-TOKEN_PREFIX = "riado_"
-# Writing last_used_at on every request would turn reads into writes.
-TOKEN_TOUCH_SECONDS = 600
+# Where the session cookie keeps the key of its server-side session (user_sessions).
+SESSION_KEY = "_riado_session"
 
 
 def public(view):
@@ -31,13 +29,6 @@ def csrf_exempt(view):
     """Mark a public view whose unsafe requests carry their own proof (credentials, a signature)."""
     view._riado_csrf_exempt = True
     return view
-
-
-def login_rate_key() -> str:
-    """Rate-limit key for sign-in attempts against one account, from whatever address."""
-    data = json_body() if request.is_json else request.form
-    email = str((data or {}).get("email", "")).strip().lower()[:254]
-    return "login:" + email
 
 
 def require_role(role: str):
@@ -75,38 +66,37 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(user: User, name: str = "") -> str:
-    """Create an API token for ``user``; return the token (only its digest is stored)."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user=user, name=name[:100], token_hash=hash_token(token), prefix=token[:12]))
-    return token
+def _commit_bookkeeping() -> bool:
+    """Commit a last-used time; False if it lost (in a read-only SQLite transaction another
+    writer may win: it is bookkeeping only, the request goes on)."""
+    try:
+        db.session.commit()
+        return True
+    except OperationalError:
+        db.session.rollback()
+        return False
 
 
 def user_for_token(token: str) -> User | None:
-    """The active user owning this unrevoked token, or None."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    row = db.session.execute(
-        select(ApiToken)
-        .options(joinedload(ApiToken.user))
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
-    if row is None or not row.user.is_active:
+    """The active user owning this unrevoked, unexpired token, or None."""
+    row = live_token(token)
+    if row is None:
         return None
     now = utcnow()
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
         row.last_used_at = now
-        try:
-            db.session.commit()
-        except OperationalError:
-            # Bookkeeping only: in a read-only SQLite transaction another writer may win.
-            db.session.rollback()
-            row = db.session.get(ApiToken, row.id)
+        if not _commit_bookkeeping():
+            row = live_token(token)
+            if row is None:
+                return None
     return row.user
+
+
+def current_session() -> UserSession | None:
+    """The server-side session of this request's browser (None with a token or signed out)."""
+    if not current_user.is_authenticated:
+        return None
+    return g.get("riado_session")
 
 
 def _unauthorized(message="Sign-in required."):
@@ -120,10 +110,20 @@ def _unauthorized(message="Sign-in required."):
 
 @login_manager.user_loader
 def _load_user(user_id: str):
+    """The user of the cookie, only through a live server-side session of theirs (one query): a
+    cookie whose session was ended (sign-out, password change, deactivation) or expired is dead."""
+    key = session.get(SESSION_KEY)
     try:
-        return db.session.get(User, int(user_id))
+        user_id = int(user_id)
     except (TypeError, ValueError):
         return None
+    if not isinstance(key, str) or not key:
+        return None
+    row = live_session(user_id, key)
+    if row is None:
+        return None
+    g.riado_session = row
+    return row.user
 
 
 @login_manager.unauthorized_handler
@@ -159,6 +159,9 @@ def enforce_access():
     is_public = request.endpoint == "static" or _view_attr("_riado_public", False)
     if not is_public and (not current_user.is_authenticated or not current_user.is_active):
         return _unauthorized()
+    row = g.get("riado_session")
+    if row is not None and touch_session(row, current_app.permanent_session_lifetime):
+        _commit_bookkeeping()  # nothing else is in this session yet
     if request.method not in SAFE_METHODS and not g.via_token and not _view_attr("_riado_csrf_exempt", False):
         csrf.protect()
     if is_public:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from ..extensions import db, limiter
-from ..models import ROLES, AuditEntry, User
-from ..operations.users import UserError, authenticate, create_user, set_password
-from ..security import csrf_exempt, issue_token, login_rate_key, public, require_role
+from ..extensions import db
+from ..models import ROLES, ApiToken, AuditEntry, User
+from ..operations.sessions import MAX_TOKEN_DAYS, issue_token, revoke_token, tokens_query
+from ..operations.sign_in import TooManyAttempts, sign_in
+from ..operations.users import UserError, create_user, set_active, set_password
+from ..security import csrf_exempt, current_session, public, require_role
 from .common import Integer, ListArgs, field_error, page
 
 
@@ -20,10 +22,31 @@ class TokenRequest(Schema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1000), load_only=True)
     name = fields.String(load_default="", validate=validate.Length(max=100))
+    days = Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=MAX_TOKEN_DAYS),
+                   metadata={"description": "the token expires after this many days (default: when revoked)"})
 
 
 class TokenResponse(Schema):
     token = fields.String()
+
+
+class TokenSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    prefix = fields.String(metadata={"description": "the token's first characters, to recognise it by"})
+    created_at = fields.AwareDateTime()
+    last_used_at = fields.AwareDateTime(allow_none=True)
+    expires_at = fields.AwareDateTime(allow_none=True)
+    revoked_at = fields.AwareDateTime(allow_none=True)
+
+
+class TokenListArgs(ListArgs):
+    user_id = Integer(metadata={"description": "another user's tokens (admins)"})
+
+
+class TokenList(Schema):
+    items = fields.List(fields.Nested(TokenSchema))
+    total = fields.Integer()
 
 
 class UserSchema(Schema):
@@ -82,27 +105,54 @@ me = Blueprint("api_me", __name__, url_prefix="/api/v1/me", description="The sig
 blueprints = (tokens, users, audit, me)
 
 
-def _login_limit() -> str:
-    return current_app.config.get("RIADO_LOGIN_RATE_LIMIT", "10 per minute")
-
-
 @tokens.route("", methods=["POST"])
 @tokens.arguments(TokenRequest)
 @tokens.response(201, TokenResponse)
 @tokens.alt_response(401, description="Wrong email or password")
-@limiter.limit(_login_limit)
-@limiter.limit(_login_limit, key_func=login_rate_key)
+@tokens.alt_response(429, description="Too many failed sign-ins from this address or against this account; "
+                     "Retry-After says when to try again")
 @public
 @csrf_exempt
 def create_token(data):
-    """Exchange an email and password for a new API token (shown once)."""
-    user = authenticate(data["email"], data["password"])
-    if user is None:
+    """Exchange an email and password for a new API token (shown once), within the sign-in
+    limits that the sign-in form shares."""
+    try:
+        user = sign_in(data["email"], data["password"], request.remote_addr, current_app.config["RIADO_SIGN_IN_LIMIT"])
+    except TooManyAttempts as exc:
         db.session.rollback()
+        abort(429, message=f"Too many failed sign-ins. Try again in {exc.retry_after} seconds.",
+              headers={"Retry-After": str(exc.retry_after)})
+    if user is None:
         abort(401, message="Wrong email or password.")
-    token = issue_token(user, data.get("name") or "api")
+    token = issue_token(user, data.get("name") or "api", data.get("days"))
     db.session.commit()
     return {"token": token}
+
+
+@tokens.route("", methods=["GET"])
+@tokens.arguments(TokenListArgs, location="query")
+@tokens.response(200, TokenList)
+def list_tokens(args):
+    """The caller's API tokens (never the secret), newest first; admins may ask for another
+    user's with ``user_id``."""
+    user_id = args.get("user_id", current_user.id)
+    if user_id != current_user.id:
+        if not current_user.has_role("admin"):
+            abort(403, message="Only administrators may list another user's tokens.")
+        db.get_or_404(User, user_id)
+    return page(tokens_query(user_id), args)
+
+
+@tokens.route("/<int:token_id>", methods=["DELETE"])
+@require_role("viewer")
+@tokens.response(204)
+def delete_token(token_id):
+    """Revoke one of the caller's tokens (admins: anyone's). Another user's token is 404."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or (token.user_id != current_user.id and not current_user.has_role("admin")):
+        abort(404, message="No such token.")
+    revoke_token(token)
+    db.session.commit()
 
 
 @me.route("")
@@ -149,16 +199,20 @@ class UserById(MethodView):
     @users.arguments(UserPatch)
     @users.response(200, UserSchema)
     def patch(self, data, user_id):
-        """Change a user's name, role, password or whether they may sign in."""
+        """Change a user's name, role, password or whether they may sign in. A new password or a
+        deactivation ends the user's sessions and revokes their tokens."""
         user = db.get_or_404(User, user_id)
         if user.id == current_user.id and (data.get("role", "admin") != "admin" or data.get("active") is False):
             field_error("role", "You cannot remove your own admin rights or deactivate yourself.")
         try:
             if "password" in data:
-                set_password(user, data.pop("password"))
+                # Ends the user's sessions (except the one making the change) and revokes their tokens.
+                set_password(user, data.pop("password"), keep=current_session())
         except UserError as exc:
             db.session.rollback()
             field_error(exc.field, exc.message)
+        if "active" in data:
+            set_active(user, data.pop("active"))
         for key, value in data.items():
             setattr(user, key, value)
         db.session.commit()

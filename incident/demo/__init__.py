@@ -12,13 +12,14 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..geo import boundary_from_file, to_element
 from ..models import AlertGroup, Contact, Municipality, Resource, User
 from ..operations import contacts as contact_ops
 from ..operations import resources as resource_ops
+from ..operations.sessions import end_sessions, revoke_tokens
 from ..operations.users import find_user
 from . import registry
 from .incidents import load_incidents
@@ -71,8 +72,11 @@ def _load_secretariat(password: str, reset: bool) -> None:
             db.session.add(
                 User(password_hash=password_hash, **person)
             )
-        elif reset:
+        elif reset and not check_password_hash(user.password_hash, password):
+            # A new demo password ends the old one's sessions and tokens, as any password change does.
             user.password_hash = password_hash
+            end_sessions(user, "password-changed")
+            revoke_tokens(user)
 
 
 def _point(latlon):

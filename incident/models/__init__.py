@@ -15,7 +15,7 @@ from .incidents import (
 )
 from .municipality import Municipality
 from .resources import RESOURCE_STATUSES, SEEDED_KINDS, Resource, ResourceKind
-from .users import ROLES, ApiToken, User
+from .users import ROLES, SESSION_END_REASONS, ApiToken, SignInAttempt, User, UserSession
 
 __all__ = [
     "GENESIS_HASH",
@@ -30,6 +30,7 @@ __all__ = [
     "RESOURCE_STATUSES",
     "ROLES",
     "SEEDED_KINDS",
+    "SESSION_END_REASONS",
     "AlertGroup",
     "ApiToken",
     "AuditEntry",
@@ -37,6 +38,8 @@ __all__ = [
     "Municipality",
     "Resource",
     "ResourceKind",
+    "SignInAttempt",
     "User",
+    "UserSession",
     "contact_groups",
 ]

@@ -1,6 +1,8 @@
-"""Users: creation, authentication, role changes."""
+"""Users: creation, authentication, role changes, the password policy."""
 
 from __future__ import annotations
+
+import re
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
@@ -10,9 +12,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..database import utcnow
 from ..errors import FieldError
 from ..extensions import db
-from ..models import ROLES, User
+from ..models import ROLES, User, UserSession
+from .sessions import end_sessions, revoke_tokens
 
 MIN_PASSWORD_LENGTH = 10
+# zxcvbn's score (0-4): 0 and 1 fall within a million guesses (common passwords, a word with a few
+# digits, keyboard walks, dates); 2 and above hold out far longer against the sign-in limits.
+MIN_PASSWORD_SCORE = 2
+# zxcvbn refuses longer input (its matching grows fast); the characters beyond only add strength.
+ZXCVBN_MAX_LENGTH = 72
+# An e-mail name shorter than this says nothing about a password that contains it.
+MIN_EMAIL_NAME_LENGTH = 3
 # Compared against when the email is unknown, so that both paths cost one hash.
 _DUMMY_HASH = generate_password_hash("riado-timing-equaliser")
 
@@ -29,9 +39,24 @@ def normalise_email(email: str) -> str:
         raise UserError("email", _l("Enter a valid email address.")) from None
 
 
-def check_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
+def check_password(password: str, email: str = "") -> None:
+    """Refuse a password that is short, one character over and over, common or easily guessed
+    (zxcvbn), or that contains the name of the user's e-mail address."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError("password", _l("The password must be at least %(n)s characters long.", n=MIN_PASSWORD_LENGTH))
+    if len(set(password)) == 1:
+        raise UserError("password", _l("The password cannot be one character over and over."))
+    name = (email or "").rpartition("@")[0].casefold()
+    if len(name) >= MIN_EMAIL_NAME_LENGTH and name in password.casefold():
+        raise UserError("password", _l("The password cannot contain the name of the e-mail address (%(name)s).",
+                                       name=name))
+    from zxcvbn import zxcvbn  # loads its word lists: only when a password is set
+
+    hints = [part for part in re.split(r"[._+-]+", name) if len(part) >= MIN_EMAIL_NAME_LENGTH]
+    if zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=[name, *hints])["score"] < MIN_PASSWORD_SCORE:
+        raise UserError("password", _l("This password is too common or too easy to guess: use a longer one, "
+                                       "for example a few unrelated words."))
 
 
 def check_role(role: str) -> None:
@@ -49,7 +74,7 @@ def create_user(email: str, password: str, role: str = "viewer", name: str = "",
     """Add a user (not committed); raise UserError naming the bad field."""
     email = normalise_email(email)
     check_role(role)
-    check_password(password)
+    check_password(password, email)
     if find_user(email) is not None:
         raise UserError("email", _l("A user with this email address already exists."))
     user = User(
@@ -63,9 +88,25 @@ def create_user(email: str, password: str, role: str = "viewer", name: str = "",
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    check_password(password)
+def set_password(user: User, password: str, keep: UserSession | None = None) -> tuple[int, int]:
+    """Change ``user``'s password: end their sessions (all but ``keep``, the one making the change)
+    and revoke their tokens, which were got with the old one. Returns (sessions ended, tokens revoked)."""
+    check_password(password, user.email)
     user.password_hash = generate_password_hash(password)
+    return end_sessions(user, "password-changed", keep=keep), revoke_tokens(user)
+
+
+def set_active(user: User, active: bool) -> None:
+    """Let ``user`` sign in or not. Deactivating ends every session and revokes every token, so
+    that reactivating later revives none of them."""
+    if user.active and not active:
+        end_sessions(user, "deactivated")
+        revoke_tokens(user)
+    user.active = active
+
+
+def password_matches(user: User, password: str) -> bool:
+    return check_password_hash(user.password_hash, password or "")
 
 
 def authenticate(email: str, password: str) -> User | None:

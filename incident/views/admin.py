@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..extensions import db
-from ..models import ROLES, AuditEntry, User
-from ..operations.users import UserError, create_user, set_password
-from ..security import require_role
+from ..models import ROLES, ApiToken, AuditEntry, User
+from ..operations.sessions import end_sessions, live_sessions, revoke_token, tokens_query
+from ..operations.users import UserError, create_user, set_active, set_password
+from ..security import current_session, require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -29,7 +31,8 @@ class UserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Length(max=200)])
     position = StringField(_l("Position"), validators=[Length(max=200)])
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
+    # InputRequired, not DataRequired: a password of spaces gets the policy's own message.
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=1000)])
 
 
 class UserEditForm(FlaskForm):
@@ -60,32 +63,71 @@ def users():
     return render_template("incident/admin_users.html", users=rows, form=form, roles=ROLES), status
 
 
+def ended_message(sessions: int, tokens: int) -> str:
+    """What a password change or reset ended, in words."""
+    return " ".join((
+        ngettext("%(num)d session was signed out,", "%(num)d sessions were signed out,", sessions),
+        ngettext("%(num)d token was revoked.", "%(num)d tokens were revoked.", tokens),
+    ))
+
+
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @require_role("admin")
 def edit_user(user_id: int):
-    """Change a user's role, name, password, or whether they may sign in."""
+    """Change a user's role, name, password, or whether they may sign in; see and end their
+    tokens and sessions. A new password or a deactivation ends the user's sessions and tokens."""
     user = db.get_or_404(User, user_id)
     form = UserEditForm(obj=user)
     if form.validate_on_submit():
         if user.id == current_user.id and (form.role.data != "admin" or not form.active.data):
             form.role.errors.append(_("You cannot remove your own admin rights or deactivate yourself."))
         else:
+            ended = None
             try:
                 if form.password.data:
-                    set_password(user, form.password.data)
+                    ended = set_password(user, form.password.data, keep=current_session())
             except UserError as exc:
                 getattr(form, exc.field).errors.append(exc.message)
             else:
                 user.name = form.name.data.strip()
                 user.position = form.position.data.strip()
                 user.role = form.role.data
-                user.active = form.active.data
+                set_active(user, form.active.data)
                 db.session.commit()
-                flash(_("Changes saved."), "success")
+                flash(_("Changes saved.") + (" " + _("New password set:") + " " + ended_message(*ended) if ended else ""),
+                      "success")
                 return redirect(url_for("admin.users"))
         db.session.rollback()
     status = 422 if form.errors else 200
-    return render_template("incident/admin_user_edit.html", user=user, form=form), status
+    return render_template(
+        "incident/admin_user_edit.html", user=user, form=form,
+        tokens=db.session.execute(tokens_query(user.id)).scalars().all(), sessions=live_sessions(user.id),
+        this_session=current_session(),
+    ), status
+
+
+@bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@require_role("admin")
+def revoke_user_token(user_id: int, token_id: int):
+    """Revoke one of a user's API tokens."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user_id:
+        abort(404)
+    revoke_token(token)
+    db.session.commit()
+    flash(_("Token %(prefix)s… revoked.", prefix=token.prefix), "success")
+    return redirect(url_for("admin.edit_user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+@require_role("admin")
+def end_user_sessions(user_id: int):
+    """Sign a user out everywhere (every browser session; their tokens stay)."""
+    user = db.get_or_404(User, user_id)
+    ended = end_sessions(user, "ended-by-admin")
+    db.session.commit()
+    flash(ngettext("%(num)d session was signed out.", "%(num)d sessions were signed out.", ended), "success")
+    return redirect(url_for("admin.edit_user", user_id=user_id))
 
 
 @bp.route("/audit")

@@ -13,9 +13,10 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from ..config import LOCALES
-from ..extensions import db, limiter
-from ..operations.users import authenticate
-from ..security import login_rate_key, public
+from ..extensions import db
+from ..operations.sessions import end_session, start_session
+from ..operations.sign_in import TooManyAttempts, sign_in
+from ..security import SESSION_KEY, current_session, public
 
 bp = Blueprint("auth", __name__)
 
@@ -35,42 +36,52 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _login_limit() -> str:
-    return current_app.config["RIADO_LOGIN_RATE_LIMIT"]
+def too_many_attempts_message(wait: int) -> str:
+    return _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=wait)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=login_rate_key)
 @public
 def login():
-    """The sign-in form; on success, a fresh session and back to where the user was going."""
+    """The sign-in form (within the sign-in limits); on success, a fresh session, recorded on the
+    server, and back to where the user was going."""
     form = LoginForm()
-    error = None
+    error, status, headers = None, 200, {}
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
-        if user is not None:
-            lang = session.get("lang")
-            session.clear()  # no session fixation: a new session for the new identity
-            if lang:
-                session["lang"] = lang
-            login_user(user)
-            session.permanent = True
-            db.session.commit()
-            return redirect(safe_next(request.args.get("next")))
-        db.session.rollback()
-        error = _("Wrong email or password.")
+        try:
+            user = sign_in(form.email.data, form.password.data, request.remote_addr,
+                           current_app.config["RIADO_SIGN_IN_LIMIT"])
+        except TooManyAttempts as exc:
+            db.session.rollback()
+            error, status, headers = too_many_attempts_message(exc.retry_after), 429, {"Retry-After": str(exc.retry_after)}
+        else:
+            if user is not None:
+                lang = session.get("lang")
+                session.clear()  # no session fixation: a new session for the new identity
+                if lang:
+                    session["lang"] = lang
+                login_user(user)
+                session.permanent = True
+                session[SESSION_KEY] = start_session(user, request.remote_addr, request.user_agent.string,
+                                                     current_app.permanent_session_lifetime)
+                db.session.commit()
+                return redirect(safe_next(request.args.get("next")))
+            error, status = _("Wrong email or password."), 401
     elif current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(request.args.get("next")))
-    status = 401 if error else 200
-    return render_template("incident/login.html", form=form, error=error), status
+    return render_template("incident/login.html", form=form, error=error), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
-    """Sign out (a POST with the CSRF token, so a link elsewhere cannot sign anybody out)."""
+    """Sign out (a POST with the CSRF token, so a link elsewhere cannot sign anybody out): the
+    session ends on the server too, so a copy of its cookie is dead as well."""
     lang = session.get("lang")
+    row = current_session()
+    if row is not None:
+        end_session(row, "sign-out")
+        db.session.commit()
     logout_user()
     session.clear()
     if lang:

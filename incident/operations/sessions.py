@@ -1,0 +1,142 @@
+"""Sessions and API tokens: how they start, how they are found, how they end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import contains_eager
+
+from ..database import utcnow
+from ..extensions import db
+from ..models import ApiToken, User, UserSession
+
+TOKEN_PREFIX = "riado_"
+# Bookkeeping writes (last_used_at, last_seen_at) at most this often: reads stay reads.
+TOKEN_TOUCH_SECONDS = 600
+SESSION_TOUCH_SECONDS = 300
+# A token's lifetime in days, when one is asked for (at most about ten years).
+MAX_TOKEN_DAYS = 3650
+USER_AGENT_LENGTH = 200
+
+
+def digest(secret: str) -> str:
+    """SHA-256 of a token or session key: only this is stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+def start_session(user: User, remote_addr: str | None, user_agent: str, lifetime: dt.timedelta) -> str:
+    """Record a new signed-in browser of ``user`` (not committed); return its key for the cookie."""
+    key = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(UserSession(
+        user=user, key_hash=digest(key), created_at=now, last_seen_at=now, expires_at=now + lifetime,
+        remote_addr=(remote_addr or "")[:64] or None, user_agent=(user_agent or "")[:USER_AGENT_LENGTH],
+    ))
+    return key
+
+
+def live_session(user_id: int, key: str) -> UserSession | None:
+    """The unended, unexpired session with this key of this (active) user, its user loaded with it."""
+    return db.session.execute(
+        select(UserSession)
+        .join(UserSession.user)
+        .options(contains_eager(UserSession.user))
+        .where(
+            UserSession.key_hash == digest(key),
+            UserSession.user_id == user_id,
+            UserSession.ended_at.is_(None),
+            UserSession.expires_at > utcnow(),
+            User.active.is_(True),
+        )
+    ).scalar_one_or_none()
+
+
+def touch_session(row: UserSession, lifetime: dt.timedelta) -> bool:
+    """Slide the session's expiry with use (as the cookie's slides); True if anything changed."""
+    now = utcnow()
+    if (now - row.last_seen_at).total_seconds() < SESSION_TOUCH_SECONDS:
+        return False
+    row.last_seen_at = now
+    row.expires_at = now + lifetime
+    return True
+
+
+def live_sessions(user_id: int) -> list[UserSession]:
+    """The user's sessions that still let a browser in, the most recently used first."""
+    return list(db.session.execute(
+        select(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None), UserSession.expires_at > utcnow())
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    ).scalars())
+
+
+def end_session(row: UserSession, reason: str) -> None:
+    if row.ended_at is None:
+        row.ended_at = utcnow()
+        row.ended_reason = reason
+
+
+def end_sessions(user: User, reason: str, keep: UserSession | None = None) -> int:
+    """End the user's live sessions except ``keep``; return how many ended."""
+    ended = 0
+    for row in live_sessions(user.id):
+        if keep is not None and row.id == keep.id:
+            continue
+        end_session(row, reason)
+        ended += 1
+    return ended
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+
+def issue_token(user: User, name: str = "", days: int | None = None) -> str:
+    """Create an API token for ``user`` (not committed), valid for ``days`` or until revoked;
+    return the token (only its digest is stored)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = None if days is None else utcnow() + dt.timedelta(days=days)
+    db.session.add(ApiToken(user=user, name=(name or "")[:100], token_hash=digest(token), prefix=token[:12],
+                            expires_at=expires))
+    return token
+
+
+def live_token(token: str) -> ApiToken | None:
+    """The unrevoked, unexpired token with this value, its user loaded with it."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return db.session.execute(
+        select(ApiToken)
+        .join(ApiToken.user)
+        .options(contains_eager(ApiToken.user))
+        .where(
+            ApiToken.token_hash == digest(token),
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
+            User.active.is_(True),
+        )
+    ).scalar_one_or_none()
+
+
+def tokens_query(user_id: int):
+    """A user's tokens, newest first (revoked and expired ones too: the list is their history)."""
+    return select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+
+
+def revoke_token(token: ApiToken) -> bool:
+    """Revoke one token; False if it already was."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    return True
+
+
+def revoke_tokens(user: User) -> int:
+    """Revoke every unrevoked token of the user; return how many."""
+    rows = db.session.execute(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).scalars()
+    return sum(revoke_token(row) for row in rows)
