@@ -1,7 +1,7 @@
 """Server-side sessions, token expiry and sign-in attempts (for the shared sign-in limits).
 
 Revision ID: 7c3d2f1a8e64
-Revises: 5a1c0e7d9b21
+Revises: 4accc71bf418
 Create Date: 2026-11-27 10:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '7c3d2f1a8e64'
-down_revision = '5a1c0e7d9b21'
+down_revision = '4accc71bf418'
 branch_labels = None
 depends_on = None
 
