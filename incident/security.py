@@ -182,8 +182,8 @@ def refuse_unusable_input():
     """``before_request`` (after the access checks): input the application could not use is
     refused here, naming the field (422 from the API, 400 for pages), instead of failing deeper
     down with a 500: text that no database can store (a NUL character, a lone surrogate) in the
-    query, a form or a JSON body, and JSON nested deeper than the parser can follow."""
-    from .validation import UNSTORABLE_TEXT, printable, storable, unstorable_fields
+    query, a form or a JSON body, and JSON nested deeper than any Riadó document (MAX_JSON_DEPTH)."""
+    from .validation import MAX_JSON_DEPTH, UNSTORABLE_TEXT, json_depth, printable, storable, unstorable_fields
 
     if request.endpoint is None:
         return None
@@ -197,10 +197,15 @@ def refuse_unusable_input():
         try:
             body = request.get_json(silent=True)
         except RecursionError:
+            body = None
             errors["json"] = {"_schema": ["The JSON document is nested too deeply."]}
-        else:
-            for key in unstorable_fields(body):
-                errors.setdefault("json", {})[key or "_schema"] = [message]
+        if json_depth(body) > MAX_JSON_DEPTH:
+            # Parsed, but deeper than any Riadó document: refused before anything walks it,
+            # naming the member that is too deep.
+            deep = [printable(k) for k, v in body.items() if json_depth(v) >= MAX_JSON_DEPTH] if isinstance(body, dict) else []
+            errors["json"] = {key: ["Nested too deeply."] for key in deep} or {"_schema": ["The JSON document is nested too deeply."]}
+        for key in unstorable_fields(body):
+            errors.setdefault("json", {})[key or "_schema"] = [message]
     if not errors:
         return None
     if is_api_request():

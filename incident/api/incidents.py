@@ -10,7 +10,7 @@ from ..extensions import db
 from ..geo import to_geojson
 from ..models import INCIDENT_KINDS, LOG_KINDS, SEVERITIES, STATUSES, Assignment, Incident, LogEntry
 from ..operations import incidents as ops
-from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, geojson_area, page
+from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, geojson_area, page, search_text
 from .registry import ResourceList, csv_response, resource_json
 
 GEOJSON_AREA = geojson_area("GeoJSON Polygon or MultiPolygon, WGS84, longitude first")
@@ -63,7 +63,7 @@ class IncidentArgs(ListArgs):
     status = fields.String(validate=validate.OneOf(STATUSES))
     drill = fields.Boolean()
     kind = fields.String(validate=validate.OneOf(INCIDENT_KINDS))
-    q = fields.String()
+    q = search_text()
 
 
 class EntryIn(Schema):
@@ -124,7 +124,7 @@ class AssignmentArgs(ListArgs):
 
 class NearbyArgs(Schema):
     kind = fields.String()
-    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+    limit = Integer(load_default=10, validate=validate.Range(min=1, max=100))
 
 
 def incident_json(incident: Incident) -> dict:

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..geo import point_from_geojson, same_geometry, to_element
 from ..models import AlertGroup, Contact, contact_groups
 from ..phones import normalise_phone
-from ..validation import Cleaner, fold
+from ..validation import Cleaner, fold, id_list
 
 CONTACT_FIELDS = ("name", "phone", "email", "organization", "role", "groups", "sms_opt_in", "location", "notes")
 
@@ -22,9 +22,7 @@ def _phone_region() -> str:
 
 
 def _groups_by_id(ids) -> list[AlertGroup]:
-    if not isinstance(ids, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise FieldError("groups", _l("Must be a list of group ids."))
-    wanted = set(ids)
+    wanted = set(id_list(ids, "groups"))
     found = db.session.execute(select(AlertGroup).where(AlertGroup.id.in_(wanted))).scalars().all() if wanted else []
     missing = wanted - {g.id for g in found}
     if missing:

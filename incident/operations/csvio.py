@@ -11,12 +11,13 @@ import io
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..errors import FieldErrors
+from ..errors import FieldError, FieldErrors
 from ..extensions import db
 from ..geo import lonlat
 from ..models import Contact, Resource
 from ..phones import mask_email, mask_phone
 from ..validation import UNSTORABLE_TEXT, storable
+from ..validation import record_id as read_record_id
 from . import contacts as contact_ops
 from . import resources as resource_ops
 
@@ -91,6 +92,11 @@ def read_csv(data: bytes, columns, required, report: ImportReport):
     if not first_line.strip():
         report.error(1, "file", _l("The file has no header row."))
         return []
+    # A cell may be as long as the file may be: the columns' own limits then name the cell that
+    # is too long (csv's default limit, 131,072 characters, would fail the whole read with
+    # csv.Error instead; with newline="" and strict off, nothing else makes the reader fail).
+    if csv.field_size_limit() < MAX_BYTES:
+        csv.field_size_limit(MAX_BYTES)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
     header = [h.strip().lower() for h in next(reader)]
     names = [ALIASES.get(h, h) for h in header]
@@ -155,9 +161,9 @@ def _record_id(row: dict, model, seen: dict, number: int):
     if not text:
         return None
     try:
-        record_id = int(text)
-    except ValueError:
-        raise FieldErrors({"id": [str(_l("Must be a whole number (or empty for a new record)."))]}) from None
+        record_id = read_record_id(text, "id")
+    except FieldError as exc:
+        raise FieldErrors({"id": [exc.message]}) from None
     if record_id in seen:
         raise FieldErrors({"id": [str(_l("The same id is on row %(row)s too.", row=seen[record_id]))]})
     seen[record_id] = number

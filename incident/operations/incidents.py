@@ -36,7 +36,7 @@ from ..models import (
     LogEntry,
     Resource,
 )
-from ..validation import Cleaner, fold
+from ..validation import MAX_JSON_DEPTH, TOO_DEEP, Cleaner, fold, json_depth
 from . import resources as resource_ops
 from .contacts import check_version
 
@@ -81,6 +81,8 @@ def area_from_geojson(value, field: str = "area"):
     """A valid shapely Polygon or MultiPolygon from GeoJSON; FieldError naming ``field`` otherwise."""
     if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
         raise FieldError(field, _l("Must be a GeoJSON Polygon or MultiPolygon."))
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise FieldError(field, TOO_DEEP)
     try:
         geom = shape(value)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, shapely.errors.GEOSException):

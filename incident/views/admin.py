@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import ROLES, AuditEntry, User
 from ..operations.users import UserError, create_user, set_password
 from ..security import require_role
+from .params import page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -92,7 +93,7 @@ def edit_user(user_id: int):
 @require_role("admin")
 def audit():
     """The audit trail, newest first."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     entity = request.args.get("entity") or None
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
     if entity:

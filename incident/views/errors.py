@@ -9,12 +9,27 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 log = logging.getLogger(__name__)
 
 # Seconds a client is asked to wait before trying again when the database is unavailable.
 RETRY_AFTER_SECONDS = 5
+
+
+class BadField(BadRequest):
+    """400 for one unusable value in the address or a form: the page says which field it was,
+    and the API answer names it under ``errors`` as a schema error would."""
+
+    def __init__(self, field: str, message, location: str = "query"):
+        super().__init__()
+        self.field = field
+        self.message = str(message)
+        self.data = {"errors": {location: {field: [self.message]}}, "message": "Bad Request"}
+
+    @property
+    def page_message(self) -> str:
+        return _("The value of “%(field)s” cannot be used: %(message)s", field=self.field, message=self.message)
 
 
 def _messages():
@@ -34,6 +49,8 @@ def html_error(error: HTTPException):
     code = error.code or 500
     if isinstance(error, CSRFError):
         message = _("The form had expired or was not sent from this site. Go back, reload it and try again.")
+    elif isinstance(error, BadField):
+        message = error.page_message
     else:
         message = _messages().get(code, error.description)
     return render_template("incident/error.html", code=code, message=message), code

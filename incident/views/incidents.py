@@ -32,6 +32,7 @@ from ..labels import INCIDENT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS, label
 from ..models import INCIDENT_KINDS, SEVERITIES, STATUSES, Assignment, Incident
 from ..operations import incidents as ops
 from ..security import require_role
+from ..validation import MAX_JSON_DEPTH, TOO_DEEP, json_depth
 from .registry import (
     DEFAULT_CENTRE,
     DEFAULT_ZOOM,
@@ -44,6 +45,7 @@ from .registry import (
     show_distance,
     write,
 )
+from .params import number_arg, search_arg, version_value
 from .shell import municipality
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -114,7 +116,7 @@ def _incident_context():
 @bp.route("", endpoint="index")
 def incident_list():
     """Incidents and drills, newest first: filter by status, type, drill and title; 50 a page."""
-    q = (request.args.get("q") or "").strip()
+    q = search_arg()
     match = NUMBER_RE.match(q)
     if match:  # an incident number goes straight to its page
         found = ops.incident_by_number(f"{match.group(1)}-{match.group(2)}")
@@ -175,9 +177,13 @@ def parse_area(text: str | None) -> tuple[dict | None, str | None]:
         return None, None
     try:
         value = json.loads(text)
+    except RecursionError:
+        return None, str(TOO_DEEP)
     except ValueError as exc:
         return None, _("This is not GeoJSON text: check the brackets, commas and quotes near line "
                        "%(line)s, column %(column)s.", line=getattr(exc, "lineno", 1), column=getattr(exc, "colno", 1))
+    if json_depth(value) > MAX_JSON_DEPTH:
+        return None, str(TOO_DEEP)
     if isinstance(value, dict) and value.get("type") == "FeatureCollection":
         features = value.get("features")
         if isinstance(features, list) and len(features) == 1:
@@ -220,10 +226,7 @@ def _with_area(run, raw: dict, area_field_text: str | None):
 
 
 def _version(form) -> int:
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        return -1  # unknown: never matches, so nothing is overwritten blindly
+    return version_value(form.version.data)
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")
@@ -315,7 +318,7 @@ def render_detail(incident: Incident, code: int = 200, **state):
     if can_write() and incident.status != "closed":
         nearby = ops.nearby_resources(incident, resource_kind, NEARBY_LIMIT)
     point = lonlat(incident.location)
-    new_seq = request.args.get("entry", type=int) if request.method == "GET" else None
+    new_seq = number_arg("entry", minimum=1) if request.method == "GET" else None
     context = {
         "incident": incident,
         "entries": list(reversed(entries)),  # newest first, right under the quick entry

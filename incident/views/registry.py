@@ -35,6 +35,7 @@ from ..operations.csvio import location_from_latlon
 from ..phones import display_phone, mask_email, mask_phone
 from ..security import require_role, sees_personal_data
 from ..validation import fold
+from .params import id_arg, page_arg, search_arg, version_value
 
 PAGE_SIZE = 50
 # Where a map opens when there is no point yet: Budapest V. kerület.
@@ -100,7 +101,7 @@ def _registry_context():
 
 
 def page_number() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return page_arg()
 
 
 def paged(query, number: int) -> dict:
@@ -220,10 +221,7 @@ def _contact_raw(form: ContactForm, location) -> dict:
 
 
 def _version(form) -> int:
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        return -1  # unknown: never matches, so nothing is overwritten blindly
+    return version_value(form.version.data)
 
 
 def _sms_filter(value: str | None):
@@ -233,8 +231,8 @@ def _sms_filter(value: str | None):
 @contacts_bp.route("/contacts", endpoint="index")
 def contact_list():
     """The call-out list: search, filter by group and SMS consent, 50 a page."""
-    q = (request.args.get("q") or "").strip()
-    group_id = request.args.get("group", type=int)
+    q = search_arg()
+    group_id = id_arg("group")
     sms = request.args.get("sms") or ""
     query = contact_ops.contacts_query(q or None, group_id, _sms_filter(sms)).options(selectinload(Contact.groups))
     result = paged(query, page_number())
@@ -488,7 +486,7 @@ class NearestQuery:
 @resources_bp.route("/resources", endpoint="index")
 def resource_list():
     """The register: search and filter, 50 a page; or nearest first to a point, with distances."""
-    q = (request.args.get("q") or "").strip()
+    q = search_arg()
     kind = request.args.get("kind") or None
     status = request.args.get("status") or None
     if status not in RESOURCE_STATUSES:
