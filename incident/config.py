@@ -151,6 +151,9 @@ def from_environment() -> dict:
         # address (sign-in rate limits, the audit trail) is then taken from there. 0: the
         # header is ignored, as it must be when clients can reach Riadó directly.
         "RIADO_TRUSTED_PROXIES": _whole_number("RIADO_TRUSTED_PROXIES", 0, minimum=0),
+        # The largest request body taken (a CSV import, a JSON document), in MB: Flask's
+        # MAX_CONTENT_LENGTH; a larger one is answered 413 before it is read.
+        "RIADO_MAX_UPLOAD_MB": _whole_number("RIADO_MAX_UPLOAD_MB", 16),
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 
 from flask import abort, current_app, g, jsonify, redirect, request, url_for
@@ -129,6 +130,32 @@ def _load_user(user_id: str):
 @login_manager.unauthorized_handler
 def _login_required():
     return _unauthorized()
+
+
+def refuse_large_body():
+    """``before_request`` (the very first): a body longer than MAX_CONTENT_LENGTH is answered
+    413 from its Content-Length, before anything reads it (sign-in checks, rate limits, CSRF
+    and JSON parsing all would). A chunked body has no length: werkzeug's stream would cut it
+    at the limit without a word (a JSON document cut short, a form missing its end), so it is
+    read here, at most one byte past the limit, and refused with the same 413 if it is longer."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is None:
+        return
+    if request.content_length is not None:
+        if request.content_length > limit:
+            abort(413)
+        return
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower() and "wsgi.input_terminated" in request.environ:
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = request.input_stream.read(min(64 * 1024, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            abort(413)
+        request.environ["wsgi.input"] = io.BytesIO(b"".join(chunks))
 
 
 def begin_request():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, jsonify, make_response, render_template, request
+from flask import current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -40,6 +40,7 @@ def _messages():
         404: _("There is no such page or record."),
         405: _("This action is not possible here."),
         409: _("This conflicts with the current state of the data; reload and try again."),
+        413: _("What was sent is too large (at most %(n)s MB).", n=current_app.config["RIADO_MAX_UPLOAD_MB"]),
         429: _("Too many attempts. Please wait a minute and try again."),
         500: _("Something went wrong on our side. The error has been logged."),
     }
