@@ -1,5 +1,6 @@
 """CSV import and export of contacts and resources, as Hungarian Excel writes and reads them:
-UTF-8 with or without a BOM (or Excel's Windows-1250), comma or semicolon. An import is all or
+UTF-8 with or without a BOM (or Excel's Windows-1250), comma or semicolon; text cells are
+neutralised against formulas on export and restored on import (``incident.spreadsheet``). An import is all or
 nothing: every bad row is reported with its row number, field and reason, and then nothing is
 written."""
 
@@ -16,6 +17,7 @@ from ..extensions import db
 from ..geo import lonlat
 from ..models import Contact, Resource
 from ..phones import mask_email, mask_phone
+from ..spreadsheet import Writer, restore
 from ..validation import UNSTORABLE_TEXT, storable
 from ..validation import record_id as read_record_id
 from . import contacts as contact_ops
@@ -125,7 +127,8 @@ def read_csv(data: bytes, columns, required, report: ImportReport):
             for name in unstorable:
                 report.error(number, name, UNSTORABLE_TEXT)
             continue
-        rows.append((number, {name: (values[i] if i < len(values) else "") for i, name in enumerate(names)}))
+        # Cells as they were before an export neutralised them (a leading apostrophe is taken off).
+        rows.append((number, {name: (restore(values[i]) if i < len(values) else "") for i, name in enumerate(names)}))
         if len(rows) > MAX_ROWS:
             report.error(number, "file", _l("More than %(n)s rows.", n=MAX_ROWS))
             return []
@@ -267,14 +270,15 @@ def import_contacts(data: bytes, dry_run: bool = False) -> ImportReport:
                    contact_ops.create_contact, update)
 
 
-def _number(value) -> str:
-    return "" if value is None else repr(float(value))
+def _number(value) -> float | str:
+    """A coordinate as a number cell (written in full, as repr writes a float), "" for none."""
+    return "" if value is None else float(value)
 
 
 def export_contacts(personal: bool = True) -> str:
     """Every contact as CSV text with CONTACT_COLUMNS (imports back unchanged)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = Writer(out)
     writer.writerow(CONTACT_COLUMNS)
     query = select(Contact).order_by(Contact.name, Contact.id)
     for contact in db.session.execute(query).unique().scalars():
@@ -335,7 +339,7 @@ def import_resources(data: bytes, dry_run: bool = False) -> ImportReport:
 def export_resources() -> str:
     """The whole register as CSV text with RESOURCE_COLUMNS (imports back unchanged)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = Writer(out)
     writer.writerow(RESOURCE_COLUMNS)
     for resource in db.session.execute(select(Resource).order_by(Resource.name, Resource.id)).unique().scalars():
         lon, lat = lonlat(resource.location)

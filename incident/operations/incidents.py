@@ -484,13 +484,14 @@ ICS214_COLUMNS = ("incident_number", "incident_name", "drill", "seq", "date_time
 def log_as_ics214(incident: Incident) -> str:
     """The activity log as CSV in the shape of an ICS-214 activity log: one row per notable
     activity with its date and time (in RIADO_TIMEZONE, with the offset) and who recorded it."""
-    import csv
     import io
     from zoneinfo import ZoneInfo
 
+    from ..spreadsheet import Writer
+
     zone = ZoneInfo(current_app.config["RIADO_TIMEZONE"])
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = Writer(out)
     writer.writerow(ICS214_COLUMNS)
     for entry in db.session.execute(log_query(incident.id)).scalars():
         writer.writerow([
