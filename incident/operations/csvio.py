@@ -12,7 +12,7 @@ import io
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..errors import FieldError, FieldErrors
+from ..errors import ConflictError, FieldError, FieldErrors
 from ..extensions import db
 from ..geo import lonlat
 from ..models import Contact, Resource
@@ -212,6 +212,8 @@ def _import(data: bytes, dry_run: bool, model, columns, required, to_raw, create
                     update(record, raw)
             except FieldErrors as exc:
                 problems = {**exc.errors, **problems}
+            except ConflictError as exc:  # e.g. a quantity below what is assigned: that row's problem
+                problems = {exc.field or "row": [exc.message], **problems}
             if "location" in problems:  # a CSV has latitude and longitude columns instead
                 location = problems.pop("location")
                 if "latitude" not in problems and "longitude" not in problems:

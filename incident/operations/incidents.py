@@ -17,7 +17,6 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from shapely.geometry import MultiPolygon, Polygon, shape
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import lazyload
 
 from ..audit import current_actor
 from ..database import utcnow
@@ -388,13 +387,6 @@ def _count_entries(incident_id: int) -> int:
 # Assignments
 
 
-def _lock_resource(resource_id: int) -> Resource | None:
-    return db.session.execute(
-        select(Resource).options(lazyload("*")).where(Resource.id == resource_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-
-
 def clean_assignment(raw: dict) -> dict:
     c = Cleaner(raw)
     c.integer("resource_id", minimum=1, required=True)
@@ -407,7 +399,7 @@ def assign(incident_id: int, raw: dict, now: dt.datetime | None = None, author: 
     """Commit part of a resource to an incident; never more than is available, also when
     requests race (the resource row is locked, then what is available is read)."""
     data = clean_assignment(raw)
-    resource = _lock_resource(data["resource_id"])
+    resource = resource_ops.lock_resource(data["resource_id"])
     if resource is None:
         raise FieldErrors({"resource_id": [str(_l("No such resource."))]})
     incident = lock_incident(incident_id)
@@ -440,7 +432,7 @@ def release(assignment_id: int, now: dt.datetime | None = None, author: Who | No
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         raise LookupError(assignment_id)
-    _lock_resource(assignment.resource_id)
+    resource_ops.lock_resource(assignment.resource_id)
     incident = lock_incident(assignment.incident_id)
     db.session.refresh(assignment)
     if assignment.released_at is not None:

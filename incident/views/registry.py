@@ -140,10 +140,13 @@ def set_location(form, stored) -> None:
 
 def write(form, action):
     """Run ``action`` (an operation writing to the session); commit if it worked.
-    Returns (ok, extra errors, conflict message). Nothing is half-written on failure."""
+    Returns (ok, extra errors, conflict message). Nothing is half-written on failure. A conflict
+    about one of the form's fields (a duplicate name, a quantity below what is assigned) is put
+    beside that field, and ``form.field_conflict`` makes the page answer 409."""
     errors: dict[str, list[str]] = {}
     extra: dict[str, list[str]] = {}
     conflict = None
+    form.field_conflict = False
     if not form.validate():
         db.session.rollback()
         return False, extra, None
@@ -157,7 +160,11 @@ def write(form, action):
                 continue  # already said about latitude/longitude
             errors.setdefault(field, []).extend(messages)
     except ConflictError as exc:
-        conflict = exc.message
+        if exc.field and exc.field != "version" and hasattr(form, exc.field):
+            errors.setdefault(exc.field, []).append(exc.message)
+            form.field_conflict = True
+        else:
+            conflict = exc.message
     if not errors and conflict is None:
         try:
             db.session.commit()
@@ -172,7 +179,7 @@ def write(form, action):
 
 
 def render_form(template: str, form, extra, conflict, **context):
-    status = 409 if conflict else (422 if (form.errors or extra) else 200)
+    status = 409 if conflict or getattr(form, "field_conflict", False) else (422 if (form.errors or extra) else 200)
     return render_template(template, form=form, extra_errors=extra, conflict=conflict, **context), status
 
 
