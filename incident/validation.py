@@ -163,9 +163,11 @@ _RLO, _PDF, _PDI = "\u202e", "\u202c", "\u2069"
 
 
 def clean_name(text: str) -> str:
-    """A name or title as people typed it, made comparable: zero-width characters and bidi
-    controls removed, then composed (NFC: ``o`` + U+0301 is ``ó``), and stripped."""
-    return unicodedata.normalize("NFC", text.translate(_STRIP_INVISIBLE)).strip()
+    """A name or title as a reader sees it: right-to-left overrides resolved into the order
+    shown (``displayed``), zero-width characters and bidi controls removed, then composed (NFC:
+    ``o`` + U+0301 is ``ó``), and stripped. ``Saj\\u200btó``, ``Sajto\\u0301`` and
+    ``\\u202eótjaS`` all become ``Sajtó``."""
+    return unicodedata.normalize("NFC", displayed(text).translate(_STRIP_INVISIBLE)).strip()
 
 
 def displayed(text: str) -> str:
@@ -190,15 +192,15 @@ def displayed(text: str) -> str:
     return "".join(levels[0][1])
 
 
-def name_keys(text: str) -> set[str]:
-    """What a name is compared by: ignoring case, invisible characters and composition, both as
-    stored and as shown. Two names sharing a key look the same to a reader."""
-    return {unicodedata.normalize("NFC", clean_name(t).casefold()) for t in (text, displayed(text))}
+def name_key(text: str) -> str:
+    """What a name is compared by: as shown (``clean_name``), ignoring case. Two names with one
+    key would be taken for one another."""
+    return unicodedata.normalize("NFC", clean_name(text).casefold())
 
 
 def same_name(a: str, b: str) -> bool:
-    """Whether two names would be taken for one another (see ``name_keys``)."""
-    return not name_keys(a).isdisjoint(name_keys(b))
+    """Whether two names would be taken for one another (see ``name_key``)."""
+    return name_key(a) == name_key(b)
 
 
 def fold(text: str) -> str:

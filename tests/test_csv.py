@@ -243,3 +243,11 @@ def test_a_quoted_phone_from_a_spreadsheet_is_stored_as_a_phone(client, officer)
     assert report.get_json()["created"] == 1
     [contact] = client.get("/api/v1/contacts", headers=officer).get_json()["items"]
     assert (contact["name"], contact["phone"]) == ("@Kovács", "+36201234567")
+
+
+def test_a_look_alike_group_name_in_a_csv_finds_the_group(client, officer):
+    group = client.post("/api/v1/groups", json={"name": "Sajtó"}, headers=officer).get_json()["id"]
+    data = "name,phone,groups\nKovács Júlia,06301234567,Saj\u200bto\u0301\nNagy Péter,06301234568,SAJTÓ\n".encode()
+    assert upload(client, "/api/v1/contacts/import", data, officer).get_json()["created"] == 2
+    items = client.get("/api/v1/contacts", headers=officer).get_json()["items"]
+    assert [c["groups"] for c in items] == [[group], [group]]

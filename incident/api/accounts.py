@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ..extensions import db, limiter
 from ..models import ROLES, AuditEntry, User
-from ..operations.users import UserError, authenticate, create_user, set_password
+from ..operations.users import UserError, authenticate, clean_user_name, create_user, set_password
 from ..security import csrf_exempt, issue_token, login_rate_key, public, require_role
 from .common import Integer, ListArgs, field_error, page
 
@@ -159,6 +159,8 @@ class UserById(MethodView):
         except UserError as exc:
             db.session.rollback()
             field_error(exc.field, exc.message)
+        if "name" in data:
+            data["name"] = clean_user_name(data["name"])
         for key, value in data.items():
             setattr(user, key, value)
         db.session.commit()

@@ -234,25 +234,25 @@ def _import(data: bytes, dry_run: bool, model, columns, required, to_raw, create
 # Contacts
 
 
-def _group_ids(text: str) -> list[int]:
+def _group_ids(text: str, find_group) -> list[int]:
     names = [n.strip() for n in text.replace(";", GROUP_SEPARATOR).split(GROUP_SEPARATOR) if n.strip()]
     ids, missing = [], []
     for name in names:
-        group = contact_ops.group_by_name(name)
+        group = find_group(name)
         (ids.append(group.id) if group else missing.append(name))
     if missing:
         raise FieldErrors({"groups": [str(_l("No such group: %(names)s. Create it first.", names=", ".join(missing)))]})
     return ids
 
 
-def _contact_raw(row: dict, creating: bool) -> tuple[dict, dict]:
+def _contact_raw(row: dict, creating: bool, find_group) -> tuple[dict, dict]:
     raw = {k: row[k] for k in ("name", "phone", "email", "organization", "role", "notes") if k in row}
     errors = {}
     if row.get("sms_opt_in", "").strip():  # an empty cell keeps the consent as it is (new: yes)
         raw["sms_opt_in"] = row["sms_opt_in"]
     if "groups" in row:
         try:
-            raw["groups"] = _group_ids(row["groups"])
+            raw["groups"] = _group_ids(row["groups"], find_group)
         except FieldErrors as exc:
             errors.update(exc.errors)
     if "latitude" in row or "longitude" in row:
@@ -265,11 +265,15 @@ def _contact_raw(row: dict, creating: bool) -> tuple[dict, dict]:
 
 def import_contacts(data: bytes, dry_run: bool = False) -> ImportReport:
     """Create contacts from rows without ``id``, update those with one; all or nothing."""
+    find_group = contact_ops.group_finder()
+
+    def to_raw(row, creating):
+        return _contact_raw(row, creating, find_group)
+
     def update(record, raw):
         return contact_ops.update_contact(record, raw, from_import=True)
 
-    return _import(data, dry_run, Contact, CONTACT_COLUMNS, CONTACT_REQUIRED, _contact_raw,
-                   contact_ops.create_contact, update)
+    return _import(data, dry_run, Contact, CONTACT_COLUMNS, CONTACT_REQUIRED, to_raw, contact_ops.create_contact, update)
 
 
 def _number(value) -> float | str:

@@ -132,7 +132,7 @@ def next_number(year: int) -> int:
 
 def clean_incident(raw: dict, partial: bool = False) -> dict:
     c = Cleaner(raw, partial)
-    c.text("title", 200, required=True)
+    c.text("title", 200, required=True, name=True)
     c.choice("kind", INCIDENT_KINDS, required=True)
     c.choice("severity", SEVERITIES, required=True)
     c.text("description", 20_000)

@@ -11,7 +11,7 @@ from ..errors import ConflictError, FieldErrors
 from ..extensions import db
 from ..geo import nearest, point_from_geojson, same_geometry, to_element
 from ..models import RESOURCE_STATUSES, Assignment, Contact, Incident, Resource, ResourceKind
-from ..validation import Cleaner, fold
+from ..validation import Cleaner, fold, same_name
 from .contacts import check_version
 
 RESOURCE_FIELDS = ("name", "kind", "quantity", "unit", "capacity", "status", "owner", "contact_id", "location", "notes")
@@ -62,7 +62,7 @@ def kinds() -> list[ResourceKind]:
 def clean_resource(raw: dict, partial: bool = False, codes=None) -> dict:
     """Validate a resource's fields (JSON, form or CSV values); FieldErrors names every bad one."""
     c = Cleaner(raw, partial)
-    c.text("name", 200, required=True)
+    c.text("name", 200, required=True, name=True)
     c.choice("kind", codes if codes is not None else kind_codes(), required=True)
     c.integer("quantity", minimum=0, default=1)
     c.text("unit", 40)
@@ -226,14 +226,20 @@ def kind_summary() -> list[dict]:
 def clean_kind(raw: dict) -> dict:
     c = Cleaner(raw)
     c.text("code", 40, required=True)
-    c.text("label_hu", 100, required=True)
-    c.text("label_en", 100, required=True)
+    c.text("label_hu", 100, required=True, name=True)
+    c.text("label_en", 100, required=True, name=True)
     data = c.done()
     code = data["code"]
     if not code.replace("_", "").isalnum() or not code.isascii() or code != code.lower():
         raise FieldErrors({"code": [str(_l("Use lower-case letters, digits and _ only."))]})
-    if db.session.get(ResourceKind, code) is not None:
-        raise FieldErrors({"code": [str(_l("This kind already exists."))]})
+    # Two kinds with labels that read the same (case, invisible characters and composition
+    # aside) could not be told apart in the lists, the legend or a CSV.
+    for kind in kinds():
+        if kind.code == code:
+            raise ConflictError(_l("This kind already exists."), "code")
+        for field in ("label_hu", "label_en"):
+            if same_name(getattr(kind, field), data[field]):
+                raise ConflictError(_l("Another kind has this label: %(code)s.", code=kind.code), field)
     return data
 
 

@@ -13,7 +13,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..extensions import db
 from ..models import ROLES, AuditEntry, User
-from ..operations.users import UserError, create_user, set_password
+from ..errors import ConflictError
+from ..operations.users import UserError, clean_user_name, create_user, set_password
 from ..security import require_role
 from .params import page_arg
 
@@ -46,18 +47,20 @@ class UserEditForm(FlaskForm):
 def users():
     """List users and create one."""
     form = UserForm()
+    conflict = False
     if form.validate_on_submit():
         try:
             create_user(form.email.data, form.password.data, form.role.data, form.name.data, form.position.data)
-        except UserError as exc:
+        except (UserError, ConflictError) as exc:
             db.session.rollback()
             getattr(form, exc.field).errors.append(exc.message)
+            conflict = isinstance(exc, ConflictError)
         else:
             db.session.commit()
             flash(_("User %(email)s created.", email=form.email.data.strip().lower()), "success")
             return redirect(url_for("admin.users"))
     rows = db.session.execute(select(User).order_by(User.email)).scalars().all()
-    status = 422 if form.errors else 200
+    status = 409 if conflict else 422 if form.errors else 200
     return render_template("incident/admin_users.html", users=rows, form=form, roles=ROLES), status
 
 
@@ -77,7 +80,7 @@ def edit_user(user_id: int):
             except UserError as exc:
                 getattr(form, exc.field).errors.append(exc.message)
             else:
-                user.name = form.name.data.strip()
+                user.name = clean_user_name(form.name.data)
                 user.position = form.position.data.strip()
                 user.role = form.role.data
                 user.active = form.active.data
