@@ -1,11 +1,13 @@
-"""Hostile values in every query parameter and form field the pages and the API read: never a
-server error. The walk finds the parameters by itself: the app's requests record every key a
-view asks its query string or form for, and each key found is then sent every hostile value,
-one at a time, as a viewer and as an officer (and as an admin on the admin pages), with Twilio's
-webhooks signed as Twilio signs them."""
+"""Hostile values in every query parameter, form field and JSON property the pages and the API
+read: never a server error, and each case of the audit a 400 or 422 naming the field. The walk
+finds the parameters by itself: the app's requests record every key a view asks its query
+string or form for, and each key found is then sent every hostile value, one at a time, as a
+viewer and as an officer (and as an admin on the admin pages), with Twilio's webhooks signed as
+Twilio signs them; the JSON properties come from the OpenAPI document's request schemas."""
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlencode
 
@@ -365,8 +367,6 @@ def _incident(client, headers) -> dict:
 
 
 def test_an_area_nested_50000_deep_is_refused_naming_the_area_everywhere(app, client, api, officer_page):
-    import json
-
     from incident.models import Incident, LogEntry
 
     headers, _ = api("officer")
@@ -448,3 +448,80 @@ def test_twilios_error_codes_are_read_only_when_the_database_can_keep_them(code,
     from alerts.gateways import _classify
 
     assert _classify(400, code, "refused").code == expected
+
+
+def test_coordinates_too_large_for_a_float_are_refused_naming_the_field(app, client, api):
+    """A JSON integer of 400 digits is a valid number that no float can hold."""
+    from incident.models import Contact, Incident
+
+    headers, _ = api("officer")
+    big = 10**400
+    area = {"type": "Polygon", "coordinates": [[[big, 47.5], [19.1, 47.5], [19.1, 47.6], [big, 47.5]]]}
+    incident = _incident(client, headers)
+    for method, path, body, field in [
+        ("POST", "/api/v1/contacts", {"name": "Kovács Júlia", "phone": "06301234567",
+                                      "location": {"type": "Point", "coordinates": [big, 47.5]}}, "location"),
+        ("POST", "/api/v1/resources", {"name": "Szivattyú", "kind": "pump",
+                                       "location": {"type": "Point", "coordinates": [19.05, -big]}}, "location"),
+        ("PATCH", f"/api/v1/incidents/{incident['id']}", {"area": area}, "area"),
+        ("POST", "/api/v1/alerts/recipients", {"body": "Teszt", "area": area}, "area"),
+    ]:
+        response = client.open(path, method=method, data=json.dumps(body), content_type="application/json",
+                               headers=headers)
+        assert response.status_code == 422 and _names_field(response, field), (path, response.get_json())
+    assert _count(app, Contact) == 0 and _count(app, Incident) == 1
+
+
+# The JSON bodies of the API: every property of every request schema in the OpenAPI document,
+# given each hostile JSON value on top of a body that is otherwise right.
+
+HOSTILE_JSON = [2**64, -(2**64), 10**400, 2147483648, 1e308, "²", "１２", True, [2**64], ["²"], {"a": [[[[1]]]]},
+                "x" * 140_000, [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+                {"type": "Point", "coordinates": [10**400, 1]},
+                {"type": "Polygon", "coordinates": [[[10**400, 1], [2, 1], [2, 2], [10**400, 1]]]}]
+
+
+def _bases(ids: dict) -> dict[tuple[str, str], dict]:
+    area = {"type": "Polygon", "coordinates": [[[19.04, 47.49], [19.06, 47.49], [19.06, 47.51], [19.04, 47.49]]]}
+    return {
+        ("post", "/api/v1/contacts"): {"name": "Nagy Péter", "phone": "+36205550102"},
+        ("patch", "/api/v1/contacts/{contact_id}"): {},
+        ("post", "/api/v1/groups"): {"name": "Új csoport"},
+        ("patch", "/api/v1/groups/{group_id}"): {},
+        ("post", "/api/v1/resources"): {"name": "Szivattyú", "kind": "pump", "location": POINT},
+        ("patch", "/api/v1/resources/{resource_id}"): {},
+        ("post", "/api/v1/resource-kinds"): {"code": "drone", "label_hu": "Drón", "label_en": "Drone"},
+        ("post", "/api/v1/incidents"): {"title": "Vihar", "kind": "storm", "severity": "minor", "location": POINT},
+        ("patch", "/api/v1/incidents/{incident_id}"): {},
+        ("post", "/api/v1/incidents/{incident_id}/log"): {"text": "Jelentés"},
+        ("post", "/api/v1/incidents/{incident_id}/assignments"): {"resource_id": ids["resource_id"], "quantity": 1},
+        ("post", "/api/v1/alerts"): {"body": "Teszt", "groups": [ids["group_id"]]},
+        ("post", "/api/v1/alerts/recipients"): {"body": "Teszt", "area": area},
+        ("post", "/api/v1/alerts/preview"): {"body": "Teszt"},
+        ("post", "/api/v1/users"): {"email": "uj@riado-test.example", "password": PASSWORD, "role": "viewer"},
+        ("patch", "/api/v1/users/{user_id}"): {},
+        ("post", "/api/v1/tokens"): {"email": "nobody@riado-test.example", "password": "x"},
+    }
+
+
+def test_no_hostile_json_value_makes_a_server_error(walk_app, make_user, token_for):
+    admin = make_user("admin")
+    headers = {"Authorization": f"Bearer {token_for(admin)}"}
+    client = walk_app.test_client()
+    ids = _seed(walk_app, client, headers)
+    document = client.get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    failures, walked = [], set()
+    for (method, template), base in _bases(ids).items():
+        operation = document["paths"][template][method]
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        path = re.sub(r"\{([^}]+)\}", lambda m: str(ids[m.group(1)]), template)
+        for field in schemas[ref]["properties"]:
+            walked.add((method, template, field))
+            for value in HOSTILE_JSON:
+                response = client.open(path, method=method.upper(), data=json.dumps({**base, field: value}),
+                                       content_type="application/json", headers=headers)
+                if response.status_code >= 500:
+                    failures.append(f"{method.upper()} {template} {field}={str(value)[:30]}: {response.status_code}")
+    assert len(walked) > 60  # the walk reached the schemas' properties
+    assert not failures, "\n".join(failures)

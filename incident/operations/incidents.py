@@ -84,7 +84,7 @@ def area_from_geojson(value, field: str = "area"):
         raise FieldError(field, TOO_DEEP)
     try:
         geom = shape(value)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, shapely.errors.GEOSException):
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, shapely.errors.GEOSException):
         raise FieldError(field, _l("The coordinates are not a polygon: rings of [longitude, latitude] pairs.")) from None
     if not isinstance(geom, (Polygon, MultiPolygon)) or geom.is_empty:
         raise FieldError(field, _l("The polygon is empty."))
