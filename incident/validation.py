@@ -172,7 +172,7 @@ def clean_name(text: str) -> str:
 
 def displayed(text: str) -> str:
     """``text`` in the order a browser shows it as far as right-to-left overrides go: U+202E
-    shows what follows it, up to its PDF or the end, reversed (``"\u202eótjaS"`` reads
+    shows what follows it, up to its PDF or the end, reversed (``"\\u202eótjaS"`` reads
     ``Sajtó``). Enough for Latin letters, which nothing else reorders."""
     levels: list[tuple[str | None, list[str]]] = [(None, [])]
 
@@ -273,14 +273,6 @@ class Cleaner:
         number = self.run(field, whole_number, value, field, minimum)
         if number is not None:
             self.out[field] = number
-
-    def ids(self, field: str) -> None:
-        """A list of record ids (see ``id_list``); absent or null is an empty list."""
-        if self.skip(field):
-            return
-        ids = self.run(field, id_list, self.raw.get(field) or [], field)
-        if ids is not None:
-            self.out[field] = ids
 
     def boolean(self, field: str, default: bool | None = None) -> None:
         if self.skip(field):

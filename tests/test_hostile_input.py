@@ -195,7 +195,8 @@ BIG = 2**64
 
 
 def _names_field(response, field: str) -> bool:
-    """Whether an answer names ``field``: under ``errors`` in JSON, or in the page's text."""
+    """Whether an answer names ``field``: under ``errors`` in JSON, or in the page's text (in
+    English: the test clients switch to it, whatever the translations say)."""
     body = response.get_json(silent=True)
     if body is not None:
         return any(field in fields for fields in body.get("errors", {}).values())
@@ -204,8 +205,9 @@ def _names_field(response, field: str) -> bool:
 
 @pytest.fixture
 def officer_page(app, make_user, login):
-    """A test client signed in as an officer through the login form."""
+    """A test client signed in as an officer through the login form, in English."""
     client = app.test_client()
+    client.get("/lang/en")
     user = make_user("officer")
     token = csrf_from(client.get("/login").get_data(as_text=True))
     client.post("/login", data={"email": user["email"], "password": user["password"], "csrf_token": token})
@@ -229,6 +231,7 @@ def officer_page(app, make_user, login):
 ])
 def test_a_bad_query_value_is_a_400_page_naming_it(app, make_user, login, client, path, field):
     login(make_user("admin"))
+    client.get("/lang/en")
     response = client.get(path)
     assert response.status_code == 400
     assert _names_field(response, field)

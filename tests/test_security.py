@@ -240,6 +240,7 @@ def test_an_anonymous_17_mb_json_body_is_refused_with_413_before_it_is_read(clie
 
 def test_a_form_upload_over_the_limit_is_an_html_413_page(client, make_user, login):
     login(make_user("officer"))
+    client.get("/lang/en")
     response = client.post("/contacts/import", input_stream=Unreadable(),
                            content_type="multipart/form-data; boundary=x",
                            environ_overrides={"CONTENT_LENGTH": str(16 * MB + 1)})

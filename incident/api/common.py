@@ -7,8 +7,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from marshmallow.validate import Length, Range
 from sqlalchemy import func, select
 
-from ..extensions import db
 from ..errors import FieldError
+from ..extensions import db
 from ..validation import MAX_INTEGER, MAX_SEARCH_LENGTH, whole_number
 
 MAX_LIMIT = 500

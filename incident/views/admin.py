@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..errors import ConflictError
 from ..extensions import db
 from ..models import ROLES, AuditEntry, User
-from ..errors import ConflictError
 from ..operations.users import UserError, clean_user_name, create_user, set_password
 from ..security import require_role
 from .params import page_arg

@@ -33,6 +33,7 @@ from ..models import INCIDENT_KINDS, SEVERITIES, STATUSES, Assignment, Incident
 from ..operations import incidents as ops
 from ..security import require_role
 from ..validation import MAX_JSON_DEPTH, TOO_DEEP, json_depth
+from .params import number_arg, search_arg, version_value
 from .registry import (
     DEFAULT_CENTRE,
     DEFAULT_ZOOM,
@@ -45,7 +46,6 @@ from .registry import (
     show_distance,
     write,
 )
-from .params import number_arg, search_arg, version_value
 from .shell import municipality
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
