@@ -4,17 +4,18 @@ acknowledge, who never confirmed), and which resources were deployed for how lon
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import statistics
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from incident.database import utcnow
 from incident.extensions import db
 from incident.models import Assignment, Incident, LogEntry
+from incident.spreadsheet import Writer
 
 from .models import Alert, Delivery
 
@@ -134,14 +135,15 @@ def ack_chart(figures: AlertFigures, width: int = 480, height: int = 160, pad: i
 def report_csv(report: Report, zone) -> str:
     """The report as CSV: one row per alert figure and per deployment, then the timeline."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = Writer(out)  # text from people never starts a formula
     incident = report.incident
 
     def local(moment):
         return moment.astimezone(zone).isoformat(timespec="seconds") if moment else ""
 
     def num(value):
-        return "" if value is None else (f"{value:.3f}" if isinstance(value, float) else value)
+        # Decimal: a number cell (with its three decimals), never mistaken for people's text.
+        return "" if value is None else (Decimal(f"{value:.3f}") if isinstance(value, float) else value)
 
     writer.writerow(["section", "incident_number", "drill", "item", "time", "recipients", "delivered", "delivery_rate",
                      "acknowledged", "ack_rate", "first_delivery_s", "median_ack_s", "slowest_ack_s", "never_confirmed",

@@ -20,6 +20,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from incident.errors import FieldError
+from incident.validation import whole_number
+
 log = logging.getLogger(__name__)
 TWILIO_API = "https://api.twilio.com"
 
@@ -123,9 +126,17 @@ class TwilioGateway:
         return bool(self.messaging_service_sid) or (self.sender or "").startswith("+")
 
 
+def _whole_number_or_none(value) -> int | None:
+    """Twilio's HTTP status or error code as a number the database can keep, else None."""
+    try:
+        return whole_number(value, "code", minimum=0) if isinstance(value, (int, str)) else None
+    except FieldError:
+        return None
+
+
 def _classify(status, code, message) -> GatewayError:
-    status = int(status) if isinstance(status, (int, str)) and str(status).isdigit() else None
-    code = int(code) if isinstance(code, (int, str)) and str(code).isdigit() else None
+    status = _whole_number_or_none(status)
+    code = _whole_number_or_none(code)
     retryable = status is None or status == 429 or status >= 500
     if code in PERMANENT_CODES:
         retryable = False

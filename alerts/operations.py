@@ -27,7 +27,7 @@ from incident.geo import to_element
 from incident.models import AlertGroup, Contact, Incident, contact_groups
 from incident.operations import incidents as incident_ops
 from incident.phones import is_mobile, normalise_phone
-from incident.validation import Cleaner
+from incident.validation import Cleaner, id_list
 
 from . import sms
 from .models import STATUS_RANK, Alert, Delivery, Exclusion, OutboxMessage, WebhookReceipt
@@ -69,11 +69,10 @@ class Recipients:
 
 
 def _ids(raw, field_name: str, model, c: Cleaner) -> list[int]:
-    value = raw.get(field_name) or []
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        c.error(field_name, _l("Must be a list of ids."))
+    value = c.run(field_name, id_list, raw.get(field_name) or [], field_name)
+    if value is None:
         return []
-    found = set(db.session.execute(select(model.id).where(model.id.in_(set(value)))).scalars()) if value else set()
+    found = set(db.session.execute(select(model.id).where(model.id.in_(value))).scalars()) if value else set()
     missing = sorted(set(value) - found)
     if missing:
         c.error(field_name, _l("No such id: %(ids)s.", ids=", ".join(map(str, missing))))

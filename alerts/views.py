@@ -29,13 +29,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from incident.errors import ConflictError, FieldErrors
+from incident.errors import ConflictError, FieldError, FieldErrors
 from incident.extensions import db
 from incident.models import Incident
 from incident.operations import contacts as contact_ops
 from incident.operations.staff import Staff
 from incident.security import require_role, sees_personal_data
-from incident.validation import fold
+from incident.validation import fold, whole_number
+from incident.views.params import id_arg
 from incident.views.registry import page_number, paged, show_phone
 
 from . import operations as ops
@@ -143,17 +144,22 @@ def _checked(name: str) -> bool:
     return (request.form.get(name) or "").strip().lower() in CHECKED
 
 
-def _ids(name: str) -> list:
-    """Ids from checkboxes; anything that is not a number is passed on for the operations to refuse."""
-    values = [v.strip() for v in request.form.getlist(name) if v.strip()]
-    return sorted({int(v) for v in values if v.isdigit()}) + sorted({v for v in values if not v.isdigit()})
-
-
-def _number(value: str | None):
+def _number(value: str | None, field: str):
+    """A number as the operations read it; a text that is none is passed on for them to refuse
+    (naming the field)."""
     value = (value or "").strip()
     if not value:
         return None
-    return int(value) if value.isdigit() else value
+    try:
+        return whole_number(value, field)
+    except FieldError:
+        return value
+
+
+def _ids(name: str) -> list:
+    """Ids from checkboxes (numbers first); anything else is passed on for the operations to refuse."""
+    values = {_number(v, name) for v in request.form.getlist(name) if v.strip()}
+    return sorted(v for v in values if isinstance(v, int)) + sorted(v for v in values if not isinstance(v, int))
 
 
 def form_raw() -> dict:
@@ -164,12 +170,13 @@ def form_raw() -> dict:
         "body": body,
         "groups": _ids("groups"),
         "contacts": _ids("contacts"),
-        "incident_id": _number(request.form.get("incident_id")),
+        "incident_id": _number(request.form.get("incident_id"), "incident_id"),
         "drill": _checked("drill"),
         "require_ack": require_ack,
         "transliterate": _checked("transliterate"),
         # The reminder belongs to the acknowledgement: without it, a typed number means nothing.
-        "escalate_after_minutes": _number(request.form.get("escalate_after_minutes")) if require_ack else None,
+        "escalate_after_minutes": (_number(request.form.get("escalate_after_minutes"), "escalate_after_minutes")
+                                   if require_ack else None),
     }
 
 
@@ -228,7 +235,7 @@ def compose():
     """Step 1: write the alert and choose who gets it (``?incident_id=`` preselects an incident).
     Posted, it answers with step 2, the confirmation, or with the errors beside the fields."""
     if request.method == "GET":
-        raw = {"body": "", "groups": [], "contacts": [], "incident_id": request.args.get("incident_id", type=int),
+        raw = {"body": "", "groups": [], "contacts": [], "incident_id": id_arg("incident_id"),
                "drill": False, "require_ack": False, "transliterate": False, "escalate_after_minutes": None}
         if _selected_incident(raw) is None:
             raw["incident_id"] = None
@@ -356,13 +363,19 @@ def outbox():
                            simulate=console and can_write())
 
 
+def _page_to_return_to() -> int | None:
+    """The outbox page the reply was sent from (none, the first, if it is not a page number)."""
+    page = _number(request.form.get("page"), "page")
+    return page if isinstance(page, int) and page > 1 else None
+
+
 @bp.route("/outbox/<int:message_id>/reply", methods=["POST"], endpoint="simulate_reply")
 @require_role("officer")
 def simulate_reply(message_id: int):
     """A SIMULATED reply from the recipient of an outbox message, handled exactly like an SMS
     arriving from that phone (OK acknowledges, STOP opts out…): for drills and training."""
     message = db.get_or_404(OutboxMessage, message_id)
-    back = url_for("alerts.outbox", page=request.form.get("page", type=int) or None)
+    back = url_for("alerts.outbox", page=_page_to_return_to())
     if ops.current_gateway_name() != "console":
         flash(_("Replies can be simulated only with the console gateway; with Twilio real replies arrive."), "error")
         return redirect(back)

@@ -11,7 +11,10 @@ from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import force_locale, gettext
 from twilio.request_validator import RequestValidator
 
+from incident.errors import FieldError
 from incident.security import csrf_exempt, public
+from incident.validation import record_id, whole_number
+from incident.views.errors import BadField
 
 from . import operations as ops
 
@@ -53,13 +56,14 @@ def twiml(message: str | None = None) -> Response:
 def status():
     """A message's status changed (sent, delivered, undelivered, failed); the same MessageSid and
     status again changes nothing."""
+    error = (request.form.get("ErrorCode") or "").strip()
     try:
-        delivery_id = int(request.args.get("d", ""))
-    except ValueError:
-        return twiml()
-    error = request.form.get("ErrorCode")
-    ops.apply_status(delivery_id, request.form.get("MessageSid"), request.form.get("MessageStatus", ""),
-                     int(error) if error and error.isdigit() else None)
+        delivery_id = record_id(request.args.get("d", ""), "d")
+        error_code = whole_number(error, "ErrorCode", minimum=0) if error else None
+    except FieldError as exc:
+        # Signed, so Twilio's (or made with its token): a 400 it logs, nothing recorded.
+        raise BadField(exc.field, exc.message, "query" if exc.field == "d" else "form") from None
+    ops.apply_status(delivery_id, request.form.get("MessageSid"), request.form.get("MessageStatus", ""), error_code)
     return twiml()
 
 

@@ -68,6 +68,7 @@ def _finish_config(app: Flask) -> None:
             f"RIADO_TIMEZONE '{cfg['RIADO_TIMEZONE']}' is not a known time zone (e.g. Europe/Budapest)."
         ) from None
     cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(cfg["SQLALCHEMY_DATABASE_URI"]))
+    cfg["MAX_CONTENT_LENGTH"] = cfg["RIADO_MAX_UPLOAD_MB"] * 1024 * 1024
     cfg.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE_DIR / "translations"))
     # The tile server's origins for the CSP's img-src: with {s} in the URL, Leaflet fetches from
     # the subdomains a, b and c (its default), and each must be allowed.
@@ -154,6 +155,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     alerts.init_app(app)
 
     app.before_request_funcs.setdefault(None, []).insert(0, security.begin_request)
+    app.before_request_funcs[None].insert(0, security.refuse_large_body)
     app.teardown_request(security.end_request)
     app.before_request(security.enforce_access)
     app.before_request(security.refuse_unusable_input)

@@ -116,6 +116,7 @@ def user_group() -> None:
 @with_appcontext
 def user_create(email: str, role: str, name: str, position: str, password_stdin: bool) -> None:
     """Create a user; the password comes from --password-stdin or a prompt."""
+    from .errors import ConflictError
     from .extensions import db
     from .operations.users import UserError, create_user
 
@@ -126,7 +127,7 @@ def user_create(email: str, role: str, name: str, position: str, password_stdin:
     _cli_actor()
     try:
         user = create_user(email, password, role, name, position)
-    except UserError as exc:
+    except (UserError, ConflictError) as exc:
         db.session.rollback()
         raise click.BadParameter(exc.message, param_hint=exc.field) from None
     db.session.commit()

@@ -40,7 +40,7 @@ def point_from_lonlat(lon, lat, field: str = "location") -> Point:
     """A validated Point from longitude and latitude."""
     try:
         lon, lat = float(lon), float(lat)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON integer of 400 digits
         raise FieldError(field, _l("Longitude and latitude must be numbers.")) from None
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise FieldError(field, _l("Longitude and latitude must be finite numbers."))

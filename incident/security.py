@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 
 from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
@@ -131,6 +132,32 @@ def _login_required():
     return _unauthorized()
 
 
+def refuse_large_body():
+    """``before_request`` (the very first): a body longer than MAX_CONTENT_LENGTH is answered
+    413 from its Content-Length, before anything reads it (sign-in checks, rate limits, CSRF
+    and JSON parsing all would). A chunked body has no length: werkzeug's stream would cut it
+    at the limit without a word (a JSON document cut short, a form missing its end), so it is
+    read here, at most one byte past the limit, and refused with the same 413 if it is longer."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is None:
+        return
+    if request.content_length is not None:
+        if request.content_length > limit:
+            abort(413)
+        return
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower() and "wsgi.input_terminated" in request.environ:
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = request.input_stream.read(min(64 * 1024, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            abort(413)
+        request.environ["wsgi.input"] = io.BytesIO(b"".join(chunks))
+
+
 def begin_request():
     """``before_request`` (first): reads run in read-only (deferred) SQLite transactions."""
     g.read_only_token = read_only.set(request.method in SAFE_METHODS)
@@ -185,8 +212,8 @@ def refuse_unusable_input():
     """``before_request`` (after the access checks): input the application could not use is
     refused here, naming the field (422 from the API, 400 for pages), instead of failing deeper
     down with a 500: text that no database can store (a NUL character, a lone surrogate) in the
-    query, a form or a JSON body, and JSON nested deeper than the parser can follow."""
-    from .validation import UNSTORABLE_TEXT, printable, storable, unstorable_fields
+    query, a form or a JSON body, and JSON nested deeper than any Riadó document (MAX_JSON_DEPTH)."""
+    from .validation import MAX_JSON_DEPTH, UNSTORABLE_TEXT, json_depth, printable, storable, unstorable_fields
 
     if request.endpoint is None:
         return None
@@ -200,10 +227,15 @@ def refuse_unusable_input():
         try:
             body = request.get_json(silent=True)
         except RecursionError:
+            body = None
             errors["json"] = {"_schema": ["The JSON document is nested too deeply."]}
-        else:
-            for key in unstorable_fields(body):
-                errors.setdefault("json", {})[key or "_schema"] = [message]
+        if json_depth(body) > MAX_JSON_DEPTH:
+            # Parsed, but deeper than any Riadó document: refused before anything walks it,
+            # naming the member that is too deep.
+            deep = [printable(k) for k, v in body.items() if json_depth(v) >= MAX_JSON_DEPTH] if isinstance(body, dict) else []
+            errors["json"] = {key: ["Nested too deeply."] for key in deep} or {"_schema": ["The JSON document is nested too deeply."]}
+        for key in unstorable_fields(body):
+            errors.setdefault("json", {})[key or "_schema"] = [message]
     if not errors:
         return None
     if is_api_request():

@@ -4,6 +4,7 @@ collected and named by field, so that a form or an import report can show them a
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
@@ -23,6 +24,82 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map, fixed_digits=0, min=None, max=MAX_INTEGER, signed=False):  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+# The longest search text taken (SQLite refuses a LIKE pattern over 50,000 bytes; nobody searches
+# with more than a sentence).
+MAX_SEARCH_LENGTH = 200
+# How deep a JSON document from outside may nest: a GeoJSON FeatureCollection of MultiPolygons is
+# eight levels; a deeper one is refused before anything walks it recursively.
+MAX_JSON_DEPTH = 32
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+# Spaces people put between digit groups ("1 000"; Hungarian number formats use a no-break or a
+# narrow no-break space).
+_DIGIT_GROUP_SPACES = str.maketrans("", "", " \u00a0\u202f")
+
+
+def whole_number(value, field: str, minimum: int | None = None) -> int:
+    """The one reader of whole numbers and ids from outside (a form, a query string, JSON, a CSV
+    cell): an int, an integral float, or ASCII digits with an optional sign (spaces between digit
+    groups allowed), within the database's INTEGER range and not below ``minimum``. Anything
+    else raises FieldError naming ``field``: ``"²".isdigit()`` is True and ``int("１２")`` is 12,
+    so neither decides here, and a number the database cannot hold never reaches its driver."""
+    if isinstance(value, bool):
+        raise FieldError(field, _l("Must be a whole number."))
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise FieldError(field, _l("Must be a whole number."))
+        value = int(value)
+    elif isinstance(value, str):
+        text = value.strip().translate(_DIGIT_GROUP_SPACES)
+        if not _WHOLE_NUMBER.fullmatch(text):
+            raise FieldError(field, _l("Must be a whole number."))
+        if len(text.lstrip("+-").lstrip("0")) > len(str(MAX_INTEGER)):
+            raise FieldError(field, _l("This number is too large."))
+        value = int(text)
+    elif not isinstance(value, int):
+        raise FieldError(field, _l("Must be a whole number."))
+    if minimum is not None and value < minimum:
+        raise FieldError(field, _l("Must be at least %(n)s.", n=minimum))
+    if not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+        raise FieldError(field, _l("This number is too large."))
+    return value
+
+
+def record_id(value, field: str) -> int:
+    """A record's id from outside: a whole number from 1 up to MAX_INTEGER (FieldError otherwise)."""
+    return whole_number(value, field, minimum=1)
+
+
+def id_list(value, field: str) -> list[int]:
+    """A list of record ids (JSON numbers, or digit strings from a form's checkboxes), without
+    repeats, in the order given; FieldError naming ``field`` if it is not a list or an id is bad."""
+    if not isinstance(value, (list, tuple)):
+        raise FieldError(field, _l("Must be a list of ids."))
+    return list(dict.fromkeys(record_id(item, field) for item in value))
+
+
+TOO_DEEP = _l("The JSON is nested too deeply.")
+
+
+def json_depth(value) -> int:
+    """How deep a parsed JSON value nests (a scalar is 0), found without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest  # deep enough to refuse; no need to walk the rest
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 UNSTORABLE_TEXT = _l("Contains a character that cannot be stored (NUL or an unpaired surrogate).")
@@ -73,6 +150,59 @@ TRUE_WORDS = {"1", "true", "yes", "y", "igen", "i", "x", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "nem", "off", ""}
 
 
+# Zero-width characters and bidirectional controls: invisible, they make one name look like
+# another ("Saj\u200btó", "\u202eótjaS" shown as "Sajtó").
+INVISIBLE = (
+    "\u200b\u200c\u200d\u2060\ufeff\u180e"  # zero-width
+    "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # bidi controls
+)
+_STRIP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
+_OVERRIDES = {"\u202a", "\u202b", "\u202d", "\u202e"}  # LRE, RLE, LRO, RLO: closed by PDF
+_ISOLATES = {"\u2066", "\u2067", "\u2068"}  # LRI, RLI, FSI: closed by PDI
+_RLO, _PDF, _PDI = "\u202e", "\u202c", "\u2069"
+
+
+def clean_name(text: str) -> str:
+    """A name or title as a reader sees it: right-to-left overrides resolved into the order
+    shown (``displayed``), zero-width characters and bidi controls removed, then composed (NFC:
+    ``o`` + U+0301 is ``ó``), and stripped. ``Saj\\u200btó``, ``Sajto\\u0301`` and
+    ``\\u202eótjaS`` all become ``Sajtó``."""
+    return unicodedata.normalize("NFC", displayed(text).translate(_STRIP_INVISIBLE)).strip()
+
+
+def displayed(text: str) -> str:
+    """``text`` in the order a browser shows it as far as right-to-left overrides go: U+202E
+    shows what follows it, up to its PDF or the end, reversed (``"\\u202eótjaS"`` reads
+    ``Sajtó``). Enough for Latin letters, which nothing else reorders."""
+    levels: list[tuple[str | None, list[str]]] = [(None, [])]
+
+    def close() -> None:
+        kind, pieces = levels.pop()
+        levels[-1][1].append("".join(reversed(pieces)) if kind == _RLO else "".join(pieces))
+
+    for char in text:
+        if char in _OVERRIDES or char in _ISOLATES:
+            levels.append((char, []))
+        elif (char == _PDF and levels[-1][0] in _OVERRIDES) or (char == _PDI and levels[-1][0] in _ISOLATES):
+            close()
+        else:
+            levels[-1][1].append(char)
+    while len(levels) > 1:
+        close()
+    return "".join(levels[0][1])
+
+
+def name_key(text: str) -> str:
+    """What a name is compared by: as shown (``clean_name``), ignoring case. Two names with one
+    key would be taken for one another."""
+    return unicodedata.normalize("NFC", clean_name(text).casefold())
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two names would be taken for one another (see ``name_key``)."""
+    return name_key(a) == name_key(b)
+
+
 def fold(text: str) -> str:
     """Case- and accent-insensitive form for searching: ``Kovács Őrs`` → ``kovacs ors``."""
     decomposed = unicodedata.normalize("NFKD", text or "")
@@ -110,7 +240,9 @@ class Cleaner:
                     self.error(key, message)
         return None
 
-    def text(self, field: str, max_len: int, required: bool = False, default: str = "") -> None:
+    def text(self, field: str, max_len: int, required: bool = False, default: str = "", name: bool = False) -> None:
+        """Text up to ``max_len`` characters, stripped; ``name``: a name or title, cleaned of
+        invisible characters and composed (``clean_name``) so that look-alikes are caught."""
         if self.skip(field):
             return
         value = self.raw.get(field)
@@ -119,7 +251,7 @@ class Cleaner:
         if not isinstance(value, str):
             self.error(field, _l("Must be text."))
             return
-        value = value.strip()
+        value = clean_name(value) if name else value.strip()
         if required and not value:
             self.error(field, _l("This field is required."))
             return
@@ -138,31 +270,9 @@ class Cleaner:
             else:
                 self.out[field] = default
             return
-        if isinstance(value, bool):
-            self.error(field, _l("Must be a whole number."))
-            return
-        if isinstance(value, float):
-            if not math.isfinite(value) or value != int(value):
-                self.error(field, _l("Must be a whole number."))
-                return
-            value = int(value)
-        if isinstance(value, str):
-            text = value.strip().replace(" ", "").replace("\u00a0", "")
-            try:
-                value = int(text)
-            except ValueError:
-                self.error(field, _l("Must be a whole number."))
-                return
-        if not isinstance(value, int):
-            self.error(field, _l("Must be a whole number."))
-            return
-        if minimum is not None and value < minimum:
-            self.error(field, _l("Must be at least %(n)s.", n=minimum))
-            return
-        if abs(value) > 2_000_000_000:
-            self.error(field, _l("This number is too large."))
-            return
-        self.out[field] = value
+        number = self.run(field, whole_number, value, field, minimum)
+        if number is not None:
+            self.out[field] = number
 
     def boolean(self, field: str, default: bool | None = None) -> None:
         if self.skip(field):

@@ -8,6 +8,7 @@ from flask_babel import force_locale
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from incident.api.common import search_text
 from incident.config import LOCALES
 from incident.models import INCIDENT_KINDS, RESOURCE_STATUSES, STATUSES
 
@@ -40,7 +41,7 @@ class IncidentLayerArgs(LangArgs):
 class ResourceLayerArgs(LangArgs):
     kind = fields.String(metadata={"description": "a code from /resource-kinds"})
     status = fields.String(validate=validate.OneOf(RESOURCE_STATUSES))
-    q = fields.String(metadata={"description": "search in name, owner, unit, notes (accents ignored)"})
+    q = search_text(metadata={"description": "search in name, owner, unit, notes (accents ignored)"})
     bbox = fields.String(metadata={"description": "minlon,minlat,maxlon,maxlat", "example": "19.04,47.49,19.06,47.51"})
 
 

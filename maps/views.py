@@ -30,6 +30,7 @@ from incident.models import SEVERITIES, Incident
 from incident.operations import incidents as incident_ops
 from incident.security import csp_nonce, require_role
 from incident.views.incidents import area_text, parse_area
+from incident.views.params import version_value
 from incident.views.registry import DEFAULT_CENTRE, DEFAULT_ZOOM, kind_labels, locale
 from incident.views.shell import municipality
 
@@ -252,10 +253,7 @@ def incident_area(incident_id: int):
     if request.method == "GET":
         return _area_page(incident)
     text = request.form.get("area", "")
-    try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        version = -1  # unknown: never matches, so nothing is overwritten blindly
+    version = version_value(request.form.get("version"))
     parsed, problem = parse_area(text)
     if problem:
         db.session.rollback()

@@ -77,3 +77,28 @@ def test_after_action_figures_match_what_happened(sms_app, sms_server, consumer,
     alert_row = next(line for line in csv_text.splitlines() if line.startswith("alert,"))
     assert ",4,3,0.750,2,0.500,20.000,240.000,360.000,Tag 2; Tag 3," in alert_row
     assert any(line.startswith("resource,") and "Szivattyú <1>" in line for line in csv_text.splitlines())
+
+
+def test_after_action_csv_never_starts_a_formula(app, client, api, make_user):
+    import csv
+    import io
+
+    headers, _ = api("officer")
+    incident = client.post("/api/v1/incidents", json={"title": "Vihar", "kind": "storm", "severity": "moderate",
+                                                      "location": POINT}, headers=headers).get_json()
+    group = client.post("/api/v1/groups", json={"name": "Törzs"}, headers=headers).get_json()["id"]
+    client.post("/api/v1/contacts", json={"name": "-2+3 Kovács", "phone": PHONES[0], "groups": [group]}, headers=headers)
+    pump = client.post("/api/v1/resources", json={"name": "=1+1 szivattyú", "kind": "pump", "location": POINT},
+                       headers=headers).get_json()
+    client.post(f"/api/v1/incidents/{incident['id']}/assignments", json={"resource_id": pump["id"]}, headers=headers)
+    client.post(f"/api/v1/incidents/{incident['id']}/log", json={"text": "@SUM(A1)"}, headers=headers)
+    response = client.post("/api/v1/alerts", json={"body": "+ Riasztás, válasz: OK", "groups": [group],
+                                                   "require_ack": True, "incident_id": incident["id"]}, headers=headers)
+    assert response.status_code == 202
+    app.extensions["huey"].flush()  # no worker here: the alert stays queued
+    exported = client.get(f"/incidents/{incident['id']}/after-action.csv", headers=headers).data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(exported, newline="")))
+    cells = [cell for row in rows for cell in row]
+    assert "'+ Riasztás, válasz: OK" in cells and "'-2+3 Kovács" in cells and "'=1+1 szivattyú" in cells
+    assert "'@SUM(A1)" in cells
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)

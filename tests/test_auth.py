@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, text
 
 from conftest import PASSWORD, csrf_from
@@ -133,8 +134,48 @@ def test_duplicate_email_is_refused(client, api, make_user):
     response = client.post(
         "/api/v1/users", json={"email": existing["email"], "role": "viewer", "password": PASSWORD}, headers=headers
     )
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "email" in response.get_json()["errors"]["json"]
+
+
+@pytest.mark.parametrize("lookalike", ["saj\u200btó@varos.example", "sajto\u0301@varos.example",
+                                       "\u202eótjas\u202c@varos.example", "SAJTÓ@VAROS.EXAMPLE",
+                                       "\u2060sajtó@varos.example\ufeff"])
+def test_an_email_that_only_looks_different_is_the_same_user(app, client, api, lookalike):
+    from sqlalchemy import func, select
+
+    from incident.extensions import db
+    from incident.models import User
+
+    headers, _ = api("admin")
+    body = {"email": "sajtó@varos.example", "name": "Saj\u200btó Péter", "role": "viewer", "password": PASSWORD}
+    created = client.post("/api/v1/users", json=body, headers=headers)
+    assert created.status_code == 201 and created.get_json()["name"] == "Sajtó Péter"
+    response = client.post("/api/v1/users", json={**body, "email": lookalike}, headers=headers)
+    assert response.status_code == 409 and "email" in response.get_json()["errors"]["json"], response.get_json()
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(User)).scalar_one() == 2  # the admin and one
+
+
+def test_a_look_alike_email_on_the_users_page_is_a_conflict_beside_the_field(client, make_user, login):
+    from conftest import csrf_from
+
+    login(make_user("admin"))
+    page = client.get("/admin/users").get_data(as_text=True)
+    form = {"name": "Sajtós", "role": "viewer", "password": "a-long-password", "csrf_token": csrf_from(page)}
+    assert client.post("/admin/users", data={**form, "email": "sajto@varos.example"}).status_code == 302
+    response = client.post("/admin/users", data={**form, "email": "saj\u200bto@varos.example"})
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert 'id="email-error"' in html
+
+
+def test_user_names_are_stored_without_invisible_characters(client, api, make_user):
+    headers, _ = api("admin")
+    user = make_user("viewer")
+    response = client.patch(f"/api/v1/users/{user['id']}", json={"name": "Kova\u0301cs\u200b Júlia\u202e"},
+                            headers=headers)
+    assert response.status_code == 200 and response.get_json()["name"] == "Kovács Júlia"
 
 
 def test_admin_cannot_lock_themself_out(client, api):

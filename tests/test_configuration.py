@@ -62,6 +62,8 @@ def test_missing_spatialite_stops_start_up(tmp_path):
         ({"PUBLIC_URL": "ftp://x"}, ["PUBLIC_URL"]),
         ({"RIADO_TRUSTED_PROXIES": "-1"}, ["RIADO_TRUSTED_PROXIES", "0 or more"]),
         ({"RIADO_TRUSTED_PROXIES": "nginx"}, ["RIADO_TRUSTED_PROXIES", "whole number"]),
+        ({"RIADO_MAX_UPLOAD_MB": "16MB"}, ["RIADO_MAX_UPLOAD_MB", "whole number"]),
+        ({"RIADO_MAX_UPLOAD_MB": "0"}, ["RIADO_MAX_UPLOAD_MB", "1 or more"]),
     ],
 )
 def test_bad_settings_are_named(tmp_path, env, words):

@@ -129,7 +129,42 @@ def test_group_filter_and_paging(client, officer):
 def test_group_names_are_unique_ignoring_case(client, officer):
     assert client.post("/api/v1/groups", json={"name": "Sajtó"}, headers=officer).status_code == 201
     dup = client.post("/api/v1/groups", json={"name": "SAJTÓ"}, headers=officer)
-    assert dup.status_code == 422 and "name" in dup.get_json()["errors"]["json"]
+    assert dup.status_code == 409 and "name" in dup.get_json()["errors"]["json"]
+
+
+# Look-alikes of "Sajtó": a zero-width space inside, "o" + a combining acute accent, and the word
+# written backwards behind a right-to-left override (which shows it as "Sajtó").
+LOOKALIKES = ["Saj\u200btó", "Sajto\u0301", "\u202eótjaS", "\ufeffSAJTÓ\u2069"]
+
+
+@pytest.mark.parametrize("lookalike", LOOKALIKES)
+def test_a_group_that_only_looks_different_is_the_same_group(client, officer, lookalike):
+    sajto = client.post("/api/v1/groups", json={"name": "Sajtó"}, headers=officer).get_json()
+    other = client.post("/api/v1/groups", json={"name": "Média"}, headers=officer).get_json()
+    created = client.post("/api/v1/groups", json={"name": lookalike}, headers=officer)
+    assert created.status_code == 409 and "name" in created.get_json()["errors"]["json"]
+    renamed = client.patch(f"/api/v1/groups/{other['id']}", json={"name": lookalike}, headers=officer)
+    assert renamed.status_code == 409 and "name" in renamed.get_json()["errors"]["json"]
+    names = sorted(g["name"] for g in client.get("/api/v1/groups", headers=officer).get_json()["items"])
+    assert names == ["Média", "Sajtó"]
+    assert client.patch(f"/api/v1/groups/{sajto['id']}", json={"name": lookalike}, headers=officer).status_code == 200
+
+
+def test_names_and_titles_are_stored_without_invisible_characters_and_composed(client, officer):
+    group = client.post("/api/v1/groups", json={"name": "Saj\u200bto\u0301 \u202aés\u202c média"}, headers=officer)
+    assert group.get_json()["name"] == "Sajtó és média"
+    contact = client.post("/api/v1/contacts", json={"name": "Kova\u0301cs\u200d Júlia", "phone": "06301234567"},
+                          headers=officer).get_json()
+    assert contact["name"] == "Kovács Júlia"
+    resource = client.post("/api/v1/resources", json={"name": "\u2066Szivattyú\u2069", "kind": "pump",
+                                                       "location": {"type": "Point", "coordinates": [19.05, 47.5]}},
+                           headers=officer).get_json()
+    assert resource["name"] == "Szivattyú"
+    incident = client.post("/api/v1/incidents", json={"title": "A\u0301rvi\u0301z\u200e", "kind": "flood",
+                                                      "severity": "severe",
+                                                      "location": {"type": "Point", "coordinates": [19.05, 47.5]}},
+                           headers=officer).get_json()
+    assert incident["title"] == "Árvíz"
 
 
 def test_stale_version_is_a_conflict(client, officer):

@@ -162,3 +162,92 @@ def test_resources_import_reports_each_bad_row(app, client, officer):
     report = upload(client, "/api/v1/resources/import", data, officer).get_json()
     assert {(e["row"], e["field"]) for e in report["errors"]} == {(3, "kind"), (4, "quantity"), (5, "latitude"), (6, "capacity")}
     assert counts(app) == before
+
+
+# Formula injection: a text cell never starts a spreadsheet formula, and still imports back.
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://x","y")', "@SUM(1+1)", "-2+3", "+36201234567", "\t=1+1",
+                                  "\r=1+1", "'=1+1", "''", "'", "'x", "x=1", ""])
+def test_a_text_cell_is_neutralised_and_restored_exactly(text):
+    from incident.spreadsheet import neutralise, restore
+
+    cell = neutralise(text)
+    assert not cell.startswith(FORMULA_START)
+    assert restore(cell) == text
+
+
+def _rows(response) -> list[dict]:
+    import csv
+
+    return list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"), newline="")))
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _neutralised(rows: list[dict]) -> bool:
+    """No text cell starts a formula (a negative number may start with a minus)."""
+    return all(not cell.startswith(FORMULA_START) or _is_number(cell) for row in rows for cell in row.values())
+
+
+def test_contact_and_resource_exports_neutralise_formulas_and_import_back_unchanged(app, client, officer, api):
+    group = client.post("/api/v1/groups", json={"name": "=Sajtó"}, headers=officer).get_json()["id"]
+    hyperlink = client.post("/api/v1/contacts", json={
+        "name": '=HYPERLINK("http://x","y")', "phone": "06 20 123 4567", "email": "kovacs@example.hu",
+        "organization": "-2+3", "role": "+ügyeletes", "notes": "@SUM(A1:A9)", "groups": [group],
+    }, headers=officer).get_json()
+    quoted = client.post("/api/v1/contacts", json={"name": "'=már idézett", "phone": "+36 1 872 7211",
+                                                    "notes": "''"}, headers=officer).get_json()
+    assert hyperlink["phone"] == "+36201234567"
+    client.post("/api/v1/resources", json={"name": "=1+1", "kind": "pump", "quantity": 3, "unit": "-",
+                                           "owner": "@Vízmű", "notes": "'+x", "contact_id": quoted["id"],
+                                           "location": {"type": "Point", "coordinates": [-0.1276, 51.5072]}},
+                headers=officer)
+    contacts_before = client.get("/api/v1/contacts", headers=officer).get_json()["items"]
+    resources_before = client.get("/api/v1/resources", headers=officer).get_json()["items"]
+
+    contacts = client.get("/api/v1/contacts/export.csv", headers=officer)
+    rows = {row["id"]: row for row in _rows(contacts)}
+    assert _neutralised(rows.values())
+    row = rows[str(hyperlink["id"])]
+    assert row["name"] == "'=HYPERLINK(\"http://x\",\"y\")" and row["phone"] == "'+36201234567"
+    assert (row["organization"], row["role"], row["notes"], row["groups"]) == ("'-2+3", "'+ügyeletes", "'@SUM(A1:A9)",
+                                                                               "'=Sajtó")
+    assert (rows[str(quoted["id"])]["name"], rows[str(quoted["id"])]["notes"]) == ("''=már idézett", "'''")
+    viewer, _ = api("viewer")
+    assert _neutralised(_rows(client.get("/api/v1/contacts/export.csv", headers=viewer)))  # masked phones too
+
+    resources = client.get("/api/v1/resources/export.csv", headers=officer)
+    [resource] = _rows(resources)
+    assert _neutralised([resource])
+    assert (resource["name"], resource["unit"], resource["owner"], resource["notes"]) == ("'=1+1", "'-", "'@Vízmű", "''+x")
+    assert (resource["longitude"], resource["quantity"]) == ("-0.1276", "3")  # Riadó's own numbers stay numbers
+
+    for path, exported in (("/api/v1/contacts/import", contacts), ("/api/v1/resources/import", resources)):
+        report = upload(client, path, exported.data, officer).get_json()
+        assert report["errors"] == [] and report["created"] == report["updated"] == 0, report
+    assert client.get("/api/v1/contacts", headers=officer).get_json()["items"] == contacts_before
+    assert client.get("/api/v1/resources", headers=officer).get_json()["items"] == resources_before
+
+
+def test_a_quoted_phone_from_a_spreadsheet_is_stored_as_a_phone(client, officer):
+    report = upload(client, "/api/v1/contacts/import", "name,phone\n'@Kovács,'+36 20 123 4567\n".encode(), officer)
+    assert report.get_json()["created"] == 1
+    [contact] = client.get("/api/v1/contacts", headers=officer).get_json()["items"]
+    assert (contact["name"], contact["phone"]) == ("@Kovács", "+36201234567")
+
+
+def test_a_look_alike_group_name_in_a_csv_finds_the_group(client, officer):
+    group = client.post("/api/v1/groups", json={"name": "Sajtó"}, headers=officer).get_json()["id"]
+    data = "name,phone,groups\nKovács Júlia,06301234567,Saj\u200bto\u0301\nNagy Péter,06301234568,SAJTÓ\n".encode()
+    assert upload(client, "/api/v1/contacts/import", data, officer).get_json()["created"] == 2
+    items = client.get("/api/v1/contacts", headers=officer).get_json()["items"]
+    assert [c["groups"] for c in items] == [[group], [group]]

@@ -190,3 +190,21 @@ def test_verify_during_appends_never_reports_a_false_break(client, officer, inci
     checker.join(30)
     assert verdicts and all(v["ok"] for v in verdicts), [v for v in verdicts if not v["ok"]][:3]
     assert http_json("GET", url + "/verify", None, officer)[1] == {"ok": True, "entries": 33, "first_bad_seq": None}
+
+
+def test_ics214_csv_never_starts_a_formula(client, api):
+    import csv
+    import io
+
+    headers, _ = api("officer")
+    body = {"title": "-2+3 Gázszivárgás", "kind": "gas_leak", "severity": "severe", "location": VIGADO}
+    incident = client.post("/api/v1/incidents", json=body, headers=headers).get_json()
+    url = f"/api/v1/incidents/{incident['id']}/log"
+    for typed in ('=HYPERLINK("http://x","y")', "@SUM(A1)", "+36 20 123 4567 hívta"):
+        client.post(url, json={"text": typed}, headers=headers)
+    exported = client.get(url + ".csv", headers=headers).data.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(exported, newline="")))
+    assert {row["incident_name"] for row in rows} == {"'-2+3 Gázszivárgás"}
+    assert [row["notable_activity"] for row in rows[1:]] == ["'=HYPERLINK(\"http://x\",\"y\")", "'@SUM(A1)",
+                                                              "'+36 20 123 4567 hívta"]
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row.values())

@@ -348,7 +348,7 @@ def test_groups_create_rename_count_and_delete(app, client, officer_api, as_offi
 
     _post_form(as_officer, "/groups", {"name": "Sajtó"})
     clash = _post_form(as_officer, f"/groups/{group_id}", {"name": "sajtó", "description": ""})
-    assert clash.status_code == 422
+    assert clash.status_code == 409
     assert 'id="name-error"' in _field_block(_html(clash), "name")
     assert "Ilyen nevű csoport már létezik." in _html(clash)
 
@@ -361,6 +361,17 @@ def test_groups_create_rename_count_and_delete(app, client, officer_api, as_offi
     deleted = as_officer.post(f"/groups/{group_id}/delete", data={"csrf_token": csrf_from(page)})
     assert deleted.status_code == 302
     assert _count(app, AlertGroup) == 1 and _count(app, Contact) == 2
+
+
+@pytest.mark.parametrize("lookalike", ["Saj\u200btó", "Sajto\u0301", "\u202eótjaS"])
+def test_a_look_alike_group_name_is_a_conflict_beside_the_field(app, as_officer, lookalike):
+    from incident.models import AlertGroup
+
+    assert _post_form(as_officer, "/groups", {"name": "Sajtó"}).status_code == 302
+    response = _post_form(as_officer, "/groups", {"name": lookalike, "description": ""})
+    assert response.status_code == 409
+    assert "Ilyen nevű csoport már létezik." in _field_block(_html(response), "name")
+    assert _count(app, AlertGroup) == 1
 
 
 def test_empty_group_name_is_refused_beside_the_field(app, as_officer):

@@ -40,6 +40,23 @@ def test_kinds_are_seeded_and_admins_add_more(client, api):
     assert bad.status_code == 422 and "code" in bad.get_json()["errors"]["json"]
 
 
+@pytest.mark.parametrize("field, value", [
+    ("code", "drone"),
+    ("label_hu", "Dro\u0301n"), ("label_hu", "D\u200brón"), ("label_hu", "\u202enórD"), ("label_hu", "DRÓN"),
+    ("label_en", "Dr\u200bone"), ("label_en", "\u202eenorD"), ("label_en", "drone"),
+    ("label_en", "Véhicle".replace("é", "e").upper()),  # a seeded kind's label: "Vehicle"
+])
+def test_a_kind_that_only_looks_different_is_a_conflict_naming_the_field(client, api, field, value):
+    admin = api("admin")[0]
+    assert client.post("/api/v1/resource-kinds", json={"code": "drone", "label_hu": "Drón", "label_en": "Drone"},
+                       headers=admin).status_code == 201
+    body = {"code": "drone2", "label_hu": "Drón 2", "label_en": "Drone 2", field: value}
+    response = client.post("/api/v1/resource-kinds", json=body, headers=admin)
+    assert response.status_code == 409 and field in response.get_json()["errors"]["json"], response.get_json()
+    codes = [k["code"] for k in client.get("/api/v1/resource-kinds", headers=admin).get_json()["items"]]
+    assert "drone2" not in codes
+
+
 def test_resource_with_available_quantity(client, officer):
     r = add(client, officer, name="Homokzsák-depó, Belgrád rakpart", kind="sandbags", quantity=5000, unit="zsák")
     assert r["available_quantity"] == 5000

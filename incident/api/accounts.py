@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import ROLES, ApiToken, AuditEntry, User
 from ..operations.sessions import MAX_TOKEN_DAYS, issue_token, revoke_token, tokens_query
 from ..operations.sign_in import TooManyAttempts, sign_in
-from ..operations.users import UserError, create_user, set_active, set_password
+from ..operations.users import UserError, clean_user_name, create_user, set_active, set_password
 from ..security import csrf_exempt, current_session, public, require_role
 from .common import Integer, ListArgs, field_error, page
 
@@ -213,6 +213,8 @@ class UserById(MethodView):
             field_error(exc.field, exc.message)
         if "active" in data:
             set_active(user, data.pop("active"))
+        if "name" in data:
+            data["name"] = clean_user_name(data["name"])
         for key, value in data.items():
             setattr(user, key, value)
         db.session.commit()

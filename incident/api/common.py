@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_smorest import abort
-from marshmallow import Schema, fields, validate
-from marshmallow.validate import Range
+from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow.validate import Length, Range
 from sqlalchemy import func, select
 
+from ..errors import FieldError
 from ..extensions import db
-from ..validation import MAX_INTEGER
+from ..validation import MAX_INTEGER, MAX_SEARCH_LENGTH, whole_number
 
 MAX_LIMIT = 500
 
@@ -49,12 +50,24 @@ CSV_DOC = file_response("text/csv", "CSV, UTF-8 with a BOM (as Excel opens it)")
 
 
 class Integer(fields.Integer):
-    """A whole number from a client, within the database's INTEGER range: a larger one is
-    refused with 422 naming the field (and the range is in the OpenAPI document)."""
+    """A whole number from a client, read by ``validation.whole_number`` as every other is
+    (ASCII digits only, within the database's INTEGER range): anything else is refused with 422
+    naming the field, and the range is in the OpenAPI document."""
 
     def __init__(self, *, validate=None, **kwargs):  # noqa: A002 (marshmallow's own name)
         extra = [] if validate is None else [validate] if callable(validate) else list(validate)
         super().__init__(validate=[Range(min=-MAX_INTEGER - 1, max=MAX_INTEGER), *extra], **kwargs)
+
+    def _validated(self, value):
+        try:
+            return whole_number(value, self.name or "")
+        except FieldError as exc:
+            raise ValidationError(exc.message) from None
+
+
+def search_text(**kwargs) -> fields.String:
+    """``q``: the free-text search, at most MAX_SEARCH_LENGTH characters."""
+    return fields.String(validate=Length(max=MAX_SEARCH_LENGTH), **kwargs)
 
 
 class ListArgs(Schema):

@@ -12,7 +12,7 @@ from ..models import INCIDENT_KINDS, LOG_KINDS, SEVERITIES, STATUSES, Assignment
 from ..operations import incidents as ops
 from ..operations.staff import Staff
 from ..security import sees_personal_data
-from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, geojson_area, page
+from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, geojson_area, page, search_text
 from .registry import ResourceList, csv_response, resource_json
 
 GEOJSON_AREA = geojson_area("GeoJSON Polygon or MultiPolygon, WGS84, longitude first")
@@ -65,7 +65,7 @@ class IncidentArgs(ListArgs):
     status = fields.String(validate=validate.OneOf(STATUSES))
     drill = fields.Boolean()
     kind = fields.String(validate=validate.OneOf(INCIDENT_KINDS))
-    q = fields.String()
+    q = search_text()
 
 
 class EntryIn(Schema):
@@ -131,7 +131,7 @@ class AssignmentArgs(ListArgs):
 
 class NearbyArgs(Schema):
     kind = fields.String()
-    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+    limit = Integer(load_default=10, validate=validate.Range(min=1, max=100))
 
 
 def incident_json(incident: Incident) -> dict:

@@ -15,7 +15,7 @@ from ..operations import csvio
 from ..operations import resources as resource_ops
 from ..phones import mask_email, mask_phone
 from ..security import require_role, sees_personal_data
-from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, page
+from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, page, search_text
 
 
 # Schemas (input types and the OpenAPI document; domain rules live in the operations)
@@ -61,8 +61,8 @@ class ContactList(Schema):
 
 
 class ContactArgs(ListArgs):
-    q = fields.String(metadata={"description": "search in name, organization, role, and for officers and admins "
-                                              "also email and phone (accents ignored)"})
+    q = search_text(metadata={"description": "search in name, organization, role, and for officers and admins "
+                                           "also email and phone (accents ignored)"})
     group = Integer(metadata={"description": "alert group id"})
     opted_in = fields.Boolean()
 
@@ -134,7 +134,7 @@ class ResourceList(Schema):
 class ResourceArgs(ListArgs):
     kind = fields.String()
     status = fields.String(validate=validate.OneOf(RESOURCE_STATUSES))
-    q = fields.String()
+    q = search_text()
     lat = fields.Float(validate=validate.Range(min=-90, max=90))
     lon = fields.Float(validate=validate.Range(min=-180, max=180))
     within_m = fields.Float(validate=validate.Range(min=0, min_inclusive=False))

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..geo import point_from_geojson, same_geometry, to_element
 from ..models import AlertGroup, Contact, contact_groups
 from ..phones import normalise_phone
-from ..validation import Cleaner, fold
+from ..validation import Cleaner, fold, id_list, name_key
 
 CONTACT_FIELDS = ("name", "phone", "email", "organization", "role", "groups", "sms_opt_in", "location", "notes")
 
@@ -22,9 +22,7 @@ def _phone_region() -> str:
 
 
 def _groups_by_id(ids) -> list[AlertGroup]:
-    if not isinstance(ids, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise FieldError("groups", _l("Must be a list of group ids."))
-    wanted = set(ids)
+    wanted = set(id_list(ids, "groups"))
     found = db.session.execute(select(AlertGroup).where(AlertGroup.id.in_(wanted))).scalars().all() if wanted else []
     missing = wanted - {g.id for g in found}
     if missing:
@@ -35,7 +33,7 @@ def _groups_by_id(ids) -> list[AlertGroup]:
 def clean_contact(raw: dict, partial: bool = False, groups_resolved=None) -> dict:
     """Validate a contact's fields (JSON, form or CSV values); FieldErrors names every bad one."""
     c = Cleaner(raw, partial)
-    c.text("name", 200, required=True)
+    c.text("name", 200, required=True, name=True)
     if not c.skip("phone"):
         raw_phone = raw.get("phone")
         if raw_phone is not None and not isinstance(raw_phone, str):
@@ -153,18 +151,16 @@ def contacts_query(q: str | None = None, group_id: int | None = None, opted_in: 
 
 def clean_group(raw: dict, partial: bool = False, current: AlertGroup | None = None) -> dict:
     c = Cleaner(raw, partial)
-    c.text("name", 200, required=True)
+    c.text("name", 200, required=True, name=True)
     c.text("description", 2000)
     data = c.done()
     if "name" in data:
-        # The exact name too: SQLite's lower() folds ASCII letters only, so "Árvíz" would not
-        # find itself, and the unique index would refuse the insert.
-        clashes = db.session.execute(
-            select(AlertGroup.id).where(or_(AlertGroup.name == data["name"],
-                                            func.lower(AlertGroup.name) == data["name"].lower()))
-        ).scalars().all()
-        if any(current is None or group_id != current.id for group_id in clashes):
-            raise FieldErrors({"name": [str(_l("A group with this name already exists."))]})
+        # Compared in Python (SQLite's lower() folds ASCII letters only): a name that differs
+        # from another only by case, invisible characters or composition is the same group.
+        key = name_key(data["name"])
+        for group_id, name in db.session.execute(select(AlertGroup.id, AlertGroup.name)).all():
+            if (current is None or group_id != current.id) and name_key(name) == key:
+                raise ConflictError(_l("A group with this name already exists."), "name")
     return data
 
 
@@ -194,12 +190,18 @@ def group_member_counts() -> dict[int, int]:
     return {group_id: count for group_id, count in rows}
 
 
-def group_by_name(name: str) -> AlertGroup | None:
-    """The group of this name, the exact spelling first, else ignoring case (SQLite's lower()
-    folds ASCII letters only, so "Önkéntesek" is found by its exact name there)."""
-    name = name.strip()
-    groups = db.session.execute(
-        select(AlertGroup).where(or_(AlertGroup.name == name, func.lower(AlertGroup.name) == name.lower()))
-    ).scalars().all()
-    return next((g for g in groups if g.name == name), groups[0] if groups else None)
+def group_finder():
+    """A function giving the group of a name: the exact spelling first, else the one it is taken
+    for (case, invisible characters and composition aside: see ``name_key``). The groups are
+    read once, for a whole CSV import."""
+    groups = db.session.execute(select(AlertGroup).order_by(AlertGroup.id)).scalars().all()
+    exact = {g.name: g for g in groups}
+    by_key: dict[str, AlertGroup] = {}
+    for group in groups:
+        by_key.setdefault(name_key(group.name), group)
 
+    def find(name: str) -> AlertGroup | None:
+        name = name.strip()
+        return exact.get(name) or by_key.get(name_key(name))
+
+    return find

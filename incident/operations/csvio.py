@@ -1,5 +1,6 @@
 """CSV import and export of contacts and resources, as Hungarian Excel writes and reads them:
-UTF-8 with or without a BOM (or Excel's Windows-1250), comma or semicolon. An import is all or
+UTF-8 with or without a BOM (or Excel's Windows-1250), comma or semicolon; text cells are
+neutralised against formulas on export and restored on import (``incident.spreadsheet``). An import is all or
 nothing: every bad row is reported with its row number, field and reason, and then nothing is
 written."""
 
@@ -11,12 +12,14 @@ import io
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..errors import FieldErrors
+from ..errors import ConflictError, FieldError, FieldErrors
 from ..extensions import db
 from ..geo import lonlat
 from ..models import Contact, Resource
 from ..phones import mask_email, mask_phone
+from ..spreadsheet import Writer, restore
 from ..validation import UNSTORABLE_TEXT, storable
+from ..validation import record_id as read_record_id
 from . import contacts as contact_ops
 from . import resources as resource_ops
 
@@ -91,6 +94,11 @@ def read_csv(data: bytes, columns, required, report: ImportReport):
     if not first_line.strip():
         report.error(1, "file", _l("The file has no header row."))
         return []
+    # A cell may be as long as the file may be: the columns' own limits then name the cell that
+    # is too long (csv's default limit, 131,072 characters, would fail the whole read with
+    # csv.Error instead; with newline="" and strict off, nothing else makes the reader fail).
+    if csv.field_size_limit() < MAX_BYTES:
+        csv.field_size_limit(MAX_BYTES)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
     header = [h.strip().lower() for h in next(reader)]
     names = [ALIASES.get(h, h) for h in header]
@@ -119,7 +127,8 @@ def read_csv(data: bytes, columns, required, report: ImportReport):
             for name in unstorable:
                 report.error(number, name, UNSTORABLE_TEXT)
             continue
-        rows.append((number, {name: (values[i] if i < len(values) else "") for i, name in enumerate(names)}))
+        # Cells as they were before an export neutralised them (a leading apostrophe is taken off).
+        rows.append((number, {name: (restore(values[i]) if i < len(values) else "") for i, name in enumerate(names)}))
         if len(rows) > MAX_ROWS:
             report.error(number, "file", _l("More than %(n)s rows.", n=MAX_ROWS))
             return []
@@ -155,9 +164,9 @@ def _record_id(row: dict, model, seen: dict, number: int):
     if not text:
         return None
     try:
-        record_id = int(text)
-    except ValueError:
-        raise FieldErrors({"id": [str(_l("Must be a whole number (or empty for a new record)."))]}) from None
+        record_id = read_record_id(text, "id")
+    except FieldError as exc:
+        raise FieldErrors({"id": [exc.message]}) from None
     if record_id in seen:
         raise FieldErrors({"id": [str(_l("The same id is on row %(row)s too.", row=seen[record_id]))]})
     seen[record_id] = number
@@ -203,6 +212,8 @@ def _import(data: bytes, dry_run: bool, model, columns, required, to_raw, create
                     update(record, raw)
             except FieldErrors as exc:
                 problems = {**exc.errors, **problems}
+            except ConflictError as exc:  # e.g. a quantity below what is assigned: that row's problem
+                problems = {exc.field or "row": [exc.message], **problems}
             if "location" in problems:  # a CSV has latitude and longitude columns instead
                 location = problems.pop("location")
                 if "latitude" not in problems and "longitude" not in problems:
@@ -223,25 +234,25 @@ def _import(data: bytes, dry_run: bool, model, columns, required, to_raw, create
 # Contacts
 
 
-def _group_ids(text: str) -> list[int]:
+def _group_ids(text: str, find_group) -> list[int]:
     names = [n.strip() for n in text.replace(";", GROUP_SEPARATOR).split(GROUP_SEPARATOR) if n.strip()]
     ids, missing = [], []
     for name in names:
-        group = contact_ops.group_by_name(name)
+        group = find_group(name)
         (ids.append(group.id) if group else missing.append(name))
     if missing:
         raise FieldErrors({"groups": [str(_l("No such group: %(names)s. Create it first.", names=", ".join(missing)))]})
     return ids
 
 
-def _contact_raw(row: dict, creating: bool) -> tuple[dict, dict]:
+def _contact_raw(row: dict, creating: bool, find_group) -> tuple[dict, dict]:
     raw = {k: row[k] for k in ("name", "phone", "email", "organization", "role", "notes") if k in row}
     errors = {}
     if row.get("sms_opt_in", "").strip():  # an empty cell keeps the consent as it is (new: yes)
         raw["sms_opt_in"] = row["sms_opt_in"]
     if "groups" in row:
         try:
-            raw["groups"] = _group_ids(row["groups"])
+            raw["groups"] = _group_ids(row["groups"], find_group)
         except FieldErrors as exc:
             errors.update(exc.errors)
     if "latitude" in row or "longitude" in row:
@@ -254,21 +265,26 @@ def _contact_raw(row: dict, creating: bool) -> tuple[dict, dict]:
 
 def import_contacts(data: bytes, dry_run: bool = False) -> ImportReport:
     """Create contacts from rows without ``id``, update those with one; all or nothing."""
+    find_group = contact_ops.group_finder()
+
+    def to_raw(row, creating):
+        return _contact_raw(row, creating, find_group)
+
     def update(record, raw):
         return contact_ops.update_contact(record, raw, from_import=True)
 
-    return _import(data, dry_run, Contact, CONTACT_COLUMNS, CONTACT_REQUIRED, _contact_raw,
-                   contact_ops.create_contact, update)
+    return _import(data, dry_run, Contact, CONTACT_COLUMNS, CONTACT_REQUIRED, to_raw, contact_ops.create_contact, update)
 
 
-def _number(value) -> str:
-    return "" if value is None else repr(float(value))
+def _number(value) -> float | str:
+    """A coordinate as a number cell (written in full, as repr writes a float), "" for none."""
+    return "" if value is None else float(value)
 
 
 def export_contacts(personal: bool = True) -> str:
     """Every contact as CSV text with CONTACT_COLUMNS (imports back unchanged)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = Writer(out)
     writer.writerow(CONTACT_COLUMNS)
     query = select(Contact).order_by(Contact.name, Contact.id)
     for contact in db.session.execute(query).unique().scalars():
@@ -329,7 +345,7 @@ def import_resources(data: bytes, dry_run: bool = False) -> ImportReport:
 def export_resources() -> str:
     """The whole register as CSV text with RESOURCE_COLUMNS (imports back unchanged)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = Writer(out)
     writer.writerow(RESOURCE_COLUMNS)
     for resource in db.session.execute(select(Resource).order_by(Resource.name, Resource.id)).unique().scalars():
         lon, lat = lonlat(resource.location)

@@ -17,7 +17,6 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from shapely.geometry import MultiPolygon, Polygon, shape
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import lazyload
 
 from ..audit import current_actor
 from ..database import utcnow
@@ -36,7 +35,7 @@ from ..models import (
     LogEntry,
     Resource,
 )
-from ..validation import Cleaner, fold
+from ..validation import MAX_JSON_DEPTH, TOO_DEEP, Cleaner, fold, json_depth
 from . import resources as resource_ops
 from .contacts import check_version
 from .staff import Staff
@@ -82,9 +81,11 @@ def area_from_geojson(value, field: str = "area"):
     """A valid shapely Polygon or MultiPolygon from GeoJSON; FieldError naming ``field`` otherwise."""
     if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
         raise FieldError(field, _l("Must be a GeoJSON Polygon or MultiPolygon."))
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise FieldError(field, TOO_DEEP)
     try:
         geom = shape(value)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, shapely.errors.GEOSException):
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, shapely.errors.GEOSException):
         raise FieldError(field, _l("The coordinates are not a polygon: rings of [longitude, latitude] pairs.")) from None
     if not isinstance(geom, (Polygon, MultiPolygon)) or geom.is_empty:
         raise FieldError(field, _l("The polygon is empty."))
@@ -132,7 +133,7 @@ def next_number(year: int) -> int:
 
 def clean_incident(raw: dict, partial: bool = False) -> dict:
     c = Cleaner(raw, partial)
-    c.text("title", 200, required=True)
+    c.text("title", 200, required=True, name=True)
     c.choice("kind", INCIDENT_KINDS, required=True)
     c.choice("severity", SEVERITIES, required=True)
     c.text("description", 20_000)
@@ -387,13 +388,6 @@ def _count_entries(incident_id: int) -> int:
 # Assignments
 
 
-def _lock_resource(resource_id: int) -> Resource | None:
-    return db.session.execute(
-        select(Resource).options(lazyload("*")).where(Resource.id == resource_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-
-
 def clean_assignment(raw: dict) -> dict:
     c = Cleaner(raw)
     c.integer("resource_id", minimum=1, required=True)
@@ -406,7 +400,7 @@ def assign(incident_id: int, raw: dict, now: dt.datetime | None = None, author: 
     """Commit part of a resource to an incident; never more than is available, also when
     requests race (the resource row is locked, then what is available is read)."""
     data = clean_assignment(raw)
-    resource = _lock_resource(data["resource_id"])
+    resource = resource_ops.lock_resource(data["resource_id"])
     if resource is None:
         raise FieldErrors({"resource_id": [str(_l("No such resource."))]})
     incident = lock_incident(incident_id)
@@ -439,7 +433,7 @@ def release(assignment_id: int, now: dt.datetime | None = None, author: Who | No
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         raise LookupError(assignment_id)
-    _lock_resource(assignment.resource_id)
+    resource_ops.lock_resource(assignment.resource_id)
     incident = lock_incident(assignment.incident_id)
     db.session.refresh(assignment)
     if assignment.released_at is not None:
@@ -484,9 +478,10 @@ def log_as_ics214(incident: Incident, personal: bool) -> str:
     """The activity log as CSV in the shape of an ICS-214 activity log: one row per notable
     activity with its date and time (in RIADO_TIMEZONE, with the offset) and who recorded it
     (name and position; the e-mail only with ``personal``)."""
-    import csv
     import io
     from zoneinfo import ZoneInfo
+
+    from ..spreadsheet import Writer
 
     zone = ZoneInfo(current_app.config["RIADO_TIMEZONE"])
     authors = db.session.execute(
@@ -494,7 +489,7 @@ def log_as_ics214(incident: Incident, personal: bool) -> str:
     ).all()
     staff = Staff(authors, personal)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = Writer(out)
     writer.writerow(ICS214_COLUMNS)
     for entry in db.session.execute(log_query(incident.id)).scalars():
         who = staff(entry.author_id, entry.author)

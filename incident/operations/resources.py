@@ -10,8 +10,8 @@ from sqlalchemy.orm import lazyload
 from ..errors import ConflictError, FieldErrors
 from ..extensions import db
 from ..geo import nearest, point_from_geojson, same_geometry, to_element
-from ..models import RESOURCE_STATUSES, Assignment, Contact, Resource, ResourceKind
-from ..validation import Cleaner, fold
+from ..models import RESOURCE_STATUSES, Assignment, Contact, Incident, Resource, ResourceKind
+from ..validation import Cleaner, fold, same_name
 from .contacts import check_version
 
 RESOURCE_FIELDS = ("name", "kind", "quantity", "unit", "capacity", "status", "owner", "contact_id", "location", "notes")
@@ -62,7 +62,7 @@ def kinds() -> list[ResourceKind]:
 def clean_resource(raw: dict, partial: bool = False, codes=None) -> dict:
     """Validate a resource's fields (JSON, form or CSV values); FieldErrors names every bad one."""
     c = Cleaner(raw, partial)
-    c.text("name", 200, required=True)
+    c.text("name", 200, required=True, name=True)
     c.choice("kind", codes if codes is not None else kind_codes(), required=True)
     c.integer("quantity", minimum=0, default=1)
     c.text("unit", 40)
@@ -115,14 +115,48 @@ def create_resource(raw: dict, codes=None) -> Resource:
     return resource
 
 
+def lock_resource(resource_id: int) -> Resource | None:
+    """The resource, freshly read under its row lock (``SELECT … FOR UPDATE``; on SQLite the
+    write transaction's BEGIN IMMEDIATE): what is assigned of it cannot change until commit."""
+    return db.session.execute(
+        select(Resource).options(lazyload("*")).where(Resource.id == resource_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
 def update_resource(resource: Resource, raw: dict, codes=None) -> Resource:
-    """Change the given fields of a resource (not committed)."""
+    """Change the given fields of a resource (not committed). Its row lock is taken first, as an
+    assignment takes it, so that what is assigned is read as it stands."""
+    lock_resource(resource.id)
     check_version(resource, raw)
     data = clean_resource({k: v for k, v in raw.items() if k != "version"}, partial=True, codes=codes)
     if resource.kind == SHELTER and data.get("kind", SHELTER) == SHELTER and "capacity" in data and data["capacity"] is None:
         raise FieldErrors({"capacity": [str(_l("A shelter needs its capacity in persons."))]})
+    check_assigned(resource, data)
     _apply(resource, data)
     return resource
+
+
+def check_assigned(resource: Resource, data: dict) -> None:
+    """Refuse (409) a quantity, a shelter's capacity, or a kind that would leave less to assign
+    than is assigned now: available_quantity never goes below zero. Call under the row lock."""
+    if not {"quantity", "capacity", "kind"} & data.keys():
+        return
+    shelter = data.get("kind", resource.kind) == SHELTER
+    field = "capacity" if shelter else "quantity"
+    total = data.get(field, getattr(resource, field)) or 0
+    rows = db.session.execute(
+        select(Incident.year, Incident.serial, func.sum(Assignment.quantity))
+        .join(Incident, Incident.id == Assignment.incident_id)
+        .where(Assignment.resource_id == resource.id, Assignment.released_at.is_(None))
+        .group_by(Incident.year, Incident.serial).order_by(Incident.year, Incident.serial)
+    ).all()
+    assigned = sum(int(quantity) for _year, _serial, quantity in rows)
+    if total < assigned:
+        where = ", ".join(f"{year}-{serial:04d}: {int(quantity)}" for year, serial, quantity in rows)
+        raise ConflictError(_l(
+            "Cannot be less than what is assigned now: %(assigned)s (incidents %(where)s). Release it first.",
+            assigned=assigned, where=where), field)
 
 
 def delete_resource(resource: Resource) -> None:
@@ -192,14 +226,20 @@ def kind_summary() -> list[dict]:
 def clean_kind(raw: dict) -> dict:
     c = Cleaner(raw)
     c.text("code", 40, required=True)
-    c.text("label_hu", 100, required=True)
-    c.text("label_en", 100, required=True)
+    c.text("label_hu", 100, required=True, name=True)
+    c.text("label_en", 100, required=True, name=True)
     data = c.done()
     code = data["code"]
     if not code.replace("_", "").isalnum() or not code.isascii() or code != code.lower():
         raise FieldErrors({"code": [str(_l("Use lower-case letters, digits and _ only."))]})
-    if db.session.get(ResourceKind, code) is not None:
-        raise FieldErrors({"code": [str(_l("This kind already exists."))]})
+    # Two kinds with labels that read the same (case, invisible characters and composition
+    # aside) could not be told apart in the lists, the legend or a CSV.
+    for kind in kinds():
+        if kind.code == code:
+            raise ConflictError(_l("This kind already exists."), "code")
+        for field in ("label_hu", "label_en"):
+            if same_name(getattr(kind, field), data[field]):
+                raise ConflictError(_l("Another kind has this label: %(code)s.", code=kind.code), field)
     return data
 
 

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import utcnow
-from ..errors import FieldError
+from ..errors import ConflictError, FieldError
 from ..extensions import db
 from ..models import ROLES, User, UserSession
+from ..validation import clean_name, name_key
 from .sessions import end_sessions, revoke_tokens
 
 MIN_PASSWORD_LENGTH = 10
@@ -32,11 +33,17 @@ class UserError(FieldError):
 
 
 def normalise_email(email: str) -> str:
-    """Lower-case and syntax-check an email address (no DNS lookup)."""
+    """Lower-case and syntax-check an email address (no DNS lookup), without invisible
+    characters and composed (``clean_name``), so that a look-alike is the same address."""
     try:
-        return validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
+        return validate_email(clean_name(email or ""), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         raise UserError("email", _l("Enter a valid email address.")) from None
+
+
+def clean_user_name(name: str | None) -> str:
+    """A user's name as typed, without invisible characters and composed."""
+    return clean_name(name or "")
 
 
 def check_password(password: str, email: str = "") -> None:
@@ -66,21 +73,29 @@ def check_role(role: str) -> None:
 
 def find_user(email: str) -> User | None:
     return db.session.execute(
-        select(User).where(func.lower(User.email) == (email or "").strip().lower())
+        select(User).where(func.lower(User.email) == clean_name(email or "").lower())
     ).scalar_one_or_none()
 
 
+def email_taken(email: str) -> bool:
+    """Whether a user already has this address or one it would be taken for (compared in Python:
+    SQLite's lower() folds ASCII letters only)."""
+    key = name_key(email)
+    return any(name_key(taken) == key for taken in db.session.execute(select(User.email)).scalars())
+
+
 def create_user(email: str, password: str, role: str = "viewer", name: str = "", position: str = "") -> User:
-    """Add a user (not committed); raise UserError naming the bad field."""
+    """Add a user (not committed); raise UserError naming the bad field, ConflictError (email)
+    if the address is taken."""
     email = normalise_email(email)
     check_role(role)
     check_password(password, email)
-    if find_user(email) is not None:
-        raise UserError("email", _l("A user with this email address already exists."))
+    if email_taken(email):
+        raise ConflictError(_l("A user with this email address already exists."), "email")
     user = User(
         email=email,
         role=role,
-        name=(name or "").strip(),
+        name=clean_user_name(name),
         position=(position or "").strip(),
         password_hash=generate_password_hash(password),
     )

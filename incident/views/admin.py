@@ -12,11 +12,13 @@ from sqlalchemy import func, select
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ..errors import ConflictError
 from ..extensions import db
 from ..models import ROLES, ApiToken, AuditEntry, User
 from ..operations.sessions import end_sessions, live_sessions, revoke_token, tokens_query
-from ..operations.users import UserError, create_user, set_active, set_password
+from ..operations.users import UserError, clean_user_name, create_user, set_active, set_password
 from ..security import current_session, require_role
+from .params import page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -48,18 +50,20 @@ class UserEditForm(FlaskForm):
 def users():
     """List users and create one."""
     form = UserForm()
+    conflict = False
     if form.validate_on_submit():
         try:
             create_user(form.email.data, form.password.data, form.role.data, form.name.data, form.position.data)
-        except UserError as exc:
+        except (UserError, ConflictError) as exc:
             db.session.rollback()
             getattr(form, exc.field).errors.append(exc.message)
+            conflict = isinstance(exc, ConflictError)
         else:
             db.session.commit()
             flash(_("User %(email)s created.", email=form.email.data.strip().lower()), "success")
             return redirect(url_for("admin.users"))
     rows = db.session.execute(select(User).order_by(User.email)).scalars().all()
-    status = 422 if form.errors else 200
+    status = 409 if conflict else 422 if form.errors else 200
     return render_template("incident/admin_users.html", users=rows, form=form, roles=ROLES), status
 
 
@@ -89,7 +93,7 @@ def edit_user(user_id: int):
             except UserError as exc:
                 getattr(form, exc.field).errors.append(exc.message)
             else:
-                user.name = form.name.data.strip()
+                user.name = clean_user_name(form.name.data)
                 user.position = form.position.data.strip()
                 user.role = form.role.data
                 set_active(user, form.active.data)
@@ -134,7 +138,7 @@ def end_user_sessions(user_id: int):
 @require_role("admin")
 def audit():
     """The audit trail, newest first."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     entity = request.args.get("entity") or None
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
     if entity:

@@ -27,11 +27,15 @@ class LoginForm(FlaskForm):
 
 
 def safe_next(target: str | None) -> str:
-    """A same-site path to return to, never another host (no open redirect)."""
-    if not target:
+    """A same-site path to return to, never another host (no open redirect), else the dashboard.
+    Browsers read ``/\\host`` as ``//host`` and drop tabs and newlines from a URL, and a CR/LF
+    would break the Location header: a path with a control character is not taken either."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return url_for("shell.dashboard")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return url_for("shell.dashboard")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return url_for("shell.dashboard")
     return target
 

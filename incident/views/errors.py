@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, jsonify, make_response, render_template, request
+from flask import current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 log = logging.getLogger(__name__)
 
 # Seconds a client is asked to wait before trying again when the database is unavailable.
 RETRY_AFTER_SECONDS = 5
+
+
+class BadField(BadRequest):
+    """400 for one unusable value in the address or a form: the page says which field it was,
+    and the API answer names it under ``errors`` as a schema error would."""
+
+    def __init__(self, field: str, message, location: str = "query"):
+        super().__init__()
+        self.field = field
+        self.message = str(message)
+        self.data = {"errors": {location: {field: [self.message]}}, "message": "Bad Request"}
+
+    @property
+    def page_message(self) -> str:
+        return _("The value of “%(field)s” cannot be used: %(message)s", field=self.field, message=self.message)
 
 
 def _messages():
@@ -25,6 +40,7 @@ def _messages():
         404: _("There is no such page or record."),
         405: _("This action is not possible here."),
         409: _("This conflicts with the current state of the data; reload and try again."),
+        413: _("What was sent is too large (at most %(n)s MB).", n=current_app.config["RIADO_MAX_UPLOAD_MB"]),
         429: _("Too many attempts. Please wait a minute and try again."),
         500: _("Something went wrong on our side. The error has been logged."),
     }
@@ -34,6 +50,8 @@ def html_error(error: HTTPException):
     code = error.code or 500
     if isinstance(error, CSRFError):
         message = _("The form had expired or was not sent from this site. Go back, reload it and try again.")
+    elif isinstance(error, BadField):
+        message = error.page_message
     else:
         message = _messages().get(code, error.description)
     return render_template("incident/error.html", code=code, message=message), code

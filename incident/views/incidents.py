@@ -33,6 +33,8 @@ from ..models import INCIDENT_KINDS, SEVERITIES, STATUSES, Assignment, Incident
 from ..operations import incidents as ops
 from ..operations.staff import Staff
 from ..security import require_role, sees_personal_data
+from ..validation import MAX_JSON_DEPTH, TOO_DEEP, json_depth
+from .params import number_arg, search_arg, version_value
 from .registry import (
     DEFAULT_CENTRE,
     DEFAULT_ZOOM,
@@ -115,7 +117,7 @@ def _incident_context():
 @bp.route("", endpoint="index")
 def incident_list():
     """Incidents and drills, newest first: filter by status, type, drill and title; 50 a page."""
-    q = (request.args.get("q") or "").strip()
+    q = search_arg()
     match = NUMBER_RE.match(q)
     if match:  # an incident number goes straight to its page
         found = ops.incident_by_number(f"{match.group(1)}-{match.group(2)}")
@@ -176,9 +178,13 @@ def parse_area(text: str | None) -> tuple[dict | None, str | None]:
         return None, None
     try:
         value = json.loads(text)
+    except RecursionError:
+        return None, str(TOO_DEEP)
     except ValueError as exc:
         return None, _("This is not GeoJSON text: check the brackets, commas and quotes near line "
                        "%(line)s, column %(column)s.", line=getattr(exc, "lineno", 1), column=getattr(exc, "colno", 1))
+    if json_depth(value) > MAX_JSON_DEPTH:
+        return None, str(TOO_DEEP)
     if isinstance(value, dict) and value.get("type") == "FeatureCollection":
         features = value.get("features")
         if isinstance(features, list) and len(features) == 1:
@@ -221,10 +227,7 @@ def _with_area(run, raw: dict, area_field_text: str | None):
 
 
 def _version(form) -> int:
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        return -1  # unknown: never matches, so nothing is overwritten blindly
+    return version_value(form.version.data)
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")
@@ -323,7 +326,7 @@ def render_detail(incident: Incident, code: int = 200, **state):
     if can_write() and incident.status != "closed":
         nearby = ops.nearby_resources(incident, resource_kind, NEARBY_LIMIT)
     point = lonlat(incident.location)
-    new_seq = request.args.get("entry", type=int) if request.method == "GET" else None
+    new_seq = number_arg("entry", minimum=1) if request.method == "GET" else None
     active, released = _assignments(incident, True), _assignments(incident, False)
     context = {
         "incident": incident,

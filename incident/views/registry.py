@@ -35,6 +35,7 @@ from ..operations.csvio import location_from_latlon
 from ..phones import display_phone, mask_email, mask_phone
 from ..security import require_role, sees_personal_data
 from ..validation import fold
+from .params import id_arg, page_arg, search_arg, version_value
 
 PAGE_SIZE = 50
 # Where a map opens when there is no point yet: Budapest V. kerület.
@@ -100,7 +101,7 @@ def _registry_context():
 
 
 def page_number() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return page_arg()
 
 
 def paged(query, number: int) -> dict:
@@ -139,10 +140,13 @@ def set_location(form, stored) -> None:
 
 def write(form, action):
     """Run ``action`` (an operation writing to the session); commit if it worked.
-    Returns (ok, extra errors, conflict message). Nothing is half-written on failure."""
+    Returns (ok, extra errors, conflict message). Nothing is half-written on failure. A conflict
+    about one of the form's fields (a duplicate name, a quantity below what is assigned) is put
+    beside that field, and ``form.field_conflict`` makes the page answer 409."""
     errors: dict[str, list[str]] = {}
     extra: dict[str, list[str]] = {}
     conflict = None
+    form.field_conflict = False
     if not form.validate():
         db.session.rollback()
         return False, extra, None
@@ -156,7 +160,11 @@ def write(form, action):
                 continue  # already said about latitude/longitude
             errors.setdefault(field, []).extend(messages)
     except ConflictError as exc:
-        conflict = exc.message
+        if exc.field and exc.field != "version" and hasattr(form, exc.field):
+            errors.setdefault(exc.field, []).append(exc.message)
+            form.field_conflict = True
+        else:
+            conflict = exc.message
     if not errors and conflict is None:
         try:
             db.session.commit()
@@ -171,7 +179,7 @@ def write(form, action):
 
 
 def render_form(template: str, form, extra, conflict, **context):
-    status = 409 if conflict else (422 if (form.errors or extra) else 200)
+    status = 409 if conflict or getattr(form, "field_conflict", False) else (422 if (form.errors or extra) else 200)
     return render_template(template, form=form, extra_errors=extra, conflict=conflict, **context), status
 
 
@@ -220,10 +228,7 @@ def _contact_raw(form: ContactForm, location) -> dict:
 
 
 def _version(form) -> int:
-    try:
-        return int(form.version.data)
-    except (TypeError, ValueError):
-        return -1  # unknown: never matches, so nothing is overwritten blindly
+    return version_value(form.version.data)
 
 
 def _sms_filter(value: str | None):
@@ -233,8 +238,8 @@ def _sms_filter(value: str | None):
 @contacts_bp.route("/contacts", endpoint="index")
 def contact_list():
     """The call-out list: search, filter by group and SMS consent, 50 a page."""
-    q = (request.args.get("q") or "").strip()
-    group_id = request.args.get("group", type=int)
+    q = search_arg()
+    group_id = id_arg("group")
     sms = request.args.get("sms") or ""
     query = contact_ops.contacts_query(q or None, group_id, _sms_filter(sms), personal=sees_personal_data())
     query = query.options(selectinload(Contact.groups))
@@ -489,7 +494,7 @@ class NearestQuery:
 @resources_bp.route("/resources", endpoint="index")
 def resource_list():
     """The register: search and filter, 50 a page; or nearest first to a point, with distances."""
-    q = (request.args.get("q") or "").strip()
+    q = search_arg()
     kind = request.args.get("kind") or None
     status = request.args.get("status") or None
     if status not in RESOURCE_STATUSES:
