@@ -153,7 +153,7 @@ def from_environment() -> dict:
         "RIADO_TRUSTED_PROXIES": _whole_number("RIADO_TRUSTED_PROXIES", 0, minimum=0),
         # Failed sign-ins allowed per window, per address and per account from unknown addresses
         # (operations/sign_in.py), counted in the database and shared by every process.
-        "RIADO_LOGIN_RATE_LIMIT": os.environ.get("RIADO_LOGIN_RATE_LIMIT") or "10 per minute",
+        "RIADO_LOGIN_RATE_LIMIT": os.environ.get("RIADO_LOGIN_RATE_LIMIT") or "10 per 15 minutes",
         # The largest request body taken (a CSV import, a JSON document), in MB: Flask's
         # MAX_CONTENT_LENGTH; a larger one is answered 413 before it is read.
         "RIADO_MAX_UPLOAD_MB": _whole_number("RIADO_MAX_UPLOAD_MB", 16),
