@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 
 from incident.audit import current_actor
 from incident.audit import record as record_audit
@@ -409,6 +409,22 @@ def claim_webhook(kind: str, key: str) -> str | None:
     return db.session.execute(
         select(WebhookReceipt.outcome).where(WebhookReceipt.kind == kind, WebhookReceipt.key == key)
     ).scalar_one()
+
+
+# How long a status callback's receipt is kept: a status never moves a delivery backwards, so an
+# older replay can change nothing anyway. Receipts of inbound messages (an old STOP replayed
+# after START would opt the contact out again) are kept for good; there is one per reply.
+STATUS_RECEIPT_DAYS = 30
+
+
+def prune_webhook_receipts(now: dt.datetime | None = None) -> int:
+    """Drop status-callback receipts older than STATUS_RECEIPT_DAYS; how many went."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=STATUS_RECEIPT_DAYS)
+    result = db.session.execute(
+        delete(WebhookReceipt).where(WebhookReceipt.kind == "sms-status", WebhookReceipt.received_at < cutoff)
+    )
+    db.session.commit()
+    return result.rowcount
 
 
 def settle_webhook(kind: str, key: str, outcome: str) -> None:

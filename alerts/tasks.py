@@ -118,6 +118,12 @@ def register(app, huey) -> SimpleNamespace:
                 drain_task(alert_id)
             ops.finish_done_alerts()
 
+    @huey.periodic_task(crontab(minute="17", hour="3"), name="alerts.housekeeping")
+    def housekeeping_task():
+        """Once a night: old status-callback receipts go (see ``prune_webhook_receipts``)."""
+        with app.app_context():
+            ops.prune_webhook_receipts()
+
     @huey.on_startup(name="alerts.resume")
     def resume():
         with app.app_context():

@@ -196,7 +196,7 @@ def make_token(app) -> str:
     """A bearer token of a fresh officer."""
     from incident.extensions import db
     from incident.operations.users import create_user
-    from incident.security import issue_token
+    from incident.operations.sessions import issue_token
 
     with app.app_context():
         user = create_user("bench-officer@riado-bench.example", "bench-password-not-secret", "officer")

@@ -12,9 +12,8 @@ from sqlalchemy.exc import OperationalError
 from .database import read_only, utcnow
 from .extensions import csrf, db, login_manager
 from .models import ROLES, User, UserSession
-from .operations.sessions import TOKEN_TOUCH_SECONDS, issue_token, live_session, live_token, touch_session
+from .operations.sessions import TOKEN_TOUCH_SECONDS, live_session, live_token, touch_session
 
-__all__ = ["issue_token"]  # tests and benchmarks make their tokens here
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Where the session cookie keeps the key of its server-side session (user_sessions).
 SESSION_KEY = "_riado_session"
@@ -132,6 +131,13 @@ def _login_required():
     return _unauthorized()
 
 
+def _too_large():
+    """413, saying the limit (in the API's JSON ``message`` too)."""
+    from flask_smorest import abort as api_abort
+
+    api_abort(413, message=f"The request body is larger than {current_app.config['RIADO_MAX_UPLOAD_MB']} MB.")
+
+
 def refuse_large_body():
     """``before_request`` (the very first): a body longer than MAX_CONTENT_LENGTH is answered
     413 from its Content-Length, before anything reads it (sign-in checks, rate limits, CSRF
@@ -143,7 +149,7 @@ def refuse_large_body():
         return
     if request.content_length is not None:
         if request.content_length > limit:
-            abort(413)
+            _too_large()
         return
     if "chunked" in request.headers.get("Transfer-Encoding", "").lower() and "wsgi.input_terminated" in request.environ:
         chunks, size = [], 0
@@ -154,7 +160,7 @@ def refuse_large_body():
             chunks.append(chunk)
             size += len(chunk)
         if size > limit:
-            abort(413)
+            _too_large()
         request.environ["wsgi.input"] = io.BytesIO(b"".join(chunks))
 
 
@@ -180,7 +186,7 @@ def enforce_access():
         scheme, _, token = header.partition(" ")
         user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
-            return _unauthorized("Invalid or revoked API token.")
+            return _unauthorized("Invalid, expired or revoked API token.")
         login_manager._update_request_context_with_user(user)
         g.via_token = True
     is_public = request.endpoint == "static" or _view_attr("_riado_public", False)
@@ -199,21 +205,12 @@ def enforce_access():
     return None
 
 
-def json_body():
-    """The request's JSON body, or None if it is not JSON (or not valid JSON). A document nested
-    deeper than Python's parser can follow raises RecursionError, not ValueError: None too."""
-    try:
-        return request.get_json(silent=True)
-    except RecursionError:
-        return None
-
-
 def refuse_unusable_input():
     """``before_request`` (after the access checks): input the application could not use is
     refused here, naming the field (422 from the API, 400 for pages), instead of failing deeper
     down with a 500: text that no database can store (a NUL character, a lone surrogate) in the
     query, a form or a JSON body, and JSON nested deeper than any Riadó document (MAX_JSON_DEPTH)."""
-    from .validation import MAX_JSON_DEPTH, UNSTORABLE_TEXT, json_depth, printable, storable, unstorable_fields
+    from .validation import MAX_JSON_DEPTH, TOO_DEEP, UNSTORABLE_TEXT, json_depth, printable, storable, unstorable_fields
 
     if request.endpoint is None:
         return None
@@ -228,12 +225,12 @@ def refuse_unusable_input():
             body = request.get_json(silent=True)
         except RecursionError:
             body = None
-            errors["json"] = {"_schema": ["The JSON document is nested too deeply."]}
+            errors["json"] = {"_schema": [str(TOO_DEEP)]}
         if json_depth(body) > MAX_JSON_DEPTH:
             # Parsed, but deeper than any Riadó document: refused before anything walks it,
             # naming the member that is too deep.
             deep = [printable(k) for k, v in body.items() if json_depth(v) >= MAX_JSON_DEPTH] if isinstance(body, dict) else []
-            errors["json"] = {key: ["Nested too deeply."] for key in deep} or {"_schema": ["The JSON document is nested too deeply."]}
+            errors["json"] = {key: [str(TOO_DEEP)] for key in deep} or {"_schema": [str(TOO_DEEP)]}
         for key in unstorable_fields(body):
             errors.setdefault("json", {})[key or "_schema"] = [message]
     if not errors:

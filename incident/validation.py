@@ -34,15 +34,18 @@ MAX_SEARCH_LENGTH = 200
 MAX_JSON_DEPTH = 32
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
-# Spaces people put between digit groups ("1 000"; Hungarian number formats use a no-break or a
-# narrow no-break space).
+# Digits in groups of three with spaces between them, as people write large numbers ("1 000";
+# Hungarian number formats use a no-break or a narrow no-break space). Only whole groups: "1 2"
+# is a typing slip, not twelve.
+_GROUPED_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+")
 _DIGIT_GROUP_SPACES = str.maketrans("", "", " \u00a0\u202f")
 
 
-def whole_number(value, field: str, minimum: int | None = None) -> int:
+def whole_number(value, field: str, minimum: int | None = None, grouped: bool = True) -> int:
     """The one reader of whole numbers and ids from outside (a form, a query string, JSON, a CSV
-    cell): an int, an integral float, or ASCII digits with an optional sign (spaces between digit
-    groups allowed), within the database's INTEGER range and not below ``minimum``. Anything
+    cell): an int, an integral float, or ASCII digits with an optional sign (with ``grouped``,
+    spaces between groups of three digits), within the database's INTEGER range and not below
+    ``minimum``. Anything
     else raises FieldError naming ``field``: ``"²".isdigit()`` is True and ``int("１２")`` is 12,
     so neither decides here, and a number the database cannot hold never reaches its driver."""
     if isinstance(value, bool):
@@ -52,7 +55,9 @@ def whole_number(value, field: str, minimum: int | None = None) -> int:
             raise FieldError(field, _l("Must be a whole number."))
         value = int(value)
     elif isinstance(value, str):
-        text = value.strip().translate(_DIGIT_GROUP_SPACES)
+        text = value.strip()
+        if grouped and _GROUPED_NUMBER.fullmatch(text):
+            text = text.translate(_DIGIT_GROUP_SPACES)
         if not _WHOLE_NUMBER.fullmatch(text):
             raise FieldError(field, _l("Must be a whole number."))
         if len(text.lstrip("+-").lstrip("0")) > len(str(MAX_INTEGER)):
@@ -68,8 +73,9 @@ def whole_number(value, field: str, minimum: int | None = None) -> int:
 
 
 def record_id(value, field: str) -> int:
-    """A record's id from outside: a whole number from 1 up to MAX_INTEGER (FieldError otherwise)."""
-    return whole_number(value, field, minimum=1)
+    """A record's id from outside: a whole number from 1 up to MAX_INTEGER, without spaces
+    (FieldError otherwise)."""
+    return whole_number(value, field, minimum=1, grouped=False)
 
 
 def id_list(value, field: str) -> list[int]:
@@ -150,35 +156,51 @@ TRUE_WORDS = {"1", "true", "yes", "y", "igen", "i", "x", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "nem", "off", ""}
 
 
-# Zero-width characters and bidirectional controls: invisible, they make one name look like
-# another ("Saj\u200btó", "\u202eótjaS" shown as "Sajtó").
-INVISIBLE = (
-    "\u200b\u200c\u200d\u2060\ufeff\u180e"  # zero-width
-    "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # bidi controls
-)
-_STRIP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
+# Characters that show nothing but make one name look like another ("Saj\u200btó", "Saj\u00adtó",
+# "\u202eótjaS" shown as "Sajtó"): every format character (Unicode category Cf: zero-width
+# spaces and joiners, the soft hyphen, bidi controls, invisible operators, tags), the combining
+# grapheme joiner, variation selectors and the Hangul fillers.
+_INVISIBLE_EXTRA = {0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)}
 _OVERRIDES = {"\u202a", "\u202b", "\u202d", "\u202e"}  # LRE, RLE, LRO, RLO: closed by PDF
 _ISOLATES = {"\u2066", "\u2067", "\u2068"}  # LRI, RLI, FSI: closed by PDI
 _RLO, _PDF, _PDI = "\u202e", "\u202c", "\u2069"
 
 
+def invisible(char: str) -> bool:
+    """Whether ``char`` is one that shows nothing (see above)."""
+    return unicodedata.category(char) == "Cf" or ord(char) in _INVISIBLE_EXTRA
+
+
 def clean_name(text: str) -> str:
-    """A name or title as a reader sees it: right-to-left overrides resolved into the order
-    shown (``displayed``), zero-width characters and bidi controls removed, then composed (NFC:
-    ``o`` + U+0301 is ``ó``), and stripped. ``Saj\\u200btó``, ``Sajto\\u0301`` and
+    """A name or title as a reader sees it: composed (NFC: ``o`` + U+0301 is ``ó``),
+    right-to-left overrides resolved into the order shown (``displayed``), invisible characters
+    removed, composed again and stripped. ``Saj\\u200btó``, ``Sajto\\u0301``, ``Saj\\u00adtó`` and
     ``\\u202eótjaS`` all become ``Sajtó``."""
-    return unicodedata.normalize("NFC", displayed(text).translate(_STRIP_INVISIBLE)).strip()
+    shown = displayed(unicodedata.normalize("NFC", text))
+    return unicodedata.normalize("NFC", "".join(c for c in shown if not invisible(c))).strip()
+
+
+def _clusters(chars: list[str]) -> list[str]:
+    """Characters grouped with the combining marks that follow them (reversed as one)."""
+    out: list[str] = []
+    for char in chars:
+        if out and unicodedata.combining(char):
+            out[-1] += char
+        else:
+            out.append(char)
+    return out
 
 
 def displayed(text: str) -> str:
     """``text`` in the order a browser shows it as far as right-to-left overrides go: U+202E
     shows what follows it, up to its PDF or the end, reversed (``"\\u202eótjaS"`` reads
-    ``Sajtó``). Enough for Latin letters, which nothing else reorders."""
+    ``Sajtó``), a letter with its accents kept together. Enough for Latin letters, which nothing
+    else reorders."""
     levels: list[tuple[str | None, list[str]]] = [(None, [])]
 
     def close() -> None:
         kind, pieces = levels.pop()
-        levels[-1][1].append("".join(reversed(pieces)) if kind == _RLO else "".join(pieces))
+        levels[-1][1].append("".join(reversed(_clusters(pieces))) if kind == _RLO else "".join(pieces))
 
     for char in text:
         if char in _OVERRIDES or char in _ISOLATES:
@@ -198,9 +220,11 @@ def name_key(text: str) -> str:
     return unicodedata.normalize("NFC", clean_name(text).casefold())
 
 
-def same_name(a: str, b: str) -> bool:
-    """Whether two names would be taken for one another (see ``name_key``)."""
-    return name_key(a) == name_key(b)
+def name_taken(name: str, existing) -> bool:
+    """Whether ``name`` would be taken for one of ``existing`` (names; compared by ``name_key``
+    in Python, since SQLite's lower() folds ASCII letters only)."""
+    key = name_key(name)
+    return any(name_key(other) == key for other in existing)
 
 
 def fold(text: str) -> str:

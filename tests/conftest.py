@@ -205,7 +205,7 @@ def token_for(app):
     """An API token for a user dict from ``make_user``."""
     from incident.extensions import db
     from incident.models import User
-    from incident.security import issue_token
+    from incident.operations.sessions import issue_token
 
     def make(user) -> str:
         with app.app_context():

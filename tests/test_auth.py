@@ -182,7 +182,12 @@ def test_admin_cannot_lock_themself_out(client, api):
     headers, admin = api("admin")
     response = client.patch(f"/api/v1/users/{admin['id']}", json={"role": "viewer"}, headers=headers)
     assert response.status_code == 422
-    assert client.get("/api/v1/me", headers=headers).get_json()["role"] == "admin"
+    assert list(response.get_json()["errors"]["json"]) == ["role"]
+    response = client.patch(f"/api/v1/users/{admin['id']}", json={"active": False}, headers=headers)
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]["json"]) == ["active"]
+    me = client.get("/api/v1/me", headers=headers).get_json()
+    assert me["role"] == "admin" and me["active"] is True
 
 
 def test_login_logout_through_the_form(client, make_user, login):

@@ -134,7 +134,8 @@ def test_group_names_are_unique_ignoring_case(client, officer):
 
 # Look-alikes of "Sajtó": a zero-width space inside, "o" + a combining acute accent, and the word
 # written backwards behind a right-to-left override (which shows it as "Sajtó").
-LOOKALIKES = ["Saj\u200btó", "Sajto\u0301", "\u202eótjaS", "\ufeffSAJTÓ\u2069"]
+LOOKALIKES = ["Saj\u200btó", "Sajto\u0301", "\u202eótjaS", "\ufeffSAJTÓ\u2069", "Saj\u00adtó", "\u202eo\u0301tjaS",
+              "Saj\u2061tó", "Sajtó\ufe0f"]
 
 
 @pytest.mark.parametrize("lookalike", LOOKALIKES)
@@ -223,3 +224,14 @@ def test_a_viewers_search_finds_nobody_by_phone_digits_or_email(client, officer,
         assert found(officer, q) == ["Kovács Júlia"], q
     for q in ("kovacs", "onkormanyzat", "jegyzo", "Júlia Jegyző"):  # what the viewer sees is searchable
         assert found(viewer, q) == ["Kovács Júlia"], q
+
+
+def test_an_officer_finds_a_contact_by_the_phone_number_written_any_usual_way(client, officer, api):
+    client.post("/api/v1/contacts", json={"name": "Kovács Júlia", "phone": "+36 30 555 0331"}, headers=officer)
+    client.post("/api/v1/contacts", json={"name": "Szabó Péter", "phone": "+36 20 555 0332"}, headers=officer)
+    viewer, _ = api("viewer")
+    for q in ("06 30 555 0331", "06305550331", "30/555-0331", "(30) 555-0331", "+36 30 555 0331", "0036305550331",
+              "5550331"):
+        names = [c["name"] for c in client.get("/api/v1/contacts", query_string={"q": q}, headers=officer).get_json()["items"]]
+        assert names == ["Kovács Júlia"], q
+        assert client.get("/api/v1/contacts", query_string={"q": q}, headers=viewer).get_json()["items"] == [], q

@@ -337,7 +337,7 @@ def _prepare_database(url, email, password):
     from incident.operations.contacts import create_contact, create_group
     from incident.operations.incidents import create_incident
     from incident.operations.users import create_user
-    from incident.security import issue_token
+    from incident.operations.sessions import issue_token
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
     with app.app_context():

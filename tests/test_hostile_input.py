@@ -106,7 +106,7 @@ def _seed(app, client, headers) -> dict[str, int]:
         message = OutboxMessage(sid="CONSOLEwalk", to="+36205550101", body="Árvízveszély", delivery_id=delivery)
         db.session.add(message)
         from incident.models import ApiToken, User
-        from incident.security import issue_token
+        from incident.operations.sessions import issue_token
 
         issue_token(db.session.get(User, viewer["id"]), "walk")
         db.session.commit()

@@ -21,7 +21,7 @@ def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, t
     from incident.models import User
     from incident.operations.contacts import create_contact, create_group
     from incident.operations.users import create_user
-    from incident.security import issue_token
+    from incident.operations.sessions import issue_token
 
     port = free_port()
     env = dict(os.environ, DATABASE_URL=database_url, TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,

@@ -273,6 +273,7 @@ def test_an_anonymous_17_mb_json_body_is_refused_with_413_before_it_is_read(clie
                                environ_overrides={"CONTENT_LENGTH": str(17 * MB)})
         assert response.status_code == 413, path
         assert response.get_json()["code"] == 413
+        assert "16 MB" in response.get_json()["message"]
 
 
 def test_a_form_upload_over_the_limit_is_an_html_413_page(client, make_user, login):

@@ -246,6 +246,7 @@ def test_an_expired_token_is_401(app, client, api):
         db.session.commit()
     response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 401
+    assert "expired" in response.get_json()["message"]
 
 
 def test_a_token_asked_for_with_days_expires_then(app, client, make_user):
@@ -401,8 +402,26 @@ def test_creating_and_revoking_a_token_on_ones_own_page(app, make_user):
     revoked = browser.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf_from(later)})
     assert revoked.status_code == 302
     assert not _works(client, token)
-    bad = browser.post("/account/tokens", data={"name": "x", "days": "0", "csrf_token": csrf_from(later)})
-    assert bad.status_code == 422 and 'id="days-error"' in bad.get_data(as_text=True)
+    for days in ("0", "１２", "1 2", "soon", "3651"):
+        bad = browser.post("/account/tokens", data={"name": "x", "days": days, "csrf_token": csrf_from(later)})
+        assert bad.status_code == 422 and 'id="days-error"' in bad.get_data(as_text=True), days
+
+
+def test_reloading_the_answer_that_showed_a_new_token_makes_no_second_one(app, make_user):
+    import re
+
+    user = make_user("viewer")
+    browser = _sign_in(app, user)
+    page = browser.get("/account").get_data(as_text=True)
+    nonce = re.search(r'name="nonce"[^>]*value="([^"]+)"', page).group(1)
+    form = {"name": "laptop script", "days": "", "nonce": nonce, "csrf_token": csrf_from(page)}
+    assert browser.post("/account/tokens", data=form).status_code == 200
+    again = browser.post("/account/tokens", data=form)  # the browser's "resubmit the form?"
+    assert again.status_code == 302 and again.headers["Location"].endswith("/account")
+    assert len(browser.get("/api/v1/tokens").get_json()["items"]) == 1
+    assert browser.get("/account/tokens").status_code == 302  # the answer's address, from the history
+    fresh = browser.get("/account").get_data(as_text=True)
+    assert re.search(r'name="nonce"[^>]*value="([^"]+)"', fresh).group(1) != nonce
 
 
 def test_ones_own_page_cannot_revoke_someone_elses_token(app, make_user, token_for):

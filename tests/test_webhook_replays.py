@@ -153,3 +153,34 @@ def test_two_copies_of_one_reply_at_the_same_moment_act_once(sms_app, sms_server
     assert len({body for _status, body in answers}) == 1
     assert acknowledgements(sms_app) == (1, 1)
     sms_app.extensions["huey"].flush()
+
+
+def test_old_status_receipts_are_pruned_and_inbound_ones_are_kept(twilio_app, api):
+    """The nightly housekeeping drops status-callback receipts after 30 days (a status never goes
+    backwards, so an older replay changes nothing anyway) and keeps inbound ones for good: an
+    old STOP replayed after START a year later still opts nobody out."""
+    import datetime as dt
+
+    from alerts import operations as ops
+    from alerts.models import WebhookReceipt
+    from incident.extensions import db
+
+    client = twilio_app.test_client()
+    headers, _ = api("officer")
+    contact = client.post("/api/v1/contacts", json={"name": "Kovács Júlia", "phone": PHONE}, headers=headers).get_json()["id"]
+    stop = {"MessageSid": "SM" + "5" * 32, "From": PHONE, "To": "+36205550000", "Body": "STOP"}
+    signed(client, INBOUND, stop)
+    signed(client, INBOUND, {**stop, "MessageSid": "SM" + "6" * 32, "Body": "START"})
+    with twilio_app.app_context():
+        db.session.add(WebhookReceipt(kind="sms-status", key="SMold:delivered", outcome=""))
+        db.session.add(WebhookReceipt(kind="sms-status", key="SMnew:delivered", outcome=""))
+        db.session.commit()
+        for receipt in db.session.execute(select(WebhookReceipt)).scalars():
+            if receipt.key != "SMnew:delivered":
+                receipt.received_at = ops.utcnow() - dt.timedelta(days=31)
+        db.session.commit()
+        assert ops.prune_webhook_receipts() == 1
+        kept = set(db.session.execute(select(WebhookReceipt.key)).scalars())
+        assert kept == {"SM" + "5" * 32, "SM" + "6" * 32, "SMnew:delivered"}
+    signed(client, INBOUND, stop)  # replayed long after
+    assert client.get(f"/api/v1/contacts/{contact}", headers=headers).get_json()["sms_opt_in"] is True

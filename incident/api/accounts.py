@@ -10,11 +10,12 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ROLES, ApiToken, AuditEntry, User
-from ..operations.sessions import MAX_TOKEN_DAYS, issue_token, revoke_token, tokens_query
+from ..models import ROLES, AuditEntry, User
+from ..operations.sessions import MAX_TOKEN_DAYS, find_token, issue_token, revoke_token, tokens_query
 from ..operations.sign_in import TooManyAttempts, sign_in
-from ..operations.users import UserError, clean_user_name, create_user, set_active, set_password
+from ..operations.users import UserError, create_user, set_active, set_password
 from ..security import csrf_exempt, current_session, public, require_role
+from ..validation import clean_name
 from .common import Integer, ListArgs, field_error, page
 
 
@@ -148,8 +149,8 @@ def list_tokens(args):
 @tokens.response(204)
 def delete_token(token_id):
     """Revoke one of the caller's tokens (admins: anyone's). Another user's token is 404."""
-    token = db.session.get(ApiToken, token_id)
-    if token is None or (token.user_id != current_user.id and not current_user.has_role("admin")):
+    token = find_token(token_id, None if current_user.has_role("admin") else current_user.id)
+    if token is None:
         abort(404, message="No such token.")
     revoke_token(token)
     db.session.commit()
@@ -202,8 +203,10 @@ class UserById(MethodView):
         """Change a user's name, role, password or whether they may sign in. A new password or a
         deactivation ends the user's sessions and revokes their tokens."""
         user = db.get_or_404(User, user_id)
-        if user.id == current_user.id and (data.get("role", "admin") != "admin" or data.get("active") is False):
-            field_error("role", "You cannot remove your own admin rights or deactivate yourself.")
+        if user.id == current_user.id and data.get("role", "admin") != "admin":
+            field_error("role", "You cannot remove your own admin rights.")
+        if user.id == current_user.id and data.get("active") is False:
+            field_error("active", "You cannot deactivate yourself.")
         try:
             if "password" in data:
                 # Ends the user's sessions (except the one making the change) and revokes their tokens.
@@ -214,7 +217,7 @@ class UserById(MethodView):
         if "active" in data:
             set_active(user, data.pop("active"))
         if "name" in data:
-            data["name"] = clean_user_name(data["name"])
+            data["name"] = clean_name(data["name"])
         for key, value in data.items():
             setattr(user, key, value)
         db.session.commit()

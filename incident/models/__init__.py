@@ -15,7 +15,7 @@ from .incidents import (
 )
 from .municipality import Municipality
 from .resources import RESOURCE_STATUSES, SEEDED_KINDS, Resource, ResourceKind
-from .users import ROLES, SESSION_END_REASONS, ApiToken, SignInAttempt, User, UserSession
+from .users import ROLES, ApiToken, SignInAttempt, User, UserSession
 
 __all__ = [
     "GENESIS_HASH",
@@ -30,7 +30,6 @@ __all__ = [
     "RESOURCE_STATUSES",
     "ROLES",
     "SEEDED_KINDS",
-    "SESSION_END_REASONS",
     "AlertGroup",
     "ApiToken",
     "AuditEntry",

@@ -77,7 +77,6 @@ class ApiToken(db.Model):
 
 
 # Why a session ended (user_sessions.ended_reason).
-SESSION_END_REASONS = ("sign-out", "password-changed", "deactivated", "ended-by-user", "ended-by-admin")
 
 
 class UserSession(db.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
@@ -12,7 +14,7 @@ from ..extensions import db
 from ..geo import point_from_geojson, same_geometry, to_element
 from ..models import AlertGroup, Contact, contact_groups
 from ..phones import normalise_phone
-from ..validation import Cleaner, fold, id_list, name_key
+from ..validation import Cleaner, fold, id_list, name_key, name_taken
 
 CONTACT_FIELDS = ("name", "phone", "email", "organization", "role", "groups", "sms_opt_in", "location", "notes")
 
@@ -127,6 +129,22 @@ def set_opt_in(contact: Contact, opted_in: bool) -> None:
     _apply(contact, {"sms_opt_in": opted_in})
 
 
+_PHONE_SEPARATORS = re.compile(r"[\s/().-]")
+_PHONE_LIKE = re.compile(r"\+?[0-9]{6,15}")
+
+
+def phone_words(q: str) -> list[str] | None:
+    """A search that is a phone number as people write it (``06 30 555 0331``, ``30/555-0331``):
+    the digits to look for in the stored E.164 number (None if the search is not a number)."""
+    compact = _PHONE_SEPARATORS.sub("", q)
+    if not _PHONE_LIKE.fullmatch(compact):
+        return None
+    try:
+        return [normalise_phone(compact, _phone_region()).lstrip("+")]
+    except FieldError:
+        return [compact.lstrip("+")]  # a part of a number: its digits as typed
+
+
 def contacts_query(q: str | None = None, group_id: int | None = None, opted_in: bool | None = None,
                    *, personal: bool = False):
     """Contacts matching a free-text search (accent-insensitive), a group and consent, by name.
@@ -135,7 +153,8 @@ def contacts_query(q: str | None = None, group_id: int | None = None, opted_in: 
     query = select(Contact).order_by(Contact.name, Contact.id)
     if q:
         column = Contact.search if personal else Contact.search_public
-        for word in fold(q).split():
+        words = (personal and phone_words(q)) or fold(q).split()
+        for word in words:
             query = query.where(column.contains(word, autoescape=True))
     if group_id is not None:
         query = query.where(Contact.id.in_(select(contact_groups.c.contact_id).where(contact_groups.c.group_id == group_id)))
@@ -155,12 +174,11 @@ def clean_group(raw: dict, partial: bool = False, current: AlertGroup | None = N
     c.text("description", 2000)
     data = c.done()
     if "name" in data:
-        # Compared in Python (SQLite's lower() folds ASCII letters only): a name that differs
-        # from another only by case, invisible characters or composition is the same group.
-        key = name_key(data["name"])
-        for group_id, name in db.session.execute(select(AlertGroup.id, AlertGroup.name)).all():
-            if (current is None or group_id != current.id) and name_key(name) == key:
-                raise ConflictError(_l("A group with this name already exists."), "name")
+        # A name that differs from another only by case, invisible characters or composition
+        # is the same group.
+        others = select(AlertGroup.name).where(AlertGroup.id != current.id) if current else select(AlertGroup.name)
+        if name_taken(data["name"], db.session.execute(others).scalars()):
+            raise ConflictError(_l("A group with this name already exists."), "name")
     return data
 
 

@@ -192,9 +192,24 @@ def _finish(report: ImportReport, dry_run: bool) -> ImportReport:
     return report
 
 
-def _import(data: bytes, dry_run: bool, model, columns, required, to_raw, create, update) -> ImportReport:
+def _row_ids(rows) -> list[int]:
+    """The usable ids of the rows (bad ones are reported when their row is read)."""
+    ids = set()
+    for _number, row in rows:
+        try:
+            ids.add(read_record_id((row.get("id") or "").strip(), "id"))
+        except FieldError:
+            continue
+    return sorted(ids)
+
+
+def _import(data: bytes, dry_run: bool, model, columns, required, to_raw, create, update, lock=None) -> ImportReport:
     report = ImportReport(dry_run)
     rows = read_csv(data, columns, required, report)
+    if lock is not None and rows:
+        # Every record the file changes is locked first, in id order: two imports (or an import
+        # and an assignment) then wait for each other instead of deadlocking row by row.
+        lock(_row_ids(rows))
     seen: dict[int, int] = {}
     # Every row is validated, and every problem of a row reported, before anything is kept.
     with db.session.no_autoflush:
@@ -339,7 +354,8 @@ def import_resources(data: bytes, dry_run: bool = False) -> ImportReport:
     def update(record, raw):
         return resource_ops.update_resource(record, raw, codes=codes)
 
-    return _import(data, dry_run, Resource, RESOURCE_COLUMNS, RESOURCE_REQUIRED, _resource_raw, create, update)
+    return _import(data, dry_run, Resource, RESOURCE_COLUMNS, RESOURCE_REQUIRED, _resource_raw, create, update,
+                   lock=resource_ops.lock_resources)
 
 
 def export_resources() -> str:

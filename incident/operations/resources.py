@@ -11,7 +11,7 @@ from ..errors import ConflictError, FieldErrors
 from ..extensions import db
 from ..geo import nearest, point_from_geojson, same_geometry, to_element
 from ..models import RESOURCE_STATUSES, Assignment, Contact, Incident, Resource, ResourceKind
-from ..validation import Cleaner, fold, same_name
+from ..validation import Cleaner, fold, name_taken
 from .contacts import check_version
 
 RESOURCE_FIELDS = ("name", "kind", "quantity", "unit", "capacity", "status", "owner", "contact_id", "location", "notes")
@@ -122,6 +122,12 @@ def lock_resource(resource_id: int) -> Resource | None:
         select(Resource).options(lazyload("*")).where(Resource.id == resource_id).with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
+
+
+def lock_resources(ids) -> None:
+    """Take the row locks of these resources, in id order (a CSV import's)."""
+    if ids:
+        db.session.execute(select(Resource.id).where(Resource.id.in_(sorted(ids))).order_by(Resource.id).with_for_update())
 
 
 def update_resource(resource: Resource, raw: dict, codes=None) -> Resource:
@@ -238,7 +244,7 @@ def clean_kind(raw: dict) -> dict:
         if kind.code == code:
             raise ConflictError(_l("This kind already exists."), "code")
         for field in ("label_hu", "label_en"):
-            if same_name(getattr(kind, field), data[field]):
+            if name_taken(data[field], [getattr(kind, field)]):
                 raise ConflictError(_l("Another kind has this label: %(code)s.", code=kind.code), field)
     return data
 

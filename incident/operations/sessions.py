@@ -126,6 +126,14 @@ def tokens_query(user_id: int):
     return select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
 
 
+def find_token(token_id: int, owner_id: int | None) -> ApiToken | None:
+    """The token with this id, if it belongs to ``owner_id`` (None: whoever's it is, for admins)."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or (owner_id is not None and token.user_id != owner_id):
+        return None
+    return token
+
+
 def revoke_token(token: ApiToken) -> bool:
     """Revoke one token; False if it already was."""
     if token.revoked_at is not None:

@@ -13,7 +13,7 @@ from ..database import utcnow
 from ..errors import ConflictError, FieldError
 from ..extensions import db
 from ..models import ROLES, User, UserSession
-from ..validation import clean_name, name_key
+from ..validation import clean_name, name_taken
 from .sessions import end_sessions, revoke_tokens
 
 MIN_PASSWORD_LENGTH = 10
@@ -39,11 +39,6 @@ def normalise_email(email: str) -> str:
         return validate_email(clean_name(email or ""), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         raise UserError("email", _l("Enter a valid email address.")) from None
-
-
-def clean_user_name(name: str | None) -> str:
-    """A user's name as typed, without invisible characters and composed."""
-    return clean_name(name or "")
 
 
 def check_password(password: str, email: str = "") -> None:
@@ -80,8 +75,7 @@ def find_user(email: str) -> User | None:
 def email_taken(email: str) -> bool:
     """Whether a user already has this address or one it would be taken for (compared in Python:
     SQLite's lower() folds ASCII letters only)."""
-    key = name_key(email)
-    return any(name_key(taken) == key for taken in db.session.execute(select(User.email)).scalars())
+    return name_taken(email, db.session.execute(select(User.email)).scalars())
 
 
 def create_user(email: str, password: str, role: str = "viewer", name: str = "", position: str = "") -> User:
@@ -95,7 +89,7 @@ def create_user(email: str, password: str, role: str = "viewer", name: str = "",
     user = User(
         email=email,
         role=role,
-        name=clean_user_name(name),
+        name=clean_name(name or ""),
         position=(position or "").strip(),
         password_hash=generate_password_hash(password),
     )

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+import secrets
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, PasswordField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length
 
+from ..errors import FieldError
 from ..extensions import db
-from ..models import ApiToken
-from ..operations.sessions import MAX_TOKEN_DAYS, end_sessions, issue_token, live_sessions, revoke_token, tokens_query
+from ..operations.sessions import (
+    MAX_TOKEN_DAYS,
+    end_sessions,
+    find_token,
+    issue_token,
+    live_sessions,
+    revoke_token,
+    tokens_query,
+)
 from ..operations.sign_in import TooManyAttempts, confirm_password
 from ..operations.users import UserError, set_password
 from ..security import current_session, require_role
+from ..validation import whole_number
 from .auth import too_many_attempts_message
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -30,7 +41,23 @@ class PasswordChangeForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    days = IntegerField(_l("Valid for (days)"), validators=[Optional(), NumberRange(min=1, max=MAX_TOKEN_DAYS)])
+    days = StringField(_l("Valid for (days)"), validators=[Length(max=20)])  # read by whole_number
+    # One per page shown: the same form posted again (a reload) makes no second token.
+    nonce = HiddenField()
+
+    def days_value(self) -> int | None:
+        """The days asked for (None: until revoked); FieldError naming ``days`` if unusable."""
+        text = (self.days.data or "").strip()
+        if not text:
+            return None
+        days = whole_number(text, "days", minimum=1)
+        if days > MAX_TOKEN_DAYS:
+            raise FieldError("days", _l("At most %(n)s.", n=MAX_TOKEN_DAYS))
+        return days
+
+
+# The nonces of the token forms already used, kept in the session (the last few).
+USED_NONCES = "_riado_token_nonces"
 
 
 def _page(status: int = 200, password_form=None, token_form=None, new_token: str | None = None, headers=None):
@@ -39,10 +66,16 @@ def _page(status: int = 200, password_form=None, token_form=None, new_token: str
     return render_template(
         "incident/account.html", user=user,
         password_form=password_form or PasswordChangeForm(formdata=None),
-        token_form=token_form or TokenForm(formdata=None),
+        token_form=token_form or _fresh_token_form(),
         tokens=db.session.execute(tokens_query(user.id)).scalars().all(),
         sessions=live_sessions(user.id), this_session=current_session(), new_token=new_token,
     ), status, headers or {}
+
+
+def _fresh_token_form() -> TokenForm:
+    form = TokenForm(formdata=None)
+    form.nonce.data = secrets.token_urlsafe(12)
+    return form
 
 
 @bp.route("")
@@ -86,29 +119,44 @@ def change_password():
     return redirect(url_for("account.index"))
 
 
-@bp.route("/tokens", methods=["POST"])
+@bp.route("/tokens", methods=["GET", "POST"])
 @require_role("viewer")
 def create_token():
-    """Make an API token for myself; it is shown once, on the answer to this POST."""
+    """Make an API token for myself; it is shown once, on the answer to this POST (never stored
+    in a flashed message: the cookie is signed, not secret). Posting the same form again (a
+    reload) makes no second token."""
+    if request.method == "GET":  # the address of the answer, from the history or a bookmark
+        return redirect(url_for("account.index"))
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(422, token_form=form)
-    token = issue_token(current_user._get_current_object(), form.name.data.strip(), form.days.data)
+    try:
+        days = form.days_value()
+    except FieldError as exc:
+        form.days.errors = [*form.days.errors, exc.message]
+        return _page(422, token_form=form)
+    used = session.get(USED_NONCES, [])
+    if form.nonce.data and form.nonce.data in used:
+        flash(_("This token was created already and its secret shown once; revoke it if it was not copied."),
+              "error")
+        return redirect(url_for("account.index"))
+    token = issue_token(current_user._get_current_object(), form.name.data.strip(), days)
     db.session.commit()
-    # Never stored in the page cache nor in a flashed message (the cookie is signed, not secret).
-    return _page(token_form=TokenForm(formdata=None), new_token=token, headers={"Cache-Control": "no-store"})
+    if form.nonce.data:
+        session[USED_NONCES] = [*used, form.nonce.data][-10:]
+    return _page(new_token=token)
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @require_role("viewer")
 def revoke(token_id: int):
     """Revoke one of my tokens (another user's is 404)."""
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != current_user.id:
+    token = find_token(token_id, current_user.id)
+    if token is None:
         abort(404)
     revoke_token(token)
     db.session.commit()
-    flash(_("Token %(prefix)s… revoked.", prefix=token.prefix), "success")
+    flash(_("Token “%(name)s” revoked.", name=token.name or token.prefix), "success")
     return redirect(url_for("account.index"))
 
 

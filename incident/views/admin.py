@@ -14,10 +14,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..errors import ConflictError
 from ..extensions import db
-from ..models import ROLES, ApiToken, AuditEntry, User
-from ..operations.sessions import end_sessions, live_sessions, revoke_token, tokens_query
-from ..operations.users import UserError, clean_user_name, create_user, set_active, set_password
+from ..models import ROLES, AuditEntry, User
+from ..operations.sessions import end_sessions, find_token, live_sessions, revoke_token, tokens_query
+from ..operations.users import UserError, create_user, set_active, set_password
 from ..security import current_session, require_role
+from ..validation import clean_name
 from .params import page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -93,7 +94,7 @@ def edit_user(user_id: int):
             except UserError as exc:
                 getattr(form, exc.field).errors.append(exc.message)
             else:
-                user.name = clean_user_name(form.name.data)
+                user.name = clean_name(form.name.data or "")
                 user.position = form.position.data.strip()
                 user.role = form.role.data
                 set_active(user, form.active.data)
@@ -114,12 +115,12 @@ def edit_user(user_id: int):
 @require_role("admin")
 def revoke_user_token(user_id: int, token_id: int):
     """Revoke one of a user's API tokens."""
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != user_id:
+    token = find_token(token_id, user_id)
+    if token is None:
         abort(404)
     revoke_token(token)
     db.session.commit()
-    flash(_("Token %(prefix)s… revoked.", prefix=token.prefix), "success")
+    flash(_("Token “%(name)s” revoked.", name=token.name or token.prefix), "success")
     return redirect(url_for("admin.edit_user", user_id=user_id))
 
 

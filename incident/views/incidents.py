@@ -33,7 +33,7 @@ from ..models import INCIDENT_KINDS, SEVERITIES, STATUSES, Assignment, Incident
 from ..operations import incidents as ops
 from ..operations.staff import Staff
 from ..security import require_role, sees_personal_data
-from ..validation import MAX_JSON_DEPTH, TOO_DEEP, json_depth
+from ..validation import TOO_DEEP
 from .params import number_arg, search_arg, version_value
 from .registry import (
     DEFAULT_CENTRE,
@@ -183,8 +183,6 @@ def parse_area(text: str | None) -> tuple[dict | None, str | None]:
     except ValueError as exc:
         return None, _("This is not GeoJSON text: check the brackets, commas and quotes near line "
                        "%(line)s, column %(column)s.", line=getattr(exc, "lineno", 1), column=getattr(exc, "colno", 1))
-    if json_depth(value) > MAX_JSON_DEPTH:
-        return None, str(TOO_DEEP)
     if isinstance(value, dict) and value.get("type") == "FeatureCollection":
         features = value.get("features")
         if isinstance(features, list) and len(features) == 1:

@@ -7,30 +7,24 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 
 from ..errors import FieldError
-from ..validation import MAX_SEARCH_LENGTH, record_id, whole_number
+from ..validation import MAX_SEARCH_LENGTH, whole_number
 from .errors import BadField
 
 
-def number_arg(name: str, default: int | None = None, minimum: int | None = None) -> int | None:
+def number_arg(name: str, default: int | None = None, minimum: int | None = None, grouped: bool = True) -> int | None:
     """A whole number from the query string; ``default`` when absent or empty."""
     text = (request.args.get(name) or "").strip()
     if not text:
         return default
     try:
-        return whole_number(text, name, minimum)
+        return whole_number(text, name, minimum, grouped)
     except FieldError as exc:
         raise BadField(name, exc.message) from None
 
 
 def id_arg(name: str) -> int | None:
     """A record's id from the query string (None when absent or empty)."""
-    text = (request.args.get(name) or "").strip()
-    if not text:
-        return None
-    try:
-        return record_id(text, name)
-    except FieldError as exc:
-        raise BadField(name, exc.message) from None
+    return number_arg(name, minimum=1, grouped=False)
 
 
 def page_arg() -> int:
