@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, render_template
 
 from incident.extensions import db
 from incident.models import Incident
-from incident.operations.staff import Staff
+from incident.operations.staff import staff_for
 from incident.security import sees_personal_data
 from incident.views.shell import municipality
 
@@ -41,7 +41,7 @@ def report(incident_id: int):
     incident = db.get_or_404(Incident, incident_id)
     data = build_report(incident)
     charts = {f.alert.id: ack_chart(f) for f in data.alerts}
-    staff = Staff(((e.author_id, e.author) for e in data.entries), sees_personal_data())
+    staff = staff_for(entries=data.entries, personal=sees_personal_data())
     return render_template("alerts/after_action.html", report=data, incident=incident, charts=charts,
                            municipality=municipality(), duration=duration, percent=percent, staff=staff)
 

@@ -15,7 +15,7 @@ from incident.geo import to_geojson
 from incident.labels import INCIDENT_KIND_LABELS, label
 from incident.phones import mask_phone
 from incident.models import Incident
-from incident.operations.staff import Staff
+from incident.operations.staff import Staff, staff_for
 from incident.security import require_role, sees_personal_data
 from incident.validation import UNSTORABLE_TEXT, storable
 
@@ -144,7 +144,7 @@ def iso(value):
 
 def staff_of_alerts(alerts) -> Staff:
     """The senders of these alerts, for this reader."""
-    return Staff(((a.created_by_id, a.created_by) for a in alerts), sees_personal_data())
+    return staff_for(alerts=alerts, personal=sees_personal_data())
 
 
 def alert_json(alert: Alert, staff: Staff) -> dict:

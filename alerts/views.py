@@ -33,7 +33,7 @@ from incident.errors import ConflictError, FieldError, FieldErrors
 from incident.extensions import db
 from incident.models import Incident
 from incident.operations import contacts as contact_ops
-from incident.operations.staff import Staff
+from incident.operations.staff import staff_for
 from incident.security import require_role, sees_personal_data
 from incident.validation import fold, whole_number
 from incident.views.params import id_arg
@@ -326,7 +326,7 @@ def alert_detail(alert_id: int):
         silent=[(index.get(d.id), d) for d in silent], escalate_at=escalate_at, incident=incident,
         exclusion_rows=[(e.name, e.phone, e.reason) for e in exclusions], excluded_counts=_reason_counts(exclusions),
         awaiting=_awaiting(alert, deliveries),
-        staff=Staff([(alert.created_by_id, alert.created_by)], sees_personal_data()),
+        staff=staff_for(alerts=[alert], personal=sees_personal_data()),
         js_words={"status": _plain(delivery_status_words()), "alert": _plain(alert_status_words()),
                   "errors": _plain(error_words())},
     )

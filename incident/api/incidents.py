@@ -10,7 +10,7 @@ from ..extensions import db
 from ..geo import to_geojson
 from ..models import INCIDENT_KINDS, LOG_KINDS, SEVERITIES, STATUSES, Assignment, Incident, LogEntry
 from ..operations import incidents as ops
-from ..operations.staff import Staff
+from ..operations.staff import Staff, staff_for
 from ..security import sees_personal_data
 from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, geojson_area, page, search_text
 from .registry import ResourceList, csv_response, resource_json
@@ -162,12 +162,11 @@ def incident_json(incident: Incident) -> dict:
 
 def staff_of_entries(entries) -> Staff:
     """The authors of these log entries, for this reader."""
-    return Staff(((e.author_id, e.author) for e in entries), sees_personal_data())
+    return staff_for(entries=entries, personal=sees_personal_data())
 
 
 def staff_of_assignments(assignments) -> Staff:
-    people = [(None, a.assigned_by) for a in assignments] + [(None, a.released_by) for a in assignments]
-    return Staff(people, sees_personal_data())
+    return staff_for(assignments=assignments, personal=sees_personal_data())
 
 
 def entry_json(entry, staff: Staff) -> dict:

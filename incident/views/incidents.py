@@ -31,7 +31,7 @@ from ..geo import lonlat, to_geojson, to_shapely
 from ..labels import INCIDENT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS, label
 from ..models import INCIDENT_KINDS, SEVERITIES, STATUSES, Assignment, Incident
 from ..operations import incidents as ops
-from ..operations.staff import Staff
+from ..operations.staff import staff_for
 from ..security import require_role, sees_personal_data
 from ..validation import TOO_DEEP
 from .params import number_arg, search_arg, version_value
@@ -298,11 +298,9 @@ def _entries(incident: Incident):
     return entries, corrected_by
 
 
-def staff_of(entries, assignments=()) -> Staff:
+def staff_of(entries, assignments=()):
     """The staff the log entries and assignments name, read once for the page."""
-    people = [(e.author_id, e.author) for e in entries]
-    people += [(None, who) for a in assignments for who in (a.assigned_by, a.released_by)]
-    return Staff(people, sees_personal_data())
+    return staff_for(entries=entries, assignments=assignments, personal=sees_personal_data())
 
 
 def _assignments(incident: Incident, active: bool | None):
