@@ -13,9 +13,12 @@ def init_app(app):
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(after_action_views.bp)
-    from incident.views.shell import register_panel
+    from flask_babel import lazy_gettext as _l
 
-    register_panel(app, "alerts/_dashboard_panel.html", views.dashboard_panel)
+    from incident.web.hooks import register_navigation, register_panel, register_wall_counter
+
     from . import wall
 
-    app.extensions.setdefault("riado_wall_counts", []).append(wall.wall_counts)
+    register_navigation(app, "alerts.index", _l("Alerts"), "alerts.", order=50)
+    register_panel(app, "alerts/_dashboard_panel.html", views.dashboard_panel)
+    register_wall_counter(app, wall.wall_counts)

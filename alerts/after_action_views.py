@@ -10,7 +10,7 @@ from incident.extensions import db
 from incident.models import Incident
 from incident.operations.staff import staff_for
 from incident.security import sees_personal_data
-from incident.views.shell import municipality
+from incident.operations.municipality import current_municipality
 
 from .after_action import ack_chart, build_report, report_csv
 
@@ -43,7 +43,7 @@ def report(incident_id: int):
     charts = {f.alert.id: ack_chart(f) for f in data.alerts}
     staff = staff_for(entries=data.entries, personal=sees_personal_data())
     return render_template("alerts/after_action.html", report=data, incident=incident, charts=charts,
-                           municipality=municipality(), duration=duration, percent=percent, staff=staff)
+                           municipality=current_municipality(), duration=duration, percent=percent, staff=staff)
 
 
 @bp.route("/incidents/<int:incident_id>/after-action.csv")

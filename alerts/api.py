@@ -15,6 +15,7 @@ from incident.geo import to_geojson
 from incident.labels import INCIDENT_KIND_LABELS, label
 from incident.phones import mask_phone
 from incident.models import Incident
+from incident.operations.municipality import current_municipality
 from incident.operations.staff import Staff, staff_for
 from incident.security import require_role, sees_personal_data
 from incident.validation import UNSTORABLE_TEXT, storable
@@ -266,11 +267,9 @@ def cap_xml(alert_id):
 
 
 def cap_alert(alert: Alert) -> cap.CapAlert:
-    from incident.views.shell import municipality
-
     config = current_app.config
     host = urlsplit(config["PUBLIC_URL"]).hostname or "riado"
-    town = municipality()
+    town = current_municipality()
     incident = db.session.get(Incident, alert.incident_id) if alert.incident_id else None
     cap_incident = None
     if incident is not None:

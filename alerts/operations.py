@@ -21,9 +21,9 @@ from sqlalchemy import and_, case, delete, func, or_, select, update
 from incident.audit import current_actor
 from incident.audit import record as record_audit
 from incident.database import utcnow
-from incident.errors import ConflictError, FieldErrors
+from incident.errors import ConflictError, FieldError, FieldErrors
 from incident.extensions import db
-from incident.geo import to_element
+from incident.geo import area_from_geojson, to_element
 from incident.models import AlertGroup, Contact, Incident, contact_groups
 from incident.operations import incidents as incident_ops
 from incident.phones import is_mobile, normalise_phone
@@ -138,7 +138,7 @@ def clean_alert(raw: dict) -> dict:
     data["contacts"] = _ids(raw, "contacts", Contact, c)
     data["area"] = None
     if raw.get("area") is not None:
-        data["area"] = c.run("area", incident_ops.area_from_geojson, raw["area"])
+        data["area"] = c.run("area", area_from_geojson, raw["area"])
     incident = None
     if data.get("incident_id"):
         incident = db.session.get(Incident, data["incident_id"])
@@ -515,7 +515,7 @@ def _reply(from_phone: str, text: str, simulated: bool = False) -> ReplyOutcome:
 
     try:
         phone = normalise_phone(from_phone, current_app.config["RIADO_PHONE_REGION"])
-    except Exception:
+    except FieldError:
         return ReplyOutcome("unknown")
     word = normalise_reply(text)
     if word in STOP_WORDS or word in START_WORDS:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from incident.audit import set_actor
 from incident.extensions import db
 from incident.database import utcnow
-from incident.queue import on_queue_lost
+from incident.queue import QUEUE_UNAVAILABLE, on_queue_lost
 
 from . import operations as ops
 from .gateways import GatewayError, make_gateway
@@ -157,7 +157,7 @@ def register(app, huey) -> SimpleNamespace:
             fan_out(alert_id)
             if escalate_after_minutes:
                 escalate_task.schedule(delay=escalate_after_minutes * 60 + 1)
-        except Exception as exc:
+        except QUEUE_UNAVAILABLE as exc:
             log.warning("alert %s: the queue cannot be reached (%s); the workers will take it up", alert_id, exc)
             return False
         return True

@@ -26,7 +26,6 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from incident.errors import ConflictError, FieldError, FieldErrors
@@ -36,8 +35,9 @@ from incident.operations import contacts as contact_ops
 from incident.operations.staff import staff_for
 from incident.security import require_role, sees_personal_data
 from incident.validation import fold, whole_number
-from incident.views.params import id_arg
-from incident.views.registry import page_number, paged, show_phone
+from incident.web.display import can_write, show_phone
+from incident.web.paging import paged
+from incident.web.params import id_arg
 
 from . import operations as ops
 from . import sms
@@ -94,10 +94,6 @@ def error_words() -> dict:
     }
 
 
-def can_write() -> bool:
-    return bool(current_user.is_authenticated and current_user.has_role("officer"))
-
-
 def money(value: float) -> str:
     """A cost in the configured currency, with as many decimals as it needs (0,0032 USD)."""
     return format_currency(value, current_app.config["RIADO_SMS_CURRENCY"], locale=str(get_locale() or "hu"),
@@ -107,9 +103,6 @@ def money(value: float) -> str:
 @bp.context_processor
 def _alert_context():
     return {
-        "can_write": can_write(),
-        "personal": sees_personal_data(),
-        "show_phone": show_phone,
         "alert_status_words": alert_status_words(),
         "delivery_status_words": delivery_status_words(),
         "reason_words": reason_words(),
@@ -129,7 +122,7 @@ def alert_list():
     if drill_filter not in ("yes", "no"):
         drill_filter = None
     drill = {"yes": True, "no": False}.get(drill_filter or "")
-    result = paged(ops.alerts_query(drill), page_number())
+    result = paged(ops.alerts_query(drill))
     counts = ops.delivery_counts_for(alert.id for alert in result["items"])
     incidents = {alert.incident_id: db.session.get(Incident, alert.incident_id)
                  for alert in result["items"] if alert.incident_id}
@@ -357,7 +350,7 @@ def _awaiting(alert: Alert, deliveries) -> bool:
 @bp.route("/outbox", endpoint="outbox")
 def outbox():
     """What the console gateway "sent" (recorded, never sent), newest first, 50 a page."""
-    result = paged(ops.outbox_query(), page_number())
+    result = paged(ops.outbox_query())
     console = ops.current_gateway_name() == "console"
     return render_template("alerts/outbox.html", result=result, console=console,
                            simulate=console and can_write())

@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 from incident.errors import FieldError
 from incident.security import csrf_exempt, public
 from incident.validation import record_id, whole_number
-from incident.views.errors import BadField
+from incident.web.errors import BadField
 
 from . import operations as ops
 

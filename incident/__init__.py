@@ -131,8 +131,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
 
     from . import audit  # noqa: F401  (registers the flush listener)
-    from . import api, queue, security, templating
-    from .views import account, admin, auth, errors, health, shell
+    from . import api, queue, security, web
+    from .views import account, admin, auth, health, shell
     from .views import incidents as incident_views
     from .views import registry as registry_views
 
@@ -145,8 +145,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(account.bp)
     app.register_blueprint(registry_views.bp)
     app.register_blueprint(incident_views.bp)
-    templating.init_app(app)
-    errors.init_app(app)  # the database unavailable: 503, not a traceback
+    web.init_app(app)  # navigation, what templates may use, error pages (a missing record, the database away)
 
     import alerts
     import maps

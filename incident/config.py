@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +56,7 @@ def database_url(folder: Path) -> str:
         return f"sqlite:///{folder / 'riado.db'}"
     try:
         url = make_url(raw)
-    except Exception as exc:  # sqlalchemy.exc.ArgumentError
+    except ArgumentError as exc:
         raise ConfigurationError(f"DATABASE_URL is not a valid database URL ({exc}).") from None
     backend = url.get_backend_name()
     if backend in ("postgresql", "postgres"):

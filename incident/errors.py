@@ -1,4 +1,6 @@
-"""Errors of the core that callers turn into answers: 422 naming a field, 409 for a conflict."""
+"""Errors of the core that callers turn into answers: 422 naming a field, 409 for a conflict,
+404 for a record that is not there. The answers are made in one place each (``incident.api``
+for JSON, ``incident.web.errors`` for pages and for a missing record everywhere)."""
 
 from __future__ import annotations
 
@@ -35,3 +37,12 @@ class ConflictError(Exception):
     @property
     def message(self) -> str:
         return str(self._message)
+
+
+class NotFound(LookupError):
+    """The record asked for is not there (404); ``what`` names its kind, for the message."""
+
+    def __init__(self, what: str, record_id=None):
+        super().__init__(f"No such {what}" + (f": {record_id}" if record_id is not None else "") + ".")
+        self.what = what
+        self.record_id = record_id

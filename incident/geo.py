@@ -3,23 +3,27 @@ that differ per backend: nearest in metres, using the spatial index on both."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
 from geoalchemy2.elements import WKBElement, WKTElement
 import shapely
 from geoalchemy2.shape import to_shape
-from shapely.geometry import Point, mapping, shape
+from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
 from sqlalchemy import bindparam, column, func, literal_column, select, table, text
 
 from flask_babel import lazy_gettext as _l
 
 from .errors import FieldError
+from .validation import MAX_JSON_DEPTH, TOO_DEEP, json_depth
 
 SRID = 4326
 # Conservative metres per degree: the smallest on the ellipsoid, so a box of
 # r metres in degrees always holds the whole circle of radius r.
 METRES_PER_DEGREE_MIN = 110_574.0
+# The most positions an affected area may have (a district's streets drawn by hand are hundreds).
+MAX_AREA_VERTICES = 20_000
 
 
 def point_from_geojson(value, field: str = "location") -> Point:
@@ -85,9 +89,68 @@ def lonlat(value) -> tuple[float, float] | None:
     return p.x, p.y
 
 
-def geometry_from_geojson(value):
-    """Any GeoJSON geometry as shapely (no validation beyond parsing)."""
-    return shape(value)
+# Affected areas (Polygon or MultiPolygon)
+
+
+def area_from_geojson(value, field: str = "area"):
+    """A valid shapely Polygon or MultiPolygon from GeoJSON; FieldError naming ``field`` otherwise."""
+    if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
+        raise FieldError(field, _l("Must be a GeoJSON Polygon or MultiPolygon."))
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise FieldError(field, TOO_DEEP)
+    try:
+        geom = shape(value)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, shapely.errors.GEOSException):
+        raise FieldError(field, _l("The coordinates are not a polygon: rings of [longitude, latitude] pairs.")) from None
+    if not isinstance(geom, (Polygon, MultiPolygon)) or geom.is_empty:
+        raise FieldError(field, _l("The polygon is empty."))
+    if shapely.get_num_coordinates(geom) > MAX_AREA_VERTICES:
+        raise FieldError(field, _l("The polygon has too many points (at most %(n)s).", n=MAX_AREA_VERTICES))
+    minx, miny, maxx, maxy = geom.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise FieldError(field, _l("Coordinates must be [longitude, latitude] in degrees (longitude first)."))
+    for ring in _rings(value):
+        if len(ring) < 4 or list(ring[0]) != list(ring[-1]):
+            raise FieldError(field, _l("Each ring must have at least four positions and end where it starts."))
+    if not geom.is_valid:
+        raise FieldError(field, _l("The polygon is not valid: %(reason)s.", reason=shapely.is_valid_reason(geom)))
+    return geom
+
+
+def _rings(value: dict):
+    polygons = [value["coordinates"]] if value["type"] == "Polygon" else value["coordinates"]
+    for polygon in polygons:
+        yield from polygon
+
+
+def area_text(stored) -> str:
+    """A stored area as GeoJSON text (for a form's text field); empty when there is none."""
+    value = to_geojson(stored)
+    return "" if value is None else json.dumps(value)
+
+
+def parse_area_text(text: str | None) -> tuple[dict | None, str | None]:
+    """An area typed or pasted as GeoJSON text: (the value or None, a message if it is not JSON at
+    all). A Feature, or a FeatureCollection of one Feature (as drawing tools save them), gives
+    its geometry; ``area_from_geojson`` then checks that it is a valid Polygon or MultiPolygon."""
+    text = (text or "").strip()
+    if not text:
+        return None, None
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        return None, str(TOO_DEEP)
+    except ValueError as exc:
+        return None, str(_l("This is not GeoJSON text: check the brackets, commas and quotes near line "
+                            "%(line)s, column %(column)s.", line=getattr(exc, "lineno", 1),
+                            column=getattr(exc, "colno", 1)))
+    if isinstance(value, dict) and value.get("type") == "FeatureCollection":
+        features = value.get("features")
+        if isinstance(features, list) and len(features) == 1:
+            value = features[0]
+    if isinstance(value, dict) and value.get("type") == "Feature":
+        value = value.get("geometry")
+    return value, None
 
 
 @dataclass(frozen=True)

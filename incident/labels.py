@@ -32,6 +32,12 @@ STATUS_LABELS = {
     "contained": _l("contained"),
     "closed": _l("closed"),
 }
+RESOURCE_STATUS_LABELS = {
+    "available": _l("available"),
+    "deployed": _l("deployed"),
+    "maintenance": _l("in maintenance"),
+    "unavailable": _l("unavailable"),
+}
 LOG_KIND_LABELS = {
     "note": _l("note"),
     "decision": _l("decision"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from huey import RedisHuey, SqliteHuey
 from huey.api import Huey
 from huey.consumer import Consumer, Scheduler
 from huey.storage import RedisStorage
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,11 @@ def init_app(app: Flask) -> None:
 
 def get_huey() -> Huey:
     return current_app.extensions["huey"]
+
+
+# What the queue's storage raises when it cannot be reached: Redis down or restarting (its
+# errors, or the socket's), the SQLite queue file locked or unreadable.
+QUEUE_UNAVAILABLE = (RedisError, OSError, sqlite3.Error)
 
 
 def check(huey: Huey) -> None:
@@ -66,7 +73,7 @@ class _Scheduler(Scheduler):
             return  # the SQLite queue file does not lose its tasks on its own
         try:
             lost = storage.put_if_empty(QUEUE_MARK, b"1")
-        except Exception:
+        except QUEUE_UNAVAILABLE:
             return  # Redis unreachable: the scheduler logs it itself
         if not lost:
             return
@@ -81,7 +88,7 @@ class _Scheduler(Scheduler):
                 log.exception("taking up unfinished work failed; trying again")
                 try:
                     storage.pop_data(QUEUE_MARK)
-                except Exception:
+                except QUEUE_UNAVAILABLE:
                     pass
                 return
 

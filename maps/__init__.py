@@ -5,14 +5,19 @@
 - ``maps.builder``: the folium maps from plain dicts; ``maps.assets``: their files, served locally;
 - ``maps.geojson``: the queries and the RFC 7946 serialisation.
 
-The core never imports this package; the alert wing's counts for the wall arrive through
-``app.extensions["riado_wall_counts"]``.
+The core never imports this package; the wing adds its entry to the core's navigation, and the
+alert wing's counts for the wall arrive through the core's hooks (``incident.web.hooks``).
 """
 
 
 def init_app(app):
+    from flask_babel import lazy_gettext as _l
+
+    from incident.web.hooks import register_navigation
+
     from . import api, views
 
+    register_navigation(app, "maps.index", _l("Map"), "maps.", order=60)
     app.config.setdefault("RIADO_WALL_REFRESH_SECONDS", views.DEFAULT_REFRESH_SECONDS)
     app.config.setdefault("RIADO_MAP_REFRESH_SECONDS", views.OPERATIONAL_REFRESH_SECONDS)
     app.register_blueprint(views.bp)

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from incident.api.common import search_text
 from incident.config import LOCALES
 from incident.models import INCIDENT_KINDS, RESOURCE_STATUSES, STATUSES
+from incident.web.hooks import wall_counters
 
 from . import geojson
 
@@ -116,11 +117,11 @@ class SummaryOut(Schema):
 
 
 def wing_counts(drill: bool, lang: str) -> list[dict]:
-    """What the other wings count for the wall (registered in ``app.extensions["riado_wall_counts"]``
-    as ``fn(drill) -> [{"key", "label", "value"}]``), labels in ``lang``."""
+    """What the other wings count for the wall (``incident.web.hooks.register_wall_counter``:
+    ``fn(drill) -> [{"key", "label", "value"}]``), labels in ``lang``."""
     out = []
     with force_locale(lang):
-        for count in current_app.extensions.get("riado_wall_counts", []):
+        for count in wall_counters():
             for item in count(drill):
                 out.append({"key": str(item["key"]), "label": str(item["label"]), "value": item["value"]})
     return out

@@ -20,17 +20,16 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 import shapely
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import force_locale
-from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 from sqlalchemy import bindparam, column, func, select, table
 
 from incident.extensions import db
-from incident.geo import boundary_from_file
-from incident.labels import INCIDENT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS
-from incident.models import Assignment, Incident, Municipality, Resource, ResourceKind
+from incident.labels import INCIDENT_KIND_LABELS, RESOURCE_STATUS_LABELS, SEVERITY_LABELS, STATUS_LABELS
+from incident.models import Assignment, Incident, Resource, ResourceKind
 from incident.operations import incidents as incident_ops
+from incident.operations import municipality as municipality_ops
 from incident.operations import resources as resource_ops
 
 PRECISION = 6
@@ -56,9 +55,7 @@ def _words(table_: dict, lang: str) -> dict[str, str]:
 
 
 def resource_status_words(lang: str) -> dict[str, str]:
-    from incident.views.registry import status_labels
-
-    return _words(status_labels(), lang)
+    return _words(RESOURCE_STATUS_LABELS, lang)
 
 
 # Incidents
@@ -294,18 +291,11 @@ def _rounded(geom):
 
 
 def boundary_features() -> list[dict]:
-    """The outline from RIADO_BOUNDARY_GEOJSON if set, else the municipality's stored boundary."""
-    path = current_app.config.get("RIADO_BOUNDARY_GEOJSON")
-    town = db.session.execute(
-        select(Municipality.id, Municipality.name, Municipality.short_name, Municipality.boundary)
-        .order_by(Municipality.id).limit(1)
-    ).first()
-    if path:
-        geom = boundary_from_file(path)
-    elif town is not None and town.boundary is not None:
-        geom = to_shape(town.boundary)
-    else:
+    """The municipality's outline (RIADO_BOUNDARY_GEOJSON if set, else the stored one)."""
+    geom = municipality_ops.boundary()
+    if geom is None:
         return []
+    town = municipality_ops.current_municipality()
     properties = {"name": town.name if town else "", "short_name": (town.short_name if town else "") or ""}
     return [{"type": "Feature", "id": "boundary", "geometry": mapping(_rounded(geom)), "properties": properties}]
 

@@ -29,10 +29,10 @@ from incident.labels import SEVERITY_LABELS, label
 from incident.models import SEVERITIES, Incident
 from incident.operations import incidents as incident_ops
 from incident.security import csp_nonce, require_role
-from incident.views.incidents import area_text, parse_area
-from incident.views.params import version_value
-from incident.views.registry import DEFAULT_CENTRE, DEFAULT_ZOOM, kind_labels, locale
-from incident.views.shell import municipality
+from incident.geo import area_text, parse_area_text
+from incident.operations.municipality import current_municipality, map_view
+from incident.web.display import kind_labels, locale
+from incident.web.params import version_value
 
 from . import builder, geojson
 
@@ -74,11 +74,12 @@ def map_spec(*, kinds: dict[str, str], drills: str, bounds=None, layer_control_c
     if drills in ("layer", "only"):
         layers.append({"key": "drills", "name": _("Drills"), "parent": "cluster:incidents"})
     config = current_app.config
+    view = map_view()
     return {
         "tile_url": config.get("RIADO_TILE_URL"),
         "tile_attribution": config.get("RIADO_TILE_ATTRIBUTION"),
-        "centre": DEFAULT_CENTRE,
-        "zoom": DEFAULT_ZOOM,
+        "centre": (view.lat, view.lon),
+        "zoom": view.zoom,
         "bounds": bounds,
         "layers": layers,
         "layer_control": {"collapsed": layer_control_collapsed},
@@ -157,7 +158,7 @@ def wall_map():
     return _render_map(
         "maps/wall.html", spec, kinds=kinds, endpoints=_endpoints(lang, drill), drill=drill,
         refresh=current_app.config.get("RIADO_WALL_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS),
-        fit="page" if bounds else "data", mode="wall", municipality=municipality(),
+        fit="page" if bounds else "data", mode="wall", municipality=current_municipality(),
         timezone=current_app.config["RIADO_TIMEZONE"],
     )
 
@@ -171,7 +172,7 @@ def area_spec(incident: Incident, bounds) -> dict:
     return {
         "tile_url": config.get("RIADO_TILE_URL"),
         "tile_attribution": config.get("RIADO_TILE_ATTRIBUTION"),
-        "centre": (point[1], point[0]) if point else DEFAULT_CENTRE,
+        "centre": (point[1], point[0]) if point else (map_view().lat, map_view().lon),  # no point: the municipality's middle
         "zoom": 16,
         "bounds": bounds,
         "layers": [
@@ -254,7 +255,7 @@ def incident_area(incident_id: int):
         return _area_page(incident)
     text = request.form.get("area", "")
     version = version_value(request.form.get("version"))
-    parsed, problem = parse_area(text)
+    parsed, problem = parse_area_text(text)
     if problem:
         db.session.rollback()
         return _area_page(incident, 422, error=problem, drawn=text, version=version)

@@ -91,7 +91,7 @@ def test_an_edit_with_a_crossing_ring_keeps_the_area_that_was_there(client, offi
 @PURE
 @given(area=valid_areas)
 def test_the_validation_accepts_every_valid_area_as_it_is(app, area):
-    from incident.operations.incidents import area_from_geojson
+    from incident.geo import area_from_geojson
 
     with app.test_request_context():
         assert area_from_geojson(as_json(area)).equals_exact(area, 0.0)
@@ -101,7 +101,7 @@ def test_the_validation_accepts_every_valid_area_as_it_is(app, area):
 @given(ring=self_intersecting_rings())
 def test_the_validation_refuses_every_crossing_ring_naming_area(app, ring):
     from incident.errors import FieldError
-    from incident.operations.incidents import area_from_geojson
+    from incident.geo import area_from_geojson
 
     with app.test_request_context(), pytest.raises(FieldError) as refused:
         area_from_geojson({"type": "Polygon", "coordinates": [ring]})

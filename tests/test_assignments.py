@@ -76,7 +76,7 @@ def test_unavailable_resources_and_closed_incidents_are_refused(client, officer,
         client.patch(f"/api/v1/incidents/{incident['id']}", json={"status": status}, headers=officer)
     assert client.post(url, json={"resource_id": ok["id"]}, headers=officer).status_code == 409
     missing = client.post(url, json={"resource_id": 9999}, headers=officer)
-    assert missing.status_code == 422 and "resource_id" in missing.get_json()["errors"]["json"]
+    assert missing.status_code == 404 and "resource" in missing.get_json()["message"]  # an unknown id is 404
     assert client.post("/api/v1/incidents/9999/assignments", json={"resource_id": ok["id"]}, headers=officer).status_code == 404
 
 

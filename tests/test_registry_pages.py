@@ -614,7 +614,30 @@ def test_map_assets_are_served_locally(app, as_officer):
         response.close()
     page = _html(as_officer.get("/resources/new"))
     assert f'data-tile-url="{escape(app.config["RIADO_TILE_URL"])}"' in page
-    assert 'data-centre-lat="47.5"' in page and 'data-centre-lon="19.05"' in page and 'data-zoom="15"' in page
+
+
+def test_the_location_picker_opens_on_the_municipality(app, as_officer, tmp_path):
+    """A form's map opens on the municipality's outline (its middle, at a zoom that shows it),
+    not on a place written into the code; before any outline exists, on Budapest."""
+    import json
+
+    from shapely.geometry import Point, shape
+
+    def view(page):
+        found = {key: float(re.search(rf'data-{key}="([^"]+)"', page).group(1))
+                 for key in ("centre-lat", "centre-lon", "zoom")}
+        return found["centre-lat"], found["centre-lon"], found["zoom"]
+
+    lat, lon, zoom = view(_html(as_officer.get("/resources/new")))
+    assert (lat, lon, zoom) == (47.4979, 19.0402, 13)  # no outline yet
+    # A town far from Budapest: Szeged's centre, about 6 km across.
+    outline = {"type": "Polygon", "coordinates": [[[20.10, 46.23], [20.19, 46.23], [20.19, 46.28], [20.10, 46.28],
+                                                   [20.10, 46.23]]]}
+    path = tmp_path / "town.geojson"
+    path.write_text(json.dumps(outline))
+    app.config["RIADO_BOUNDARY_GEOJSON"] = str(path)
+    lat, lon, zoom = view(_html(as_officer.get("/resources/new")))
+    assert shape(outline).contains(Point(lon, lat)) and 11 <= zoom <= 14
 
 
 def test_a_viewers_search_on_the_contacts_page_matches_only_what_they_see(app, client, officer_api, make_user, login):

@@ -11,7 +11,7 @@ class Api(SmorestApi):
     """flask-smorest's Api, answering in JSON only under /api/ (pages keep HTML errors)."""
 
     def _register_error_handlers(self):
-        from ..views.errors import html_error
+        from ..web.errors import html_error
 
         def handle(error: HTTPException):
             if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":

@@ -205,10 +205,7 @@ def get_incident(incident_id: int) -> Incident:
 
 
 def locked_incident(incident_id: int) -> Incident:
-    try:
-        return ops.lock_incident(incident_id)
-    except LookupError:
-        abort(404)
+    return ops.lock_incident(incident_id)
 
 
 incidents = Blueprint("api_incidents", __name__, url_prefix="/api/v1/incidents", description="Incidents and their log")
@@ -268,10 +265,7 @@ class Log(MethodView):
     def post(self, data, incident_id):
         """Append an entry (note, decision, action, communication); ``corrects`` points at an
         earlier entry. Entries are never changed or deleted."""
-        try:
-            entry = ops.add_entry(incident_id, data)
-        except LookupError:
-            abort(404)
+        entry = ops.add_entry(incident_id, data)
         body = entry_json(entry, staff_of_entries([entry]))  # before the commit, which would expire it
         db.session.commit()
         return body
@@ -341,10 +335,7 @@ def nearby(args, incident_id):
 @assignments.response(200, AssignmentOut)
 def release(assignment_id):
     """Give the resource back (written to the incident's log)."""
-    try:
-        assignment = ops.release(assignment_id)
-    except LookupError:
-        abort(404)
+    assignment = ops.release(assignment_id)
     db.session.commit()
     return assignment_json(assignment, staff_of_assignments([assignment]))
 

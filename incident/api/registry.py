@@ -279,7 +279,7 @@ class ContactById(MethodView):
     @contacts.response(204)
     def delete(self, contact_id):
         """Remove a contact (resources keep their record, without this contact)."""
-        db.session.delete(db.get_or_404(Contact, contact_id))
+        contact_ops.delete_contact(db.get_or_404(Contact, contact_id))
         db.session.commit()
 
 
@@ -353,7 +353,7 @@ class GroupById(MethodView):
     @groups.response(204)
     def delete(self, group_id):
         """Remove a group (its members stay as contacts)."""
-        db.session.delete(db.get_or_404(AlertGroup, group_id))
+        contact_ops.delete_group(db.get_or_404(AlertGroup, group_id))
         db.session.commit()
 
 

@@ -124,6 +124,13 @@ def update_contact(contact: Contact, raw: dict, from_import: bool = False) -> Co
     return contact
 
 
+def delete_contact(contact: Contact) -> None:
+    """Remove a contact (not committed). Resources that named them as their contact person keep
+    their record without one (the foreign key's ON DELETE SET NULL); alerts keep their delivery
+    rows, which carry the name and phone as they were sent."""
+    db.session.delete(contact)
+
+
 def set_opt_in(contact: Contact, opted_in: bool) -> None:
     """Record an SMS opt-in or opt-out (from the officer, or STOP/START by SMS)."""
     _apply(contact, {"sms_opt_in": opted_in})
@@ -192,6 +199,11 @@ def update_group(group: AlertGroup, raw: dict) -> AlertGroup:
     for key, value in clean_group(raw, partial=True, current=group).items():
         setattr(group, key, value)
     return group
+
+
+def delete_group(group: AlertGroup) -> None:
+    """Remove an alert group (not committed); its members stay as contacts."""
+    db.session.delete(group)
 
 
 def groups_query(q: str | None = None):

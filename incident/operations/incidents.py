@@ -11,18 +11,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-import shapely
 from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from shapely.geometry import MultiPolygon, Polygon, shape
 from sqlalchemy import func, select, text
 
 from ..audit import current_actor
 from ..database import utcnow
-from ..errors import ConflictError, FieldError, FieldErrors
+from ..errors import ConflictError, FieldErrors, NotFound
 from ..extensions import db
-from ..geo import nearest, point_from_geojson, same_geometry, to_element
+from ..geo import area_from_geojson, nearest, point_from_geojson, same_geometry, to_element
 from ..labels import INCIDENT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS, label
 from ..models import (
     GENESIS_HASH,
@@ -35,7 +33,7 @@ from ..models import (
     LogEntry,
     Resource,
 )
-from ..validation import MAX_JSON_DEPTH, TOO_DEEP, Cleaner, fold, json_depth
+from ..validation import Cleaner, fold
 from . import resources as resource_ops
 from .contacts import check_version
 from .staff import Staff
@@ -49,7 +47,6 @@ TRANSITIONS = {
     "closed": ("active",),
 }
 STATUS_TIMESTAMP = {"active": "activated_at", "contained": "contained_at", "closed": "closed_at"}
-MAX_AREA_VERTICES = 20_000
 
 
 def N_(message: str) -> str:
@@ -72,40 +69,6 @@ FIELD_LABELS = {
     "severity": {"before": SEVERITY_LABELS, "after": SEVERITY_LABELS},
     "kind": {"before": INCIDENT_KIND_LABELS, "after": INCIDENT_KIND_LABELS},
 }
-
-
-# Geometry of the affected area
-
-
-def area_from_geojson(value, field: str = "area"):
-    """A valid shapely Polygon or MultiPolygon from GeoJSON; FieldError naming ``field`` otherwise."""
-    if not isinstance(value, dict) or value.get("type") not in ("Polygon", "MultiPolygon"):
-        raise FieldError(field, _l("Must be a GeoJSON Polygon or MultiPolygon."))
-    if json_depth(value) > MAX_JSON_DEPTH:
-        raise FieldError(field, TOO_DEEP)
-    try:
-        geom = shape(value)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, shapely.errors.GEOSException):
-        raise FieldError(field, _l("The coordinates are not a polygon: rings of [longitude, latitude] pairs.")) from None
-    if not isinstance(geom, (Polygon, MultiPolygon)) or geom.is_empty:
-        raise FieldError(field, _l("The polygon is empty."))
-    if shapely.get_num_coordinates(geom) > MAX_AREA_VERTICES:
-        raise FieldError(field, _l("The polygon has too many points (at most %(n)s).", n=MAX_AREA_VERTICES))
-    minx, miny, maxx, maxy = geom.bounds
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise FieldError(field, _l("Coordinates must be [longitude, latitude] in degrees (longitude first)."))
-    for ring in _rings(value):
-        if len(ring) < 4 or list(ring[0]) != list(ring[-1]):
-            raise FieldError(field, _l("Each ring must have at least four positions and end where it starts."))
-    if not geom.is_valid:
-        raise FieldError(field, _l("The polygon is not valid: %(reason)s.", reason=shapely.is_valid_reason(geom)))
-    return geom
-
-
-def _rings(value: dict):
-    polygons = [value["coordinates"]] if value["type"] == "Polygon" else value["coordinates"]
-    for polygon in polygons:
-        yield from polygon
 
 
 # Incidents
@@ -187,7 +150,7 @@ def lock_incident(incident_id: int) -> Incident:
         select(Incident).where(Incident.id == incident_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if incident is None:
-        raise LookupError(incident_id)
+        raise NotFound("incident", incident_id)
     return incident
 
 
@@ -402,7 +365,7 @@ def assign(incident_id: int, raw: dict, now: dt.datetime | None = None, author: 
     data = clean_assignment(raw)
     resource = resource_ops.lock_resource(data["resource_id"])
     if resource is None:
-        raise FieldErrors({"resource_id": [str(_l("No such resource."))]})
+        raise NotFound("resource", data["resource_id"])
     incident = lock_incident(incident_id)
     if incident.status == "closed":
         raise ConflictError(_l("The incident is closed; reopen it to assign resources."), "status")
@@ -432,7 +395,7 @@ def release(assignment_id: int, now: dt.datetime | None = None, author: Who | No
     """Give an assigned resource back; written to the incident's log."""
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
-        raise LookupError(assignment_id)
+        raise NotFound("assignment", assignment_id)
     resource_ops.lock_resource(assignment.resource_id)
     incident = lock_incident(assignment.incident_id)
     db.session.refresh(assignment)

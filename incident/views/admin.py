@@ -19,7 +19,7 @@ from ..operations.sessions import end_sessions, find_token, live_sessions, revok
 from ..operations.users import UserError, create_user, set_active, set_password
 from ..security import current_session, require_role
 from ..validation import clean_name
-from .params import page_arg
+from ..web.params import page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50

@@ -6,9 +6,10 @@ import logging
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-from ..queue import check, get_huey
+from ..queue import QUEUE_UNAVAILABLE, check, get_huey
 from ..security import public
 
 bp = Blueprint("health", __name__)
@@ -20,11 +21,11 @@ def _database_ok() -> bool:
         spatial = "spatialite_version()" if db.engine.dialect.name == "sqlite" else "postgis_lib_version()"
         db.session.execute(text(f"SELECT {spatial}")).scalar_one()
         return True
-    except Exception:
+    except SQLAlchemyError:
         log.exception("health check: database")
         try:
             db.session.rollback()
-        except Exception:  # the connection died under the check: there is nothing to roll back
+        except SQLAlchemyError:  # the connection died under the check: there is nothing to roll back
             pass
         return False
 
@@ -33,7 +34,7 @@ def _queue_ok() -> bool:
     try:
         check(get_huey())
         return True
-    except Exception:
+    except QUEUE_UNAVAILABLE:
         log.exception("health check: queue")
         return False
 

@@ -8,77 +8,36 @@ incident, a refused status jump, a stale edit) into a clear message with status 
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
 import re
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
-import shapely
-from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 
 from ..database import utcnow
-from ..errors import ConflictError, FieldErrors
+from ..errors import ConflictError, FieldErrors, NotFound
 from ..extensions import db
-from ..geo import lonlat, to_geojson, to_shapely
+from ..geo import area_text, lonlat, parse_area_text, to_shapely
 from ..labels import INCIDENT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS, label
 from ..models import INCIDENT_KINDS, SEVERITIES, STATUSES, Assignment, Incident
 from ..operations import incidents as ops
+from ..operations.municipality import current_municipality
 from ..operations.staff import staff_for
+from ..report import area_outline, hectares
 from ..security import require_role, sees_personal_data
-from ..validation import TOO_DEEP
-from .params import number_arg, search_arg, version_value
-from .registry import (
-    DEFAULT_CENTRE,
-    DEFAULT_ZOOM,
-    coordinate,
-    kind_labels,
-    page_number,
-    paged,
-    render_form,
-    set_location,
-    show_distance,
-    write,
-)
-from .shell import municipality
+from ..web.display import can_write, coordinate, kind_labels, unit_of
+from ..web.forms import form_version, render_form, set_location, write
+from ..web.paging import paged
+from ..web.params import number_arg, search_arg
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
 NEARBY_LIMIT = 10
 NUMBER_RE = re.compile(r"^\s*(\d{4})-(\d{1,6})\s*$")
-EARTH_RADIUS_M = 6_371_008.8
-
-
-# Words and small formatters for the templates
-
-
-def can_write() -> bool:
-    return bool(current_user.is_authenticated and current_user.has_role("officer"))
-
-
-def duration_text(start: dt.datetime | None, end: dt.datetime | None = None) -> str:
-    """``2 h 15 min`` (``1 d 3 h 0 min`` past a day) from ``start`` to ``end`` (or now)."""
-    if start is None:
-        return ""
-    minutes = max(int(((end or utcnow()) - start).total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return _("%(d)s d %(h)s h %(m)s min", d=days, h=hours, m=mins)
-    if hours:
-        return _("%(h)s h %(m)s min", h=hours, m=mins)
-    return _("%(m)s min", m=mins)
-
-
-def degrees(value: float) -> str:
-    return f"{value:.5f}°"
 
 
 def status_action(current: str, target: str) -> str:
@@ -90,25 +49,6 @@ def status_action(current: str, target: str) -> str:
     if target == "closed":
         return _("Close the incident")
     return label(STATUS_LABELS, target)
-
-
-def unit_of(resource) -> str:
-    """Assignments of a shelter count persons; others count the resource's own unit."""
-    return _("persons") if resource.kind == "shelter" else (resource.unit or "")
-
-
-@bp.context_processor
-def _incident_context():
-    return {
-        "can_write": can_write(),
-        "duration": duration_text,
-        "show_distance": show_distance,
-        "unit_of": unit_of,
-        "degrees": degrees,
-        "map_defaults": {"lat": DEFAULT_CENTRE[0], "lon": DEFAULT_CENTRE[1], "zoom": DEFAULT_ZOOM},
-        "tile_url": current_app.config.get("RIADO_TILE_URL", ""),
-        "tile_attribution": current_app.config.get("RIADO_TILE_ATTRIBUTION", ""),
-    }
 
 
 # The register
@@ -133,7 +73,7 @@ def incident_list():
     if drill_filter not in ("yes", "no"):
         drill_filter = None
     drill = {"yes": True, "no": False}.get(drill_filter or "")
-    result = paged(ops.incidents_query(status, drill, kind, q or None), page_number())
+    result = paged(ops.incidents_query(status, drill, kind, q or None))
     filters = {"q": q or None, "status": status, "kind": kind, "drill": drill_filter}
     return render_template("incident/incident_list.html", result=result, filters=filters,
                            kinds=INCIDENT_KINDS, statuses=STATUSES)
@@ -164,34 +104,6 @@ def _choices(form: IncidentForm) -> None:
     form.severity.choices = [choose] + [(code, label(SEVERITY_LABELS, code)) for code in SEVERITIES]
 
 
-def area_text(stored) -> str:
-    geojson = to_geojson(stored)
-    return "" if geojson is None else json.dumps(geojson)
-
-
-def parse_area(text: str | None) -> tuple[dict | None, str | None]:
-    """The area textarea as GeoJSON: (value or None, a message if it is not JSON at all).
-    A Feature, or a FeatureCollection of one Feature (as drawing tools save them), gives its
-    geometry; the operations check that it is a valid Polygon or MultiPolygon."""
-    text = (text or "").strip()
-    if not text:
-        return None, None
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        return None, str(TOO_DEEP)
-    except ValueError as exc:
-        return None, _("This is not GeoJSON text: check the brackets, commas and quotes near line "
-                       "%(line)s, column %(column)s.", line=getattr(exc, "lineno", 1), column=getattr(exc, "colno", 1))
-    if isinstance(value, dict) and value.get("type") == "FeatureCollection":
-        features = value.get("features")
-        if isinstance(features, list) and len(features) == 1:
-            value = features[0]
-    if isinstance(value, dict) and value.get("type") == "Feature":
-        value = value.get("geometry")
-    return value, None
-
-
 def _text(value: str | None) -> str:
     """Form text as people wrote it, with the browser's CRLF newlines made plain."""
     return (value or "").replace("\r\n", "\n").replace("\r", "\n")
@@ -211,7 +123,7 @@ def _raw(form: IncidentForm, location) -> dict:
 def _with_area(run, raw: dict, area_field_text: str | None):
     """Run an operation with the parsed area; a text that is not JSON is reported beside the
     area field together with every other problem the operation finds."""
-    area, problem = parse_area(area_field_text)
+    area, problem = parse_area_text(area_field_text)
     raw = {**raw, "area": area}
     try:
         result = run(raw)
@@ -222,10 +134,6 @@ def _with_area(run, raw: dict, area_field_text: str | None):
     if problem:
         raise FieldErrors({"area": [problem]})
     return result
-
-
-def _version(form) -> int:
-    return version_value(form.version.data)
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")
@@ -240,14 +148,14 @@ def incident_new():
         raw = {**_raw(form, location), "drill": bool(form.drill.data)}
         created.append(_with_area(ops.create_incident, raw, form.area.data))
 
-    extra, conflict = {}, None
+    outcome = None
     if request.method == "POST":
-        ok, extra, conflict = write(form, action)
-        if ok:
+        outcome = write(form, action)
+        if outcome.ok:
             incident = created[0]
             flash(_("Incident %(number)s recorded.", number=incident.number), "success")
             return redirect(url_for("incidents.detail", incident_id=incident.id))
-    return render_form("incident/incident_form.html", form, extra, conflict, incident=None)
+    return render_form("incident/incident_form.html", form, outcome, incident=None)
 
 
 @bp.route("/<int:incident_id>/edit", methods=["GET", "POST"], endpoint="edit")
@@ -269,20 +177,20 @@ def incident_edit(incident_id: int):
     entries_before = incident.log_count
 
     def action(location):
-        raw = {**_raw(form, location), "version": _version(form)}
+        raw = {**_raw(form, location), "version": form_version(form)}
         typed = ((form.latitude.data or "").strip(), (form.longitude.data or "").strip())
         if typed == shown_point:
             raw.pop("location")  # untouched: not "changed" by rounding to six decimals
         _with_area(lambda data: ops.update_incident(incident, data), raw, form.area.data)
 
-    extra, conflict = {}, None
+    outcome = None
     if request.method == "POST":
-        ok, extra, conflict = write(form, action)
-        if ok:
+        outcome = write(form, action)
+        if outcome.ok:
             changed = incident.log_count != entries_before
             flash(_("Changes saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("incidents.detail", incident_id=incident.id))
-    return render_form("incident/incident_form.html", form, extra, conflict, incident=incident)
+    return render_form("incident/incident_form.html", form, outcome, incident=incident)
 
 
 # The incident page
@@ -364,7 +272,9 @@ def _reloaded(incident_id: int) -> Incident:
 
 @bp.route("/<int:incident_id>/status", methods=["POST"], endpoint="status")
 def incident_status(incident_id: int):
-    """Move the incident one step along its lifecycle (the buttons offer only allowed steps)."""
+    """Move the incident one step along its lifecycle (the buttons offer only allowed steps; the
+    operation refuses any other). ``from``, the status the page showed, catches a change made
+    meanwhile by someone else."""
     db.get_or_404(Incident, incident_id)
     target = request.form.get("status", "")
     seen = request.form.get("from") or None
@@ -374,14 +284,7 @@ def incident_status(incident_id: int):
         if seen is not None and seen != current:
             raise ConflictError(_("Meanwhile the incident became %(status)s; nothing was changed. Check the page "
                                   "and choose again.", status=label(STATUS_LABELS, current)), "status")
-        if target not in ops.TRANSITIONS.get(current, ()):
-            allowed = ", ".join(label(STATUS_LABELS, s) for s in ops.TRANSITIONS.get(current, ()))
-            raise ConflictError(_("An incident that is %(old)s cannot become %(new)s; the next step can be: "
-                                  "%(allowed)s.", old=label(STATUS_LABELS, current),
-                                  new=label(STATUS_LABELS, target), allowed=allowed), "status")
         ops.update_incident(incident, {"status": target})
-    except LookupError:
-        abort(404)
     except ConflictError as exc:
         return render_detail(_reloaded(incident_id), 409, status_error=exc.message)
     except FieldErrors as exc:
@@ -400,8 +303,6 @@ def incident_add_entry(incident_id: int):
     raw = {"kind": request.form.get("kind") or "note", "text": request.form.get("text", ""), "corrects": corrects or None}
     try:
         entry = ops.add_entry(incident_id, raw)
-    except LookupError:
-        abort(404)
     except FieldErrors as exc:
         return render_detail(_reloaded(incident_id), 422, entry_errors=exc.errors,
                              entry_values={**raw, "corrects": corrects})
@@ -419,8 +320,6 @@ def incident_assign(incident_id: int):
     problem = {"resource_id": str(raw["resource_id"] or ""), "quantity": raw["quantity"]}
     try:
         assignment = ops.assign(incident_id, raw)
-    except LookupError:
-        abort(404)
     except ConflictError as exc:
         return render_detail(_reloaded(incident_id), 409, assign_error={**problem, "message": exc.message})
     except FieldErrors as exc:
@@ -439,11 +338,9 @@ def incident_release(incident_id: int, assignment_id: int):
     """Give an assigned resource back."""
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None or assignment.incident_id != incident_id:
-        abort(404)
+        raise NotFound("assignment", assignment_id)
     try:
         assignment = ops.release(assignment_id)
-    except LookupError:
-        abort(404)
     except ConflictError as exc:
         return render_detail(_reloaded(incident_id), 409, release_error=exc.message)
     db.session.commit()
@@ -456,69 +353,14 @@ def incident_release(incident_id: int, assignment_id: int):
 # The situation report
 
 
-def _local_metres(geom, lat0: float):
-    """Shapely geometry in metres on a plane tangent at latitude ``lat0`` (good for a district)."""
-    kx = math.radians(1) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
-    ky = math.radians(1) * EARTH_RADIUS_M
-    return shapely.transform(geom, lambda coords: coords * (kx, ky))
-
-
-def area_outline(area, point, width: int = 420, height: int = 280, pad: int = 14) -> dict | None:
-    """An SVG outline of the area and the point: path data and coordinates made of numbers only,
-    in a ``width`` × ``height`` box, north up, with the area's own proportions."""
-    if area is None:
-        return None
-    minx, miny, maxx, maxy = area.bounds
-    if point is not None:
-        minx, maxx = min(minx, point[0]), max(maxx, point[0])
-        miny, maxy = min(miny, point[1]), max(maxy, point[1])
-    kx = math.cos(math.radians((miny + maxy) / 2))
-    span_x, span_y = (maxx - minx) * kx, maxy - miny
-    if span_x <= 0 or span_y <= 0:
-        return None
-    scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
-    off_x = (width - span_x * scale) / 2
-    off_y = (height - span_y * scale) / 2
-
-    def xy(lon: float, lat: float) -> str:
-        x = off_x + (float(lon) - minx) * kx * scale
-        y = off_y + (maxy - float(lat)) * scale
-        return f"{x:.1f} {y:.1f}"
-
-    polygons = list(area.geoms) if isinstance(area, MultiPolygon) else [area] if isinstance(area, Polygon) else []
-    parts = []
-    for polygon in polygons:
-        for ring in [polygon.exterior, *polygon.interiors]:
-            coords = list(ring.coords)
-            parts.append("M" + " L".join(xy(lon, lat) for lon, lat, *_ in coords) + " Z")
-    marker = None
-    if point is not None:
-        x, y = (float(v) for v in xy(*point).split())
-        marker = {"x": f"{x:.1f}", "y": f"{y:.1f}"}
-    return {"width": width, "height": height, "path": " ".join(parts), "point": marker,
-            "scale": _scale_bar(scale, width, height, pad)}
-
-
-def _scale_bar(px_per_degree: float, width: int, height: int, pad: int) -> dict | None:
-    """A round distance (10 m … 50 km) drawn at most a quarter of the width long."""
-    metres_per_px = math.radians(1) * EARTH_RADIUS_M / px_per_degree
-    fitting = [m for m in (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000)
-               if m / metres_per_px <= width / 4]
-    if not fitting:
-        return None
-    metres = fitting[-1]
-    return {"x": pad, "y": height - pad, "length": f"{metres / metres_per_px:.1f}", "metres": metres}
-
-
 def area_facts(incident: Incident) -> dict | None:
     area = to_shapely(incident.area)
     if area is None:
         return None
     minx, miny, maxx, maxy = area.bounds
-    square_m = _local_metres(area, (miny + maxy) / 2).area
     return {
         "south": miny, "north": maxy, "west": minx, "east": maxx,
-        "size": format_decimal(square_m / 10_000, format="#,##0.0"),
+        "size": format_decimal(hectares(area), format="#,##0.0"),
         "outline": area_outline(area, lonlat(incident.location)),
     }
 
@@ -533,7 +375,7 @@ def incident_report(incident_id: int):
     return render_template(
         "incident/incident_report.html",
         incident=incident,
-        municipality=municipality(),
+        municipality=current_municipality(),
         now=utcnow(),
         entries=newest_first,
         decisions=[e for e in newest_first if e.kind == "decision"],

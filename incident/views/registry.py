@@ -4,15 +4,12 @@ their FieldErrors and ConflictErrors into messages beside the fields."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal, get_locale
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import (
     BooleanField,
     EmailField,
@@ -27,160 +24,22 @@ from wtforms import (
 from ..errors import ConflictError, FieldErrors
 from ..extensions import db
 from ..geo import lonlat
+from ..labels import RESOURCE_STATUS_LABELS
 from ..models import RESOURCE_STATUSES, AlertGroup, Contact, Resource
 from ..operations import contacts as contact_ops
 from ..operations import csvio
 from ..operations import resources as resource_ops
 from ..operations.csvio import location_from_latlon
-from ..phones import display_phone, mask_email, mask_phone
+from ..phones import display_phone
 from ..security import require_role, sees_personal_data
-from ..validation import fold
-from .params import id_arg, page_arg, search_arg, version_value
-
-PAGE_SIZE = 50
-# Where a map opens when there is no point yet: Budapest V. kerület.
-DEFAULT_CENTRE = (47.5000, 19.0500)
-DEFAULT_ZOOM = 15
+from ..web.display import kind_labels, locale
+from ..web.forms import form_version, render_form, set_location, write
+from ..web.paging import PAGE_SIZE, page_number, paged
+from ..web.params import id_arg, search_arg
 
 bp = Blueprint("registry", __name__)
 contacts_bp = Blueprint("contacts", __name__)
 resources_bp = Blueprint("resources", __name__)
-
-
-# Shared helpers
-
-
-def locale() -> str:
-    return str(get_locale() or "hu")
-
-
-def status_labels() -> dict:
-    return {
-        "available": _l("available"),
-        "deployed": _l("deployed"),
-        "maintenance": _l("in maintenance"),
-        "unavailable": _l("unavailable"),
-    }
-
-
-def show_phone(e164: str | None) -> str:
-    """A phone number as people read it; masked for those who may not see it."""
-    if not e164:
-        return ""
-    return display_phone(e164) if sees_personal_data() else mask_phone(e164)
-
-
-def show_email(email: str | None) -> str:
-    if not email:
-        return ""
-    return email if sees_personal_data() else mask_email(email)
-
-
-def show_distance(metres: float) -> str:
-    if metres < 1000:
-        return _("%(n)s m", n=format_decimal(round(metres), format="#,##0"))
-    return _("%(n)s km", n=format_decimal(metres / 1000, format="#,##0.0"))
-
-
-def coordinate(value: float) -> str:
-    return f"{value:.6f}".rstrip("0").rstrip(".")
-
-
-@bp.context_processor
-def _registry_context():
-    return {
-        "personal": sees_personal_data(),
-        "show_phone": show_phone,
-        "show_email": show_email,
-        "show_distance": show_distance,
-        "status_labels": status_labels(),
-        "map_defaults": {"lat": DEFAULT_CENTRE[0], "lon": DEFAULT_CENTRE[1], "zoom": DEFAULT_ZOOM},
-        "tile_url": current_app.config.get("RIADO_TILE_URL", ""),
-        "tile_attribution": current_app.config.get("RIADO_TILE_ATTRIBUTION", ""),
-    }
-
-
-def page_number() -> int:
-    return page_arg()
-
-
-def paged(query, number: int) -> dict:
-    """One page of ``query``: items, total, page, pages (a page past the end shows the last)."""
-    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    number = min(number, pages)
-    items = db.session.execute(query.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).scalars().all()
-    return {"items": items, "total": total, "page": number, "pages": pages}
-
-
-def add_error(form, field: str, message: str, extra: dict) -> None:
-    """Put an operation's error beside its field; errors without a field go to ``extra``."""
-    target = getattr(form, field, None) if field not in ("csrf_token", "meta") else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*target.errors, message]
-    else:
-        extra.setdefault(field, []).append(message)
-
-
-def location_input(form, errors: dict):
-    """The GeoJSON point from the form's latitude/longitude (None when both are empty)."""
-    try:
-        return location_from_latlon({"latitude": form.latitude.data or "", "longitude": form.longitude.data or ""})
-    except FieldErrors as exc:
-        for field, messages in exc.errors.items():
-            errors.setdefault(field, []).extend(messages)
-        return False  # not None: the caller must not treat a bad point as "no location"
-
-
-def set_location(form, stored) -> None:
-    point = lonlat(stored)
-    if point is not None:
-        form.latitude.data, form.longitude.data = coordinate(point[1]), coordinate(point[0])
-
-
-def write(form, action):
-    """Run ``action`` (an operation writing to the session); commit if it worked.
-    Returns (ok, extra errors, conflict message). Nothing is half-written on failure. A conflict
-    about one of the form's fields (a duplicate name, a quantity below what is assigned) is put
-    beside that field, and ``form.field_conflict`` makes the page answer 409."""
-    errors: dict[str, list[str]] = {}
-    extra: dict[str, list[str]] = {}
-    conflict = None
-    form.field_conflict = False
-    if not form.validate():
-        db.session.rollback()
-        return False, extra, None
-    location = location_input(form, errors) if hasattr(form, "latitude") else None
-    try:
-        with db.session.no_autoflush:  # one flush at commit: one version step, one audit row
-            action(location)
-    except FieldErrors as exc:
-        for field, messages in exc.errors.items():
-            if field == "location" and location is False:
-                continue  # already said about latitude/longitude
-            errors.setdefault(field, []).extend(messages)
-    except ConflictError as exc:
-        if exc.field and exc.field != "version" and hasattr(form, exc.field):
-            errors.setdefault(exc.field, []).append(exc.message)
-            form.field_conflict = True
-        else:
-            conflict = exc.message
-    if not errors and conflict is None:
-        try:
-            db.session.commit()
-            return True, extra, None
-        except StaleDataError:
-            conflict = str(_l("Someone else changed this record meanwhile; reload it and try again."))
-    db.session.rollback()
-    for field, messages in errors.items():
-        for message in messages:
-            add_error(form, field, message, extra)
-    return False, extra, conflict
-
-
-def render_form(template: str, form, extra, conflict, **context):
-    status = 409 if conflict or getattr(form, "field_conflict", False) else (422 if (form.errors or extra) else 200)
-    return render_template(template, form=form, extra_errors=extra, conflict=conflict, **context), status
 
 
 # Contacts
@@ -227,10 +86,6 @@ def _contact_raw(form: ContactForm, location) -> dict:
     }
 
 
-def _version(form) -> int:
-    return version_value(form.version.data)
-
-
 def _sms_filter(value: str | None):
     return {"yes": True, "no": False}.get(value or "")
 
@@ -243,7 +98,7 @@ def contact_list():
     sms = request.args.get("sms") or ""
     query = contact_ops.contacts_query(q or None, group_id, _sms_filter(sms), personal=sees_personal_data())
     query = query.options(selectinload(Contact.groups))
-    result = paged(query, page_number())
+    result = paged(query)
     groups = db.session.execute(contact_ops.groups_query()).scalars().all()
     filters = {"q": q or None, "group": group_id, "sms": sms or None}
     return render_template("incident/contacts.html", result=result, groups=groups, filters=filters)
@@ -260,13 +115,13 @@ def contact_new():
         created.append(contact_ops.create_contact(_contact_raw(form, location)))
 
     if request.method == "POST":
-        ok, extra, conflict = write(form, action)
-        if ok:
+        outcome = write(form, action)
+        if outcome.ok:
             flash(_("Contact %(name)s saved.", name=created[0].name), "success")
             return redirect(url_for("registry.contacts.detail", contact_id=created[0].id))
     else:
-        extra, conflict = {}, None
-    return render_form("incident/contact_form.html", form, extra, conflict, contact=None)
+        outcome = None
+    return render_form("incident/contact_form.html", form, outcome, contact=None)
 
 
 @contacts_bp.route("/contacts/<int:contact_id>", endpoint="detail")
@@ -284,16 +139,16 @@ def contact_edit(contact_id: int):
     form = _contact_form(contact)
 
     def action(location):
-        contact_ops.update_contact(contact, {**_contact_raw(form, location), "version": _version(form)})
+        contact_ops.update_contact(contact, {**_contact_raw(form, location), "version": form_version(form)})
 
     if request.method == "POST":
-        ok, extra, conflict = write(form, action)
-        if ok:
+        outcome = write(form, action)
+        if outcome.ok:
             flash(_("Contact %(name)s saved.", name=contact.name), "success")
             return redirect(url_for("registry.contacts.detail", contact_id=contact.id))
     else:
-        extra, conflict = {}, None
-    return render_form("incident/contact_form.html", form, extra, conflict, contact=contact)
+        outcome = None
+    return render_form("incident/contact_form.html", form, outcome, contact=contact)
 
 
 @contacts_bp.route("/contacts/<int:contact_id>/delete", methods=["POST"], endpoint="delete")
@@ -301,7 +156,7 @@ def contact_delete(contact_id: int):
     """Remove a contact (resources keep their record, without this contact)."""
     contact = db.get_or_404(Contact, contact_id)
     name = contact.name
-    db.session.delete(contact)
+    contact_ops.delete_contact(contact)
     db.session.commit()
     flash(_("Contact %(name)s deleted.", name=name), "success")
     return redirect(url_for("registry.contacts.index"))
@@ -353,19 +208,19 @@ class GroupForm(FlaskForm):
 def group_list():
     """The alert groups with their member counts; officers add new ones."""
     form = GroupForm()
-    extra, conflict = {}, None
+    outcome = None
     if request.method == "POST":
         created = []
 
         def action(_location):
             created.append(contact_ops.create_group({"name": form.name.data, "description": form.description.data}))
 
-        ok, extra, conflict = write(form, action)
-        if ok:
+        outcome = write(form, action)
+        if outcome.ok:
             flash(_("Group %(name)s created.", name=created[0].name), "success")
             return redirect(url_for("registry.contacts.group", group_id=created[0].id))
     rows = db.session.execute(contact_ops.groups_query()).scalars().all()
-    return render_form("incident/groups.html", form, extra, conflict, groups=rows,
+    return render_form("incident/groups.html", form, outcome, groups=rows,
                        counts=contact_ops.group_member_counts())
 
 
@@ -374,16 +229,16 @@ def group_detail(group_id: int):
     """An alert group with its members; officers rename or describe it."""
     group = db.get_or_404(AlertGroup, group_id)
     form = GroupForm(obj=group) if request.method == "GET" else GroupForm()
-    extra, conflict = {}, None
+    outcome = None
     if request.method == "POST":
         def action(_location):
             contact_ops.update_group(group, {"name": form.name.data, "description": form.description.data})
 
-        ok, extra, conflict = write(form, action)
-        if ok:
+        outcome = write(form, action)
+        if outcome.ok:
             flash(_("Changes saved."), "success")
             return redirect(url_for("registry.contacts.group", group_id=group.id))
-    return render_form("incident/group_detail.html", form, extra, conflict, group=group)
+    return render_form("incident/group_detail.html", form, outcome, group=group)
 
 
 @contacts_bp.route("/groups/<int:group_id>/delete", methods=["POST"], endpoint="group_delete")
@@ -391,7 +246,7 @@ def group_delete(group_id: int):
     """Remove a group (its members stay as contacts)."""
     group = db.get_or_404(AlertGroup, group_id)
     name = group.name
-    db.session.delete(group)
+    contact_ops.delete_group(group)
     db.session.commit()
     flash(_("Group %(name)s deleted.", name=name), "success")
     return redirect(url_for("registry.contacts.groups"))
@@ -415,19 +270,12 @@ class ResourceForm(FlaskForm):
     version = HiddenField()
 
 
-def kind_labels() -> dict[str, str]:
-    """Resource kinds' labels in the UI language, in alphabetical order of the labels."""
-    here = locale()
-    labels = [(k.code, k.label(here)) for k in resource_ops.kinds()]
-    return dict(sorted(labels, key=lambda item: (fold(item[1]), item[1])))
-
-
 def _resource_form(resource: Resource | None = None) -> ResourceForm:
     reading = request.method == "GET"
     form = ResourceForm(obj=resource) if resource is not None and reading else ResourceForm()
     labels = kind_labels()
     form.kind.choices = [("", _("— choose —")), *labels.items()]
-    form.status.choices = [(code, label) for code, label in status_labels().items()]
+    form.status.choices = [(code, label) for code, label in RESOURCE_STATUS_LABELS.items()]
     people = db.session.execute(contact_ops.contacts_query().with_only_columns(Contact.id, Contact.name)).all()
     form.contact_id.choices = [("", _("— none —"))] + [(str(pid), name) for pid, name in people]
     if resource is not None and reading:
@@ -536,13 +384,13 @@ def resource_new():
         created.append(resource_ops.create_resource(_resource_raw(form, location)))
 
     if request.method == "POST":
-        ok, extra, conflict = write(form, action)
-        if ok:
+        outcome = write(form, action)
+        if outcome.ok:
             flash(_("Resource %(name)s saved.", name=created[0].name), "success")
             return redirect(url_for("registry.resources.detail", resource_id=created[0].id))
     else:
-        extra, conflict = {}, None
-    return render_form("incident/resource_form.html", form, extra, conflict, resource=None)
+        outcome = None
+    return render_form("incident/resource_form.html", form, outcome, resource=None)
 
 
 @resources_bp.route("/resources/<int:resource_id>", endpoint="detail")
@@ -562,16 +410,16 @@ def resource_edit(resource_id: int):
     form = _resource_form(resource)
 
     def action(location):
-        resource_ops.update_resource(resource, {**_resource_raw(form, location), "version": _version(form)})
+        resource_ops.update_resource(resource, {**_resource_raw(form, location), "version": form_version(form)})
 
     if request.method == "POST":
-        ok, extra, conflict = write(form, action)
-        if ok:
+        outcome = write(form, action)
+        if outcome.ok:
             flash(_("Resource %(name)s saved.", name=resource.name), "success")
             return redirect(url_for("registry.resources.detail", resource_id=resource.id))
     else:
-        extra, conflict = {}, None
-    return render_form("incident/resource_form.html", form, extra, conflict, resource=resource)
+        outcome = None
+    return render_form("incident/resource_form.html", form, outcome, resource=resource)
 
 
 @resources_bp.route("/resources/<int:resource_id>/delete", methods=["POST"], endpoint="delete")

@@ -11,6 +11,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import BadRequest, HTTPException
 
+from ..errors import NotFound
+
 log = logging.getLogger(__name__)
 
 # Seconds a client is asked to wait before trying again when the database is unavailable.
@@ -89,6 +91,20 @@ def database_unavailable(exc):
     return response
 
 
+def not_found(exc: NotFound):
+    """A record that is not there (an operation's NotFound): 404, in JSON under /api/ naming
+    what was missing, the error page otherwise. Nothing of the failed request is kept."""
+    from ..extensions import db
+
+    db.session.rollback()
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        response = jsonify(code=404, status="Not Found", message=str(exc))
+        response.status_code = 404
+        return response
+    return render_template("incident/error.html", code=404, message=_messages()[404]), 404
+
+
 def init_app(app):
+    app.register_error_handler(NotFound, not_found)
     for error in (OperationalError, InterfaceError, PoolTimeoutError):
         app.register_error_handler(error, database_unavailable)

@@ -1,0 +1,84 @@
+"""How the core's pages show things: personal data by role, distances, durations, coordinates,
+the words for codes. Pure formatting (no queries), used by the core's views and the wings'."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..database import utcnow
+from ..phones import display_phone, mask_email, mask_phone
+from ..security import sees_personal_data
+
+
+def locale() -> str:
+    """The page's language code."""
+    return str(get_locale() or "hu")
+
+
+def can_write() -> bool:
+    """Whether the signed-in user may write (officers and admins)."""
+    return bool(current_user.is_authenticated and current_user.has_role("officer"))
+
+
+def show_phone(e164: str | None) -> str:
+    """A phone number as people read it; masked for those who may not see it."""
+    if not e164:
+        return ""
+    return display_phone(e164) if sees_personal_data() else mask_phone(e164)
+
+
+def show_email(email: str | None) -> str:
+    """An e-mail address; masked for those who may not see it."""
+    if not email:
+        return ""
+    return email if sees_personal_data() else mask_email(email)
+
+
+def show_distance(metres: float) -> str:
+    """``850 m``, ``1,2 km``."""
+    if metres < 1000:
+        return _("%(n)s m", n=format_decimal(round(metres), format="#,##0"))
+    return _("%(n)s km", n=format_decimal(metres / 1000, format="#,##0.0"))
+
+
+def coordinate(value: float) -> str:
+    """A coordinate as a form shows it: at most six decimals (about 10 cm), no trailing zeros."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def degrees(value: float) -> str:
+    return f"{value:.5f}°"
+
+
+def duration_text(start: dt.datetime | None, end: dt.datetime | None = None) -> str:
+    """``2 h 15 min`` (``1 d 3 h 0 min`` past a day) from ``start`` to ``end`` (or now), in the
+    page's language."""
+    if start is None:
+        return ""
+    minutes = max(int(((end or utcnow()) - start).total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("%(d)s d %(h)s h %(m)s min", d=days, h=hours, m=mins)
+    if hours:
+        return _("%(h)s h %(m)s min", h=hours, m=mins)
+    return _("%(m)s min", m=mins)
+
+
+def unit_of(resource) -> str:
+    """Assignments of a shelter count persons; others count the resource's own unit."""
+    return _("persons") if resource.kind == "shelter" else (resource.unit or "")
+
+
+def kind_labels() -> dict[str, str]:
+    """Resource kinds' labels in the page's language, in alphabetical order of the labels."""
+    from ..operations.resources import kinds
+    from ..validation import fold
+
+    here = locale()
+    labels = [(k.code, k.label(here)) for k in kinds()]
+    return dict(sorted(labels, key=lambda item: (fold(item[1]), item[1])))
