@@ -12,8 +12,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..database import utcnow
 from ..errors import ConflictError, FieldError
 from ..extensions import db
-from ..models import ROLES, User, UserSession
-from ..validation import clean_name, name_key
+from ..models import ROLES, ApiToken, Municipality, User, UserSession
+from ..validation import clean_name, fold, name_key
 from .sessions import end_sessions, revoke_tokens
 
 MIN_PASSWORD_LENGTH = 10
@@ -24,6 +24,8 @@ MIN_PASSWORD_SCORE = 2
 ZXCVBN_MAX_LENGTH = 72
 # An e-mail name shorter than this says nothing about a password that contains it.
 MIN_EMAIL_NAME_LENGTH = 3
+# zxcvbn knows English words only: Hungarian ones that passwords are made of are its hints.
+PASSWORD_HINTS = ("jelszo", "jelszó", "titok", "riado", "riadó", "budapest", "magyar")
 # Compared against when the email is unknown, so that both paths cost one hash.
 _DUMMY_HASH = generate_password_hash("riado-timing-equaliser")
 
@@ -46,22 +48,40 @@ def clean_user_name(name: str | None) -> str:
     return clean_name(name or "")
 
 
-def check_password(password: str, email: str = "") -> None:
+def _words(text: str) -> list[str]:
+    """The words of a name as hints for zxcvbn: as written and without accents (as typed on a
+    keyboard without Hungarian letters)."""
+    words = [w for w in re.split(r"[\W_]+", (text or "").casefold()) if len(w) >= MIN_EMAIL_NAME_LENGTH]
+    return [*words, *(fold(w) for w in words if fold(w) != w)]
+
+
+def place_names() -> str:
+    """The municipality's names (a password hint: people use their town's name)."""
+    row = db.session.execute(select(Municipality.name, Municipality.short_name).limit(1)).first()
+    return " ".join(row) if row else ""
+
+
+def check_password(password: str, email: str = "", name: str = "", place: str = "") -> None:
     """Refuse a password that is short, one character over and over, common or easily guessed
-    (zxcvbn), or that contains the name of the user's e-mail address."""
+    (zxcvbn, also with Hungarian words, the user's names and the municipality's ``place`` as
+    hints), or that contains the name of the user's e-mail address (with or without its dots)."""
     password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError("password", _l("The password must be at least %(n)s characters long.", n=MIN_PASSWORD_LENGTH))
     if len(set(password)) == 1:
         raise UserError("password", _l("The password cannot be one character over and over."))
-    name = (email or "").rpartition("@")[0].casefold()
-    if len(name) >= MIN_EMAIL_NAME_LENGTH and name in password.casefold():
+    local = (email or "").rpartition("@")[0].casefold()
+    compact = re.sub(r"[\W_]+", "", local)  # kovacs.janos → kovacsjanos, as in KovacsJanos-ablak
+    folded = password.casefold()
+    if (len(local) >= MIN_EMAIL_NAME_LENGTH and local in folded) or (
+            len(compact) >= MIN_EMAIL_NAME_LENGTH and compact in re.sub(r"[\W_]+", "", folded)):
         raise UserError("password", _l("The password cannot contain the name of the e-mail address (%(name)s).",
-                                       name=name))
+                                       name=local))
     from zxcvbn import zxcvbn  # loads its word lists: only when a password is set
 
-    hints = [part for part in re.split(r"[._+-]+", name) if len(part) >= MIN_EMAIL_NAME_LENGTH]
-    if zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=[name, *hints])["score"] < MIN_PASSWORD_SCORE:
+    hints = [*PASSWORD_HINTS, *_words(place), *_words(name), *_words(local), compact]
+    if zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=list(dict.fromkeys(h for h in hints if h)))["score"] \
+            < MIN_PASSWORD_SCORE:
         raise UserError("password", _l("This password is too common or too easy to guess: use a longer one, "
                                        "for example a few unrelated words."))
 
@@ -71,9 +91,16 @@ def check_role(role: str) -> None:
         raise UserError("role", _l("The role must be one of %(roles)s.", roles=", ".join(ROLES)))
 
 
+def login_key(email: str) -> str:
+    """What an address typed at sign-in is looked up by (``find_user``) and counted under by the
+    sign-in limits: as shown (``clean_name``: no invisible characters, composed), lower case. Every
+    spelling that finds a user thus spends that user's budget."""
+    return clean_name(email or "").lower()
+
+
 def find_user(email: str) -> User | None:
     return db.session.execute(
-        select(User).where(func.lower(User.email) == clean_name(email or "").lower())
+        select(User).where(func.lower(User.email) == login_key(email))
     ).scalar_one_or_none()
 
 
@@ -89,7 +116,7 @@ def create_user(email: str, password: str, role: str = "viewer", name: str = "",
     if the address is taken."""
     email = normalise_email(email)
     check_role(role)
-    check_password(password, email)
+    check_password(password, email, name, place_names())
     if email_taken(email):
         raise ConflictError(_l("A user with this email address already exists."), "email")
     user = User(
@@ -103,12 +130,14 @@ def create_user(email: str, password: str, role: str = "viewer", name: str = "",
     return user
 
 
-def set_password(user: User, password: str, keep: UserSession | None = None) -> tuple[int, int]:
-    """Change ``user``'s password: end their sessions (all but ``keep``, the one making the change)
-    and revoke their tokens, which were got with the old one. Returns (sessions ended, tokens revoked)."""
-    check_password(password, user.email)
+def set_password(user: User, password: str, keep: UserSession | None = None,
+                 keep_token: ApiToken | None = None) -> tuple[int, int]:
+    """Change ``user``'s password: end their sessions and revoke their tokens, which were got with
+    the old one, all but the session or token making the change (``keep``, ``keep_token``).
+    Returns (sessions ended, tokens revoked)."""
+    check_password(password, user.email, user.name, place_names())
     user.password_hash = generate_password_hash(password)
-    return end_sessions(user, "password-changed", keep=keep), revoke_tokens(user)
+    return end_sessions(user, "password-changed", keep=keep), revoke_tokens(user, keep=keep_token)
 
 
 def set_active(user: User, active: bool) -> None:

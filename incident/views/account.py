@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..extensions import db
 from ..models import ApiToken
 from ..operations.sessions import MAX_TOKEN_DAYS, end_sessions, issue_token, live_sessions, revoke_token, tokens_query
-from ..operations.sign_in import TooManyAttempts, confirm_password
+from ..operations.sign_in import DEVICE_COOKIE, TooManyAttempts, confirm_password
 from ..operations.users import UserError, set_password
 from ..security import current_session, require_role
 from .auth import too_many_attempts_message
@@ -63,13 +63,16 @@ def change_password():
     user = current_user._get_current_object()
     try:
         matches = confirm_password(user, form.current_password.data, request.remote_addr,
-                                   current_app.config["RIADO_SIGN_IN_LIMIT"])
+                                   current_app.config["RIADO_SIGN_IN_LIMIT"], request.cookies.get(DEVICE_COOKIE))
     except TooManyAttempts as exc:
         db.session.rollback()
-        form.current_password.errors.append(too_many_attempts_message(exc.retry_after))
+        form.current_password.errors.append(too_many_attempts_message(exc))
         return _page(429, password_form=form, headers={"Retry-After": str(exc.retry_after)})
     if not matches:
         form.current_password.errors.append(_("This is not your current password."))
+        return _page(422, password_form=form)
+    if form.new_password.data == form.current_password.data:
+        form.new_password.errors.append(_("The new password is the same as the current one: choose another."))
         return _page(422, password_form=form)
     try:
         sessions, tokens = set_password(user, form.new_password.data, keep=current_session())

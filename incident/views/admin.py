@@ -16,6 +16,7 @@ from ..errors import ConflictError
 from ..extensions import db
 from ..models import ROLES, ApiToken, AuditEntry, User
 from ..operations.sessions import end_sessions, live_sessions, revoke_token, tokens_query
+from ..operations.sign_in import failed_sign_ins, lift_pause
 from ..operations.users import UserError, clean_user_name, create_user, set_active, set_password
 from ..security import current_session, require_role
 from .params import page_arg
@@ -106,7 +107,7 @@ def edit_user(user_id: int):
     return render_template(
         "incident/admin_user_edit.html", user=user, form=form,
         tokens=db.session.execute(tokens_query(user.id)).scalars().all(), sessions=live_sessions(user.id),
-        this_session=current_session(),
+        this_session=current_session(), failed=failed_sign_ins(user),
     ), status
 
 
@@ -131,6 +132,19 @@ def end_user_sessions(user_id: int):
     ended = end_sessions(user, "ended-by-admin")
     db.session.commit()
     flash(ngettext("%(num)d session was signed out.", "%(num)d sessions were signed out.", ended), "success")
+    return redirect(url_for("admin.edit_user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/sign-in-pause/lift", methods=["POST"])
+@require_role("admin")
+def lift_sign_in_pause(user_id: int):
+    """Clear the failed sign-ins recorded against a user's account, so that a new browser of
+    theirs may sign in again at once (after an attacker paused it); audited."""
+    user = db.get_or_404(User, user_id)
+    cleared = lift_pause(user)
+    db.session.commit()
+    flash(ngettext("The sign-in pause was lifted: %(num)d failed sign-in cleared.",
+                   "The sign-in pause was lifted: %(num)d failed sign-ins cleared.", cleared), "success")
     return redirect(url_for("admin.edit_user", user_id=user_id))
 
 
