@@ -340,10 +340,10 @@ def test_the_setting_reads_like_a_rate_and_a_bad_one_stops_the_start(app_factory
     assert parse_limit("10 per minute") == parse_limit("10/minute")
     assert parse_limit("5 per 15 minutes").window == dt.timedelta(minutes=15)
     assert parse_limit("20 per hour").failures == 20
-    assert parse_limit("1000 per 24 hours").window == dt.timedelta(days=1)
+    assert parse_limit("100000 per 24 hours").window == dt.timedelta(days=1)
     for bad in ("lots", "0 per minute", "10 per fortnight", "10 per 0 minutes", "",
                 "\u0661\u0660 per minute", "10 per \u0661\u0665 minutes", "10 per 99999999999999999999 days",
-                "99999999999999999999999 per minute", "10 per 2 days", "1001 per hour"):
+                "99999999999999999999999 per minute", "10 per 2 days", "100001 per hour"):
         with pytest.raises(ConfigurationError, match="RIADO_LOGIN_RATE_LIMIT") as caught:
             app_factory(RIADO_LOGIN_RATE_LIMIT=bad)
         assert str(caught.value).count(".") <= 2 and "\n" not in str(caught.value), bad

@@ -36,10 +36,10 @@ from .sessions import digest, prune_sessions
 from .users import authenticate, login_key, password_matches
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
-# ASCII digits only (``\d`` would take ``١٠``); five digits at most, so that no number overflows.
-_LIMIT_RE = re.compile(r"^\s*([0-9]{1,5})\s*(?:per|/)\s*([0-9]{1,5})?\s*(second|minute|hour|day)s?\s*$",
+# ASCII digits only (``\d`` would take ``١٠``); a few digits at most, so that no number overflows.
+_LIMIT_RE = re.compile(r"^\s*([0-9]{1,6})\s*(?:per|/)\s*([0-9]{1,5})?\s*(second|minute|hour|day)s?\s*$",
                        re.IGNORECASE | re.ASCII)
-MAX_FAILURES = 1000
+MAX_FAILURES = 100_000
 MAX_WINDOW = dt.timedelta(days=1)
 # Failures are kept this long (the window is never longer): the admin's page of a user shows them.
 KEEP_FAILURES = dt.timedelta(days=1)
