@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from .database import read_only, utcnow
 from .extensions import csrf, db, login_manager
-from .models import ROLES, ApiToken, User, UserSession
+from .models import ROLES, ApiToken, UserSession
 from .operations.sessions import TOKEN_TOUCH_SECONDS, issue_token, live_session, live_token, touch_session
 
 __all__ = ["issue_token"]  # tests and benchmarks make their tokens here

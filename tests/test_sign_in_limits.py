@@ -363,6 +363,7 @@ def test_the_admin_sees_failed_sign_ins_and_lifts_the_pause(app, make_user):
     page = " ".join(_text(console.get(f"/admin/users/{owner['id']}")).split())
     assert "Failed sign-ins in the last 24 hours: 3" in page
     assert "10.6.6.2" in page  # the last address
+    assert "Sign-in to this account from a new browser is paused for 1 more minute." in page
     assert "Lift the sign-in pause" in page
     # Without the CSRF token: refused, nothing cleared.
     assert console.post(f"/admin/users/{owner['id']}/sign-in-pause/lift").status_code == 400
@@ -370,7 +371,8 @@ def test_the_admin_sees_failed_sign_ins_and_lifts_the_pause(app, make_user):
     token = csrf_from(_text(console.get(f"/admin/users/{owner['id']}")))
     lifted = console.post(f"/admin/users/{owner['id']}/sign-in-pause/lift", data={"csrf_token": token})
     assert lifted.status_code == 302
-    assert "Failed sign-ins in the last 24 hours: 0" in " ".join(_text(console.get(lifted.headers["Location"])).split())
+    page = " ".join(_text(console.get(lifted.headers["Location"])).split())
+    assert "Failed sign-ins in the last 24 hours: 0" in page and "paused" not in page
     assert _form(_browser(app, "10.0.0.5"), owner["email"], PASSWORD).status_code == 302
     with app.app_context():
         entry = db.session.execute(select(AuditEntry).where(AuditEntry.action == "lift-pause")).scalar_one()

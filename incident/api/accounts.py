@@ -9,10 +9,10 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from ..audit import set_actor
 from ..extensions import db
 from ..models import ROLES, ApiToken, AuditEntry, User
 from ..operations.sessions import MAX_TOKEN_DAYS, issue_token, revoke_token, tokens_query
-from ..audit import set_actor
 from ..operations.sign_in import DEVICE_COOKIE, TooManyAttempts, sign_in
 from ..operations.users import UserError, clean_user_name, create_user, set_active, set_password
 from ..security import csrf_exempt, current_session, current_token, public, require_role

@@ -160,7 +160,7 @@ def _budgets(key: str, addr: str, device: str | None) -> list[tuple[str, object]
             ("address", and_(SignInAttempt.remote_addr == addr, untrusted))]
 
 
-def _retry_after(conn, condition, limit: SignInLimit, now: dt.datetime, other_than: int) -> int | None:
+def _retry_after(conn, condition, limit: SignInLimit, now: dt.datetime, other_than: int = 0) -> int | None:
     """Seconds until fewer than ``limit.failures`` failures matching ``condition`` (other than the
     attempt ``other_than``) are in the window, or None if there already are."""
     nth_newest = conn.execute(
@@ -245,12 +245,15 @@ class FailedSignIns:
     count: int
     last_at: dt.datetime | None
     last_addr: str | None
+    paused_minutes: int | None  # how long sign-in from new browsers stays paused, if it is
 
 
-def failed_sign_ins(user: User) -> FailedSignIns:
-    """The failed sign-ins to ``user``'s account kept (the last 24 hours), from any client."""
+def failed_sign_ins(user: User, limit: SignInLimit) -> FailedSignIns:
+    """The failed sign-ins to ``user``'s account kept (the last 24 hours), from any client, and
+    whether untrusted clients are refused for it now."""
     key = login_key(user.email)
-    since = utcnow() - KEEP_FAILURES
+    now = utcnow()
+    since = now - KEEP_FAILURES
     count = db.session.execute(
         select(func.count()).select_from(SignInAttempt).where(SignInAttempt.email == key, SignInAttempt.at > since)
     ).scalar_one()
@@ -259,7 +262,9 @@ def failed_sign_ins(user: User) -> FailedSignIns:
         .where(SignInAttempt.email == key, SignInAttempt.at > since)
         .order_by(SignInAttempt.at.desc(), SignInAttempt.id.desc()).limit(1)
     ).first()
-    return FailedSignIns(count, last[0] if last else None, last[1] if last else None)
+    wait = _retry_after(db.session, _budgets(key, "", None)[0][1], limit, now)
+    return FailedSignIns(count, last[0] if last else None, last[1] if last else None,
+                         None if wait is None else math.ceil(wait / 60))
 
 
 def lift_pause(user: User) -> int:

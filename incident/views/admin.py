@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -107,7 +107,7 @@ def edit_user(user_id: int):
     return render_template(
         "incident/admin_user_edit.html", user=user, form=form,
         tokens=db.session.execute(tokens_query(user.id)).scalars().all(), sessions=live_sessions(user.id),
-        this_session=current_session(), failed=failed_sign_ins(user),
+        this_session=current_session(), failed=failed_sign_ins(user, current_app.config["RIADO_SIGN_IN_LIMIT"]),
     ), status
 
 
