@@ -50,7 +50,8 @@ DEFAULTS = {
     "SESSION_COOKIE_NAME": "riado_session",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=12),
+    "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=12),  # a session unused this long ends
+    "RIADO_SESSION_MAX_AGE": dt.timedelta(hours=24),  # a session ends this long after sign-in, used or not
     "BABEL_DEFAULT_LOCALE": "en",  # the language of the source strings
     "RIADO_CHECK_DATABASE": True,
 }

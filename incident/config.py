@@ -152,8 +152,9 @@ def from_environment() -> dict:
         # address (sign-in rate limits, the audit trail) is then taken from there. 0: the
         # header is ignored, as it must be when clients can reach Riadó directly.
         "RIADO_TRUSTED_PROXIES": _whole_number("RIADO_TRUSTED_PROXIES", 0, minimum=0),
-        # Failed sign-ins allowed per window, per address and per account from unknown addresses
-        # (operations/sign_in.py), counted in the database and shared by every process.
+        # Failed sign-ins allowed per window: per browser and account for a browser with a device
+        # cookie, per account and per address for every other client (operations/sign_in.py),
+        # counted in the database and shared by every process.
         "RIADO_LOGIN_RATE_LIMIT": os.environ.get("RIADO_LOGIN_RATE_LIMIT") or "10 per 15 minutes",
         # The largest request body taken (a CSV import, a JSON document), in MB: Flask's
         # MAX_CONTENT_LENGTH; a larger one is answered 413 before it is read.

@@ -11,12 +11,13 @@ from sqlalchemy.exc import OperationalError
 
 from .database import read_only, utcnow
 from .extensions import csrf, db, login_manager
-from .models import ROLES, User, UserSession
+from .models import ROLES, ApiToken, UserSession
 from .operations.sessions import TOKEN_TOUCH_SECONDS, live_session, live_token, touch_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Where the session cookie keeps the key of its server-side session (user_sessions).
 SESSION_KEY = "_riado_session"
+OPENAPI_ENDPOINT = "api-docs.openapi_json"  # public, and no data in it: it may be cached
 
 
 def public(view):
@@ -77,8 +78,8 @@ def _commit_bookkeeping() -> bool:
         return False
 
 
-def user_for_token(token: str) -> User | None:
-    """The active user owning this unrevoked, unexpired token, or None."""
+def token_for_request(token: str) -> ApiToken | None:
+    """This unrevoked, unexpired token of an active user, or None (its use noted now and then)."""
     row = live_token(token)
     if row is None:
         return None
@@ -87,9 +88,7 @@ def user_for_token(token: str) -> User | None:
         row.last_used_at = now
         if not _commit_bookkeeping():
             row = live_token(token)
-            if row is None:
-                return None
-    return row.user
+    return row
 
 
 def current_session() -> UserSession | None:
@@ -97,6 +96,11 @@ def current_session() -> UserSession | None:
     if not current_user.is_authenticated:
         return None
     return g.get("riado_session")
+
+
+def current_token() -> ApiToken | None:
+    """The API token this request came with (None for a browser or signed out)."""
+    return g.get("riado_token")
 
 
 def _unauthorized(message="Sign-in required."):
@@ -184,11 +188,12 @@ def enforce_access():
     header = request.headers.get("Authorization")
     if header:
         scheme, _, token = header.partition(" ")
-        user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
+        row = token_for_request(token.strip()) if scheme.lower() == "bearer" else None
+        if row is None:
             return _unauthorized("Invalid, expired or revoked API token.")
-        login_manager._update_request_context_with_user(user)
+        login_manager._update_request_context_with_user(row.user)
         g.via_token = True
+        g.riado_token = row
     is_public = request.endpoint == "static" or _view_attr("_riado_public", False)
     if not is_public and (not current_user.is_authenticated or not current_user.is_active):
         return _unauthorized()
@@ -265,9 +270,12 @@ def security_headers(response):
         + script_src
         + "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
     )
-    if request.endpoint != "static" and not _view_attr("_riado_public", False):
-        # Whatever a signed-in user is answered may carry personal data (phones, e-mails, names):
-        # no browser or proxy cache keeps it (the static files keep their own caching).
+    private = request.endpoint != "static" and not _view_attr("_riado_public", False)
+    if private or request.method not in SAFE_METHODS or (is_api_request() and request.endpoint != OPENAPI_ENDPOINT):
+        # Whatever a signed-in user is answered may carry personal data (phones, e-mails, names),
+        # the answer to a write may carry a secret (a new API token) and an API answer is never
+        # a page to keep: no browser or proxy cache keeps them (static files and the public
+        # pages and OpenAPI document keep their own caching).
         response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -21,6 +21,12 @@ WEAK = {
     "common phrase": "iloveyou12",
     "e-mail name": "KOVACS.EVA-2026!",
     "e-mail name inside": "my-kovacs.eva-secret",
+    "e-mail name without its dot": "KovacsEva-ablak",
+    "hungarian word and digits": "jelszo123456",
+    "hungarian word, accented": "Jelszó12345",
+    "riadó": "Riadó12345",
+    "titok": "titok123456",
+    "budapest": "Budapest2026",
     "too short": "x7#Qp",
 }
 
@@ -54,6 +60,42 @@ def test_the_messages_say_what_is_wrong(client, api):
     assert "common" in message("password123")
     assert "e-mail" in message("Kovacs.Eva.2026")
     assert "at least 10" in message("short")
+
+
+def test_zxcvbn_gets_the_users_names_and_the_municipalitys_as_hints(app, client, api, make_user):
+    from incident.extensions import db
+    from incident.models import Municipality
+    from incident.operations.users import check_password
+
+    check_password("Lipotvaros2026", EMAIL)  # strong as English goes...
+    headers, _admin = api("admin")
+    with app.app_context():
+        db.session.add(Municipality(name="Budapest V. kerület Belváros-Lipótváros", short_name="Belváros-Lipótváros"))
+        db.session.commit()
+    for password in ("Lipotvaros2026", "Belvaros2026"):  # ...not for the district's own accounts
+        response = client.post("/api/v1/users", json={"email": EMAIL, "role": "viewer", "password": password},
+                               headers=headers)
+        assert response.status_code == 422 and "common" in response.get_json()["errors"]["json"]["password"][0]
+    check_password("Dervishazi2026", EMAIL)
+    response = client.post("/api/v1/users", json={"email": EMAIL, "name": "Dervisházi Mária", "role": "viewer",
+                                                  "password": "Dervishazi2026"}, headers=headers)
+    assert response.status_code == 422 and "password" in response.get_json()["errors"]["json"]
+    user = make_user("viewer", email="m.dervishazi@riado-test.example", name="Dervisházi Mária")
+    response = client.patch(f"/api/v1/users/{user['id']}", json={"password": "Dervishazi2026"}, headers=headers)
+    assert response.status_code == 422 and "password" in response.get_json()["errors"]["json"]
+
+
+def test_the_own_page_refuses_the_current_password_as_the_new_one(client, make_user, login):
+    user = make_user("viewer")
+    client.get("/lang/en")
+    login(user)
+    page = client.get("/account").get_data(as_text=True)
+    response = client.post("/account/password", data={"current_password": PASSWORD, "new_password": PASSWORD,
+                                                      "csrf_token": csrf_from(page)})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="new_password-error"' in html and "same as the current one" in html
+    assert "Your password was changed" not in client.get("/account").get_data(as_text=True)
 
 
 def test_a_password_change_through_the_api_is_checked_too(client, api, make_user):

@@ -248,6 +248,26 @@ def test_every_signed_in_answer_says_no_store_and_static_files_keep_their_cachin
     static.close()
 
 
+def test_answers_to_writes_and_every_api_answer_say_no_store_but_the_openapi_document(client, make_user):
+    """A new API token is a secret in the answer to a public POST: no cache keeps it, nor any
+    other answer to a write or from the API; the OpenAPI document holds no data and may be kept."""
+    user = make_user("viewer")
+    answers = {
+        "token": client.post("/api/v1/tokens", json={"email": user["email"], "password": user["password"]}),
+        "wrong password": client.post("/api/v1/tokens", json={"email": user["email"], "password": "wrong-guess"}),
+        "bad body": client.post("/api/v1/tokens", json={"email": 3}),
+        "sign-in form": client.post("/login", data={"email": user["email"], "password": "wrong-guess"}),
+        "webhook": client.post("/webhooks/twilio/inbound", data={"From": "+36201234567", "Body": "OK"}),
+        "no such API path": client.get("/api/v1/no-such-thing"),
+    }
+    assert answers["token"].status_code == 201 and answers["token"].get_json()["token"]
+    for name, response in answers.items():
+        assert "no-store" in response.headers.get("Cache-Control", ""), (name, response.status_code)
+    openapi = client.get("/api/v1/openapi.json")
+    assert openapi.status_code == 200 and "no-store" not in openapi.headers.get("Cache-Control", "")
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+
+
 # Request size: RIADO_MAX_UPLOAD_MB (16 MB by default), refused with 413 before the body is read.
 
 MB = 1024 * 1024

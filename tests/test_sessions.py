@@ -113,6 +113,80 @@ def test_a_session_in_use_is_kept_alive(app, make_user):
         assert row.expires_at > utcnow() + dt.timedelta(hours=11)
 
 
+def test_a_session_ends_a_day_after_sign_in_however_much_it_is_used(app, make_user):
+    """RIADO_SESSION_MAX_AGE (24 hours): the idle expiry slides with use, the absolute one does not."""
+    from incident.database import utcnow
+    from incident.extensions import db
+    from incident.models import UserSession
+
+    user = make_user("viewer")
+    browser = _sign_in(app, user)
+    now = utcnow()
+    with app.app_context():  # used all day long: seen a minute ago, its idle expiry far ahead
+        db.session.execute(update(UserSession).values(created_at=now - dt.timedelta(hours=23, minutes=50),
+                                                      last_seen_at=now - dt.timedelta(minutes=6),
+                                                      expires_at=now + dt.timedelta(hours=11)))
+        db.session.commit()
+    assert _signed_in(browser)
+    with app.app_context():  # touched: its expiry now stops at the day's end, not 12 hours on
+        row = db.session.execute(select(UserSession)).scalar_one()
+        assert row.expires_at <= row.created_at + dt.timedelta(hours=24)
+        db.session.execute(update(UserSession).values(created_at=now - dt.timedelta(hours=24, minutes=1),
+                                                      last_seen_at=now - dt.timedelta(minutes=1),
+                                                      expires_at=now + dt.timedelta(hours=11)))
+        db.session.commit()
+    assert not _signed_in(browser)
+    assert not _signed_in(_copy_of(app, browser))
+    with app.app_context():
+        assert app.config["RIADO_SESSION_MAX_AGE"] == dt.timedelta(hours=24)
+
+
+def test_sessions_ended_or_expired_over_90_days_ago_are_deleted(app, make_user):
+    """Their address and browser are personal data: kept 90 days for a look back, then gone."""
+    from incident.database import utcnow
+    from incident.extensions import db
+    from incident.models import UserSession
+
+    user = make_user("viewer")
+    for _ in range(4):
+        _sign_in(app, user)
+    now = utcnow()
+    with app.app_context():
+        ids = db.session.execute(select(UserSession.id).order_by(UserSession.id)).scalars().all()
+        old = now - dt.timedelta(days=91)
+        db.session.execute(update(UserSession).where(UserSession.id == ids[0]).values(ended_at=old, ended_reason="sign-out"))
+        db.session.execute(update(UserSession).where(UserSession.id == ids[1]).values(expires_at=old))
+        db.session.execute(update(UserSession).where(UserSession.id == ids[2]).values(
+            ended_at=now - dt.timedelta(days=89), ended_reason="sign-out"))
+        db.session.commit()
+    _sign_in(app, user)  # any sign-in attempt prunes
+    with app.app_context():
+        left = db.session.execute(select(UserSession.id).order_by(UserSession.id)).scalars().all()
+    assert left[:2] == ids[2:] and len(left) == 3
+
+
+def test_signing_in_over_a_live_session_ends_it(app, make_user):
+    """Signing in again in a browser (as the same or another user) starts a new session: the old
+    one ends on the server too, so a copy of its cookie is dead."""
+    first, second = make_user("viewer"), make_user("officer")
+    browser = _sign_in(app, first)
+    thief = _copy_of(app, browser)
+    assert _signed_in(thief)
+    for user in (second, first):
+        token = csrf_from(browser.get("/account").get_data(as_text=True))
+        response = browser.post("/login", data={"email": user["email"], "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 302
+        assert not _signed_in(thief)
+        assert _signed_in(browser)
+        thief = _copy_of(app, browser)
+    from incident.extensions import db
+    from incident.models import UserSession
+
+    with app.app_context():
+        reasons = db.session.execute(select(UserSession.ended_reason).order_by(UserSession.id)).scalars().all()
+    assert reasons == ["signed-in-again", "signed-in-again", None]
+
+
 def test_the_session_key_is_stored_only_as_a_digest(app, make_user):
     from incident.extensions import db
     from incident.models import UserSession
@@ -163,6 +237,27 @@ def test_a_password_reset_through_the_api_ends_the_users_sessions_and_tokens(app
     assert not _signed_in(user_browser)
     assert not _works(client, token)
     assert _works(client, headers["Authorization"][7:])
+
+
+def test_a_password_change_through_the_api_keeps_the_calling_token(app, make_user, token_for):
+    """As the calling browser session is kept: the token making the change goes on working."""
+    admin = make_user("admin")
+    calling, other = token_for(admin), token_for(admin)
+    client = app.test_client()
+    response = client.patch(f"/api/v1/users/{admin['id']}", json={"password": NEW_PASSWORD},
+                            headers={"Authorization": f"Bearer {calling}"})
+    assert response.status_code == 200
+    assert _works(client, calling)
+    assert not _works(client, other)
+
+
+def test_a_token_asked_for_with_a_password_is_audited_as_the_users(app, make_user):
+    user = make_user("officer")
+    response = app.test_client().post("/api/v1/tokens", json={"email": user["email"], "password": PASSWORD,
+                                                              "name": "laptop"})
+    assert response.status_code == 201
+    created = [row for row in _audit(app, "api_tokens") if row[1] == "create"]
+    assert [actor for actor, _action, _changes in created] == [user["email"]]
 
 
 def test_a_name_change_ends_nothing(app, make_user, token_for, api):
@@ -467,9 +562,11 @@ def test_the_admin_user_page_lists_and_revokes_tokens_and_ends_sessions(app, mak
     assert _signed_in(user_browser)
     assert admin_browser.post(f"/admin/users/{user['id']}/sessions/end").status_code == 400
     assert _signed_in(user_browser)
+    second = token_for(user)
     ended = admin_browser.post(f"/admin/users/{user['id']}/sessions/end", data={"csrf_token": csrf_from(page)})
     assert ended.status_code == 302
     assert not _signed_in(user_browser)
+    assert not _works(app.test_client(), second)  # "everywhere": the tokens too
     assert _signed_in(admin_browser)
     sessions = [row for row in _audit(app, "user_sessions") if row[1] == "update"]
     assert sessions and sessions[-1][0] == admin["email"]

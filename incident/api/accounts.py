@@ -9,13 +9,13 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from ..audit import set_actor
 from ..extensions import db
 from ..models import ROLES, AuditEntry, User
 from ..operations.sessions import MAX_TOKEN_DAYS, find_token, issue_token, revoke_token, tokens_query
-from ..operations.sign_in import TooManyAttempts, sign_in
-from ..operations.users import UserError, create_user, set_active, set_password
-from ..security import csrf_exempt, current_session, public, require_role
-from ..validation import clean_name
+from ..operations.sign_in import DEVICE_COOKIE, TooManyAttempts, sign_in
+from ..operations.users import UserError, create_user, update_user
+from ..security import csrf_exempt, current_session, current_token, public, require_role
 from .common import Integer, ListArgs, field_error, page
 
 
@@ -110,21 +110,22 @@ blueprints = (tokens, users, audit, me)
 @tokens.arguments(TokenRequest)
 @tokens.response(201, TokenResponse)
 @tokens.alt_response(401, description="Wrong email or password")
-@tokens.alt_response(429, description="Too many failed sign-ins from this address or against this account; "
-                     "Retry-After says when to try again")
+@tokens.alt_response(429, description="Too many failed sign-ins against this account or from this address "
+                     "(by clients without a device cookie for the account); Retry-After says when to try again")
 @public
 @csrf_exempt
 def create_token(data):
     """Exchange an email and password for a new API token (shown once), within the sign-in
     limits that the sign-in form shares."""
     try:
-        user = sign_in(data["email"], data["password"], request.remote_addr, current_app.config["RIADO_SIGN_IN_LIMIT"])
+        user = sign_in(data["email"], data["password"], request.remote_addr, current_app.config["RIADO_SIGN_IN_LIMIT"],
+                       request.cookies.get(DEVICE_COOKIE))
     except TooManyAttempts as exc:
         db.session.rollback()
-        abort(429, message=f"Too many failed sign-ins. Try again in {exc.retry_after} seconds.",
-              headers={"Retry-After": str(exc.retry_after)})
+        abort(429, message=exc.message(), headers={"Retry-After": str(exc.retry_after)})
     if user is None:
         abort(401, message="Wrong email or password.")
+    set_actor(user.id, user.email)  # the token's creation is audited as the user's, not the system's
     token = issue_token(user, data.get("name") or "api", data.get("days"))
     db.session.commit()
     return {"token": token}
@@ -203,23 +204,12 @@ class UserById(MethodView):
         """Change a user's name, role, password or whether they may sign in. A new password or a
         deactivation ends the user's sessions and revokes their tokens."""
         user = db.get_or_404(User, user_id)
-        if user.id == current_user.id and data.get("role", "admin") != "admin":
-            field_error("role", "You cannot remove your own admin rights.")
-        if user.id == current_user.id and data.get("active") is False:
-            field_error("active", "You cannot deactivate yourself.")
         try:
-            if "password" in data:
-                # Ends the user's sessions (except the one making the change) and revokes their tokens.
-                set_password(user, data.pop("password"), keep=current_session())
+            # The session or the token making the change stays.
+            update_user(user, data, current_user, keep=current_session(), keep_token=current_token())
         except UserError as exc:
             db.session.rollback()
             field_error(exc.field, exc.message)
-        if "active" in data:
-            set_active(user, data.pop("active"))
-        if "name" in data:
-            data["name"] = clean_name(data["name"])
-        for key, value in data.items():
-            setattr(user, key, value)
         db.session.commit()
         return user
 

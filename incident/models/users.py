@@ -102,22 +102,23 @@ class UserSession(db.Model):
 
 
 class SignInAttempt(db.Model):
-    """One sign-in attempt through the form or ``POST /api/v1/tokens``, for the sign-in limits
-    (``operations.sign_in``): failures are kept for the limit's window, successes for as long as
-    they make their address known to the account."""
+    """A failed sign-in through the form, ``POST /api/v1/tokens`` or the current password asked on
+    ``/account`` (or one whose password is being checked), for the sign-in limits
+    (``operations.sign_in``). A successful or refused attempt leaves no row; failures are kept a
+    day, for the limits' window and the admin's page of the user."""
 
     __tablename__ = "sign_in_attempts"
     __table_args__ = (
         Index("ix_sign_in_attempts_email_at", "email", "at"),
         Index("ix_sign_in_attempts_remote_addr_at", "remote_addr", "at"),
+        Index("ix_sign_in_attempts_device_at", "device", "at"),
     )
     __audit__ = False  # a log of its own; failures are not writes of the data
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    email: Mapped[str] = mapped_column(String(254))  # as typed, folded to lower case: also unknown ones
+    email: Mapped[str] = mapped_column(String(254))  # the account key (users.login_key): also unknown ones
     remote_addr: Mapped[str] = mapped_column(String(64))
-    succeeded: Mapped[bool] = mapped_column(Boolean)
-    # The address had signed in to this account successfully before: its failures do not spend
-    # the account's budget (only the address's own).
-    known_address: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SHA-256 of the device id of a valid device cookie for this account (a trusted client: only
+    # its own budget counts); None for an untrusted client (the account's and the address's).
+    device: Mapped[str | None] = mapped_column(String(64))

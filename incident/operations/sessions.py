@@ -6,7 +6,8 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import or_, select
+from flask import current_app
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import contains_eager
 
 from ..database import utcnow
@@ -20,6 +21,9 @@ SESSION_TOUCH_SECONDS = 300
 # A token's lifetime in days, when one is asked for (at most about ten years).
 MAX_TOKEN_DAYS = 3650
 USER_AGENT_LENGTH = 200
+# Ended and expired sessions (their address and browser are personal data) are kept this long,
+# for the user's and the admin's look back, then deleted (``prune_sessions``).
+KEEP_ENDED_SESSIONS = dt.timedelta(days=90)
 
 
 def digest(secret: str) -> str:
@@ -29,12 +33,22 @@ def digest(secret: str) -> str:
 
 # --- sessions -----------------------------------------------------------------------------------
 
+def max_age() -> dt.timedelta:
+    """A session's absolute lifetime (``RIADO_SESSION_MAX_AGE``): it ends this long after sign-in,
+    however much it is used; the idle expiry (PERMANENT_SESSION_LIFETIME) ends it sooner unused."""
+    return current_app.config["RIADO_SESSION_MAX_AGE"]
+
+
+def _live(now: dt.datetime):
+    return (UserSession.ended_at.is_(None), UserSession.expires_at > now, UserSession.created_at > now - max_age())
+
+
 def start_session(user: User, remote_addr: str | None, user_agent: str, lifetime: dt.timedelta) -> str:
     """Record a new signed-in browser of ``user`` (not committed); return its key for the cookie."""
     key = secrets.token_urlsafe(32)
     now = utcnow()
     db.session.add(UserSession(
-        user=user, key_hash=digest(key), created_at=now, last_seen_at=now, expires_at=now + lifetime,
+        user=user, key_hash=digest(key), created_at=now, last_seen_at=now, expires_at=now + min(lifetime, max_age()),
         remote_addr=(remote_addr or "")[:64] or None, user_agent=(user_agent or "")[:USER_AGENT_LENGTH],
     ))
     return key
@@ -46,23 +60,19 @@ def live_session(user_id: int, key: str) -> UserSession | None:
         select(UserSession)
         .join(UserSession.user)
         .options(contains_eager(UserSession.user))
-        .where(
-            UserSession.key_hash == digest(key),
-            UserSession.user_id == user_id,
-            UserSession.ended_at.is_(None),
-            UserSession.expires_at > utcnow(),
-            User.active.is_(True),
-        )
+        .where(UserSession.key_hash == digest(key), UserSession.user_id == user_id, *_live(utcnow()),
+               User.active.is_(True))
     ).scalar_one_or_none()
 
 
 def touch_session(row: UserSession, lifetime: dt.timedelta) -> bool:
-    """Slide the session's expiry with use (as the cookie's slides); True if anything changed."""
+    """Slide the session's expiry with use (as the cookie's slides), never past its absolute
+    lifetime; True if anything changed."""
     now = utcnow()
     if (now - row.last_seen_at).total_seconds() < SESSION_TOUCH_SECONDS:
         return False
     row.last_seen_at = now
-    row.expires_at = now + lifetime
+    row.expires_at = min(now + lifetime, row.created_at + max_age())
     return True
 
 
@@ -70,7 +80,7 @@ def live_sessions(user_id: int) -> list[UserSession]:
     """The user's sessions that still let a browser in, the most recently used first."""
     return list(db.session.execute(
         select(UserSession)
-        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None), UserSession.expires_at > utcnow())
+        .where(UserSession.user_id == user_id, *_live(utcnow()))
         .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
     ).scalars())
 
@@ -90,6 +100,15 @@ def end_sessions(user: User, reason: str, keep: UserSession | None = None) -> in
         end_session(row, reason)
         ended += 1
     return ended
+
+
+def prune_sessions(conn, now: dt.datetime) -> None:
+    """Delete the sessions that ended or expired more than KEEP_ENDED_SESSIONS ago (on ``conn``,
+    a connection in a transaction: pruning is bookkeeping, not an act to audit)."""
+    cutoff = now - KEEP_ENDED_SESSIONS
+    conn.execute(delete(UserSession).where(or_(
+        UserSession.ended_at < cutoff, UserSession.expires_at < cutoff, UserSession.created_at < cutoff - max_age(),
+    )))
 
 
 # --- tokens ---------------------------------------------------------------------------------------
@@ -142,9 +161,9 @@ def revoke_token(token: ApiToken) -> bool:
     return True
 
 
-def revoke_tokens(user: User) -> int:
-    """Revoke every unrevoked token of the user; return how many."""
+def revoke_tokens(user: User, keep: ApiToken | None = None) -> int:
+    """Revoke every unrevoked token of the user except ``keep``; return how many."""
     rows = db.session.execute(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).scalars()
-    return sum(revoke_token(row) for row in rows)
+    return sum(revoke_token(row) for row in rows if keep is None or row.id != keep.id)

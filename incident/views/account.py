@@ -24,9 +24,10 @@ from ..operations.sessions import (
     revoke_token,
     tokens_query,
 )
-from ..operations.sign_in import TooManyAttempts, confirm_password
+from ..operations.sign_in import DEVICE_COOKIE, TooManyAttempts, confirm_password
 from ..operations.users import UserError, set_password
 from ..security import current_session, require_role
+from ..web.display import ended_message
 from ..validation import whole_number
 from .auth import too_many_attempts_message
 
@@ -96,13 +97,16 @@ def change_password():
     user = current_user._get_current_object()
     try:
         matches = confirm_password(user, form.current_password.data, request.remote_addr,
-                                   current_app.config["RIADO_SIGN_IN_LIMIT"])
+                                   current_app.config["RIADO_SIGN_IN_LIMIT"], request.cookies.get(DEVICE_COOKIE))
     except TooManyAttempts as exc:
         db.session.rollback()
-        form.current_password.errors.append(too_many_attempts_message(exc.retry_after))
+        form.current_password.errors.append(too_many_attempts_message(exc))
         return _page(429, password_form=form, headers={"Retry-After": str(exc.retry_after)})
     if not matches:
         form.current_password.errors.append(_("This is not your current password."))
+        return _page(422, password_form=form)
+    if form.new_password.data == form.current_password.data:
+        form.new_password.errors.append(_("The new password is the same as the current one: choose another."))
         return _page(422, password_form=form)
     try:
         sessions, tokens = set_password(user, form.new_password.data, keep=current_session())
@@ -111,11 +115,7 @@ def change_password():
         form.new_password.errors.append(exc.message)
         return _page(422, password_form=form)
     db.session.commit()
-    flash(" ".join((
-        _("Your password was changed."),
-        ngettext("%(num)d other session was signed out,", "%(num)d other sessions were signed out,", sessions),
-        ngettext("%(num)d token was revoked.", "%(num)d tokens were revoked.", tokens),
-    )), "success")
+    flash(_("Your password was changed.") + " " + ended_message(sessions, tokens, others=True), "success")
     return redirect(url_for("account.index"))
 
 

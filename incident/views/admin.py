@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -15,10 +15,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from ..errors import ConflictError
 from ..extensions import db
 from ..models import ROLES, AuditEntry, User
-from ..operations.sessions import end_sessions, find_token, live_sessions, revoke_token, tokens_query
-from ..operations.users import UserError, create_user, set_active, set_password
+from ..operations.sessions import end_sessions, find_token, live_sessions, revoke_token, revoke_tokens, tokens_query
+from ..operations.sign_in import failed_sign_ins, lift_pause
+from ..operations.users import UserError, create_user, update_user
 from ..security import current_session, require_role
-from ..validation import clean_name
+from ..web.display import ended_message
 from ..web.params import page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -68,14 +69,6 @@ def users():
     return render_template("incident/admin_users.html", users=rows, form=form, roles=ROLES), status
 
 
-def ended_message(sessions: int, tokens: int) -> str:
-    """What a password change or reset ended, in words."""
-    return " ".join((
-        ngettext("%(num)d session was signed out,", "%(num)d sessions were signed out,", sessions),
-        ngettext("%(num)d token was revoked.", "%(num)d tokens were revoked.", tokens),
-    ))
-
-
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @require_role("admin")
 def edit_user(user_id: int):
@@ -84,30 +77,25 @@ def edit_user(user_id: int):
     user = db.get_or_404(User, user_id)
     form = UserEditForm(obj=user)
     if form.validate_on_submit():
-        if user.id == current_user.id and (form.role.data != "admin" or not form.active.data):
-            form.role.errors.append(_("You cannot remove your own admin rights or deactivate yourself."))
+        changes = {"name": form.name.data, "position": form.position.data, "role": form.role.data,
+                   "active": form.active.data, "password": form.password.data}
+        try:
+            ended = update_user(user, changes, current_user, keep=current_session())
+        except UserError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors.append(exc.message)
         else:
-            ended = None
-            try:
-                if form.password.data:
-                    ended = set_password(user, form.password.data, keep=current_session())
-            except UserError as exc:
-                getattr(form, exc.field).errors.append(exc.message)
-            else:
-                user.name = clean_name(form.name.data or "")
-                user.position = form.position.data.strip()
-                user.role = form.role.data
-                set_active(user, form.active.data)
-                db.session.commit()
-                flash(_("Changes saved.") + (" " + _("New password set:") + " " + ended_message(*ended) if ended else ""),
-                      "success")
-                return redirect(url_for("admin.users"))
-        db.session.rollback()
+            db.session.commit()
+            done = [_("Changes saved.")]
+            if ended.sessions or ended.tokens:
+                done.append(ended_message(ended.sessions, ended.tokens))
+            flash(" ".join(done), "success")
+            return redirect(url_for("admin.users"))
     status = 422 if form.errors else 200
     return render_template(
         "incident/admin_user_edit.html", user=user, form=form,
         tokens=db.session.execute(tokens_query(user.id)).scalars().all(), sessions=live_sessions(user.id),
-        this_session=current_session(),
+        this_session=current_session(), failed=failed_sign_ins(user, current_app.config["RIADO_SIGN_IN_LIMIT"]),
     ), status
 
 
@@ -127,11 +115,25 @@ def revoke_user_token(user_id: int, token_id: int):
 @bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
 @require_role("admin")
 def end_user_sessions(user_id: int):
-    """Sign a user out everywhere (every browser session; their tokens stay)."""
+    """Sign a user out everywhere: every browser session ends and every API token is revoked
+    (what an admin does when an account may be in the wrong hands)."""
     user = db.get_or_404(User, user_id)
-    ended = end_sessions(user, "ended-by-admin")
+    sessions, tokens = end_sessions(user, "ended-by-admin"), revoke_tokens(user)
     db.session.commit()
-    flash(ngettext("%(num)d session was signed out.", "%(num)d sessions were signed out.", ended), "success")
+    flash(ended_message(sessions, tokens), "success")
+    return redirect(url_for("admin.edit_user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/sign-in-pause/lift", methods=["POST"])
+@require_role("admin")
+def lift_sign_in_pause(user_id: int):
+    """Clear the failed sign-ins recorded against a user's account, so that a new browser of
+    theirs may sign in again at once (after an attacker paused it); audited."""
+    user = db.get_or_404(User, user_id)
+    cleared = lift_pause(user)
+    db.session.commit()
+    flash(ngettext("The sign-in pause was lifted: %(num)d failed sign-in cleared.",
+                   "The sign-in pause was lifted: %(num)d failed sign-ins cleared.", cleared), "success")
     return redirect(url_for("admin.edit_user", user_id=user_id))
 
 

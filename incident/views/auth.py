@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length
 from ..config import LOCALES
 from ..extensions import db
 from ..operations.sessions import end_session, start_session
-from ..operations.sign_in import TooManyAttempts, sign_in
+from ..operations.sign_in import DEVICE_COOKIE, TooManyAttempts, device_cookie, set_device_cookie, sign_in
 from ..security import SESSION_KEY, current_session, public
 
 bp = Blueprint("auth", __name__)
@@ -40,26 +40,32 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def too_many_attempts_message(wait: int) -> str:
-    return _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=wait)
+def too_many_attempts_message(exc: TooManyAttempts) -> str:
+    """In minutes; to someone at a new browser whose account is paused, what still works."""
+    return exc.message()
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
     """The sign-in form (within the sign-in limits); on success, a fresh session, recorded on the
-    server, and back to where the user was going."""
+    server (the browser's previous one ended), a device cookie for the limits, and back to where
+    the user was going."""
     form = LoginForm()
     error, status, headers = None, 200, {}
     if form.validate_on_submit():
+        cookie = request.cookies.get(DEVICE_COOKIE)
         try:
             user = sign_in(form.email.data, form.password.data, request.remote_addr,
-                           current_app.config["RIADO_SIGN_IN_LIMIT"])
+                           current_app.config["RIADO_SIGN_IN_LIMIT"], cookie)
         except TooManyAttempts as exc:
             db.session.rollback()
-            error, status, headers = too_many_attempts_message(exc.retry_after), 429, {"Retry-After": str(exc.retry_after)}
+            error, status, headers = too_many_attempts_message(exc), 429, {"Retry-After": str(exc.retry_after)}
         else:
             if user is not None:
+                previous = current_session()
+                if previous is not None:
+                    end_session(previous, "signed-in-again")  # its cookie copied elsewhere dies too
                 lang = session.get("lang")
                 session.clear()  # no session fixation: a new session for the new identity
                 if lang:
@@ -69,7 +75,9 @@ def login():
                 session[SESSION_KEY] = start_session(user, request.remote_addr, request.user_agent.string,
                                                      current_app.permanent_session_lifetime)
                 db.session.commit()
-                return redirect(safe_next(request.args.get("next")))
+                response = redirect(safe_next(request.args.get("next")))
+                set_device_cookie(response, device_cookie(cookie, user))
+                return response
             error, status = _("Wrong email or password."), 401
     elif current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(request.args.get("next")))

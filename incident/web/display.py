@@ -7,6 +7,7 @@ import datetime as dt
 
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ..database import utcnow
@@ -82,3 +83,13 @@ def kind_labels() -> dict[str, str]:
     here = locale()
     labels = [(k.code, k.label(here)) for k in kinds()]
     return dict(sorted(labels, key=lambda item: (fold(item[1]), item[1])))
+
+
+def ended_message(sessions: int, tokens: int, others: bool = False) -> str:
+    """What a password change, a deactivation or "sign out everywhere" ended, in words
+    (``others``: the sessions other than the one making the change)."""
+    if others:
+        signed_out = ngettext("%(num)d other session was signed out,", "%(num)d other sessions were signed out,", sessions)
+    else:
+        signed_out = ngettext("%(num)d session was signed out,", "%(num)d sessions were signed out,", sessions)
+    return signed_out + " " + ngettext("%(num)d token was revoked.", "%(num)d tokens were revoked.", tokens)

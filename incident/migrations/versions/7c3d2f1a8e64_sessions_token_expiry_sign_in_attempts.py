@@ -1,4 +1,5 @@
-"""Server-side sessions, token expiry and sign-in attempts (for the shared sign-in limits).
+"""Server-side sessions, token expiry and failed sign-in attempts (for the shared sign-in limits,
+with device cookies).
 
 Revision ID: 7c3d2f1a8e64
 Revises: 4accc71bf418
@@ -41,18 +42,19 @@ def upgrade():
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('remote_addr', sa.String(length=64), nullable=False),
-    sa.Column('succeeded', sa.Boolean(), nullable=False),
-    sa.Column('known_address', sa.Boolean(), nullable=False),
+    sa.Column('device', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sign_in_attempts'))
     )
     with op.batch_alter_table('sign_in_attempts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sign_in_attempts_at'), ['at'], unique=False)
         batch_op.create_index('ix_sign_in_attempts_email_at', ['email', 'at'], unique=False)
         batch_op.create_index('ix_sign_in_attempts_remote_addr_at', ['remote_addr', 'at'], unique=False)
+        batch_op.create_index('ix_sign_in_attempts_device_at', ['device', 'at'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('sign_in_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_sign_in_attempts_device_at')
         batch_op.drop_index('ix_sign_in_attempts_remote_addr_at')
         batch_op.drop_index('ix_sign_in_attempts_email_at')
         batch_op.drop_index(batch_op.f('ix_sign_in_attempts_at'))
