@@ -107,6 +107,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config.update(DEFAULTS)
+    from .security import SessionInterface
+
+    app.session_interface = SessionInterface()
     if test_config:
         app.config.update(test_config)
     _finish_config(app)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import secrets
 
-from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask import abort, current_app, g, has_request_context, jsonify, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 
@@ -18,6 +19,17 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Where the session cookie keeps the key of its server-side session (user_sessions).
 SESSION_KEY = "_riado_session"
 OPENAPI_ENDPOINT = "api-docs.openapi_json"  # public, and no data in it: it may be cached
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except that static files never set the cookie: a stylesheet
+    still loading from the previous page would write back the older session over the one a
+    language switch or a sign-in had just set (and a cacheable file would carry a session)."""
+
+    def should_set_cookie(self, app, session) -> bool:
+        if has_request_context() and request.endpoint == "static":
+            return False
+        return super().should_set_cookie(app, session)
 
 
 def public(view):

@@ -245,6 +245,9 @@ def test_every_signed_in_answer_says_no_store_and_static_files_keep_their_cachin
     assert "no-store" in client.get("/no-such-page").headers["Cache-Control"]
     static = client.get("/static/css/incidents.css")
     assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
+    # Signed in, yet a static file sets no cookie: one still loading from the previous page would
+    # write back an older session (a language just switched, lost).
+    assert "Set-Cookie" not in static.headers
     static.close()
 
 

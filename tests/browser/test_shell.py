@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import free_port
 
@@ -93,7 +94,7 @@ def test_make_run_then_sign_in_with_the_demo_login(make_run, page):
     # The stylesheet is served by Riadó itself and applied.
     assert page.evaluate("getComputedStyle(document.querySelector('.topbar')).display") == "flex"
     page.click("text=EN")
-    assert [t.strip() for t in nav.locator("a").all_inner_texts()][0] == "Dashboard"
+    expect(nav.locator("a").first).to_have_text("Dashboard")
     page.click("button:has-text('Sign out')")
     page.wait_for_url(re.compile(r".*/login.*"))
     page.goto(base + "/")
