@@ -3,6 +3,7 @@ inside Budapest V. kerület."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -85,3 +86,120 @@ def test_demo_incidents_with_verifiable_logs(demo):
         # The past is in the past: entries carry their own times, in order.
         times = db.session.execute(select(LogEntry.at).where(LogEntry.incident_id == flood.id).order_by(LogEntry.seq)).scalars().all()
         assert times == sorted(times) and times[-1] - times[0] > __import__("datetime").timedelta(days=3)
+
+
+def _every_row(app) -> dict[str, list]:
+    """Every row of every table, in a comparable form (geometries as their bytes)."""
+    from incident.extensions import db
+
+    def plain(value):
+        return str(value.data) if hasattr(value, "data") else value
+
+    with app.app_context():
+        return {table.name: sorted((tuple(map(plain, row)) for row in db.session.execute(select(table))), key=repr)
+                for table in db.metadata.sorted_tables}
+
+
+def test_loading_the_demo_again_changes_no_row_and_says_so(app):
+    from incident.audit import set_actor
+    from incident.demo import load_demo
+
+    with app.app_context():
+        set_actor(None, "demo")
+        first = load_demo()
+    before = _every_row(app)
+    with app.app_context():
+        set_actor(None, "demo")
+        second = load_demo()
+    assert _every_row(app) == before
+    assert first.added["contacts"] >= 40 and first.added["resources"] >= 60 and first.added["alerts"] == 1
+    assert set(second.added.values()) == {0}
+    assert second.login == first.login
+
+
+def test_the_demo_files_are_csv_in_the_export_format():
+    import csv
+    from importlib.resources import files
+
+    from incident.operations.csvio import CONTACT_COLUMNS, RESOURCE_COLUMNS
+
+    data = files("incident.demo")
+    for name, columns in (("contacts.csv", CONTACT_COLUMNS), ("resources.csv", RESOURCE_COLUMNS),
+                          ("groups.csv", ("name", "description"))):
+        rows = list(csv.reader(io.StringIO((data / name).read_text(encoding="utf-8-sig"), newline="")))
+        assert tuple(rows[0]) == columns, name
+        assert len(rows) > 5
+    resources = list(csv.DictReader(io.StringIO((data / "resources.csv").read_text(encoding="utf-8-sig"), newline="")))
+    assert all(row["id"] == "" and row["contact_id"] == "" for row in resources)  # ids differ per database
+    assert sum(bool(row["contact"]) for row in resources) >= 50  # contact persons by name
+
+
+def _signed_in(app, make_user, lang="en"):
+    from conftest import csrf_from
+
+    user = make_user("viewer")
+    client = app.test_client()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"email": user["email"], "password": user["password"], "csrf_token": token})
+    client.get(f"/lang/{lang}")
+    return client
+
+
+def test_the_demo_has_a_past_alert_with_deliveries_and_acknowledgements(demo, make_user):
+    from incident.extensions import db
+    from incident.models import Incident
+
+    with demo.app_context():
+        flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
+    client = _signed_in(demo, make_user)
+    alerts = client.get("/alerts").get_data(as_text=True)
+    assert "A HVB ülése" in alerts and "6 / 8" in alerts  # a new user's alert list is not empty
+    html = client.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
+
+    def cell(testid):
+        return html.split(f'data-testid="{testid}">')[1].split("</td>")[0].strip()
+
+    assert cell("aar-recipients") == "8"
+    assert cell("aar-delivery-rate") == "7 (88%)"
+    assert cell("aar-ack-rate") == "6 (75%)"
+    assert cell("aar-never") == "Dr. Vass Károly, Tóth Judit"
+    assert cell("aar-slowest-ack") == "16 min 45 s"
+    assert "<svg" in html  # the acknowledgements over time
+    page = client.get(f"/alerts/{_alert_id(demo, flood.id)}").get_data(as_text=True)
+    assert "30003" in page and "opted out" in page
+
+
+def _alert_id(app, incident_id):
+    from incident.extensions import db
+
+    from alerts.models import Alert
+
+    with app.app_context():
+        return db.session.execute(select(Alert.id).where(Alert.incident_id == incident_id)).scalar_one()
+
+
+def test_the_demo_alert_keeps_the_incident_log_in_time_order(demo):
+    """The alert, its acknowledgements and the officer's notes are one story, told in order."""
+    from incident.extensions import db
+    from incident.models import Incident, LogEntry
+    from incident.operations.incidents import verify_log
+
+    with demo.app_context():
+        flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
+        entries = db.session.execute(select(LogEntry).where(LogEntry.incident_id == flood.id).order_by(LogEntry.seq)).scalars().all()
+        assert verify_log(flood).ok
+        assert [e.at for e in entries] == sorted(e.at for e in entries)
+        assert sum("acknowledged SMS alert" in e.text or "visszaigazolta" in e.text for e in entries) == 6
+
+
+def test_after_action_durations_are_in_the_page_language(demo, make_user):
+    """The report says "4 nap 0 óra 20 perc" as the incident page does, not "96 h 20 min"."""
+    from incident.extensions import db
+    from incident.models import Incident
+
+    with demo.app_context():
+        flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
+    client = _signed_in(demo, make_user, lang="hu")
+    html = client.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
+    assert "4 nap 0 óra 20 perc" in html  # the sandbags, 10 June 09:50 to 14 June 10:10
+    assert " h " not in html and " min<" not in html
