@@ -134,27 +134,23 @@ def test_the_demo_files_are_csv_in_the_export_format():
     assert sum(bool(row["contact"]) for row in resources) >= 50  # contact persons by name
 
 
-def _signed_in(app, make_user, lang="en"):
-    from conftest import csrf_from
-
-    user = make_user("viewer")
-    client = app.test_client()
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    client.post("/login", data={"email": user["email"], "password": user["password"], "csrf_token": token})
-    client.get(f"/lang/{lang}")
+@pytest.fixture
+def viewer(client, login, make_user):
+    """A viewer's signed-in client, its pages in English (``client.get("/lang/hu")`` for Hungarian)."""
+    login(make_user("viewer"))
+    client.get("/lang/en")
     return client
 
 
-def test_the_demo_has_a_past_alert_with_deliveries_and_acknowledgements(demo, make_user):
+def test_the_demo_has_a_past_alert_with_deliveries_and_acknowledgements(demo, viewer):
     from incident.extensions import db
     from incident.models import Incident
 
     with demo.app_context():
         flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
-    client = _signed_in(demo, make_user)
-    alerts = client.get("/alerts").get_data(as_text=True)
+    alerts = viewer.get("/alerts").get_data(as_text=True)
     assert "A HVB ülése" in alerts and "6 / 8" in alerts  # a new user's alert list is not empty
-    html = client.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
+    html = viewer.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
 
     def cell(testid):
         return html.split(f'data-testid="{testid}">')[1].split("</td>")[0].strip()
@@ -165,14 +161,13 @@ def test_the_demo_has_a_past_alert_with_deliveries_and_acknowledgements(demo, ma
     assert cell("aar-never") == "Dr. Vass Károly, Tóth Judit"
     assert cell("aar-slowest-ack") == "16 min 45 s"
     assert "<svg" in html  # the acknowledgements over time
-    page = client.get(f"/alerts/{_alert_id(demo, flood.id)}").get_data(as_text=True)
+    page = viewer.get(f"/alerts/{_alert_id(demo, flood.id)}").get_data(as_text=True)
     assert "30003" in page and "opted out" in page
 
 
 def _alert_id(app, incident_id):
-    from incident.extensions import db
-
     from alerts.models import Alert
+    from incident.extensions import db
 
     with app.app_context():
         return db.session.execute(select(Alert.id).where(Alert.incident_id == incident_id)).scalar_one()
@@ -192,14 +187,47 @@ def test_the_demo_alert_keeps_the_incident_log_in_time_order(demo):
         assert sum("acknowledged SMS alert" in e.text or "visszaigazolta" in e.text for e in entries) == 6
 
 
-def test_after_action_durations_are_in_the_page_language(demo, make_user):
+def test_after_action_durations_are_in_the_page_language(demo, viewer):
     """The report says "4 nap 0 óra 20 perc" as the incident page does, not "96 h 20 min"."""
     from incident.extensions import db
     from incident.models import Incident
 
     with demo.app_context():
         flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
-    client = _signed_in(demo, make_user, lang="hu")
-    html = client.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
+    viewer.get("/lang/hu")
+    html = viewer.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
     assert "4 nap 0 óra 20 perc" in html  # the sandbags, 10 June 09:50 to 14 June 10:10
     assert " h " not in html and " min<" not in html
+
+
+def test_the_past_alert_is_dated_in_the_past_and_audited_at_the_real_time(demo):
+    """The demo's alert happened in 2025 (``clock_at``); the audit trail says when it was really
+    written."""
+    import datetime as dt
+
+    from alerts.models import Alert, OutboxMessage
+    from incident.extensions import db
+    from incident.models import AuditEntry
+
+    with demo.app_context():
+        alert = db.session.execute(select(Alert)).scalar_one()
+        assert alert.created_at.year == 2025 and alert.completed_at - alert.created_at < dt.timedelta(minutes=1)
+        assert {m.created_at.year for m in db.session.execute(select(OutboxMessage)).scalars()} == {2025}
+        audited = db.session.execute(select(AuditEntry.at).where(AuditEntry.entity == "alerts")).scalars().all()
+        assert audited and all(dt.datetime.now(dt.timezone.utc) - at < dt.timedelta(hours=1) for at in audited)
+
+
+def test_clock_at_is_seen_by_its_own_context_only():
+    import datetime as dt
+    import threading
+
+    from incident.database import clock_at, utcnow
+
+    past = dt.datetime(2025, 6, 10, 5, 35, tzinfo=dt.timezone.utc)
+    seen = {}
+    with clock_at(past):
+        seen["here"] = utcnow()
+        thread = threading.Thread(target=lambda: seen.update(other=utcnow()))
+        thread.start()
+        thread.join()
+    assert seen["here"] == past and seen["other"].year > 2025 and utcnow().year > 2025

@@ -16,8 +16,6 @@ from ..models import AlertGroup, Contact, contact_groups
 from ..phones import normalise_phone
 from ..validation import Cleaner, fold, id_list, name_key, name_taken
 
-CONTACT_FIELDS = ("name", "phone", "email", "organization", "role", "groups", "sms_opt_in", "location", "notes")
-
 
 def _phone_region() -> str:
     return current_app.config.get("RIADO_PHONE_REGION", "HU")
