@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,9 @@ def test_demo_contacts_groups_and_resources(demo):
         assert len(contacts) >= 40
         assert len({c.name for c in contacts}) == len(contacts)
         assert all(c.phone.startswith("+36") for c in contacts)
+        # Fictional: every phone in the +36 xx 555 xxxx block, every e-mail at an .example domain.
+        assert all(re.fullmatch(r"\+36(1|\d\d)555\d{4}", c.phone) for c in contacts)
+        assert all(c.email.endswith(".example") for c in contacts if c.email)
         assert {"Helyi Védelmi Bizottság", "Polgármesteri Titkárság"} <= {g.name for g in groups}
         assert all(len(g.members) >= 2 for g in groups)
         assert sum(not c.reachable_by_sms for c in contacts) >= 1  # someone has opted out
