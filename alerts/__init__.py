@@ -15,10 +15,12 @@ def init_app(app):
     app.register_blueprint(after_action_views.bp)
     from flask_babel import lazy_gettext as _l
 
+    from incident.demo import register_steps
     from incident.web.hooks import register_navigation, register_panel, register_wall_counter
 
-    from . import wall
+    from . import demo, wall
 
     register_navigation(app, "alerts.index", _l("Alerts"), "alerts.", order=50)
     register_panel(app, "alerts/_dashboard_panel.html", views.dashboard_panel)
     register_wall_counter(app, wall.wall_counts)
+    register_steps(app, "flood", demo.steps())

@@ -17,20 +17,6 @@ from .after_action import ack_chart, build_report, report_csv
 bp = Blueprint("after_action", __name__)
 
 
-def duration(seconds: float | None) -> str:
-    """``1 h 05 min`` / ``4 min 20 s`` / ``35 s``."""
-    if seconds is None:
-        return "—"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
-
-
 def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.0f}%"
 
@@ -43,7 +29,7 @@ def report(incident_id: int):
     charts = {f.alert.id: ack_chart(f) for f in data.alerts}
     staff = staff_for(entries=data.entries, personal=sees_personal_data())
     return render_template("alerts/after_action.html", report=data, incident=incident, charts=charts,
-                           municipality=current_municipality(), duration=duration, percent=percent, staff=staff)
+                           municipality=current_municipality(), percent=percent, staff=staff)
 
 
 @bp.route("/incidents/<int:incident_id>/after-action.csv")

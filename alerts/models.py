@@ -11,7 +11,6 @@ from incident.database import UTCDateTime, utcnow
 from incident.extensions import db
 
 DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed")
-FINAL_STATUSES = ("delivered", "undelivered", "failed")
 # A status callback never moves a delivery backwards.
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
 

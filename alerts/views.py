@@ -25,7 +25,6 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from incident.errors import ConflictError, FieldError, FieldErrors
@@ -42,6 +41,7 @@ from incident.web.params import id_arg
 from . import operations as ops
 from . import sms
 from .api import two_way
+from .labels import alert_status_words, delivery_status_words, error_words, reason_words
 from .models import Alert, OutboxMessage
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -50,48 +50,6 @@ bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 COMPOSE_FIELDS = ("body", "groups", "contacts", "incident_id", "drill", "require_ack", "transliterate",
                   "escalate_after_minutes")
 CHECKED = {"1", "on", "y", "yes", "true"}
-
-
-# Words for the codes, in the UI language
-
-
-def alert_status_words() -> dict:
-    return {"sending": _l("sending"), "done": _l("done")}
-
-
-def delivery_status_words() -> dict:
-    return {
-        "queued": _l("queued"),
-        "sending": _l("sending"),
-        "sent": _l("sent"),
-        "delivered": _l("delivered"),
-        "undelivered": _l("undelivered"),
-        "failed": _l("failed"),
-    }
-
-
-def reason_words() -> dict:
-    return {
-        "opted_out": _l("opted out of SMS alerts"),
-        "not_mobile": _l("landline: not a mobile number, cannot receive SMS"),
-        "drill_safety": _l("drill safety switch: not in the drill test group"),
-        "duplicate_phone": _l("merged: same phone as another recipient (sent once)"),
-    }
-
-
-def error_words() -> dict:
-    """Short explanations of the Twilio error codes people meet most."""
-    return {
-        21211: _l("invalid phone number"),
-        21610: _l("the recipient has blocked our messages (replied STOP)"),
-        21612: _l("this number cannot be reached from our sender"),
-        21614: _l("not a mobile number"),
-        30003: _l("phone unreachable (switched off or out of coverage)"),
-        30005: _l("unknown number or inactive subscription"),
-        30006: _l("landline or unreachable carrier"),
-        30007: _l("filtered by the carrier (taken for spam)"),
-        30008: _l("unknown error at the carrier"),
-    }
 
 
 def money(value: float) -> str:

@@ -15,7 +15,7 @@ from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 from sqlalchemy import event, inspect, insert
 
-from .database import utcnow
+from .database import wall_clock
 from .models.audit import AuditEntry
 
 SYSTEM_ACTOR = (None, "system")
@@ -138,7 +138,7 @@ def record(session, action: str, entity: str, record_id, changes: dict) -> None:
     actor_id, actor = current_actor()
     remote, req = _request_facts()
     session.execute(insert(AuditEntry).values(
-        at=utcnow(), actor_id=actor_id, actor=actor, action=action[:16], entity=entity, record_id=str(record_id),
+        at=wall_clock(), actor_id=actor_id, actor=actor, action=action[:16], entity=entity, record_id=str(record_id),
         changes=jsonable(changes), remote_addr=remote, request=req,
     ))
 
@@ -147,7 +147,7 @@ def record(session, action: str, entity: str, record_id, changes: dict) -> None:
 def _write_audit_rows(session, _flush_context):
     rows = []
     actor_id, actor = current_actor()
-    now = utcnow()
+    now = wall_clock()
     remote, req = _request_facts()
     for action, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objects:

@@ -186,13 +186,16 @@ def demo_group() -> None:
 @demo_group.command("load")
 @with_appcontext
 def demo_load() -> None:
-    """Load the demo district, Budapest V. kerület (idempotent); print the demo login."""
+    """Load the demo district, Budapest V. kerület (idempotent); print the demo login (and, on
+    stderr, what was added)."""
     from .demo import load_demo
 
     _require_current_schema()
     _cli_actor("demo")
-    login = load_demo()
-    click.echo(f"Demo login: {login.email} / {login.password}")
+    load = load_demo()
+    click.echo(f"Demo login: {load.login.email} / {load.login.password}")
+    added = ", ".join(f"{what} {n}" for what, n in load.added.items() if n)
+    click.echo(f"Demo district: added {added}." if added else "Demo district: all there already, nothing added.", err=True)
 
 
 @demo_group.command("login")

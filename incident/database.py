@@ -7,6 +7,7 @@ import logging
 import os
 import sqlite3
 import stat
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 # Shapely must load its bundled GEOS before SQLite loads SpatiaLite: SQLite dlopens extensions
@@ -49,9 +50,31 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(dt.timezone.utc)
 
 
+# The time ``utcnow`` gives within ``clock_at`` (None: the real time).
+_clock: ContextVar[dt.datetime | None] = ContextVar("riado_clock", default=None)
+
+
 def utcnow() -> dt.datetime:
-    """The current time, aware, in UTC."""
+    """The current time, aware, in UTC (within ``clock_at``, the time it set)."""
+    return _clock.get() or dt.datetime.now(dt.timezone.utc)
+
+
+def wall_clock() -> dt.datetime:
+    """The real current time, also within ``clock_at``: when a row was really written (the audit
+    trail)."""
     return dt.datetime.now(dt.timezone.utc)
+
+
+@contextmanager
+def clock_at(moment: dt.datetime):
+    """Run operations that take no time of their own as if at ``moment``: for loading a past
+    record through them (the demo's alert, its deliveries and replies). Only this context sees
+    it (a ContextVar): no other request, thread or worker."""
+    token = _clock.set(moment.astimezone(dt.timezone.utc))
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 def _stdlib_sqlite_loads_extensions() -> bool:

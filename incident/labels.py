@@ -1,4 +1,5 @@
-"""Human words for the codes the data uses (kinds, severities, statuses), in the UI language."""
+"""Human words for the codes the core's data uses (kinds, severities, statuses, roles, audit actions), in
+the UI language: the core's labels in one place (the alert wing's are in ``alerts.labels``)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,17 @@ LOG_KIND_LABELS = {
     "system": _l("system"),
 }
 
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "officer": _l("Officer"),
+    "viewer": _l("Viewer"),
+}
+AUDIT_ACTION_LABELS = {
+    "create": _l("created"),
+    "update": _l("changed"),
+    "delete": _l("deleted"),
+    "simulate": _l("simulated SMS reply"),
+}
 
 def label(table: dict, code) -> str:
     """The word for ``code`` (the code itself if it has none)."""

@@ -242,9 +242,6 @@ class Cleaner:
         self.out: dict = {}
         self.errors: dict[str, list[str]] = {}
 
-    def given(self, field: str) -> bool:
-        return field in self.raw
-
     def skip(self, field: str) -> bool:
         """In a partial update, absent fields are left alone."""
         return self.partial and field not in self.raw

@@ -51,6 +51,8 @@ def test_demo_load_is_idempotent_and_its_login_works(app, client, login):
     second = riado("demo", "load", env_extra={"RIADO_DEMO_PASSWORD": "demo-password-123"})
     assert second.returncode == 0, second.stderr
     assert "Demo login: referens@belvaros-lipotvaros.example / demo-password-123" in second.stdout
+    assert "contacts" in first.stderr and "alerts 1" in first.stderr
+    assert "nothing added" in second.stderr
     from sqlalchemy import func, select
 
     from incident.extensions import db

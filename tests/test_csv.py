@@ -251,3 +251,44 @@ def test_a_look_alike_group_name_in_a_csv_finds_the_group(client, officer):
     assert upload(client, "/api/v1/contacts/import", data, officer).get_json()["created"] == 2
     items = client.get("/api/v1/contacts", headers=officer).get_json()["items"]
     assert [c["groups"] for c in items] == [[group], [group]]
+
+
+# A resource's contact person named by name (the demo district's files do it; so may anyone's)
+
+
+def test_a_resource_names_its_contact_person_by_name_and_the_export_writes_it(client, officer):
+    julia = client.post("/api/v1/contacts", json={"name": "Kovács Júlia", "phone": "06301234567"}, headers=officer).get_json()
+    data = ("name,kind,contact,latitude,longitude\n"
+            "Szivattyú,pump,Kovács Júlia,47.49,19.05\n"
+            "Aggregátor,generator,KOVÁCS JÚLIA,47.49,19.05\n"
+            "Kúp,other,,47.49,19.05\n").encode()
+    report = upload(client, "/api/v1/resources/import", data, officer).get_json()
+    assert report["errors"] == [] and report["created"] == 3, report
+    items = {r["name"]: r for r in client.get("/api/v1/resources", headers=officer).get_json()["items"]}
+    assert (items["Szivattyú"]["contact_id"], items["Aggregátor"]["contact_id"], items["Kúp"]["contact_id"]) == (
+        julia["id"], julia["id"], None)
+    exported = client.get("/api/v1/resources/export.csv", headers=officer)
+    rows = {row["name"]: row for row in _rows(exported)}
+    assert (rows["Szivattyú"]["contact"], rows["Szivattyú"]["contact_id"]) == ("Kovács Júlia", str(julia["id"]))
+    assert (rows["Kúp"]["contact"], rows["Kúp"]["contact_id"]) == ("", "")
+    again = upload(client, "/api/v1/resources/import", exported.data, officer).get_json()
+    assert again["errors"] == [] and again["unchanged"] == 3, again
+
+
+def test_a_contact_name_that_is_unknown_ambiguous_or_contradicts_the_id_is_refused(app, client, officer):
+    julia = client.post("/api/v1/contacts", json={"name": "Kovács Júlia", "phone": "06301234567"}, headers=officer).get_json()
+    for phone in ("06301234568", "06301234569"):
+        client.post("/api/v1/contacts", json={"name": "Nagy Péter", "phone": phone}, headers=officer)
+    other = client.post("/api/v1/contacts", json={"name": "Tóth Anna", "phone": "06301234570"}, headers=officer).get_json()
+    before = counts(app)
+    data = ("name,kind,contact_id,contact,latitude,longitude\n"
+            "Jó,pump,,Kovács Júlia,47.49,19.05\n"
+            "Ismeretlen,pump,,Senki Sem,47.49,19.05\n"
+            "Kétértelmű,pump,,Nagy Péter,47.49,19.05\n"
+            f"Ellentmondó,pump,{other['id']},Kovács Júlia,47.49,19.05\n"
+            f"Egyező,pump,{julia['id']},Kovács Júlia,47.49,19.05\n").encode()
+    report = upload(client, "/api/v1/resources/import", data, officer).get_json()
+    assert {(e["row"], e["field"]) for e in report["errors"]} == {(3, "contact"), (4, "contact"), (5, "contact")}
+    messages = {e["row"]: e["message"] for e in report["errors"]}
+    assert "Senki Sem" in messages[3] and "contact_id" in messages[4] and "contact_id" in messages[5]
+    assert counts(app) == before

@@ -3,7 +3,9 @@ inside Budapest V. kerület."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,9 @@ def test_demo_contacts_groups_and_resources(demo):
         assert len(contacts) >= 40
         assert len({c.name for c in contacts}) == len(contacts)
         assert all(c.phone.startswith("+36") for c in contacts)
+        # Fictional: every phone in the +36 xx 555 xxxx block, every e-mail at an .example domain.
+        assert all(re.fullmatch(r"\+36(1|\d\d)555\d{4}", c.phone) for c in contacts)
+        assert all(c.email.endswith(".example") for c in contacts if c.email)
         assert {"Helyi Védelmi Bizottság", "Polgármesteri Titkárság"} <= {g.name for g in groups}
         assert all(len(g.members) >= 2 for g in groups)
         assert sum(not c.reachable_by_sms for c in contacts) >= 1  # someone has opted out
@@ -85,3 +90,148 @@ def test_demo_incidents_with_verifiable_logs(demo):
         # The past is in the past: entries carry their own times, in order.
         times = db.session.execute(select(LogEntry.at).where(LogEntry.incident_id == flood.id).order_by(LogEntry.seq)).scalars().all()
         assert times == sorted(times) and times[-1] - times[0] > __import__("datetime").timedelta(days=3)
+
+
+def _every_row(app) -> dict[str, list]:
+    """Every row of every table, in a comparable form (geometries as their bytes)."""
+    from incident.extensions import db
+
+    def plain(value):
+        return str(value.data) if hasattr(value, "data") else value
+
+    with app.app_context():
+        return {table.name: sorted((tuple(map(plain, row)) for row in db.session.execute(select(table))), key=repr)
+                for table in db.metadata.sorted_tables}
+
+
+def test_loading_the_demo_again_changes_no_row_and_says_so(app):
+    from incident.audit import set_actor
+    from incident.demo import load_demo
+
+    with app.app_context():
+        set_actor(None, "demo")
+        first = load_demo()
+    before = _every_row(app)
+    with app.app_context():
+        set_actor(None, "demo")
+        second = load_demo()
+    assert _every_row(app) == before
+    assert first.added["contacts"] >= 40 and first.added["resources"] >= 60 and first.added["alerts"] == 1
+    assert set(second.added.values()) == {0}
+    assert second.login == first.login
+
+
+def test_the_demo_files_are_csv_in_the_export_format():
+    import csv
+    from importlib.resources import files
+
+    from incident.operations.csvio import CONTACT_COLUMNS, RESOURCE_COLUMNS
+
+    data = files("incident.demo")
+    for name, columns in (("contacts.csv", CONTACT_COLUMNS), ("resources.csv", RESOURCE_COLUMNS),
+                          ("groups.csv", ("name", "description"))):
+        rows = list(csv.reader(io.StringIO((data / name).read_text(encoding="utf-8-sig"), newline="")))
+        assert tuple(rows[0]) == columns, name
+        assert len(rows) > 5
+    resources = list(csv.DictReader(io.StringIO((data / "resources.csv").read_text(encoding="utf-8-sig"), newline="")))
+    assert all(row["id"] == "" and row["contact_id"] == "" for row in resources)  # ids differ per database
+    assert sum(bool(row["contact"]) for row in resources) >= 50  # contact persons by name
+
+
+@pytest.fixture
+def viewer(client, login, make_user):
+    """A viewer's signed-in client, its pages in English (``client.get("/lang/hu")`` for Hungarian)."""
+    login(make_user("viewer"))
+    client.get("/lang/en")
+    return client
+
+
+def test_the_demo_has_a_past_alert_with_deliveries_and_acknowledgements(demo, viewer):
+    from incident.extensions import db
+    from incident.models import Incident
+
+    with demo.app_context():
+        flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
+    alerts = viewer.get("/alerts").get_data(as_text=True)
+    assert "A HVB ülése" in alerts and "6 / 8" in alerts  # a new user's alert list is not empty
+    html = viewer.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
+
+    def cell(testid):
+        return html.split(f'data-testid="{testid}">')[1].split("</td>")[0].strip()
+
+    assert cell("aar-recipients") == "8"
+    assert cell("aar-delivery-rate") == "7 (88%)"
+    assert cell("aar-ack-rate") == "6 (75%)"
+    assert cell("aar-never") == "Dr. Vass Károly, Tóth Judit"
+    assert cell("aar-slowest-ack") == "16 min 45 s"
+    assert "<svg" in html  # the acknowledgements over time
+    page = viewer.get(f"/alerts/{_alert_id(demo, flood.id)}").get_data(as_text=True)
+    assert "30003" in page and "opted out" in page
+
+
+def _alert_id(app, incident_id):
+    from alerts.models import Alert
+    from incident.extensions import db
+
+    with app.app_context():
+        return db.session.execute(select(Alert.id).where(Alert.incident_id == incident_id)).scalar_one()
+
+
+def test_the_demo_alert_keeps_the_incident_log_in_time_order(demo):
+    """The alert, its acknowledgements and the officer's notes are one story, told in order."""
+    from incident.extensions import db
+    from incident.models import Incident, LogEntry
+    from incident.operations.incidents import verify_log
+
+    with demo.app_context():
+        flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
+        entries = db.session.execute(select(LogEntry).where(LogEntry.incident_id == flood.id).order_by(LogEntry.seq)).scalars().all()
+        assert verify_log(flood).ok
+        assert [e.at for e in entries] == sorted(e.at for e in entries)
+        assert sum("acknowledged SMS alert" in e.text or "visszaigazolta" in e.text for e in entries) == 6
+
+
+def test_after_action_durations_are_in_the_page_language(demo, viewer):
+    """The report says "4 nap 0 óra 20 perc" as the incident page does, not "96 h 20 min"."""
+    from incident.extensions import db
+    from incident.models import Incident
+
+    with demo.app_context():
+        flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
+    viewer.get("/lang/hu")
+    html = viewer.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
+    assert "4 nap 0 óra 20 perc" in html  # the sandbags, 10 June 09:50 to 14 June 10:10
+    assert " h " not in html and " min<" not in html
+
+
+def test_the_past_alert_is_dated_in_the_past_and_audited_at_the_real_time(demo):
+    """The demo's alert happened in 2025 (``clock_at``); the audit trail says when it was really
+    written."""
+    import datetime as dt
+
+    from alerts.models import Alert, OutboxMessage
+    from incident.extensions import db
+    from incident.models import AuditEntry
+
+    with demo.app_context():
+        alert = db.session.execute(select(Alert)).scalar_one()
+        assert alert.created_at.year == 2025 and alert.completed_at - alert.created_at < dt.timedelta(minutes=1)
+        assert {m.created_at.year for m in db.session.execute(select(OutboxMessage)).scalars()} == {2025}
+        audited = db.session.execute(select(AuditEntry.at).where(AuditEntry.entity == "alerts")).scalars().all()
+        assert audited and all(dt.datetime.now(dt.timezone.utc) - at < dt.timedelta(hours=1) for at in audited)
+
+
+def test_clock_at_is_seen_by_its_own_context_only():
+    import datetime as dt
+    import threading
+
+    from incident.database import clock_at, utcnow
+
+    past = dt.datetime(2025, 6, 10, 5, 35, tzinfo=dt.timezone.utc)
+    seen = {}
+    with clock_at(past):
+        seen["here"] = utcnow()
+        thread = threading.Thread(target=lambda: seen.update(other=utcnow()))
+        thread.start()
+        thread.join()
+    assert seen["here"] == past and seen["other"].year > 2025 and utcnow().year > 2025

@@ -1,13 +1,28 @@
 """The demo district: Budapest V. kerület (Belváros-Lipótváros), with fictional people.
 
-``load_demo`` is idempotent: it adds what is missing and leaves the rest alone.
+The call-out lists and the register are CSV files in the export's format, as Excel opens them
+(UTF-8 with a BOM): ``groups.csv`` (name, description), ``contacts.csv`` and ``resources.csv``
+(a resource's contact person named in the ``contact`` column, since ids differ per database).
+Contacts and resources are loaded through the same importer a user uses, so loading the demo
+also exercises it. Everything in them is fictional: the people, their phone numbers (all in the
++36 xx 555 xxxx block, written the way people type them) and e-mail addresses (all at
+``.example`` domains), the schools, care homes, the hotel and the stocks of equipment. Places are
+plausible spots in the district, not surveyed addresses.
+
+``load_demo`` is idempotent: it adds what is missing (a group, contact or resource by its name,
+an incident by its title, a secretariat user by e-mail) and leaves the rest alone, and says what
+it added. A wing adds its part of a demo incident's story with ``register_steps`` (the alert
+wing: the call-out of the defence committee during the flood).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 from flask import current_app
@@ -16,20 +31,44 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..geo import boundary_from_file, to_element
-from ..models import AlertGroup, Contact, Municipality, Resource, User
+from ..models import Contact, Municipality, Resource, User
 from ..operations import contacts as contact_ops
-from ..operations import resources as resource_ops
+from ..operations.csvio import import_contacts, import_resources
 from ..operations.sessions import end_sessions, revoke_tokens
 from ..operations.users import find_user
-from . import registry
+from ..spreadsheet import restore
+from ..validation import name_key
 from .incidents import load_incidents
 from .people import DEMO_LOGIN, MUNICIPALITY, SECRETARIAT
+
+DATA = files(__name__)
 
 
 @dataclass(frozen=True)
 class DemoLogin:
     email: str
     password: str
+
+
+@dataclass(frozen=True)
+class DemoLoad:
+    """What ``load_demo`` did: the demo login, and how many of each thing it added."""
+
+    login: DemoLogin
+    added: dict[str, int] = field(default_factory=dict)
+
+
+class DemoDataError(RuntimeError):
+    """A demo file the importer refuses (a mistake in the demo data, not in the database)."""
+
+
+def register_steps(app, plan: str, steps: list) -> None:
+    """Add a wing's steps to the story of a demo incident (``plan``: ``flood``, ``storm`` or
+    ``drill``). A step is ``(time, who, function, payload)``: at its Budapest time (``2025-06-10
+    07:35`` or ``07:35:40``) among the core's steps, ``function(incident, payload, at=, author=)``
+    is called and returns what it added (``{"alerts": 1}``). The steps run only when their
+    incident is loaded, so they are loaded once."""
+    app.extensions.setdefault("riado_demo_steps", {}).setdefault(plan, []).extend(steps)
 
 
 def _password_file() -> Path:
@@ -55,70 +94,82 @@ def demo_credentials() -> DemoLogin:
     return DemoLogin(DEMO_LOGIN, password)
 
 
-def _load_municipality() -> None:
+def _load_municipality() -> int:
     town = db.session.execute(select(Municipality).limit(1)).scalar_one_or_none()
+    added = 0
     if town is None:
         town = Municipality(**MUNICIPALITY)
         db.session.add(town)
+        added = 1
     if town.boundary is None:
         town.boundary = to_element(boundary_from_file(Path(__file__).with_name("district_v.geojson")))
+    return added
 
 
-def _load_secretariat(password: str, reset: bool) -> None:
+def _load_secretariat(password: str, reset: bool) -> int:
     password_hash = generate_password_hash(password)
+    added = 0
     for person in SECRETARIAT:
         user = find_user(person["email"])
         if user is None:
-            db.session.add(
-                User(password_hash=password_hash, **person)
-            )
+            db.session.add(User(password_hash=password_hash, **person))
+            added += 1
         elif reset and not check_password_hash(user.password_hash, password):
             # A new demo password ends the old one's sessions and tokens, as any password change does.
             user.password_hash = password_hash
             end_sessions(user, "password-changed")
             revoke_tokens(user)
+    return added
 
 
-def _point(latlon):
-    return None if latlon is None else {"type": "Point", "coordinates": [latlon[1], latlon[0]]}
+def _rows(name: str) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows of a demo file (cells as the file has them)."""
+    rows = list(csv.reader(io.StringIO(DATA.joinpath(name).read_text(encoding="utf-8-sig"), newline="")))
+    return rows[0], rows[1:]
 
 
-def _load_registry() -> None:
-    """Alert groups, contacts and the register of forces and equipment (by name: idempotent)."""
-    group_ids = {}
-    for group in registry.GROUPS:
-        row = db.session.execute(select(AlertGroup).where(AlertGroup.name == group["name"])).scalar_one_or_none()
-        if row is None:
-            row = contact_ops.create_group({"name": group["name"], "description": group["description"]})
-            db.session.flush()
-        group_ids[group["key"]] = row.id
-    existing = set(db.session.execute(select(Contact.name)).scalars())
-    contact_ids = dict(db.session.execute(select(Contact.name, Contact.id)).all())
-    for person in registry.CONTACTS:
-        if person["name"] in existing:
-            continue
-        contact = contact_ops.create_contact(
-            {**person, "groups": [group_ids[k] for k in person["groups"]], "location": _point(person["location"])}
-        )
-        db.session.flush()
-        contact_ids[person["name"]] = contact.id
-    have = set(db.session.execute(select(Resource.name)).scalars())
-    for item in registry.RESOURCES:
-        if item["name"] in have:
-            continue
-        raw = {k: v for k, v in item.items() if k not in ("contact", "location")}
-        raw["contact_id"] = contact_ids.get(item["contact"]) if item["contact"] else None
-        raw["location"] = _point(item["location"])
-        resource_ops.create_resource(raw)
-
-
-def load_demo() -> DemoLogin:
-    """Load (or complete) the demo district and return the demo login."""
-    password, new = _demo_password()
-    _load_municipality()
-    _load_secretariat(password, reset=new)
-    _load_registry()
+def _load_groups() -> int:
+    """Alert groups through the operations (a user creates them one by one: there is no group import)."""
+    find = contact_ops.group_finder()
+    header, rows = _rows("groups.csv")
+    added = 0
+    for row in rows:
+        values = {column: restore(cell) for column, cell in zip(header, row, strict=True)}
+        if find(values["name"]) is None:
+            contact_ops.create_group(values)
+            added += 1
     db.session.flush()
-    load_incidents()
+    return added
+
+
+def _import_missing(name: str, importer, have) -> int:
+    """Import the rows of a demo file whose ``name`` is not there yet, with the user's importer.
+    Rows already there become blank lines (which the importer skips), so that the row numbers of
+    a problem are the file's."""
+    known = {name_key(n) for n in have}
+    header, rows = _rows(name)
+    column = header.index("name")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # the cells as they are: already neutralised
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([] if name_key(restore(row[column])) in known else row)
+    report = importer(out.getvalue().encode("utf-8-sig"))
+    if report["errors"]:
+        problems = "; ".join(f"row {e['row']} {e['field']}: {e['message']}" for e in report["errors"][:5])
+        raise DemoDataError(f"incident/demo/{name}: {problems}")
+    return report["created"]
+
+
+def load_demo() -> DemoLoad:
+    """Load (or complete) the demo district; the demo login and what was added."""
+    password, new = _demo_password()
+    added = {"municipality": _load_municipality(), "users": _load_secretariat(password, reset=new)}
+    added["groups"] = _load_groups()
+    # Each import is its own transaction (committed), as a user's is.
+    added["contacts"] = _import_missing("contacts.csv", import_contacts, db.session.execute(select(Contact.name)).scalars())
+    added["resources"] = _import_missing("resources.csv", import_resources,
+                                         db.session.execute(select(Resource.name)).scalars())
+    added.update(load_incidents(wing_steps=current_app.extensions.get("riado_demo_steps", {})))
     db.session.commit()
-    return DemoLogin(DEMO_LOGIN, password)
+    return DemoLoad(DemoLogin(DEMO_LOGIN, password), added)

@@ -40,8 +40,9 @@ VACI_UTCA = {
 
 
 def _t(text: str) -> dt.datetime:
-    """A Budapest wall-clock time, ``2025-06-10 06:40``."""
-    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=BUDAPEST)
+    """A Budapest wall-clock time, ``2025-06-10 06:40`` (or ``06:40:15``)."""
+    fmt = "%Y-%m-%d %H:%M:%S" if text.count(":") == 2 else "%Y-%m-%d %H:%M"
+    return dt.datetime.strptime(text, fmt).replace(tzinfo=BUDAPEST)
 
 
 def _who(local_part: str) -> ops.Who:
@@ -54,8 +55,10 @@ def _resource(name: str) -> Resource:
 
 
 # Each step: (time, who, what, payload). what: log kinds, "status", "assign" (name, quantity),
-# "release" (index of the assignment in this incident, 0-based), "update" (fields).
+# "release" (index of the assignment in this incident, 0-based), or a wing's step (a function,
+# see ``register_steps`` in this package).
 FLOOD = {
+    "key": "flood",
     "incident": {
         "title": "Dunai árvízvédekezés – II. fokú készültség",
         "kind": "flood", "severity": "severe", "commander": "Dr. Szabó Katalin polgármester",
@@ -68,7 +71,8 @@ FLOOD = {
         ("2025-06-10 06:40", "referens", "note", "OVF/FKI előrejelzés: a Duna Vigadó téri vízállása 48 órán belül 700 cm fölé emelkedik, tetőzés 750–770 cm között."),
         ("2025-06-10 07:05", "referens", "status", "active"),
         ("2025-06-10 07:30", "polgarmester", "decision", "A polgármester I. fokú árvízvédelmi készültséget rendel el (Vigadó tér: 628 cm, emelkedő). Összehívja a Helyi Védelmi Bizottságot 09:00-ra."),
-        ("2025-06-10 07:45", "asszisztens1", "communication", "A HVB tagjai telefonon és SMS-ben értesítve (11 fő), 10 visszaigazolás."),
+        # 07:35-07:52: the SMS call-out of the HVB and its acknowledgements (the alert wing's steps).
+        ("2025-06-10 07:55", "asszisztens1", "communication", "A HVB SMS-riasztására 6 visszaigazolás érkezett. Telefonon értesítve: Dr. Vass Károly (a telefonja nem volt elérhető), Tóth Judit (nem válaszolt) és Szűcs Tamás (SMS-t nem kér)."),
         ("2025-06-10 09:40", "aljegyzo", "action", "A Városgazdálkodási Kft. megkezdte a homokzsákok kiszállítását a Jane Haining rakpartra."),
         ("2025-06-10 09:50", "referens", "assign", ("Homokzsák-depó, Jane Haining rakpart (Vigadó tér)", 2500)),
         ("2025-06-10 10:05", "referens", "assign", ("Homokzsák-töltő gép", 1)),
@@ -95,6 +99,7 @@ FLOOD = {
 }
 
 STORM = {
+    "key": "storm",
     "incident": {
         "title": "Viharos szél – fakidőlések a Szent István körúton",
         "kind": "storm", "severity": "moderate", "commander": "Horváth Bence közbiztonsági referens",
@@ -128,6 +133,7 @@ def _drill(now: dt.datetime) -> dict:
         return (start + dt.timedelta(minutes=minutes)).astimezone(BUDAPEST).strftime("%Y-%m-%d %H:%M")
 
     return {
+        "key": "drill",
         "incident": {
             "title": "GYAKORLAT – gázszivárgás a Váci utcában",
             "kind": "gas_leak", "severity": "severe", "drill": True,
@@ -149,14 +155,21 @@ def _drill(now: dt.datetime) -> dict:
     }
 
 
-def _run(plan: dict) -> None:
-    first_time, first_author = _t(plan["steps"][0][0]), _who(plan["steps"][0][1])
+def _run(plan: dict, wing_steps: list) -> dict[str, int]:
+    """Play a plan's steps, and the wings' steps for it, in time order (a wing's step after the
+    core's of the same minute); what the wings' steps added."""
+    added: dict[str, int] = {}
+    steps = sorted([*plan["steps"], *wing_steps], key=lambda step: _t(step[0]))
+    first_time, first_author = _t(steps[0][0]), _who(steps[0][1])
     incident = ops.create_incident(plan["incident"], now=first_time, author=first_author)
     db.session.flush()
     assignments = []
-    for when, who, what, payload in plan["steps"]:
+    for when, who, what, payload in steps:
         at, author = _t(when), _who(who)
-        if what == "status":
+        if callable(what):
+            for key, n in what(incident, payload, at=at, author=author).items():
+                added[key] = added.get(key, 0) + n
+        elif what == "status":
             ops.update_incident(incident, {"status": payload}, now=at, author=author)
         elif what == "assign":
             name, quantity = payload
@@ -172,12 +185,18 @@ def _run(plan: dict) -> None:
         else:
             ops.append_entry(incident, what, payload, at=at, author=author)
         db.session.flush()
+    return added
 
 
-def load_incidents(now: dt.datetime | None = None) -> None:
-    """Load the demo incidents that are not there yet (by title)."""
+def load_incidents(now: dt.datetime | None = None, wing_steps: dict | None = None) -> dict[str, int]:
+    """Load the demo incidents that are not there yet (by title), each with the wings' steps for
+    it (``{plan key: [step, ...]}``); how many incidents, and what the wings' steps added."""
     now = now or dt.datetime.now(dt.timezone.utc)
     have = set(db.session.execute(select(Incident.title)).scalars())
+    added = {"incidents": 0}
     for plan in (FLOOD, STORM, _drill(now)):
         if plan["incident"]["title"] not in have:
-            _run(plan)
+            for key, n in _run(plan, (wing_steps or {}).get(plan["key"], [])).items():
+                added[key] = added.get(key, 0) + n
+            added["incidents"] += 1
+    return added

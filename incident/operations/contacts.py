@@ -16,8 +16,6 @@ from ..models import AlertGroup, Contact, contact_groups
 from ..phones import normalise_phone
 from ..validation import Cleaner, fold, id_list, name_key, name_taken
 
-CONTACT_FIELDS = ("name", "phone", "email", "organization", "role", "groups", "sms_opt_in", "location", "notes")
-
 
 def _phone_region() -> str:
     return current_app.config.get("RIADO_PHONE_REGION", "HU")
@@ -233,5 +231,29 @@ def group_finder():
     def find(name: str) -> AlertGroup | None:
         name = name.strip()
         return exact.get(name) or by_key.get(name_key(name))
+
+    return find
+
+
+def contact_finder():
+    """A function giving the id of the contact of a name (a resource's contact person named in a
+    CSV import): the one contact of exactly that name, else the one it is taken for (``name_key``).
+    FieldError naming ``contact`` when nobody or several have the name. The names are read once,
+    for a whole import."""
+    exact: dict[str, list[int]] = {}
+    by_key: dict[str, list[int]] = {}
+    for contact_id, name in db.session.execute(select(Contact.id, Contact.name).order_by(Contact.id)).all():
+        exact.setdefault(name, []).append(contact_id)
+        by_key.setdefault(name_key(name), []).append(contact_id)
+
+    def find(name: str) -> int:
+        name = name.strip()
+        ids = exact.get(name) or by_key.get(name_key(name)) or []
+        if not ids:
+            raise FieldError("contact", _l("No contact is called “%(name)s”.", name=name))
+        if len(ids) > 1:
+            raise FieldError("contact", _l("Several contacts are called “%(name)s”; give the one you mean in contact_id.",
+                                           name=name))
+        return ids[0]
 
     return find

@@ -29,7 +29,7 @@ MAX_ROWS = 100_000
 CONTACT_COLUMNS = ("id", "name", "phone", "email", "organization", "role", "groups", "sms_opt_in",
                    "latitude", "longitude", "notes")
 RESOURCE_COLUMNS = ("id", "name", "kind", "quantity", "unit", "capacity", "status", "owner", "contact_id",
-                    "latitude", "longitude", "notes")
+                    "contact", "latitude", "longitude", "notes")
 CONTACT_REQUIRED = ("name", "phone")
 RESOURCE_REQUIRED = ("name", "kind", "latitude", "longitude")
 
@@ -52,6 +52,7 @@ ALIASES = {
     "befogadóképesség": "capacity", "kapacitás": "capacity", "kapacitas": "capacity",
     "állapot": "status", "allapot": "status",
     "tulajdonos": "owner", "kapcsolattartó": "contact_id", "kapcsolattarto": "contact_id",
+    "kapcsolattartó neve": "contact", "kapcsolattarto neve": "contact",
 }
 GROUP_SEPARATOR = "|"
 
@@ -320,7 +321,36 @@ def export_contacts(personal: bool = True) -> str:
 # Resources
 
 
-def _resource_raw(row: dict, creating: bool) -> tuple[dict, dict]:
+def _same_id(text: str, record_id: int) -> bool:
+    """Whether an id cell names ``record_id`` (a cell that is no id is not compared: the
+    resource's own check names it)."""
+    try:
+        return read_record_id(text, "contact_id") == record_id
+    except FieldError:
+        return True
+
+
+def _contact_person(row: dict, raw: dict, find_contact) -> dict:
+    """The ``contact`` column (a contact's name) into ``contact_id``; the problems found. With
+    both filled in (as an export writes them), they must name the same contact."""
+    name = (row.get("contact") or "").strip()
+    if not name:
+        if "contact" in row and "contact_id" not in row:
+            raw["contact_id"] = None  # an emptied name takes the contact person off
+        return {}
+    try:
+        contact_id = find_contact(name)
+    except FieldError as exc:
+        return {"contact": [exc.message]}
+    if raw.get("contact_id") is None:
+        raw["contact_id"] = contact_id
+    elif not _same_id(raw["contact_id"], contact_id):
+        return {"contact": [str(_l("contact_id is another contact than “%(name)s”; leave one of the two empty.",
+                                   name=name))]}
+    return {}
+
+
+def _resource_raw(row: dict, creating: bool, find_contact) -> tuple[dict, dict]:
     raw = {k: row[k] for k in ("name", "kind", "unit", "owner", "notes") if k in row}
     for key in ("quantity", "capacity", "contact_id"):
         if key in row:
@@ -331,22 +361,26 @@ def _resource_raw(row: dict, creating: bool) -> tuple[dict, dict]:
             del raw["status"]
     if "quantity" in raw and raw["quantity"] is None and creating:
         del raw["quantity"]  # the default, 1
-    errors = {}
+    errors = _contact_person(row, raw, find_contact)
     try:
         raw["location"] = location_from_latlon(row)
     except FieldErrors as exc:
         errors.update(exc.errors)
+        raw.pop("location", None)
     else:
         if raw["location"] is None:
             errors["latitude"] = [str(_l("A location is required."))]
-    if errors:
-        raw.pop("location", None)
+            del raw["location"]
     return raw, errors
 
 
 def import_resources(data: bytes, dry_run: bool = False) -> ImportReport:
     """Create resources from rows without ``id``, update those with one; all or nothing."""
     codes = resource_ops.kind_codes()
+    find_contact = contact_ops.contact_finder()
+
+    def to_raw(row, creating):
+        return _resource_raw(row, creating, find_contact)
 
     def create(raw):
         return resource_ops.create_resource(raw, codes=codes)
@@ -354,7 +388,7 @@ def import_resources(data: bytes, dry_run: bool = False) -> ImportReport:
     def update(record, raw):
         return resource_ops.update_resource(record, raw, codes=codes)
 
-    return _import(data, dry_run, Resource, RESOURCE_COLUMNS, RESOURCE_REQUIRED, _resource_raw, create, update,
+    return _import(data, dry_run, Resource, RESOURCE_COLUMNS, RESOURCE_REQUIRED, to_raw, create, update,
                    lock=resource_ops.lock_resources)
 
 
@@ -368,7 +402,7 @@ def export_resources() -> str:
         writer.writerow([
             resource.id, resource.name, resource.kind, resource.quantity, resource.unit,
             "" if resource.capacity is None else resource.capacity, resource.status, resource.owner,
-            "" if resource.contact_id is None else resource.contact_id,
+            "" if resource.contact_id is None else resource.contact_id, resource.contact.name if resource.contact else "",
             _number(lat), _number(lon), resource.notes,
         ])
     return out.getvalue()

@@ -14,7 +14,6 @@ from ..models import RESOURCE_STATUSES, Assignment, Contact, Incident, Resource,
 from ..validation import Cleaner, fold, name_taken
 from .contacts import check_version
 
-RESOURCE_FIELDS = ("name", "kind", "quantity", "unit", "capacity", "status", "owner", "contact_id", "location", "notes")
 SHELTER = "shelter"
 
 

@@ -14,9 +14,11 @@ from flask_babel import lazy_gettext as _l
 
 from ..config import LOCALES
 from ..labels import (
+    AUDIT_ACTION_LABELS,
     INCIDENT_KIND_LABELS,
     LOG_KIND_LABELS,
     RESOURCE_STATUS_LABELS,
+    ROLE_LABELS,
     SEVERITY_LABELS,
     STATUS_LABELS,
     label,
@@ -47,6 +49,7 @@ def _page_context() -> dict:
         # Words for the data's codes (the incident macros use them anywhere).
         "word": label, "kind_words": INCIDENT_KIND_LABELS, "severity_words": SEVERITY_LABELS,
         "status_words": STATUS_LABELS, "log_kind_words": LOG_KIND_LABELS, "status_labels": RESOURCE_STATUS_LABELS,
+        "role_words": ROLE_LABELS, "audit_action_words": AUDIT_ACTION_LABELS,
         # Who may see and do what, and how things are shown.
         "personal": sees_personal_data(), "can_write": display.can_write(),
         "show_phone": display.show_phone, "show_email": display.show_email,

@@ -55,19 +55,27 @@ def degrees(value: float) -> str:
     return f"{value:.5f}°"
 
 
-def duration_text(start: dt.datetime | None, end: dt.datetime | None = None) -> str:
-    """``2 h 15 min`` (``1 d 3 h 0 min`` past a day) from ``start`` to ``end`` (or now), in the
-    page's language."""
+def duration_text(start: dt.datetime | float | None, end: dt.datetime | None = None, *, seconds: bool = False) -> str:
+    """How long, in the page's language: ``2 h 15 min`` (``1 d 3 h 0 min`` past a day), from
+    ``start`` to ``end`` (or now), or ``start`` seconds (a figure worked out already). With
+    ``seconds``, a span under an hour is told to the second (``4 min 20 s``, ``35 s``): how fast an
+    alert went out. The one duration formatter of every page and report."""
     if start is None:
         return ""
-    minutes = max(int(((end or utcnow()) - start).total_seconds() // 60), 0)
+    span = ((end or utcnow()) - start).total_seconds() if isinstance(start, dt.datetime) else float(start)
+    total = max(round(span) if seconds else int(span // 60) * 60, 0)
+    minutes, secs = divmod(total, 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
         return _("%(d)s d %(h)s h %(m)s min", d=days, h=hours, m=mins)
     if hours:
         return _("%(h)s h %(m)s min", h=hours, m=mins)
-    return _("%(m)s min", m=mins)
+    if not seconds:
+        return _("%(m)s min", m=mins)
+    if mins:
+        return _("%(m)s min %(s)s s", m=mins, s=secs)
+    return _("%(s)s s", s=secs)
 
 
 def unit_of(resource) -> str:

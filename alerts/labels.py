@@ -1,0 +1,51 @@
+"""Human words for the alert wing's codes (alert and delivery statuses, why a contact was left
+out, the Twilio error codes people meet most), in the UI language: the wing's labels in one place,
+as the core's are in ``incident.labels``."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ALERT_STATUS_LABELS = {"sending": _l("sending"), "done": _l("done")}
+DELIVERY_STATUS_LABELS = {
+    "queued": _l("queued"),
+    "sending": _l("sending"),
+    "sent": _l("sent"),
+    "delivered": _l("delivered"),
+    "undelivered": _l("undelivered"),
+    "failed": _l("failed"),
+}
+EXCLUSION_REASON_LABELS = {
+    "opted_out": _l("opted out of SMS alerts"),
+    "not_mobile": _l("landline: not a mobile number, cannot receive SMS"),
+    "drill_safety": _l("drill safety switch: not in the drill test group"),
+    "duplicate_phone": _l("merged: same phone as another recipient (sent once)"),
+}
+# Short explanations of the Twilio error codes people meet most.
+TWILIO_ERROR_LABELS = {
+    21211: _l("invalid phone number"),
+    21610: _l("the recipient has blocked our messages (replied STOP)"),
+    21612: _l("this number cannot be reached from our sender"),
+    21614: _l("not a mobile number"),
+    30003: _l("phone unreachable (switched off or out of coverage)"),
+    30005: _l("unknown number or inactive subscription"),
+    30006: _l("landline or unreachable carrier"),
+    30007: _l("filtered by the carrier (taken for spam)"),
+    30008: _l("unknown error at the carrier"),
+}
+
+
+def alert_status_words() -> dict:
+    return ALERT_STATUS_LABELS
+
+
+def delivery_status_words() -> dict:
+    return DELIVERY_STATUS_LABELS
+
+
+def reason_words() -> dict:
+    return EXCLUSION_REASON_LABELS
+
+
+def error_words() -> dict:
+    return TWILIO_ERROR_LABELS
