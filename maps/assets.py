@@ -44,8 +44,6 @@ class LocalAssets(JSCSSMixin):
 
     local_js: tuple[str, ...] = ()
     local_css: tuple[str, ...] = ()
-    default_js: list[tuple[str, str]] = []
-    default_css: list[tuple[str, str]] = []
 
     def __init__(self, *args, static_url: Callable[[str], str], **kwargs):
         super().__init__(*args, **kwargs)
