@@ -181,11 +181,17 @@ def plain_folium_map(layers: dict, static_url) -> tuple[str, float]:
     (the page, seconds to build and render it)."""
     import folium
 
-    from maps.builder import render_standalone
+    from maps.assets import LocalAssets
+
+    class PlainMap(LocalAssets, folium.Map):
+        """folium's own Map (its template, its page styles) with the vendored Leaflet."""
+
+        local_js = ("leaflet",)
+        local_css = ("leaflet_css",)
 
     started = time.perf_counter()
-    m = folium.Map(location=[47.48, 19.13], zoom_start=11, tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                   attr="&copy; OpenStreetMap contributors")
+    m = PlainMap(location=[47.48, 19.13], zoom_start=11, tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                 attr="&copy; OpenStreetMap contributors", static_url=static_url)
     incidents = folium.FeatureGroup(name="Incidents").add_to(m)
     for feature in layers["incidents"]["data"]["features"]:
         lon, lat = feature["geometry"]["coordinates"]
@@ -203,7 +209,8 @@ def plain_folium_map(layers: dict, static_url) -> tuple[str, float]:
                                                      f"{p['available_quantity']}/{p['quantity']}"),
                       tooltip=name).add_to(resources)
     folium.LayerControl().add_to(m)
-    page = render_standalone(m, static_url, title="folium plain map")
+    m.get_root().title = "folium plain map"
+    page = m.get_root().render()
     page = page.replace("<head>", '<head>\n<script src="/bench/jquery-shim.js"></script>', 1)
     return page, time.perf_counter() - started
 

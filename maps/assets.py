@@ -1,24 +1,26 @@
 """folium's scripts and styles served by Riadó itself: no CDN, so that the maps work in an
 operations room without internet.
 
-folium keeps the links of each element in the *class* attributes ``default_js``/``default_css``
-(and ``add_js_link`` changes the class, hence every later map). ``localise`` walks one map's
-element tree and gives each element *instance* lists that point at the files vendored under
-``incident/static/vendor`` (each folder has the package's LICENSE and a README naming its version
-and source), leaving out what Riadó does not use (jQuery, Bootstrap, Font Awesome,
-awesome-markers: popups and icons are built by ``map-layers.js`` from the DOM). An asset it does
-not know stops the page instead of reaching out to a CDN.
+folium names the files an element needs in ``default_js``/``default_css`` (JSCSSMixin), CDN
+addresses on folium's own classes. Riadó's map elements (``maps.builder``) are subclasses that
+mix in ``LocalAssets``: each names the files it needs from ``VENDORED`` (the npm packages under
+``incident/static/vendor``; each folder has the package's LICENSE and a README naming its version
+and source), and folium links those. What Riadó does without (jQuery, Bootstrap, Font Awesome,
+awesome-markers: popups and icons are built by ``map-layers.js`` from the DOM) is never named. An
+element that still wants a file from another host stops the page (``check_page``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
-from branca.element import Element
+from folium.elements import JSCSSMixin
 
-# folium's asset name → the file under /static (the npm packages, see each folder's README).
-LOCAL_ASSETS = {
+# folium's name of each file → the file under /static. The names are folium's, so that an
+# element of ours and one of folium's that need the same library link it once.
+VENDORED = {
     "leaflet": "vendor/leaflet/leaflet.js",
     "leaflet_css": "vendor/leaflet/leaflet.css",
     "markerclusterjs": "vendor/leaflet.markercluster/leaflet.markercluster.js",
@@ -28,46 +30,49 @@ LOCAL_ASSETS = {
     "leaflet_draw_js": "vendor/leaflet-draw/leaflet.draw.js",
     "leaflet_draw_css": "vendor/leaflet-draw/leaflet.draw.css",
 }
-# What folium adds by default and Riadó's maps do without.
-DROPPED_ASSETS = frozenset({
-    "jquery", "bootstrap", "awesome_markers", "bootstrap_css", "glyphicons_css",
-    "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css",
-})
-
-EXTERNAL_URL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//""", re.IGNORECASE)
 
 
 class UnknownAsset(RuntimeError):
-    """A folium element wants a script or style that Riadó does not vendor."""
+    """A map element wants a script or style from another host."""
 
 
-def _walk(element: Element):
-    yield element
-    for child in list(element._children.values()):
-        yield from _walk(child)
+class LocalAssets(JSCSSMixin):
+    """A folium element whose scripts and styles are Riadó's own copies: a subclass names them in
+    ``local_js``/``local_css`` (keys of ``VENDORED``) and is made with ``static_url`` (the app's
+    ``url_for("static", filename=…)``); the lists folium links are this instance's own, so
+    folium's classes and every other map keep theirs."""
+
+    local_js: tuple[str, ...] = ()
+    local_css: tuple[str, ...] = ()
+
+    def __init__(self, *args, static_url: Callable[[str], str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_js = [(name, static_url(VENDORED[name])) for name in self.local_js]
+        self.default_css = [(name, static_url(VENDORED[name])) for name in self.local_css]
 
 
-def _local(pairs, static_url: Callable[[str], str]) -> list[tuple[str, str]]:
-    out = []
-    for name, url in pairs:
-        if name in DROPPED_ASSETS:
-            continue
-        if name not in LOCAL_ASSETS:
-            raise UnknownAsset(f"folium asset {name!r} ({url}) is not vendored under incident/static/vendor")
-        out.append((name, static_url(LOCAL_ASSETS[name])))
-    return out
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    handle_startendtag = handle_starttag
 
 
-def localise(root: Element, static_url: Callable[[str], str]) -> None:
-    """Point every script and style of ``root``'s tree at Riadó's own copies (instance lists, so
-    that no other map is affected); ``static_url("vendor/…")`` makes the URL."""
-    for element in _walk(root):
-        for attribute in ("default_js", "default_css"):
-            pairs = getattr(element, attribute, None)
-            if pairs is not None:
-                setattr(element, attribute, _local(pairs, static_url))
-
-
-def external_references(html: str) -> list[str]:
-    """The ``src``/``href`` attributes of ``html`` that name another host (should be none)."""
-    return [match.group(0) for match in EXTERNAL_URL.finditer(html)]
+def check_page(html: str) -> None:
+    """Refuse markup folium wrote for the page (its head and body parts) that the page cannot
+    carry: a file from another host (``UnknownAsset``) or an inline script, which the CSP would
+    block (only the map's one script carries the nonce; ``ValueError``)."""
+    parser = _Tags()
+    parser.feed(html)
+    parser.close()
+    for tag, attrs in parser.tags:
+        for name in ("src", "href"):
+            url = urlsplit((attrs.get(name) or "").strip())
+            if url.scheme or url.netloc:
+                raise UnknownAsset(f"the map page would load {url.geturl()} from another host")
+        if tag == "script" and not attrs.get("src"):
+            raise ValueError("folium wrote an inline script outside the map's script")

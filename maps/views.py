@@ -124,9 +124,8 @@ def _endpoints(lang: str, drill: bool | None) -> dict:
 
 
 def _render_map(template: str, spec: dict, **context):
-    nonce = csp_nonce()
-    parts = builder.render_parts(builder.build_map(spec), nonce, static_url)
-    return render_template(template, parts=parts, nonce=nonce, labels=js_labels(), severities=severity_words(),
+    parts = builder.render_parts(builder.build_map(spec, static_url))
+    return render_template(template, parts=parts, nonce=csp_nonce(), labels=js_labels(), severities=severity_words(),
                            **context)
 
 

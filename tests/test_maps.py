@@ -3,8 +3,10 @@ CSP nonce, nothing of the records written into them), the wall's counts, and sav
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -343,11 +345,33 @@ def test_summary_counts_open_incidents_and_alerts_in_flight(app, client, officer
 # The pages
 
 
-def _scripts(html):
-    return re.findall(r"<script\b[^>]*>", html)
+class _Tags(HTMLParser):
+    """Every start tag of a page with its attributes, as a browser reads them."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    handle_startendtag = handle_starttag
 
 
-def _check_map_page(response, *, nonce_required=True):
+def _tags(html):
+    parser = _Tags()
+    parser.feed(html)
+    parser.close()
+    return parser.tags
+
+
+OTHER_HOST = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
+
+
+def _check_map_page(response):
+    """A map page loads every script and style from this site, runs exactly one inline script
+    (folium's map, carrying this response's nonce), has no inline event handler and declares its
+    charset once."""
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     policy = response.headers["Content-Security-Policy"]
@@ -355,15 +379,25 @@ def _check_map_page(response, *, nonce_required=True):
     assert match, policy
     nonce = match.group(1)
     assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
-    for tag in _scripts(html):
-        assert f'nonce="{nonce}"' in tag, tag
-        src = re.search(r'src="([^"]+)"', tag)
-        assert src is None or src.group(1).startswith("/static/"), tag
-    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
-        assert not re.match(r"^(https?:)?//", url), url
-    for host in ("cdn.jsdelivr", "cdnjs", "code.jquery", "bootstrapcdn", "fontawesome"):
+    tags = _tags(html)
+    scripts = [attrs for tag, attrs in tags if tag == "script"]
+    inline = [attrs for attrs in scripts if "src" not in attrs]
+    assert [attrs.get("nonce") for attrs in inline] == [nonce], inline
+    for attrs in scripts:
+        assert "src" not in attrs or attrs["src"].startswith("/static/"), attrs
+    for tag, attrs in tags:
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, attrs)  # no inline handler
+            if name in ("src", "href", "action", "srcset"):
+                assert not OTHER_HOST.match(value or ""), (tag, attrs)
+                assert not (value or "").strip().lower().startswith(("javascript:", "data:")), (tag, attrs)
+    charsets = [attrs for tag, attrs in tags if tag == "meta"
+                and ("charset" in attrs or (attrs.get("http-equiv") or "").lower() == "content-type")]
+    assert len(charsets) == 1, charsets
+    for host in ("cdn.jsdelivr", "cdnjs", "code.jquery", "bootstrapcdn", "fontawesome", "unpkg"):
         assert host not in html
     assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
+    assert "html, body" not in html and "user-scalable=no" not in html  # folium's page-wide settings left out
     return html, nonce
 
 
@@ -421,43 +455,64 @@ def test_record_texts_never_reach_the_map_pages(app, client, make_user, login, a
     assert {f["properties"]["kind_label"] for f in features} == {PAYLOADS[4]}
 
 
+def static(filename):
+    return "/static/" + filename
+
+
+TILES = {"tile_url": "https://tiles.example/{z}/{x}/{y}.png", "tile_attribution": "x", "centre": (47.5, 19.05),
+         "zoom": 15}
+
+
 def test_layer_names_are_escaped_for_leaflets_layer_control():
     from maps import builder
 
-    m = builder.build_map({"tile_url": "https://tiles.example/{z}/{x}/{y}.png", "tile_attribution": "x",
-                           "centre": (47.5, 19.05), "zoom": 15, "layer_control": {"collapsed": True},
+    m = builder.build_map({**TILES, "layer_control": {"collapsed": True},
                            "layers": [{"key": "resources:evil", "name": '</script><img src=x onerror=alert(1)>',
-                                       "cluster": True}]})
-    parts = builder.render_parts(m, "n0nce", lambda f: "/static/" + f)
+                                       "cluster": True}]}, static)
+    parts = builder.render_parts(m)
     assert "<img" not in parts["script"] and "</script" not in parts["script"]
     assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in parts["script"]
 
 
-def test_assets_are_local_on_the_instance_only():
+def test_assets_are_local_and_folium_s_classes_untouched():
     import folium
     from folium.plugins import Draw, MarkerCluster
 
     from maps import assets, builder
 
     before = (list(folium.Map.default_js), list(MarkerCluster.default_css), list(Draw.default_js))
-    m = builder.build_map({"tile_url": "https://tiles.example/{z}/{x}/{y}.png", "tile_attribution": "x",
-                           "centre": (47.5, 19.05), "zoom": 15, "layer_control": None, "draw": {"layer": "a"},
-                           "layers": [{"key": "a", "name": "A"}, {"key": "b", "name": "B", "cluster": True}]})
-    parts = builder.render_parts(m, "abc", lambda f: "/static/" + f)
+    m = builder.build_map({**TILES, "layer_control": None, "draw": {"layer": "a"},
+                           "layers": [{"key": "a", "name": "A"}, {"key": "b", "name": "B", "cluster": True},
+                                      {"key": "c", "name": "C", "parent": "b"}]}, static)
+    parts = builder.render_parts(m)
     head = str(parts["head"])
-    assert assets.external_references(head) == []
-    for path in ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/leaflet-draw/leaflet.draw.js",
-                 "vendor/leaflet-draw/leaflet.draw.css", "vendor/leaflet.markercluster/MarkerCluster.css"):
-        assert f"/static/{path}" in head
-    assert all('nonce="abc"' in tag for tag in _scripts(head))
-    assert "html, body" not in head  # folium's page-wide styles are left out
-    # The classes still name the CDN: other maps are not changed behind their back.
+    tags = _tags(head)
+    assert {attrs.get("src") or attrs.get("href") for tag, attrs in tags if tag in ("script", "link")} == {
+        "/static/" + path for path in assets.VENDORED.values()}
+    assert [tag for tag, attrs in tags if tag == "script" and "src" not in attrs] == []
+    assert "<script" not in str(parts["html"])
+    # folium's classes still name their CDN: other maps are not changed behind their back.
     assert (list(folium.Map.default_js), list(MarkerCluster.default_css), list(Draw.default_js)) == before
 
-    other = folium.Map(tiles=None)
-    other.default_js = [("leaflet", "https://cdn.example/leaflet.js"), ("mystery", "https://cdn.example/x.js")]
+    # An element that wants a file from elsewhere stops the page instead of reaching out to a CDN.
+    folium.plugins.Fullscreen().add_to(m)
     with pytest.raises(assets.UnknownAsset):
-        builder.render_parts(other, "abc", lambda f: "/static/" + f)
+        builder.render_parts(m)
+
+
+def test_the_maps_use_folium_only_through_its_public_api():
+    """No reaching into folium's or branca's private attributes (``_children``, ``_parent``…) and no
+    rewriting of the HTML folium writes: what works with one folium works with the next."""
+    for path in sorted((Path(__file__).resolve().parent.parent / "maps").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            where = f"{path.name}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                assert isinstance(node.value, ast.Name) and node.value.id == "self", f"{where} uses .{node.attr}"
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                assert node.func.attr not in ("sub", "subn"), f"{where} rewrites text with a regular expression"
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not re.search(r"\b(?:this|self)\._(?:parent|children)", node.value), f"{where} (template)"
 
 
 def test_vendored_files_are_served_with_their_licences(client):

@@ -17,17 +17,18 @@
  *     send the form.
  *
  *   <form data-once>
- *     Sent once: a second click while the first request is on its way is ignored (the server's
- *     Idempotency-Key makes a resubmission harmless anyway).
+ *     Sent once (riado.js does it): a second click while the first request is on its way is
+ *     ignored (the server's Idempotency-Key makes a resubmission harmless anyway).
+ *
+ * Needs riado.js, loaded before.
  */
 (function () {
   "use strict";
 
   var DEBOUNCE_MS = 250;
 
-  function each(selector, fn, root) {
-    Array.prototype.forEach.call((root || document).querySelectorAll(selector), fn);
-  }
+  var each = Riado.each;
+  var parseJson = Riado.parseJson;
 
   function fold(text) {
     return String(text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
@@ -35,14 +36,6 @@
 
   function codePoints(text) {
     return Array.from(String(text || "")).length;
-  }
-
-  function parseJson(text) {
-    try {
-      return JSON.parse(text || "{}");
-    } catch (e) {
-      return {};
-    }
   }
 
   function fill(template, n) {
@@ -276,34 +269,8 @@
     countChosen();
   }
 
-  function once(form) {
-    form.addEventListener("submit", function (event) {
-      if (form.getAttribute("data-sent") === "true") {
-        event.preventDefault();
-        return;
-      }
-      form.setAttribute("data-sent", "true");
-    });
-  }
-
-  // A page restored by the Back button may be sent again (the server still sends it once).
-  window.addEventListener("pageshow", function (event) {
-    if (event.persisted) {
-      each("form[data-sent]", function (form) {
-        form.removeAttribute("data-sent");
-      });
-    }
-  });
-
-  function start() {
+  Riado.ready(function () {
     each("form[data-compose]", composeForm);
     each("[data-contact-picker]", contactPicker);
-    each("form[data-once]", once);
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+  });
 }());

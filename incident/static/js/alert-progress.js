@@ -9,6 +9,8 @@
  *     GET /api/v1/alerts/<id> and /api/v1/alerts/<id>/deliveries every 2.5 s and updates the
  *     counts ([data-count]), the progress bar ([data-bar]), each delivery row (same order as the
  *     API: by name), the "still silent" list and the alert's status, without reloading the page.
+ *
+ * Needs riado.js, loaded before.
  */
 (function () {
   "use strict";
@@ -18,17 +20,8 @@
   var PAGE = 500;
   var WAITING = ["queued", "sending", "sent", "delivered"];
 
-  function each(selector, fn, root) {
-    Array.prototype.forEach.call((root || document).querySelectorAll(selector), fn);
-  }
-
-  function parseJson(text) {
-    try {
-      return JSON.parse(text || "{}");
-    } catch (e) {
-      return {};
-    }
-  }
+  var each = Riado.each;
+  var parseJson = Riado.parseJson;
 
   function getJson(url) {
     return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (response) {
@@ -244,13 +237,7 @@
     }
   }
 
-  function start() {
+  Riado.ready(function () {
     each("[data-alert-progress]", progress);
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+  });
 }());

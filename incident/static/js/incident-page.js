@@ -8,15 +8,13 @@
  *     A read-only map with the incident's point and, if given, its affected area (a GeoJSON
  *     Polygon or MultiPolygon), zoomed to show both.
  *
- *   <form data-once>
- *     Sent once: a second Enter or click while the first request is on its way is ignored
- *     (log entries cannot be deleted, so a double submit must not write two).
+ *   <form data-once>: sent once (riado.js does it for every page that loads it).
  *
  *   <button data-print hidden>
  *     Shown and wired to the browser's print dialog.
  *
  * Without Leaflet or without tiles the rest of the page works; the map shows the point and the
- * area on a plain background.
+ * area on a plain background. Needs riado.js, loaded before.
  */
 (function () {
   "use strict";
@@ -27,66 +25,29 @@
   }
 
   function incidentMap(el) {
-    var L = window.L;
-    if (typeof L === "undefined") {
+    if (typeof window.L === "undefined") {
       return;
     }
+    var L = window.L;
     var lat = number(el.getAttribute("data-lat"));
     var lon = number(el.getAttribute("data-lon"));
     if (lat === null || lon === null) {
       return;
     }
-    var zoom = parseInt(el.getAttribute("data-zoom"), 10);
-    var map = L.map(el, { scrollWheelZoom: false });
-    var url = el.getAttribute("data-tile-url");
-    if (url) {
-      L.tileLayer(url, { maxZoom: 19, attribution: el.getAttribute("data-tile-attribution") || "" }).addTo(map);
-    }
-    map.setView([lat, lon], isFinite(zoom) ? zoom : 15);
-    var label = el.getAttribute("data-marker-label") || "";
-    L.marker([lat, lon], { keyboard: false, title: label, alt: label }).addTo(map);
+    var map = Riado.smallMap(el, [lat, lon]);
+    Riado.marker(el, [lat, lon]).addTo(map);
 
-    var text = el.getAttribute("data-area") || "";
-    if (text) {
-      var area = null;
-      try {
-        area = JSON.parse(text);
-      } catch (e) {
-        area = null;
+    var area = Riado.parseJson(el.getAttribute("data-area"), null);
+    if (area && (area.type === "Polygon" || area.type === "MultiPolygon")) {
+      var layer = L.geoJSON(area, { style: Riado.AREA_STYLE, interactive: false }).addTo(map);
+      var bounds = layer.getBounds().extend([lat, lon]);
+      if (bounds.isValid()) {
+        map.fitBounds(bounds, { padding: [16, 16], maxZoom: 17 });
       }
-      if (area && (area.type === "Polygon" || area.type === "MultiPolygon")) {
-        var layer = L.geoJSON(area, {
-          style: { color: "#c8102e", weight: 2, fillColor: "#c8102e", fillOpacity: 0.15 },
-          interactive: false
-        }).addTo(map);
-        var bounds = layer.getBounds().extend([lat, lon]);
-        if (bounds.isValid()) {
-          map.fitBounds(bounds, { padding: [16, 16], maxZoom: 17 });
-        }
-        el.setAttribute("data-has-area", "true");
-      }
+      el.setAttribute("data-has-area", "true");
     }
     el.setAttribute("data-ready", "true");
   }
-
-  function once(form) {
-    form.addEventListener("submit", function (event) {
-      if (form.getAttribute("data-sent") === "true") {
-        event.preventDefault();
-        return;
-      }
-      form.setAttribute("data-sent", "true");
-    });
-  }
-
-  // A page restored by the Back button may be sent again.
-  window.addEventListener("pageshow", function (event) {
-    if (event.persisted) {
-      Array.prototype.forEach.call(document.querySelectorAll("form[data-sent]"), function (form) {
-        form.removeAttribute("data-sent");
-      });
-    }
-  });
 
   function printButton(button) {
     button.hidden = false;
@@ -95,15 +56,8 @@
     });
   }
 
-  function start() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-incident-map]"), incidentMap);
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-once]"), once);
-    Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), printButton);
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+  Riado.ready(function () {
+    Riado.each("[data-incident-map]", incidentMap);
+    Riado.each("[data-print]", printButton);
+  });
 }());

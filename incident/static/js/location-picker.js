@@ -14,7 +14,7 @@
  *     A map with one fixed marker.
  *
  * Tiles are optional: without them (no network, a tile server down) the map still takes
- * clicks and shows the marker on a plain background.
+ * clicks and shows the marker on a plain background. Needs riado.js and Leaflet, loaded before.
  */
 (function () {
   "use strict";
@@ -22,7 +22,6 @@
   if (typeof window.L === "undefined") {
     return; // Leaflet did not load: the coordinate inputs still work on their own
   }
-  var L = window.L;
 
   function parse(text) {
     var s = String(text === null || text === undefined ? "" : text).trim().replace(",", ".");
@@ -58,46 +57,21 @@
     return null;
   }
 
-  function zoomOf(el) {
-    var z = parseInt(el.getAttribute("data-zoom"), 10);
-    return isFinite(z) ? z : 15;
-  }
-
   function defaultCentre(el) {
     var lat = parse(el.getAttribute("data-centre-lat"));
     var lon = parse(el.getAttribute("data-centre-lon"));
     return valid(lat, lon) ? [lat, lon] : [47.5, 19.05];
   }
 
-  function baseMap(el, centre) {
-    var map = L.map(el, { scrollWheelZoom: false });
-    var url = el.getAttribute("data-tile-url");
-    if (url) {
-      L.tileLayer(url, { maxZoom: 19, attribution: el.getAttribute("data-tile-attribution") || "" }).addTo(map);
-    }
-    map.setView(centre, zoomOf(el));
-    // A map inside a closed <details> has no size until it opens.
-    var details = el.closest("details");
-    if (details) {
-      details.addEventListener("toggle", function () {
-        if (details.open) {
-          map.invalidateSize();
-        }
-      });
-    }
-    return map;
-  }
-
   function picker(el) {
     var latInputs = byIds(el.getAttribute("data-lat-inputs"));
     var lonInputs = byIds(el.getAttribute("data-lon-inputs"));
     var clearButton = document.getElementById(el.getAttribute("data-clear-button") || "");
-    var label = el.getAttribute("data-marker-label") || "";
     var marker = null;
 
     var lat = firstValue(latInputs);
     var lon = firstValue(lonInputs);
-    var map = baseMap(el, valid(lat, lon) ? [lat, lon] : defaultCentre(el));
+    var map = Riado.smallMap(el, valid(lat, lon) ? [lat, lon] : defaultCentre(el));
 
     function write(newLat, newLon) {
       latInputs.forEach(function (input) { input.value = newLat === null ? "" : fixed(newLat); });
@@ -110,7 +84,7 @@
         marker.setLatLng([newLat, newLon]);
         return;
       }
-      marker = L.marker([newLat, newLon], { draggable: true, autoPan: true, title: label, alt: label }).addTo(map);
+      marker = Riado.marker(el, [newLat, newLon], { draggable: true, autoPan: true, keyboard: true }).addTo(map);
       marker.on("dragend", function () {
         var p = marker.getLatLng().wrap();
         write(p.lat, p.lng);
@@ -174,20 +148,13 @@
     if (!valid(lat, lon)) {
       return;
     }
-    var map = baseMap(el, [lat, lon]);
-    var label = el.getAttribute("data-marker-label") || "";
-    L.marker([lat, lon], { keyboard: false, title: label, alt: label }).addTo(map);
+    var map = Riado.smallMap(el, [lat, lon]);
+    Riado.marker(el, [lat, lon]).addTo(map);
     el.setAttribute("data-ready", "true");
   }
 
-  function start() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-location-picker]"), picker);
-    Array.prototype.forEach.call(document.querySelectorAll("[data-location-map]"), viewMap);
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+  Riado.ready(function () {
+    Riado.each("[data-location-picker]", picker);
+    Riado.each("[data-location-map]", viewMap);
+  });
 }());

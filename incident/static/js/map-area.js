@@ -8,20 +8,14 @@
  * go into the "area" layer, which Leaflet.draw edits. On submit the drawn shapes are written
  * into the form as a GeoJSON FeatureCollection; the server joins them into one Polygon or
  * MultiPolygon and saves it through the incident operations (version check, validation, log).
- * Loaded before folium's script: Leaflet.draw's words are set before its toolbar is built.
+ * Loaded after riado.js and before folium's script: Leaflet.draw's words are set before its
+ * toolbar is built.
  */
 (function () {
   "use strict";
 
   var editor = document.querySelector("[data-area-editor]");
-  var words = {};
-  if (editor) {
-    try {
-      words = JSON.parse(editor.getAttribute("data-draw-labels") || "{}");
-    } catch (e) {
-      words = {};
-    }
-  }
+  var words = editor ? Riado.parseJson(editor.getAttribute("data-draw-labels")) : {};
 
   function localise() {
     var local = window.L && window.L.drawLocal;
@@ -99,18 +93,10 @@
     var input = form && form.querySelector("[data-area-input]");
     var status = form && form.querySelector("[data-area-status]");
 
-    var area = null;
-    var text = editor.getAttribute("data-area") || "";
-    if (text.trim()) {
-      try {
-        area = JSON.parse(text);
-      } catch (e) {
-        area = null;
-      }
-    }
+    var area = Riado.parseJson(editor.getAttribute("data-area"), null);
     polygonsOf(area).forEach(function (rings) {
       try {
-        drawn.addLayer(L.polygon(L.GeoJSON.coordsToLatLngs(rings, 1), { color: "#c8102e", weight: 2 }));
+        drawn.addLayer(L.polygon(L.GeoJSON.coordsToLatLngs(rings, 1), Riado.AREA_STYLE));
       } catch (e) {
         // a ring that is not coordinates: nothing to edit; the server said why
       }
@@ -120,8 +106,7 @@
     var lon = Number(editor.getAttribute("data-lon"));
     var hasPoint = editor.hasAttribute("data-lat") && isFinite(lat) && isFinite(lon);
     if (hasPoint) {
-      var label = editor.getAttribute("data-marker-label") || "";
-      L.marker([lat, lon], { keyboard: false, interactive: false, title: label, alt: label }).addTo(map);
+      Riado.marker(editor, [lat, lon], { interactive: false }).addTo(map);
     }
     var bounds = drawn.getBounds();
     if (bounds.isValid()) {
@@ -137,8 +122,7 @@
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (data) {
           if (data) {
-            L.geoJSON(data, { interactive: false, style: { color: "#0b3d6b", weight: 3, fill: false, dashArray: "10 6" } })
-              .addTo(entry.layers.boundary);
+            Riado.boundary(data).addTo(entry.layers.boundary);
           }
         })
         .catch(function () { /* the outline is a guide only */ });
@@ -176,25 +160,5 @@
     editor.setAttribute("data-ready", "true");
   }
 
-  function register(name, handler) {
-    var consumers = window.riadoMapConsumers = window.riadoMapConsumers || {};
-    consumers[name] = handler;
-    var queue = window.riadoMapQueue;
-    var pending = Array.isArray(queue) ? queue : (queue && queue.pending) || [];
-    var dispatcher = {
-      pending: [],
-      push: function (item) {
-        var consumer = item && consumers[item.consumer];
-        if (consumer) {
-          consumer(item);
-        } else {
-          dispatcher.pending.push(item);
-        }
-      }
-    };
-    window.riadoMapQueue = dispatcher;
-    pending.forEach(dispatcher.push);
-  }
-
-  register("area", attach);
+  Riado.registerMap("area", attach);
 }());

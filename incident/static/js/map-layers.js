@@ -1,8 +1,8 @@
 /* Riadó: the layers of the operational map and of the wall map.
  *
  * The folium map (maps/builder.py) creates the Leaflet map and one empty layer per entry and
- * queues them: window.riadoMapQueue.push({consumer: "layers", map, layers}). This file fills
- * the layers from the GeoJSON endpoints named by the map's frame:
+ * queues them for the consumer "layers" (riado.js's Riado.registerMap, loaded before). This file
+ * fills the layers from the GeoJSON endpoints named by the map's frame:
  *
  *   <div data-riado-map data-incidents-url data-areas-url data-resources-url data-boundary-url
  *        data-refresh="seconds (0: load once)" data-fit="page|data" data-labels='{JSON}'>
@@ -227,13 +227,7 @@
     this.map = entry.map;
     this.layers = entry.layers || {};
     this.frame = frame;
-    var labels = {};
-    try {
-      labels = JSON.parse(frame.getAttribute("data-labels") || "{}");
-    } catch (e) {
-      labels = {};
-    }
-    this.labels = labels;
+    this.labels = Riado.parseJson(frame.getAttribute("data-labels"));
     this.urls = {
       incidents: frame.getAttribute("data-incidents-url"),
       areas: frame.getAttribute("data-areas-url"),
@@ -493,10 +487,7 @@
       return;
     }
     group.clearLayers();
-    var layer = L.geoJSON(data, {
-      interactive: false,
-      style: { color: "#0b3d6b", weight: 3, opacity: 0.8, fill: false, dashArray: "10 6" }
-    }).addTo(group);
+    var layer = Riado.boundary(data).addTo(group);
     this.counts.boundary = (data.features || []).length;
     if (this.fit === "page" && !this.fitted && layer.getBounds().isValid()) {
       this.fitted = true;
@@ -516,7 +507,7 @@
 
   Controller.prototype.legendCounts = function () {
     var counts = this.counts;
-    Array.prototype.forEach.call(document.querySelectorAll("[data-count-for]"), function (node) {
+    Riado.each("[data-count-for]", function (node) {
       var parts = node.getAttribute("data-count-for").split(":");
       var table = counts[parts[0]] || {};
       var n = table[parts[1]] || 0;
@@ -611,7 +602,7 @@
   };
 
   function legendIcons() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-kind-icon]"), function (node) {
+    Riado.each("[data-kind-icon]", function (node) {
       var code = kindCode(node.getAttribute("data-kind-icon"));
       node.innerHTML = pinHtml(code, node.getAttribute("data-kind-word") || code);
     });
@@ -632,27 +623,6 @@
 
   window.RiadoMapLayers = { attach: attach, escapeHtml: escapeHtml, ownPath: ownPath, pinHtml: pinHtml };
 
-  // The folium map queues itself in window.riadoMapQueue; whichever script loads first, every
-  // map reaches the script of its consumer.
-  function register(name, handler) {
-    var consumers = window.riadoMapConsumers = window.riadoMapConsumers || {};
-    consumers[name] = handler;
-    var queue = window.riadoMapQueue;
-    var pending = Array.isArray(queue) ? queue : (queue && queue.pending) || [];
-    var dispatcher = {
-      pending: [],
-      push: function (entry) {
-        var consumer = entry && consumers[entry.consumer];
-        if (consumer) {
-          consumer(entry);
-        } else {
-          dispatcher.pending.push(entry);
-        }
-      }
-    };
-    window.riadoMapQueue = dispatcher;
-    pending.forEach(dispatcher.push);
-  }
-
-  register("layers", attach);
+  // The folium map queues itself for "layers"; whichever script runs first, every map gets here.
+  Riado.registerMap("layers", attach);
 }());

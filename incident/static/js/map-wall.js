@@ -9,6 +9,8 @@
  *   </div>
  *     Open incidents and what the other wings count (alerts in flight, acknowledgements), fetched
  *     again each time the map's layers were loaded ("riado:map-loaded"). Texts go in as text.
+ *
+ * Needs riado.js, loaded before.
  */
 (function () {
   "use strict";
@@ -108,14 +110,8 @@
     load();
   }
 
-  function start() {
-    Array.prototype.forEach.call(document.querySelectorAll("[data-clock]"), clock);
-    Array.prototype.forEach.call(document.querySelectorAll("[data-wall-summary]"), summary);
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+  Riado.ready(function () {
+    Riado.each("[data-clock]", clock);
+    Riado.each("[data-wall-summary]", summary);
+  });
 }());

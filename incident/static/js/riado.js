@@ -1,0 +1,159 @@
+/* Riadó: the helpers every page script shares. A plain script, no bundler: a page loads it before
+ * its own scripts (js/*.js), which find it as window.Riado.
+ *
+ *   Riado.each(selector, fn[, root])    fn(element) for each element that matches
+ *   Riado.ready(fn)                     fn once the document is parsed (at once if it is)
+ *   Riado.parseJson(text[, fallback])   the JSON in a data attribute; fallback ({} if not given)
+ *                                       when it is missing or broken
+ *   Riado.once(form)                    the form is sent once: a second Enter or click while the
+ *                                       first request is on its way is ignored (a log entry
+ *                                       cannot be deleted, an alert must not go out twice).
+ *                                       Done here for every <form data-once>; a page restored by
+ *                                       the Back button may send it again.
+ *   Riado.tileLayer(el)                 the tile layer named by el's data-tile-url and
+ *                                       data-tile-attribution, or null: without tiles (no
+ *                                       network, no tile server) a map still works on a plain
+ *                                       background
+ *   Riado.smallMap(el, [lat, lon])      a Leaflet map in el (a form's or a record's small map):
+ *                                       the tiles, the view at data-zoom, no zoom by the wheel
+ *   Riado.marker(el, [lat, lon][, options])  a marker named by el's data-marker-label (its
+ *                                       tooltip and its text for screen readers)
+ *   Riado.boundary(geojson)             the district outline as a layer, the same on every map
+ *   Riado.AREA_STYLE                    an affected area's look
+ *   Riado.registerMap(name, handler)    handler({map, layers}) for every folium map whose script
+ *                                       queues itself for the consumer name (maps/builder.py's
+ *                                       LayerHook), whether it ran before or after this call
+ *
+ * The map helpers need Leaflet (loaded only on pages with a map); everything else works without.
+ */
+(function () {
+  "use strict";
+
+  var BOUNDARY_STYLE = { color: "#0b3d6b", weight: 3, opacity: 0.8, fill: false, dashArray: "10 6" };
+  var AREA_STYLE = { color: "#c8102e", weight: 2, fillColor: "#c8102e", fillOpacity: 0.15 };
+  var DEFAULT_ZOOM = 15;
+  var MAX_ZOOM = 19;
+
+  function each(selector, fn, root) {
+    Array.prototype.forEach.call((root || document).querySelectorAll(selector), fn);
+  }
+
+  function ready(fn) {
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", fn);
+    } else {
+      fn();
+    }
+  }
+
+  function parseJson(text, fallback) {
+    var otherwise = arguments.length > 1 ? fallback : {};
+    if (text === null || text === undefined || String(text).trim() === "") {
+      return otherwise;
+    }
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      return otherwise;
+    }
+  }
+
+  function once(form) {
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("data-sent") === "true") {
+        event.preventDefault();
+        return;
+      }
+      form.setAttribute("data-sent", "true");
+    });
+  }
+
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      each("form[data-sent]", function (form) {
+        form.removeAttribute("data-sent");
+      });
+    }
+  });
+
+  function tileLayer(el) {
+    var url = el.getAttribute("data-tile-url");
+    if (!url || !window.L) {
+      return null;
+    }
+    return window.L.tileLayer(url, { maxZoom: MAX_ZOOM, attribution: el.getAttribute("data-tile-attribution") || "" });
+  }
+
+  function smallMap(el, centre) {
+    var map = window.L.map(el, { scrollWheelZoom: false });
+    var tiles = tileLayer(el);
+    if (tiles) {
+      tiles.addTo(map);
+    }
+    var zoom = parseInt(el.getAttribute("data-zoom"), 10);
+    map.setView(centre, isFinite(zoom) ? zoom : DEFAULT_ZOOM);
+    // A map inside a closed <details> has no size until it opens.
+    var details = el.closest("details");
+    if (details) {
+      details.addEventListener("toggle", function () {
+        if (details.open) {
+          map.invalidateSize();
+        }
+      });
+    }
+    return map;
+  }
+
+  function marker(el, latlng, options) {
+    var label = el.getAttribute("data-marker-label") || "";
+    return window.L.marker(latlng, Object.assign({ keyboard: false, title: label, alt: label }, options));
+  }
+
+  function boundary(data) {
+    return window.L.geoJSON(data, { interactive: false, style: BOUNDARY_STYLE });
+  }
+
+  // The folium maps' queue: each map's script pushes {consumer, map, layers}; the consumer's
+  // script takes it whichever of the two runs first.
+  var consumers = {};
+  var waiting = [];
+
+  function dispatch(entry) {
+    var handler = entry && consumers[entry.consumer];
+    if (handler) {
+      handler(entry);
+    } else {
+      waiting.push(entry);
+    }
+  }
+
+  function registerMap(name, handler) {
+    consumers[name] = handler;
+    var queued = waiting;
+    waiting = [];
+    queued.forEach(dispatch);
+  }
+
+  var early = window.riadoMapQueue;
+  window.riadoMapQueue = { push: dispatch };
+  if (Array.isArray(early)) {
+    early.forEach(dispatch);
+  }
+
+  window.Riado = {
+    each: each,
+    ready: ready,
+    parseJson: parseJson,
+    once: once,
+    tileLayer: tileLayer,
+    smallMap: smallMap,
+    marker: marker,
+    boundary: boundary,
+    AREA_STYLE: AREA_STYLE,
+    registerMap: registerMap
+  };
+
+  ready(function () {
+    each("form[data-once]", once);
+  });
+}());
