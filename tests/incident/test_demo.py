@@ -13,7 +13,7 @@ from shapely.geometry import Point, shape
 from sqlalchemy import func, select
 
 # Budapest's district boundaries from OpenStreetMap (ODbL), vendored with their notice (tests/data/README.md).
-DISTRICTS = Path(__file__).resolve().parent / "data" / "budapest_districts.geojson"
+DISTRICTS = Path(__file__).resolve().parents[1] / "data" / "budapest_districts.geojson"
 
 
 @pytest.fixture

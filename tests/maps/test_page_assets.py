@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import csrf_from
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "incident" / "static" / "js"
+SCRIPTS = Path(__file__).resolve().parents[2] / "incident" / "static" / "js"
 SHARED = "/static/js/riado.js"
 POINT = {"type": "Point", "coordinates": [19.0493, 47.4957]}
 # An element that a page script turns into a map.

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from shapely.geometry import Point, shape
 
-DISTRICT_FILE = Path(__file__).resolve().parent.parent / "incident" / "demo" / "district_v.geojson"
+DISTRICT_FILE = Path(__file__).resolve().parents[2] / "incident" / "demo" / "district_v.geojson"
 VIGADO = {"type": "Point", "coordinates": [19.04931234567, 47.49571234567]}
 PARLIAMENT = {"type": "Point", "coordinates": [19.0457, 47.5071]}
 EMBANKMENT = {
@@ -503,7 +503,7 @@ def test_assets_are_local_and_folium_s_classes_untouched():
 def test_the_maps_use_folium_only_through_its_public_api():
     """No reaching into folium's or branca's private attributes (``_children``, ``_parent``…) and no
     rewriting of the HTML folium writes: what works with one folium works with the next."""
-    for path in sorted((Path(__file__).resolve().parent.parent / "maps").glob("*.py")):
+    for path in sorted((Path(__file__).resolve().parents[2] / "maps").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             where = f"{path.name}:{getattr(node, 'lineno', '?')}"
@@ -516,7 +516,7 @@ def test_the_maps_use_folium_only_through_its_public_api():
 
 
 def test_vendored_files_are_served_with_their_licences(client):
-    root = Path(__file__).resolve().parent.parent / "incident" / "static" / "vendor"
+    root = Path(__file__).resolve().parents[2] / "incident" / "static" / "vendor"
     for package in ("leaflet", "leaflet.markercluster", "leaflet.featuregroup.subgroup", "leaflet-draw"):
         assert (root / package / "LICENSE").stat().st_size > 500
         assert "npm pack" in (root / package / "README.md").read_text()

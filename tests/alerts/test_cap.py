@@ -16,7 +16,7 @@ from alerts.cap import CapAlert, CapIncident, build_cap, cap_polygons, xml_text
 from area_strategies import valid_areas
 
 # The OASIS schema and the specification's examples, vendored with their notice (tests/data/README.md).
-SCHEMA_PATH = Path(__file__).resolve().parent / "data" / "cap" / "CAP-v1.2.xsd"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "cap" / "CAP-v1.2.xsd"
 NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
 
 
