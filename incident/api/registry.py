@@ -291,6 +291,7 @@ def import_contacts(args, _files):
     """Import contacts from CSV (UTF-8 with or without BOM, comma or semicolon). Rows with an
     ``id`` update that contact; any bad row imports nothing and every bad row is reported."""
     report = csvio.import_contacts(_upload(), dry_run=args["dry_run"])
+    db.session.commit()  # nothing to commit after a dry run or a bad row (rolled back)
     return report
 
 
@@ -417,7 +418,9 @@ class ResourceById(MethodView):
 @resources.response(200, ImportReport)
 def import_resources(args, _files):
     """Import resources from CSV with ``latitude`` and ``longitude`` columns; all or nothing."""
-    return csvio.import_resources(_upload(), dry_run=args["dry_run"])
+    report = csvio.import_resources(_upload(), dry_run=args["dry_run"])
+    db.session.commit()  # nothing to commit after a dry run or a bad row (rolled back)
+    return report
 
 
 @resources.route("/export.csv")

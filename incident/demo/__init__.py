@@ -155,6 +155,7 @@ def _import_missing(name: str, importer, have) -> int:
     for row in rows:
         writer.writerow([] if name_key(restore(row[column])) in known else row)
     report = importer(out.getvalue().encode("utf-8-sig"))
+    db.session.commit()  # each import is its own transaction, as a user's is
     if report["errors"]:
         problems = "; ".join(f"row {e['row']} {e['field']}: {e['message']}" for e in report["errors"][:5])
         raise DemoDataError(f"incident/demo/{name}: {problems}")
@@ -166,7 +167,6 @@ def load_demo() -> DemoLoad:
     password, new = _demo_password()
     added = {"municipality": _load_municipality(), "users": _load_secretariat(password, reset=new)}
     added["groups"] = _load_groups()
-    # Each import is its own transaction (committed), as a user's is.
     added["contacts"] = _import_missing("contacts.csv", import_contacts, db.session.execute(select(Contact.name)).scalars())
     added["resources"] = _import_missing("resources.csv", import_resources,
                                          db.session.execute(select(Resource.name)).scalars())

@@ -184,12 +184,13 @@ def _add_errors(report: ImportReport, number: int, exc: FieldErrors) -> None:
 
 
 def _finish(report: ImportReport, dry_run: bool) -> ImportReport:
+    """All or nothing: a dry run or a file with any bad row leaves nothing in the session (rolled
+    back); otherwise the rows are written to the session and the caller commits, as after any
+    operation."""
     if report["errors"] or dry_run:
         db.session.rollback()
         if report["errors"]:
             report["created"] = report["updated"] = report["unchanged"] = 0
-    else:
-        db.session.commit()
     return report
 
 
@@ -280,7 +281,8 @@ def _contact_raw(row: dict, creating: bool, find_group) -> tuple[dict, dict]:
 
 
 def import_contacts(data: bytes, dry_run: bool = False) -> ImportReport:
-    """Create contacts from rows without ``id``, update those with one; all or nothing."""
+    """Create contacts from rows without ``id``, update those with one; all or nothing (not
+    committed)."""
     find_group = contact_ops.group_finder()
 
     def to_raw(row, creating):
@@ -375,7 +377,8 @@ def _resource_raw(row: dict, creating: bool, find_contact) -> tuple[dict, dict]:
 
 
 def import_resources(data: bytes, dry_run: bool = False) -> ImportReport:
-    """Create resources from rows without ``id``, update those with one; all or nothing."""
+    """Create resources from rows without ``id``, update those with one; all or nothing (not
+    committed)."""
     codes = resource_ops.kind_codes()
     find_contact = contact_ops.contact_finder()
 

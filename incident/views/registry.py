@@ -178,6 +178,7 @@ def _import_page(kind: str):
             data = upload.read(csvio.MAX_BYTES + 1)
             run = csvio.import_contacts if kind == "contacts" else csvio.import_resources
             report = run(data, dry_run=bool(form.dry_run.data))
+            db.session.commit()  # nothing to commit after a dry run or a bad row (rolled back)
     status = 422 if (form.errors or (report and report["errors"])) else 200
     columns = csvio.CONTACT_COLUMNS if kind == "contacts" else csvio.RESOURCE_COLUMNS
     required = csvio.CONTACT_REQUIRED if kind == "contacts" else csvio.RESOURCE_REQUIRED
