@@ -19,6 +19,9 @@ from .errors import FieldError
 from .validation import MAX_JSON_DEPTH, TOO_DEEP, json_depth
 
 SRID = 4326
+# The mean Earth radius (IUGG): the one sphere of the approximations (the situation report's
+# local metres, the first phase of the SpatiaLite nearest search).
+EARTH_RADIUS_M = 6_371_008.8
 # Conservative metres per degree: the smallest on the ellipsoid, so a box of
 # r metres in degrees always holds the whole circle of radius r.
 METRES_PER_DEGREE_MIN = 110_574.0
@@ -130,9 +133,9 @@ def area_text(stored) -> str:
 
 
 def parse_area_text(text: str | None) -> tuple[dict | None, str | None]:
-    """An area typed or pasted as GeoJSON text: (the value or None, a message if it is not JSON at
-    all). A Feature, or a FeatureCollection of one Feature (as drawing tools save them), gives
-    its geometry; ``area_from_geojson`` then checks that it is a valid Polygon or MultiPolygon."""
+    """An area typed, pasted or drawn, as GeoJSON text: (the value or None, a message if it is
+    not JSON at all). Features and FeatureCollections give their geometry (``drawn_area``);
+    ``area_from_geojson`` then checks that it is a valid Polygon or MultiPolygon."""
     text = (text or "").strip()
     if not text:
         return None, None
@@ -144,13 +147,33 @@ def parse_area_text(text: str | None) -> tuple[dict | None, str | None]:
         return None, str(_l("This is not GeoJSON text: check the brackets, commas and quotes near line "
                             "%(line)s, column %(column)s.", line=getattr(exc, "lineno", 1),
                             column=getattr(exc, "colno", 1)))
+    return drawn_area(value), None
+
+
+def drawn_area(value):
+    """What a drawing tool saves or a user pastes, as one area value: a Feature gives its
+    geometry; a FeatureCollection gives None when it has no shape, the geometry of its one shape,
+    or the union of its polygons (shapes drawn so that they overlap or touch become one outline).
+    Anything else is handed on as it is, for ``area_from_geojson`` to refuse with its message."""
     if isinstance(value, dict) and value.get("type") == "FeatureCollection":
         features = value.get("features")
-        if isinstance(features, list) and len(features) == 1:
-            value = features[0]
+        if not isinstance(features, list):
+            return value
+        geometries = [f.get("geometry") if isinstance(f, dict) and f.get("type") == "Feature" else f for f in features]
+        if not geometries:
+            return None
+        if len(geometries) == 1:
+            return geometries[0]
+        parts = []
+        for geometry in geometries:
+            try:
+                parts.append(area_from_geojson(geometry))
+            except FieldError:
+                return geometry  # refused with its own message where the area is checked
+        return json.loads(shapely.to_geojson(shapely.unary_union(parts)))
     if isinstance(value, dict) and value.get("type") == "Feature":
-        value = value.get("geometry")
-    return value, None
+        return value.get("geometry")
+    return value
 
 
 @dataclass(frozen=True)
@@ -208,7 +231,7 @@ def _nearest_postgis(session, model, lon, lat, limit, within_m, where, geometry_
 
 # Phase 1 of the SpatiaLite search works in an equirectangular approximation on the sphere;
 # it is within a few per cent of the geodesic distance below APPROX_TRUSTED_M.
-SPHERE_METRES_PER_DEGREE = 111_195.0
+SPHERE_METRES_PER_DEGREE = math.radians(1) * EARTH_RADIUS_M  # 111,195 m
 APPROX_TRUSTED_M = 100_000.0
 APPROX_MARGIN = 1.05
 APPROX_SLACK_M = 10.0  # the R*Tree keeps float32 bounds: about a metre of rounding

@@ -8,8 +8,7 @@ import math
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-# The mean Earth radius (IUGG), for distances within a district on a plane tangent to it.
-EARTH_RADIUS_M = 6_371_008.8
+from .geo import EARTH_RADIUS_M
 # The round distances a scale bar may show.
 SCALE_STEPS_M = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000)
 

@@ -210,28 +210,6 @@ def draw_labels() -> dict:
     }
 
 
-def merge_drawn(value):
-    """The drawn shapes as one geometry: a Polygon, a MultiPolygon of several, or None for none.
-    Anything else is handed on as it is, for the operations to refuse with their message."""
-    if isinstance(value, dict) and value.get("type") == "FeatureCollection":
-        features = value.get("features")
-        if not isinstance(features, list):
-            return value
-        geometries = [f.get("geometry") for f in features if isinstance(f, dict)]
-        if not geometries:
-            return None
-        if len(geometries) == 1:
-            return geometries[0]
-        polygons = []
-        for geometry in geometries:
-            if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
-                return geometry
-            coords = geometry.get("coordinates")
-            polygons.extend([coords] if geometry["type"] == "Polygon" else coords or [])
-        return {"type": "MultiPolygon", "coordinates": polygons}
-    return value
-
-
 def _area_page(incident: Incident, code: int = 200, error: str | None = None, conflict: str | None = None,
                drawn: str | None = None, version: int | None = None):
     bounds = None  # centred on the incident; the script zooms to the area if there is one
@@ -254,11 +232,10 @@ def incident_area(incident_id: int):
         return _area_page(incident)
     text = request.form.get("area", "")
     version = version_value(request.form.get("version"))
-    parsed, problem = parse_area_text(text)
+    value, problem = parse_area_text(text)
     if problem:
         db.session.rollback()
         return _area_page(incident, 422, error=problem, drawn=text, version=version)
-    value = merge_drawn(parsed)
     before = incident.log_count
     try:
         incident_ops.update_incident(incident, {"area": value, "version": version})

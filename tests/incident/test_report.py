@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from incident.report import EARTH_RADIUS_M, SCALE_STEPS_M, area_outline, hectares, scale_bar
+from incident.geo import EARTH_RADIUS_M
+from incident.report import SCALE_STEPS_M, area_outline, hectares, scale_bar
 
 # Areas a municipality draws: within a district or a county, at Hungary's latitudes and beyond.
 district_areas = st.one_of(

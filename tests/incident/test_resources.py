@@ -8,6 +8,8 @@ import random
 import pytest
 from geographiclib.geodesic import Geodesic
 
+from incident.geo import EARTH_RADIUS_M
+
 VIGADO_TER = (19.0493, 47.4957)  # lon, lat
 
 
@@ -105,7 +107,7 @@ def haversine(lon1, lat1, lon2, lat2) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
 def _bulk_resources(app, points, kinds=("pump",)):

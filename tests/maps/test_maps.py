@@ -605,6 +605,29 @@ PARLIAMENT_SQUARE = {"type": "Polygon", "coordinates": [
     [[19.044, 47.506], [19.048, 47.506], [19.048, 47.509], [19.044, 47.509], [19.044, 47.506]]]}
 
 
+def test_shapes_drawn_so_that_they_overlap_are_saved_as_one_outline(app, client, officer, make_user, login):
+    # An officer draws the embankment, then a second rectangle over its southern half to take in
+    # the quay: both the map editor and the incident form's text field save their union.
+    flood = incident(client, officer)
+    login(make_user("officer"))
+    quay = {"type": "Polygon", "coordinates": [
+        [[19.0480, 47.4900], [19.0520, 47.4900], [19.0520, 47.4950], [19.0480, 47.4950], [19.0480, 47.4900]]]}
+    token, version, _ = _area_form(client, flood["id"])
+    response = client.post(f"/map/incidents/{flood['id']}/area",
+                           data={"csrf_token": token, "version": version, "area": _collection(EMBANKMENT, quay)})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    stored = shape(client.get(f"/api/v1/incidents/{flood['id']}", headers=officer).get_json()["area"])
+    assert stored.geom_type == "Polygon" and stored.equals(shape(EMBANKMENT).union(shape(quay)))
+
+    from incident.geo import parse_area_text
+
+    value, problem = parse_area_text(_collection(EMBANKMENT, quay))
+    assert problem is None and shape(value).equals(stored)
+    # One bad shape among several is handed on as it is, to be refused with its own reason.
+    value, _ = parse_area_text(_collection(EMBANKMENT, BOWTIE))
+    assert value == BOWTIE
+
+
 def test_only_officers_draw_areas_and_need_a_csrf_token(app, client, officer, make_user):
     from conftest import csrf_from
 
