@@ -16,11 +16,20 @@ def init_app(app):
     from flask_babel import lazy_gettext as _l
 
     from incident.demo import register_steps
-    from incident.web.hooks import register_navigation, register_panel, register_wall_counter
+    from incident.web.hooks import (
+        register_navigation,
+        register_panel,
+        register_record_action,
+        register_wall_counter,
+    )
 
     from . import demo, wall
 
     register_navigation(app, "alerts.index", _l("Alerts"), "alerts.", order=50)
+    register_record_action(app, "incident", "alerts.new", _l("Send SMS alert"), writes=True,
+                           testid="alert-link", order=10)
+    register_record_action(app, "incident", "after_action.report", _l("After-action report"),
+                           testid="after-action-link", order=20)
     register_panel(app, "alerts/_dashboard_panel.html", views.dashboard_panel)
     register_wall_counter(app, wall.wall_counts)
     register_steps(app, "flood", demo.steps())

@@ -13,11 +13,13 @@ alert wing's counts for the wall arrive through the core's hooks (``incident.web
 def init_app(app):
     from flask_babel import lazy_gettext as _l
 
-    from incident.web.hooks import register_navigation
+    from incident.web.hooks import register_navigation, register_record_action
 
     from . import api, views
 
     register_navigation(app, "maps.index", _l("Map"), "maps.", order=60)
+    register_record_action(app, "incident", "maps.area", _l("Draw the affected area on the map"), place="area",
+                           writes=True, testid="draw-area")
     app.config.setdefault("RIADO_WALL_REFRESH_SECONDS", views.DEFAULT_REFRESH_SECONDS)
     app.config.setdefault("RIADO_MAP_REFRESH_SECONDS", views.OPERATIONAL_REFRESH_SECONDS)
     app.register_blueprint(views.bp)

@@ -45,7 +45,7 @@ def _page_context() -> dict:
     """What every template may use."""
     config = current_app.config
     return {
-        "navigation": hooks.navigation(), "locales": LOCALES, "current_locale": str(get_locale() or "hu"),
+        "navigation": hooks.navigation(), "record_actions": hooks.record_actions, "locales": LOCALES, "current_locale": str(get_locale() or "hu"),
         # Words for the data's codes (the incident macros use them anywhere).
         "word": label, "kind_words": INCIDENT_KIND_LABELS, "severity_words": SEVERITY_LABELS,
         "status_words": STATUS_LABELS, "log_kind_words": LOG_KIND_LABELS, "status_labels": RESOURCE_STATUS_LABELS,

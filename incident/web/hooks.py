@@ -1,13 +1,15 @@
 """Where the wings plug into the core's pages without the core knowing them: entries of the main
-navigation, panels of the dashboard, counters of the wall map. Each is a list kept on the app
-(``app.extensions``), filled by a wing's ``init_app``."""
+navigation, links on a record's page (an incident's), panels of the dashboard, counters of the
+wall map. Each is a list kept on the app (``app.extensions``), filled by a wing's ``init_app``;
+the core's templates draw them and name no wing's endpoint."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import current_app, request
+from flask import current_app, request, url_for
+from flask_login import current_user
 
 
 @dataclass(frozen=True)
@@ -19,11 +21,17 @@ class NavEntry:
     label: object  # a lazy string
     active: str
     order: int
+    role: str = "viewer"
 
 
-def register_navigation(app, endpoint: str, label, active: str | None = None, order: int = 100) -> None:
-    """Add an entry to the main navigation of every page."""
-    app.extensions.setdefault("riado_navigation", []).append(NavEntry(endpoint, label, active or endpoint, order))
+def register_navigation(app, endpoint: str, label, active: str | None = None, order: int = 100,
+                        role: str = "viewer") -> None:
+    """Add an entry to the main navigation of every page, shown to ``role`` and those above."""
+    app.extensions.setdefault("riado_navigation", []).append(NavEntry(endpoint, label, active or endpoint, order, role))
+
+
+def _allowed(role: str) -> bool:
+    return bool(current_user.is_authenticated and current_user.has_role(role))
 
 
 def navigation() -> list[dict]:
@@ -33,8 +41,40 @@ def navigation() -> list[dict]:
     return [
         {"endpoint": e.endpoint, "label": e.label,
          "active": endpoint == e.active or (e.active.endswith(".") and endpoint.startswith(e.active))}
-        for e in entries
+        for e in entries if _allowed(e.role)
     ]
+
+
+@dataclass(frozen=True)
+class RecordAction:
+    """A link on a record's page to a wing's page about that record (``endpoint`` takes the
+    record's id as ``<record>_id``). ``place`` is where on the page: ``"actions"`` (the bar of
+    buttons under the title) or ``"area"`` (the incident's location card). A ``writes`` link
+    leads to a change: shown only where the page allows the user to change the record."""
+
+    record: str
+    endpoint: str
+    label: object  # a lazy string
+    place: str
+    writes: bool
+    testid: str
+    order: int
+
+
+def register_record_action(app, record: str, endpoint: str, label, *, place: str = "actions",
+                           writes: bool = False, testid: str = "", order: int = 100) -> None:
+    """Add a link to every page of a ``record`` (``"incident"``)."""
+    app.extensions.setdefault("riado_record_actions", []).append(
+        RecordAction(record, endpoint, label, place, writes, testid, order))
+
+
+def record_actions(record: str, place: str, record_id: int, can_write: bool) -> list[dict]:
+    """The wings' links for this record's page at ``place``: ``[{"url", "label", "testid"}]``."""
+    actions = sorted((a for a in current_app.extensions.get("riado_record_actions", [])
+                      if a.record == record and a.place == place and (can_write or not a.writes)),
+                     key=lambda a: a.order)
+    return [{"url": url_for(a.endpoint, **{f"{record}_id": record_id}), "label": a.label, "testid": a.testid}
+            for a in actions]
 
 
 def register_panel(app, template: str, context: Callable[[], dict]) -> None:

@@ -454,9 +454,11 @@ def test_viewers_see_no_write_controls_and_are_refused(client, officer_api, make
     path = f"/incidents/{inc['id']}"
     html = _html(client.get(path))
     page = dom(html)
-    for testid in ("quick-entry", "status-controls", "edit", "release", "nearby", "assign"):
+    for testid in ("quick-entry", "status-controls", "edit", "release", "nearby", "assign", "alert-link", "draw-area"):
         assert not page.has(testid), testid
     assert page.has("timeline") and page.one("active-assignments").has("assignment") and page.has("verify")
+    # The wings' links that only read are there (added through incident.web.hooks).
+    assert page.one("after-action-link").attrs["href"] == f"/incidents/{inc['id']}/after-action"
     token = csrf_from(html)
     for action, data in (
         (f"{path}/log", {"text": "x"}),
