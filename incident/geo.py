@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, column, func, literal_column, select, table, t
 
 from flask_babel import lazy_gettext as _l
 
-from .errors import FieldError
+from .errors import FieldError, FieldErrors
 from .validation import MAX_JSON_DEPTH, TOO_DEEP, json_depth
 
 SRID = 4326
@@ -41,6 +41,31 @@ def point_from_geojson(value, field: str = "location") -> Point:
     ):
         raise FieldError(field, _l("Point coordinates must be [longitude, latitude] numbers."))
     return point_from_lonlat(coords[0], coords[1], field)
+
+
+def location_from_latlon(row: dict) -> dict | None:
+    """A GeoJSON Point from ``latitude``/``longitude`` texts as people type them (a form, a CSV
+    row; decimal comma allowed); None if both are empty; FieldErrors naming the one that is wrong."""
+    lat, lon = (row.get("latitude") or "").strip(), (row.get("longitude") or "").strip()
+    if not lat and not lon:
+        return None
+    errors = {}
+    values = {}
+    for key, typed in (("latitude", lat), ("longitude", lon)):
+        if not typed:
+            errors[key] = [str(_l("Give both latitude and longitude, or neither."))]
+            continue
+        try:
+            values[key] = float(typed.replace(",", "."))
+        except ValueError:
+            errors[key] = [str(_l("Must be a number in degrees (e.g. 47.4966)."))]
+    if errors:
+        raise FieldErrors(errors)
+    if not -90 <= values["latitude"] <= 90:
+        raise FieldErrors({"latitude": [str(_l("Latitude must be between -90 and 90."))]})
+    if not -180 <= values["longitude"] <= 180:
+        raise FieldErrors({"longitude": [str(_l("Longitude must be between -180 and 180."))]})
+    return {"type": "Point", "coordinates": [values["longitude"], values["latitude"]]}
 
 
 def point_from_lonlat(lon, lat, field: str = "location") -> Point:

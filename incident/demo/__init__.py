@@ -34,8 +34,7 @@ from ..geo import boundary_from_file, to_element
 from ..models import Contact, Municipality, Resource, User
 from ..operations import contacts as contact_ops
 from ..operations.csvio import import_contacts, import_resources
-from ..operations.sessions import end_sessions, revoke_tokens
-from ..operations.users import find_user
+from ..operations.users import find_user, set_password
 from ..spreadsheet import restore
 from ..validation import name_key
 from .incidents import load_incidents
@@ -115,10 +114,7 @@ def _load_secretariat(password: str, reset: bool) -> int:
             db.session.add(User(password_hash=password_hash, **person))
             added += 1
         elif reset and not check_password_hash(user.password_hash, password):
-            # A new demo password ends the old one's sessions and tokens, as any password change does.
-            user.password_hash = password_hash
-            end_sessions(user, "password-changed")
-            revoke_tokens(user)
+            set_password(user, password)  # which ends the old one's sessions and tokens
     return added
 
 

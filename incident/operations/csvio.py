@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ..errors import ConflictError, FieldError, FieldErrors
 from ..extensions import db
-from ..geo import lonlat
+from ..geo import location_from_latlon, lonlat
 from ..models import Contact, Resource
 from ..phones import mask_email, mask_phone
 from ..spreadsheet import Writer, restore
@@ -134,30 +134,6 @@ def read_csv(data: bytes, columns, required, report: ImportReport):
             report.error(number, "file", _l("More than %(n)s rows.", n=MAX_ROWS))
             return []
     return rows
-
-
-def location_from_latlon(row: dict) -> dict | None:
-    """A GeoJSON Point from ``latitude``/``longitude`` texts (decimal comma allowed); None if both empty."""
-    lat, lon = (row.get("latitude") or "").strip(), (row.get("longitude") or "").strip()
-    if not lat and not lon:
-        return None
-    errors = {}
-    values = {}
-    for key, text in (("latitude", lat), ("longitude", lon)):
-        if not text:
-            errors[key] = [str(_l("Give both latitude and longitude, or neither."))]
-            continue
-        try:
-            values[key] = float(text.replace(",", "."))
-        except ValueError:
-            errors[key] = [str(_l("Must be a number in degrees (e.g. 47.4966)."))]
-    if errors:
-        raise FieldErrors(errors)
-    if not -90 <= values["latitude"] <= 90:
-        raise FieldErrors({"latitude": [str(_l("Latitude must be between -90 and 90."))]})
-    if not -180 <= values["longitude"] <= 180:
-        raise FieldErrors({"longitude": [str(_l("Longitude must be between -180 and 180."))]})
-    return {"type": "Point", "coordinates": [values["longitude"], values["latitude"]]}
 
 
 def _record_id(row: dict, model, seen: dict, number: int):

@@ -29,7 +29,6 @@ from ..operations.users import UserError, set_password
 from ..security import current_session, require_role
 from ..web.display import ended_message
 from ..validation import whole_number
-from .auth import too_many_attempts_message
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -100,7 +99,7 @@ def change_password():
                                    current_app.config["RIADO_SIGN_IN_LIMIT"], request.cookies.get(DEVICE_COOKIE))
     except TooManyAttempts as exc:
         db.session.rollback()
-        form.current_password.errors.append(too_many_attempts_message(exc))
+        form.current_password.errors.append(exc.message())
         return _page(429, password_form=form, headers={"Retry-After": str(exc.retry_after)})
     if not matches:
         form.current_password.errors.append(_("This is not your current password."))

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -20,10 +20,9 @@ from ..operations.sign_in import failed_sign_ins, lift_pause
 from ..operations.users import UserError, create_user, update_user
 from ..security import current_session, require_role
 from ..web.display import ended_message
-from ..web.params import page_arg
+from ..web.paging import paged
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-PAGE_SIZE = 50
 
 
 def role_choices():
@@ -141,20 +140,18 @@ def lift_sign_in_pause(user_id: int):
 @require_role("admin")
 def audit():
     """The audit trail, newest first."""
-    page = page_arg()
     entity = request.args.get("entity") or None
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
     if entity:
         query = query.where(AuditEntry.entity == entity)
-    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars().all()
+    result = paged(query)
     entities = db.session.execute(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)).scalars().all()
     return render_template(
         "incident/admin_audit.html",
-        entries=rows,
-        page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        total=total,
+        entries=result["items"],
+        page=result["page"],
+        pages=result["pages"],
+        total=result["total"],
         entity=entity,
         entities=entities,
     )

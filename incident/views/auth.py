@@ -40,11 +40,6 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def too_many_attempts_message(exc: TooManyAttempts) -> str:
-    """In minutes; to someone at a new browser whose account is paused, what still works."""
-    return exc.message()
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
@@ -60,7 +55,7 @@ def login():
                            current_app.config["RIADO_SIGN_IN_LIMIT"], cookie)
         except TooManyAttempts as exc:
             db.session.rollback()
-            error, status, headers = too_many_attempts_message(exc), 429, {"Retry-After": str(exc.retry_after)}
+            error, status, headers = exc.message(), 429, {"Retry-After": str(exc.retry_after)}
         else:
             if user is not None:
                 previous = current_session()

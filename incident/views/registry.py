@@ -23,13 +23,12 @@ from wtforms import (
 
 from ..errors import ConflictError, FieldErrors
 from ..extensions import db
-from ..geo import lonlat
+from ..geo import location_from_latlon, lonlat
 from ..labels import RESOURCE_STATUS_LABELS
 from ..models import RESOURCE_STATUSES, AlertGroup, Contact, Resource
 from ..operations import contacts as contact_ops
 from ..operations import csvio
 from ..operations import resources as resource_ops
-from ..operations.csvio import location_from_latlon
 from ..phones import display_phone
 from ..security import require_role, sees_personal_data
 from ..web.display import kind_labels, locale

@@ -11,8 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..errors import ConflictError, FieldErrors
 from ..extensions import db
-from ..geo import lonlat
-from ..operations.csvio import location_from_latlon
+from ..geo import location_from_latlon, lonlat
 from .display import coordinate
 from .params import version_value
 
