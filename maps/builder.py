@@ -95,7 +95,9 @@ class RiadoMap(LocalAssets, folium.Map):
         self.max_zoom = max_zoom
         self.bounds = [list(bounds[0]), list(bounds[1])] if bounds else None
         self.fit_options = {"padding": list(BOUNDS_PADDING), "animate": False}
-        # branca's Figure declares the charset again in the head it renders; the page has its own.
+        # branca's Figure declares the charset again in the head it renders (a child it names
+        # "meta_http"); the page has its own. Adding a child under the same name replaces it
+        # (public add_child); tests/maps/test_maps.py checks the page has one charset.
         self.get_root().header.add_child(Element(""), name="meta_http")
 
 

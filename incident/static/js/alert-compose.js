@@ -83,16 +83,10 @@
     }
 
     function preview(folded) {
-      return fetch(url, {
+      return Riado.getJson(url, {
         method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token },
+        headers: { "Content-Type": "application/json", "X-CSRFToken": token },
         body: JSON.stringify({ body: body.value, transliterate: folded, drill: isDrill() })
-      }).then(function (response) {
-        if (!response.ok) {
-          throw new Error("preview answered " + response.status);
-        }
-        return response.json();
       });
     }
 

@@ -23,20 +23,12 @@
   var each = Riado.each;
   var parseJson = Riado.parseJson;
 
-  function getJson(url) {
-    return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (response) {
-      if (!response.ok) {
-        throw new Error(url + " answered " + response.status);
-      }
-      return response.json();
-    });
-  }
+  var getJson = Riado.getJson;
 
   function withQuery(url, params) {
-    var query = Object.keys(params).map(function (key) {
-      return encodeURIComponent(key) + "=" + encodeURIComponent(params[key]);
-    }).join("&");
-    return url + (url.indexOf("?") === -1 ? "?" : "&") + query;
+    var target = new URL(url, window.location.href);
+    Object.keys(params).forEach(function (key) { target.searchParams.set(key, params[key]); });
+    return target.toString();
   }
 
   function allDeliveries(url) {

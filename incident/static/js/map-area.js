@@ -118,8 +118,7 @@
 
     var boundaryUrl = editor.getAttribute("data-boundary-url");
     if (boundaryUrl && entry.layers.boundary) {
-      fetch(boundaryUrl, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
-        .then(function (response) { return response.ok ? response.json() : null; })
+      Riado.getJson(boundaryUrl, { headers: { Accept: "application/geo+json" } })
         .then(function (data) {
           if (data) {
             Riado.boundary(data).addTo(entry.layers.boundary);

@@ -302,20 +302,9 @@
       return Promise.resolve(null);
     }
     // The first load takes what the page preloaded; the refreshes always ask the server.
-    var options = { credentials: "same-origin", cache: this.loads ? "no-store" : "default" };
-    return fetch(url, options)
-      .then(function (response) {
-        var type = response.headers.get("Content-Type") || "";
-        if (response.status === 401 || response.redirected || type.indexOf("json") < 0) {
-          var error = new Error("signed out");
-          error.signedOut = true;
-          throw error;
-        }
-        if (!response.ok) {
-          throw new Error("HTTP " + response.status);
-        }
-        return response.text();
-      })
+    var options = { cache: this.loads ? "no-store" : "default", headers: { Accept: "application/geo+json" } };
+    return Riado.request(url, options)
+      .then(function (response) { return response.text(); })
       .then(function (text) {
         if (self.last[key] === text) {
           return null;

@@ -77,13 +77,7 @@
         return;
       }
       busy = true;
-      fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
-        .then(function (response) {
-          if (!response.ok) {
-            throw new Error("HTTP " + response.status);
-          }
-          return response.json();
-        })
+      Riado.getJson(url, { cache: "no-store" })
         .then(function (data) {
           if (openNode) {
             openNode.textContent = String((data.incidents && data.incidents.open) || 0);

@@ -5,6 +5,12 @@
  *   Riado.ready(fn)                     fn once the document is parsed (at once if it is)
  *   Riado.parseJson(text[, fallback])   the JSON in a data attribute; fallback ({} if not given)
  *                                       when it is missing or broken
+ *   Riado.request(url[, options])       fetch() of this site's JSON (the session's cookie sent,
+ *                                       JSON asked for): resolves to the response if it is JSON
+ *                                       with a 2xx status; rejects with error.signedOut for a
+ *                                       sign-out (401, a redirect to the sign-in page, a page
+ *                                       instead of JSON), with error.status for another status
+ *   Riado.getJson(url[, options])       the same, resolving to the parsed JSON
  *   Riado.once(form)                    the form is sent once: a second Enter or click while the
  *                                       first request is on its way is ignored (a log entry
  *                                       cannot be deleted, an alert must not go out twice).
@@ -140,10 +146,35 @@
     early.forEach(dispatch);
   }
 
+  function request(url, options) {
+    var settings = Object.assign({ credentials: "same-origin" }, options || {});
+    settings.headers = Object.assign({ Accept: "application/json" }, settings.headers || {});
+    return fetch(url, settings).then(function (response) {
+      var type = response.headers.get("Content-Type") || "";
+      if (response.status === 401 || response.redirected || (response.ok && type.indexOf("json") < 0)) {
+        var signedOut = new Error("signed out");
+        signedOut.signedOut = true;
+        throw signedOut;
+      }
+      if (!response.ok) {
+        var failed = new Error(url + " answered " + response.status);
+        failed.status = response.status;
+        throw failed;
+      }
+      return response;
+    });
+  }
+
+  function getJson(url, options) {
+    return request(url, options).then(function (response) { return response.json(); });
+  }
+
   window.Riado = {
     each: each,
     ready: ready,
     parseJson: parseJson,
+    request: request,
+    getJson: getJson,
     once: once,
     tileLayer: tileLayer,
     smallMap: smallMap,
