@@ -223,6 +223,15 @@ def system_text(template: str, labels: dict | None = None, **values) -> str:
         return gettext(template, **words)
 
 
+def open_incidents() -> list[Incident]:
+    """Every incident not closed: real ones before drills, the most severe first, then the
+    newest."""
+    rows = db.session.execute(
+        select(Incident).where(Incident.status != "closed").order_by(Incident.created_at.desc())
+    ).scalars().all()
+    return sorted(rows, key=lambda i: (i.drill, SEVERITIES.index(i.severity)))
+
+
 def incidents_query(status=None, drill=None, kind=None, q=None):
     query = select(Incident).order_by(Incident.created_at.desc(), Incident.id.desc())
     if status:

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
-from sqlalchemy import select
-
-from ..extensions import db
-from ..models import Incident
+from ..operations.incidents import open_incidents as open_incidents_now
 from ..operations.municipality import current_municipality
 from ..operations.resources import kind_summary, kinds
 from ..web.hooks import dashboard_panels
-
-SEVERITY_ORDER = {"extreme": 0, "severe": 1, "moderate": 2, "minor": 3, "unknown": 4}
 
 bp = Blueprint("shell", __name__)
 
@@ -20,10 +15,7 @@ bp = Blueprint("shell", __name__)
 def dashboard():
     """The officer's home screen: open incidents (drills apart), what is available by kind, and
     the wings' panels (alerts in flight…)."""
-    open_incidents = db.session.execute(
-        select(Incident).where(Incident.status != "closed").order_by(Incident.created_at.desc())
-    ).scalars().all()
-    open_incidents.sort(key=lambda i: (i.drill, SEVERITY_ORDER.get(i.severity, 9)))
+    open_incidents = open_incidents_now()
     labels = {k.code: k for k in kinds()}
     return render_template(
         "incident/dashboard.html", municipality=current_municipality(),
