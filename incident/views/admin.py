@@ -12,14 +12,14 @@ from sqlalchemy import select
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..errors import ConflictError
 from ..extensions import db
 from ..models import ROLES, AuditEntry, User
 from ..operations.sessions import end_sessions, find_token, live_sessions, revoke_token, revoke_tokens, tokens_query
 from ..operations.sign_in import failed_sign_ins, lift_pause
-from ..operations.users import UserError, create_user, update_user
+from ..operations.users import create_user, update_user
 from ..security import current_session, require_role
 from ..web.display import ended_message
+from ..web.forms import render_form, write
 from ..web.paging import paged
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -51,21 +51,15 @@ class UserEditForm(FlaskForm):
 def users():
     """List users and create one."""
     form = UserForm()
-    conflict = False
-    if form.validate_on_submit():
-        try:
-            create_user(form.email.data, form.password.data, form.role.data, form.name.data, form.position.data)
-        except (UserError, ConflictError) as exc:
-            db.session.rollback()
-            getattr(form, exc.field).errors.append(exc.message)
-            conflict = isinstance(exc, ConflictError)
-        else:
-            db.session.commit()
+    outcome = None
+    if request.method == "POST":
+        outcome = write(form, lambda _location: create_user(
+            form.email.data, form.password.data, form.role.data, form.name.data, form.position.data))
+        if outcome.ok:
             flash(_("User %(email)s created.", email=form.email.data.strip().lower()), "success")
             return redirect(url_for("admin.users"))
     rows = db.session.execute(select(User).order_by(User.email)).scalars().all()
-    status = 409 if conflict else 422 if form.errors else 200
-    return render_template("incident/admin_users.html", users=rows, form=form, roles=ROLES), status
+    return render_form("incident/admin_users.html", form, outcome, users=rows, roles=ROLES)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -75,27 +69,27 @@ def edit_user(user_id: int):
     tokens and sessions. A new password or a deactivation ends the user's sessions and tokens."""
     user = db.get_or_404(User, user_id)
     form = UserEditForm(obj=user)
-    if form.validate_on_submit():
-        changes = {"name": form.name.data, "position": form.position.data, "role": form.role.data,
-                   "active": form.active.data, "password": form.password.data}
-        try:
-            ended = update_user(user, changes, current_user, keep=current_session())
-        except UserError as exc:
-            db.session.rollback()
-            getattr(form, exc.field).errors.append(exc.message)
-        else:
-            db.session.commit()
+    outcome = None
+    if request.method == "POST":
+        ended = []
+
+        def action(_location):
+            changes = {"name": form.name.data, "position": form.position.data, "role": form.role.data,
+                       "active": form.active.data, "password": form.password.data}
+            ended.append(update_user(user, changes, current_user, keep=current_session()))
+
+        outcome = write(form, action)
+        if outcome.ok:
             done = [_("Changes saved.")]
-            if ended.sessions or ended.tokens:
-                done.append(ended_message(ended.sessions, ended.tokens))
+            if ended[0].sessions or ended[0].tokens:
+                done.append(ended_message(ended[0].sessions, ended[0].tokens))
             flash(" ".join(done), "success")
             return redirect(url_for("admin.users"))
-    status = 422 if form.errors else 200
-    return render_template(
-        "incident/admin_user_edit.html", user=user, form=form,
+    return render_form(
+        "incident/admin_user_edit.html", form, outcome, user=user,
         tokens=db.session.execute(tokens_query(user.id)).scalars().all(), sessions=live_sessions(user.id),
         this_session=current_session(), failed=failed_sign_ins(user, current_app.config["RIADO_SIGN_IN_LIMIT"]),
-    ), status
+    )
 
 
 @bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])

@@ -9,7 +9,7 @@ from flask import render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..errors import ConflictError, FieldErrors
+from ..errors import ConflictError, FieldError, FieldErrors
 from ..extensions import db
 from ..geo import location_from_latlon, lonlat
 from .display import coordinate
@@ -87,6 +87,8 @@ def write(form, action) -> Outcome:
             if name == "location" and location is False:
                 continue  # already said about latitude/longitude
             errors.setdefault(name, []).extend(messages)
+    except FieldError as exc:
+        errors.setdefault(exc.field, []).append(exc.message)
     except ConflictError as exc:
         if exc.field and exc.field != "version" and hasattr(form, exc.field):
             errors.setdefault(exc.field, []).append(exc.message)
