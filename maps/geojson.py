@@ -186,9 +186,10 @@ def _bbox_clauses(bbox) -> list:
 
 
 def resource_features(lang: str = "en", kind=None, status=None, q=None, bbox=None) -> list[dict]:
-    """One Point feature per resource, in one statement: what it is, how much of it is available
-    and, for a shelter, its capacity and free capacity (persons). (Building the JSON in the
-    database instead was no faster: slower on PostgreSQL.)"""
+    """One Point feature per resource, in one statement (and one for the open assignments): what
+    it is, how much of it is available, for a shelter its capacity and free capacity (persons),
+    and the incidents it is deployed to now (``assigned_to``, only where it is). (Building the
+    JSON in the database instead was no faster: slower on PostgreSQL.)"""
     where = resource_ops.resources_query(kind, status, q).whereclause
     clauses = [] if where is None else [where]
     if bbox is not None:
@@ -207,6 +208,8 @@ def resource_features(lang: str = "en", kind=None, status=None, q=None, bbox=Non
     )
     statuses = resource_status_words(lang)
     before, after = _url_pattern("registry.resources.detail", resource_id=0)
+    incident_before, incident_after = _url_pattern("incidents.detail", incident_id=0)
+    deployed = resource_ops.assigned_to()  # the open assignments: a few, whatever the register's size
     features = []
     append = features.append
     # Plain tuples, no ORM objects: 10,000 rows become features in a few tens of milliseconds.
@@ -221,6 +224,11 @@ def resource_features(lang: str = "en", kind=None, status=None, q=None, bbox=Non
         if code == SHELTER:
             properties["capacity"] = capacity
             properties["free_capacity"] = available
+        if id_ in deployed:
+            properties["assigned_to"] = [
+                {"number": a["number"], "title": a["title"], "quantity": a["quantity"], "drill": a["drill"],
+                 "url": f"{incident_before}{a['incident_id']}{incident_after}"}
+                for a in deployed[id_]]
         append({"type": "Feature", "id": id_,
                 "geometry": {"type": "Point", "coordinates": [round(x, PRECISION), round(y, PRECISION)]},
                 "properties": properties})

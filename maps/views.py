@@ -98,6 +98,7 @@ def js_labels() -> dict:
         "kind": _("Type"),
         "available": _("Available"),
         "free_places": _("Free places"),
+        "assigned_to": _("Deployed to"),
         "persons": _("persons"),
         "has_area": _("An affected area is recorded."),
         "loading": _("Loading the map data…"),

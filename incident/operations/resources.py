@@ -50,6 +50,41 @@ def available_quantities(ids) -> dict[int, int]:
     return {rid: int(qty) for rid, qty in rows}
 
 
+def assigned_to(resource_ids=None) -> dict[int, list[dict]]:
+    """Where resources are deployed now: for each resource id (all, or those given) its open
+    assignments by incident, ``[{"incident_id", "number", "title", "drill", "quantity"}]``,
+    oldest incident first. One statement; the one notion of "assigned to 2026-0003" of the
+    resource page, the map and the dashboard."""
+    query = (
+        select(Assignment.resource_id, Incident.id, Incident.year, Incident.serial, Incident.title, Incident.drill,
+               func.sum(Assignment.quantity))
+        .join(Incident, Incident.id == Assignment.incident_id)
+        .where(Assignment.released_at.is_(None))
+        .group_by(Assignment.resource_id, Incident.id, Incident.year, Incident.serial, Incident.title, Incident.drill)
+        .order_by(Incident.year, Incident.serial)
+    )
+    if resource_ids is not None:
+        ids = list(resource_ids)
+        if not ids:
+            return {}
+        query = query.where(Assignment.resource_id.in_(ids))
+    found: dict[int, list[dict]] = {}
+    for resource_id, incident_id, year, serial, title, drill, quantity in db.session.execute(query):
+        found.setdefault(resource_id, []).append({
+            "incident_id": incident_id, "number": f"{year}-{serial:04d}", "title": title, "drill": bool(drill),
+            "quantity": int(quantity or 0)})
+    return found
+
+
+def assignment_history(resource_id: int, limit: int = 50) -> list[Assignment]:
+    """A resource's assignments, the open ones first, then the newest released."""
+    return list(db.session.execute(
+        select(Assignment).where(Assignment.resource_id == resource_id)
+        .order_by(Assignment.released_at.is_not(None), Assignment.assigned_at.desc(), Assignment.id.desc())
+        .limit(limit)
+    ).scalars())
+
+
 def kind_codes() -> list[str]:
     return list(db.session.execute(select(ResourceKind.code).order_by(ResourceKind.code)).scalars())
 
@@ -211,13 +246,15 @@ def load_with_availability(hits) -> list:
 
 
 def kind_summary() -> list[dict]:
-    """Per kind: how many resources, how many available, total and available quantity."""
+    """Per kind: how many resources, how many can still be deployed (available, and not wholly
+    assigned: ``available_quantity`` above 0), total and available quantity (for shelters, places
+    for persons)."""
     available = available_quantity_expr()
     rows = db.session.execute(
         select(
             Resource.kind,
             func.count(),
-            func.sum(case((Resource.status == "available", 1), else_=0)),
+            func.sum(case((available > 0, 1), else_=0)),
             func.sum(Resource.quantity),
             func.sum(available),
         ).group_by(Resource.kind)

@@ -31,7 +31,7 @@ from ..operations import csvio
 from ..operations import resources as resource_ops
 from ..phones import display_phone
 from ..security import require_role, sees_personal_data
-from ..web.display import kind_labels, locale
+from ..web.display import kind_labels, locale, unit_of
 from ..web.forms import form_version, render_form, set_location, write
 from ..web.paging import PAGE_SIZE, page_number, paged
 from ..web.params import id_arg, search_arg
@@ -399,7 +399,8 @@ def resource_detail(resource_id: int):
     resource = db.get_or_404(Resource, resource_id)
     available = resource_ops.available_quantities([resource.id]).get(resource.id, 0)
     return render_template("incident/resource_detail.html", resource=resource, available=available,
-                           point=lonlat(resource.location), kinds=kind_labels())
+                           point=lonlat(resource.location), kinds=kind_labels(), unit=unit_of(resource),
+                           assignments=resource_ops.assignment_history(resource.id))
 
 
 @resources_bp.route("/resources/<int:resource_id>/edit", methods=["GET", "POST"], endpoint="edit")

@@ -195,7 +195,10 @@ def test_resource_layer_with_free_capacity_filters_and_bbox(client, officer, vie
         "id": shelter["id"], "name": "Szent István Gimnázium tornaterme", "kind": "shelter", "kind_label": "Shelter",
         "status": "available", "status_label": "available", "quantity": 1, "unit": "fő",
         "available_quantity": 75, "capacity": 120, "free_capacity": 75, "url": f"/resources/{shelter['id']}",
+        "assigned_to": [{"number": flood["number"], "title": flood["title"], "quantity": 45, "drill": False,
+                         "url": f"/incidents/{flood['id']}"}],
     }
+    assert "assigned_to" not in props[depot["id"]]
     assert props[depot["id"]]["available_quantity"] == 500 and "free_capacity" not in props[depot["id"]]
     assert props[pump["id"]]["available_quantity"] == 0  # in maintenance
     assert all("phone" not in p and "contact" not in p for p in props.values())

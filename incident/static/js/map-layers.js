@@ -106,7 +106,9 @@
 
   function resourceIcon(p) {
     var code = kindCode(p.kind);
-    var faded = p.status !== "available";
+    // Faded: not deployable now (not available, or all of it assigned; a shelter shows its free
+    // places instead and is marked full when it has none).
+    var faded = p.status !== "available" || (code !== "shelter" && p.available_quantity <= 0);
     if (code === "shelter" && typeof p.free_capacity === "number") {
       var free = Math.max(0, Math.floor(p.free_capacity));
       return L.divIcon({
@@ -217,6 +219,23 @@
         (p.unit ? " " + p.unit : ""));
     }
     box.appendChild(list);
+    if (Array.isArray(p.assigned_to) && p.assigned_to.length) {
+      var deployed = el("div", "map-popup-deployed");
+      deployed.setAttribute("data-testid", "popup-assigned-to");
+      deployed.appendChild(el("p", "map-popup-term", labels.assigned_to));
+      p.assigned_to.forEach(function (a) {
+        var href = ownPath(a.url);
+        var line = el("p", "map-popup-assignment");
+        var number = el(href ? "a" : "span", null, a.number);
+        if (href) {
+          number.setAttribute("href", href);
+        }
+        line.appendChild(number);
+        line.appendChild(document.createTextNode(" " + a.title + " (" + a.quantity + (p.unit && p.kind !== "shelter" ? " " + p.unit : "") + ")"));
+        deployed.appendChild(line);
+      });
+      box.appendChild(deployed);
+    }
     link(box, p.url, labels.open_resource);
     return box;
   }
