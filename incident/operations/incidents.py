@@ -33,7 +33,7 @@ from ..models import (
     LogEntry,
     Resource,
 )
-from ..validation import Cleaner, fold
+from ..validation import Cleaner, fold, whole_number
 from . import resources as resource_ops
 from .contacts import check_version
 from .staff import Staff
@@ -389,19 +389,22 @@ def assign(incident_id: int, raw: dict, now: dt.datetime | None = None, author: 
                             note=data.get("note", ""), assigned_at=now, assigned_by=actor.label)
     db.session.add(assignment)
     db.session.flush()
+    # The log is read by people: what and how much, in its unit; no internal ids.
     if resource.kind == resource_ops.SHELTER:
-        message = system_text("Shelter places for %(q)s persons assigned at %(name)s (resource %(rid)s, assignment %(aid)s).",
-                              q=assignment.quantity, name=resource.name, rid=resource.id, aid=assignment.id)
+        message = system_text("Shelter places for %(q)s persons assigned at %(name)s.",
+                              q=assignment.quantity, name=resource.name)
     else:
-        message = system_text("Assigned %(q)s %(unit)s of %(name)s (resource %(rid)s, assignment %(aid)s).",
-                              q=assignment.quantity, unit=resource.unit or "×", name=resource.name,
-                              rid=resource.id, aid=assignment.id)
+        message = system_text("Assigned %(q)s %(unit)s of %(name)s.",
+                              q=assignment.quantity, unit=resource.unit or "×", name=resource.name)
     append_entry(incident, "system", message, at=now, author=actor, locked=True)
     return assignment
 
 
-def release(assignment_id: int, now: dt.datetime | None = None, author: Who | None = None) -> Assignment:
-    """Give an assigned resource back; written to the incident's log."""
+def release(assignment_id: int, now: dt.datetime | None = None, author: Who | None = None,
+            quantity=None) -> Assignment:
+    """Give an assigned resource back, all of it or ``quantity`` of it (the rest stays assigned:
+    the part given back becomes a released assignment of its own, so the history keeps both);
+    written to the incident's log. Returns the released assignment."""
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         raise NotFound("assignment", assignment_id)
@@ -410,14 +413,30 @@ def release(assignment_id: int, now: dt.datetime | None = None, author: Who | No
     db.session.refresh(assignment)
     if assignment.released_at is not None:
         raise ConflictError(_l("This assignment was already released."), "released_at")
+    if quantity is not None:
+        quantity = whole_number(quantity, "quantity", minimum=1)
+        if quantity > assignment.quantity:
+            raise FieldErrors({"quantity": [str(_l("At most %(n)s can be released: that much is assigned.",
+                                                   n=assignment.quantity))]})
     actor = author or who()
-    assignment.released_at = now or utcnow()
+    released_at = now or utcnow()
+    if quantity is not None and quantity < assignment.quantity:
+        assignment.quantity -= quantity
+        assignment = Assignment(incident_id=assignment.incident_id, resource_id=assignment.resource_id,
+                                quantity=quantity, note=assignment.note, assigned_at=assignment.assigned_at,
+                                assigned_by=assignment.assigned_by)
+        db.session.add(assignment)
+    assignment.released_at = released_at
     assignment.released_by = actor.label
-    resource = assignment.resource
-    append_entry(incident, "system", system_text(
-        "Released %(q)s of %(name)s (resource %(rid)s, assignment %(aid)s).",
-        q=assignment.quantity, name=resource.name, rid=resource.id, aid=assignment.id),
-        at=assignment.released_at, author=actor, locked=True)
+    resource = db.session.get(Resource, assignment.resource_id)
+    if resource.kind == resource_ops.SHELTER:
+        message = system_text("Shelter places for %(q)s persons given back at %(name)s.",
+                              q=assignment.quantity, name=resource.name)
+    else:
+        message = system_text("Released %(q)s %(unit)s of %(name)s.",
+                              q=assignment.quantity, unit=resource.unit or "×", name=resource.name)
+    append_entry(incident, "system", message, at=released_at, author=actor, locked=True)
+    db.session.flush()
     return assignment
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 
 from ..database import utcnow
-from ..errors import ConflictError, FieldErrors, NotFound
+from ..errors import ConflictError, FieldError, FieldErrors, NotFound
 from ..extensions import db
 from ..geo import area_text, lonlat, parse_area_text, to_shapely
 from ..labels import INCIDENT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS, label
@@ -339,10 +339,16 @@ def incident_release(incident_id: int, assignment_id: int):
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None or assignment.incident_id != incident_id:
         raise NotFound("assignment", assignment_id)
+    quantity = (request.form.get("quantity") or "").strip() or None  # none given: all of it
     try:
-        assignment = ops.release(assignment_id)
+        assignment = ops.release(assignment_id, quantity=quantity)
     except ConflictError as exc:
+        db.session.rollback()
         return render_detail(_reloaded(incident_id), 409, release_error=exc.message)
+    except (FieldError, FieldErrors) as exc:
+        db.session.rollback()
+        message = exc.message if isinstance(exc, FieldError) else " ".join(m for ms in exc.errors.values() for m in ms)
+        return render_detail(_reloaded(incident_id), 422, release_error=message)
     db.session.commit()
     resource = assignment.resource
     flash(_("Released: %(quantity)s %(unit)s of %(name)s.", quantity=assignment.quantity, unit=unit_of(resource),
