@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 
 from ..database import utcnow
 from ..errors import ConflictError, FieldError, FieldErrors
+from ..collation import by_name, hungarian_key
 from ..extensions import db
 from ..geo import point_from_geojson, same_geometry, to_element
 from ..models import AlertGroup, Contact, contact_groups
@@ -27,7 +28,7 @@ def _groups_by_id(ids) -> list[AlertGroup]:
     missing = wanted - {g.id for g in found}
     if missing:
         raise FieldError("groups", _l("No such group: %(ids)s.", ids=", ".join(str(i) for i in sorted(missing))))
-    return sorted(found, key=lambda g: g.name)
+    return sorted(found, key=lambda g: hungarian_key(g.name))
 
 
 def clean_contact(raw: dict, partial: bool = False, groups_resolved=None) -> dict:
@@ -155,7 +156,7 @@ def contacts_query(q: str | None = None, group_id: int | None = None, opted_in: 
     """Contacts matching a free-text search (accent-insensitive), a group and consent, by name.
     The search reaches phones and e-mails only with ``personal`` (officers, admins): a viewer
     would otherwise find the masked digits one request at a time."""
-    query = select(Contact).order_by(Contact.name, Contact.id)
+    query = select(Contact).order_by(by_name(Contact.name), Contact.id)
     if q:
         column = Contact.search if personal else Contact.search_public
         words = (personal and phone_words(q)) or fold(q).split()
@@ -205,7 +206,7 @@ def delete_group(group: AlertGroup) -> None:
 
 
 def groups_query(q: str | None = None):
-    query = select(AlertGroup).order_by(AlertGroup.name)
+    query = select(AlertGroup).order_by(by_name(AlertGroup.name), AlertGroup.id)
     if q:
         query = query.where(func.lower(AlertGroup.name).contains(q.lower(), autoescape=True))
     return query

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..errors import ConflictError, FieldError, FieldErrors
+from ..collation import by_name
 from ..extensions import db
 from ..geo import location_from_latlon, lonlat
 from ..models import Contact, Resource
@@ -280,7 +281,7 @@ def export_contacts(personal: bool = True) -> str:
     out = io.StringIO()
     writer = Writer(out)
     writer.writerow(CONTACT_COLUMNS)
-    query = select(Contact).order_by(Contact.name, Contact.id)
+    query = select(Contact).order_by(by_name(Contact.name), Contact.id)
     for contact in db.session.execute(query).unique().scalars():
         point = lonlat(contact.location)
         writer.writerow([
@@ -376,7 +377,7 @@ def export_resources() -> str:
     out = io.StringIO()
     writer = Writer(out)
     writer.writerow(RESOURCE_COLUMNS)
-    for resource in db.session.execute(select(Resource).order_by(Resource.name, Resource.id)).unique().scalars():
+    for resource in db.session.execute(select(Resource).order_by(by_name(Resource.name), Resource.id)).unique().scalars():
         lon, lat = lonlat(resource.location)
         writer.writerow([
             resource.id, resource.name, resource.kind, resource.quantity, resource.unit,

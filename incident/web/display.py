@@ -85,12 +85,12 @@ def unit_of(resource) -> str:
 
 def kind_labels() -> dict[str, str]:
     """Resource kinds' labels in the page's language, in alphabetical order of the labels."""
+    from ..collation import hungarian_key
     from ..operations.resources import kinds
-    from ..validation import fold
 
     here = locale()
     labels = [(k.code, k.label(here)) for k in kinds()]
-    return dict(sorted(labels, key=lambda item: (fold(item[1]), item[1])))
+    return dict(sorted(labels, key=lambda item: hungarian_key(item[1])))
 
 
 def ended_message(sessions: int, tokens: int, others: bool = False) -> str:
