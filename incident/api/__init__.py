@@ -2,23 +2,8 @@
 
 from __future__ import annotations
 
-from flask import request
-from flask_smorest import Api as SmorestApi
+from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
-
-
-class Api(SmorestApi):
-    """flask-smorest's Api, answering in JSON only under /api/ (pages keep HTML errors)."""
-
-    def _register_error_handlers(self):
-        from ..web.errors import html_error
-
-        def handle(error: HTTPException):
-            if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-                return self.handle_http_exception(error)
-            return html_error(error)
-
-        self._app.register_error_handler(HTTPException, handle)
 
 
 API_CONFIG = {
@@ -47,6 +32,11 @@ def init_app(app):
         app.config.setdefault(key, value)
     api = Api(app)
     app.extensions["riado_api"] = api
+    # flask-smorest answers every HTTP error in JSON; the pages keep theirs (one handler for both,
+    # registered after flask-smorest's, which it replaces).
+    from ..web.errors import http_error
+
+    app.register_error_handler(HTTPException, http_error)
     # The OpenAPI document describes the contract; it holds no data.
     openapi_json = app.view_functions["api-docs.openapi_json"]
 

@@ -48,6 +48,20 @@ def _messages():
     }
 
 
+def wants_json() -> bool:
+    """Whether this request gets its errors in JSON (the API, or a script asking for JSON) or as
+    a page."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def http_error(error: HTTPException):
+    """An HTTP error (400, 403, 404, 413, 422…): flask-smorest's JSON for the API, a page
+    otherwise."""
+    if wants_json():
+        return current_app.extensions["riado_api"].handle_http_exception(error)
+    return html_error(error)
+
+
 def html_error(error: HTTPException):
     code = error.code or 500
     if isinstance(error, CSRFError):
@@ -71,7 +85,7 @@ def database_unavailable(exc):
 
     reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
     log.warning("database unavailable on %s %s: %s", request.method, request.path, reason)
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+    if wants_json():
         response = jsonify(code=503, status="Service Unavailable",
                            message="The database is unavailable at the moment; try again in a few seconds.")
         response.status_code = 503
@@ -97,7 +111,7 @@ def not_found(exc: NotFound):
     from ..extensions import db
 
     db.session.rollback()
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+    if wants_json():
         response = jsonify(code=404, status="Not Found", message=str(exc))
         response.status_code = 404
         return response
