@@ -32,7 +32,7 @@ from incident.security import csp_nonce, require_role
 from incident.geo import area_text, parse_area_text
 from incident.operations.municipality import current_municipality, map_view
 from incident.web.display import kind_labels, locale
-from incident.web.params import version_value
+from incident.web.params import flag_arg, version_value
 
 from . import builder, geojson
 
@@ -150,7 +150,7 @@ def wall_map():
     """Full screen for the operations room: a clock, the counts, the legend and layers that
     refresh themselves. ``?drill=1``: drills only, under a GYAKORLAT / DRILL banner; without
     it, drills are left out."""
-    drill = request.args.get("drill", "").strip().lower() in ("1", "true", "yes", "igen")
+    drill = flag_arg("drill")
     kinds = kind_labels()
     bounds = geojson.boundary_bounds() or geojson.data_bounds(drill)
     spec = map_spec(kinds=kinds, drills="only" if drill else "none", bounds=bounds)

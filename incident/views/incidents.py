@@ -32,7 +32,7 @@ from ..security import require_role, sees_personal_data
 from ..web.display import can_write, coordinate, kind_labels, unit_of
 from ..web.forms import form_version, render_form, set_location, write
 from ..web.paging import paged
-from ..web.params import number_arg, search_arg
+from ..web.params import number_arg, search_arg, yes_no_filter_arg
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
@@ -69,10 +69,7 @@ def incident_list():
     kind = request.args.get("kind") or None
     if kind not in INCIDENT_KINDS:
         kind = None
-    drill_filter = request.args.get("drill") or None
-    if drill_filter not in ("yes", "no"):
-        drill_filter = None
-    drill = {"yes": True, "no": False}.get(drill_filter or "")
+    drill_filter, drill = yes_no_filter_arg("drill")
     result = paged(ops.incidents_query(status, drill, kind, q or None))
     filters = {"q": q or None, "status": status, "kind": kind, "drill": drill_filter}
     return render_template("incident/incident_list.html", result=result, filters=filters,

@@ -7,7 +7,7 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 
 from ..errors import FieldError
-from ..validation import MAX_SEARCH_LENGTH, whole_number
+from ..validation import MAX_SEARCH_LENGTH, TRUE_WORDS, whole_number
 from .errors import BadField
 
 
@@ -30,6 +30,21 @@ def id_arg(name: str) -> int | None:
 def page_arg() -> int:
     """``?page=``: the page of a list, 1 when absent (or below 1)."""
     return max(number_arg("page", 1) or 1, 1)
+
+
+def flag_arg(name: str) -> bool:
+    """A yes/no switch of the query string (``?drill=1``, ``yes``, ``igen``, ``on``…): True only
+    for a word that means yes, the same words a form or the API takes."""
+    return (request.args.get(name) or "").strip().casefold() in TRUE_WORDS
+
+
+def yes_no_filter_arg(name: str) -> tuple[str | None, bool | None]:
+    """A list's three-way filter (``?drill=yes``, ``no`` or absent): the word to keep in the
+    filter form, and what to filter on (None: both)."""
+    word = request.args.get(name) or None
+    if word not in ("yes", "no"):
+        return None, None
+    return word, word == "yes"
 
 
 def search_arg(name: str = "q") -> str:
