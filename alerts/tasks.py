@@ -1,6 +1,12 @@
 """Queue tasks of the alert wing (Huey): drain an alert's deliveries, sweep for work left behind,
 escalate. Registered on the application's Huey instance with fixed names, so that the web
-process that enqueues and the workers that run them agree whatever machine they are on."""
+process that enqueues and the workers that run them agree whatever machine they are on.
+
+The drains run in a lane of their own (``incident.queue.add_lane``): every consumer, the one
+``riado run`` embeds as well as each ``riado worker`` on the SQLite queue or on Redis, gives them
+``RIADO_SMS_CONCURRENCY`` threads of their own, whatever else the queue is doing. A drain sends
+one message at a time, so that setting is how many messages a consumer has in flight; an alert is
+started with as many drains."""
 
 from __future__ import annotations
 
@@ -11,9 +17,9 @@ from huey import crontab
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from incident.audit import set_actor
-from incident.extensions import db
 from incident.database import utcnow
-from incident.queue import QUEUE_UNAVAILABLE, on_queue_lost
+from incident.extensions import db
+from incident.queue import QUEUE_UNAVAILABLE, add_lane, on_queue_lost
 
 from . import operations as ops
 from .gateways import GatewayError, make_gateway
@@ -69,6 +75,7 @@ def drain(app, alert_id: int | None, gateway) -> int:
 def register(app, huey) -> SimpleNamespace:
     """Define the wing's tasks on ``huey`` for ``app``."""
     state = {}
+    sms = add_lane(huey, "sms", app.config["RIADO_SMS_CONCURRENCY"])
 
     def gateway():
         if "gateway" not in state:
@@ -84,7 +91,7 @@ def register(app, huey) -> SimpleNamespace:
         delay = max((due - utcnow()).total_seconds(), 0.0) + 0.05
         drain_task.schedule(args=(alert_id,), delay=delay)
 
-    @huey.task(name="alerts.drain")
+    @sms.task(name="alerts.drain")
     def drain_task(alert_id):
         with app.app_context():
             set_actor(None, "worker")

@@ -54,6 +54,8 @@ class FakeTwilio:
         self.scripts: dict[str, Script] = {}
         self.outage_status: int | None = None  # answer every request with this (e.g. 500)
         self.latency = 0.0  # seconds before answering a phone that has no script of its own
+        self.in_flight = 0  # Messages requests received and not yet answered
+        self.peak_in_flight = 0  # the most there were at once
         self.lock = threading.Lock()
         self._sids = itertools.count(1)
         self.server = None
@@ -136,6 +138,16 @@ class FakeTwilio:
             self.server.server_close()
 
     def handle_message(self, handler, form: dict) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            self._handle_message(handler, form)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _handle_message(self, handler, form: dict) -> None:
         to = form.get("To", "")
         script = self.scripts.get(to, Script())
         delay = script.delay or self.latency

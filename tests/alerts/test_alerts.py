@@ -227,8 +227,10 @@ def test_the_redis_queue_carries_alerts_too(app_factory, fake_twilio, api):
     redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
     app = app_factory(TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM="+36205550000",
                       TWILIO_API_URL=fake_twilio.url, REDIS_URL="redis://127.0.0.1:6379/14")
+    from huey import RedisHuey
+
     huey = app.extensions["huey"]
-    assert type(huey).__name__ == "RedisHuey"
+    assert isinstance(huey, RedisHuey)
     client = app.test_client()
     headers, _ = api("officer")
     group, _ = make_group(client, headers, "Redis", [("Egy", PHONES[0], True), ("Kettő", PHONES[1], True)])
