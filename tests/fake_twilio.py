@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import socket
 import threading
 import time
@@ -58,6 +59,9 @@ class FakeTwilio:
         self.peak_in_flight = 0  # the most there were at once
         self.lock = threading.Lock()
         self._sids = itertools.count(1)
+        # Message ids of this fake's own, as Twilio's are unique: a second fake on the same
+        # database (a benchmark's next case) must not replay the first one's status callbacks.
+        self._sid_prefix = secrets.token_hex(4)
         self.server = None
         self.thread = None
 
@@ -162,7 +166,7 @@ class FakeTwilio:
             self.attempts.append((to, status or 201))
             received = None
             if status is None:
-                sid = f"SM{next(self._sids):032x}"
+                sid = f"SM{self._sid_prefix}{next(self._sids):024x}"
                 received = Received(sid, to, form.get("Body", ""), form.get("From") or form.get("MessagingServiceSid", ""),
                                     form.get("StatusCallback"), form.get("ValidityPeriod"), time.time())
                 self.messages.append(received)
