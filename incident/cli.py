@@ -234,7 +234,7 @@ def worker_command(workers: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     huey = current_app.extensions["huey"]
     consumer = create_consumer(huey, workers)
-    click.echo(f"Riadó worker: {workers} threads{lane_threads(huey)} on the "
-               f"{'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} queue")
+    click.echo(f"Riadó worker: {workers} threads on the {'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} "
+               f"queue{lane_threads(huey)}")
     consumer.run()
 

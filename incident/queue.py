@@ -245,8 +245,8 @@ class _Consumer(Consumer):
 
 
 def lane_threads(huey: Huey) -> str:
-    """The lanes' threads, for a start-up message (", 4 for sms")."""
-    return "".join(f", {lane.workers} for {lane.name}" for lane in lanes(huey))
+    """The lanes' threads, for a start-up message (", and 4 for sms")."""
+    return "".join(f", and {lane.workers} for {lane.name}" for lane in lanes(huey))
 
 
 def create_consumer(huey: Huey, workers: int = 4):

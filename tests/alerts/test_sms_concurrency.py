@@ -140,7 +140,8 @@ def test_riado_worker_has_the_setting_in_flight(queue, app_factory, database_url
     proc = start([RIADO, "worker"], env, log)
     try:
         wait_for(lambda: proc.poll() is None and "Huey consumer started" in log.read_text(), timeout=60)
-        assert f"4 threads, {CONCURRENCY} for sms on the" in log.read_text()
+        assert f"Riadó worker: 4 threads on the {'Redis' if queue == 'redis' else 'SQLite'} queue, and {CONCURRENCY} " \
+               "for sms" in log.read_text()
         response = app.test_client().post("/api/v1/alerts", json={"body": "Egyszerre hat", "groups": [group]},
                                           headers=headers)
         assert response.status_code == 202, response.get_json()
