@@ -170,11 +170,6 @@ def delivery_json(delivery, personal: bool) -> dict:
     }
 
 
-def two_way() -> bool:
-    config = current_app.config
-    return bool(config.get("TWILIO_MESSAGING_SERVICE_SID")) or (config.get("TWILIO_FROM") or "").startswith("+")
-
-
 blp = Blueprint("api_alerts", __name__, url_prefix="/api/v1/alerts", description="SMS alerts")
 
 
@@ -194,15 +189,13 @@ def preview(data):
 @blp.response(200, RecipientsOut)
 def recipients(data):
     """Who would get this alert, who is excluded and why, and what it would cost (sends nothing)."""
-    clean = ops.clean_alert(data)
-    result = ops.resolve_recipients(clean["groups"], clean["contacts"], clean["area"], clean["drill"])
-    text = ops.compose(clean["body"], clean["transliterate"], clean["drill"])
+    preview = ops.preview_alert(data)
     db.session.rollback()
+    result, text = preview.recipients, preview.text
     return {
         "recipients": len(result.send), "excluded": result.excluded_count, "reasons": result.counts(),
         "body": text.body, "encoding": text.encoding, "characters": text.characters, "segments": text.segments,
-        "estimated_cost": sms.cost(text.segments, len(result.send), current_app.config["RIADO_SMS_PRICE"]),
-        "currency": current_app.config["RIADO_SMS_CURRENCY"], "two_way": two_way(),
+        "estimated_cost": preview.cost, "currency": preview.currency, "two_way": preview.two_way,
     }
 
 

@@ -1,16 +1,21 @@
-"""SMS gateways behind one small interface, chosen by configuration:
+"""SMS gateways behind one small interface, registered by name and chosen by configuration:
 
-- ``console`` (the default): records each message in the outbox table and sends nothing;
-- ``twilio``: the twilio SDK (``TWILIO_API_URL`` honoured for a test or regional endpoint).
+- ``twilio``: the twilio SDK (``TWILIO_API_URL`` honoured for a test or regional endpoint), when
+  ``TWILIO_ACCOUNT_SID`` and ``TWILIO_AUTH_TOKEN`` are set;
+- ``console`` (otherwise): records each message in the outbox table and sends nothing; replies
+  are simulated on the outbox page.
 
-``send(to, body, callback_url)`` returns the provider's id or raises GatewayError, which says
-whether trying again later may help (429, 5xx, timeouts) or not (an invalid number, an opt-out).
+``send(to, body, callback_url, delivery_id=…)`` (what ``alerts.tasks.drain`` passes) returns the
+provider's id or raises GatewayError, which says whether trying again later may help (429, 5xx,
+timeouts) or not (an invalid number, an opt-out). A new channel registers its gateway with
+``register_gateway`` (see ``GATEWAYS``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,7 +50,10 @@ class GatewayError(Exception):
 class Gateway(Protocol):
     name: str
 
-    def send(self, to: str, body: str, callback_url: str | None) -> Sent: ...
+    def send(self, to: str, body: str, callback_url: str | None, delivery_id: int | None = None) -> Sent:
+        """Hand one message to the provider; ``callback_url`` is where it reports the message's
+        status, ``delivery_id`` the delivery it is (the console records it beside the message)."""
+        ...
 
 
 class ConsoleGateway:
@@ -80,6 +88,12 @@ class _RedirectingHttpClient(TwilioHttpClient):
             url = self.base_url + url[len(TWILIO_API):]
         return super().request(method, url, *args, **kwargs)
 
+
+# Twilio's message statuses (its status callbacks' MessageStatus) as a delivery's own.
+TWILIO_STATUSES = {
+    "queued": "sending", "accepted": "sending", "scheduled": "sending", "sending": "sending", "sent": "sent",
+    "delivered": "delivered", "read": "delivered", "undelivered": "undelivered", "failed": "failed", "canceled": "failed",
+}
 
 # Twilio error codes that no retry will change (invalid or unroutable number, opted out,
 # landline, region not enabled, bad sender).
@@ -120,10 +134,23 @@ class TwilioGateway:
             raise GatewayError(f"no answer from Twilio ({type(exc).__name__})", retryable=True) from None
         return Sent(message.sid)
 
-    @property
-    def two_way(self) -> bool:
+    @staticmethod
+    def configured(config: Mapping) -> bool:
+        return bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"))
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> TwilioGateway:
+        return cls(
+            config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config.get("TWILIO_FROM"),
+            config.get("TWILIO_MESSAGING_SERVICE_SID"), config.get("TWILIO_API_URL"),
+            config.get("RIADO_SMS_VALIDITY_SECONDS", 900), config.get("RIADO_SMS_CONCURRENCY", 4),
+            config.get("RIADO_SMS_TIMEOUT_SECONDS", 15),
+        )
+
+    @staticmethod
+    def two_way(config: Mapping) -> bool:
         """Whether replies can reach the sender (an alphanumeric sender cannot receive them)."""
-        return bool(self.messaging_service_sid) or (self.sender or "").startswith("+")
+        return bool(config.get("TWILIO_MESSAGING_SERVICE_SID")) or (config.get("TWILIO_FROM") or "").startswith("+")
 
 
 def _whole_number_or_none(value) -> int | None:
@@ -143,13 +170,45 @@ def _classify(status, code, message) -> GatewayError:
     return GatewayError(f"Twilio: {message}"[:500], code=code, status=status, retryable=retryable)
 
 
-def make_gateway(config) -> Gateway:
-    """Twilio when its credentials are configured, else the console."""
-    if config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"):
-        return TwilioGateway(
-            config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config.get("TWILIO_FROM"),
-            config.get("TWILIO_MESSAGING_SERVICE_SID"), config.get("TWILIO_API_URL"),
-            config.get("RIADO_SMS_VALIDITY_SECONDS", 900), config.get("RIADO_SMS_CONCURRENCY", 4),
-            config.get("RIADO_SMS_TIMEOUT_SECONDS", 15),
-        )
-    return ConsoleGateway()
+# The registry
+
+
+@dataclass(frozen=True)
+class GatewayKind:
+    """A gateway by name: whether the settings choose it, how it is made from them, and whether
+    replies can reach its sender (acknowledgements need them)."""
+
+    name: str
+    configured: Callable[[Mapping], bool]
+    create: Callable[[Mapping], Gateway]
+    two_way: Callable[[Mapping], bool]
+
+
+# By name, in the order they are chosen: the first whose settings are there; the console last.
+GATEWAYS: dict[str, GatewayKind] = {}
+FALLBACK = "console"
+
+
+def register_gateway(kind: GatewayKind) -> None:
+    GATEWAYS[kind.name] = kind
+
+
+register_gateway(GatewayKind("twilio", TwilioGateway.configured, TwilioGateway.from_config, TwilioGateway.two_way))
+# The console sends nothing; its sender is the Twilio one that would be used (TWILIO_FROM), so
+# what the pages say about replies does not change when Twilio's credentials are added.
+register_gateway(GatewayKind(FALLBACK, lambda config: True, lambda config: ConsoleGateway(), TwilioGateway.two_way))
+
+
+def gateway_name(config: Mapping) -> str:
+    """The name of the gateway these settings choose."""
+    return next((name for name, kind in GATEWAYS.items() if name != FALLBACK and kind.configured(config)), FALLBACK)
+
+
+def make_gateway(config: Mapping) -> Gateway:
+    """The gateway these settings choose (Twilio when its credentials are configured, else the console)."""
+    return GATEWAYS[gateway_name(config)].create(config)
+
+
+def two_way(config: Mapping) -> bool:
+    """Whether replies (acknowledgements) can reach the sender of the gateway these settings choose."""
+    return GATEWAYS[gateway_name(config)].two_way(config)

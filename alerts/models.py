@@ -10,7 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from incident.database import UTCDateTime, utcnow
 from incident.extensions import db
 
+# The statuses of the wing, in one place (queries, pages, the API and the database's CHECK).
+ALERT_STATUSES = ("sending", "done")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed")
+PENDING_STATUSES = ("queued", "sending")  # still to go out (or going out): the fan-out's work
+FAILED_STATUSES = ("undelivered", "failed")  # did not reach the phone: no acknowledgement will come
+# May have reached the phone, so its acknowledgement counts (a reply can come before the callback).
+REACHED_STATUSES = ("sending", "sent", "delivered")
 # A status callback never moves a delivery backwards.
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
 
@@ -32,7 +38,7 @@ class Alert(db.Model):
     require_ack: Mapped[bool] = mapped_column(Boolean, default=False)
     escalate_after_minutes: Mapped[int | None] = mapped_column(Integer)
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="sending", index=True)  # sending, done
+    status: Mapped[str] = mapped_column(String(16), default="sending", index=True)  # ALERT_STATUSES
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     excluded: Mapped[int] = mapped_column(Integer, default=0)
     request: Mapped[dict] = mapped_column(JSON, default=dict)  # groups, contacts, area asked for
@@ -53,7 +59,7 @@ class Delivery(db.Model):
     __tablename__ = "deliveries"
     __audit__ = False  # high-volume status bookkeeping; the alert itself is audited
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed')", name="status"),
+        CheckConstraint("status IN (" + ", ".join(f"'{status}'" for status in DELIVERY_STATUSES) + ")", name="status"),
         UniqueConstraint("alert_id", "phone", "kind", name="uq_deliveries_alert_phone_kind"),
         Index("ix_deliveries_claim", "alert_id", "status", "next_attempt_at"),
     )

@@ -4,7 +4,12 @@ replies (acknowledgements, STOP/START) and escalation. Every query and write of 
 A delivery moves queued → sending (claimed by a worker, with a lease) → sent → delivered,
 undelivered or failed. A worker that dies leaves its deliveries "sending"; when the lease runs
 out another worker takes them up again, so nobody is lost and a duplicate can only come from a
-message that was in flight at the crash."""
+message that was in flight at the crash.
+
+Who commits: as in the core, an operation writes to the session and never commits; its caller (a
+page, an API endpoint, a webhook, a queue task) commits once. The exception is the fan-out's state
+machine (``claim_next``, ``record_sent``, ``record_failure``): each step is a transaction of its
+own, because a worker's progress must survive a crash between two messages."""
 
 from __future__ import annotations
 
@@ -30,7 +35,18 @@ from incident.phones import is_mobile, normalise_phone
 from incident.validation import Cleaner, id_list
 
 from . import sms
-from .models import STATUS_RANK, Alert, Delivery, Exclusion, OutboxMessage, WebhookReceipt
+from .gateways import TWILIO_STATUSES, gateway_name, two_way
+from .models import (
+    DELIVERY_STATUSES,
+    PENDING_STATUSES,
+    REACHED_STATUSES,
+    STATUS_RANK,
+    Alert,
+    Delivery,
+    Exclusion,
+    OutboxMessage,
+    WebhookReceipt,
+)
 
 ACK_WORDS = {"ok", "1", "igen", "yes"}
 STOP_WORDS = {"stop", "leiratkozom", "stopall", "unsubscribe"}
@@ -163,6 +179,39 @@ def clean_alert(raw: dict) -> dict:
     return data
 
 
+@dataclass(frozen=True)
+class AlertPreview:
+    """What an alert would be, sent now: the request cleaned, who gets it and who is left out
+    (and why), the text as it goes out, what it costs, and the gateway it would go through."""
+
+    data: dict
+    recipients: Recipients
+    text: sms.Preview
+    cost: float
+    currency: str
+    gateway: str
+    two_way: bool
+
+    @property
+    def excluded_counts(self) -> dict[str, int]:
+        """Why contacts were left out (merged duplicates included), only the reasons that occur."""
+        return {reason: n for reason, n in self.recipients.counts().items() if n}
+
+
+def preview_alert(raw: dict) -> AlertPreview:
+    """The preview of the alert ``raw`` asks for (the compose page's confirmation, the recipients
+    API, and ``create_alert``); raises FieldErrors naming each field that is wrong. Writes nothing."""
+    data = clean_alert(raw)
+    text = compose(data["body"], data["transliterate"], data["drill"])
+    recipients = resolve_recipients(data["groups"], data["contacts"], data["area"], data["drill"])
+    config = current_app.config
+    return AlertPreview(
+        data=data, recipients=recipients, text=text,
+        cost=sms.cost(text.segments, len(recipients.send), config["RIADO_SMS_PRICE"]),
+        currency=config["RIADO_SMS_CURRENCY"], gateway=gateway_name(config), two_way=two_way(config),
+    )
+
+
 def request_fingerprint(raw: dict) -> str:
     keys = ("body", "groups", "contacts", "area", "incident_id", "drill", "require_ack", "transliterate", "escalate_after_minutes")
     return hashlib.sha256(json.dumps({k: raw.get(k) for k in keys}, sort_keys=True, default=str).encode()).hexdigest()
@@ -182,9 +231,8 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
             if existing.request_hash != fingerprint:
                 raise ConflictError(_l("This Idempotency-Key was used for a different alert."), "Idempotency-Key")
             return existing, False
-    data = clean_alert(raw)
-    text = compose(data["body"], data["transliterate"], data["drill"])
-    recipients = resolve_recipients(data["groups"], data["contacts"], data["area"], data["drill"])
+    preview = preview_alert(raw)
+    data, text, recipients = preview.data, preview.text, preview.recipients
     if not recipients.send:
         raise FieldErrors({"recipients": [str(_l("Nobody would receive this alert: every contact chosen is excluded."))]})
     actor_id, actor = current_actor()
@@ -201,7 +249,7 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
         require_ack=data["require_ack"], escalate_after_minutes=data.get("escalate_after_minutes"),
         status="sending", recipients=len(recipients.send), excluded=recipients.excluded_count,
         request={"groups": data["groups"], "contacts": data["contacts"], "area": raw.get("area")},
-        idempotency_key=idempotency_key, request_hash=fingerprint, gateway=current_gateway_name(),
+        idempotency_key=idempotency_key, request_hash=fingerprint, gateway=preview.gateway,
         created_by_id=actor_id, created_by=actor, created_at=utcnow(),
     )
     db.session.add(alert)
@@ -225,29 +273,21 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
 
 
 def current_gateway_name() -> str:
-    config = current_app.config
-    return "twilio" if config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN") else "console"
+    """The name of the gateway alerts go through now (``console``, ``twilio``)."""
+    return gateway_name(current_app.config)
 
 
 # Reading
 
 
-def delivery_counts(alert_id: int, kind: str = "alert") -> dict[str, int]:
-    rows = db.session.execute(
-        select(Delivery.status, func.count(), func.count(Delivery.acknowledged_at))
-        .where(Delivery.alert_id == alert_id, Delivery.kind == kind).group_by(Delivery.status)
-    ).all()
-    counts = {status: 0 for status in ("queued", "sending", "sent", "delivered", "undelivered", "failed")}
-    acknowledged = 0
-    for status, n, acks in rows:
-        counts[status] = n
-        acknowledged += acks
-    counts["acknowledged"] = acknowledged
-    return counts
+def delivery_counts(alert_id: int) -> dict[str, int]:
+    """An alert's deliveries by status (reminders apart), and how many were acknowledged."""
+    return delivery_counts_for([alert_id])[alert_id]
 
 
-def alert_counts(alert: Alert) -> dict[str, int]:
-    counts = delivery_counts(alert.id)
+def alert_counts(alert: Alert, counts: dict[str, int] | None = None) -> dict[str, int]:
+    """``delivery_counts`` (or ``counts``, read for many alerts at once) and the excluded."""
+    counts = dict(delivery_counts(alert.id) if counts is None else counts)
     counts["excluded"] = alert.excluded
     return counts
 
@@ -329,7 +369,7 @@ def _mark_sent(delivery_id: int, sid: str) -> None:
     db.session.execute(
         update(Delivery).where(Delivery.id == delivery_id).values(
             provider_sid=sid, sent_at=func.coalesce(Delivery.sent_at, now), lease_until=None, updated_at=now,
-            status=case((Delivery.status.in_(("queued", "sending")), "sent"), else_=Delivery.status),
+            status=case((Delivery.status.in_(PENDING_STATUSES), "sent"), else_=Delivery.status),
             error_code=None, error_message=None,
         ).execution_options(synchronize_session=False)
     )
@@ -361,31 +401,28 @@ def record_failure(delivery_id: int, attempts: int, code: int | None, message: s
 
 def next_due(alert_id: int | None = None) -> dt.datetime | None:
     """When the next delivery becomes due (a retry, or a lease running out); None if none."""
-    where = [Delivery.status.in_(("queued", "sending"))]
+    where = [Delivery.status.in_(PENDING_STATUSES)]
     if alert_id is not None:
         where.append(Delivery.alert_id == alert_id)
     row = db.session.execute(
         select(func.min(case((Delivery.status == "queued", Delivery.next_attempt_at), else_=Delivery.lease_until))).where(*where)
     ).scalar_one_or_none()
-    db.session.rollback()
     return row
 
 
 def alerts_in_progress() -> list[int]:
-    ids = list(db.session.execute(
-        select(Delivery.alert_id).where(Delivery.status.in_(("queued", "sending"))).distinct()
+    """Alerts with deliveries still to go out."""
+    return list(db.session.execute(
+        select(Delivery.alert_id).where(Delivery.status.in_(PENDING_STATUSES)).distinct()
     ).scalars())
-    db.session.rollback()
-    return ids
 
 
 def finish_done_alerts() -> None:
-    """Mark alerts with nothing left to send as done."""
-    busy = select(Delivery.alert_id).where(Delivery.status.in_(("queued", "sending")))
+    """Mark alerts with nothing left to send as done (not committed)."""
+    busy = select(Delivery.alert_id).where(Delivery.status.in_(PENDING_STATUSES))
     db.session.execute(
         update(Alert).where(Alert.status == "sending", Alert.id.not_in(busy)).values(status="done", completed_at=utcnow())
     )
-    db.session.commit()
 
 
 # Status callbacks and replies
@@ -418,12 +455,11 @@ STATUS_RECEIPT_DAYS = 30
 
 
 def prune_webhook_receipts(now: dt.datetime | None = None) -> int:
-    """Drop status-callback receipts older than STATUS_RECEIPT_DAYS; how many went."""
+    """Drop status-callback receipts older than STATUS_RECEIPT_DAYS (not committed); how many went."""
     cutoff = (now or utcnow()) - dt.timedelta(days=STATUS_RECEIPT_DAYS)
     result = db.session.execute(
         delete(WebhookReceipt).where(WebhookReceipt.kind == "sms-status", WebhookReceipt.received_at < cutoff)
     )
-    db.session.commit()
     return result.rowcount
 
 
@@ -435,23 +471,19 @@ def settle_webhook(kind: str, key: str, outcome: str) -> None:
 
 
 def apply_status(delivery_id: int, sid: str | None, status: str, error_code: int | None) -> bool:
-    """A provider status callback; never moves a delivery backwards, and the same (MessageSid,
-    status) again changes nothing. Returns whether it matched a delivery."""
+    """A provider status callback (not committed); never moves a delivery backwards, and the same
+    (MessageSid, status) again changes nothing. Returns whether it matched a delivery."""
     key = f"{sid}:{status}" if sid else None
     if key and claim_webhook("sms-status", key) is not None:
-        db.session.rollback()
         return False
     matched = _apply_status(delivery_id, sid, status, error_code)
     if key:
         settle_webhook("sms-status", key, "applied" if matched else "ignored")
-    db.session.commit()
     return matched
 
 
 def _apply_status(delivery_id: int, sid: str | None, status: str, error_code: int | None) -> bool:
-    mapped = {"queued": "sending", "accepted": "sending", "scheduled": "sending", "sending": "sending",
-              "sent": "sent", "delivered": "delivered", "read": "delivered", "undelivered": "undelivered",
-              "failed": "failed", "canceled": "failed"}.get(status)
+    mapped = TWILIO_STATUSES.get(status)
     delivery = db.session.get(Delivery, delivery_id, with_for_update=True)
     if delivery is None or mapped is None or (sid and delivery.provider_sid and delivery.provider_sid != sid):
         return False
@@ -488,7 +520,7 @@ def handle_reply(from_phone: str, text: str, message_sid: str | None = None,
                  simulated_from: OutboxMessage | None = None) -> ReplyOutcome:
     """An SMS to our number: an acknowledgement of the newest alert that asked for one, an
     opt-out (STOP, LEIRATKOZOM) or an opt-in (START). The same ``message_sid`` again (a replayed
-    or repeated webhook) acts no more.
+    or repeated webhook) acts no more. Not committed.
 
     ``simulated_from``: the console outbox message an officer answered in the contact's place
     (drills, training). It acts the same, but the log entry is the officer's and says SIMULATED,
@@ -496,7 +528,6 @@ def handle_reply(from_phone: str, text: str, message_sid: str | None = None,
     if message_sid:
         earlier = claim_webhook("sms-inbound", message_sid)
         if earlier is not None:
-            db.session.rollback()
             return ReplyOutcome(earlier or "unknown", replayed=True)
     outcome = _reply(from_phone, text, simulated=simulated_from is not None)
     if message_sid:
@@ -506,7 +537,6 @@ def handle_reply(from_phone: str, text: str, message_sid: str | None = None,
             "to": [None, simulated_from.to], "delivery_id": [None, simulated_from.delivery_id], "text": [None, text],
             "outcome": [None, outcome.action], "alert_id": [None, outcome.alert_id],
         })
-    db.session.commit()
     return outcome
 
 
@@ -527,7 +557,7 @@ def _reply(from_phone: str, text: str, simulated: bool = False) -> ReplyOutcome:
     delivery = db.session.execute(
         select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
         .where(Delivery.phone == phone, Delivery.kind == "alert", Alert.require_ack.is_(True),
-               Delivery.acknowledged_at.is_(None), Delivery.status.in_(("sent", "delivered", "sending")))
+               Delivery.acknowledged_at.is_(None), Delivery.status.in_(REACHED_STATUSES))
         .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update()
     ).scalar_one_or_none()
     if delivery is None:
@@ -535,7 +565,7 @@ def _reply(from_phone: str, text: str, simulated: bool = False) -> ReplyOutcome:
     now = utcnow()
     delivery.acknowledged_at = now
     delivery.ack_text = (text or "")[:160]
-    if delivery.status in ("sending", "sent"):
+    if STATUS_RANK[delivery.status] < STATUS_RANK["delivered"]:
         delivery.status = "delivered"  # a reply proves it arrived
         delivery.delivered_at = delivery.delivered_at or now
     alert = db.session.get(Alert, delivery.alert_id)
@@ -565,7 +595,7 @@ def reminder_text(alert: Alert) -> str:
 
 def escalate_due(now: dt.datetime | None = None) -> list[int]:
     """Send one reminder to everybody who has not acknowledged an alert whose escalation time has
-    come. Returns the alerts escalated."""
+    come (not committed). Returns the alerts escalated."""
     now = now or utcnow()
     candidates = db.session.execute(
         select(Alert).where(Alert.require_ack.is_(True), Alert.escalate_after_minutes.is_not(None),
@@ -578,7 +608,7 @@ def escalate_due(now: dt.datetime | None = None) -> list[int]:
         silent = db.session.execute(
             select(Delivery).where(Delivery.alert_id == alert.id, Delivery.kind == "alert",
                                    Delivery.acknowledged_at.is_(None),
-                                   Delivery.status.in_(("sent", "delivered", "sending", "queued")))
+                                   Delivery.status.in_((*PENDING_STATUSES, *REACHED_STATUSES)))
         ).scalars().all()
         text = reminder_text(alert)
         if silent:
@@ -591,7 +621,6 @@ def escalate_due(now: dt.datetime | None = None) -> list[int]:
             alert.status = "sending"
         alert.escalated_at = now
         escalated.append(alert.id)
-    db.session.commit()
     return escalated
 
 
@@ -611,8 +640,7 @@ def silent_deliveries(alert_id: int) -> list[Delivery]:
 def delivery_counts_for(alert_ids) -> dict[int, dict[str, int]]:
     """``delivery_counts`` of many alerts in one query (alert deliveries, not reminders)."""
     ids = sorted(set(alert_ids))
-    out = {alert_id: {**{s: 0 for s in ("queued", "sending", "sent", "delivered", "undelivered", "failed")},
-                      "acknowledged": 0} for alert_id in ids}
+    out = {alert_id: {**{s: 0 for s in DELIVERY_STATUSES}, "acknowledged": 0} for alert_id in ids}
     if not ids:
         return out
     rows = db.session.execute(

@@ -1,6 +1,12 @@
 """Queue tasks of the alert wing (Huey): drain an alert's deliveries, sweep for work left behind,
 escalate. Registered on the application's Huey instance with fixed names, so that the web
-process that enqueues and the workers that run them agree whatever machine they are on."""
+process that enqueues and the workers that run them agree whatever machine they are on.
+
+The drains run in a lane of their own (``incident.queue.add_lane``): every consumer, the one
+``riado run`` embeds as well as each ``riado worker`` on the SQLite queue or on Redis, gives them
+``RIADO_SMS_CONCURRENCY`` threads of their own, whatever else the queue is doing. A drain sends
+one message at a time, so that setting is how many messages a consumer has in flight; an alert is
+started with as many drains."""
 
 from __future__ import annotations
 
@@ -11,9 +17,9 @@ from huey import crontab
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from incident.audit import set_actor
-from incident.extensions import db
 from incident.database import utcnow
-from incident.queue import QUEUE_UNAVAILABLE, on_queue_lost
+from incident.extensions import db
+from incident.queue import QUEUE_UNAVAILABLE, add_lane, on_queue_lost
 
 from . import operations as ops
 from .gateways import GatewayError, make_gateway
@@ -69,6 +75,7 @@ def drain(app, alert_id: int | None, gateway) -> int:
 def register(app, huey) -> SimpleNamespace:
     """Define the wing's tasks on ``huey`` for ``app``."""
     state = {}
+    sms = add_lane(huey, "sms", app.config["RIADO_SMS_CONCURRENCY"])
 
     def gateway():
         if "gateway" not in state:
@@ -80,11 +87,13 @@ def register(app, huey) -> SimpleNamespace:
         due = ops.next_due(alert_id)
         if due is None:
             ops.finish_done_alerts()
+            db.session.commit()
             return
+        db.session.rollback()  # the read's transaction ends before the queue is written to
         delay = max((due - utcnow()).total_seconds(), 0.0) + 0.05
         drain_task.schedule(args=(alert_id,), delay=delay)
 
-    @huey.task(name="alerts.drain")
+    @sms.task(name="alerts.drain")
     def drain_task(alert_id):
         with app.app_context():
             set_actor(None, "worker")
@@ -104,7 +113,9 @@ def register(app, huey) -> SimpleNamespace:
     def escalate_task():
         with app.app_context():
             set_actor(None, "worker")
-            for alert_id in ops.escalate_due():
+            escalated = ops.escalate_due()
+            db.session.commit()  # the reminders are there before a drain looks for them
+            for alert_id in escalated:
                 fan_out(alert_id)
 
     @huey.periodic_task(crontab(minute="*"), name="alerts.sweep")
@@ -112,29 +123,39 @@ def register(app, huey) -> SimpleNamespace:
         """Belt and braces: work a lost task or a dead worker left behind is taken up again."""
         with app.app_context():
             set_actor(None, "worker")
-            for alert_id in ops.escalate_due():
+            escalated = ops.escalate_due()
+            db.session.commit()
+            for alert_id in escalated:
                 fan_out(alert_id)
-            for alert_id in ops.alerts_in_progress():
+            for alert_id in in_progress():
                 drain_task(alert_id)
             ops.finish_done_alerts()
+            db.session.commit()
 
     @huey.periodic_task(crontab(minute="17", hour="3"), name="alerts.housekeeping")
     def housekeeping_task():
         """Once a night: old status-callback receipts go (see ``prune_webhook_receipts``)."""
         with app.app_context():
             ops.prune_webhook_receipts()
+            db.session.commit()
+
+    def in_progress() -> list[int]:
+        """``ops.alerts_in_progress``, its read ended before the queue is written to."""
+        ids = ops.alerts_in_progress()
+        db.session.rollback()
+        return ids
 
     @huey.on_startup(name="alerts.resume")
     def resume():
         with app.app_context():
-            for alert_id in ops.alerts_in_progress():
+            for alert_id in in_progress():
                 drain_task(alert_id)
 
     def take_up_after_queue_loss():
         """Redis came back without the drains and wake-ups it held: every alert with messages
         left gets its parallel drains again, now."""
         with app.app_context():
-            for alert_id in ops.alerts_in_progress():
+            for alert_id in in_progress():
                 fan_out(alert_id)
 
     on_queue_lost(huey, take_up_after_queue_loss)
@@ -143,10 +164,6 @@ def register(app, huey) -> SimpleNamespace:
         """Start the configured number of parallel drains for an alert."""
         for _ in range(app.config["RIADO_SMS_CONCURRENCY"]):
             drain_task(alert_id)
-
-    def schedule_escalation(alert) -> None:
-        if alert.escalate_after_minutes:
-            escalate_task.schedule(delay=alert.escalate_after_minutes * 60 + 1)
 
     def start(alert_id: int, escalate_after_minutes: int | None = None) -> bool:
         """Hand a committed alert to the queue. Its deliveries are already in the database, so a
@@ -163,4 +180,4 @@ def register(app, huey) -> SimpleNamespace:
         return True
 
     return SimpleNamespace(drain=drain_task, escalate=escalate_task, sweep=sweep_task, fan_out=fan_out,
-                           schedule_escalation=schedule_escalation, start=start, gateway=gateway)
+                           start=start, gateway=gateway)

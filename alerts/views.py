@@ -40,9 +40,9 @@ from incident.web.params import id_arg
 
 from . import operations as ops
 from . import sms
-from .api import two_way
+from .gateways import two_way
 from .labels import alert_status_words, delivery_status_words, error_words, reason_words
-from .models import Alert, OutboxMessage
+from .models import FAILED_STATUSES, Alert, OutboxMessage
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
@@ -134,7 +134,7 @@ def form_raw() -> dict:
 def sender_notice() -> str | None:
     """Why acknowledgements cannot come back, if they cannot (None when replies reach us)."""
     config = current_app.config
-    if two_way():
+    if two_way(config):
         return None
     if ops.current_gateway_name() == "console" and not config.get("TWILIO_FROM"):
         return None  # nothing is sent; replies are simulated on the outbox page
@@ -195,27 +195,24 @@ def compose():
     if request.form.get("edit"):  # "Back to editing" on the confirmation
         return render_compose(raw)
     try:
-        data = ops.clean_alert(raw)
+        preview = ops.preview_alert(raw)
     except FieldErrors as exc:
         db.session.rollback()
         return render_compose(raw, page_errors(raw, exc.errors), 422)
-    recipients = ops.resolve_recipients(data["groups"], data["contacts"], data["area"], data["drill"])
-    text = ops.compose(data["body"], data["transliterate"], data["drill"])
+    data, recipients = preview.data, preview.recipients
     if not recipients.send:
         errors = {"recipients": [_("Nobody would receive this alert: every contact chosen is excluded.")]}
-        counts = {reason: n for reason, n in recipients.counts().items() if n}
-        if counts:
+        if preview.excluded_counts:
             reasons = reason_words()
-            errors["recipients"].append(", ".join(f"{reasons[r]}: {n}" for r, n in counts.items()))
+            errors["recipients"].append(", ".join(f"{reasons[r]}: {n}" for r, n in preview.excluded_counts.items()))
         return render_compose(raw, errors, 422)
-    price = current_app.config["RIADO_SMS_PRICE"]
     return render_template(
-        "alerts/confirm.html", raw=raw, data=data, incident=data["incident"], recipients=recipients, text=text,
-        excluded_counts={reason: n for reason, n in recipients.counts().items() if n},
+        "alerts/confirm.html", raw=raw, data=data, incident=data["incident"], recipients=recipients, text=preview.text,
+        excluded_counts=preview.excluded_counts,
         excluded_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.excluded],
-        cost=sms.cost(text.segments, len(recipients.send), price), price=price,
+        cost=preview.cost, price=current_app.config["RIADO_SMS_PRICE"],
         idempotency_key=str(uuid.uuid4()), sender_notice=sender_notice() if data["require_ack"] else None,
-        gateway=ops.current_gateway_name(),
+        gateway=preview.gateway,
     )
 
 
@@ -298,7 +295,7 @@ def _reason_counts(exclusions) -> dict:
 def _awaiting(alert: Alert, deliveries) -> bool:
     """Whether an acknowledgement may still come (the page keeps polling for it)."""
     return alert.require_ack and any(
-        d.acknowledged_at is None and d.status not in ("failed", "undelivered") for d in deliveries
+        d.acknowledged_at is None and d.status not in FAILED_STATUSES for d in deliveries
     )
 
 
@@ -335,6 +332,7 @@ def simulate_reply(message_id: int):
         flash(_("Type the reply to simulate (for example OK)."), "error")
         return redirect(back)
     outcome = ops.handle_reply(message.to, text, simulated_from=message)
+    db.session.commit()
     who = show_phone(message.to)
     messages = {
         "ack": _("Simulated reply “%(text)s” from %(who)s: acknowledgement of alert #%(id)s recorded.",
@@ -357,6 +355,7 @@ def dashboard_panel() -> dict:
     """Alerts in flight, with their progress, for the dashboard: those still being sent, and
     those of the last day still waiting for acknowledgements. Drills are listed apart."""
     alerts = db.session.execute(ops.alerts_in_flight_query().limit(20)).scalars().all()
-    rows = [(alert, ops.alert_counts(alert)) for alert in alerts]
+    counts = ops.delivery_counts_for(alert.id for alert in alerts)
+    rows = [(alert, ops.alert_counts(alert, counts[alert.id])) for alert in alerts]
     rows = [(a, c) for a, c in rows if a.status == "sending" or c["acknowledged"] < a.recipients]
     return {"alerts": [r for r in rows if not r[0].drill][:10], "drill_alerts": [r for r in rows if r[0].drill][:10]}

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from functools import wraps
-from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import force_locale, gettext
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
 from incident.errors import FieldError
+from incident.extensions import db
 from incident.security import csrf_exempt, public
 from incident.validation import record_id, whole_number
 from incident.web.errors import BadField
@@ -45,8 +46,11 @@ def signed(view):
 
 
 def twiml(message: str | None = None) -> Response:
-    body = f"<Response><Message>{escape(message)}</Message></Response>" if message else "<Response/>"
-    return Response('<?xml version="1.0" encoding="UTF-8"?>' + body, mimetype="text/xml")
+    """A TwiML answer: the reply ``message`` to the sender, or nothing to say."""
+    answer = MessagingResponse()
+    if message:
+        answer.message(message)
+    return Response(answer.to_xml(), mimetype="text/xml")
 
 
 @bp.route("/status", methods=["POST"])
@@ -64,6 +68,7 @@ def status():
         # Signed, so Twilio's (or made with its token): a 400 it logs, nothing recorded.
         raise BadField(exc.field, exc.message, "query" if exc.field == "d" else "form") from None
     ops.apply_status(delivery_id, request.form.get("MessageSid"), request.form.get("MessageStatus", ""), error_code)
+    db.session.commit()
     return twiml()
 
 
@@ -76,6 +81,7 @@ def inbound():
     The same MessageSid again (a replay) acts no more and gets the first answer again."""
     sid = request.form.get("MessageSid") or request.form.get("SmsSid") or None
     outcome = ops.handle_reply(request.form.get("From", ""), request.form.get("Body", ""), sid)
+    db.session.commit()
     with force_locale(current_app.config["RIADO_LOCALE"]):
         replies = {
             "ack": gettext("Thank you, your confirmation is recorded."),

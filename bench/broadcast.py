@@ -1,38 +1,40 @@
-"""A broadcast to 10,000 recipients through the real queue, workers and Twilio gateway, on both
-backends, the fake Twilio answering each message in 50 ms: time from ``POST /api/v1/alerts`` to
-its 202 and until every message is sent and delivered, messages per second against the limit
-(concurrency ÷ latency), and the processes' peak memory.
+"""A broadcast through the real queue, consumers and Twilio gateway, in both ways Riadó runs, at
+two concurrencies, beside a bare twilio-SDK loop with as many threads against the same fake Twilio
+(each message answered after 50 ms): messages per second and their ratio to the bare loop.
 
     .venv/bin/python bench/broadcast.py [--backend sqlite|postgis|both] [--recipients N]
-                                        [--worker-processes N] [--worker-threads N] [--concurrency N]
-                                        [--latency-ms MS]
+                                        [--concurrency N[,N…]] [--modes run,serve]
+                                        [--latency-ms MS] [--no-callbacks]
                                         [--pg-url URL] [--quick]
 
 For each backend: a fresh database (as bench/spatial.py makes them), migrated, with an officer,
 a bearer token and one alert group of ``--recipients`` contacts (made with the app's own
 ``create_contact``, each with a mobile number of its own in the fictional +36 xx 555 xxxx block).
-Then Riadó as deployed, each a process of its own:
+Then, for each concurrency (``RIADO_SMS_CONCURRENCY``, 4 and 32 by default):
 
-- ``riado serve`` (gunicorn, riado serve's default workers and threads, no embedded consumer),
-  which takes the alert and Twilio's status callbacks;
-- ``--worker-processes`` × ``riado worker --workers N`` on the queue (Huey with its SQLite file
-  under the instance folder: the default), sending through the real Twilio gateway (the twilio
-  SDK) with ``RIADO_SMS_CONCURRENCY`` drains;
-- the fake Twilio REST API of tests/fake_twilio.py in this process on 127.0.0.1, which accepts
-  every message after ``--latency-ms`` (as Twilio's API takes its time), records it, and reports it ``delivered`` to its status callback 50 ms later,
-  signed as Twilio signs.
+- **bare**: the twilio SDK alone, as many threads as the concurrency, each sending the next
+  number's message until none is left (one ``Client``, the connection pool Riadó's gateway gives
+  it): what the provider's answer time allows on this machine;
+- **run**: ``riado run`` as a new user starts it (``make run``): the development server with the
+  queue consumer embedded in it, the SQLite queue;
+- **serve**: Riadó as deployed: ``riado serve`` (gunicorn, its default workers and threads, no
+  embedded consumer), which takes the alert and the status callbacks, and one ``riado worker``
+  (its default threads) on the SQLite queue;
 
-One ``POST /api/v1/alerts`` to the group; then ``GET /api/v1/alerts/<id>`` every 0.1 s until every
-delivery is ``delivered`` and the alert is ``done``. Printed: how long the POST took (it writes
-the alert and one delivery per recipient in one transaction), when the first and the last message
-reached the fake, when all were ``sent`` and all ``delivered`` in the database, and the messages
-per second. Everything is counted: every recipient must have got exactly one message at the fake,
-every attempt must have been accepted, every status callback answered 200, the alert's counts
-must say ``delivered`` for all and nothing failed, and the processes' logs must show no error.
-Goals (issue 5): the 202 within 1 s, at least 80 % of the limit (``RIADO_SMS_CONCURRENCY``
-messages in flight, each taking the latency: 4 ÷ 50 ms = 80 messages/s), every process under
-300 MB at its peak (VmHWM). Timing never fails the run: the exit status is 1 only if something
-is wrong.
+each against a fresh fake Twilio of tests/fake_twilio.py in this process on 127.0.0.1 (HTTP/1.1
+keep-alive, TCP_NODELAY, a listen backlog of 1,024, a thread per connection, so that the fake is not
+what is measured), which accepts every message after ``--latency-ms``, records it, and (unless
+``--no-callbacks``) reports it ``delivered`` to its status callback 50 ms later, signed as Twilio
+signs. Riadó gets one ``POST /api/v1/alerts`` to the group; then ``GET /api/v1/alerts/<id>`` every
+0.1 s until every delivery is ``delivered`` (``sent`` without callbacks).
+
+Messages per second are counted the same way for all three: recipients over the time from the
+first to the last message arriving at the fake. Printed beside them: Riadó's rate from the POST
+to all sent, the ratio to the bare loop (goal, issue 12: ≥ 0.8× at 4 and at 32 in both modes), the
+202's time, the processes' peak memory and CPU time. Everything is counted: every recipient must
+have got exactly one message at the fake, every attempt must have been accepted, every status
+callback answered 200, the alert's counts must agree, and the processes' logs must show no error.
+Timing never fails the run: the exit status is 1 only if something is wrong.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ BODY = ("Árvízvédelmi készültség III. fok: a Duna a Vigadó térnél 812 c
 POLL_S = 0.1
 SETTLE_S = 1.0  # after the last delivery: is anything sent twice late?
 QUICK = {"recipients": 300}
+MODES = {"run": "riado run (embedded consumer)", "serve": "riado serve + riado worker"}
+GOAL = 0.8  # of the bare loop's messages per second
 
 
 def phone(i: int) -> str:
@@ -92,67 +96,132 @@ def make_recipients(app, count: int) -> tuple[int, list[str], float]:
         return group.id, phones, time.perf_counter() - started
 
 
-def run_backend(backend: str, args, workdir: Path) -> dict:
-    from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-
+def prepare(backend: str, args, workdir: Path) -> dict:
+    """A fresh database with the group; returns what the cases need (and ``drop``)."""
     from incident.extensions import db
 
-    result = {"backend": backend, "problems": [], "recipients": args.recipients, "load": [os.getloadavg()[0]]}
     url, drop = create_database(backend, workdir, args.pg_url)
     folder = workdir / backend
     folder.mkdir()
-    instance = folder / "instance"
-    os.environ["RIADO_INSTANCE_PATH"] = str(instance)  # read by build_app's create_app
-    processes: list[Process] = []
-    app = client = fake = None
+    os.environ["RIADO_INSTANCE_PATH"] = str(folder / "instance")  # read by build_app's create_app
     try:
         app = build_app(url)
         with app.app_context():
-            result["version"] = app.config.get("RIADO_DATABASE_VERSION", "")
+            version = app.config.get("RIADO_DATABASE_VERSION", "")
         token = make_token(app)
-        group_id, phones, result["contacts_s"] = make_recipients(app, args.recipients)
+        group_id, phones, contacts_s = make_recipients(app, args.recipients)
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+    except BaseException:
+        drop()
+        raise
+    return {"url": url, "drop": drop, "folder": folder, "version": version, "token": token, "group_id": group_id,
+            "phones": phones, "contacts_s": contacts_s}
 
-        fake = FakeTwilio(auto_deliver=True).start()
+
+def steady_rate(messages) -> tuple[float, float | None, float | None]:
+    """(messages per second from the first to the last at the fake, first, last arrival time)."""
+    if len(messages) < 2:
+        return float("nan"), None, None
+    ats = sorted(m.at for m in messages)
+    return (len(ats) - 1) / (ats[-1] - ats[0]) if ats[-1] > ats[0] else float("nan"), ats[0], ats[-1]
+
+
+def run_bare(concurrency: int, phones: list[str], args) -> dict:
+    """The twilio SDK alone: ``concurrency`` threads sending one message to each of ``phones``."""
+    import threading
+
+    from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+    from twilio.rest import Client as TwilioClient
+
+    from alerts.gateways import _RedirectingHttpClient
+
+    fake = FakeTwilio().start()
+    fake.latency = args.latency_ms / 1000
+    result = {"mode": "bare", "concurrency": concurrency, "problems": [], "load": [os.getloadavg()[0]]}
+    try:
+        client = TwilioClient(ACCOUNT_SID, AUTH_TOKEN, http_client=_RedirectingHttpClient(fake.url, concurrency, 15))
+        numbers = iter(phones)
+        lock = threading.Lock()
+        errors = []
+
+        def send():
+            while True:
+                with lock:
+                    number = next(numbers, None)
+                if number is None:
+                    return
+                try:
+                    client.messages.create(to=number, from_=SENDER, body=BODY, validity_period=900)
+                except Exception as exc:  # noqa: BLE001 - counted as a problem
+                    errors.append(repr(exc))
+
+        threads = [threading.Thread(target=send) for _ in range(concurrency)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        result["wall_s"] = time.perf_counter() - started
+        result["rate"], _first, _last = steady_rate(fake.messages)
+        result["peak_in_flight"] = fake.peak_in_flight
+        if errors or len(fake.messages) != len(phones):
+            result["problems"].append(f"bare loop: {len(fake.messages)} messages for {len(phones)}, "
+                                      f"{len(errors)} errors: {errors[:3]}")
+    finally:
+        fake.stop()
+    result["load"].append(os.getloadavg()[0])
+    return result
+
+
+def run_case(mode: str, concurrency: int, ready: dict, args, case: Path) -> dict:
+    """One broadcast under ``mode`` (run, serve) with ``RIADO_SMS_CONCURRENCY=concurrency``."""
+    from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+    n = args.recipients
+    phones = ready["phones"]
+    result = {"mode": mode, "concurrency": concurrency, "problems": [], "recipients": n,
+              "load": [os.getloadavg()[0]]}
+    case.mkdir()
+    processes: list[Process] = []
+    client = fake = None
+    try:
+        fake = FakeTwilio(auto_deliver=args.callbacks).start()
         fake.latency = args.latency_ms / 1000
         port = free_port()
-        env = riado_env(url, instance, TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        env = riado_env(ready["url"], case / "instance", TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
                         TWILIO_FROM=SENDER, TWILIO_API_URL=fake.url, PUBLIC_URL=f"http://127.0.0.1:{port}",
-                        RIADO_SMS_CONCURRENCY=str(args.concurrency))
-        web = Process("riado serve", [RIADO, "serve", "--host", "127.0.0.1", "--port", str(port)], env,
-                      folder / "riado-serve.log")
-        processes.append(web)
-        workers = []
-        for n in range(args.worker_processes):
-            worker = Process(f"riado worker {n + 1}", [RIADO, "worker", "--workers", str(args.worker_threads)], env,
-                             folder / f"riado-worker-{n + 1}.log")
-            processes.append(worker)
-            workers.append(worker)
+                        RIADO_SMS_CONCURRENCY=str(concurrency))
+        senders = []
+        if mode == "run":
+            web = Process("riado run", [RIADO, "run", "--host", "127.0.0.1", "--port", str(port)],
+                          dict(env, RIADO_EMBEDDED_WORKER="1"), case / "riado-run.log")
+            processes.append(web)
+        else:
+            web = Process("riado serve", [RIADO, "serve", "--host", "127.0.0.1", "--port", str(port)], env,
+                          case / "riado-serve.log")
+            worker = Process("riado worker", [RIADO, "worker"], env, case / "riado-worker.log")
+            processes += [web, worker]
+            senders.append(worker)
         wait_http(port, "/healthz", web)
-        for worker in workers:
+        for worker in senders:
             wait_log(worker, "Huey consumer started")
 
-        client = Client(port, token, timeout=600)
+        client = Client(port, ready["token"], timeout=600)
         cpu_before = {p.name: p.cpu_seconds() for p in processes}
         self_before = time.process_time()
-        print(f"  POST /api/v1/alerts to {args.recipients:,} recipients", flush=True)
         t0 = time.time()
         started = time.perf_counter()
-        status, body = client.request("POST", "/api/v1/alerts", {"body": BODY, "groups": [group_id], "drill": True})
+        status, body = client.request("POST", "/api/v1/alerts", {"body": BODY, "groups": [ready["group_id"]],
+                                                                 "drill": True})
         result["post_s"] = time.perf_counter() - started
         if status != 202:
             raise RuntimeError(f"POST /api/v1/alerts: HTTP {status}: {body[:300]!r}")
         accepted = json.loads(body)
-        if accepted["recipients"] != args.recipients:
-            result["problems"].append(f"the alert has {accepted['recipients']} recipients, expected {args.recipients}")
+        if accepted["recipients"] != n:
+            result["problems"].append(f"the alert has {accepted['recipients']} recipients, expected {n}")
         alert_path = f"/api/v1/alerts/{accepted['id']}"
-
-        marks: dict[str, float] = {}
-        counts: dict = {}
-        deadline = time.perf_counter() + max(120.0, args.recipients / 10)
-        last_progress = ""
         result["poll_retries"] = 0
 
         def get(path: str) -> tuple[int, bytes]:
@@ -169,6 +238,10 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
                     result["poll_retries"] += 1
             raise AssertionError("unreachable")
 
+        marks: dict[str, float] = {}
+        counts: dict = {}
+        final_status = "delivered" if args.callbacks else "sent"
+        deadline = time.perf_counter() + max(120.0, n / 10)
         while time.perf_counter() < deadline:
             status, body = get(alert_path)
             now = time.perf_counter() - started
@@ -178,28 +251,17 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
             alert = json.loads(body)
             counts = alert["counts"]
             marks.setdefault("body", alert["body"])
-            if counts["sent"] + counts["delivered"] >= args.recipients:
+            if counts["sent"] + counts["delivered"] >= n:
                 marks.setdefault("all_sent", now)
-            if counts["delivered"] >= args.recipients:
-                marks.setdefault("all_delivered", now)
-            if alert["status"] == "done":
-                marks.setdefault("done", now)
-            progress = f"{counts['sent'] + counts['delivered']:,} sent, {counts['delivered']:,} delivered"
-            if progress != last_progress and int(now) != int(marks.get("printed", -1)):
-                print(f"    {now:6.1f} s: {progress}", flush=True)
-                marks["printed"] = now
-                last_progress = progress
-            if "all_delivered" in marks and "done" in marks:
+            if counts[final_status] >= n and alert["status"] == "done":
+                marks.setdefault("all_final", now)
                 break
-            if counts["failed"] or counts["undelivered"]:
-                if counts["queued"] + counts["sending"] == 0:
-                    break
+            if (counts["failed"] or counts["undelivered"]) and counts["queued"] + counts["sending"] == 0:
+                break
             time.sleep(POLL_S)
         else:
             result["problems"].append(f"not finished within {deadline - started:.0f} s: {counts}")
         result["marks"] = marks
-        result["counts"] = counts
-        # Where the CPU went during the broadcast (this process: the fake Twilio and the polling).
         result["cpu"] = {p.name: p.cpu_seconds() - cpu_before[p.name] for p in processes}
         result["cpu"]["this process (fake Twilio, polling)"] = time.process_time() - self_before
         result["cpu_wall"] = time.perf_counter() - started
@@ -209,14 +271,16 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
         # Everything counted, at the fake and in the database.
         messages = list(fake.messages)
         result["fake_messages"] = len(messages)
-        if messages:
-            ats = sorted(m.at for m in messages)
-            result["first_s"], result["last_s"] = ats[0] - t0, ats[-1] - t0
+        result["rate"], first, last = steady_rate(messages)
+        result["first_s"] = first - t0 if first else None
+        result["last_s"] = last - t0 if last else None
+        result["e2e_rate"] = rate(n, marks.get("all_sent"))
+        result["peak_in_flight"] = fake.peak_in_flight
         by_phone = fake.count_by_phone()
         missing = [p for p in phones if p not in by_phone]
-        twice = {p: n for p, n in by_phone.items() if n > 1}
+        twice = {p: k for p, k in by_phone.items() if k > 1}
         strangers = [p for p in by_phone if p not in set(phones)]
-        result["duplicates"] = sum(n - 1 for n in twice.values())
+        result["duplicates"] = sum(k - 1 for k in twice.values())
         if missing or twice or strangers:
             result["problems"].append(f"at the fake: {len(missing)} recipients got nothing, {len(twice)} got more than "
                                       f"one message ({result['duplicates']} extra), {len(strangers)} unknown numbers")
@@ -229,20 +293,15 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
             result["problems"].append("a message's text is not the alert's (the drill prefix, then the text written)")
         callbacks = list(fake.callback_results)
         result["callbacks"] = len(callbacks)
-        bad_callbacks = [s for s in callbacks if s != 200]
-        if bad_callbacks or len(callbacks) != len(messages):
+        if args.callbacks and (any(s != 200 for s in callbacks) or len(callbacks) != len(messages)):
             result["problems"].append(f"status callbacks: {len(callbacks)} for {len(messages)} messages, "
-                                      f"{len(bad_callbacks)} not answered 200")
+                                      f"{sum(s != 200 for s in callbacks)} not answered 200")
         status, body = get(alert_path)
         final = json.loads(body)["counts"] if status == 200 else {}
         result["counts"] = final
-        if final.get("delivered") != args.recipients or final.get("failed") or final.get("undelivered"):
+        if final.get(final_status) != n or final.get("failed") or final.get("undelivered"):
             result["problems"].append(f"the alert's counts at the end: {final}")
-        status, body = get(f"{alert_path}/deliveries?limit=1")
-        total = json.loads(body).get("total") if status == 200 else None
-        if total != args.recipients:
-            result["problems"].append(f"GET …/deliveries: total {total}, expected {args.recipients}")
-        for worker in workers:
+        for worker in senders:
             if "messages attempted" not in worker.text():
                 result["problems"].append(f"{worker.name} sent nothing")
         result["load"].append(os.getloadavg()[0])
@@ -255,11 +314,6 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
             result["problems"] += process.problems()
         if fake is not None:
             fake.stop()
-        if app is not None:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
-        drop()
     return result
 
 
@@ -270,115 +324,127 @@ def rate(n: int, seconds: float | None) -> float:
     return n / seconds if seconds else float("nan")
 
 
-def report(result: dict, args) -> None:
-    print(f"\n== {BACKEND_TITLES[result['backend']]} ({result.get('version', '')}) ==")
-    load = " → ".join(f"{v:.2f}" for v in result["load"])
-    n = result["recipients"]
-    print(f"machine       {os.cpu_count()} CPUs, 1-minute load average {load} (start → end)")
-    print(f"set-up        {n:,} contacts in one group ({result['contacts_s']:.1f} s with create_contact); riado serve, "
-          f"{args.worker_processes} × riado worker --workers {args.worker_threads}, RIADO_SMS_CONCURRENCY="
-          f"{args.concurrency}, the SQLite queue; the fake Twilio in this process")
+def rounded(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
+
+
+def load_text(result: dict) -> str:
+    return " → ".join(f"{v:.2f}" for v in result["load"])
+
+
+def report_case(result: dict, bare: dict | None) -> None:
+    name = MODES[result["mode"]]
     marks = result.get("marks", {})
-    first, last = result.get("first_s"), result.get("last_s")
-    result["e2e_rate"] = rate(n, marks.get("all_sent"))
-    result["steady_rate"] = rate(result.get("fake_messages", 0) - 1, (last - first) if first is not None else None)
-    rows = [
-        ("POST /api/v1/alerts answered (202)", result["post_s"], ""),
-        ("first message at the fake Twilio", first, ""),
-        ("last message at the fake Twilio", last, f"{rate(n, last):,.0f} messages/s since the POST"),
-        ("all 'sent' in the database", marks.get("all_sent"), f"{rounded(result['e2e_rate'])} messages/s"),
-        ("all 'delivered' (status callbacks)", marks.get("all_delivered"), ""),
-        ("the alert 'done'", marks.get("done"), ""),
-    ]
-    print(f"{'seconds since the POST was sent':40}")
-    for label, value, note in rows:
-        shown = "–" if value is None else f"{value:8.2f}"
-        print(f"  {label:38}{shown:>8}   {note}")
-    print(f"  (polled every {POLL_S:g} s; between the first and the last message at the fake: "
-          f"{result['steady_rate']:,.0f} messages/s)")
-    limit = args.concurrency / (args.latency_ms / 1000) if args.latency_ms else float("nan")
-    result["limit"] = limit
-    result["of_limit"] = result["steady_rate"] / limit if limit == limit else float("nan")
-    print(f"limit         {args.concurrency} in flight ÷ {args.latency_ms:g} ms = {limit:,.0f} messages/s; "
-          f"reached {result['of_limit']:.0%} between the first and the last message (goal ≥ 80 %), "
-          f"{rate(n, marks.get('all_sent')) / limit:.0%} from the POST to all sent")
-    post_ok = result["post_s"] <= 1.0
-    print(f"202           after {result['post_s'] * 1000:,.0f} ms (goal ≤ 1 s: {'met' if post_ok else 'NOT met'})")
+    ratio = result["rate"] / bare["rate"] if bare and bare.get("rate") else float("nan")
+    result["ratio"] = ratio
+    print(f"  {name}, RIADO_SMS_CONCURRENCY={result['concurrency']}: {rounded(result['rate'])} messages/s "
+          f"(first → last message at the fake), {rounded(ratio, 2)}× the bare loop; "
+          f"{rounded(result['e2e_rate'])} messages/s from the POST to all sent")
+    print(f"    202 after {result['post_s'] * 1000:,.0f} ms; first message {rounded(result.get('first_s'), 2)} s, "
+          f"all sent {rounded(marks.get('all_sent'), 2)} s, all final {rounded(marks.get('all_final'), 2)} s; "
+          f"at most {result.get('peak_in_flight')} messages in flight at the fake; load {load_text(result)}")
+    if result.get("cpu"):
+        cpu = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result["cpu"].items())
+        print(f"    CPU time during the {result['cpu_wall']:.1f} s: {cpu}")
     if result.get("peak_mb"):
         peaks = ", ".join(f"{name} {one:,.0f} MB" + (f" (group {total:,.0f} MB)" if total > one else "")
                           for name, (one, total) in result["peak_mb"].items())
         result["peak_one"] = max(one for one, _total in result["peak_mb"].values())
-        print(f"peak memory   {peaks}; largest process {result['peak_one']:,.0f} MB (goal < 300 MB: "
-              f"{'met' if result['peak_one'] < 300 else 'NOT met'})")
-    if "cpu" in result:
-        cpu = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result["cpu"].items())
-        print(f"CPU time      during the {result['cpu_wall']:.1f} s of the broadcast: {cpu} "
-              f"(of {os.cpu_count() * result['cpu_wall']:.0f} CPU-seconds on the machine)")
+        print(f"    peak memory {peaks}")
     if result.get("poll_retries"):
-        print(f"polling       {result['poll_retries']} GETs sent again after the server closed a kept-alive connection")
-    print(f"counted       {result.get('fake_messages', 0):,} messages at the fake for {n:,} recipients "
+        print(f"    polling: {result['poll_retries']} GETs sent again after the server closed a kept-alive connection")
+    print(f"    counted {result.get('fake_messages', 0):,} messages at the fake for {result['recipients']:,} recipients "
           f"({result.get('duplicates', 0)} extra), {result.get('attempts', 0):,} attempts, "
           f"{result.get('callbacks', 0):,} status callbacks; the alert's counts {result.get('counts')}")
     if result["problems"]:
-        print(f"PROBLEMS ({len(result['problems'])}):")
+        print(f"    PROBLEMS ({len(result['problems'])}):")
         for line in result["problems"][:20]:
-            print("  " + line)
-    else:
-        print("checks        every recipient exactly one message, every attempt accepted, every callback 200, "
-              "all delivered, no error in the logs")
+            print("      " + line)
 
 
-def summarise(result: dict) -> None:
-    backend, marks = result["backend"], result.get("marks", {})
-    record("broadcast", backend, "recipients", result["recipients"], "")
-    record("broadcast", backend, "POST /alerts → 202", result["post_s"], "s", "≤ 1 s", result["post_s"] <= 1.0)
-    record("broadcast", backend, "all sent", marks.get("all_sent"), "s")
-    record("broadcast", backend, "all delivered", marks.get("all_delivered"), "s")
-    record("broadcast", backend, "messages/s (POST → all sent)", result["e2e_rate"], "msg/s")
-    record("broadcast", backend, "messages/s (first → last)", result["steady_rate"], "msg/s")
-    of_limit = result.get("of_limit", float("nan"))
-    record("broadcast", backend, "of the limit (concurrency ÷ latency)", of_limit * 100, "%", "≥ 80 %",
-           of_limit >= 0.8 if of_limit == of_limit else None)
-    peak = result.get("peak_one", float("nan"))
-    record("broadcast", backend, "peak memory, largest process", peak, "MB", "< 300 MB",
-           peak < 300 if peak == peak else None)
-    record("broadcast", backend, "extra messages", result.get("duplicates"), "")
-    record("broadcast", backend, "checks", "ok" if not result["problems"] else f"{len(result['problems'])} problems", "")
+def summarise(backend: str, results: list[dict]) -> None:
+    for r in results:
+        if r["mode"] == "bare":
+            record("broadcast", backend, f"bare SDK loop, {r['concurrency']} threads: msg/s", r.get("rate"), "msg/s")
+            continue
+        label = f"{r['mode']}, concurrency {r['concurrency']}"
+        if "rate" not in r:
+            record("broadcast", backend, f"{label}: checks", "failed", "")
+            continue
+        ratio = r.get("ratio", float("nan"))
+        record("broadcast", backend, f"{label}: msg/s", r["rate"], "msg/s")
+        record("broadcast", backend, f"{label}: ÷ bare", ratio, "×", f"≥ {GOAL}×",
+               ratio >= GOAL if ratio == ratio else None)
+        record("broadcast", backend, f"{label}: POST → 202", r["post_s"], "s", "≤ 1 s", r["post_s"] <= 1.0)
+        peak = r.get("peak_one", float("nan"))
+        record("broadcast", backend, f"{label}: peak memory", peak, "MB", "< 300 MB",
+               peak < 300 if peak == peak else None)
+        record("broadcast", backend, f"{label}: checks", "ok" if not r["problems"] else f"{len(r['problems'])} problems",
+               "")
 
 
-def rounded(value: float) -> str:
-    return "–" if math.isnan(value) else f"{value:.0f}"
-
-
-def table(results: list[dict]) -> None:
-    print("\n== Summary ==")
-    head = (f"{'backend':9}{'recipients':>11}{'POST s':>8}{'first s':>9}{'all sent s':>12}{'delivered s':>13}"
-            f"{'msg/s':>8}{'steady':>8}{'extra':>7}  ok")
+def table(backend: str, results: list[dict]) -> None:
+    print(f"\n== Summary: {BACKEND_TITLES[backend]} ==")
+    head = f"{'mode':32}{'in flight':>10}{'msg/s':>8}{'bare':>8}{'÷ bare':>8}{'POST→sent':>11}{'peak':>6}{'extra':>7}  ok"
     print(head)
     print("-" * len(head))
+    bare = {r["concurrency"]: r for r in results if r["mode"] == "bare"}
     for r in results:
-        if "e2e_rate" not in r:
-            print(f"{r['backend']:9}  failed: {r.get('failure', 'see above')}")
+        if r["mode"] == "bare":
             continue
-        marks = r.get("marks", {})
+        b = bare.get(r["concurrency"], {})
+        if "rate" not in r:
+            print(f"{MODES[r['mode']]:32}{r['concurrency']:>10}  failed: {r.get('failure', 'see above')}")
+            continue
+        print(f"{MODES[r['mode']]:32}{r['concurrency']:>10}{rounded(r['rate']):>8}{rounded(b.get('rate')):>8}"
+              f"{rounded(r.get('ratio'), 2) + '×':>8}{rounded(r['e2e_rate']):>11}{r.get('peak_in_flight', 0):>6}"
+              f"{r.get('duplicates', 0):>7}  {'yes' if not r['problems'] else 'NO'}")
+    print(f"(msg/s: recipients over the time from the first to the last message at the fake; bare: the twilio SDK "
+          f"alone with as many threads; goal ≥ {GOAL}× the bare loop; POST→sent: recipients over the time from the "
+          f"POST to all sent; peak: the most messages the fake held at once)")
 
-        def s(v):
-            return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}"
 
-        print(f"{r['backend']:9}{r['recipients']:>11,}{s(r['post_s']):>8}{s(r.get('first_s')):>9}"
-              f"{s(marks.get('all_sent')):>12}{s(marks.get('all_delivered')):>13}{rounded(r['e2e_rate']):>8}"
-              f"{rounded(r['steady_rate']):>8}{r.get('duplicates', 0):>7}  {'yes' if not r['problems'] else 'NO'}")
-    print("(seconds since the POST was sent; msg/s: recipients / time until all sent; steady: between the first and "
-          "the last message at the fake)")
+def run_backend(backend: str, args, workdir: Path) -> list[dict]:
+    ready = prepare(backend, args, workdir)
+    results = []
+    try:
+        print(f"  {args.recipients:,} contacts in one group ({ready['contacts_s']:.1f} s with create_contact); "
+              f"{os.cpu_count()} CPUs, 1-minute load average {os.getloadavg()[0]:.2f}", flush=True)
+        for concurrency in args.concurrency:
+            bare = run_bare(concurrency, ready["phones"], args)
+            results.append(bare)
+            print(f"\n  bare twilio SDK loop, {concurrency} threads: {rounded(bare['rate'])} messages/s "
+                  f"(limit {concurrency} ÷ {args.latency_ms:g} ms = {concurrency / (args.latency_ms / 1000):,.0f}/s), "
+                  f"at most {bare['peak_in_flight']} in flight; load {load_text(bare)}", flush=True)
+            for problem in bare["problems"]:
+                print("    PROBLEM " + problem)
+            for mode in args.modes:
+                case = ready["folder"] / f"{mode}-{concurrency}"
+                try:
+                    result = run_case(mode, concurrency, ready, args, case)
+                except Exception as exc:  # noqa: BLE001 (report it, then measure the next case)
+                    traceback.print_exc()
+                    reason = " ".join(str(exc).split())[:120]
+                    result = {"mode": mode, "concurrency": concurrency, "problems": [reason], "failure": reason}
+                    results.append(result)
+                    continue
+                report_case(result, bare)
+                results.append(result)
+                sys.stdout.flush()
+    finally:
+        ready["drop"]()
+    return results
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgis", "both"), default="both")
-    parser.add_argument("--recipients", type=int, help="contacts in the group (default 10,000)")
-    parser.add_argument("--worker-processes", type=int, default=1, help="riado worker processes")
-    parser.add_argument("--worker-threads", type=int, default=4, help="threads per riado worker (its default)")
-    parser.add_argument("--concurrency", type=int, default=4, help="RIADO_SMS_CONCURRENCY (its default)")
+    parser.add_argument("--recipients", type=int, help="contacts in the group (default 3,000)")
+    parser.add_argument("--concurrency", default="4,32", help="values of RIADO_SMS_CONCURRENCY (default 4,32)")
+    parser.add_argument("--modes", default="run,serve",
+                        help="run (riado run, the embedded consumer), serve (riado serve + riado worker)")
+    parser.add_argument("--no-callbacks", dest="callbacks", action="store_false",
+                        help="the fake sends no status callbacks (the alert ends 'sent')")
     parser.add_argument("--latency-ms", type=float, default=50.0,
                         help="how long the fake Twilio takes to answer each message (default 50)")
     parser.add_argument("--pg-url", default=os.environ.get("TEST_PG_URL", DEFAULT_PG_URL),
@@ -387,35 +453,43 @@ def main(argv=None) -> int:
                         help=f"{QUICK['recipients']:,} recipients (unless --recipients is given)")
     args = parser.parse_args(argv)
     if args.recipients is None:
-        args.recipients = QUICK["recipients"] if args.quick else 10_000
-    if not 1 <= args.recipients <= len(PREFIXES) * 10_000 or args.worker_processes < 1 or args.worker_threads < 1 \
-            or args.concurrency < 1 or args.latency_ms < 0:
-        parser.error(f"--recipients must be 1…{len(PREFIXES) * 10_000:,}; the worker options and --concurrency at least 1")
+        args.recipients = QUICK["recipients"] if args.quick else 3_000
+    try:
+        args.concurrency = [int(v) for v in args.concurrency.split(",") if v.strip()]
+    except ValueError:
+        parser.error("--concurrency: whole numbers separated by commas, such as 4,32")
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not 2 <= args.recipients <= len(PREFIXES) * 10_000 or not args.concurrency or min(args.concurrency) < 1 \
+            or args.latency_ms < 0 or not args.modes or set(args.modes) - set(MODES):
+        parser.error(f"--recipients must be 2…{len(PREFIXES) * 10_000:,}; --concurrency at least 1; "
+                     f"--modes among {', '.join(MODES)}")
 
     workdir = Path(tempfile.mkdtemp(prefix="riado-bench-broadcast-"))
     for key in ("REDIS_URL", "SECRET_KEY", "RIADO_EMBEDDED_WORKER"):
         os.environ.pop(key, None)
     backends = ("sqlite", "postgis") if args.backend == "both" else (args.backend,)
-    results = []
+    every: dict[str, list[dict]] = {}
+    problems = False
     try:
         for backend in backends:
-            print(f"\n… {BACKEND_TITLES[backend]}: a fresh database, {args.recipients:,} contacts, then the processes",
+            print(f"\n… {BACKEND_TITLES[backend]}: a fresh database, {args.recipients:,} contacts, then each case",
                   flush=True)
             try:
-                result = run_backend(backend, args, workdir)
+                results = run_backend(backend, args, workdir)
             except Exception as exc:  # noqa: BLE001 (report it, then measure the other backend)
                 traceback.print_exc()
                 reason = " ".join(str(exc).split())[:120]
-                results.append({"backend": backend, "problems": [reason], "failure": reason})
                 failed("broadcast", backend, reason)
+                problems = True
                 continue
-            report(result, args)
-            summarise(result)
-            results.append(result)
+            summarise(backend, results)
+            every[backend] = results
+            problems = problems or any(r["problems"] for r in results)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    table(results)
-    return 1 if any(r["problems"] for r in results) else 0
+    for backend, results in every.items():
+        table(backend, results)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -220,17 +220,21 @@ def backup_command(path) -> None:
 
 
 @cli.command("worker")
-@click.option("--workers", default=4, show_default=True, type=int, help="consumer threads")
+@click.option("--workers", default=4, show_default=True, type=int,
+              help="threads for the queue (the SMS drains have RIADO_SMS_CONCURRENCY of their own)")
 @with_appcontext
 def worker_command(workers: int) -> None:
-    """Run the task-queue consumer (SMS fan-out) as its own process."""
-    from .queue import create_consumer
+    """Run the task-queue consumer as its own process: ``--workers`` threads for the queue, and each
+    lane's own (the SMS drains: RIADO_SMS_CONCURRENCY threads)."""
+    from .queue import create_consumer, lane_threads
 
     _require_current_schema()
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    consumer = create_consumer(current_app.extensions["huey"], workers)
-    click.echo(f"Riadó worker: {workers} threads on the {'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} queue")
+    huey = current_app.extensions["huey"]
+    consumer = create_consumer(huey, workers)
+    click.echo(f"Riadó worker: {workers} threads on the {'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} "
+               f"queue{lane_threads(huey)}")
     consumer.run()
 

@@ -364,3 +364,29 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {getattr(predicate, '__name__', predicate)}")
+
+
+def wait_until_idle(app, timeout: float = 30.0) -> None:
+    """Wait until ``app``'s queue is idle: nothing queued (in the queue or a lane), no task being
+    taken or run by a consumer of this process, and no delivery left queued or sending. Then a
+    test can assert that nothing more was sent (a late duplicate would have been sent by now)."""
+    from sqlalchemy import func, select
+
+    from alerts.models import PENDING_STATUSES, Delivery
+    from incident.extensions import db
+    from incident.queue import idle
+
+    huey = app.extensions["huey"]
+
+    def nothing_left() -> bool:
+        with app.app_context():
+            pending = db.session.execute(
+                select(func.count()).select_from(Delivery).where(Delivery.status.in_(PENDING_STATUSES))
+            ).scalar_one()
+            db.session.rollback()
+        return pending == 0
+
+    def quiet() -> bool:
+        return idle(huey) and nothing_left() and idle(huey)
+
+    wait_for(quiet, timeout)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import socket
 import threading
 import time
@@ -54,8 +55,13 @@ class FakeTwilio:
         self.scripts: dict[str, Script] = {}
         self.outage_status: int | None = None  # answer every request with this (e.g. 500)
         self.latency = 0.0  # seconds before answering a phone that has no script of its own
+        self.in_flight = 0  # Messages requests received and not yet answered
+        self.peak_in_flight = 0  # the most there were at once
         self.lock = threading.Lock()
         self._sids = itertools.count(1)
+        # Message ids of this fake's own, as Twilio's are unique: a second fake on the same
+        # database (a benchmark's next case) must not replay the first one's status callbacks.
+        self._sid_prefix = secrets.token_hex(4)
         self.server = None
         self.thread = None
 
@@ -136,6 +142,16 @@ class FakeTwilio:
             self.server.server_close()
 
     def handle_message(self, handler, form: dict) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            self._handle_message(handler, form)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _handle_message(self, handler, form: dict) -> None:
         to = form.get("To", "")
         script = self.scripts.get(to, Script())
         delay = script.delay or self.latency
@@ -150,7 +166,7 @@ class FakeTwilio:
             self.attempts.append((to, status or 201))
             received = None
             if status is None:
-                sid = f"SM{next(self._sids):032x}"
+                sid = f"SM{self._sid_prefix}{next(self._sids):024x}"
                 received = Received(sid, to, form.get("Body", ""), form.get("From") or form.get("MessagingServiceSid", ""),
                                     form.get("StatusCallback"), form.get("ValidityPeriod"), time.time())
                 self.messages.append(received)

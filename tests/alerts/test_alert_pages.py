@@ -9,7 +9,7 @@ from html import unescape
 from html.parser import HTMLParser
 
 import pytest
-from conftest import csrf_from, wait_for
+from conftest import csrf_from, wait_for, wait_until_idle
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -260,9 +260,7 @@ def test_compose_confirm_and_send_exactly_once(app, client, officer_headers, mak
     assert {body for _, body in rows} == {"Arvizvédelmi készültség!\nHVB ülés 9:00-kor."}
     alert = wait_for(lambda: (a := client.get(f"/api/v1/alerts/{alert_id}").get_json())["status"] == "done" and a)
     assert alert["counts"]["sent"] == 2 and alert["counts"]["excluded"] == 2
-    import time
-
-    time.sleep(1.0)
+    wait_until_idle(app)
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == 2  # sent once
 
@@ -384,6 +382,7 @@ def test_alert_page_counts_match_the_deliveries(app, client, officer_headers, ma
             claimed = ops.claim_next(alert_id)
         ops.record_failure(rows[PETER], 1, 21211, "Twilio: invalid To", retryable=False)
         ops.handle_reply(JULIA, "OK")
+        db.session.commit()  # operations do not commit: their caller does
 
     login(make_user("officer"))
     api = client.get(f"/api/v1/alerts/{alert_id}").get_json()["counts"]

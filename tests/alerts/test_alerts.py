@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from conftest import wait_for
+from conftest import wait_for, wait_until_idle
 from fake_twilio import FakeTwilio
 
 PHONES = ["+36205550101", "+36205550102", "+36205550103"]
@@ -52,9 +52,7 @@ def test_group_duplicates_and_opt_outs_then_idempotency(sms_app, consumer, fake_
     assert sorted(m.to for m in fake_twilio.messages) == PHONES  # one message per phone
     assert all(m.body == "Árvízvédelmi készültség, 9:00 HVB ülés." for m in fake_twilio.messages)
     assert all(m.sender == "+36205550000" and int(m.validity_period) <= 3600 for m in fake_twilio.messages)
-    import time
-
-    time.sleep(1.5)
+    wait_until_idle(sms_app)
     assert len(fake_twilio.messages) == 3  # the retry with the same key sent nothing
     reused = client.post("/api/v1/alerts", json={**body, "body": "más szöveg"}, headers={**headers, "Idempotency-Key": "hvb-2026-11-26"})
     assert reused.status_code == 409
@@ -156,6 +154,7 @@ def test_escalation_sends_one_reminder_to_the_silent(sms_app, consumer, fake_twi
         escalated = ops.escalate_due(alert.created_at + __import__("datetime").timedelta(minutes=6))
         assert escalated == [alert_id]
         assert ops.escalate_due(alert.created_at + __import__("datetime").timedelta(minutes=60)) == []  # once only
+        db.session.commit()  # operations do not commit: their caller does
         sms_app.extensions["alert_tasks"].fan_out(alert_id)
     reminder = wait_for(lambda: [m for m in fake_twilio.messages if m.body.startswith("EMLÉKEZTETŐ")])
     assert [m.to for m in reminder] == [PHONES[1]]
@@ -227,8 +226,10 @@ def test_the_redis_queue_carries_alerts_too(app_factory, fake_twilio, api):
     redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
     app = app_factory(TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM="+36205550000",
                       TWILIO_API_URL=fake_twilio.url, REDIS_URL="redis://127.0.0.1:6379/14")
+    from huey import RedisHuey
+
     huey = app.extensions["huey"]
-    assert type(huey).__name__ == "RedisHuey"
+    assert isinstance(huey, RedisHuey)
     client = app.test_client()
     headers, _ = api("officer")
     group, _ = make_group(client, headers, "Redis", [("Egy", PHONES[0], True), ("Kettő", PHONES[1], True)])

@@ -121,10 +121,10 @@ def test_a_replayed_status_callback_changes_nothing(twilio_app, api):
             return d.status, d.delivered_at, d.error_code, d.updated_at
 
     undelivered = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
-    assert "<Response/>" in signed(client, STATUS, undelivered, f"?d={delivery_id}")
+    assert "<Response />" in signed(client, STATUS, undelivered, f"?d={delivery_id}")
     after_first = state()
     assert after_first[0] == "undelivered" and after_first[2] == 30003
-    assert "<Response/>" in signed(client, STATUS, undelivered, f"?d={delivery_id}")
+    assert "<Response />" in signed(client, STATUS, undelivered, f"?d={delivery_id}")
     assert state() == after_first
     with twilio_app.app_context():
         from alerts.models import WebhookReceipt
@@ -180,6 +180,7 @@ def test_old_status_receipts_are_pruned_and_inbound_ones_are_kept(twilio_app, ap
                 receipt.received_at = ops.utcnow() - dt.timedelta(days=31)
         db.session.commit()
         assert ops.prune_webhook_receipts() == 1
+        db.session.commit()
         kept = set(db.session.execute(select(WebhookReceipt.key)).scalars())
         assert kept == {"SM" + "5" * 32, "SM" + "6" * 32, "SMnew:delivered"}
     signed(client, INBOUND, stop)  # replayed long after
