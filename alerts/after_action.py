@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from incident.collation import by_name
 from incident.database import utcnow
 from incident.extensions import db
 from incident.models import Assignment, Incident, LogEntry
@@ -67,7 +68,7 @@ def _seconds(later, earlier) -> float | None:
 
 def alert_figures(alert: Alert) -> AlertFigures:
     deliveries = db.session.execute(
-        select(Delivery).where(Delivery.alert_id == alert.id, Delivery.kind == "alert").order_by(Delivery.name)
+        select(Delivery).where(Delivery.alert_id == alert.id, Delivery.kind == "alert").order_by(by_name(Delivery.name))
     ).scalars().all()
     delivered = [d for d in deliveries if d.status == "delivered"]
     arrived = [d.delivered_at for d in delivered if d.delivered_at] or [d.sent_at for d in deliveries if d.sent_at]

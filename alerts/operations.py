@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, delete, func, or_, select, update
 
 from incident.audit import current_actor
+from incident.collation import by_name, hungarian_key
 from incident.audit import record as record_audit
 from incident.database import utcnow
 from incident.errors import ConflictError, FieldError, FieldErrors
@@ -108,7 +109,7 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool) -> Recipients:
     result = Recipients()
     if not conditions:
         return result
-    contacts = db.session.execute(select(Contact).where(or_(*conditions)).order_by(Contact.name, Contact.id)).scalars().all()
+    contacts = db.session.execute(select(Contact).where(or_(*conditions)).order_by(by_name(Contact.name), Contact.id)).scalars().all()
     test_group = current_app.config.get("RIADO_DRILL_TEST_GROUP")
     allowed_in_drill = None
     if drill and test_group:
@@ -118,7 +119,7 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool) -> Recipients:
         ).scalars())
     seen: set[str] = set()
     # Reachable contacts first, so that a shared duty phone goes out if anyone on it consents.
-    for contact in sorted(contacts, key=lambda c: (not c.reachable_by_sms, c.name, c.id)):
+    for contact in sorted(contacts, key=lambda c: (not c.reachable_by_sms, hungarian_key(c.name), c.id)):
         if allowed_in_drill is not None and contact.id not in allowed_in_drill:
             result.excluded.append((contact, "drill_safety"))
         elif not contact.reachable_by_sms:
@@ -293,7 +294,7 @@ def alert_counts(alert: Alert, counts: dict[str, int] | None = None) -> dict[str
 
 
 def deliveries_query(alert_id: int, kind: str | None = "alert", status: str | None = None):
-    query = select(Delivery).where(Delivery.alert_id == alert_id).order_by(Delivery.name, Delivery.id)
+    query = select(Delivery).where(Delivery.alert_id == alert_id).order_by(by_name(Delivery.name), Delivery.id)
     if kind:
         query = query.where(Delivery.kind == kind)
     if status:
@@ -302,7 +303,7 @@ def deliveries_query(alert_id: int, kind: str | None = "alert", status: str | No
 
 
 def exclusions(alert_id: int) -> list[Exclusion]:
-    return list(db.session.execute(select(Exclusion).where(Exclusion.alert_id == alert_id).order_by(Exclusion.reason, Exclusion.name)).scalars())
+    return list(db.session.execute(select(Exclusion).where(Exclusion.alert_id == alert_id).order_by(Exclusion.reason, by_name(Exclusion.name))).scalars())
 
 
 ACK_WAIT = dt.timedelta(hours=24)
@@ -628,7 +629,7 @@ def silent_deliveries(alert_id: int) -> list[Delivery]:
     """Who has not confirmed yet (for the sender to see)."""
     return list(db.session.execute(
         select(Delivery).where(Delivery.alert_id == alert_id, Delivery.kind == "alert", Delivery.acknowledged_at.is_(None))
-        .order_by(Delivery.name)
+        .order_by(by_name(Delivery.name))
     ).scalars())
 
 

@@ -33,10 +33,10 @@ from incident.models import Incident
 from incident.operations import contacts as contact_ops
 from incident.operations.staff import staff_for
 from incident.security import require_role, sees_personal_data
-from incident.validation import fold, whole_number
+from incident.validation import TRUE_WORDS, fold, whole_number
 from incident.web.display import can_write, show_phone
 from incident.web.paging import paged
-from incident.web.params import id_arg
+from incident.web.params import id_arg, yes_no_filter_arg
 
 from . import operations as ops
 from . import sms
@@ -46,10 +46,6 @@ from .models import FAILED_STATUSES, Alert, OutboxMessage
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
-# Fields of the compose form (the same names ride in the confirmation's hidden fields).
-COMPOSE_FIELDS = ("body", "groups", "contacts", "incident_id", "drill", "require_ack", "transliterate",
-                  "escalate_after_minutes")
-CHECKED = {"1", "on", "y", "yes", "true"}
 
 
 def money(value: float) -> str:
@@ -76,10 +72,7 @@ def _alert_context():
 @bp.route("", endpoint="index")
 def alert_list():
     """Alerts, newest first; drills only, or none; 50 a page."""
-    drill_filter = request.args.get("drill") or None
-    if drill_filter not in ("yes", "no"):
-        drill_filter = None
-    drill = {"yes": True, "no": False}.get(drill_filter or "")
+    drill_filter, drill = yes_no_filter_arg("drill")
     result = paged(ops.alerts_query(drill))
     counts = ops.delivery_counts_for(alert.id for alert in result["items"])
     incidents = {alert.incident_id: db.session.get(Incident, alert.incident_id)
@@ -92,7 +85,7 @@ def alert_list():
 
 
 def _checked(name: str) -> bool:
-    return (request.form.get(name) or "").strip().lower() in CHECKED
+    return (request.form.get(name) or "").strip().casefold() in TRUE_WORDS
 
 
 def _number(value: str | None, field: str):
