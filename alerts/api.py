@@ -193,10 +193,10 @@ class Alerts(MethodView):
 
     @blp.arguments(AlertIn)
     @blp.response(202, AlertAccepted)
-    @blp.alt_response(200, schema=AlertAccepted, description="The same Idempotency-Key again: that alert, nothing sent again")
     def post(self, data):
         """Send an SMS alert. The alert and one delivery per recipient are stored in one
-        transaction, then sent by the queue's workers. ``Idempotency-Key`` makes a retry safe."""
+        transaction, then sent by the queue's workers. ``Idempotency-Key`` makes a retry safe:
+        the same key again answers 202 with that alert, and nothing is sent again."""
         key = (request.headers.get("Idempotency-Key") or "").strip() or None
         if key and len(key) > 200:
             abort(422, errors={"headers": {"Idempotency-Key": ["At most 200 characters."]}})

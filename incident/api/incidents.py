@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import undefer
 
 from ..extensions import db
 from ..models import INCIDENT_KINDS, LOG_KINDS, SEVERITIES, STATUSES, Incident, LogEntry
@@ -152,7 +153,8 @@ class Incidents(MethodView):
     @incidents.response(200, IncidentList)
     def get(self, args):
         """List incidents, newest first."""
-        return page(ops.incidents_query(args.get("status"), args.get("drill"), args.get("kind"), args.get("q")), args)
+        query = ops.incidents_query(args.get("status"), args.get("drill"), args.get("kind"), args.get("q"))
+        return page(query.options(undefer(Incident.area)), args)  # the area with the row, not one query each
 
     @incidents.arguments(IncidentIn)
     @incidents.response(201, IncidentOut)
