@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from incident.api.common import Integer, ListArgs, file_response, geojson_area, page
+from incident.api.common import Blueprint, Integer, ListArgs, file_response, geojson_area, page
 from incident.api.fields import Out, Personal, StaffField, StaffSchema, With, listing
 from incident.extensions import db
 from incident.geo import to_geojson

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import Response, current_app
 from flask_babel import force_locale
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from incident.api.common import search_text
+from incident.api.common import Blueprint, search_text
 from incident.api.fields import Out
 from incident.config import LOCALES
 from incident.models import INCIDENT_KINDS, RESOURCE_STATUSES, STATUSES

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from ..operations.sessions import MAX_TOKEN_DAYS, find_token, issue_token, revok
 from ..operations.sign_in import DEVICE_COOKIE, TooManyAttempts, sign_in
 from ..operations.users import UserError, create_user, update_user
 from ..security import csrf_exempt, current_session, current_token, public, require_role
-from .common import Integer, ListArgs, field_error, page
+from .common import Blueprint, Integer, ListArgs, field_error, page
 from .fields import Out, listing
 
 

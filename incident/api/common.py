@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import flask_smorest
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 from marshmallow.validate import Length, Range
@@ -13,6 +14,14 @@ from ..validation import MAX_INTEGER, MAX_SEARCH_LENGTH, whole_number
 from .fields import With
 
 MAX_LIMIT = 500
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, whose ``arguments`` take a schema class as its one instance:
+    webargs would otherwise build a new schema (copying every field) on every request."""
+
+    def arguments(self, schema, *args, **kwargs):
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
 
 # GeoJSON geometries as the OpenAPI document describes them (RFC 7946: WGS84, longitude first);
 # the operations check the rest (ranges, closed and valid rings) and name the field if not.

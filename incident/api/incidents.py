@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import undefer
 
@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import INCIDENT_KINDS, LOG_KINDS, SEVERITIES, STATUSES, Incident, LogEntry
 from ..operations import incidents as ops
 from ..security import sees_personal_data
-from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, geojson_area, page, search_text
+from .common import CSV_DOC, GEOJSON_POINT, Blueprint, Integer, ListArgs, geojson_area, page, search_text
 from .fields import Geometry, Out, StaffField, StaffSchema, listing
 from .registry import ResourceList, csv_response, resource_hits
 

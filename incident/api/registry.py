@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, missing, validate
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from ..extensions import db
 from ..geo import point_from_lonlat
@@ -16,7 +16,7 @@ from ..operations import csvio
 from ..operations import resources as resource_ops
 from ..phones import mask_email, mask_phone
 from ..security import require_role, sees_personal_data
-from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, page, search_text
+from .common import CSV_DOC, GEOJSON_POINT, Blueprint, Integer, ListArgs, page, search_text
 from .fields import Geometry, Out, Personal, With, listing
 
 
@@ -330,7 +330,8 @@ class Resources(MethodView):
                 args.get("kind"), args.get("status"), args.get("q"),
             )[args["offset"]:]
             return {"items": resource_hits(hits), "total": args["offset"] + len(hits)}
-        query = resource_ops.resources_query(args.get("kind"), args.get("status"), args.get("q"))
+        # Without the kind and contact the model joins in: the answer names them by code and id.
+        query = resource_ops.resources_query(args.get("kind"), args.get("status"), args.get("q")).options(lazyload("*"))
         return page(query, args, available_quantity=resource_ops.available_quantity_expr())
 
     @resources.arguments(ResourceIn)
