@@ -93,8 +93,8 @@ class With:
     __slots__ = ("_record", "_extra")
 
     def __init__(self, record, **extra):
-        object.__setattr__(self, "_record", record)
-        object.__setattr__(self, "_extra", extra)
+        self._record = record
+        self._extra = extra
 
     def __getattr__(self, name):  # only for what the slots are not
         extra = self._extra
