@@ -94,7 +94,7 @@ def page(query, args, **extras) -> dict:
     if not extras:
         return {"items": db.session.execute(query).scalars().all(), "total": total}
     names = list(extras)
-    rows = db.session.execute(query.add_columns(*(extras[name].label(name) for name in names))).tuples().all()
+    rows = db.session.execute(query.add_columns(*(extras[name].label(name) for name in names))).all()
     return {"items": [With(row[0], **dict(zip(names, row[1:]))) for row in rows], "total": total}
 
 
