@@ -26,7 +26,10 @@ seconds per case:
   appends to one incident queue for its row lock; on SQLite every write queues for the
   database's write lock).
 
-Printed per backend: requests/s, p50 and p99 latency and the ratio to the bare endpoint.
+Printed per backend: requests/s, p50 and p99 latency, the ratio to the bare endpoint, the
+server's CPU time per answer (which the machine's load changes far less than requests/s) and
+the ratio to BEFORE (the figures before issue 12), with whether the reads meet issue 12's goals
+(≥ 0.25× bare, ≥ 3× before).
 Everything is counted: every answer must be 200 (201 for appends); the servers' access logs
 must hold one line per answer; after the writes every incident's chain must verify with exactly
 as many entries as appends were answered 201 (plus the system's first entry); the servers'
