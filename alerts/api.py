@@ -6,18 +6,18 @@ from urllib.parse import urlsplit
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from incident.api.common import Integer, ListArgs, file_response, geojson_area, page
+from incident.api.common import Blueprint, Integer, ListArgs, file_response, geojson_area, page
+from incident.api.fields import Out, Personal, StaffField, StaffSchema, With, listing
 from incident.extensions import db
 from incident.geo import to_geojson
 from incident.labels import INCIDENT_KIND_LABELS, label
 from incident.phones import mask_phone
 from incident.models import Incident
 from incident.operations.municipality import current_municipality
-from incident.operations.staff import Staff, staff_for
-from incident.security import require_role, sees_personal_data
+from incident.security import require_role
 from incident.validation import UNSTORABLE_TEXT, storable
 
 from . import cap
@@ -34,7 +34,7 @@ class PreviewIn(Schema):
     drill = fields.Boolean(load_default=False)
 
 
-class PreviewOut(Schema):
+class PreviewOut(Out):
     body = fields.String()
     encoding = fields.String(metadata={"enum": ["GSM-7", "UCS-2"]})
     characters = fields.Integer()
@@ -54,7 +54,7 @@ class AlertIn(Schema):
     escalate_after_minutes = Integer(allow_none=True)
 
 
-class RecipientsOut(Schema):
+class RecipientsOut(Out):
     recipients = fields.Integer()
     excluded = fields.Integer()
     reasons = fields.Dict(keys=fields.String(), values=fields.Integer())
@@ -67,13 +67,13 @@ class RecipientsOut(Schema):
     two_way = fields.Boolean(metadata={"description": "whether replies (acknowledgements) can reach the sender"})
 
 
-class AlertAccepted(Schema):
+class AlertAccepted(Out):
     id = fields.Integer()
     status = fields.String()
     recipients = fields.Integer()
 
 
-class Counts(Schema):
+class Counts(Out):
     queued = fields.Integer()
     sending = fields.Integer()
     sent = fields.Integer()
@@ -84,29 +84,33 @@ class Counts(Schema):
     acknowledged = fields.Integer()
 
 
-class AlertOut(Schema):
+class AlertOut(StaffSchema):
+    """An alert ``With`` its ``counts``."""
+
+    staff_of = "alerts"
+
     id = fields.Integer()
     body = fields.String()
     status = fields.String()
     drill = fields.Boolean()
     require_ack = fields.Boolean()
     escalate_after_minutes = fields.Integer(allow_none=True)
-    escalated_at = fields.String(allow_none=True)
+    escalated_at = fields.DateTime(allow_none=True)
     incident_id = fields.Integer(allow_none=True)
     encoding = fields.String()
     segments = fields.Integer()
     recipients = fields.Integer()
     counts = fields.Nested(Counts)
-    created_by = fields.String(metadata={"description": "the sender's e-mail for officers and admins; for viewers "
-                                                       "the name and position"})
-    created_by_name = fields.String(metadata={"description": "the sender's name and position"})
-    created_at = fields.String()
-    completed_at = fields.String(allow_none=True)
+    created_by = StaffField("field", id_attribute="created_by_id",
+                            metadata={"description": "the sender's e-mail for officers and admins; for viewers "
+                                                     "the name and position"})
+    created_by_name = StaffField("name", label="created_by", id_attribute="created_by_id",
+                                 metadata={"description": "the sender's name and position"})
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
 
 
-class AlertList(Schema):
-    items = fields.List(fields.Nested(AlertOut))
-    total = fields.Integer()
+AlertList = listing(AlertOut)
 
 
 class AlertArgs(ListArgs):
@@ -114,24 +118,22 @@ class AlertArgs(ListArgs):
     incident_id = Integer()
 
 
-class DeliveryOut(Schema):
+class DeliveryOut(Out):
     id = fields.Integer()
     contact_id = fields.Integer(allow_none=True)
     name = fields.String()
-    phone = fields.String(metadata={"description": "masked for viewers"})
+    phone = Personal(mask_phone, metadata={"description": "masked for viewers"})
     status = fields.String(metadata={"enum": list(DELIVERY_STATUSES)})
     error_code = fields.Integer(allow_none=True)
     provider_sid = fields.String(allow_none=True)
     attempts = fields.Integer()
-    sent_at = fields.String(allow_none=True)
-    delivered_at = fields.String(allow_none=True)
-    acknowledged_at = fields.String(allow_none=True)
+    sent_at = fields.DateTime(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    acknowledged_at = fields.DateTime(allow_none=True)
     kind = fields.String()
 
 
-class DeliveryList(Schema):
-    items = fields.List(fields.Nested(DeliveryOut))
-    total = fields.Integer()
+DeliveryList = listing(DeliveryOut)
 
 
 class DeliveryArgs(ListArgs):
@@ -139,35 +141,9 @@ class DeliveryArgs(ListArgs):
     kind = fields.String(validate=validate.OneOf(("alert", "reminder")), load_default="alert")
 
 
-def iso(value):
-    return value.isoformat() if value else None
-
-
-def staff_of_alerts(alerts) -> Staff:
-    """The senders of these alerts, for this reader."""
-    return staff_for(alerts=alerts, personal=sees_personal_data())
-
-
-def alert_json(alert: Alert, staff: Staff) -> dict:
-    return {
-        "id": alert.id, "body": alert.body, "status": alert.status, "drill": alert.drill,
-        "require_ack": alert.require_ack, "escalate_after_minutes": alert.escalate_after_minutes,
-        "escalated_at": iso(alert.escalated_at), "incident_id": alert.incident_id, "encoding": alert.encoding,
-        "segments": alert.segments, "recipients": alert.recipients, "counts": ops.alert_counts(alert),
-        "created_by": staff.field(alert.created_by_id, alert.created_by),
-        "created_by_name": staff.name(alert.created_by_id, alert.created_by),
-        "created_at": iso(alert.created_at), "completed_at": iso(alert.completed_at),
-    }
-
-
-def delivery_json(delivery, personal: bool) -> dict:
-    return {
-        "id": delivery.id, "contact_id": delivery.contact_id, "name": delivery.name,
-        "phone": delivery.phone if personal else mask_phone(delivery.phone),
-        "status": delivery.status, "error_code": delivery.error_code, "provider_sid": delivery.provider_sid,
-        "attempts": delivery.attempts, "sent_at": iso(delivery.sent_at), "delivered_at": iso(delivery.delivered_at),
-        "acknowledged_at": iso(delivery.acknowledged_at), "kind": delivery.kind,
-    }
+def with_counts(alert: Alert) -> With:
+    """The alert ``With`` its delivery and acknowledgement counts, for AlertOut."""
+    return With(alert, counts=ops.alert_counts(alert))
 
 
 blp = Blueprint("api_alerts", __name__, url_prefix="/api/v1/alerts", description="SMS alerts")
@@ -206,15 +182,14 @@ class Alerts(MethodView):
     def get(self, args):
         """Alerts, newest first."""
         result = page(ops.alerts_query(args.get("drill"), args.get("incident_id")), args)
-        staff = staff_of_alerts(result["items"])
-        return {"items": [alert_json(a, staff) for a in result["items"]], "total": result["total"]}
+        return {"items": [with_counts(a) for a in result["items"]], "total": result["total"]}
 
     @blp.arguments(AlertIn)
     @blp.response(202, AlertAccepted)
-    @blp.alt_response(200, schema=AlertAccepted, description="The same Idempotency-Key again: that alert, nothing sent again")
     def post(self, data):
         """Send an SMS alert. The alert and one delivery per recipient are stored in one
-        transaction, then sent by the queue's workers. ``Idempotency-Key`` makes a retry safe."""
+        transaction, then sent by the queue's workers. ``Idempotency-Key`` makes a retry safe:
+        the same key again answers 202 with that alert, and nothing is sent again."""
         key = (request.headers.get("Idempotency-Key") or "").strip() or None
         if key and len(key) > 200:
             abort(422, errors={"headers": {"Idempotency-Key": ["At most 200 characters."]}})
@@ -235,8 +210,7 @@ class Alerts(MethodView):
 @blp.response(200, AlertOut)
 def get_alert(alert_id):
     """An alert with its delivery and acknowledgement counts."""
-    alert = db.get_or_404(Alert, alert_id)
-    return alert_json(alert, staff_of_alerts([alert]))
+    return with_counts(db.get_or_404(Alert, alert_id))
 
 
 @blp.route("/<int:alert_id>/deliveries")
@@ -245,9 +219,7 @@ def get_alert(alert_id):
 def deliveries(args, alert_id):
     """One row per recipient (phones masked for viewers)."""
     db.get_or_404(Alert, alert_id)
-    result = page(ops.deliveries_query(alert_id, args["kind"], args.get("status")), args)
-    personal = sees_personal_data()
-    return {"items": [delivery_json(d, personal) for d in result["items"]], "total": result["total"]}
+    return page(ops.deliveries_query(alert_id, args["kind"], args.get("status")), args)
 
 
 @blp.route("/<int:alert_id>/cap")

@@ -26,7 +26,10 @@ seconds per case:
   appends to one incident queue for its row lock; on SQLite every write queues for the
   database's write lock).
 
-Printed per backend: requests/s, p50 and p99 latency and the ratio to the bare endpoint.
+Printed per backend: requests/s, p50 and p99 latency, the ratio to the bare endpoint, the
+server's CPU time per answer (which the machine's load changes far less than requests/s) and
+the ratio to BEFORE (the figures before issue 12), with whether the reads meet issue 12's goals
+(≥ 0.25× bare, ≥ 3× before).
 Everything is counted: every answer must be 200 (201 for appends); the servers' access logs
 must hold one line per answer; after the writes every incident's chain must verify with exactly
 as many entries as appends were answered 201 (plus the system's first entry); the servers'
@@ -75,6 +78,13 @@ LOG_PATH = re.compile(r"^/api/v1/incidents/\d+/log$")
 PAGES = 50
 POINTS = 2000
 DEFAULTS = {"duration": 10.0, "warmup": 2.0, "resources": 10_000}
+# Issue 12's goals for the reads (list, nearest): requests/s at least GOAL_BARE × the bare
+# endpoint's, and GOAL_BEFORE × BEFORE, the requests/s that bench/README.md recorded on this
+# machine before the issue's changes (same options; the load they were measured under is there).
+GOAL_BARE = 0.25
+GOAL_BEFORE = 3.0
+BEFORE = {"sqlite": {"list": 95.0, "nearest": 108.0, "write": 118.0},
+          "postgis": {"list": 89.0, "nearest": 82.0, "write": 103.0}}
 QUICK = {"duration": 3.0, "warmup": 1.0, "resources": 2_000}
 
 
@@ -203,9 +213,14 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
             print(f"  {case['label']}: {args.connections} connections, {args.warmup:g} s warm-up + "
                   f"{args.duration:g} s", flush=True)
             before = logged(access_counts(server), case["access"])
+            cpu_before = server.cpu_seconds()
             run = run_load(port, token if server is riado else None, case, args)
             time.sleep(0.5)  # the access log line is written after the answer is sent
             run["logged"] = diff(logged(access_counts(server), case["access"]), before)
+            # The server's CPU time per answer (warm-up included): what a request costs, which
+            # the machine's load changes far less than requests/s.
+            answers = sum(run["statuses_all"].values())
+            run["cpu_ms"] = (server.cpu_seconds() - cpu_before) * 1000 / answers if answers else None
             run["label"] = case["label"]
             result["cases"][case["key"]] = run
             answered = run["statuses_all"]
@@ -279,7 +294,8 @@ def report(result: dict, args) -> None:
           f"{args.warmup:g} s warm-up + {args.duration:g} s per case; {result['resources']:,} resources")
     bare = bare_figures(result)
     result["bare"] = bare
-    head = f"{'case':44}{'answers':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'req/s ÷ bare':>14}{'p50 × bare':>12}"
+    head = (f"{'case':44}{'answers':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'req/s ÷ bare':>14}{'p50 × bare':>12}"
+            f"{'CPU ms/req':>12}{'req/s ÷ before':>16}")
     print(head)
     for key in ("bare", "list", "nearest", "write", "bare2"):
         run = result["cases"].get(key)
@@ -289,9 +305,20 @@ def report(result: dict, args) -> None:
         rps_ratio = run["rps"] / bare["rps"] if bare["rps"] and run["rps"] is not None else None
         p50_ratio = run["p50_ms"] / bare["p50_ms"] if bare["p50_ms"] and run["p50_ms"] is not None else None
         run["rps_ratio"], run["p50_ratio"] = rps_ratio, p50_ratio
+        before = BEFORE.get(backend, {}).get(key)
+        run["before_ratio"] = run["rps"] / before if before and run["rps"] is not None else None
         print(f"{label:44}{run['requests']:9,}{fmt(run['rps'], '9.1f')}{fmt(run['p50_ms'], '9.2f')}"
-              f"{fmt(run['p99_ms'], '9.2f')}{fmt(rps_ratio, '13.3f')}×{fmt(p50_ratio, '11.1f')}×")
-    print("  (answers: completed in the measured window; ratios against the mean of the two bare runs)")
+              f"{fmt(run['p99_ms'], '9.2f')}{fmt(rps_ratio, '13.3f')}×{fmt(p50_ratio, '11.1f')}×"
+              f"{fmt(run.get('cpu_ms'), '12.2f')}" + (f"{fmt(run['before_ratio'], '15.2f')}×" if before else ""))
+    print("  (answers: completed in the measured window; ratios against the mean of the two bare runs; CPU: the "
+          "server's, per answer; ÷ before: against BEFORE, the figures before issue 12)")
+    for key in ("list", "nearest"):
+        run = result["cases"].get(key)
+        if run and run.get("rps_ratio") is not None:
+            print(f"goal          {run['label']}: {run['rps_ratio']:.3f}× bare (goal ≥ {GOAL_BARE:g}×, "
+                  f"{'met' if run['rps_ratio'] >= GOAL_BARE else 'not met'})"
+                  + (f", {run['before_ratio']:.2f}× before (goal ≥ {GOAL_BEFORE:g}×, "
+                     f"{'met' if run['before_ratio'] >= GOAL_BEFORE else 'not met'})" if run.get("before_ratio") else ""))
     if "appended" in result:
         print(f"writes        {result['appended']:,} appends answered 201 (warm-up included), {result['stored']:,} "
               f"entries in the {args.incidents} chains, every chain verifies"
@@ -317,14 +344,22 @@ def summarise(result: dict) -> None:
         record("api", backend, f"{name} req/s", run["rps"], "req/s")
         record("api", backend, f"{name} p50", run["p50_ms"], "ms")
         record("api", backend, f"{name} p99", run["p99_ms"], "ms")
-        record("api", backend, f"{name} req/s ÷ bare", run.get("rps_ratio"), "×")
+        goal = key in ("list", "nearest")
+        ratio = run.get("rps_ratio")
+        record("api", backend, f"{name} req/s ÷ bare", ratio, "×", f"≥ {GOAL_BARE:g}×" if goal else None,
+               ratio is not None and ratio >= GOAL_BARE if goal else None)
+        record("api", backend, f"{name} CPU per request", run.get("cpu_ms"), "ms")
+        if run.get("before_ratio") is not None:
+            record("api", backend, f"{name} req/s ÷ before", run["before_ratio"], "×", f"≥ {GOAL_BEFORE:g}×" if goal else None,
+                   run["before_ratio"] >= GOAL_BEFORE if goal else None)
     record("api", backend, "checks", "ok" if not result["problems"] else f"{len(result['problems'])} problems", "")
 
 
 def table(results: list[dict]) -> None:
     print("\n== Summary ==")
     head = (f"{'backend':9}{'bare/s':>8}{'list/s':>8}{'p50':>7}{'p99':>7}{'near/s':>8}{'p50':>7}{'p99':>7}"
-            f"{'write/s':>9}{'p50':>7}{'p99':>7}{'list÷bare':>11}{'near÷bare':>11}{'write÷bare':>11}  ok")
+            f"{'write/s':>9}{'p50':>7}{'p99':>7}{'list÷bare':>11}{'near÷bare':>11}{'write÷bare':>11}"
+            f"{'list÷before':>13}{'near÷before':>13}{'CPU ms list/near':>18}  ok")
     print(head)
     print("-" * len(head))
     for r in results:
@@ -336,9 +371,12 @@ def table(results: list[dict]) -> None:
               + "".join(f"{fmt(c[k]['rps'], '8.0f') if k != 'write' else fmt(c[k]['rps'], '9.0f')}"
                         f"{fmt(c[k]['p50_ms'], '7.1f')}{fmt(c[k]['p99_ms'], '7.1f')}" for k in ("list", "nearest", "write"))
               + "".join(f"{fmt(c[k].get('rps_ratio'), '10.3f')}×" for k in ("list", "nearest", "write"))
+              + "".join(f"{fmt(c[k].get('before_ratio'), '12.2f')}×" for k in ("list", "nearest"))
+              + f"{fmt(c['list'].get('cpu_ms'), '11.2f')} / {fmt(c['nearest'].get('cpu_ms'), '.2f')}"
               + f"  {'yes' if not r['problems'] else 'NO'}")
     print("(requests per second and latency in ms under the same concurrent load; ÷ bare: Riadó's requests/s over the "
-          "bare Flask endpoint's on the same server settings)")
+          f"bare Flask endpoint's on the same server settings, goal ≥ {GOAL_BARE:g}×; ÷ before: over the figures before "
+          f"issue 12 (BEFORE), goal ≥ {GOAL_BEFORE:g}×; CPU: the server's per answer)")
 
 
 def main(argv=None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from dataclasses import dataclass
 
 from geoalchemy2.elements import WKBElement, WKTElement
@@ -101,8 +102,32 @@ def to_geojson(value) -> dict | None:
     """A stored geometry (or shapely geometry) as a GeoJSON dict, longitude first."""
     if value is None:
         return None
+    if isinstance(value, WKBElement):
+        coordinates = _wkb_point(value.data)
+        if coordinates is not None:
+            return {"type": "Point", "coordinates": coordinates}
     geom = to_shape(value) if isinstance(value, (WKBElement, WKTElement)) else value
     return mapping(geom)
+
+
+_POINT = struct.Struct("<dd")
+
+
+def _wkb_point(data) -> tuple[float, float] | None:
+    """(x, y) of a two-dimensional little-endian WKB or EWKB point, as bytes or hex (what the
+    backends return for a stored point), read without building a shapely geometry; None for
+    anything else (which takes the general path)."""
+    if isinstance(data, str):  # hex (SpatiaLite's results)
+        if len(data) not in (42, 50):
+            return None
+        data = bytes.fromhex(data)
+    else:
+        data = bytes(data)
+    if len(data) == 21 and data[:5] == b"\x01\x01\x00\x00\x00":
+        return _POINT.unpack_from(data, 5)
+    if len(data) == 25 and data[:5] == b"\x01\x01\x00\x00\x20":
+        return _POINT.unpack_from(data, 9)
+    return None
 
 
 def to_shapely(value):

@@ -232,11 +232,11 @@ def refuse_unusable_input():
     if request.endpoint is None:
         return None
     errors: dict[str, dict[str, list[str]]] = {}
-    message = str(UNSTORABLE_TEXT)
+    message: list[str] = []  # every unstorable field's list: the message goes in only if one is found
     for location, values in (("query", request.args), ("form", request.form)):
         for key, value in values.items(multi=True):
             if not (storable(key) and storable(value)):
-                errors.setdefault(location, {})[printable(key)] = [message]
+                errors.setdefault(location, {})[printable(key)] = message
     if request.is_json:
         try:
             body = request.get_json(silent=True)
@@ -249,9 +249,10 @@ def refuse_unusable_input():
             deep = [printable(k) for k, v in body.items() if json_depth(v) >= MAX_JSON_DEPTH] if isinstance(body, dict) else []
             errors["json"] = {key: [str(TOO_DEEP)] for key in deep} or {"_schema": [str(TOO_DEEP)]}
         for key in unstorable_fields(body):
-            errors.setdefault("json", {})[key or "_schema"] = [message]
+            errors.setdefault("json", {})[key or "_schema"] = message
     if not errors:
         return None
+    message.append(str(UNSTORABLE_TEXT))
     if is_api_request():
         response = jsonify(code=422, status="Unprocessable Entity", errors=errors)
         response.status_code = 422

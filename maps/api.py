@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from flask import Response, current_app
 from flask_babel import force_locale
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
-from incident.api.common import search_text
+from incident.api.common import Blueprint, search_text
+from incident.api.fields import Out
 from incident.config import LOCALES
 from incident.models import INCIDENT_KINDS, RESOURCE_STATUSES, STATUSES
 from incident.web.hooks import wall_counters
@@ -104,16 +105,16 @@ def boundary():
     return geojson_response(geojson.boundary_features())
 
 
-class CountOut(Schema):
+class CountOut(Out):
     key = fields.String()
     label = fields.String()
     value = fields.Raw()
 
 
-class SummaryOut(Schema):
+class SummaryOut(Out):
     drill = fields.Boolean()
     incidents = fields.Dict(metadata={"description": "open (not closed) incidents: open, by_status, by_severity"})
-    counts = fields.List(fields.Nested(CountOut), metadata={"description": "from the wings (alerts in flight, acknowledgements…)"})
+    counts = fields.Nested(CountOut, many=True, metadata={"description": "from the wings (alerts in flight, acknowledgements…)"})
 
 
 def wing_counts(drill: bool, lang: str) -> list[dict]:

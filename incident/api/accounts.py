@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -16,7 +16,8 @@ from ..operations.sessions import MAX_TOKEN_DAYS, find_token, issue_token, revok
 from ..operations.sign_in import DEVICE_COOKIE, TooManyAttempts, sign_in
 from ..operations.users import UserError, create_user, update_user
 from ..security import csrf_exempt, current_session, current_token, public, require_role
-from .common import Integer, ListArgs, field_error, page
+from .common import Blueprint, Integer, ListArgs, field_error, page
+from .fields import Out, listing
 
 
 class TokenRequest(Schema):
@@ -27,11 +28,11 @@ class TokenRequest(Schema):
                    metadata={"description": "the token expires after this many days (default: when revoked)"})
 
 
-class TokenResponse(Schema):
+class TokenResponse(Out):
     token = fields.String()
 
 
-class TokenSchema(Schema):
+class TokenSchema(Out):
     id = fields.Integer()
     name = fields.String()
     prefix = fields.String(metadata={"description": "the token's first characters, to recognise it by"})
@@ -45,21 +46,29 @@ class TokenListArgs(ListArgs):
     user_id = Integer(metadata={"description": "another user's tokens (admins)"})
 
 
-class TokenList(Schema):
-    items = fields.List(fields.Nested(TokenSchema))
-    total = fields.Integer()
+TokenList = listing(TokenSchema, "TokenList")
 
 
 class UserSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    """A new user."""
+
     email = fields.String(required=True, validate=validate.Length(min=3, max=254))
     name = fields.String(load_default="", validate=validate.Length(max=200))
     position = fields.String(load_default="", validate=validate.Length(max=200))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     active = fields.Boolean(load_default=True)
     password = fields.String(load_only=True, required=True, validate=validate.Length(max=1000))
-    created_at = fields.AwareDateTime(dump_only=True)
-    last_login_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class UserOut(Out):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    position = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+    created_at = fields.AwareDateTime()
+    last_login_at = fields.AwareDateTime(allow_none=True)
 
 
 class UserPatch(Schema):
@@ -70,12 +79,10 @@ class UserPatch(Schema):
     password = fields.String(load_only=True, validate=validate.Length(max=1000))
 
 
-class UserList(Schema):
-    items = fields.List(fields.Nested(UserSchema))
-    total = fields.Integer()
+UserList = listing(UserOut, "UserList")
 
 
-class AuditSchema(Schema):
+class AuditSchema(Out):
     id = fields.Integer()
     at = fields.AwareDateTime()
     actor_id = fields.Integer(allow_none=True)
@@ -94,9 +101,7 @@ class AuditArgs(ListArgs):
     actor_id = Integer()
 
 
-class AuditList(Schema):
-    items = fields.List(fields.Nested(AuditSchema))
-    total = fields.Integer()
+AuditList = listing(AuditSchema, "AuditList")
 
 
 tokens = Blueprint("api_tokens", __name__, url_prefix="/api/v1/tokens", description="API tokens")
@@ -158,7 +163,7 @@ def delete_token(token_id):
 
 
 @me.route("")
-@me.response(200, UserSchema)
+@me.response(200, UserOut)
 def whoami():
     """The user these credentials belong to."""
     return current_user
@@ -176,7 +181,7 @@ class Users(MethodView):
 
     @require_role("admin")
     @users.arguments(UserSchema)
-    @users.response(201, UserSchema)
+    @users.response(201, UserOut)
     def post(self, data):
         """Create a user."""
         try:
@@ -192,14 +197,14 @@ class Users(MethodView):
 @users.route("/<int:user_id>")
 class UserById(MethodView):
     @require_role("admin")
-    @users.response(200, UserSchema)
+    @users.response(200, UserOut)
     def get(self, user_id):
         """One user."""
         return db.get_or_404(User, user_id)
 
     @require_role("admin")
     @users.arguments(UserPatch)
-    @users.response(200, UserSchema)
+    @users.response(200, UserOut)
     def patch(self, data, user_id):
         """Change a user's name, role, password or whether they may sign in. A new password or a
         deactivation ends the user's sessions and revokes their tokens."""

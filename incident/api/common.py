@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import flask_smorest
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 from marshmallow.validate import Length, Range
@@ -10,8 +11,17 @@ from sqlalchemy import func, select
 from ..errors import FieldError
 from ..extensions import db
 from ..validation import MAX_INTEGER, MAX_SEARCH_LENGTH, whole_number
+from .fields import With
 
 MAX_LIMIT = 500
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, whose ``arguments`` take a schema class as its one instance:
+    webargs would otherwise build a new schema (copying every field) on every request."""
+
+    def arguments(self, schema, *args, **kwargs):
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
 
 # GeoJSON geometries as the OpenAPI document describes them (RFC 7946: WGS84, longitude first);
 # the operations check the rest (ranges, closed and valid rings) and name the field if not.
@@ -75,11 +85,17 @@ class ListArgs(Schema):
     offset = Integer(load_default=0, validate=validate.Range(min=0))
 
 
-def page(query, args) -> dict:
-    """Run ``query`` for one page: ``{"items": [...], "total": N}``."""
+def page(query, args, **extras) -> dict:
+    """Run ``query`` for one page: ``{"items": [...], "total": N}`` (two statements). ``extras``
+    are columns read with each record in the same statement (``name=expression``): the items
+    are then the records ``With`` those values."""
     total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    items = db.session.execute(query.limit(args["limit"]).offset(args["offset"])).scalars().all()
-    return {"items": items, "total": total}
+    query = query.limit(args["limit"]).offset(args["offset"])
+    if not extras:
+        return {"items": db.session.execute(query).scalars().all(), "total": total}
+    names = list(extras)
+    rows = db.session.execute(query.add_columns(*(extras[name].label(name) for name in names))).all()
+    return {"items": [With(row[0], **dict(zip(names, row[1:]))) for row in rows], "total": total}
 
 
 def field_error(field: str, message: str, status: int = 422):

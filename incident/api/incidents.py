@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import undefer
 
 from ..extensions import db
-from ..geo import to_geojson
-from ..models import INCIDENT_KINDS, LOG_KINDS, SEVERITIES, STATUSES, Assignment, Incident, LogEntry
+from ..models import INCIDENT_KINDS, LOG_KINDS, SEVERITIES, STATUSES, Incident, LogEntry
 from ..operations import incidents as ops
-from ..operations.staff import Staff, staff_for
 from ..security import sees_personal_data
-from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, geojson_area, page, search_text
-from .registry import ResourceList, csv_response, resource_json
+from .common import CSV_DOC, GEOJSON_POINT, Blueprint, Integer, ListArgs, geojson_area, page, search_text
+from .fields import Geometry, Out, StaffField, StaffSchema, listing
+from .registry import ResourceList, csv_response, resource_hits
 
 GEOJSON_AREA = geojson_area("GeoJSON Polygon or MultiPolygon, WGS84, longitude first")
 
@@ -35,7 +35,7 @@ class IncidentPatch(IncidentIn):
     """Only the fields given are changed; ``status`` moves along the lifecycle."""
 
 
-class IncidentOut(Schema):
+class IncidentOut(Out):
     id = fields.Integer()
     number = fields.String(metadata={"example": "2026-0001"})
     title = fields.String()
@@ -45,20 +45,18 @@ class IncidentOut(Schema):
     drill = fields.Boolean()
     description = fields.String()
     commander = fields.String()
-    location = fields.Dict(metadata=GEOJSON_POINT)
-    area = fields.Dict(allow_none=True, metadata=GEOJSON_AREA)
-    created_at = fields.String()
-    updated_at = fields.String()
-    activated_at = fields.String(allow_none=True)
-    contained_at = fields.String(allow_none=True)
-    closed_at = fields.String(allow_none=True)
-    log_entries = fields.Integer()
+    location = Geometry(metadata=GEOJSON_POINT)
+    area = Geometry(allow_none=True, metadata=GEOJSON_AREA)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    activated_at = fields.DateTime(allow_none=True)
+    contained_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    log_entries = fields.Integer(attribute="log_count")
     version = fields.Integer()
 
 
-class IncidentList(Schema):
-    items = fields.List(fields.Nested(IncidentOut))
-    total = fields.Integer()
+IncidentList = listing(IncidentOut)
 
 
 class IncidentArgs(ListArgs):
@@ -74,12 +72,16 @@ class EntryIn(Schema):
     corrects = Integer(allow_none=True, metadata={"description": "seq of the entry this one corrects"})
 
 
-class EntryOut(Schema):
+class EntryOut(StaffSchema):
+    staff_of = "entries"
+
     seq = fields.Integer()
-    at = fields.String()
-    author = fields.String(metadata={"description": "as stored (the user's e-mail, or system, cli, sms…) for "
-                                                    "officers and admins; for viewers the name and position"})
-    author_name = fields.String(metadata={"description": "the author's name and position (system, cli, sms… as they are)"})
+    at = fields.DateTime()
+    author = StaffField("field", id_attribute="author_id",
+                        metadata={"description": "as stored (the user's e-mail, or system, cli, sms…) for "
+                                                 "officers and admins; for viewers the name and position"})
+    author_name = StaffField("name", label="author", id_attribute="author_id",
+                             metadata={"description": "the author's name and position (system, cli, sms… as they are)"})
     kind = fields.String()
     text = fields.String()
     corrects = fields.Integer(allow_none=True)
@@ -87,12 +89,10 @@ class EntryOut(Schema):
     prev_hash = fields.String()
 
 
-class EntryList(Schema):
-    items = fields.List(fields.Nested(EntryOut))
-    total = fields.Integer()
+EntryList = listing(EntryOut)
 
 
-class VerifyOut(Schema):
+class VerifyOut(Out):
     ok = fields.Boolean()
     entries = fields.Integer()
     first_bad_seq = fields.Integer(allow_none=True)
@@ -104,25 +104,25 @@ class AssignmentIn(Schema):
     note = fields.String(allow_none=True)
 
 
-class AssignmentOut(Schema):
+class AssignmentOut(StaffSchema):
+    staff_of = "assignments"
+
     id = fields.Integer()
     incident_id = fields.Integer()
     resource_id = fields.Integer()
-    resource_name = fields.String()
+    resource_name = fields.String(attribute="resource.name")
     quantity = fields.Integer()
     note = fields.String()
-    assigned_at = fields.String()
-    assigned_by = fields.String(metadata={"description": "the user's e-mail for officers and admins; for viewers "
-                                                         "the name and position"})
-    assigned_by_name = fields.String(metadata={"description": "name and position"})
-    released_at = fields.String(allow_none=True)
-    released_by = fields.String(allow_none=True, metadata={"description": "as assigned_by"})
-    released_by_name = fields.String(allow_none=True)
+    assigned_at = fields.DateTime()
+    assigned_by = StaffField("field", metadata={"description": "the user's e-mail for officers and admins; for "
+                                                                "viewers the name and position"})
+    assigned_by_name = StaffField("name", label="assigned_by", metadata={"description": "name and position"})
+    released_at = fields.DateTime(allow_none=True)
+    released_by = StaffField("field", allow_none=True, metadata={"description": "as assigned_by"})
+    released_by_name = StaffField("name", label="released_by", allow_none=True)
 
 
-class AssignmentList(Schema):
-    items = fields.List(fields.Nested(AssignmentOut))
-    total = fields.Integer()
+AssignmentList = listing(AssignmentOut)
 
 
 class AssignmentArgs(ListArgs):
@@ -132,72 +132,6 @@ class AssignmentArgs(ListArgs):
 class NearbyArgs(Schema):
     kind = fields.String()
     limit = Integer(load_default=10, validate=validate.Range(min=1, max=100))
-
-
-def incident_json(incident: Incident) -> dict:
-    def iso(value):
-        return value.isoformat() if value else None
-
-    return {
-        "id": incident.id,
-        "number": incident.number,
-        "title": incident.title,
-        "kind": incident.kind,
-        "severity": incident.severity,
-        "status": incident.status,
-        "drill": incident.drill,
-        "description": incident.description,
-        "commander": incident.commander,
-        "location": to_geojson(incident.location),
-        "area": to_geojson(incident.area),
-        "created_at": iso(incident.created_at),
-        "updated_at": iso(incident.updated_at),
-        "activated_at": iso(incident.activated_at),
-        "contained_at": iso(incident.contained_at),
-        "closed_at": iso(incident.closed_at),
-        "log_entries": incident.log_count,
-        "version": incident.version,
-    }
-
-
-def staff_of_entries(entries) -> Staff:
-    """The authors of these log entries, for this reader."""
-    return staff_for(entries=entries, personal=sees_personal_data())
-
-
-def staff_of_assignments(assignments) -> Staff:
-    return staff_for(assignments=assignments, personal=sees_personal_data())
-
-
-def entry_json(entry, staff: Staff) -> dict:
-    return {
-        "seq": entry.seq,
-        "at": entry.at.isoformat(),
-        "author": staff.field(entry.author_id, entry.author),
-        "author_name": staff.name(entry.author_id, entry.author),
-        "kind": entry.kind,
-        "text": entry.text,
-        "corrects": entry.corrects,
-        "hash": entry.hash,
-        "prev_hash": entry.prev_hash,
-    }
-
-
-def assignment_json(assignment: Assignment, staff: Staff) -> dict:
-    return {
-        "id": assignment.id,
-        "incident_id": assignment.incident_id,
-        "resource_id": assignment.resource_id,
-        "resource_name": assignment.resource.name,
-        "quantity": assignment.quantity,
-        "note": assignment.note,
-        "assigned_at": assignment.assigned_at.isoformat(),
-        "assigned_by": staff.field(None, assignment.assigned_by),
-        "assigned_by_name": staff.name(None, assignment.assigned_by),
-        "released_at": assignment.released_at.isoformat() if assignment.released_at else None,
-        "released_by": staff.field(None, assignment.released_by),
-        "released_by_name": staff.name(None, assignment.released_by),
-    }
 
 
 def get_incident(incident_id: int) -> Incident:
@@ -219,8 +153,8 @@ class Incidents(MethodView):
     @incidents.response(200, IncidentList)
     def get(self, args):
         """List incidents, newest first."""
-        result = page(ops.incidents_query(args.get("status"), args.get("drill"), args.get("kind"), args.get("q")), args)
-        return {"items": [incident_json(i) for i in result["items"]], "total": result["total"]}
+        query = ops.incidents_query(args.get("status"), args.get("drill"), args.get("kind"), args.get("q"))
+        return page(query.options(undefer(Incident.area)), args)  # the area with the row, not one query each
 
     @incidents.arguments(IncidentIn)
     @incidents.response(201, IncidentOut)
@@ -228,7 +162,7 @@ class Incidents(MethodView):
         """Record an incident (or a drill); it gets its number and starts as ``reported``."""
         incident = ops.create_incident(data)
         db.session.commit()
-        return incident_json(incident)
+        return incident
 
 
 @incidents.route("/<int:incident_id>")
@@ -236,7 +170,7 @@ class IncidentById(MethodView):
     @incidents.response(200, IncidentOut)
     def get(self, incident_id):
         """One incident."""
-        return incident_json(get_incident(incident_id))
+        return get_incident(incident_id)
 
     @incidents.arguments(IncidentPatch(partial=True))
     @incidents.response(200, IncidentOut)
@@ -246,7 +180,7 @@ class IncidentById(MethodView):
         incident = locked_incident(incident_id)
         ops.update_incident(incident, data)
         db.session.commit()
-        return incident_json(incident)
+        return incident
 
 
 @incidents.route("/<int:incident_id>/log")
@@ -256,9 +190,7 @@ class Log(MethodView):
     def get(self, args, incident_id):
         """The activity log, oldest first."""
         get_incident(incident_id)
-        result = page(ops.log_query(incident_id), args)
-        staff = staff_of_entries(result["items"])
-        return {"items": [entry_json(e, staff) for e in result["items"]], "total": result["total"]}
+        return page(ops.log_query(incident_id), args)
 
     @incidents.arguments(EntryIn)
     @incidents.response(201, EntryOut)
@@ -266,9 +198,8 @@ class Log(MethodView):
         """Append an entry (note, decision, action, communication); ``corrects`` points at an
         earlier entry. Entries are never changed or deleted."""
         entry = ops.add_entry(incident_id, data)
-        body = entry_json(entry, staff_of_entries([entry]))  # before the commit, which would expire it
         db.session.commit()
-        return body
+        return entry
 
 
 @incidents.route("/<int:incident_id>/log/<int:seq>")
@@ -278,7 +209,7 @@ def log_entry(incident_id, seq):
     entry = db.session.execute(ops.log_query(incident_id).where(LogEntry.seq == seq)).scalar_one_or_none()
     if entry is None:
         abort(404)
-    return entry_json(entry, staff_of_entries([entry]))
+    return entry
 
 
 @incidents.route("/<int:incident_id>/log/verify")
@@ -304,9 +235,7 @@ class Assignments(MethodView):
     def get(self, args, incident_id):
         """Resources assigned to the incident (``active`` = not released)."""
         get_incident(incident_id)
-        result = page(ops.assignments_query(incident_id, args.get("active")), args)
-        staff = staff_of_assignments(result["items"])
-        return {"items": [assignment_json(a, staff) for a in result["items"]], "total": result["total"]}
+        return page(ops.assignments_query(incident_id, args.get("active")), args)
 
     @incidents.arguments(AssignmentIn)
     @incidents.response(201, AssignmentOut)
@@ -315,9 +244,8 @@ class Assignments(MethodView):
         """Assign (part of) a resource; never more than ``available_quantity``."""
         get_incident(incident_id)
         assignment = ops.assign(incident_id, data)
-        body = assignment_json(assignment, staff_of_assignments([assignment]))
         db.session.commit()
-        return body
+        return assignment
 
 
 @incidents.route("/<int:incident_id>/nearby-resources")
@@ -327,8 +255,7 @@ def nearby(args, incident_id):
     """Available resources nearest the incident, with ``distance_m``."""
     incident = get_incident(incident_id)
     hits = ops.nearby_resources(incident, args.get("kind"), args["limit"])
-    items = [resource_json(r, available, d) for r, d, available in hits]
-    return {"items": items, "total": len(items)}
+    return {"items": resource_hits(hits), "total": len(hits)}
 
 
 @assignments.route("/<int:assignment_id>/release", methods=["POST"])
@@ -337,5 +264,5 @@ def release(assignment_id):
     """Give the resource back (written to the incident's log)."""
     assignment = ops.release(assignment_id)
     db.session.commit()
-    return assignment_json(assignment, staff_of_assignments([assignment]))
+    return assignment
 

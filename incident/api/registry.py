@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from flask_smorest import abort
+from marshmallow import Schema, fields, missing, validate
+from sqlalchemy.orm import lazyload, selectinload
 
 from ..extensions import db
-from ..geo import point_from_lonlat, to_geojson
+from ..geo import point_from_lonlat
 from ..models import RESOURCE_STATUSES, AlertGroup, Contact, Resource
 from ..operations import contacts as contact_ops
 from ..operations import csvio
 from ..operations import resources as resource_ops
 from ..phones import mask_email, mask_phone
 from ..security import require_role, sees_personal_data
-from .common import CSV_DOC, GEOJSON_POINT, Integer, ListArgs, page, search_text
+from .common import CSV_DOC, GEOJSON_POINT, Blueprint, Integer, ListArgs, page, search_text
+from .fields import Geometry, Out, Personal, With, listing
 
 
 # Schemas (input types and the OpenAPI document; domain rules live in the operations)
@@ -38,26 +40,28 @@ class ContactPatch(ContactIn):
     """Only the fields given are changed."""
 
 
-class ContactOut(Schema):
+class GroupId(Schema):
+    id = fields.Integer()
+
+
+class ContactOut(Out):
     id = fields.Integer()
     name = fields.String()
-    phone = fields.String(metadata={"description": "E.164; masked for viewers"})
-    email = fields.String(metadata={"description": "masked for viewers"})
+    phone = Personal(mask_phone, metadata={"description": "E.164; masked for viewers"})
+    email = Personal(mask_email, metadata={"description": "masked for viewers"})
     organization = fields.String()
     role = fields.String()
-    groups = fields.List(fields.Integer())
-    sms_opt_in = fields.Boolean()
-    opted_out_at = fields.String(allow_none=True)
-    location = fields.Dict(allow_none=True, metadata=GEOJSON_POINT)
+    groups = fields.Pluck(GroupId, "id", many=True, metadata={"description": "alert group ids"})
+    sms_opt_in = fields.Boolean(attribute="reachable_by_sms")
+    opted_out_at = fields.DateTime(allow_none=True)
+    location = Geometry(allow_none=True, metadata=GEOJSON_POINT)
     notes = fields.String()
     version = fields.Integer()
-    created_at = fields.String()
-    updated_at = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
-class ContactList(Schema):
-    items = fields.List(fields.Nested(ContactOut))
-    total = fields.Integer()
+ContactList = listing(ContactOut)
 
 
 class ContactArgs(ListArgs):
@@ -76,17 +80,18 @@ class GroupPatch(GroupIn):
     """Only the fields given are changed."""
 
 
-class GroupOut(Schema):
+class GroupOut(Out):
+    class Meta:
+        optional = ("members",)
+
     id = fields.Integer()
     name = fields.String()
     description = fields.String()
     member_count = fields.Integer()
-    members = fields.List(fields.Nested(ContactOut), metadata={"description": "only on GET /groups/<id>"})
+    members = fields.Nested(ContactOut, many=True, metadata={"description": "only on GET /groups/<id>"})
 
 
-class GroupList(Schema):
-    items = fields.List(fields.Nested(GroupOut))
-    total = fields.Integer()
+GroupList = listing(GroupOut)
 
 
 class ResourceIn(Schema):
@@ -107,7 +112,12 @@ class ResourcePatch(ResourceIn):
     """Only the fields given are changed."""
 
 
-class ResourceOut(Schema):
+class ResourceOut(Out):
+    """A resource ``With`` its ``available_quantity`` (and ``distance_m`` when nearest)."""
+
+    class Meta:
+        optional = ("distance_m",)
+
     id = fields.Integer()
     name = fields.String()
     kind = fields.String()
@@ -118,17 +128,15 @@ class ResourceOut(Schema):
     status = fields.String()
     owner = fields.String()
     contact_id = fields.Integer(allow_none=True)
-    location = fields.Dict(metadata=GEOJSON_POINT)
+    location = Geometry(metadata=GEOJSON_POINT)
     notes = fields.String()
     version = fields.Integer()
     distance_m = fields.Float(metadata={"description": "with lat/lon: metres from that point"})
-    created_at = fields.String()
-    updated_at = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
-class ResourceList(Schema):
-    items = fields.List(fields.Nested(ResourceOut))
-    total = fields.Integer()
+ResourceList = listing(ResourceOut)
 
 
 class ResourceArgs(ListArgs):
@@ -140,15 +148,13 @@ class ResourceArgs(ListArgs):
     within_m = fields.Float(validate=validate.Range(min=0, min_inclusive=False))
 
 
-class KindSchema(Schema):
+class KindSchema(Out):
     code = fields.String(required=True)
     label_hu = fields.String(required=True)
     label_en = fields.String(required=True)
 
 
-class KindList(Schema):
-    items = fields.List(fields.Nested(KindSchema))
-    total = fields.Integer()
+KindList = listing(KindSchema, "KindList")
 
 
 class ImportArgs(Schema):
@@ -159,7 +165,7 @@ class ImportFile(Schema):
     file = fields.Raw(metadata={"type": "string", "format": "binary"}, required=True)
 
 
-class ImportReport(Schema):
+class ImportReport(Out):
     created = fields.Integer()
     updated = fields.Integer()
     unchanged = fields.Integer(metadata={"description": "rows with an id whose record already had these values"})
@@ -167,55 +173,18 @@ class ImportReport(Schema):
     errors = fields.List(fields.Dict(), metadata={"description": "[{row, field, message}]"})
 
 
-# Serialisers
+# Records with what they do not store
 
 
-def contact_json(contact: Contact, personal: bool | None = None) -> dict:
-    personal = sees_personal_data() if personal is None else personal
-    return {
-        "id": contact.id,
-        "name": contact.name,
-        "phone": contact.phone if personal else mask_phone(contact.phone),
-        "email": contact.email if personal else mask_email(contact.email),
-        "organization": contact.organization,
-        "role": contact.role,
-        "groups": [g.id for g in contact.groups],
-        "sms_opt_in": contact.reachable_by_sms,
-        "opted_out_at": contact.opted_out_at.isoformat() if contact.opted_out_at else None,
-        "location": to_geojson(contact.location),
-        "notes": contact.notes,
-        "version": contact.version,
-        "created_at": contact.created_at.isoformat(),
-        "updated_at": contact.updated_at.isoformat(),
-    }
-
-
-def resource_json(resource: Resource, available: int, distance_m: float | None = None) -> dict:
-    out = {
-        "id": resource.id,
-        "name": resource.name,
-        "kind": resource.kind,
-        "quantity": resource.quantity,
-        "available_quantity": available,
-        "unit": resource.unit,
-        "capacity": resource.capacity,
-        "status": resource.status,
-        "owner": resource.owner,
-        "contact_id": resource.contact_id,
-        "location": to_geojson(resource.location),
-        "notes": resource.notes,
-        "version": resource.version,
-        "created_at": resource.created_at.isoformat(),
-        "updated_at": resource.updated_at.isoformat(),
-    }
-    if distance_m is not None:
-        out["distance_m"] = round(distance_m, 1)
-    return out
-
-
-def resources_json(resources) -> list[dict]:
+def with_availability(resources) -> list[With]:
+    """Resources ``With`` their ``available_quantity`` (one query)."""
     available = resource_ops.available_quantities(r.id for r in resources)
-    return [resource_json(r, available.get(r.id, 0)) for r in resources]
+    return [With(r, available_quantity=available.get(r.id, 0)) for r in resources]
+
+
+def resource_hits(hits) -> list[With]:
+    """``[(resource, distance_m, available)]`` of a nearest search, for ResourceOut."""
+    return [With(r, available_quantity=available, distance_m=round(d, 1)) for r, d, available in hits]
 
 
 def csv_response(text: str, filename: str) -> Response:
@@ -248,8 +217,7 @@ class Contacts(MethodView):
         """List contacts (by name), searched and filtered."""
         query = contact_ops.contacts_query(args.get("q"), args.get("group"), args.get("opted_in"),
                                            personal=sees_personal_data())
-        result = page(query, args)
-        return {"items": [contact_json(c) for c in result["items"]], "total": result["total"]}
+        return page(query.options(selectinload(Contact.groups)), args)
 
     @contacts.arguments(ContactIn)
     @contacts.response(201, ContactOut)
@@ -257,7 +225,7 @@ class Contacts(MethodView):
         """Add a contact; the phone number is stored in E.164."""
         contact = contact_ops.create_contact(data)
         db.session.commit()
-        return contact_json(contact)
+        return contact
 
 
 @contacts.route("/<int:contact_id>")
@@ -265,7 +233,7 @@ class ContactById(MethodView):
     @contacts.response(200, ContactOut)
     def get(self, contact_id):
         """One contact."""
-        return contact_json(db.get_or_404(Contact, contact_id))
+        return db.get_or_404(Contact, contact_id)
 
     @contacts.arguments(ContactPatch(partial=True))
     @contacts.response(200, ContactOut)
@@ -274,7 +242,7 @@ class ContactById(MethodView):
         contact = db.get_or_404(Contact, contact_id)
         contact_ops.update_contact(contact, data)
         db.session.commit()
-        return contact_json(contact)
+        return contact
 
     @contacts.response(204)
     def delete(self, contact_id):
@@ -310,13 +278,7 @@ class Groups(MethodView):
         """List alert groups."""
         result = page(contact_ops.groups_query(), args)
         counts = contact_ops.group_member_counts()
-        return {
-            "items": [
-                {"id": g.id, "name": g.name, "description": g.description, "member_count": counts.get(g.id, 0)}
-                for g in result["items"]
-            ],
-            "total": result["total"],
-        }
+        return {"items": [With(g, member_count=counts.get(g.id, 0)) for g in result["items"]], "total": result["total"]}
 
     @groups.arguments(GroupIn)
     @groups.response(201, GroupOut)
@@ -324,7 +286,7 @@ class Groups(MethodView):
         """Add an alert group; members join it through their contact's ``groups``."""
         group = contact_ops.create_group(data)
         db.session.commit()
-        return {"id": group.id, "name": group.name, "description": group.description, "member_count": 0}
+        return With(group, member_count=0, members=missing)
 
 
 @groups.route("/<int:group_id>")
@@ -333,14 +295,7 @@ class GroupById(MethodView):
     def get(self, group_id):
         """An alert group with its members."""
         group = db.get_or_404(AlertGroup, group_id)
-        personal = sees_personal_data()
-        return {
-            "id": group.id,
-            "name": group.name,
-            "description": group.description,
-            "member_count": len(group.members),
-            "members": [contact_json(c, personal) for c in group.members],
-        }
+        return With(group, member_count=len(group.members))
 
     @groups.arguments(GroupPatch(partial=True))
     @groups.response(200, GroupOut)
@@ -349,7 +304,7 @@ class GroupById(MethodView):
         group = db.get_or_404(AlertGroup, group_id)
         contact_ops.update_group(group, data)
         db.session.commit()
-        return {"id": group.id, "name": group.name, "description": group.description, "member_count": len(group.members)}
+        return With(group, member_count=len(group.members), members=missing)
 
     @groups.response(204)
     def delete(self, group_id):
@@ -375,10 +330,10 @@ class Resources(MethodView):
                 point.x, point.y, args["offset"] + args["limit"], args.get("within_m"),
                 args.get("kind"), args.get("status"), args.get("q"),
             )[args["offset"]:]
-            items = [resource_json(r, available, d) for r, d, available in hits]
-            return {"items": items, "total": args["offset"] + len(items)}
-        result = page(resource_ops.resources_query(args.get("kind"), args.get("status"), args.get("q")), args)
-        return {"items": resources_json(result["items"]), "total": result["total"]}
+            return {"items": resource_hits(hits), "total": args["offset"] + len(hits)}
+        # Without the kind and contact the model joins in: the answer names them by code and id.
+        query = resource_ops.resources_query(args.get("kind"), args.get("status"), args.get("q")).options(lazyload("*"))
+        return page(query, args, available_quantity=resource_ops.available_quantity_expr())
 
     @resources.arguments(ResourceIn)
     @resources.response(201, ResourceOut)
@@ -386,7 +341,7 @@ class Resources(MethodView):
         """Add a resource to the register."""
         resource = resource_ops.create_resource(data)
         db.session.commit()
-        return resources_json([resource])[0]
+        return with_availability([resource])[0]
 
 
 @resources.route("/<int:resource_id>")
@@ -394,7 +349,7 @@ class ResourceById(MethodView):
     @resources.response(200, ResourceOut)
     def get(self, resource_id):
         """One resource."""
-        return resources_json([db.get_or_404(Resource, resource_id)])[0]
+        return with_availability([db.get_or_404(Resource, resource_id)])[0]
 
     @resources.arguments(ResourcePatch(partial=True))
     @resources.response(200, ResourceOut)
@@ -403,7 +358,7 @@ class ResourceById(MethodView):
         resource = db.get_or_404(Resource, resource_id)
         resource_ops.update_resource(resource, data)
         db.session.commit()
-        return resources_json([resource])[0]
+        return with_availability([resource])[0]
 
     @resources.response(204)
     def delete(self, resource_id):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import lazyload
@@ -18,6 +20,7 @@ from .contacts import check_version
 SHELTER = "shelter"
 
 
+@functools.cache  # built once: an expression is immutable, and building one costs
 def assigned_quantity_expr():
     """What is assigned to incidents and not yet released, per resource (a correlated subquery)."""
     return (
@@ -28,11 +31,13 @@ def assigned_quantity_expr():
     )
 
 
+@functools.cache  # built once: an expression is immutable, and building one costs
 def assignable_total_expr():
     """A shelter is assigned in persons housed, up to its capacity; anything else in its units."""
     return case((Resource.kind == SHELTER, func.coalesce(Resource.capacity, 0)), else_=Resource.quantity)
 
 
+@functools.cache  # built once: an expression is immutable, and building one costs
 def available_quantity_expr():
     """How much of a resource can still be assigned: nothing unless its status is available,
     else its total (capacity for a shelter) less what is assigned. The one place it is derived."""

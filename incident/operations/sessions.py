@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 
 from flask import current_app
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import contains_eager
 
-from ..database import utcnow
+from ..database import UTCDateTime, utcnow
 from ..extensions import db
 from ..models import ApiToken, User, UserSession
 
@@ -127,17 +128,23 @@ def live_token(token: str) -> ApiToken | None:
     """The unrevoked, unexpired token with this value, its user loaded with it."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    return db.session.execute(
+    return db.session.execute(_live_token_statement(), {"digest": digest(token), "now": utcnow()}).scalar_one_or_none()
+
+
+@functools.cache
+def _live_token_statement():
+    """``live_token``'s query, built once (every API request runs it; only the values change)."""
+    return (
         select(ApiToken)
         .join(ApiToken.user)
         .options(contains_eager(ApiToken.user))
         .where(
-            ApiToken.token_hash == digest(token),
+            ApiToken.token_hash == bindparam("digest"),
             ApiToken.revoked_at.is_(None),
-            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now", type_=UTCDateTime())),
             User.active.is_(True),
         )
-    ).scalar_one_or_none()
+    )
 
 
 def tokens_query(user_id: int):
