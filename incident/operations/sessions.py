@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import contains_eager
 
 from ..database import UTCDateTime, utcnow
+from ..errors import NotFound
 from ..extensions import db
 from ..models import ApiToken, User, UserSession
 
@@ -152,11 +153,12 @@ def tokens_query(user_id: int):
     return select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
 
 
-def find_token(token_id: int, owner_id: int | None) -> ApiToken | None:
-    """The token with this id, if it belongs to ``owner_id`` (None: whoever's it is, for admins)."""
+def find_token(token_id: int, owner_id: int | None) -> ApiToken:
+    """The token with this id, if it belongs to ``owner_id`` (None: whoever's it is, for admins);
+    NotFound otherwise (another user's token is not told apart from one that does not exist)."""
     token = db.session.get(ApiToken, token_id)
     if token is None or (owner_id is not None and token.user_id != owner_id):
-        return None
+        raise NotFound("token", token_id)
     return token
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -97,8 +97,6 @@ def edit_user(user_id: int):
 def revoke_user_token(user_id: int, token_id: int):
     """Revoke one of a user's API tokens."""
     token = find_token(token_id, user_id)
-    if token is None:
-        abort(404)
     revoke_token(token)
     db.session.commit()
     flash(_("Token “%(name)s” revoked.", name=token.name or token.prefix), "success")
