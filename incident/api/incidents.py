@@ -104,6 +104,13 @@ class AssignmentIn(Schema):
     note = fields.String(allow_none=True)
 
 
+class ReleaseIn(Schema):
+    quantity = Integer(validate=validate.Range(min=1), metadata={
+        "description": "how much to give back (units; persons for a shelter); absent: all of it. A part "
+                       "given back becomes a released assignment of its own, answered here; the rest stays "
+                       "assigned"})
+
+
 class AssignmentOut(StaffSchema):
     staff_of = "assignments"
 
@@ -259,10 +266,11 @@ def nearby(args, incident_id):
 
 
 @assignments.route("/<int:assignment_id>/release", methods=["POST"])
+@assignments.arguments(ReleaseIn, required=False)
 @assignments.response(200, AssignmentOut)
-def release(assignment_id):
-    """Give the resource back (written to the incident's log)."""
-    assignment = ops.release(assignment_id)
+def release(data, assignment_id):
+    """Give the resource back, all of it or ``quantity`` of it (written to the incident's log)."""
+    assignment = ops.release(assignment_id, quantity=(data or {}).get("quantity"))
     db.session.commit()
     return assignment
 

@@ -73,3 +73,23 @@ def test_shelter_places_given_back_are_persons(client, api):
     texts = _log_texts(client, officer, flood["id"])
     assert "Befogadás 40 fő részére: Iskola tornaterme." in texts
     assert "Befogadás vége 40 fő részére: Iskola tornaterme." in texts
+
+
+def test_the_api_gives_back_part_of_an_assignment(client, api):
+    officer, _ = api("officer")
+    burst = _post_json(client, "/api/v1/incidents", {"title": "Csőtörés", "kind": "other", "severity": "moderate",
+                                                     "location": POINT}, officer)
+    pumps = _post_json(client, "/api/v1/resources", {"name": "Szivattyúk", "kind": "pump", "quantity": 3, "unit": "db",
+                                                     "location": POINT}, officer)
+    assignment = _post_json(client, f"/api/v1/incidents/{burst['id']}/assignments",
+                            {"resource_id": pumps["id"], "quantity": 3}, officer)
+    url = f"/api/v1/assignments/{assignment['id']}/release"
+    too_much = client.post(url, json={"quantity": 4}, headers=officer)
+    assert too_much.status_code == 422 and "quantity" in too_much.get_json()["errors"]["json"]
+    part = client.post(url, json={"quantity": 1}, headers=officer)
+    assert part.status_code == 200 and part.get_json()["quantity"] == 1 and part.get_json()["released_at"]
+    assert client.get(f"/api/v1/resources/{pumps['id']}", headers=officer).get_json()["available_quantity"] == 1
+    rest = client.post(url, headers=officer)
+    assert rest.status_code == 200 and rest.get_json()["quantity"] == 2
+    again = client.post(url, headers=officer)
+    assert again.status_code == 409
