@@ -1,5 +1,9 @@
 """Test fixtures: one suite, run on SQLite + SpatiaLite (``--db=sqlite``) and on
-PostgreSQL + PostGIS (``--db=postgis``); each test starts from empty tables."""
+PostgreSQL + PostGIS (``--db=postgis``); each test starts from empty tables.
+
+The suite runs in parallel with pytest-xdist (``-n 2``): each worker process has its own
+database, instance folder (the SQLite queue file) and Redis (``redis_url``), so the workers
+share nothing but the machine."""
 
 from __future__ import annotations
 
@@ -27,6 +31,11 @@ def pytest_addoption(parser):
         default=os.environ.get("TEST_PG_URL", DEFAULT_PG_URL),
         help="an administrative PostgreSQL URL; the tests create and drop their own database",
     )
+
+
+def worker_id() -> str:
+    """``gw0``, ``gw1``… under pytest-xdist, ``main`` without it."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def pytest_report_header(config):
@@ -57,7 +66,7 @@ def new_database(request, tmp_path_factory):
     created = []
 
     def make(label: str = "main") -> str:
-        name = f"riado_test_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        name = f"riado_test_{label}_{worker_id()}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         if backend == "sqlite":
             return f"sqlite:///{tmp_path_factory.mktemp('db') / (name + '.db')}"
         with _pg_admin(admin_url) as conn:
@@ -74,8 +83,29 @@ def new_database(request, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def instance_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("instance")
-    return path
+    """This process's instance folder (tmp_path_factory is per xdist worker)."""
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def private_redis():
+    """A redis-server of this test process's own (one per xdist worker), so that no other
+    process's test, nor another run on the machine, shares its keys."""
+    from private_services import PrivateRedis, redis_missing
+
+    if redis_missing():
+        pytest.fail(redis_missing())
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def redis_url(private_redis) -> str:
+    """The URL of this process's own Redis, emptied for the test."""
+    private_redis.client().flushall()
+    return private_redis.url
 
 
 @pytest.fixture(scope="session")

@@ -217,16 +217,13 @@ def test_rfc9457_errors_are_handled_too(sms_app, consumer, fake_twilio, api):
     assert len(fake_twilio.sent_to("+36205550301")) == 1
 
 
-def test_the_redis_queue_carries_alerts_too(app_factory, fake_twilio, api):
+def test_the_redis_queue_carries_alerts_too(app_factory, fake_twilio, api, redis_url):
     """With REDIS_URL the same tasks run on Redis (workers on any number of machines)."""
-    import redis
-
     from fake_twilio import ACCOUNT_SID, AUTH_TOKEN
     from incident.queue import create_consumer
 
-    redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
     app = app_factory(TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM="+36205550000",
-                      TWILIO_API_URL=fake_twilio.url, REDIS_URL="redis://127.0.0.1:6379/14")
+                      TWILIO_API_URL=fake_twilio.url, REDIS_URL=redis_url)
     huey = app.extensions["huey"]
     assert type(huey).__name__ == "RedisHuey"
     client = app.test_client()
