@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from factories import PASSWORD
+
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PASSWORD = "correct-horse-battery"
 
 
 def pytest_addoption(parser):
@@ -214,18 +215,12 @@ def runner(app):
 
 @pytest.fixture
 def make_user(app):
-    """Create a committed user: ``make_user("officer")``."""
-    from incident.extensions import db
-    from incident.operations.users import create_user
-
-    counter = iter(range(1, 10_000))
+    """Create a committed user: ``make_user("officer")`` (``factories.create_user`` on ``app``)."""
+    from factories import create_user
 
     def make(role="officer", email=None, password=PASSWORD, name="", position=""):
-        email = email or f"{role}{next(counter)}@riado-test.example"
-        with app.app_context():
-            user = create_user(email, password, role, name, position)
-            db.session.commit()
-            return {"id": user.id, "email": user.email, "password": password, "role": role}
+        user = create_user(app, role, email, password, name, position)
+        return {"id": user["id"], "email": user["email"], "password": password, "role": role}
 
     return make
 
@@ -257,6 +252,18 @@ def api(client, make_user, token_for):
     return make
 
 
+@pytest.fixture
+def officer(api):
+    """Bearer headers of a fresh officer: ``client.get(url, headers=officer)``."""
+    return api("officer")[0]
+
+
+@pytest.fixture
+def viewer(api):
+    """Bearer headers of a fresh viewer."""
+    return api("viewer")[0]
+
+
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -280,6 +287,20 @@ def login(client):
         )
 
     return do
+
+
+@pytest.fixture
+def as_officer(client, make_user, login):
+    """The test client, signed in as a fresh officer through the login form."""
+    login(make_user("officer"))
+    return client
+
+
+@pytest.fixture
+def as_viewer(client, make_user, login):
+    """The test client, signed in as a fresh viewer through the login form."""
+    login(make_user("viewer"))
+    return client
 
 
 @pytest.fixture

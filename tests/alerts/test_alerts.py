@@ -12,11 +12,6 @@ from fake_twilio import FakeTwilio
 PHONES = ["+36205550101", "+36205550102", "+36205550103"]
 
 
-@pytest.fixture
-def officer(api):
-    return api("officer")
-
-
 def make_group(client, headers, name, members):
     group = client.post("/api/v1/groups", json={"name": name}, headers=headers).get_json()
     ids = []

@@ -16,11 +16,6 @@ def point(lon, lat):
 
 
 @pytest.fixture
-def officer(api):
-    return api("officer")[0]
-
-
-@pytest.fixture
 def incident(client, officer):
     body = {"title": "Árvízvédelem, II. fok", "kind": "flood", "severity": "severe", "location": point(*VIGADO)}
     return client.post("/api/v1/incidents", json=body, headers=officer).get_json()

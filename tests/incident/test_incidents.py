@@ -13,11 +13,6 @@ EMBANKMENT = {
 }
 
 
-@pytest.fixture
-def officer(api):
-    return api("officer")[0]
-
-
 def new_incident(client, headers, **fields):
     body = {"title": "Dunai árvíz – II. fokú készültség", "kind": "flood", "severity": "severe", "location": VIGADO}
     body.update(fields)

@@ -16,11 +16,6 @@ VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}
 
 
 @pytest.fixture
-def officer(api):
-    return api("officer")[0]
-
-
-@pytest.fixture
 def incident(client, officer):
     body = {"title": "Gázszivárgás, Váci utca", "kind": "gas_leak", "severity": "severe", "location": VIGADO}
     return client.post("/api/v1/incidents", json=body, headers=officer).get_json()

@@ -39,16 +39,6 @@ def district():
     return shape(data["features"][0]["geometry"])
 
 
-@pytest.fixture
-def officer(api):
-    return api("officer")[0]
-
-
-@pytest.fixture
-def viewer(api):
-    return api("viewer")[0]
-
-
 def incident(client, headers, **fields):
     body = {"title": "Dunai árvíz", "kind": "flood", "severity": "severe", "location": VIGADO, **fields}
     response = client.post("/api/v1/incidents", json=body, headers=headers)
