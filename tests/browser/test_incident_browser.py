@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from factories import create_incident
+
 pytestmark = pytest.mark.browser
 
-VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}
 EMBANKMENT = {
     "type": "Polygon",
     "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
@@ -35,24 +36,12 @@ def _script_errors(page):
     return [m for m in page.console_errors if "Failed to load resource" not in m]
 
 
-def _incident(app, **fields):
-    from incident.extensions import db
-    from incident.operations import incidents as ops
-
-    body = {"title": "Dunai árvíz – II. fokú készültség", "kind": "flood", "severity": "severe", "location": VIGADO}
-    body.update(fields)
-    with app.test_request_context():
-        incident = ops.create_incident(body)
-        db.session.commit()
-        return incident.id
-
-
 def _texts(page) -> list[str]:
     return page.locator("[data-testid=timeline] [data-testid=entry-text]").all_inner_texts()
 
 
 def test_officer_types_log_lines_and_presses_enter(app, live_server, page, make_user):
-    incident_id = _incident(app, area=EMBANKMENT, drill=True)
+    incident_id = create_incident(app, area=EMBANKMENT, drill=True)["id"]
     _sign_in(page, live_server, make_user("officer"))
     page.goto(f"{live_server}/incidents/{incident_id}")
     assert page.locator("[data-testid=drill-banner]").inner_text().startswith("GYAKORLAT")
@@ -93,7 +82,7 @@ def test_officer_types_log_lines_and_presses_enter(app, live_server, page, make_
 
 
 def test_the_report_prints_without_navigation(app, live_server, page, make_user):
-    incident_id = _incident(app, area=EMBANKMENT)
+    incident_id = create_incident(app, area=EMBANKMENT)["id"]
     _sign_in(page, live_server, make_user("viewer"))
     page.goto(f"{live_server}/incidents/{incident_id}/report")
     assert page.locator("h1").inner_text() == "Helyzetjelentés"

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from factories import committed, create_incident, create_resource
+
 pytestmark = pytest.mark.browser
 
 VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}
@@ -48,28 +50,12 @@ def _script_errors(page):
     return [m for m in page.console_errors if "Failed to load resource" not in m]
 
 
-def _with_app(app, work):
-    from incident.extensions import db
-
-    with app.test_request_context():
-        result = work()
-        db.session.commit()
-        return getattr(result, "id", result)
-
-
 def _incident(app, **fields):
-    from incident.operations import incidents as ops
-
-    body = {"title": "Dunai árvíz", "kind": "flood", "severity": "severe", "location": VIGADO, **fields}
-    return _with_app(app, lambda: ops.create_incident(body))
+    return create_incident(app, **{"title": "Dunai árvíz", **fields})["id"]
 
 
 def _resource(app, **fields):
-    from incident.operations import resources as ops
-
-    body = {"name": "Homokzsák-depó", "kind": "sandbags", "quantity": 500, "unit": "zsák",
-            "location": {"type": "Point", "coordinates": [19.0457, 47.5071]}, **fields}
-    return _with_app(app, lambda: ops.create_resource(body))
+    return create_resource(app, **{"location": {"type": "Point", "coordinates": [19.0457, 47.5071]}, **fields})["id"]
 
 
 def _boundary(app):
@@ -83,10 +69,12 @@ def _boundary(app):
     def add():
         from incident.extensions import db
 
-        db.session.add(Municipality(name="Belváros-Lipótváros", short_name="V. kerület",
-                                    boundary=to_element(boundary_from_file(path))))
+        municipality = Municipality(name="Belváros-Lipótváros", short_name="V. kerület",
+                                    boundary=to_element(boundary_from_file(path)))
+        db.session.add(municipality)
+        return municipality
 
-    _with_app(app, add)
+    committed(app, add)
 
 
 def _grid(i: int, columns: int = 8) -> dict:
