@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 from conftest import PASSWORD, csrf_from
+from factories import create_incident
 from flask import Request
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import ImmutableMultiDict
@@ -368,18 +369,11 @@ DEEP_AREA = '{"type": "Polygon", "coordinates": ' + "[" * 50_000 + "]" * 50_000 
 MIDDLING_AREA = {"type": "Polygon", "coordinates": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[19.05, 47.5]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}
 
 
-def _incident(client, headers) -> dict:
-    response = client.post("/api/v1/incidents", json={"title": "Vihar", "kind": "storm", "severity": "moderate",
-                                                      "location": POINT}, headers=headers)
-    assert response.status_code == 201
-    return response.get_json()
-
-
 def test_an_area_nested_50000_deep_is_refused_naming_the_area_everywhere(app, client, api, officer_page):
     from incident.models import Incident, LogEntry
 
     headers, _ = api("officer")
-    incident = _incident(client, headers)
+    incident = create_incident(app, title="Vihar", kind="storm", severity="moderate", location=POINT)
     entries = _count(app, LogEntry)
     page = officer_page.get("/incidents/new").get_data(as_text=True)
     token = csrf_from(page)
@@ -466,7 +460,7 @@ def test_coordinates_too_large_for_a_float_are_refused_naming_the_field(app, cli
     headers, _ = api("officer")
     big = 10**400
     area = {"type": "Polygon", "coordinates": [[[big, 47.5], [19.1, 47.5], [19.1, 47.6], [big, 47.5]]]}
-    incident = _incident(client, headers)
+    incident = create_incident(app, title="Vihar", kind="storm", severity="moderate", location=POINT)
     for method, path, body, field in [
         ("POST", "/api/v1/contacts", {"name": "Kovács Júlia", "phone": "06301234567",
                                       "location": {"type": "Point", "coordinates": [big, 47.5]}}, "location"),
