@@ -7,6 +7,7 @@ share nothing but the machine."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -387,21 +388,30 @@ def sms_server(sms_app):
     server.server_close()
 
 
+@contextlib.contextmanager
+def running_consumer(huey, workers: int = 4):
+    """The real Huey consumer for ``huey`` in this process (threads), stopped and the queue
+    emptied at the end."""
+    from incident.queue import create_consumer
+
+    worker = create_consumer(huey, workers=workers)
+    worker._set_signal_handlers = lambda: None  # the test runner owns the signals
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop(graceful=False)
+        for _, thread in worker.worker_threads:
+            thread.join(5)
+        worker.scheduler.join(5)
+        huey.flush()
+
+
 @pytest.fixture
 def consumer(sms_app):
     """The real Huey consumer for ``sms_app``'s queue, in this process (threads)."""
-    from incident.queue import create_consumer
-
-    huey = sms_app.extensions["huey"]
-    worker = create_consumer(huey, workers=4)
-    worker._set_signal_handlers = lambda: None  # the test runner owns the signals
-    worker.start()
-    yield worker
-    worker.stop(graceful=False)
-    for _, thread in worker.worker_threads:
-        thread.join(5)
-    worker.scheduler.join(5)
-    huey.flush()
+    with running_consumer(sms_app.extensions["huey"]) as worker:
+        yield worker
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from browser import sign_in
 from factories import create_incident
 
 pytestmark = pytest.mark.browser
@@ -15,14 +16,6 @@ EMBANKMENT = {
     "type": "Polygon",
     "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
 }
-
-
-def _sign_in(page, base, user):
-    page.goto(base + "/login")
-    page.fill("#email", user["email"])
-    page.fill("#password", user["password"])
-    page.click("form button[type=submit]:has-text('Bejelentkezés')")
-    page.wait_for_url(base + "/")
 
 
 def _only_tiles(page, app):
@@ -42,7 +35,7 @@ def _texts(page) -> list[str]:
 
 def test_officer_types_log_lines_and_presses_enter(app, live_server, page, make_user):
     incident_id = create_incident(app, area=EMBANKMENT, drill=True)["id"]
-    _sign_in(page, live_server, make_user("officer"))
+    sign_in(page, live_server, make_user("officer"))
     page.goto(f"{live_server}/incidents/{incident_id}")
     assert page.locator("[data-testid=drill-banner]").inner_text().startswith("GYAKORLAT")
     page.wait_for_selector("[data-testid=incident-map][data-ready=true][data-has-area=true]")
@@ -83,7 +76,7 @@ def test_officer_types_log_lines_and_presses_enter(app, live_server, page, make_
 
 def test_the_report_prints_without_navigation(app, live_server, page, make_user):
     incident_id = create_incident(app, area=EMBANKMENT)["id"]
-    _sign_in(page, live_server, make_user("viewer"))
+    sign_in(page, live_server, make_user("viewer"))
     page.goto(f"{live_server}/incidents/{incident_id}/report")
     assert page.locator("h1").inner_text() == "Helyzetjelentés"
     assert page.locator("[data-print]").is_visible()  # the script shows the print button

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from browser import sign_in
 from factories import committed, create_incident, create_resource
 
 pytestmark = pytest.mark.browser
@@ -29,14 +30,6 @@ PAYLOADS = (
     "javascript:alert(1)",
     "</script><script>alert(1)</script>",
 )
-
-
-def _sign_in(page, base, user):
-    page.goto(base + "/login")
-    page.fill("#email", user["email"])
-    page.fill("#password", user["password"])
-    page.click("form button[type=submit]:has-text('Bejelentkezés')")
-    page.wait_for_url(base + "/")
 
 
 def _only_tiles(page, app):
@@ -106,7 +99,7 @@ def test_operational_map_draws_every_layer_with_other_hosts_blocked(app, live_se
                  for i in range(20)]
     shelter = _resource(app, name="Szent István Gimnázium", kind="shelter", quantity=1, capacity=120, unit="fő",
                         location=_grid(40))
-    _sign_in(page, live_server, make_user("viewer"))
+    sign_in(page, live_server, make_user("viewer"))
     page.goto(live_server + "/map")
     frame = _ready(page)
 
@@ -163,7 +156,7 @@ def test_script_payloads_in_records_show_as_text_and_never_run(app, live_server,
         incidents[_incident(app, title=text, commander=text, location=_grid(i * 2))] = text
         resources[_resource(app, name=text, kind="evil", owner=text, notes=text, unit=text,
                             location=_grid(20 + i * 2))] = text
-    _sign_in(page, live_server, make_user("viewer"))
+    sign_in(page, live_server, make_user("viewer"))
     page.add_init_script("window.__ran = []; window.alert = (m) => window.__ran.push(String(m));")
     page.goto(live_server + "/map")
     frame = _ready(page)
@@ -206,7 +199,7 @@ def test_wall_map_picks_up_a_new_incident_without_a_reload(app, live_server, pag
     _incident(app, title="Meglévő esemény", location=_grid(3))
     _incident(app, title="Futó gyakorlat", drill=True, location=_grid(5))
     headers, _ = api("officer")
-    _sign_in(page, live_server, make_user("viewer"))
+    sign_in(page, live_server, make_user("viewer"))
     page.goto(live_server + "/map/wall")
     frame = _ready(page)
     assert page.locator("nav.mainnav").count() == 0
@@ -270,7 +263,7 @@ def test_officer_draws_an_affected_area_and_saves_it(app, live_server, page, mak
     from shapely.geometry import shape
 
     incident_id = _incident(app, title="Csőtörés a Váci utcában", kind="water_outage", severity="moderate")
-    _sign_in(page, live_server, make_user("officer"))
+    sign_in(page, live_server, make_user("officer"))
     page.goto(f"{live_server}/incidents/{incident_id}")
     page.click("[data-testid=draw-area]")
     page.wait_for_url(f"{live_server}/map/incidents/{incident_id}/area")
