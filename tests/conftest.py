@@ -356,6 +356,20 @@ def fake_twilio():
     fake.stop()
 
 
+WEBHOOK_TOKEN = "twilio-auth-token-of-the-test"
+WEBHOOK_PUBLIC_URL = "https://riado.varos.example"
+
+
+@pytest.fixture
+def twilio_app(app_factory):
+    """An app that checks Twilio's signatures with WEBHOOK_TOKEN for WEBHOOK_PUBLIC_URL; no worker
+    runs, so the tasks its alerts queue are dropped at the end."""
+    app = app_factory(TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=WEBHOOK_TOKEN, TWILIO_FROM="+36205550000",
+                      PUBLIC_URL=WEBHOOK_PUBLIC_URL)
+    yield app
+    app.extensions["huey"].flush()
+
+
 @pytest.fixture
 def sms_app(app_factory, fake_twilio):
     """An app whose SMS go to the fake Twilio; PUBLIC_URL is where ``sms_server`` serves it."""

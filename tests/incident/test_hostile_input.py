@@ -12,7 +12,7 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from conftest import PASSWORD, csrf_from
+from conftest import PASSWORD, WEBHOOK_TOKEN, csrf_from
 from factories import create_incident
 from flask import Request
 from twilio.request_validator import RequestValidator
@@ -401,15 +401,7 @@ def test_an_area_nested_50000_deep_is_refused_naming_the_area_everywhere(app, cl
 
 # Twilio's status callback, signed as Twilio signs it.
 
-TWILIO_TOKEN = "twilio-auth-token-of-the-test"
-
-
-@pytest.fixture
-def twilio_app(app_factory):
-    app = app_factory(TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=TWILIO_TOKEN, TWILIO_FROM="+36205550000",
-                      PUBLIC_URL=PUBLIC)
-    yield app
-    app.extensions["huey"].flush()
+TWILIO_TOKEN = WEBHOOK_TOKEN
 
 
 @pytest.mark.parametrize("field, query, error", [
