@@ -9,10 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import free_port, http_json, wait_for
 
 RIADO = str(Path(sys.executable).with_name("riado"))
 RECIPIENTS = 200
+
+# Two web processes and two workers: tens of seconds.
+pytestmark = pytest.mark.slow
 
 
 def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, tmp_path, app_factory, request):

@@ -181,6 +181,7 @@ def _signed_in(app, user) -> tuple:
 
 
 @pytest.mark.parametrize("role", ["viewer", "officer", "admin"])
+@pytest.mark.slow
 def test_no_hostile_query_or_form_value_makes_a_server_error(walk_app, make_user, token_for, role):
     admin = make_user("admin")
     ids = _seed(walk_app, walk_app.test_client(), {"Authorization": f"Bearer {token_for(admin)}"})
@@ -499,6 +500,7 @@ def _bases(ids: dict) -> dict[tuple[str, str], dict]:
     }
 
 
+@pytest.mark.slow
 def test_no_hostile_json_value_makes_a_server_error(walk_app, make_user, token_for):
     admin = make_user("admin")
     headers = {"Authorization": f"Bearer {token_for(admin)}"}
