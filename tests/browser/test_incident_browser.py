@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import pytest
 
-from browser import sign_in
+from browser import only_tiles, script_errors, sign_in
 from factories import create_incident
 
 pytestmark = pytest.mark.browser
@@ -16,17 +15,6 @@ EMBANKMENT = {
     "type": "Polygon",
     "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
 }
-
-
-def _only_tiles(page, app):
-    tile_host = urlsplit(app.config["RIADO_TILE_URL"].replace("{s}", "a")).hostname
-    hosts = {urlsplit(url).hostname for url in page.offsite_requests}
-    assert hosts <= {tile_host}, page.offsite_requests
-
-
-def _script_errors(page):
-    # Tiles cannot load here (no network, and the fixture blocks other hosts): that is expected.
-    return [m for m in page.console_errors if "Failed to load resource" not in m]
 
 
 def _texts(page) -> list[str]:
@@ -70,8 +58,8 @@ def test_officer_types_log_lines_and_presses_enter(app, live_server, page, make_
     assert page.input_value("#entry-kind") == "note"  # each line starts as a note again
     assert "A napló sértetlen: 3 bejegyzés." in page.locator("[data-testid=verify]").inner_text()
 
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []
 
 
 def test_the_report_prints_without_navigation(app, live_server, page, make_user):
@@ -84,5 +72,5 @@ def test_the_report_prints_without_navigation(app, live_server, page, make_user)
     page.emulate_media(media="print")
     assert not page.locator(".topbar").is_visible()
     assert not page.locator("[data-print]").is_visible()
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []

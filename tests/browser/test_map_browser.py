@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import re
 import time
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from browser import sign_in
+from browser import only_tiles, script_errors, sign_in
 from factories import committed, create_incident, create_resource
 
 pytestmark = pytest.mark.browser
@@ -30,17 +29,6 @@ PAYLOADS = (
     "javascript:alert(1)",
     "</script><script>alert(1)</script>",
 )
-
-
-def _only_tiles(page, app):
-    tile_host = urlsplit(app.config["RIADO_TILE_URL"].replace("{s}", "a")).hostname
-    hosts = {urlsplit(url).hostname for url in page.offsite_requests}
-    assert hosts <= {tile_host}, page.offsite_requests
-
-
-def _script_errors(page):
-    # Tiles cannot load here (no network, and the fixture blocks other hosts): that is expected.
-    return [m for m in page.console_errors if "Failed to load resource" not in m]
 
 
 def _incident(app, **fields):
@@ -141,8 +129,8 @@ def test_operational_map_draws_every_layer_with_other_hosts_blocked(app, live_se
     assert "Gyakorlat: gázszivárgás" in popup.inner_text() and "GYAKORLAT" in popup.inner_text()
     popup.locator("a").click()
     page.wait_for_url(f"{live_server}/incidents/{drill}")
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []
 
 
 def test_script_payloads_in_records_show_as_text_and_never_run(app, live_server, page, make_user, api):
@@ -187,8 +175,8 @@ def test_script_payloads_in_records_show_as_text_and_never_run(app, live_server,
     assert own == ["/incidents/1", None, None, None, None, None, None]
     assert page.evaluate("window.__ran") == []
     assert page.evaluate("document.querySelectorAll('script:not([src])').length") == 1  # folium's, nonce'd
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []
 
 
 def test_wall_map_picks_up_a_new_incident_without_a_reload(app, live_server, page, make_user, api):
@@ -229,8 +217,8 @@ def test_wall_map_picks_up_a_new_incident_without_a_reload(app, live_server, pag
     frame = _ready(page)
     assert page.locator("[data-testid=drill-banner]").inner_text().startswith("GYAKORLAT")
     assert frame.get_attribute("data-incidents-drawn") == "1" and frame.get_attribute("data-drills-drawn") == "1"
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []
 
 
 def _draw_polygon(page, frame, points, shapes_after):
@@ -299,5 +287,5 @@ def test_officer_draws_an_affected_area_and_saves_it(app, live_server, page, mak
         assert area.geom_type == "Polygon" and area.is_valid and len(area.exterior.coords) == 5
         assert area.contains(shape(VIGADO)) or area.area > 0
         assert stored.version == 2
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []
