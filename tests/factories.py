@@ -14,6 +14,20 @@ import itertools
 PASSWORD = "correct-horse-battery"
 VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}  # Vigadó tér, Budapest V.
 
+# The embankment along the Danube by Vigadó tér: an incident's affected area.
+EMBANKMENT = {
+    "type": "Polygon",
+    "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
+}
+# Texts a hostile user may type: they must come back as text, never run.
+PAYLOADS = (
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "${alert(1)}",
+    "javascript:alert(1)",
+    "</script><script>alert(1)</script>",
+)
+
 _emails = itertools.count(1)
 
 

@@ -7,14 +7,10 @@ import re
 import pytest
 
 from browser import only_tiles, script_errors, sign_in
-from factories import create_incident
+from factories import EMBANKMENT, create_incident
 
 pytestmark = pytest.mark.browser
 
-EMBANKMENT = {
-    "type": "Polygon",
-    "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
-}
 
 
 def _texts(page) -> list[str]:

@@ -13,22 +13,11 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from browser import only_tiles, script_errors, sign_in
-from factories import committed, create_incident, create_resource
+from factories import EMBANKMENT, PAYLOADS, committed, create_incident, create_resource
 
 pytestmark = pytest.mark.browser
 
 VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}
-EMBANKMENT = {
-    "type": "Polygon",
-    "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
-}
-PAYLOADS = (
-    "<script>alert(1)</script>",
-    '"><img src=x onerror=alert(1)>',
-    "${alert(1)}",
-    "javascript:alert(1)",
-    "</script><script>alert(1)</script>",
-)
 
 
 def _incident(app, **fields):

@@ -11,13 +11,9 @@ from html.parser import HTMLParser
 from sqlalchemy import func, select, text
 
 from conftest import csrf_from
-from factories import create_incident, create_resource
+from factories import EMBANKMENT, create_incident, create_resource
 
 VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}
-EMBANKMENT = {
-    "type": "Polygon",
-    "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
-}
 BOWTIE = {"type": "Polygon", "coordinates": [[[19.04, 47.49], [19.05, 47.50], [19.05, 47.49], [19.04, 47.50], [19.04, 47.49]]]}
 SCRIPT = "<script>alert('x')</script>"
 IMG = '<img src=x onerror="alert(1)">'

@@ -12,26 +12,15 @@ from pathlib import Path
 import pytest
 from shapely.geometry import Point, shape
 
-from factories import create_incident, create_resource, move_incident
+from factories import EMBANKMENT, PAYLOADS, create_incident, create_resource, move_incident
 
 DISTRICT_FILE = Path(__file__).resolve().parents[2] / "incident" / "demo" / "district_v.geojson"
 VIGADO = {"type": "Point", "coordinates": [19.04931234567, 47.49571234567]}
 PARLIAMENT = {"type": "Point", "coordinates": [19.0457, 47.5071]}
-EMBANKMENT = {
-    "type": "Polygon",
-    "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
-}
 BOWTIE = {
     "type": "Polygon",
     "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4990], [19.0500, 47.4930], [19.0470, 47.4990], [19.0470, 47.4930]]],
 }
-PAYLOADS = (
-    "<script>alert(1)</script>",
-    '"><img src=x onerror=alert(1)>',
-    "${alert(1)}",
-    "javascript:alert(1)",
-    "</script><script>alert(1)</script>",
-)
 GEOJSON_PATHS = ("/api/v1/map/incidents.geojson", "/api/v1/map/incident-areas.geojson",
                  "/api/v1/map/resources.geojson", "/api/v1/map/boundary.geojson")
 
