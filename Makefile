@@ -2,6 +2,7 @@
 #   make run     set up, load the demo district once, serve on http://127.0.0.1:5000
 #   make setup   set-up only (.venv, system libraries, schema)
 #   make test    set-up + PostgreSQL/PostGIS + Redis + Chromium, then every test on both backends
+#   make test-fast  the fast part on SQLite alone: no browser, fault or slow tests
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
 PYTHON ?= python3
@@ -10,10 +11,14 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+# Two processes (pytest-xdist), each with its own database, instance folder and Redis; the
+# fault tests share one of them (xdist_group). The 25 slowest tests close each run.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25
 BENCH_ARGS ?=
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup run test system system-test schema translations translations-update bench audit clean
+.PHONY: setup run test test-fast system system-test schema translations translations-update bench audit clean
 
 setup: system $(VENV)/.installed translations schema
 
@@ -42,9 +47,13 @@ run: setup
 
 test: setup system-test
 	@echo "=== Riadó tests on SQLite + SpatiaLite ==="
-	@$(BIN)/python -m pytest --db=sqlite $(PYTEST_ARGS)
+	@$(PYTEST) --db=sqlite $(PYTEST_ARGS)
 	@echo "=== Riadó tests on PostgreSQL + PostGIS ==="
-	@$(BIN)/python -m pytest --db=postgis --pg-url=$(TEST_PG_URL) $(PYTEST_ARGS)
+	@$(PYTEST) --db=postgis --pg-url=$(TEST_PG_URL) $(PYTEST_ARGS)
+
+# While working: everything but the browser, fault and slow tests, on SQLite.
+test-fast: setup system-test
+	@$(PYTEST) --db=sqlite -m "not browser and not fault and not slow" $(PYTEST_ARGS)
 
 bench: setup system-test
 	@$(BIN)/python bench/all.py $(BENCH_ARGS)

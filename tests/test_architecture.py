@@ -15,6 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORE = "incident"
 APP_FACTORY = "incident/__init__.py"
+# The probe module below is written into the tree: the checks run in one xdist worker, one
+# after another, so that no check reads it while it exists.
+pytestmark = pytest.mark.xdist_group("architecture")
 
 
 def find_wings() -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from html import unescape
 from html.parser import HTMLParser
 
 import pytest
-from conftest import csrf_from, wait_for, wait_until_idle
+from conftest import csrf_from, running_consumer, wait_for, wait_until_idle
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -24,19 +24,10 @@ JULIA, PETER, DUTY, LILI, OFFICE = "+36205550101", "+36205550102", "+36205550101
 @pytest.fixture
 def queue(app):
     """A real Huey consumer (threads, in this process) for the plain app: the console gateway."""
-    from incident.queue import create_consumer
-
     huey = app.extensions["huey"]
     huey.flush()  # nothing left over from another test
-    worker = create_consumer(huey, workers=2)
-    worker._set_signal_handlers = lambda: None  # the test runner owns the signals
-    worker.start()
-    yield worker
-    worker.stop(graceful=False)
-    for _, thread in worker.worker_threads:
-        thread.join(5)
-    worker.scheduler.join(5)
-    huey.flush()
+    with running_consumer(huey, workers=2) as worker:
+        yield worker
 
 
 @pytest.fixture

@@ -7,25 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from conftest import wait_for, wait_until_idle
+from factories import create_group_of
 from fake_twilio import FakeTwilio
 
 PHONES = ["+36205550101", "+36205550102", "+36205550103"]
-
-
-@pytest.fixture
-def officer(api):
-    return api("officer")
-
-
-def make_group(client, headers, name, members):
-    group = client.post("/api/v1/groups", json={"name": name}, headers=headers).get_json()
-    ids = []
-    for name_, phone, opted_in in members:
-        c = client.post("/api/v1/contacts", json={"name": name_, "phone": phone, "groups": [group["id"]],
-                                                  "sms_opt_in": opted_in}, headers=headers)
-        assert c.status_code == 201, c.get_json()
-        ids.append(c.get_json()["id"])
-    return group["id"], ids
 
 
 def deliveries(client, headers, alert_id):
@@ -35,7 +20,7 @@ def deliveries(client, headers, alert_id):
 def test_group_duplicates_and_opt_outs_then_idempotency(sms_app, consumer, fake_twilio, api):
     client = sms_app.test_client()
     headers, _ = api("officer")
-    group, _ids = make_group(client, headers, "Helyi Védelmi Bizottság", [
+    group, _ids = create_group_of(client, "Helyi Védelmi Bizottság", [
         ("Tag Egy", PHONES[0], True), ("Tag Kettő", PHONES[1], True), ("Tag Három", PHONES[2], True),
         ("Ügyeletes (ugyanaz a telefon)", PHONES[0], True), ("Leiratkozott", "+36205550109", False),
     ])
@@ -63,7 +48,7 @@ def test_429_then_success_is_sent_once_and_21211_fails_without_retry(sms_app, co
     headers, _ = api("officer")
     fake_twilio.script("+36205550201", transient=[429, 429])
     fake_twilio.script("+36205550202", error_code=21211)
-    group, _ = make_group(client, headers, "Teszt", [("Türelmes", "+36205550201", True), ("Rossz szám", "+36205550202", True)])
+    group, _ = create_group_of(client, "Teszt", [("Türelmes", "+36205550201", True), ("Rossz szám", "+36205550202", True)])
     alert_id = client.post("/api/v1/alerts", json={"body": "Próba", "groups": [group]}, headers=headers).get_json()["id"]
 
     def settled():
@@ -81,7 +66,7 @@ def test_429_then_success_is_sent_once_and_21211_fails_without_retry(sms_app, co
 def test_status_callbacks_track_delivery_and_are_signed(sms_app, sms_server, consumer, fake_twilio, api):
     client = sms_app.test_client()
     headers, _ = api("officer")
-    group, _ = make_group(client, headers, "Iskolák", [("Igazgató", PHONES[0], True), ("Helyettes", PHONES[1], True)])
+    group, _ = create_group_of(client, "Iskolák", [("Igazgató", PHONES[0], True), ("Helyettes", PHONES[1], True)])
     alert_id = client.post("/api/v1/alerts", json={"body": "Tanítási szünet", "groups": [group]}, headers=headers).get_json()["id"]
     wait_for(lambda: len(fake_twilio.messages) == 2)
     first, second = sorted(fake_twilio.messages, key=lambda m: m.to)
@@ -117,7 +102,7 @@ def test_replies_acknowledge_opt_out_and_opt_in(sms_app, sms_server, consumer, f
     incident = client.post("/api/v1/incidents", json={"title": "Vihar", "kind": "storm", "severity": "moderate",
                                                       "location": {"type": "Point", "coordinates": [19.05, 47.5]}},
                            headers=headers).get_json()
-    group, ids = make_group(client, headers, "Ügyelet", [("Kovács Júlia", PHONES[0], True), ("Nagy Péter", PHONES[1], True)])
+    group, ids = create_group_of(client, "Ügyelet", [("Kovács Júlia", PHONES[0], True), ("Nagy Péter", PHONES[1], True)])
     alert_id = client.post("/api/v1/alerts", json={"body": "Kérjük, erősítse meg: OK", "groups": [group], "require_ack": True,
                                                    "incident_id": incident["id"]}, headers=headers).get_json()["id"]
     wait_for(lambda: len(fake_twilio.messages) == 2)
@@ -143,7 +128,7 @@ def test_escalation_sends_one_reminder_to_the_silent(sms_app, consumer, fake_twi
 
     client = sms_app.test_client()
     headers, _ = api("officer")
-    group, _ = make_group(client, headers, "Vezetők", [("Válaszol", PHONES[0], True), ("Hallgat", PHONES[1], True)])
+    group, _ = create_group_of(client, "Vezetők", [("Válaszol", PHONES[0], True), ("Hallgat", PHONES[1], True)])
     alert_id = client.post("/api/v1/alerts", json={"body": "Riasztás", "groups": [group], "require_ack": True,
                                                    "escalate_after_minutes": 5}, headers=headers).get_json()["id"]
     wait_for(lambda: len(fake_twilio.messages) == 2)
@@ -203,7 +188,7 @@ def test_rfc9457_errors_are_handled_too(sms_app, consumer, fake_twilio, api):
     headers, _ = api("officer")
     fake_twilio.script("+36205550301", transient=[503], problem_json=True)
     fake_twilio.script("+36205550302", error_code=21614, problem_json=True)
-    group, _ = make_group(client, headers, "Problémák", [("Átmeneti", "+36205550301", True), ("Vezetékes", "+36205550302", True)])
+    group, _ = create_group_of(client, "Problémák", [("Átmeneti", "+36205550301", True), ("Vezetékes", "+36205550302", True)])
     alert_id = client.post("/api/v1/alerts", json={"body": "Próba", "groups": [group]}, headers=headers).get_json()["id"]
 
     def settled():
@@ -216,23 +201,20 @@ def test_rfc9457_errors_are_handled_too(sms_app, consumer, fake_twilio, api):
     assert len(fake_twilio.sent_to("+36205550301")) == 1
 
 
-def test_the_redis_queue_carries_alerts_too(app_factory, fake_twilio, api):
+def test_the_redis_queue_carries_alerts_too(app_factory, fake_twilio, api, redis_url):
     """With REDIS_URL the same tasks run on Redis (workers on any number of machines)."""
-    import redis
-
     from fake_twilio import ACCOUNT_SID, AUTH_TOKEN
     from incident.queue import create_consumer
 
-    redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
     app = app_factory(TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM="+36205550000",
-                      TWILIO_API_URL=fake_twilio.url, REDIS_URL="redis://127.0.0.1:6379/14")
+                      TWILIO_API_URL=fake_twilio.url, REDIS_URL=redis_url)
     from huey import RedisHuey
 
     huey = app.extensions["huey"]
     assert isinstance(huey, RedisHuey)
     client = app.test_client()
     headers, _ = api("officer")
-    group, _ = make_group(client, headers, "Redis", [("Egy", PHONES[0], True), ("Kettő", PHONES[1], True)])
+    group, _ = create_group_of(client, "Redis", [("Egy", PHONES[0], True), ("Kettő", PHONES[1], True)])
     worker = create_consumer(huey, workers=2)
     worker._set_signal_handlers = lambda: None
     worker.start()
@@ -252,8 +234,8 @@ def test_drill_safety_switch_sends_only_to_the_test_group(app_factory, api):
     app = app_factory(RIADO_DRILL_TEST_GROUP="Gyakorló csoport")
     client = app.test_client()
     headers, _ = api("officer")
-    test_group, _ = make_group(client, headers, "Gyakorló csoport", [("Próbababa", PHONES[0], True)])
-    everyone, _ = make_group(client, headers, "Mindenki", [("Lakó", PHONES[1], True), ("Szomszéd", PHONES[2], True)])
+    test_group, _ = create_group_of(client, "Gyakorló csoport", [("Próbababa", PHONES[0], True)])
+    everyone, _ = create_group_of(client, "Mindenki", [("Lakó", PHONES[1], True), ("Szomszéd", PHONES[2], True)])
     drill = client.post("/api/v1/alerts/recipients", json={"body": "x", "groups": [test_group, everyone], "drill": True},
                         headers=headers).get_json()
     assert drill["recipients"] == 1 and drill["reasons"]["drill_safety"] == 2
@@ -272,7 +254,7 @@ def test_alerts_on_one_incident_at_once_all_go_through(app, api, live_server):
 
     headers, _ = api("officer")
     client = app.test_client()
-    group, _ids = make_group(client, headers, "Ügyelet", [("Ügyeletes", PHONES[0], True)])
+    group, _ids = create_group_of(client, "Ügyelet", [("Ügyeletes", PHONES[0], True)])
     incident = client.post("/api/v1/incidents", headers=headers, json={
         "title": "Gázszivárgás", "kind": "gas_leak", "severity": "severe",
         "location": {"type": "Point", "coordinates": [19.0493, 47.4957]}}).get_json()

@@ -20,6 +20,9 @@ RIADO = str(Path(sys.executable).with_name("riado"))
 RECIPIENTS = 2000
 CONCURRENCY = 4
 
+# Kills and restarts processes and servers; one xdist worker runs them one after another.
+pytestmark = [pytest.mark.fault, pytest.mark.xdist_group("fault")]
+
 
 @pytest.fixture
 def fake_twilio():

@@ -24,6 +24,9 @@ from conftest import free_port, wait_for
 
 RIADO = str(Path(sys.executable).with_name("riado"))
 
+# Kills and restarts processes and servers; one xdist worker runs them one after another.
+pytestmark = [pytest.mark.fault, pytest.mark.xdist_group("fault")]
+
 
 def test_provider_outage_backlog_goes_out_once_each(sms_app, consumer, fake_twilio, api):
     client = sms_app.test_client()

@@ -9,13 +9,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import free_port, http_json, wait_for
 
 RIADO = str(Path(sys.executable).with_name("riado"))
 RECIPIENTS = 200
 
+# Two web processes and two workers: tens of seconds.
+pytestmark = pytest.mark.slow
 
-def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, tmp_path, app_factory):
+
+def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, tmp_path, app_factory, request):
     from fake_twilio import ACCOUNT_SID, AUTH_TOKEN
     from incident.extensions import db
     from incident.models import User
@@ -28,10 +33,7 @@ def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, t
                TWILIO_FROM="+36205550000", TWILIO_API_URL=fake_twilio.url, PUBLIC_URL=f"http://127.0.0.1:{port}",
                RIADO_EMBEDDED_WORKER="0")
     if backend == "postgis":
-        import redis
-
-        redis.Redis.from_url("redis://127.0.0.1:6379/13").flushdb()
-        env["REDIS_URL"] = "redis://127.0.0.1:6379/13"
+        env["REDIS_URL"] = request.getfixturevalue("redis_url")
     app = app_factory(REDIS_URL=env.get("REDIS_URL"))
     with app.app_context():
         user = create_user("scale@riado-test.example", "correct-horse-battery", "officer")

@@ -19,7 +19,6 @@ RIADO = str(Path(sys.executable).with_name("riado"))
 CONCURRENCY = 6  # neither the consumer's threads (1 below, 2 in riado run) nor riado worker's 4
 RECIPIENTS = 5 * CONCURRENCY
 LATENCY_S = 0.2  # the fake holds each message this long: long beside a drain's own work
-REDIS_URL = "redis://127.0.0.1:6379/12"
 
 
 def phones() -> list[str]:
@@ -119,7 +118,8 @@ def test_riado_run_has_the_setting_in_flight(app_factory, database_url, fake_twi
 
 
 @pytest.mark.parametrize("queue", ["sqlite", "redis"])
-def test_riado_worker_has_the_setting_in_flight(queue, app_factory, database_url, fake_twilio, api, tmp_path):
+def test_riado_worker_has_the_setting_in_flight(queue, app_factory, database_url, fake_twilio, api, tmp_path,
+                                                request):
     """``riado worker`` with its default threads (4), on either queue: the drains have their own."""
     fake_twilio.latency = LATENCY_S
     settings = {"RIADO_SMS_CONCURRENCY": CONCURRENCY, **twilio_settings(fake_twilio)}
@@ -127,10 +127,8 @@ def test_riado_worker_has_the_setting_in_flight(queue, app_factory, database_url
                RIADO_EMBEDDED_WORKER="0", PUBLIC_URL="http://127.0.0.1:5000", **twilio_settings(fake_twilio))
     env.pop("REDIS_URL", None)
     if queue == "redis":
-        import redis
-
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        settings["REDIS_URL"] = env["REDIS_URL"] = REDIS_URL
+        # This process's own Redis (emptied), not a database number shared with another run.
+        settings["REDIS_URL"] = env["REDIS_URL"] = request.getfixturevalue("redis_url")
     app = app_factory(**settings)
     huey = app.extensions["huey"]
     huey.flush()

@@ -7,26 +7,18 @@ from __future__ import annotations
 import threading
 from urllib.parse import urlencode
 
-import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from conftest import WEBHOOK_PUBLIC_URL, WEBHOOK_TOKEN
 from fake_twilio import AUTH_TOKEN as FAKE_TOKEN
 from fake_twilio import FakeTwilio
 
-AUTH_TOKEN = "twilio-auth-token-of-the-test"
-PUBLIC = "https://riado.varos.example"
+AUTH_TOKEN = WEBHOOK_TOKEN
+PUBLIC = WEBHOOK_PUBLIC_URL
 PHONE = "+36205550131"
 POINT = {"type": "Point", "coordinates": [19.05, 47.5]}
 INBOUND, STATUS = "/webhooks/twilio/inbound", "/webhooks/twilio/status"
-
-
-@pytest.fixture
-def twilio_app(app_factory):
-    app = app_factory(TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM="+36205550000",
-                      PUBLIC_URL=PUBLIC)
-    yield app
-    app.extensions["huey"].flush()  # the alerts' queued tasks: no worker runs here
 
 
 def signed(client, path, params, query=""):

@@ -5,10 +5,13 @@ real Huey consumer do the sending)."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 import pytest
+
+from browser import sign_in
+from conftest import running_consumer
+from factories import create_contact, create_group
 
 pytestmark = pytest.mark.browser
 
@@ -17,45 +20,17 @@ TEXT = ("Árvízvédelmi készültség: a Helyi Védelmi Bizottság ülése ma 9
 MEMBERS = [("Kovács Júlia", "+36205550101"), ("Nagy Péter", "+36205550102"), ("Szabó Ödön", "+36205550103")]
 
 
-def _sign_in(page, base, user):
-    page.goto(base + "/login")
-    page.fill("#email", user["email"])
-    page.fill("#password", user["password"])
-    page.click("form button[type=submit]:has-text('Bejelentkezés')")
-    page.wait_for_url(base + "/")
-
-
 def _people(app) -> int:
-    from incident.extensions import db
-    from incident.operations import contacts as contact_ops
-
-    with app.test_request_context():
-        group = contact_ops.create_group({"name": "Helyi Védelmi Bizottság"})
-        db.session.flush()
-        for name, phone in MEMBERS:
-            contact_ops.create_contact({"name": name, "phone": phone, "groups": [group.id]})
-        contact_ops.create_contact({"name": "Ügyeletes tiszt", "phone": "+36205550199"})
-        db.session.commit()
-        return group.id
+    group = create_group(app)
+    for name, phone in MEMBERS:
+        create_contact(app, name=name, phone=phone, groups=[group["id"]])
+    create_contact(app, name="Ügyeletes tiszt", phone="+36205550199")
+    return group["id"]
 
 
-@contextlib.contextmanager
 def running_queue(app):
     """A real Huey consumer (threads, in this process) for the app's queue, from now on."""
-    from incident.queue import create_consumer
-
-    huey = app.extensions["huey"]
-    worker = create_consumer(huey, workers=2)
-    worker._set_signal_handlers = lambda: None  # the test runner owns the signals
-    worker.start()
-    try:
-        yield worker
-    finally:
-        worker.stop(graceful=False)
-        for _, thread in worker.worker_threads:
-            thread.join(5)
-        worker.scheduler.join(5)
-        huey.flush()
+    return running_consumer(app.extensions["huey"], workers=2)
 
 
 def _counter(page, encoding):
@@ -66,7 +41,7 @@ def _counter(page, encoding):
 def test_officer_composes_confirms_sends_and_watches_the_progress(app, live_server, page, make_user):
     app.extensions["huey"].flush()  # nothing left over from another test
     group_id = _people(app)
-    _sign_in(page, live_server, make_user("officer"))
+    sign_in(page, live_server, make_user("officer"))
     page.goto(live_server + "/alerts")
     page.click("[data-testid=new-alert]")
     page.wait_for_url(live_server + "/alerts/new")

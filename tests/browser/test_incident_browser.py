@@ -3,48 +3,14 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import pytest
 
+from browser import only_tiles, script_errors, sign_in
+from factories import EMBANKMENT, create_incident
+
 pytestmark = pytest.mark.browser
 
-VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}
-EMBANKMENT = {
-    "type": "Polygon",
-    "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
-}
-
-
-def _sign_in(page, base, user):
-    page.goto(base + "/login")
-    page.fill("#email", user["email"])
-    page.fill("#password", user["password"])
-    page.click("form button[type=submit]:has-text('Bejelentkezés')")
-    page.wait_for_url(base + "/")
-
-
-def _only_tiles(page, app):
-    tile_host = urlsplit(app.config["RIADO_TILE_URL"].replace("{s}", "a")).hostname
-    hosts = {urlsplit(url).hostname for url in page.offsite_requests}
-    assert hosts <= {tile_host}, page.offsite_requests
-
-
-def _script_errors(page):
-    # Tiles cannot load here (no network, and the fixture blocks other hosts): that is expected.
-    return [m for m in page.console_errors if "Failed to load resource" not in m]
-
-
-def _incident(app, **fields):
-    from incident.extensions import db
-    from incident.operations import incidents as ops
-
-    body = {"title": "Dunai árvíz – II. fokú készültség", "kind": "flood", "severity": "severe", "location": VIGADO}
-    body.update(fields)
-    with app.test_request_context():
-        incident = ops.create_incident(body)
-        db.session.commit()
-        return incident.id
 
 
 def _texts(page) -> list[str]:
@@ -52,8 +18,8 @@ def _texts(page) -> list[str]:
 
 
 def test_officer_types_log_lines_and_presses_enter(app, live_server, page, make_user):
-    incident_id = _incident(app, area=EMBANKMENT, drill=True)
-    _sign_in(page, live_server, make_user("officer"))
+    incident_id = create_incident(app, area=EMBANKMENT, drill=True)["id"]
+    sign_in(page, live_server, make_user("officer"))
     page.goto(f"{live_server}/incidents/{incident_id}")
     assert page.locator("[data-testid=drill-banner]").inner_text().startswith("GYAKORLAT")
     page.wait_for_selector("[data-testid=incident-map][data-ready=true][data-has-area=true]")
@@ -88,13 +54,13 @@ def test_officer_types_log_lines_and_presses_enter(app, live_server, page, make_
     assert page.input_value("#entry-kind") == "note"  # each line starts as a note again
     assert "A napló sértetlen: 3 bejegyzés." in page.locator("[data-testid=verify]").inner_text()
 
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []
 
 
 def test_the_report_prints_without_navigation(app, live_server, page, make_user):
-    incident_id = _incident(app, area=EMBANKMENT)
-    _sign_in(page, live_server, make_user("viewer"))
+    incident_id = create_incident(app, area=EMBANKMENT)["id"]
+    sign_in(page, live_server, make_user("viewer"))
     page.goto(f"{live_server}/incidents/{incident_id}/report")
     assert page.locator("h1").inner_text() == "Helyzetjelentés"
     assert page.locator("[data-print]").is_visible()  # the script shows the print button
@@ -102,5 +68,5 @@ def test_the_report_prints_without_navigation(app, live_server, page, make_user)
     page.emulate_media(media="print")
     assert not page.locator(".topbar").is_visible()
     assert not page.locator("[data-print]").is_visible()
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []

@@ -8,68 +8,24 @@ from __future__ import annotations
 import json
 import re
 import time
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from browser import only_tiles, script_errors, sign_in
+from factories import EMBANKMENT, PAYLOADS, committed, create_incident, create_resource
+
 pytestmark = pytest.mark.browser
 
 VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}
-EMBANKMENT = {
-    "type": "Polygon",
-    "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
-}
-PAYLOADS = (
-    "<script>alert(1)</script>",
-    '"><img src=x onerror=alert(1)>',
-    "${alert(1)}",
-    "javascript:alert(1)",
-    "</script><script>alert(1)</script>",
-)
-
-
-def _sign_in(page, base, user):
-    page.goto(base + "/login")
-    page.fill("#email", user["email"])
-    page.fill("#password", user["password"])
-    page.click("form button[type=submit]:has-text('Bejelentkezés')")
-    page.wait_for_url(base + "/")
-
-
-def _only_tiles(page, app):
-    tile_host = urlsplit(app.config["RIADO_TILE_URL"].replace("{s}", "a")).hostname
-    hosts = {urlsplit(url).hostname for url in page.offsite_requests}
-    assert hosts <= {tile_host}, page.offsite_requests
-
-
-def _script_errors(page):
-    # Tiles cannot load here (no network, and the fixture blocks other hosts): that is expected.
-    return [m for m in page.console_errors if "Failed to load resource" not in m]
-
-
-def _with_app(app, work):
-    from incident.extensions import db
-
-    with app.test_request_context():
-        result = work()
-        db.session.commit()
-        return getattr(result, "id", result)
 
 
 def _incident(app, **fields):
-    from incident.operations import incidents as ops
-
-    body = {"title": "Dunai árvíz", "kind": "flood", "severity": "severe", "location": VIGADO, **fields}
-    return _with_app(app, lambda: ops.create_incident(body))
+    return create_incident(app, **{"title": "Dunai árvíz", **fields})["id"]
 
 
 def _resource(app, **fields):
-    from incident.operations import resources as ops
-
-    body = {"name": "Homokzsák-depó", "kind": "sandbags", "quantity": 500, "unit": "zsák",
-            "location": {"type": "Point", "coordinates": [19.0457, 47.5071]}, **fields}
-    return _with_app(app, lambda: ops.create_resource(body))
+    return create_resource(app, **{"location": {"type": "Point", "coordinates": [19.0457, 47.5071]}, **fields})["id"]
 
 
 def _boundary(app):
@@ -83,10 +39,12 @@ def _boundary(app):
     def add():
         from incident.extensions import db
 
-        db.session.add(Municipality(name="Belváros-Lipótváros", short_name="V. kerület",
-                                    boundary=to_element(boundary_from_file(path))))
+        municipality = Municipality(name="Belváros-Lipótváros", short_name="V. kerület",
+                                    boundary=to_element(boundary_from_file(path)))
+        db.session.add(municipality)
+        return municipality
 
-    _with_app(app, add)
+    committed(app, add)
 
 
 def _grid(i: int, columns: int = 8) -> dict:
@@ -118,7 +76,7 @@ def test_operational_map_draws_every_layer_with_other_hosts_blocked(app, live_se
                  for i in range(20)]
     shelter = _resource(app, name="Szent István Gimnázium", kind="shelter", quantity=1, capacity=120, unit="fő",
                         location=_grid(40))
-    _sign_in(page, live_server, make_user("viewer"))
+    sign_in(page, live_server, make_user("viewer"))
     page.goto(live_server + "/map")
     frame = _ready(page)
 
@@ -160,8 +118,8 @@ def test_operational_map_draws_every_layer_with_other_hosts_blocked(app, live_se
     assert "Gyakorlat: gázszivárgás" in popup.inner_text() and "GYAKORLAT" in popup.inner_text()
     popup.locator("a").click()
     page.wait_for_url(f"{live_server}/incidents/{drill}")
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []
 
 
 def test_script_payloads_in_records_show_as_text_and_never_run(app, live_server, page, make_user, api):
@@ -175,7 +133,7 @@ def test_script_payloads_in_records_show_as_text_and_never_run(app, live_server,
         incidents[_incident(app, title=text, commander=text, location=_grid(i * 2))] = text
         resources[_resource(app, name=text, kind="evil", owner=text, notes=text, unit=text,
                             location=_grid(20 + i * 2))] = text
-    _sign_in(page, live_server, make_user("viewer"))
+    sign_in(page, live_server, make_user("viewer"))
     page.add_init_script("window.__ran = []; window.alert = (m) => window.__ran.push(String(m));")
     page.goto(live_server + "/map")
     frame = _ready(page)
@@ -206,8 +164,8 @@ def test_script_payloads_in_records_show_as_text_and_never_run(app, live_server,
     assert own == ["/incidents/1", None, None, None, None, None, None]
     assert page.evaluate("window.__ran") == []
     assert page.evaluate("document.querySelectorAll('script:not([src])').length") == 1  # folium's, nonce'd
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []
 
 
 def test_wall_map_picks_up_a_new_incident_without_a_reload(app, live_server, page, make_user, api):
@@ -218,7 +176,7 @@ def test_wall_map_picks_up_a_new_incident_without_a_reload(app, live_server, pag
     _incident(app, title="Meglévő esemény", location=_grid(3))
     _incident(app, title="Futó gyakorlat", drill=True, location=_grid(5))
     headers, _ = api("officer")
-    _sign_in(page, live_server, make_user("viewer"))
+    sign_in(page, live_server, make_user("viewer"))
     page.goto(live_server + "/map/wall")
     frame = _ready(page)
     assert page.locator("nav.mainnav").count() == 0
@@ -248,8 +206,8 @@ def test_wall_map_picks_up_a_new_incident_without_a_reload(app, live_server, pag
     frame = _ready(page)
     assert page.locator("[data-testid=drill-banner]").inner_text().startswith("GYAKORLAT")
     assert frame.get_attribute("data-incidents-drawn") == "1" and frame.get_attribute("data-drills-drawn") == "1"
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []
 
 
 def _draw_polygon(page, frame, points, shapes_after):
@@ -282,7 +240,7 @@ def test_officer_draws_an_affected_area_and_saves_it(app, live_server, page, mak
     from shapely.geometry import shape
 
     incident_id = _incident(app, title="Csőtörés a Váci utcában", kind="water_outage", severity="moderate")
-    _sign_in(page, live_server, make_user("officer"))
+    sign_in(page, live_server, make_user("officer"))
     page.goto(f"{live_server}/incidents/{incident_id}")
     page.click("[data-testid=draw-area]")
     page.wait_for_url(f"{live_server}/map/incidents/{incident_id}/area")
@@ -318,5 +276,5 @@ def test_officer_draws_an_affected_area_and_saves_it(app, live_server, page, mak
         assert area.geom_type == "Polygon" and area.is_valid and len(area.exterior.coords) == 5
         assert area.contains(shape(VIGADO)) or area.area > 0
         assert stored.version == 2
-    _only_tiles(page, app)
-    assert _script_errors(page) == []
+    only_tiles(page, app)
+    assert script_errors(page) == []

@@ -7,15 +7,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from browser import sign_in
+
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page, base, user):
-    page.goto(base + "/login")
-    page.fill("#email", user["email"])
-    page.fill("#password", user["password"])
-    page.click("form button[type=submit]:has-text('Bejelentkezés')")
-    page.wait_for_url(base + "/")
 
 
 def _tile_host(app) -> str:
@@ -34,7 +28,7 @@ def _script_errors(page):
 
 
 def test_officer_sets_a_resource_location_by_clicking_the_map(app, live_server, page, make_user):
-    _sign_in(page, live_server, make_user("officer"))
+    sign_in(page, live_server, make_user("officer"))
     page.goto(live_server + "/resources/new")
     picker = page.locator("[data-testid=location-map]")
     picker.wait_for()
@@ -72,7 +66,7 @@ def test_officer_sets_a_resource_location_by_clicking_the_map(app, live_server, 
 
 
 def test_keyboard_coordinates_and_clear_button_on_the_contact_form(app, live_server, page, make_user):
-    _sign_in(page, live_server, make_user("officer"))
+    sign_in(page, live_server, make_user("officer"))
     page.goto(live_server + "/contacts/new")
     page.wait_for_selector("[data-testid=location-map][data-ready=true]")
     picker = page.locator("[data-testid=location-map]")

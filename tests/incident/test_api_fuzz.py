@@ -24,6 +24,9 @@ from schemathesis.specs.openapi.checks import (
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
+# Hundreds of generated requests: tens of seconds.
+pytestmark = pytest.mark.slow
+
 
 def examples(n: int):
     """Hypothesis settings for one run: ``n`` examples, the same every run, no shrinking (the

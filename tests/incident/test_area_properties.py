@@ -33,11 +33,6 @@ def incident_count(app) -> int:
         return db.session.execute(select(func.count()).select_from(Incident)).scalar_one()
 
 
-@pytest.fixture
-def officer(api):
-    return api("officer")[0]
-
-
 @THROUGH_THE_API
 @given(area=valid_areas)
 def test_any_valid_area_is_accepted_and_comes_back_unchanged(client, officer, area):

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from conftest import http_json
+from factories import create_incident, create_resource
 
 VIGADO = (19.0493, 47.4957)
 
@@ -16,22 +17,13 @@ def point(lon, lat):
 
 
 @pytest.fixture
-def officer(api):
-    return api("officer")[0]
+def incident(app):
+    return create_incident(app, title="Árvízvédelem, II. fok", location=point(*VIGADO))
 
 
-@pytest.fixture
-def incident(client, officer):
-    body = {"title": "Árvízvédelem, II. fok", "kind": "flood", "severity": "severe", "location": point(*VIGADO)}
-    return client.post("/api/v1/incidents", json=body, headers=officer).get_json()
-
-
-def resource(client, headers, **fields):
-    body = {"name": "Szivattyú", "kind": "pump", "quantity": 1, "location": point(*VIGADO)}
-    body.update(fields)
-    response = client.post("/api/v1/resources", json=body, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+def resource(client, **fields):
+    return create_resource(client, **{"name": "Szivattyú", "kind": "pump", "quantity": 1, "unit": "",
+                                      "location": point(*VIGADO), **fields})
 
 
 def available(client, headers, rid):
@@ -39,7 +31,7 @@ def available(client, headers, rid):
 
 
 def test_assign_part_release_and_the_log(client, officer, incident):
-    sandbags = resource(client, officer, name="Homokzsák-depó", kind="sandbags", quantity=5000, unit="zsák")
+    sandbags = resource(client, name="Homokzsák-depó", kind="sandbags", quantity=5000, unit="zsák")
     url = f"/api/v1/incidents/{incident['id']}/assignments"
     a = client.post(url, json={"resource_id": sandbags["id"], "quantity": 1200}, headers=officer)
     assert a.status_code == 201, a.get_json()
@@ -59,8 +51,8 @@ def test_assign_part_release_and_the_log(client, officer, incident):
 
 
 def test_shelter_is_assigned_in_persons_up_to_capacity(client, officer, incident):
-    gym = resource(client, officer, name="Tornaterem", kind="shelter", capacity=120, unit="épület")
-    assert gym["available_quantity"] == 120
+    gym = resource(client, name="Tornaterem", kind="shelter", capacity=120, unit="épület")
+    assert available(client, officer, gym["id"]) == 120
     url = f"/api/v1/incidents/{incident['id']}/assignments"
     assert client.post(url, json={"resource_id": gym["id"], "quantity": 100}, headers=officer).status_code == 201
     assert client.post(url, json={"resource_id": gym["id"], "quantity": 21}, headers=officer).status_code == 409
@@ -68,10 +60,10 @@ def test_shelter_is_assigned_in_persons_up_to_capacity(client, officer, incident
 
 
 def test_unavailable_resources_and_closed_incidents_are_refused(client, officer, incident):
-    broken = resource(client, officer, status="maintenance")
+    broken = resource(client, status="maintenance")
     url = f"/api/v1/incidents/{incident['id']}/assignments"
     assert client.post(url, json={"resource_id": broken["id"]}, headers=officer).status_code == 409
-    ok = resource(client, officer, name="Másik szivattyú")
+    ok = resource(client, name="Másik szivattyú")
     for status in ("active", "contained", "closed"):
         client.patch(f"/api/v1/incidents/{incident['id']}", json={"status": status}, headers=officer)
     assert client.post(url, json={"resource_id": ok["id"]}, headers=officer).status_code == 409
@@ -81,7 +73,7 @@ def test_unavailable_resources_and_closed_incidents_are_refused(client, officer,
 
 
 def test_ten_concurrent_requests_for_the_last_unit(client, officer, incident, live_server):
-    pump = resource(client, officer, name="Utolsó szivattyú", quantity=3)
+    pump = resource(client, name="Utolsó szivattyú", quantity=3)
     url = f"/api/v1/incidents/{incident['id']}/assignments"
     assert client.post(url, json={"resource_id": pump["id"], "quantity": 2}, headers=officer).status_code == 201
     barrier = threading.Barrier(10)
@@ -103,7 +95,7 @@ def test_ten_concurrent_requests_for_the_last_unit(client, officer, incident, li
 
 
 def test_a_resource_used_by_an_incident_is_not_deleted(client, officer, incident):
-    pump = resource(client, officer)
+    pump = resource(client)
     client.post(f"/api/v1/incidents/{incident['id']}/assignments", json={"resource_id": pump["id"]}, headers=officer)
     response = client.delete(f"/api/v1/resources/{pump['id']}", headers=officer)
     assert response.status_code == 409
@@ -111,11 +103,11 @@ def test_a_resource_used_by_an_incident_is_not_deleted(client, officer, incident
 
 
 def test_nearby_available_resources_by_kind(client, officer, incident):
-    near = resource(client, officer, name="Közeli", location=point(19.0500, 47.4960))
-    far = resource(client, officer, name="Távoli", location=point(19.0600, 47.5100))
-    resource(client, officer, name="Javítás alatt", location=point(19.0494, 47.4958), status="maintenance")
-    resource(client, officer, name="Aggregát", kind="generator", location=point(19.0494, 47.4958))
-    used = resource(client, officer, name="Kiadva", location=point(19.0495, 47.4958))
+    near = resource(client, name="Közeli", location=point(19.0500, 47.4960))
+    far = resource(client, name="Távoli", location=point(19.0600, 47.5100))
+    resource(client, name="Javítás alatt", location=point(19.0494, 47.4958), status="maintenance")
+    resource(client, name="Aggregát", kind="generator", location=point(19.0494, 47.4958))
+    used = resource(client, name="Kiadva", location=point(19.0495, 47.4958))
     client.post(f"/api/v1/incidents/{incident['id']}/assignments", json={"resource_id": used["id"]}, headers=officer)
     got = client.get(f"/api/v1/incidents/{incident['id']}/nearby-resources", query_string={"kind": "pump"}, headers=officer).get_json()
     assert [r["name"] for r in got["items"]] == [near["name"], far["name"]]
@@ -134,13 +126,12 @@ def assign(client, headers, incident_id, rid, quantity):
 
 
 @pytest.fixture
-def second_incident(client, officer):
-    body = {"title": "Belvízvédelem", "kind": "flood", "severity": "moderate", "location": point(*VIGADO)}
-    return client.post("/api/v1/incidents", json=body, headers=officer).get_json()
+def second_incident(app):
+    return create_incident(app, title="Belvízvédelem", severity="moderate", location=point(*VIGADO))
 
 
 def test_quantity_below_what_is_assigned_is_refused_naming_the_incidents(client, officer, incident, second_incident):
-    pump = resource(client, officer, quantity=6)
+    pump = resource(client, quantity=6)
     assign(client, officer, incident["id"], pump["id"], 3)
     assign(client, officer, second_incident["id"], pump["id"], 2)
     released = assign(client, officer, second_incident["id"], pump["id"], 1)
@@ -160,7 +151,7 @@ def test_quantity_below_what_is_assigned_is_refused_naming_the_incidents(client,
 
 
 def test_shelter_capacity_below_the_persons_housed_is_refused(client, officer, incident):
-    shelter = resource(client, officer, name="Tornaterem", kind="shelter", capacity=120)
+    shelter = resource(client, name="Tornaterem", kind="shelter", capacity=120)
     assign(client, officer, incident["id"], shelter["id"], 40)
     response = client.patch(f"/api/v1/resources/{shelter['id']}", json={"capacity": 30}, headers=officer)
     assert response.status_code == 409
@@ -174,7 +165,7 @@ def test_shelter_capacity_below_the_persons_housed_is_refused(client, officer, i
 
 
 def test_a_pump_made_a_shelter_needs_room_for_what_is_assigned(client, officer, incident):
-    pump = resource(client, officer, quantity=5)
+    pump = resource(client, quantity=5)
     assign(client, officer, incident["id"], pump["id"], 4)
     response = client.patch(f"/api/v1/resources/{pump['id']}", json={"kind": "shelter", "capacity": 3}, headers=officer)
     assert response.status_code == 409 and "capacity" in response.get_json()["errors"]["json"]
@@ -185,7 +176,7 @@ def test_the_edit_page_shows_the_conflict_beside_the_quantity_and_saves_nothing(
                                                                                  make_user):
     from conftest import csrf_from
 
-    pump = resource(client, officer, quantity=4)
+    pump = resource(client, quantity=4)
     assign(client, officer, incident["id"], pump["id"], 3)
     page_client = app.test_client()
     user = make_user("officer")
@@ -208,8 +199,8 @@ def test_the_edit_page_shows_the_conflict_beside_the_quantity_and_saves_nothing(
 def test_a_csv_import_lowering_a_quantity_below_what_is_assigned_reports_the_row(client, officer, incident):
     import io
 
-    pump = resource(client, officer, quantity=4)
-    generator = resource(client, officer, name="Aggregát", kind="generator", quantity=2)
+    pump = resource(client, quantity=4)
+    generator = resource(client, name="Aggregát", kind="generator", quantity=2)
     assign(client, officer, incident["id"], pump["id"], 3)
     data = (f"id,name,kind,quantity,latitude,longitude\n"
             f"{generator['id']},Aggregát,generator,5,{VIGADO[1]},{VIGADO[0]}\n"
@@ -233,7 +224,7 @@ def test_an_assignment_in_flight_holds_back_a_lower_quantity_until_it_is_committ
     from incident.database import utcnow
     from incident.models import Assignment, Resource
 
-    pump = resource(client, officer, quantity=4)
+    pump = resource(client, quantity=4)
     outcome = []
     with cleanup_engine.connect() as conn:
         transaction = conn.begin()  # SQLite: BEGIN IMMEDIATE, PostgreSQL: the row lock below

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import PASSWORD
 
 RIADO = str(Path(sys.executable).with_name("riado"))
@@ -45,6 +47,7 @@ def test_token_create_for_an_unknown_user_fails_cleanly():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_load_is_idempotent_and_its_login_works(app, client, login):
     first = riado("demo", "load", env_extra={"RIADO_DEMO_PASSWORD": "demo-password-123"})
     assert first.returncode == 0, first.stderr
@@ -71,6 +74,7 @@ def test_demo_load_is_idempotent_and_its_login_works(app, client, login):
     assert "Belváros-Lipótváros" in response.get_data(as_text=True)
 
 
+@pytest.mark.slow
 def test_demo_password_is_generated_once_per_instance(tmp_path, new_database):
     env = {"RIADO_INSTANCE_PATH": str(tmp_path), "DATABASE_URL": new_database("demo")}
     os.environ.pop("RIADO_DEMO_PASSWORD", None)
@@ -120,6 +124,7 @@ def _stop(proc) -> str:
     return out
 
 
+@pytest.mark.slow
 def test_serve_runs_the_production_server(client):
     port = _free_port()
     proc = subprocess.Popen([RIADO, "serve", "--port", str(port), "--workers", "2"], env=dict(os.environ),
@@ -164,6 +169,7 @@ def _modes(folder) -> dict[str, int]:
     return {p.name: p.stat().st_mode & 0o777 for p in folder.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_the_database_queue_and_backup_files_are_created_private(tmp_path):
     import sqlite3
 

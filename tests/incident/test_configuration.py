@@ -71,6 +71,7 @@ def test_bad_settings_are_named(tmp_path, env, words):
     _one_clear_sentence(result, *words)
 
 
+@pytest.mark.slow
 def test_a_schema_behind_the_code_is_named(tmp_path):
     result = _run(["run", "--port", str(_closed_port())], {"RIADO_INSTANCE_PATH": str(tmp_path)})
     _one_clear_sentence(result, "riado db upgrade")

@@ -8,11 +8,6 @@ from sqlalchemy import func, select
 BUDAPEST_V = {"type": "Point", "coordinates": [19.0502, 47.4966]}
 
 
-@pytest.fixture
-def officer(api):
-    return api("officer")[0]
-
-
 def _count(app, model):
     from incident.extensions import db
 

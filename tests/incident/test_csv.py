@@ -8,11 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 
-@pytest.fixture
-def officer(api):
-    return api("officer")[0]
-
-
 def upload(client, path, content: bytes, headers, dry_run=False):
     return client.post(
         path + ("?dry_run=1" if dry_run else ""),

@@ -139,22 +139,21 @@ def test_the_demo_files_are_csv_in_the_export_format():
 
 
 @pytest.fixture
-def viewer(client, login, make_user):
+def viewer_page(as_viewer):
     """A viewer's signed-in client, its pages in English (``client.get("/lang/hu")`` for Hungarian)."""
-    login(make_user("viewer"))
-    client.get("/lang/en")
-    return client
+    as_viewer.get("/lang/en")
+    return as_viewer
 
 
-def test_the_demo_has_a_past_alert_with_deliveries_and_acknowledgements(demo, viewer):
+def test_the_demo_has_a_past_alert_with_deliveries_and_acknowledgements(demo, viewer_page):
     from incident.extensions import db
     from incident.models import Incident
 
     with demo.app_context():
         flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
-    alerts = viewer.get("/alerts").get_data(as_text=True)
+    alerts = viewer_page.get("/alerts").get_data(as_text=True)
     assert "A HVB ülése" in alerts and "6 / 8" in alerts  # a new user's alert list is not empty
-    html = viewer.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
+    html = viewer_page.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
 
     def cell(testid):
         return html.split(f'data-testid="{testid}">')[1].split("</td>")[0].strip()
@@ -165,7 +164,7 @@ def test_the_demo_has_a_past_alert_with_deliveries_and_acknowledgements(demo, vi
     assert cell("aar-never") == "Dr. Vass Károly, Tóth Judit"
     assert cell("aar-slowest-ack") == "16 min 45 s"
     assert "<svg" in html  # the acknowledgements over time
-    page = viewer.get(f"/alerts/{_alert_id(demo, flood.id)}").get_data(as_text=True)
+    page = viewer_page.get(f"/alerts/{_alert_id(demo, flood.id)}").get_data(as_text=True)
     assert "30003" in page and "opted out" in page
 
 
@@ -191,15 +190,15 @@ def test_the_demo_alert_keeps_the_incident_log_in_time_order(demo):
         assert sum("acknowledged SMS alert" in e.text or "visszaigazolta" in e.text for e in entries) == 6
 
 
-def test_after_action_durations_are_in_the_page_language(demo, viewer):
+def test_after_action_durations_are_in_the_page_language(demo, viewer_page):
     """The report says "4 nap 0 óra 20 perc" as the incident page does, not "96 h 20 min"."""
     from incident.extensions import db
     from incident.models import Incident
 
     with demo.app_context():
         flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
-    viewer.get("/lang/hu")
-    html = viewer.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
+    viewer_page.get("/lang/hu")
+    html = viewer_page.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
     assert "4 nap 0 óra 20 perc" in html  # the sandbags, 10 June 09:50 to 14 June 10:10
     assert " h " not in html and " min<" not in html
 

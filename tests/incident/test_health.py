@@ -24,8 +24,8 @@ def test_healthz_names_an_unreachable_queue(app_factory):
     assert response.get_json() == {"status": "error", "database": "ok", "queue": "error"}
 
 
-def test_healthz_with_redis_queue(app_factory):
-    app = app_factory(REDIS_URL="redis://127.0.0.1:6379/15")
+def test_healthz_with_redis_queue(app_factory, redis_url):
+    app = app_factory(REDIS_URL=redis_url)
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["queue"] == "ok"

@@ -12,7 +12,8 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from conftest import PASSWORD, csrf_from
+from conftest import PASSWORD, WEBHOOK_TOKEN, csrf_from
+from factories import create_incident
 from flask import Request
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import ImmutableMultiDict
@@ -180,6 +181,7 @@ def _signed_in(app, user) -> tuple:
 
 
 @pytest.mark.parametrize("role", ["viewer", "officer", "admin"])
+@pytest.mark.slow
 def test_no_hostile_query_or_form_value_makes_a_server_error(walk_app, make_user, token_for, role):
     admin = make_user("admin")
     ids = _seed(walk_app, walk_app.test_client(), {"Authorization": f"Bearer {token_for(admin)}"})
@@ -368,18 +370,11 @@ DEEP_AREA = '{"type": "Polygon", "coordinates": ' + "[" * 50_000 + "]" * 50_000 
 MIDDLING_AREA = {"type": "Polygon", "coordinates": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[19.05, 47.5]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}
 
 
-def _incident(client, headers) -> dict:
-    response = client.post("/api/v1/incidents", json={"title": "Vihar", "kind": "storm", "severity": "moderate",
-                                                      "location": POINT}, headers=headers)
-    assert response.status_code == 201
-    return response.get_json()
-
-
 def test_an_area_nested_50000_deep_is_refused_naming_the_area_everywhere(app, client, api, officer_page):
     from incident.models import Incident, LogEntry
 
     headers, _ = api("officer")
-    incident = _incident(client, headers)
+    incident = create_incident(app, title="Vihar", kind="storm", severity="moderate", location=POINT)
     entries = _count(app, LogEntry)
     page = officer_page.get("/incidents/new").get_data(as_text=True)
     token = csrf_from(page)
@@ -407,15 +402,7 @@ def test_an_area_nested_50000_deep_is_refused_naming_the_area_everywhere(app, cl
 
 # Twilio's status callback, signed as Twilio signs it.
 
-TWILIO_TOKEN = "twilio-auth-token-of-the-test"
-
-
-@pytest.fixture
-def twilio_app(app_factory):
-    app = app_factory(TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=TWILIO_TOKEN, TWILIO_FROM="+36205550000",
-                      PUBLIC_URL=PUBLIC)
-    yield app
-    app.extensions["huey"].flush()
+TWILIO_TOKEN = WEBHOOK_TOKEN
 
 
 @pytest.mark.parametrize("field, query, error", [
@@ -466,7 +453,7 @@ def test_coordinates_too_large_for_a_float_are_refused_naming_the_field(app, cli
     headers, _ = api("officer")
     big = 10**400
     area = {"type": "Polygon", "coordinates": [[[big, 47.5], [19.1, 47.5], [19.1, 47.6], [big, 47.5]]]}
-    incident = _incident(client, headers)
+    incident = create_incident(app, title="Vihar", kind="storm", severity="moderate", location=POINT)
     for method, path, body, field in [
         ("POST", "/api/v1/contacts", {"name": "Kovács Júlia", "phone": "06301234567",
                                       "location": {"type": "Point", "coordinates": [big, 47.5]}}, "location"),
@@ -513,6 +500,7 @@ def _bases(ids: dict) -> dict[tuple[str, str], dict]:
     }
 
 
+@pytest.mark.slow
 def test_no_hostile_json_value_makes_a_server_error(walk_app, make_user, token_for):
     admin = make_user("admin")
     headers = {"Authorization": f"Bearer {token_for(admin)}"}

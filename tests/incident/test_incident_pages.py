@@ -8,16 +8,12 @@ import json
 import re
 from html.parser import HTMLParser
 
-import pytest
 from sqlalchemy import func, select, text
 
 from conftest import csrf_from
+from factories import EMBANKMENT, create_incident, create_resource
 
 VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}
-EMBANKMENT = {
-    "type": "Polygon",
-    "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
-}
 BOWTIE = {"type": "Polygon", "coordinates": [[[19.04, 47.49], [19.05, 47.50], [19.05, 47.49], [19.04, 47.50], [19.04, 47.49]]]}
 SCRIPT = "<script>alert('x')</script>"
 IMG = '<img src=x onerror="alert(1)">'
@@ -109,22 +105,6 @@ def _count(app, model) -> int:
         return db.session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def _incident(client, headers, **fields):
-    body = {"title": "Dunai árvíz – II. fokú készültség", "kind": "flood", "severity": "severe", "location": VIGADO}
-    body.update(fields)
-    response = client.post("/api/v1/incidents", json=body, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def _resource(client, headers, **fields):
-    body = {"name": "Homokzsák-depó", "kind": "sandbags", "quantity": 500, "unit": "zsák",
-            "location": {"type": "Point", "coordinates": [19.0500, 47.4960]}, **fields}
-    response = client.post("/api/v1/resources", json=body, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
 def _available(client, headers, rid) -> int:
     return client.get(f"/api/v1/resources/{rid}", headers=headers).get_json()["available_quantity"]
 
@@ -150,32 +130,15 @@ def _field_block(html: str, field_id: str) -> str:
     return match.group(0)
 
 
-@pytest.fixture
-def officer_api(api):
-    return api("officer")[0]
-
-
-@pytest.fixture
-def as_officer(client, make_user, login):
-    login(make_user("officer"))
-    return client
-
-
-@pytest.fixture
-def as_viewer(client, make_user, login):
-    login(make_user("viewer"))
-    return client
-
-
 # The register
 
 
-def test_list_filters_and_shows_the_columns(client, officer_api, make_user, login):
+def test_list_filters_and_shows_the_columns(client, officer, make_user, login):
     year = dt.datetime.now(dt.timezone.utc).year
-    drill = _incident(client, officer_api, title="Árvízi gyakorlat", drill=True, severity="moderate")
-    real = _incident(client, officer_api, title="Valódi árvíz", severity="extreme")
-    storm = _incident(client, officer_api, title="Vihar a Belvárosban", kind="storm", severity="minor")
-    client.patch(f"/api/v1/incidents/{real['id']}", json={"status": "active"}, headers=officer_api)
+    drill = create_incident(client, title="Árvízi gyakorlat", drill=True, severity="moderate")
+    real = create_incident(client, title="Valódi árvíz", severity="extreme")
+    storm = create_incident(client, title="Vihar a Belvárosban", kind="storm", severity="minor")
+    client.patch(f"/api/v1/incidents/{real['id']}", json={"status": "active"}, headers=officer)
     login(make_user("viewer"))
 
     page = client.get("/incidents")
@@ -227,7 +190,7 @@ def test_list_pages_by_fifty_and_officers_see_new_incident(app, as_officer):
 # The form
 
 
-def test_officer_records_an_incident_through_the_form(app, as_officer, officer_api):
+def test_officer_records_an_incident_through_the_form(app, as_officer):
     assert as_officer.get("/incidents/new").status_code == 200
     response = _post(as_officer, "/incidents/new", "/incidents/new", {
         "title": "Gázszivárgás a Váci utcában", "kind": "gas_leak", "severity": "severe",
@@ -271,9 +234,9 @@ def test_a_bad_area_is_named_beside_the_area_field_and_nothing_is_written(app, a
     assert as_officer.get("/api/v1/incidents").get_json()["items"][0]["number"].endswith("-0001")
 
 
-def test_edit_writes_changes_to_the_log_and_refuses_a_stale_form(client, officer_api, make_user, login):
+def test_edit_writes_changes_to_the_log_and_refuses_a_stale_form(client, officer, make_user, login):
     # More decimals than the form shows: an edit that does not touch the point must not move it.
-    inc = _incident(client, officer_api, location={"type": "Point", "coordinates": [19.04931234, 47.49571234]}, area=EMBANKMENT)
+    inc = create_incident(client, location={"type": "Point", "coordinates": [19.04931234, 47.49571234]}, area=EMBANKMENT)
     login(make_user("officer"))
     edit = f"/incidents/{inc['id']}/edit"
     form = _html(client.get(edit))
@@ -284,22 +247,22 @@ def test_edit_writes_changes_to_the_log_and_refuses_a_stale_form(client, officer
               "area": area_text.replace("&#34;", '"')}
     response = _post(client, edit, edit, fields)
     assert response.status_code == 302, _html(response)
-    texts = [e["text"] for e in _log(client, officer_api, inc["id"])]
+    texts = [e["text"] for e in _log(client, officer, inc["id"])]
     assert any(t.startswith("Megnevezés:") for t in texts) and any("rendkívüli" in t for t in texts)
     assert not any("helyszín" in t or "terület" in t for t in texts), texts
-    assert client.get(f"/api/v1/incidents/{inc['id']}", headers=officer_api).get_json()["location"]["coordinates"] == [19.04931234, 47.49571234]
+    assert client.get(f"/api/v1/incidents/{inc['id']}", headers=officer).get_json()["location"]["coordinates"] == [19.04931234, 47.49571234]
 
     stale = _post(client, edit, edit, {**fields, "title": "Elavult"})  # the version read before the first save
     assert stale.status_code == 409
     assert dom(_html(stale)).one("conflict").text().startswith("Időközben valaki más módosította")
-    assert client.get(f"/api/v1/incidents/{inc['id']}", headers=officer_api).get_json()["title"] == "Árvíz – III. fokú készültség"
+    assert client.get(f"/api/v1/incidents/{inc['id']}", headers=officer).get_json()["title"] == "Árvíz – III. fokú készültség"
 
 
 # The incident page
 
 
-def test_status_buttons_move_the_lifecycle_and_a_refused_jump_is_explained(client, officer_api, make_user, login):
-    inc = _incident(client, officer_api)
+def test_status_buttons_move_the_lifecycle_and_a_refused_jump_is_explained(client, officer, make_user, login):
+    inc = create_incident(client)
     login(make_user("officer"))
     path = f"/incidents/{inc['id']}"
     status_url = f"{path}/status"
@@ -316,21 +279,21 @@ def test_status_buttons_move_the_lifecycle_and_a_refused_jump_is_explained(clien
     assert jump.status_code == 409
     message = dom(_html(jump)).one("status-error").text()
     assert "aktív" in message and "lezárt" in message and "megfékezett" in message
-    assert client.get(f"/api/v1/incidents/{inc['id']}", headers=officer_api).get_json()["status"] == "active"
+    assert client.get(f"/api/v1/incidents/{inc['id']}", headers=officer).get_json()["status"] == "active"
 
     # A page that showed an older status must not reopen or skip anything.
-    client.patch(f"/api/v1/incidents/{inc['id']}", json={"status": "contained"}, headers=officer_api)
+    client.patch(f"/api/v1/incidents/{inc['id']}", json={"status": "contained"}, headers=officer)
     stale = _post(client, path, status_url, {"status": "contained", "from": "active"})
     assert stale.status_code == 409 and "Időközben" in dom(_html(stale)).one("status-error").text()
     for target, current in (("closed", "contained"), ("active", "closed")):
         assert _post(client, path, status_url, {"status": target, "from": current}).status_code == 302
     html = _html(client.get(path))
     assert [b.attrs["data-testid"] for b in dom(html).one("status-controls").all(tag="button")] == ["to-contained"]
-    assert [e["text"] for e in _log(client, officer_api, inc["id"]) if "→" in e["text"]][-1] == "Állapot: lezárt → aktív."
+    assert [e["text"] for e in _log(client, officer, inc["id"]) if "→" in e["text"]][-1] == "Állapot: lezárt → aktív."
 
 
-def test_quick_entry_adds_a_line_and_comes_back_focused(client, officer_api, make_user, login):
-    inc = _incident(client, officer_api)
+def test_quick_entry_adds_a_line_and_comes_back_focused(client, officer, make_user, login):
+    inc = create_incident(client)
     login(make_user("officer"))
     path = f"/incidents/{inc['id']}"
     assert "autofocus" not in _html(client.get(path))
@@ -350,11 +313,11 @@ def test_quick_entry_adds_a_line_and_comes_back_focused(client, officer_api, mak
     assert "kötelező" in dom(_html(empty)).one("entry-errors").text()
     bad_kind = _post(client, path, f"{path}/log", {"kind": "system", "text": "Álca"})
     assert bad_kind.status_code == 422 and 'value="Álca"' in _html(bad_kind)
-    assert len(_log(client, officer_api, inc["id"])) == 2
+    assert len(_log(client, officer, inc["id"])) == 2
 
 
-def test_a_correction_shows_both_notes(client, officer_api, make_user, login):
-    inc = _incident(client, officer_api)
+def test_a_correction_shows_both_notes(client, make_user, login):
+    inc = create_incident(client)
     login(make_user("officer"))
     path = f"/incidents/{inc['id']}"
     _post(client, path, f"{path}/log", {"kind": "action", "text": "Kiürítés 14:10-kor."})
@@ -370,13 +333,13 @@ def test_a_correction_shows_both_notes(client, officer_api, make_user, login):
     assert nowhere.status_code == 422 and "nincs 9. bejegyzés" in _html(nowhere)
 
 
-def test_assign_from_the_nearest_list_and_over_allocation(client, officer_api, make_user, login):
-    inc = _incident(client, officer_api)
-    sandbags = _resource(client, officer_api)
-    far = _resource(client, officer_api, name="Szivattyú Csepelen", kind="pump", quantity=2, unit="db",
+def test_assign_from_the_nearest_list_and_over_allocation(client, officer, make_user, login):
+    inc = create_incident(client)
+    sandbags = create_resource(client)
+    far = create_resource(client, name="Szivattyú Csepelen", kind="pump", quantity=2, unit="db",
                     location={"type": "Point", "coordinates": [19.07, 47.42]})
-    gym = _resource(client, officer_api, name="Tornaterem", kind="shelter", capacity=120, unit="épület")
-    _resource(client, officer_api, name="Szerviz alatt", kind="pump", quantity=1, status="maintenance")
+    gym = create_resource(client, name="Tornaterem", kind="shelter", capacity=120, unit="épület")
+    create_resource(client, name="Szerviz alatt", kind="pump", quantity=1, status="maintenance")
     login(make_user("officer"))
     path = f"/incidents/{inc['id']}"
     nearby = dom(_html(client.get(path))).one("nearby")
@@ -389,7 +352,7 @@ def test_assign_from_the_nearest_list_and_over_allocation(client, officer_api, m
 
     ok = _post(client, path, f"{path}/assignments", {"resource_id": str(sandbags["id"]), "quantity": "200"})
     assert ok.status_code == 302 and ok.headers["Location"].endswith("#assignments")
-    assert _available(client, officer_api, sandbags["id"]) == 300
+    assert _available(client, officer, sandbags["id"]) == 300
     html = _html(client.get(path))
     active = dom(html).one("active-assignments").all("assignment")
     assert len(active) == 1 and active[0].one("quantity").text() == "200 zsák"
@@ -402,7 +365,7 @@ def test_assign_from_the_nearest_list_and_over_allocation(client, officer_api, m
     html = _html(over)
     assert dom(html).one("assign-error").text() == "Homokzsák-depó: csak 300 érhető el."
     assert 'value="301"' in html  # what was typed stays, beside the row
-    assert _available(client, officer_api, sandbags["id"]) == 300
+    assert _available(client, officer, sandbags["id"]) == 300
 
     housed = _post(client, path, f"{path}/assignments", {"resource_id": str(gym["id"]), "quantity": "80"})
     assert housed.status_code == 302
@@ -411,45 +374,45 @@ def test_assign_from_the_nearest_list_and_over_allocation(client, officer_api, m
     assert zero.status_code == 422 and "Legalább 1" in dom(_html(zero)).one("assign-error").text()
 
 
-def test_release_gives_the_resource_back(client, officer_api, make_user, login):
-    inc = _incident(client, officer_api)
-    pump = _resource(client, officer_api, name="Zagyva-szivattyú", kind="pump", quantity=2, unit="db")
+def test_release_gives_the_resource_back(client, officer, make_user, login):
+    inc = create_incident(client)
+    pump = create_resource(client, name="Zagyva-szivattyú", kind="pump", quantity=2, unit="db")
     assignment = client.post(f"/api/v1/incidents/{inc['id']}/assignments", json={"resource_id": pump["id"], "quantity": 2},
-                             headers=officer_api).get_json()
+                             headers=officer).get_json()
     login(make_user("officer"))
     path = f"/incidents/{inc['id']}"
     release = f"{path}/assignments/{assignment['id']}/release"
     assert _post(client, path, release, {}).status_code == 302
-    assert _available(client, officer_api, pump["id"]) == 2
+    assert _available(client, officer, pump["id"]) == 2
     html = _html(client.get(path))
     assert not dom(html).one("active-assignments").has("assignment")
     released = dom(html).one("released-assignments").all("released-assignment")
     assert len(released) == 1 and "2 db" in released[0].text()
     again = _post(client, path, release, {})
     assert again.status_code == 409 and "már visszaadták" in dom(_html(again)).one("release-error").text()
-    other = _incident(client, officer_api, title="Másik")
+    other = create_incident(client, title="Másik")
     assert _post(client, path, f"/incidents/{other['id']}/assignments/{assignment['id']}/release", {}).status_code == 404
 
 
-def test_a_closed_incident_refuses_assignments_with_a_message(client, officer_api, make_user, login):
-    inc = _incident(client, officer_api)
-    pump = _resource(client, officer_api, name="Szivattyú", kind="pump", quantity=1, unit="db")
+def test_a_closed_incident_refuses_assignments_with_a_message(client, officer, make_user, login):
+    inc = create_incident(client)
+    pump = create_resource(client, name="Szivattyú", kind="pump", quantity=1, unit="db")
     for status in ("active", "contained", "closed"):
-        client.patch(f"/api/v1/incidents/{inc['id']}", json={"status": status}, headers=officer_api)
+        client.patch(f"/api/v1/incidents/{inc['id']}", json={"status": status}, headers=officer)
     login(make_user("officer"))
     path = f"/incidents/{inc['id']}"
     assert not dom(_html(client.get(path))).has("nearby")
     refused = _post(client, path, f"{path}/assignments", {"resource_id": str(pump["id"]), "quantity": "1"})
     assert refused.status_code == 409
     assert "Az esemény lezárult" in dom(_html(refused)).one("assign-error").text()
-    assert _available(client, officer_api, pump["id"]) == 1
+    assert _available(client, officer, pump["id"]) == 1
 
 
-def test_viewers_see_no_write_controls_and_are_refused(client, officer_api, make_user, login):
-    inc = _incident(client, officer_api)
-    pump = _resource(client, officer_api, name="Szivattyú", kind="pump", quantity=1, unit="db")
+def test_viewers_see_no_write_controls_and_are_refused(client, officer, make_user, login):
+    inc = create_incident(client)
+    pump = create_resource(client, name="Szivattyú", kind="pump", quantity=1, unit="db")
     assignment = client.post(f"/api/v1/incidents/{inc['id']}/assignments", json={"resource_id": pump["id"]},
-                             headers=officer_api).get_json()
+                             headers=officer).get_json()
     login(make_user("viewer"))
     path = f"/incidents/{inc['id']}"
     html = _html(client.get(path))
@@ -471,7 +434,7 @@ def test_viewers_see_no_write_controls_and_are_refused(client, officer_api, make
         assert client.post(action, data={"csrf_token": token, **data}).status_code == 403, action
     assert client.get("/incidents/new").status_code == 403
     assert client.get(f"{path}/edit").status_code == 403
-    assert len(_log(client, officer_api, inc["id"])) == 2
+    assert len(_log(client, officer, inc["id"])) == 2
     # Reading is allowed: the report and the log exports the page links to.
     assert client.get(f"{path}/report").status_code == 200
     csv = client.get(page.one("csv-link").attrs["href"])
@@ -480,17 +443,17 @@ def test_viewers_see_no_write_controls_and_are_refused(client, officer_api, make
     assert log.status_code == 200 and log.get_json()["total"] == 2
 
 
-def test_posts_without_the_csrf_token_are_refused(client, officer_api, make_user, login):
-    inc = _incident(client, officer_api)
+def test_posts_without_the_csrf_token_are_refused(client, officer, make_user, login):
+    inc = create_incident(client)
     login(make_user("officer"))
     assert client.post(f"/incidents/{inc['id']}/log", data={"text": "x"}).status_code == 400
-    assert len(_log(client, officer_api, inc["id"])) == 1
+    assert len(_log(client, officer, inc["id"])) == 1
 
 
-def test_a_damaged_log_is_shown_prominently(app, client, officer_api, make_user, login):
+def test_a_damaged_log_is_shown_prominently(app, client, make_user, login):
     from incident.extensions import db
 
-    inc = _incident(client, officer_api)
+    inc = create_incident(client)
     with app.app_context():
         db.session.execute(text("UPDATE incidents SET log_count = log_count + 1 WHERE id = :id"), {"id": inc["id"]})
         db.session.commit()
@@ -509,9 +472,9 @@ def test_missing_incidents_are_404(as_officer):
 # Drills and the situation report
 
 
-def test_drill_pages_and_the_report_say_drill(client, officer_api, make_user, login):
-    drill = _incident(client, officer_api, title="Tűzriadó-gyakorlat", kind="fire", drill=True)
-    real = _incident(client, officer_api, title="Valódi tűz", kind="fire")
+def test_drill_pages_and_the_report_say_drill(client, make_user, login):
+    drill = create_incident(client, title="Tűzriadó-gyakorlat", kind="fire", drill=True)
+    real = create_incident(client, title="Valódi tűz", kind="fire")
     login(make_user("officer"))
     for path in (f"/incidents/{drill['id']}", f"/incidents/{drill['id']}/report", f"/incidents/{drill['id']}/edit"):
         html = _html(client.get(path))
@@ -525,21 +488,21 @@ def test_drill_pages_and_the_report_say_drill(client, officer_api, make_user, lo
     assert dom(html).one("drill-banner").text().startswith("DRILL") and "Situation report" in html
 
 
-def test_report_has_decisions_resources_with_durations_area_and_integrity(app, client, officer_api, make_user, login):
+def test_report_has_decisions_resources_with_durations_area_and_integrity(app, client, officer, make_user, login):
     from incident.extensions import db
     from incident.models import Assignment, Municipality
 
-    inc = _incident(client, officer_api, area=EMBANKMENT, commander="Dr. Szabó Katalin")
+    inc = create_incident(client, area=EMBANKMENT, commander="Dr. Szabó Katalin")
     url = f"/api/v1/incidents/{inc['id']}/log"
     for kind, line in (("note", "Vízállás 780 cm."), ("decision", "Védelmi készültség elrendelése."),
                        ("action", "Homokzsákok kiszállítva."), ("decision", "Lakosság riasztása SMS-ben.")):
-        assert client.post(url, json={"kind": kind, "text": line}, headers=officer_api).status_code == 201
-    bags = _resource(client, officer_api)
-    gym = _resource(client, officer_api, name="Tornaterem", kind="shelter", capacity=120, unit="épület")
+        assert client.post(url, json={"kind": kind, "text": line}, headers=officer).status_code == 201
+    bags = create_resource(client)
+    gym = create_resource(client, name="Tornaterem", kind="shelter", capacity=120, unit="épület")
     first = client.post(f"/api/v1/incidents/{inc['id']}/assignments", json={"resource_id": bags["id"], "quantity": 120},
-                        headers=officer_api).get_json()
-    client.post(f"/api/v1/incidents/{inc['id']}/assignments", json={"resource_id": gym["id"], "quantity": 35}, headers=officer_api)
-    client.post(f"/api/v1/assignments/{first['id']}/release", headers=officer_api)
+                        headers=officer).get_json()
+    client.post(f"/api/v1/incidents/{inc['id']}/assignments", json={"resource_id": gym["id"], "quantity": 35}, headers=officer)
+    client.post(f"/api/v1/assignments/{first['id']}/release", headers=officer)
     with app.app_context():  # the sandbags were out for 2 h 15 min
         row = db.session.get(Assignment, first["id"])
         row.assigned_at = row.released_at - dt.timedelta(hours=2, minutes=15)
@@ -561,9 +524,9 @@ def test_report_has_decisions_resources_with_durations_area_and_integrity(app, c
     assert "Homokzsák-depó" in done.text() and "120 zsák" in done.text()
     assert done.one("duration").text() == "2 óra 15 perc"
     timeline = report.one("report-timeline")
-    assert len(timeline.all("log-entry")) == len(_log(client, officer_api, inc["id"]))
+    assert len(timeline.all("log-entry")) == len(_log(client, officer, inc["id"]))
     assert "A napló sértetlen" in timeline.one("verify").text()
-    head = client.get(f"{url}?limit=500", headers=officer_api).get_json()["items"][-1]["hash"]
+    head = client.get(f"{url}?limit=500", headers=officer).get_json()["items"][-1]["hash"]
     assert head in timeline.one("verify").text()
     area = report.one("report-area")
     assert "47.49300°" in area.one("area-bounds").text() and "19.05000°" in area.one("area-bounds").text()
@@ -573,8 +536,8 @@ def test_report_has_decisions_resources_with_durations_area_and_integrity(app, c
     assert words and all(re.fullmatch(r"[\d\s.,\u00a0]+ k?m", w) for w in words), words  # only the scale
 
 
-def test_report_of_an_incident_without_area_or_decisions(client, officer_api, make_user, login):
-    inc = _incident(client, officer_api)
+def test_report_of_an_incident_without_area_or_decisions(client, make_user, login):
+    inc = create_incident(client)
     login(make_user("officer"))
     report = dom(_html(client.get(f"/incidents/{inc['id']}/report")))
     assert "Nincs rögzített döntés." in report.one("report-decisions").text()
@@ -582,11 +545,11 @@ def test_report_of_an_incident_without_area_or_decisions(client, officer_api, ma
     assert "Nem volt kirendelt erőforrás." in report.one("report-resources").text()
 
 
-def test_user_text_is_escaped_everywhere(client, officer_api, make_user, login):
-    inc = _incident(client, officer_api, title=SCRIPT, commander=IMG, description=f"{SCRIPT}\n{IMG}")
-    client.post(f"/api/v1/incidents/{inc['id']}/log", json={"kind": "decision", "text": f"{IMG}\n{SCRIPT}"}, headers=officer_api)
-    pump = _resource(client, officer_api, name=SCRIPT, kind="pump", quantity=1, unit=IMG)
-    client.post(f"/api/v1/incidents/{inc['id']}/assignments", json={"resource_id": pump["id"]}, headers=officer_api)
+def test_user_text_is_escaped_everywhere(client, officer, make_user, login):
+    inc = create_incident(client, title=SCRIPT, commander=IMG, description=f"{SCRIPT}\n{IMG}")
+    client.post(f"/api/v1/incidents/{inc['id']}/log", json={"kind": "decision", "text": f"{IMG}\n{SCRIPT}"}, headers=officer)
+    pump = create_resource(client, name=SCRIPT, kind="pump", quantity=1, unit=IMG)
+    client.post(f"/api/v1/incidents/{inc['id']}/assignments", json={"resource_id": pump["id"]}, headers=officer)
     login(make_user("officer"))
     for path in ("/incidents", f"/incidents/{inc['id']}", f"/incidents/{inc['id']}/report", f"/incidents/{inc['id']}/edit"):
         html = _html(client.get(path))

@@ -6,16 +6,9 @@ import datetime as dt
 
 import pytest
 
+from factories import EMBANKMENT
+
 VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}
-EMBANKMENT = {
-    "type": "Polygon",
-    "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
-}
-
-
-@pytest.fixture
-def officer(api):
-    return api("officer")[0]
 
 
 def new_incident(client, headers, **fields):

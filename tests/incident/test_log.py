@@ -11,19 +11,14 @@ import pytest
 from sqlalchemy import text
 
 from conftest import http_json
+from factories import create_incident
 
 VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}
 
 
 @pytest.fixture
-def officer(api):
-    return api("officer")[0]
-
-
-@pytest.fixture
-def incident(client, officer):
-    body = {"title": "Gázszivárgás, Váci utca", "kind": "gas_leak", "severity": "severe", "location": VIGADO}
-    return client.post("/api/v1/incidents", json=body, headers=officer).get_json()
+def incident(app):
+    return create_incident(app, title="Gázszivárgás, Váci utca", kind="gas_leak", location=VIGADO)
 
 
 def test_entry_is_chained_to_the_one_before(client, api, incident):

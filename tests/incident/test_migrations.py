@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from incident.database import configure_engine, engine_options
@@ -46,6 +47,7 @@ def _spatial_index_is_registered(url) -> bool:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_upgrade_downgrade_upgrade_on_an_empty_database(new_database, tmp_path):
     url = new_database("migrate")
     env = {"DATABASE_URL": url, "RIADO_INSTANCE_PATH": str(tmp_path)}
@@ -103,6 +105,7 @@ def _spatial_noise(diff) -> bool:
     return diff[0] in ("add_index", "remove_index") and (name.startswith("idx_") or name in EXPRESSION_INDEXES)
 
 
+@pytest.mark.slow
 def test_the_viewers_search_text_is_filled_in_for_existing_contacts(new_database, tmp_path):
     url = new_database("backfill")
     env = {"DATABASE_URL": url, "RIADO_INSTANCE_PATH": str(tmp_path)}

@@ -145,6 +145,7 @@ def test_the_own_page_shows_the_message_beside_the_field(client, make_user, logi
     assert 'id="new_password-error"' in html and "one character" in html
 
 
+@pytest.mark.slow
 def test_riado_user_create_refuses_a_weak_password():
     for password in ("aaaaaaaaaaaa", "password123", "kovacs.eva99"):
         made = riado("user", "create", EMAIL, "--role", "viewer", "--password-stdin", input=password + "\n")

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import csrf_from
+from factories import create_contact, create_group, create_resource
 
 BUDAPEST_V = {"type": "Point", "coordinates": [19.0502, 47.4966]}
 
@@ -33,43 +34,6 @@ def _field_block(html: str, field_id: str) -> str:
                       html, re.S)
     assert match, f"no field {field_id}"
     return match.group(0)
-
-
-@pytest.fixture
-def officer_api(api):
-    return api("officer")[0]
-
-
-@pytest.fixture
-def as_officer(client, make_user, login):
-    login(make_user("officer"))
-    return client
-
-
-@pytest.fixture
-def as_viewer(client, make_user, login):
-    login(make_user("viewer"))
-    return client
-
-
-def _contact(client, headers, **fields):
-    body = {"name": "Kovács Júlia", "phone": "06 30 123 4567", **fields}
-    response = client.post("/api/v1/contacts", json=body, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def _group(client, headers, name="Helyi Védelmi Bizottság"):
-    response = client.post("/api/v1/groups", json={"name": name}, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def _resource(client, headers, **fields):
-    body = {"name": "Homokzsák-depó", "kind": "sandbags", "quantity": 500, "unit": "zsák", "location": BUDAPEST_V, **fields}
-    response = client.post("/api/v1/resources", json=body, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def _post_form(client, path, data, **kwargs):
@@ -108,10 +72,10 @@ RESOURCE_FORM = {
 # Viewers: masked, read-only
 
 
-def test_viewer_sees_masked_phones_and_no_write_buttons(client, officer_api, as_viewer):
-    group = _group(client, officer_api)
-    contact = _contact(client, officer_api, email="kovacs.julia@belvaros.example", groups=[group["id"]])
-    resource = _resource(client, officer_api, contact_id=contact["id"])
+def test_viewer_sees_masked_phones_and_no_write_buttons(client, as_viewer):
+    group = create_group(client)
+    contact = create_contact(client, email="kovacs.julia@belvaros.example", groups=[group["id"]])
+    resource = create_resource(client, contact_id=contact["id"])
 
     listing = _html(as_viewer.get("/contacts"))
     assert "Kovács Júlia" in listing
@@ -139,12 +103,12 @@ def test_viewer_sees_masked_phones_and_no_write_buttons(client, officer_api, as_
     assert "/edit" not in resource_page and "/delete" not in resource_page
 
 
-def test_viewer_gets_403_on_every_write_page_and_post(app, client, officer_api, as_viewer):
+def test_viewer_gets_403_on_every_write_page_and_post(app, client, as_viewer):
     from incident.models import AlertGroup, Contact, Resource
 
-    group = _group(client, officer_api)
-    contact = _contact(client, officer_api)
-    resource = _resource(client, officer_api)
+    group = create_group(client)
+    contact = create_contact(client)
+    resource = create_resource(client)
     for path in ("/contacts/new", f"/contacts/{contact['id']}/edit", "/contacts/import",
                  "/resources/new", f"/resources/{resource['id']}/edit", "/resources/import"):
         assert as_viewer.get(path).status_code == 403, path
@@ -169,10 +133,10 @@ def test_viewer_gets_403_on_every_write_page_and_post(app, client, officer_api, 
     assert _html(as_viewer.get(f"/groups/{group['id']}")).count("Helyi Védelmi Bizottság") >= 1
 
 
-def test_write_posts_without_csrf_token_are_refused(app, client, officer_api, as_officer):
+def test_write_posts_without_csrf_token_are_refused(app, client, as_officer):
     from incident.models import Contact
 
-    contact = _contact(client, officer_api)
+    contact = create_contact(client)
     assert as_officer.post("/contacts/new", data=CONTACT_FORM).status_code == 400
     assert as_officer.post(f"/contacts/{contact['id']}/delete").status_code == 400
     assert _count(app, Contact) == 1
@@ -181,10 +145,10 @@ def test_write_posts_without_csrf_token_are_refused(app, client, officer_api, as
 # Officers: contacts through the form
 
 
-def test_officer_creates_a_contact_through_the_form(app, client, officer_api, as_officer):
+def test_officer_creates_a_contact_through_the_form(app, client, officer, as_officer):
     from incident.models import Contact
 
-    group = _group(client, officer_api)
+    group = create_group(client)
     form = _html(as_officer.get("/contacts/new"))
     assert 'name="csrf_token"' in form and "pl. 06 30 123 4567" in form
     assert "data-location-picker" in form and 'type="hidden"' in form
@@ -200,7 +164,7 @@ def test_officer_creates_a_contact_through_the_form(app, client, officer_api, as
     assert 'data-location-map' in html and 'data-lat="47.4966"' in html and 'data-lon="19.0502"' in html
     assert "Éjjel is hívható." in html
     assert _count(app, Contact) == 1
-    stored = client.get("/api/v1/contacts", headers=officer_api).get_json()["items"][0]
+    stored = client.get("/api/v1/contacts", headers=officer).get_json()["items"][0]
     assert stored["phone"] == "+36301234567" and stored["groups"] == [group["id"]]
     assert stored["location"] == BUDAPEST_V and stored["sms_opt_in"] is True
     assert "+36 30 123 4567" in _html(as_officer.get("/contacts"))
@@ -245,8 +209,8 @@ def test_half_given_location_is_refused(app, as_officer):
     assert _count(app, Contact) == 0
 
 
-def test_edit_keeps_the_form_and_saves(client, officer_api, as_officer):
-    contact = _contact(client, officer_api, location=BUDAPEST_V)
+def test_edit_keeps_the_form_and_saves(client, officer, as_officer):
+    contact = create_contact(client, location=BUDAPEST_V)
     form = _html(as_officer.get(f"/contacts/{contact['id']}/edit"))
     assert 'value="+36 30 123 4567"' in form and 'name="version"' in form
     assert 'value="47.4966"' in form and 'value="19.0502"' in form
@@ -255,16 +219,16 @@ def test_edit_keeps_the_form_and_saves(client, officer_api, as_officer):
     assert response.status_code == 302
     html = _html(as_officer.get(response.headers["Location"]))
     assert "Dr. Szabó Katalin" in html and "leiratkozott" in html and "Nincs rögzített helyszín." in html
-    got = client.get(f"/api/v1/contacts/{contact['id']}", headers=officer_api).get_json()
+    got = client.get(f"/api/v1/contacts/{contact['id']}", headers=officer).get_json()
     assert got["location"] is None and got["sms_opt_in"] is False and got["opted_out_at"] and got["version"] == 2
 
 
-def test_stale_edit_shows_a_conflict_and_overwrites_nothing(client, officer_api, as_officer):
-    contact = _contact(client, officer_api)
+def test_stale_edit_shows_a_conflict_and_overwrites_nothing(client, officer, as_officer):
+    contact = create_contact(client)
     page = _html(as_officer.get(f"/contacts/{contact['id']}/edit"))
     assert re.search(r'name="version"[^>]*value="1"|value="1"[^>]*name="version"', page)
     # Someone else saves meanwhile.
-    changed = client.patch(f"/api/v1/contacts/{contact['id']}", json={"role": "Ügyeletes"}, headers=officer_api)
+    changed = client.patch(f"/api/v1/contacts/{contact['id']}", json={"role": "Ügyeletes"}, headers=officer)
     assert changed.status_code == 200
     response = as_officer.post(f"/contacts/{contact['id']}/edit", data={
         **CONTACT_FORM, "version": "1", "name": "Felülírt Név", "csrf_token": csrf_from(page),
@@ -273,14 +237,14 @@ def test_stale_edit_shows_a_conflict_and_overwrites_nothing(client, officer_api,
     html = _html(response)
     assert "Időközben valaki más módosította ezt a tételt" in html
     assert 'data-testid="conflict"' in html and 'value="Felülírt Név"' in html
-    got = client.get(f"/api/v1/contacts/{contact['id']}", headers=officer_api).get_json()
+    got = client.get(f"/api/v1/contacts/{contact['id']}", headers=officer).get_json()
     assert got["name"] == "Kovács Júlia" and got["role"] == "Ügyeletes" and got["version"] == 2
 
 
-def test_delete_contact_with_a_post(app, client, officer_api, as_officer):
+def test_delete_contact_with_a_post(app, client, as_officer):
     from incident.models import Contact
 
-    contact = _contact(client, officer_api)
+    contact = create_contact(client)
     detail = _html(as_officer.get(f"/contacts/{contact['id']}"))
     assert "<details" in detail and f'action="/contacts/{contact["id"]}/delete"' in detail
     assert as_officer.get(f"/contacts/{contact['id']}/delete").status_code == 405
@@ -293,13 +257,13 @@ def test_delete_contact_with_a_post(app, client, officer_api, as_officer):
 # The contact list
 
 
-def test_contact_list_search_filters_and_paging(client, officer_api, as_officer):
-    hvb = _group(client, officer_api)
-    _contact(client, officer_api, name="Őrsi Ödön", organization="Polgárőrség", groups=[hvb["id"]])
-    stop = _contact(client, officer_api, name="Leiratkozott Lili", phone="06 20 555 0101")
-    client.patch(f"/api/v1/contacts/{stop['id']}", json={"sms_opt_in": False}, headers=officer_api)
+def test_contact_list_search_filters_and_paging(client, officer, as_officer):
+    hvb = create_group(client)
+    create_contact(client, name="Őrsi Ödön", organization="Polgárőrség", groups=[hvb["id"]])
+    stop = create_contact(client, name="Leiratkozott Lili", phone="06 20 555 0101")
+    client.patch(f"/api/v1/contacts/{stop['id']}", json={"sms_opt_in": False}, headers=officer)
     for i in range(51):
-        _contact(client, officer_api, name=f"Tag {i:02d}", phone="06 1 872 7211")
+        create_contact(client, name=f"Tag {i:02d}", phone="06 1 872 7211")
 
     first = _html(as_officer.get("/contacts"))
     assert "53 kapcsolattartó" in first and "1. oldal / 2" in first
@@ -334,14 +298,14 @@ def test_contacts_page_links_groups_and_offers_officer_buttons(as_officer):
 # Alert groups
 
 
-def test_groups_create_rename_count_and_delete(app, client, officer_api, as_officer):
+def test_groups_create_rename_count_and_delete(app, client, as_officer):
     from incident.models import AlertGroup, Contact
 
     response = _post_form(as_officer, "/groups", {"name": "Iskolaigazgatók", "description": "Iskolák vezetői"})
     assert response.status_code == 302
     group_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    _contact(client, officer_api, groups=[group_id])
-    _contact(client, officer_api, name="Második Tag", groups=[group_id])
+    create_contact(client, groups=[group_id])
+    create_contact(client, name="Második Tag", groups=[group_id])
     listing = _html(as_officer.get("/groups"))
     assert "Iskolaigazgatók" in listing and "Iskolák vezetői" in listing
     assert re.search(rf'href="/contacts\?group={group_id}">2</a>', listing)
@@ -386,10 +350,10 @@ def test_empty_group_name_is_refused_beside_the_field(app, as_officer):
 # CSV import
 
 
-def test_contact_import_with_three_bad_rows_reports_all_and_writes_nothing(app, client, officer_api, as_officer):
+def test_contact_import_with_three_bad_rows_reports_all_and_writes_nothing(app, client, officer, as_officer):
     from incident.models import AuditEntry, Contact
 
-    existing = _contact(client, officer_api, name="Meglévő Mária")
+    existing = create_contact(client, name="Meglévő Mária")
     audit_before = _count(app, AuditEntry)
     csv = (
         "név;telefon;csoportok;email\n"
@@ -410,7 +374,7 @@ def test_contact_import_with_three_bad_rows_reports_all_and_writes_nothing(app, 
     assert "phone" in table and "name" in table and "groups" in table and "email" in table
     assert "Nincs ilyen csoport: Nincs ilyen." in table
     assert _count(app, Contact) == 1 and _count(app, AuditEntry) == audit_before
-    assert client.get(f"/api/v1/contacts/{existing['id']}", headers=officer_api).get_json()["name"] == "Meglévő Mária"
+    assert client.get(f"/api/v1/contacts/{existing['id']}", headers=officer).get_json()["name"] == "Meglévő Mária"
 
 
 def test_contact_import_dry_run_then_for_real(app, as_officer):
@@ -459,8 +423,8 @@ def test_resource_import_reports_bad_rows(app, as_officer):
 # Resources
 
 
-def test_officer_creates_a_resource_and_sees_it_in_the_register(client, officer_api, as_officer):
-    contact = _contact(client, officer_api)
+def test_officer_creates_a_resource_and_sees_it_in_the_register(client, as_officer):
+    contact = create_contact(client)
     form = _html(as_officer.get("/resources/new"))
     assert '<option value="pump">Szivattyú</option>' in form
     assert '<option value="shelter">Befogadóhely</option>' in form
@@ -489,10 +453,10 @@ def test_resource_needs_a_location_and_a_shelter_its_capacity(app, as_officer):
     assert _count(app, Resource) == 0
 
 
-def test_available_quantity_kind_and_status_in_the_list(client, officer_api, as_officer):
-    _resource(client, officer_api, name="Raktár A", quantity=300)
-    _resource(client, officer_api, name="Raktár B", quantity=200, status="deployed")
-    _resource(client, officer_api, name="Tornaterem", kind="shelter", quantity=1, unit="", capacity=120)
+def test_available_quantity_kind_and_status_in_the_list(client, as_officer):
+    create_resource(client, name="Raktár A", quantity=300)
+    create_resource(client, name="Raktár B", quantity=200, status="deployed")
+    create_resource(client, name="Tornaterem", kind="shelter", quantity=1, unit="", capacity=120)
     html = _html(as_officer.get("/resources"))
     cells = dict(re.findall(r'<a href="/resources/\d+">([^<]+)</a>.*?data-testid="available">([^<]+)<', html, re.S))
     assert cells["Raktár A"].strip() == "300 zsák" and cells["Raktár B"].strip() == "0 zsák"
@@ -504,10 +468,10 @@ def test_available_quantity_kind_and_status_in_the_list(client, officer_api, as_
     assert "Raktár A" in _html(as_officer.get("/resources?q=raktar+a"))
 
 
-def test_nearest_mode_lists_by_distance(client, officer_api, as_officer):
-    _resource(client, officer_api, name="Távoli", location={"type": "Point", "coordinates": [19.10, 47.55]})
-    _resource(client, officer_api, name="Közeli", location={"type": "Point", "coordinates": [19.0505, 47.5001]})
-    _resource(client, officer_api, name="Középső", location={"type": "Point", "coordinates": [19.06, 47.51]})
+def test_nearest_mode_lists_by_distance(client, as_officer):
+    create_resource(client, name="Távoli", location={"type": "Point", "coordinates": [19.10, 47.55]})
+    create_resource(client, name="Közeli", location={"type": "Point", "coordinates": [19.0505, 47.5001]})
+    create_resource(client, name="Középső", location={"type": "Point", "coordinates": [19.06, 47.51]})
     html = _html(as_officer.get("/resources?lat=47.5&lon=19.05"))
     assert 'data-testid="nearest-mode"' in html
     names = re.findall(r'<a href="/resources/\d+">([^<]+)</a>', html)
@@ -521,23 +485,23 @@ def test_nearest_mode_lists_by_distance(client, officer_api, as_officer):
     assert "-90 és 90" in _html(bad) and 'id="near-within-error"' in _html(bad)
 
 
-def test_stale_resource_edit_is_a_conflict(client, officer_api, as_officer):
-    resource = _resource(client, officer_api)
+def test_stale_resource_edit_is_a_conflict(client, officer, as_officer):
+    resource = create_resource(client, location=BUDAPEST_V)
     page = _html(as_officer.get(f"/resources/{resource['id']}/edit"))
     assert 'value="47.4966"' in page and '<option selected value="sandbags">' in page
-    client.patch(f"/api/v1/resources/{resource['id']}", json={"status": "deployed"}, headers=officer_api)
+    client.patch(f"/api/v1/resources/{resource['id']}", json={"status": "deployed"}, headers=officer)
     response = as_officer.post(f"/resources/{resource['id']}/edit", data={
         **RESOURCE_FORM, "version": "1", "csrf_token": csrf_from(page),
     })
     assert response.status_code == 409 and "Időközben valaki más módosította" in _html(response)
-    got = client.get(f"/api/v1/resources/{resource['id']}", headers=officer_api).get_json()
+    got = client.get(f"/api/v1/resources/{resource['id']}", headers=officer).get_json()
     assert got["name"] == "Homokzsák-depó" and got["status"] == "deployed"
 
 
-def test_delete_resource(app, client, officer_api, as_officer):
+def test_delete_resource(app, client, as_officer):
     from incident.models import Resource
 
-    resource = _resource(client, officer_api)
+    resource = create_resource(client)
     page = _html(as_officer.get(f"/resources/{resource['id']}"))
     response = as_officer.post(f"/resources/{resource['id']}/delete", data={"csrf_token": csrf_from(page)})
     assert response.status_code == 302 and _count(app, Resource) == 0
@@ -546,9 +510,9 @@ def test_delete_resource(app, client, officer_api, as_officer):
 # Language, escaping, what the pages load
 
 
-def test_pages_are_hungarian_by_default_and_english_on_request(client, officer_api, as_officer):
-    _contact(client, officer_api)
-    _resource(client, officer_api)
+def test_pages_are_hungarian_by_default_and_english_on_request(client, as_officer):
+    create_contact(client)
+    create_resource(client)
     contacts = _html(as_officer.get("/contacts"))
     for label in ("Kapcsolattartók", "Új kapcsolattartó", "Riasztási csoportok", "Telefonszám", "SMS-hozzájárulás",
                   "Keresés", "Szervezet"):
@@ -569,12 +533,12 @@ def test_pages_are_hungarian_by_default_and_english_on_request(client, officer_a
     assert "<td>Sandbags</td>" in resources and "available" in resources and "<td>Homokzsák</td>" not in resources
 
 
-def test_user_text_is_escaped_everywhere(client, officer_api, as_officer):
+def test_user_text_is_escaped_everywhere(client, as_officer):
     evil = '<script>alert("x")</script>'
-    group = _group(client, officer_api, name=f"Csoport {evil}")
-    contact = _contact(client, officer_api, name=f"Név {evil}", organization=evil, role=evil, notes=evil,
+    group = create_group(client, name=f"Csoport {evil}")
+    contact = create_contact(client, name=f"Név {evil}", organization=evil, role=evil, notes=evil,
                        groups=[group["id"]])
-    resource = _resource(client, officer_api, name=f"Eszköz {evil}", owner=evil, notes=evil, unit="<b>",
+    resource = create_resource(client, name=f"Eszköz {evil}", owner=evil, notes=evil, unit="<b>",
                          contact_id=contact["id"])
     for path in ("/contacts", f"/contacts/{contact['id']}", f"/contacts/{contact['id']}/edit", "/groups",
                  f"/groups/{group['id']}", "/resources", f"/resources/{resource['id']}",
@@ -584,10 +548,10 @@ def test_user_text_is_escaped_everywhere(client, officer_api, as_officer):
         assert "&lt;script&gt;" in html, path
 
 
-def test_registry_pages_load_nothing_from_elsewhere_and_have_no_inline_script(client, officer_api, as_officer):
-    contact = _contact(client, officer_api, location=BUDAPEST_V)
-    resource = _resource(client, officer_api)
-    group = _group(client, officer_api)
+def test_registry_pages_load_nothing_from_elsewhere_and_have_no_inline_script(client, as_officer):
+    contact = create_contact(client, location=BUDAPEST_V)
+    resource = create_resource(client)
+    group = create_group(client)
     for path in ("/contacts", "/contacts/new", f"/contacts/{contact['id']}", f"/contacts/{contact['id']}/edit",
                  "/contacts/import", "/groups", f"/groups/{group['id']}", "/resources", "/resources/new",
                  f"/resources/{resource['id']}", f"/resources/{resource['id']}/edit", "/resources/import",
@@ -640,8 +604,8 @@ def test_the_location_picker_opens_on_the_municipality(app, as_officer, tmp_path
     assert shape(outline).contains(Point(lon, lat)) and 11 <= zoom <= 14
 
 
-def test_a_viewers_search_on_the_contacts_page_matches_only_what_they_see(app, client, officer_api, make_user, login):
-    _contact(client, officer_api, email="titkos.cim@belvaros.example", organization="Önkormányzat")
+def test_a_viewers_search_on_the_contacts_page_matches_only_what_they_see(app, client, officer, make_user, login):
+    create_contact(client, email="titkos.cim@belvaros.example", organization="Önkormányzat")
     login(make_user("viewer"))
     for q in ("4567", "123 4567", "titkos", "belvaros.example"):
         page = _html(client.get("/contacts", query_string={"q": q}))

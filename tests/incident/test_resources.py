@@ -17,11 +17,6 @@ def point(lon, lat):
     return {"type": "Point", "coordinates": [lon, lat]}
 
 
-@pytest.fixture
-def officer(api):
-    return api("officer")[0]
-
-
 def add(client, headers, **fields):
     body = {"name": "Szivattyú", "kind": "pump", "quantity": 1, "status": "available", "location": point(*VIGADO_TER)}
     body.update(fields)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from conftest import csrf_from
+from conftest import WEBHOOK_PUBLIC_URL, WEBHOOK_TOKEN, csrf_from
 
 TILES = "https://tiles.varos.example:8443/osm/{z}/{x}/{y}.png"
 NONCE = re.compile(r"^'nonce-[A-Za-z0-9_-]{20,}'$")
@@ -127,17 +127,9 @@ def test_over_plain_http_the_cookie_is_not_secure_so_sign_in_works(monkeypatch, 
 
 # Forged webhooks
 
-AUTH_TOKEN = "twilio-auth-token-of-the-test"
-PUBLIC = "https://riado.varos.example"
+AUTH_TOKEN = WEBHOOK_TOKEN
+PUBLIC = WEBHOOK_PUBLIC_URL
 PHONE = "+36205550131"
-
-
-@pytest.fixture
-def twilio_app(app_factory):
-    app = app_factory(TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_FROM="+36205550000",
-                      PUBLIC_URL=PUBLIC)
-    yield app
-    app.extensions["huey"].flush()  # the alert's queued tasks: no worker runs here
 
 
 def _post(client, path, params, signature=None, query=""):

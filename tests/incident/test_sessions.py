@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from sqlalchemy import select, update
 
 from conftest import PASSWORD, csrf_from
@@ -433,6 +435,7 @@ def test_revoking_through_the_session_needs_the_csrf_header(app, make_user, toke
 
 # --- the command line -----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_token_create_with_days_and_revoke(app, client, make_user):
     from incident.database import utcnow
     from incident.extensions import db

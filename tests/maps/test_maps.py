@@ -12,24 +12,15 @@ from pathlib import Path
 import pytest
 from shapely.geometry import Point, shape
 
+from factories import EMBANKMENT, PAYLOADS, create_incident, create_resource, move_incident
+
 DISTRICT_FILE = Path(__file__).resolve().parents[2] / "incident" / "demo" / "district_v.geojson"
 VIGADO = {"type": "Point", "coordinates": [19.04931234567, 47.49571234567]}
 PARLIAMENT = {"type": "Point", "coordinates": [19.0457, 47.5071]}
-EMBANKMENT = {
-    "type": "Polygon",
-    "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4930], [19.0500, 47.4990], [19.0470, 47.4990], [19.0470, 47.4930]]],
-}
 BOWTIE = {
     "type": "Polygon",
     "coordinates": [[[19.0470, 47.4930], [19.0500, 47.4990], [19.0500, 47.4930], [19.0470, 47.4990], [19.0470, 47.4930]]],
 }
-PAYLOADS = (
-    "<script>alert(1)</script>",
-    '"><img src=x onerror=alert(1)>',
-    "${alert(1)}",
-    "javascript:alert(1)",
-    "</script><script>alert(1)</script>",
-)
 GEOJSON_PATHS = ("/api/v1/map/incidents.geojson", "/api/v1/map/incident-areas.geojson",
                  "/api/v1/map/resources.geojson", "/api/v1/map/boundary.geojson")
 
@@ -39,34 +30,12 @@ def district():
     return shape(data["features"][0]["geometry"])
 
 
-@pytest.fixture
-def officer(api):
-    return api("officer")[0]
+def incident(client, **fields):
+    return create_incident(client, **{"title": "Dunai árvíz", "location": VIGADO, **fields})
 
 
-@pytest.fixture
-def viewer(api):
-    return api("viewer")[0]
-
-
-def incident(client, headers, **fields):
-    body = {"title": "Dunai árvíz", "kind": "flood", "severity": "severe", "location": VIGADO, **fields}
-    response = client.post("/api/v1/incidents", json=body, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def move(client, headers, item, *statuses):
-    for status in statuses:
-        response = client.patch(f"/api/v1/incidents/{item['id']}", json={"status": status}, headers=headers)
-        assert response.status_code == 200, response.get_json()
-
-
-def resource(client, headers, **fields):
-    body = {"name": "Homokzsák-depó", "kind": "sandbags", "quantity": 500, "unit": "zsák", "location": PARLIAMENT, **fields}
-    response = client.post("/api/v1/resources", json=body, headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+def resource(client, **fields):
+    return create_resource(client, **{"location": PARLIAMENT, **fields})
 
 
 def layer(client, path, headers, **params):
@@ -109,12 +78,12 @@ def ids(collection):
 # GeoJSON layers
 
 
-def test_incident_layer_is_rfc7946_inside_the_district_and_skips_closed(client, officer, viewer):
-    flood = incident(client, officer, area=EMBANKMENT)
-    drill = incident(client, officer, title="Gyakorlat: gázszivárgás", kind="gas_leak", severity="moderate",
+def test_incident_layer_is_rfc7946_inside_the_district_and_skips_closed(client, viewer):
+    flood = incident(client, area=EMBANKMENT)
+    drill = incident(client, title="Gyakorlat: gázszivárgás", kind="gas_leak", severity="moderate",
                      drill=True, location=PARLIAMENT)
-    closed = incident(client, officer, title="Lezárt vihar", kind="storm", severity="minor")
-    move(client, officer, closed, "active", "contained", "closed")
+    closed = incident(client, title="Lezárt vihar", kind="storm", severity="minor")
+    move_incident(client, closed["id"], "active", "contained", "closed")
 
     collection = layer(client, "/api/v1/map/incidents.geojson", viewer)
     assert_rfc7946(collection)
@@ -138,12 +107,12 @@ def test_incident_layer_is_rfc7946_inside_the_district_and_skips_closed(client, 
     assert (words["kind_label"], words["severity_label"], words["status_label"]) == ("árvíz", "súlyos", "bejelentett")
 
 
-def test_incident_layer_filters(client, officer, viewer):
-    flood = incident(client, officer)
-    storm = incident(client, officer, title="Vihar", kind="storm", severity="moderate", drill=True)
-    closed = incident(client, officer, title="Régi tűz", kind="fire")
-    move(client, officer, closed, "active", "contained", "closed")
-    move(client, officer, flood, "active")
+def test_incident_layer_filters(client, viewer):
+    flood = incident(client)
+    storm = incident(client, title="Vihar", kind="storm", severity="moderate", drill=True)
+    closed = incident(client, title="Régi tűz", kind="fire")
+    move_incident(client, closed["id"], "active", "contained", "closed")
+    move_incident(client, flood["id"], "active")
     path = "/api/v1/map/incidents.geojson"
     assert ids(layer(client, path, viewer, status="closed")) == [closed["id"]]
     assert ids(layer(client, path, viewer, status="all")) == [flood["id"], storm["id"], closed["id"]]
@@ -155,14 +124,14 @@ def test_incident_layer_filters(client, officer, viewer):
     assert bad.status_code == 422 and "status" in bad.get_json()["errors"]["query"]
 
 
-def test_areas_are_a_layer_of_their_own(client, officer, viewer):
-    with_area = incident(client, officer, area=EMBANKMENT)
-    incident(client, officer, title="Pont csak")
+def test_areas_are_a_layer_of_their_own(client, viewer):
+    with_area = incident(client, area=EMBANKMENT)
+    incident(client, title="Pont csak")
     two = {"type": "MultiPolygon", "coordinates": [
         EMBANKMENT["coordinates"],
         [[[19.0520, 47.5000], [19.0540, 47.5000], [19.0540, 47.5020], [19.0520, 47.5000]]],
     ]}
-    multi = incident(client, officer, title="Két terület", area=two, drill=True)
+    multi = incident(client, title="Két terület", area=two, drill=True)
     collection = layer(client, "/api/v1/map/incident-areas.geojson", viewer)
     assert_rfc7946(collection)
     assert ids(collection) == [with_area["id"], multi["id"]]
@@ -177,12 +146,12 @@ def test_areas_are_a_layer_of_their_own(client, officer, viewer):
 
 
 def test_resource_layer_with_free_capacity_filters_and_bbox(client, officer, viewer):
-    depot = resource(client, officer)
-    shelter = resource(client, officer, name="Szent István Gimnázium tornaterme", kind="shelter", quantity=1,
+    depot = resource(client)
+    shelter = resource(client, name="Szent István Gimnázium tornaterme", kind="shelter", quantity=1,
                        capacity=120, unit="fő", location={"type": "Point", "coordinates": [19.0530, 47.5000]})
-    pump = resource(client, officer, name="Zagyva-szivattyú", kind="pump", quantity=2, unit="db", status="maintenance",
+    pump = resource(client, name="Zagyva-szivattyú", kind="pump", quantity=2, unit="db", status="maintenance",
                     location={"type": "Point", "coordinates": [19.0600, 47.5120]})
-    flood = incident(client, officer)
+    flood = incident(client)
     assigned = client.post(f"/api/v1/incidents/{flood['id']}/assignments",
                            json={"resource_id": shelter["id"], "quantity": 45}, headers=officer)
     assert assigned.status_code == 201, assigned.get_json()
@@ -226,8 +195,8 @@ def test_resource_layer_follows_every_change(client, officer, viewer, api):
     def props():
         return {f["properties"]["id"]: f["properties"] for f in layer(client, path, viewer)["features"]}
 
-    shelter = resource(client, officer, name="Tornaterem", kind="shelter", quantity=1, capacity=100, unit="fő")
-    depot = resource(client, officer)
+    shelter = resource(client, name="Tornaterem", kind="shelter", quantity=1, capacity=100, unit="fő")
+    depot = resource(client)
     assert props()[shelter["id"]]["free_capacity"] == 100
     assert props() == props()  # the same answer twice
     renamed = client.patch(f"/api/v1/resources/{depot['id']}", json={"name": "Új depó", "status": "deployed"},
@@ -235,7 +204,7 @@ def test_resource_layer_follows_every_change(client, officer, viewer, api):
     assert renamed.status_code == 200
     now = props()
     assert now[depot["id"]]["name"] == "Új depó" and now[depot["id"]]["status"] == "deployed"
-    flood = incident(client, officer)
+    flood = incident(client)
     assignment = client.post(f"/api/v1/incidents/{flood['id']}/assignments",
                              json={"resource_id": shelter["id"], "quantity": 30}, headers=officer).get_json()
     assert props()[shelter["id"]]["free_capacity"] == 70
@@ -245,7 +214,7 @@ def test_resource_layer_follows_every_change(client, officer, viewer, api):
     assert list(props()) == [shelter["id"]]
     admin = api("admin")[0]
     client.post("/api/v1/resource-kinds", json={"code": "drone", "label_hu": "Drón", "label_en": "Drone"}, headers=admin)
-    drone = resource(client, officer, name="Drón 1", kind="drone", quantity=1)
+    drone = resource(client, name="Drón 1", kind="drone", quantity=1)
     assert props()[drone["id"]]["kind_label"] == "Drone"
 
 
@@ -314,11 +283,11 @@ def test_summary_counts_open_incidents_and_alerts_in_flight(app, client, officer
     from alerts.models import Delivery
     from incident.extensions import db
 
-    real = incident(client, officer)
-    incident(client, officer, title="Gyakorlat", drill=True)
-    incident(client, officer, title="Második gyakorlat", drill=True, severity="minor")
-    done = incident(client, officer, title="Lezárt")
-    move(client, officer, done, "active", "contained", "closed")
+    real = incident(client)
+    incident(client, title="Gyakorlat", drill=True)
+    incident(client, title="Második gyakorlat", drill=True, severity="minor")
+    done = incident(client, title="Lezárt")
+    move_incident(client, done["id"], "active", "contained", "closed")
     group = client.post("/api/v1/groups", json={"name": "Ügyelet"}, headers=officer).get_json()
     for name, phone in (("Kovács Júlia", "+36305550101"), ("Nagy Péter", "+36205550102")):
         created = client.post("/api/v1/contacts", json={"name": name, "phone": phone, "groups": [group["id"]]},
@@ -404,8 +373,8 @@ def _check_map_page(response):
     return html, nonce
 
 
-def test_map_pages_are_folium_with_local_assets_and_a_nonce(app, client, make_user, login, officer):
-    flood = incident(client, officer)
+def test_map_pages_are_folium_with_local_assets_and_a_nonce(app, client, make_user, login):
+    flood = incident(client)
     login(make_user("viewer"))
     for path in ("/map", "/map/wall", "/map/wall?drill=1"):
         html, nonce = _check_map_page(client.get(path))
@@ -441,8 +410,8 @@ def test_record_texts_never_reach_the_map_pages(app, client, make_user, login, a
                                                             "label_en": PAYLOADS[4]}, headers=admin)
     assert evil_kind.status_code == 201, evil_kind.get_json()
     for text in PAYLOADS:
-        resource(client, admin, name=text, kind="evil", owner=text, notes=text)
-        incident(client, admin, title=text, commander=text, description=text)
+        resource(client, name=text, kind="evil", owner=text, notes=text)
+        incident(client, title=text, commander=text, description=text)
     login(make_user("viewer"))
     for path in ("/map", "/map/wall"):
         html = client.get(path).get_data(as_text=True)
@@ -552,7 +521,7 @@ def _collection(*geometries):
 
 
 def test_officer_saves_a_drawn_area_through_the_incident_operations(app, client, officer, make_user, login):
-    flood = incident(client, officer)
+    flood = incident(client)
     login(make_user("officer"))
     token, version, html = _area_form(client, flood["id"])
     _check_map_page(client.get(f"/map/incidents/{flood['id']}/area"))
@@ -581,7 +550,7 @@ def test_officer_saves_a_drawn_area_through_the_incident_operations(app, client,
 
 
 def test_an_invalid_or_stale_area_is_refused_with_the_reason(app, client, officer, make_user, login):
-    flood = incident(client, officer, area=EMBANKMENT)
+    flood = incident(client, area=EMBANKMENT)
     login(make_user("officer"))
     token, version, _ = _area_form(client, flood["id"])
     bad = client.post(f"/map/incidents/{flood['id']}/area",
@@ -611,7 +580,7 @@ PARLIAMENT_SQUARE = {"type": "Polygon", "coordinates": [
 def test_shapes_drawn_so_that_they_overlap_are_saved_as_one_outline(app, client, officer, make_user, login):
     # An officer draws the embankment, then a second rectangle over its southern half to take in
     # the quay: both the map editor and the incident form's text field save their union.
-    flood = incident(client, officer)
+    flood = incident(client)
     login(make_user("officer"))
     quay = {"type": "Polygon", "coordinates": [
         [[19.0480, 47.4900], [19.0520, 47.4900], [19.0520, 47.4950], [19.0480, 47.4950], [19.0480, 47.4900]]]}
@@ -631,10 +600,10 @@ def test_shapes_drawn_so_that_they_overlap_are_saved_as_one_outline(app, client,
     assert value == BOWTIE
 
 
-def test_only_officers_draw_areas_and_need_a_csrf_token(app, client, officer, make_user):
+def test_only_officers_draw_areas_and_need_a_csrf_token(app, client, make_user):
     from conftest import csrf_from
 
-    flood = incident(client, officer)
+    flood = incident(client)
     viewer = app.test_client()
     token = csrf_from(viewer.get("/login").get_data(as_text=True))
     user = make_user("viewer")
@@ -650,8 +619,8 @@ def test_only_officers_draw_areas_and_need_a_csrf_token(app, client, officer, ma
     assert client.get("/map/incidents/999999/area").status_code == 404
 
 
-def test_the_incident_page_links_to_the_area_editor(client, officer, make_user, login):
-    flood = incident(client, officer)
+def test_the_incident_page_links_to_the_area_editor(client, make_user, login):
+    flood = incident(client)
     login(make_user("officer"))
     html = client.get(f"/incidents/{flood['id']}").get_data(as_text=True)
     assert f'href="/map/incidents/{flood["id"]}/area"' in html
