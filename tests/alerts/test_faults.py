@@ -58,6 +58,7 @@ VIGADO = {"type": "Point", "coordinates": [19.0493, 47.4957]}
 OK = {200, 201, 202}
 GROUP_SIZE = 20  # recipients of each alert the traffic sends
 WORKER_THREADS = 4
+SMS_IN_FLIGHT = 4  # RIADO_SMS_CONCURRENCY's default: the drains' own threads in the worker
 
 
 @pytest.fixture
@@ -311,8 +312,10 @@ def test_postgres_restart_fails_cleanly_and_recovers(private_postgres, tmp_path)
 
 def _assert_alerts_went_out(pg, stops: int) -> None:
     """Every delivery of every alert is sent (into the console outbox), each alert done. A message
-    is sent twice only if it was in flight when the database went away (sent, but its "sent" not
-    recorded: taken up again when its lease ran out): at most one per worker thread per stop."""
+    is sent again only if it was in flight when the database went away (sent, but its "sent" not
+    recorded: taken up again when its lease ran out): at most as many messages per stop as the
+    drains keep in flight (RIADO_SMS_CONCURRENCY, 4 here), and a delivery at most once more per
+    stop (on a loaded machine the one taken up again after a stop may be in flight at the next)."""
 
     def pending():
         with pg.admin("riado") as conn:
@@ -327,7 +330,8 @@ def _assert_alerts_went_out(pg, stops: int) -> None:
     assert deliveries > 0 and len(sent) == deliveries
     assert min(sent.values()) == 1, "a delivery marked sent never went out"
     twice = {d: n for d, n in sent.items() if n > 1}
-    assert max(sent.values()) <= 2 and len(twice) <= WORKER_THREADS * stops, twice
+    extra = sum(n - 1 for n in twice.values())
+    assert max(sent.values()) <= 1 + stops and extra <= SMS_IN_FLIGHT * stops, twice
 
 
 def _prepare_database(url, email, password):
