@@ -11,6 +11,7 @@ started with as many drains."""
 from __future__ import annotations
 
 import logging
+import threading
 from types import SimpleNamespace
 
 from huey import crontab
@@ -145,11 +146,17 @@ def register(app, huey) -> SimpleNamespace:
         db.session.rollback()
         return ids
 
+    resumed = threading.Lock()
+
     @huey.on_startup(name="alerts.resume")
     def resume():
+        """After a restart, alerts with messages left get their parallel drains again (Huey runs
+        start-up hooks once per worker thread: the first one does it for the process)."""
+        if not resumed.acquire(blocking=False):
+            return
         with app.app_context():
             for alert_id in in_progress():
-                drain_task(alert_id)
+                fan_out(alert_id)
 
     def take_up_after_queue_loss():
         """Redis came back without the drains and wake-ups it held: every alert with messages

@@ -242,7 +242,7 @@ def resource_features(lang: str = "en", kind=None, status=None, q=None, bbox=Non
 def resources_fingerprint() -> tuple:
     """What the resource layer depends on, summed up in three small aggregate queries: every
     insert, update (the ORM advances ``version``) and delete of a resource, every assignment and
-    release, every new kind changes it. Read before the layer, so a write in between only costs
+    release, every new kind, every change of an incident (named by the open assignments) changes it. Read before the layer, so a write in between only costs
     one more encoding."""
     resources = db.session.execute(
         select(func.count(), func.max(Resource.id), func.sum(Resource.version), func.max(Resource.updated_at))
@@ -253,7 +253,9 @@ def resources_fingerprint() -> tuple:
     kinds = db.session.execute(
         select(ResourceKind.code, ResourceKind.label_hu, ResourceKind.label_en).order_by(ResourceKind.code)
     ).all()
-    return (*resources, *assignments, hash(tuple(tuple(k) for k in kinds)))
+    # The open assignments name their incident (number, title, drill): a renamed one changes it.
+    incidents = db.session.execute(select(func.count(), func.sum(Incident.version), func.max(Incident.updated_at))).one()
+    return (*resources, *assignments, *incidents, hash(tuple(tuple(k) for k in kinds)))
 
 
 class LayerCache:

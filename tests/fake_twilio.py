@@ -58,6 +58,11 @@ class FakeTwilio:
         self.in_flight = 0  # Messages requests received and not yet answered
         self.peak_in_flight = 0  # the most there were at once
         self.lock = threading.Lock()
+        self.gathered = threading.Condition(self.lock)
+        # With gather_until = N, a message is held until N are in flight at once (or gather_timeout
+        # passes): a test of the concurrency sees the peak it allows, however slowly threads start.
+        self.gather_until = 0
+        self.gather_timeout = 3.0
         self._sids = itertools.count(1)
         # Message ids of this fake's own, as Twilio's are unique: a second fake on the same
         # database (a benchmark's next case) must not replay the first one's status callbacks.
@@ -142,9 +147,12 @@ class FakeTwilio:
             self.server.server_close()
 
     def handle_message(self, handler, form: dict) -> None:
-        with self.lock:
+        with self.gathered:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self.gathered.notify_all()
+            if self.gather_until:
+                self.gathered.wait_for(lambda: self.in_flight >= self.gather_until, timeout=self.gather_timeout)
         try:
             self._handle_message(handler, form)
         finally:

@@ -400,7 +400,8 @@ def resource_detail(resource_id: int):
     available = resource_ops.available_quantities([resource.id]).get(resource.id, 0)
     return render_template("incident/resource_detail.html", resource=resource, available=available,
                            point=lonlat(resource.location), kinds=kind_labels(), unit=unit_of(resource),
-                           assignments=resource_ops.assignment_history(resource.id))
+                           assignments=resource_ops.assignment_history(resource.id),
+                           deployed=resource_ops.assigned_to([resource.id]).get(resource.id, []))
 
 
 @resources_bp.route("/resources/<int:resource_id>/edit", methods=["GET", "POST"], endpoint="edit")

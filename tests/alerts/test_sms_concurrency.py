@@ -70,6 +70,7 @@ def test_a_consumer_with_one_thread_has_the_setting_in_flight(app_factory, fake_
     from incident.queue import create_consumer
 
     fake_twilio.latency = LATENCY_S
+    fake_twilio.gather_until = CONCURRENCY  # the peak does not depend on how fast threads start
     app = app_factory(RIADO_SMS_CONCURRENCY=CONCURRENCY, **twilio_settings(fake_twilio))
     huey = app.extensions["huey"]
     huey.flush()
@@ -95,6 +96,7 @@ def test_riado_run_has_the_setting_in_flight(app_factory, database_url, fake_twi
     """``riado run`` (and so ``make run``): the consumer it embeds sends as many at once as the
     setting says, not as many as its own threads."""
     fake_twilio.latency = LATENCY_S
+    fake_twilio.gather_until = CONCURRENCY  # the peak does not depend on how fast threads start
     app = app_factory()
     group = make_group(app)
     token = token_for(make_user("officer"))
@@ -122,6 +124,7 @@ def test_riado_worker_has_the_setting_in_flight(queue, app_factory, database_url
                                                 request):
     """``riado worker`` with its default threads (4), on either queue: the drains have their own."""
     fake_twilio.latency = LATENCY_S
+    fake_twilio.gather_until = CONCURRENCY  # the peak does not depend on how fast threads start
     settings = {"RIADO_SMS_CONCURRENCY": CONCURRENCY, **twilio_settings(fake_twilio)}
     env = dict(os.environ, DATABASE_URL=database_url, RIADO_SMS_CONCURRENCY=str(CONCURRENCY),
                RIADO_EMBEDDED_WORKER="0", PUBLIC_URL="http://127.0.0.1:5000", **twilio_settings(fake_twilio))

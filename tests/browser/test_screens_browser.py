@@ -76,6 +76,7 @@ def test_a_wholly_assigned_pump_is_faded_on_the_map_and_leads_to_its_incident(ap
     page.wait_for_selector("[data-riado-map][data-state=ready]", timeout=20_000)
     show = "([id]) => document.querySelector('[data-riado-map]').riadoMap.show('resources:pump', id)"
     assert page.evaluate(show, [spare["id"]])
+    page.wait_for_selector(f".map-popup-resource[data-id='{spare['id']}']")
     spare_icon = page.locator(".leaflet-marker-icon[title='Tartalék szivattyú']")
     assert "riado-pin-faded" not in spare_icon.get_attribute("class")
     assert page.locator(".map-popup [data-testid=popup-assigned-to]").count() == 0

@@ -52,6 +52,12 @@ def test_an_assigned_pump_names_its_incident_everywhere_and_is_deployable_again_
     assert props["assigned_to"] == [{"number": burst["number"], "title": burst["title"], "quantity": 1,
                                      "drill": False, "url": f"/incidents/{burst['id']}"}]
 
+    # The layer is cached until what it shows changes: a renamed incident is such a change.
+    renamed = client.patch(f"/api/v1/incidents/{burst['id']}", json={"title": "Csőtörés – Október 6. utca 12."},
+                           headers=officer)
+    assert renamed.status_code == 200, renamed.get_json()
+    assert _map_resource(client, viewer, pump["id"])["assigned_to"][0]["title"] == "Csőtörés – Október 6. utca 12."
+
     released = client.post(f"/api/v1/assignments/{assignment['id']}/release", headers=officer)
     assert released.status_code == 200, released.get_json()
     assert _summary_cell(client.get("/").get_data(as_text=True), "pump") == "1 / 2"

@@ -231,6 +231,10 @@
           number.setAttribute("href", href);
         }
         line.appendChild(number);
+        if (a.drill) {
+          line.appendChild(document.createTextNode(" "));
+          line.appendChild(el("span", "drill-tag", labels.drill));
+        }
         line.appendChild(document.createTextNode(" " + a.title + " (" + a.quantity + (p.unit && p.kind !== "shelter" ? " " + p.unit : "") + ")"));
         deployed.appendChild(line);
       });
