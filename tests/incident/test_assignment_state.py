@@ -80,4 +80,6 @@ def test_a_shelter_counts_free_places_for_persons(client, api, make_user, login)
     assert cell == "1 / 1 · 60 free places"  # places for persons, not buildings
     page = client.get(f"/resources/{school['id']}").get_data(as_text=True)
     assert re.search(r'data-testid="available">60 persons', page)
+    listing = client.get("/resources?kind=shelter").get_data(as_text=True)
+    assert re.search(r'data-testid="available">60 persons</td>', listing)  # not "60 épület"
     assert re.search(r"<td>30 persons</td>", page)
