@@ -161,7 +161,7 @@ def test_the_demo_has_a_past_alert_with_deliveries_and_acknowledgements(demo, vi
     assert cell("aar-recipients") == "8"
     assert cell("aar-delivery-rate") == "7 (88%)"
     assert cell("aar-ack-rate") == "6 (75%)"
-    assert cell("aar-never") == "Dr. Vass Károly, Tóth Judit"
+    assert cell("aar-never") == "Tóth Judit, Dr. Vass Károly"  # the Hungarian order: a title is not sorted on
     assert cell("aar-slowest-ack") == "16 min 45 s"
     assert "<svg" in html  # the acknowledgements over time
     page = viewer_page.get(f"/alerts/{_alert_id(demo, flood.id)}").get_data(as_text=True)
