@@ -9,6 +9,7 @@ in a temporary directory on a free port, run as the ``postgres`` user when the t
 from __future__ import annotations
 
 import os
+import signal
 import pwd
 import shutil
 import subprocess
@@ -164,3 +165,15 @@ class PrivateRedis:
     def destroy(self) -> None:
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def stop_process(proc) -> None:
+    """Stop a process started in a session of its own (``start_new_session=True``) with all its
+    children: SIGTERM, and SIGKILL if it is not gone in 30 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)

@@ -389,15 +389,23 @@ def assign(incident_id: int, raw: dict, now: dt.datetime | None = None, author: 
                             note=data.get("note", ""), assigned_at=now, assigned_by=actor.label)
     db.session.add(assignment)
     db.session.flush()
-    # The log is read by people: what and how much, in its unit; no internal ids.
-    if resource.kind == resource_ops.SHELTER:
-        message = system_text("Shelter places for %(q)s persons assigned at %(name)s.",
-                              q=assignment.quantity, name=resource.name)
-    else:
-        message = system_text("Assigned %(q)s %(unit)s of %(name)s.",
-                              q=assignment.quantity, unit=resource.unit or "×", name=resource.name)
-    append_entry(incident, "system", message, at=now, author=actor, locked=True)
+    append_entry(incident, "system", _deployment_text(resource, assignment.quantity, released=False),
+                 at=now, author=actor, locked=True)
     return assignment
+
+
+# The log is read by people: what and how much, in its unit (persons for a shelter); no ids.
+DEPLOYMENT_TEXT = {
+    (True, False): N_("Shelter places for %(q)s persons assigned at %(name)s."),
+    (True, True): N_("Shelter places for %(q)s persons given back at %(name)s."),
+    (False, False): N_("Assigned %(q)s %(unit)s of %(name)s."),
+    (False, True): N_("Released %(q)s %(unit)s of %(name)s."),
+}
+
+
+def _deployment_text(resource: Resource, quantity: int, released: bool) -> str:
+    template = DEPLOYMENT_TEXT[(resource.kind == resource_ops.SHELTER, released)]
+    return system_text(template, q=quantity, unit=resource.unit or "×", name=resource.name)
 
 
 def release(assignment_id: int, now: dt.datetime | None = None, author: Who | None = None,
@@ -429,13 +437,8 @@ def release(assignment_id: int, now: dt.datetime | None = None, author: Who | No
     assignment.released_at = released_at
     assignment.released_by = actor.label
     resource = db.session.get(Resource, assignment.resource_id)
-    if resource.kind == resource_ops.SHELTER:
-        message = system_text("Shelter places for %(q)s persons given back at %(name)s.",
-                              q=assignment.quantity, name=resource.name)
-    else:
-        message = system_text("Released %(q)s %(unit)s of %(name)s.",
-                              q=assignment.quantity, unit=resource.unit or "×", name=resource.name)
-    append_entry(incident, "system", message, at=released_at, author=actor, locked=True)
+    append_entry(incident, "system", _deployment_text(resource, assignment.quantity, released=True),
+                 at=released_at, author=actor, locked=True)
     db.session.flush()
     return assignment
 

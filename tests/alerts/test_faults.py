@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port, wait_for
+from private_services import stop_process
 
 RIADO = str(Path(sys.executable).with_name("riado"))
 
@@ -192,14 +192,7 @@ def _serve(env, port, log_path):
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _stop(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+_stop = stop_process
 
 
 def _healthy(base):

@@ -7,13 +7,13 @@ fake had in hand at one time (no clock is asserted)."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import free_port, http_json, wait_for
+from private_services import stop_process
 
 RIADO = str(Path(sys.executable).with_name("riado"))
 CONCURRENCY = 6  # neither the consumer's threads (1 below, 2 in riado run) nor riado worker's 4
@@ -56,14 +56,7 @@ def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+stop = stop_process
 
 
 def test_a_consumer_with_one_thread_has_the_setting_in_flight(app_factory, fake_twilio, api):
