@@ -50,9 +50,13 @@ def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, t
         with open(logs[0], "w") as out:
             procs.append(subprocess.Popen([RIADO, "serve", "--port", str(port), "--workers", "2"], env=env,
                                           stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+        # The web process fans an alert out into RIADO_SMS_CONCURRENCY (4) drains; each worker here
+        # runs 2 of them at a time (its sms lane), so the alert needs both workers. (With the same
+        # setting everywhere one worker could take every drain of one alert, as it should.)
         for log in logs[1:]:
             with open(log, "w") as out:
-                procs.append(subprocess.Popen([RIADO, "worker", "--workers", "2"], env=env, stdout=out,
+                procs.append(subprocess.Popen([RIADO, "worker", "--workers", "2"],
+                                              env=dict(env, RIADO_SMS_CONCURRENCY="2"), stdout=out,
                                               stderr=subprocess.STDOUT, start_new_session=True))
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: _up(base), timeout=60)
