@@ -33,8 +33,15 @@ def running_queue(app):
     return running_consumer(app.extensions["huey"], workers=2)
 
 
-def _counter(page, encoding):
+def _counter(page, encoding, length=None):
+    """The counter once it shows ``encoding`` (and, given, a text of ``length`` characters: while
+    the officer types, an earlier answer may already say UCS-2 for the first half of the text)."""
     page.wait_for_selector(f"[data-counter][data-state=ready][data-encoding='{encoding}']")
+    if length is not None:
+        page.wait_for_function(
+            "(n) => { const c = document.querySelector('[data-counter]');"
+            " return c.getAttribute('data-state') === 'ready'"
+            " && c.querySelector('[data-testid=length]').textContent === String(n); }", arg=length)
     return {key: page.inner_text(f"[data-counter] [data-testid={key}]") for key in ("encoding", "segments", "length")}
 
 
@@ -49,7 +56,7 @@ def test_officer_composes_confirms_sends_and_watches_the_progress(app, live_serv
     # The live counter: typing a Hungarian text with ő and í gives UCS-2, two segments.
     page.click("#body")
     page.keyboard.type(TEXT)
-    counted = _counter(page, "UCS-2")
+    counted = _counter(page, "UCS-2", len(TEXT))
     assert counted["segments"] == "2" and counted["length"] == str(len(TEXT))
     assert page.inner_text("[data-testid=preview-body]") == TEXT
     assert "1 SMS-szegmens" in page.inner_text("[data-testid=saving]")  # what transliteration would save
