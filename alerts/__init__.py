@@ -17,13 +17,14 @@ def init_app(app):
 
     from incident.demo import register_steps
     from incident.web.hooks import (
+        register_health_check,
         register_navigation,
         register_panel,
         register_record_action,
         register_wall_counter,
     )
 
-    from . import demo, wall
+    from . import demo, operations, wall
 
     register_navigation(app, "alerts.index", _l("Alerts"), "alerts.", order=50)
     register_record_action(app, "incident", "alerts.new", _l("Send SMS alert"), writes=True,
@@ -32,4 +33,5 @@ def init_app(app):
                            testid="after-action-link", order=20)
     register_panel(app, "alerts/_dashboard_panel.html", views.dashboard_panel)
     register_wall_counter(app, wall.wall_counts)
+    register_health_check(app, "backlog", operations.backlog_health)
     register_steps(app, "flood", demo.steps())

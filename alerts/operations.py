@@ -411,6 +411,21 @@ def next_due(alert_id: int | None = None) -> dt.datetime | None:
     return row
 
 
+def backlog_seconds() -> float:
+    """How long the oldest delivery that is due (queued and due, or its lease lapsed) has waited
+    for a worker to take it: 0 when nothing waits."""
+    due = next_due()
+    if due is None:
+        return 0.0
+    return max(0.0, (utcnow() - due).total_seconds())
+
+
+def backlog_health() -> tuple[bool, dict]:
+    """/healthz's "backlog" part: nothing due has waited longer than RIADO_HEALTH_BACKLOG_SECONDS."""
+    age = backlog_seconds()
+    return age <= current_app.config["RIADO_HEALTH_BACKLOG_SECONDS"], {"backlog_seconds": round(age, 1)}
+
+
 def alerts_in_progress() -> list[int]:
     """Alerts with deliveries still to go out."""
     return list(db.session.execute(

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,6 +55,12 @@ DEFAULTS = {
     "RIADO_SESSION_MAX_AGE": dt.timedelta(hours=24),  # a session ends this long after sign-in, used or not
     "BABEL_DEFAULT_LOCALE": "en",  # the language of the source strings
     "RIADO_CHECK_DATABASE": True,
+    # Responses compressed (Flask-Compress): brotli where the client asks, else gzip; streamed
+    # ones (the map's GeoJSON layers, CSV exports) with brotli or deflate, chunk by chunk.
+    "COMPRESS_ALGORITHM": ["br", "gzip", "deflate"],
+    "COMPRESS_ALGORITHM_STREAMING": ["br", "deflate"],
+    "COMPRESS_STREAMS": True,
+    "COMPRESS_BR_LEVEL": 4,
 }
 
 
@@ -107,6 +114,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config.update(DEFAULTS)
+    app.extensions["riado_started_at"] = time.time()  # /healthz: its workers' time to come up
     from .security import SessionInterface
 
     app.session_interface = SessionInterface()
@@ -163,4 +171,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(security.enforce_access)
     app.before_request(security.refuse_unusable_input)
     app.after_request(security.security_headers)
+    _compress(app)
     return app
+
+
+def _compress(app: Flask) -> None:
+    """Compress what is worth it (text: pages, JSON, GeoJSON, CSV, scripts, styles), after every
+    other after-request function (so the security and caching headers are set on the answer as
+    compressed; Flask runs them last-registered first, so this one is registered first)."""
+    from flask_compress import Compress
+
+    app.config.setdefault("COMPRESS_MIMETYPES", [
+        "text/html", "text/css", "text/plain", "text/csv", "text/xml", "text/javascript", "application/javascript",
+        "application/json", "application/geo+json", "application/cap+xml", "application/xml", "image/svg+xml",
+    ])
+    app.config["COMPRESS_REGISTER"] = False
+    compress = Compress()
+    compress.init_app(app)
+    app.after_request_funcs.setdefault(None, []).insert(0, compress.after_request)

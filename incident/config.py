@@ -159,5 +159,9 @@ def from_environment() -> dict:
         # The largest request body taken (a CSV import, a JSON document), in MB: Flask's
         # MAX_CONTENT_LENGTH; a larger one is answered 413 before it is read.
         "RIADO_MAX_UPLOAD_MB": _whole_number("RIADO_MAX_UPLOAD_MB", 16),
+        # /healthz answers 503 when no worker has shown it is alive for this long (a worker says
+        # so every 5 s), and when work has been due but untaken for this long (the backlog).
+        "RIADO_HEALTH_WORKER_SECONDS": _whole_number("RIADO_HEALTH_WORKER_SECONDS", 30),
+        "RIADO_HEALTH_BACKLOG_SECONDS": _whole_number("RIADO_HEALTH_BACKLOG_SECONDS", 120),
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
     }

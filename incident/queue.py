@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 # A key the consumers keep in Redis: found missing, Redis has lost what it held (restarted
 # without persistence, or flushed), the queued and scheduled tasks with it.
 QUEUE_MARK = "riado.queue-mark"
+# The time (Unix seconds) a consumer last showed it was alive, kept in the queue's storage, where
+# every web process can read it (/healthz). Each consumer writes it every HEARTBEAT_SECONDS.
+HEARTBEAT = "riado.worker-heartbeat"
+HEARTBEAT_SECONDS = 5.0
 
 
 class Activity:
@@ -152,6 +157,20 @@ def check(huey: Huey) -> None:
     huey.pending_count()
 
 
+def last_heartbeat(huey: Huey) -> float | None:
+    """When a consumer last said it was alive (Unix seconds), or None when none ever did (or
+    Redis came back empty). Raises QUEUE_UNAVAILABLE when the storage cannot be reached."""
+    from huey.constants import EmptyData
+
+    value = huey.storage.peek_data(HEARTBEAT)
+    if value is EmptyData:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def on_queue_lost(huey: Huey, hook) -> None:
     """Run ``hook()`` in a consumer as soon as the queue is found to have lost its tasks (Redis
     back empty): the work it stood for must be enqueued again from the database."""
@@ -165,10 +184,24 @@ class _Scheduler(Scheduler):
     back, not at the next periodic sweep (up to a minute later). It also enqueues the lanes'
     scheduled tasks as they come due."""
 
+    _next_beat = 0.0
+
     def loop(self, now=None):
+        self._beat()
         self._check_queue_mark()
         self._enqueue_due_in_lanes(now)
         super().loop(now)
+
+    def _beat(self) -> None:
+        """Every HEARTBEAT_SECONDS: this consumer is alive (its scheduler runs; a dead worker
+        thread is replaced by ``check_worker_health``)."""
+        if time.monotonic() < self._next_beat:
+            return
+        try:
+            self.huey.storage.put_data(HEARTBEAT, repr(time.time()).encode())
+        except QUEUE_UNAVAILABLE:
+            return  # the queue is down: /healthz says so; try again at the next loop
+        self._next_beat = time.monotonic() + HEARTBEAT_SECONDS
 
     def _enqueue_due_in_lanes(self, now) -> None:
         """What has come due in the lanes' schedules goes to their queues."""

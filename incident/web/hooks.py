@@ -95,3 +95,14 @@ def register_wall_counter(app, count: Callable[[bool], list[dict]]) -> None:
 def wall_counters() -> list[Callable[[bool], list[dict]]]:
     """The wings' wall-map counters."""
     return list(current_app.extensions.get("riado_wall_counts", []))
+
+
+def register_health_check(app, name: str, check: Callable[[], tuple[bool, dict]]) -> None:
+    """Add a part to /healthz: ``check()`` gives ``(ok, figures)``; a part not ok makes the
+    answer 503 and is named ``"error"``, its figures (numbers, never personal data) shown beside."""
+    app.extensions.setdefault("riado_health_checks", []).append((name, check))
+
+
+def health_checks() -> list[tuple[str, Callable[[], tuple[bool, dict]]]]:
+    """The wings' parts of /healthz."""
+    return list(current_app.extensions.get("riado_health_checks", []))

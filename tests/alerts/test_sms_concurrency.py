@@ -103,6 +103,9 @@ def test_riado_run_has_the_setting_in_flight(app_factory, database_url, fake_twi
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: proc.poll() is None and _up(base), timeout=60)
+        # The embedded consumer counts as the worker /healthz looks for.
+        wait_for(lambda: http_json("GET", base + "/healthz", None, {})[1]["worker_seconds_since_heartbeat"] is not None,
+                 timeout=15)
         status, body = http_json("POST", base + "/api/v1/alerts", {"body": "Egyszerre hat", "groups": [group]},
                                  {"Authorization": f"Bearer {token}"})
         assert status == 202, body
@@ -134,6 +137,9 @@ def test_riado_worker_has_the_setting_in_flight(queue, app_factory, database_url
     proc = start([RIADO, "worker"], env, log)
     try:
         wait_for(lambda: proc.poll() is None and "Huey consumer started" in log.read_text(), timeout=60)
+        # The worker's heartbeat reaches the web process through the queue's storage.
+        wait_for(lambda: app.test_client().get("/healthz").get_json()["worker_seconds_since_heartbeat"] is not None,
+                 timeout=15)
         assert f"Riadó worker: 4 threads on the {'Redis' if queue == 'redis' else 'SQLite'} queue, and {CONCURRENCY} " \
                "for sms" in log.read_text()
         response = app.test_client().post("/api/v1/alerts", json={"body": "Egyszerre hat", "groups": [group]},

@@ -1,8 +1,13 @@
-"""/healthz answers for monitoring: 200 when the database and the queue work, 503 naming what fails."""
+"""/healthz answers for monitoring: 200 when the database and the queue work, a worker is alive
+and nothing due waits for one; 503 naming what fails."""
 
 from __future__ import annotations
 
 import socket
+import time
+
+from conftest import running_consumer, wait_for
+from factories import create_contact, create_group
 
 
 def _closed_port() -> int:
@@ -14,14 +19,17 @@ def _closed_port() -> int:
 def test_healthz_ok_without_signing_in(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "queue": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "queue": "ok", "worker": "ok", "backlog": "ok",
+                                   "worker_seconds_since_heartbeat": None, "backlog_seconds": 0}
 
 
 def test_healthz_names_an_unreachable_queue(app_factory):
     app = app_factory(REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.get_json() == {"status": "error", "database": "ok", "queue": "error"}
+    body = response.get_json()
+    assert {k: body[k] for k in ("status", "database", "queue", "worker")} == {
+        "status": "error", "database": "ok", "queue": "error", "worker": "error"}
 
 
 def test_healthz_with_redis_queue(app_factory, redis_url):
@@ -62,4 +70,47 @@ def test_healthz_names_a_lost_database(backend, new_database, app_factory, tmp_p
             conn.execute(f'DROP DATABASE "{u.database}" WITH (FORCE)')
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.get_json() == {"status": "error", "database": "error", "queue": "ok"}
+    body = response.get_json()
+    assert {k: body[k] for k in ("status", "database", "queue", "backlog")} == {
+        "status": "error", "database": "error", "queue": "ok", "backlog": "error"}
+
+
+def test_no_worker_and_a_waiting_alert_turn_healthz_503_until_a_worker_drains_it(sms_app, api, fake_twilio):
+    """The web process is up, no worker runs, an alert is queued: within the configured limits
+    /healthz answers 503 naming the worker and the backlog; a worker starts and sends the alert,
+    and /healthz is 200 again. When that worker stops, its heartbeat ages and /healthz says so."""
+    sms_app.config.update(RIADO_HEALTH_WORKER_SECONDS=2, RIADO_HEALTH_BACKLOG_SECONDS=2)
+    headers, _ = api("officer")
+    group = create_group(sms_app, "Szivattyúsok")
+    for i in range(3):
+        create_contact(sms_app, name=f"Szivattyús {i}", phone=f"+3630555{4100 + i}", groups=[group["id"]])
+    client = sms_app.test_client()
+    response = client.post("/api/v1/alerts", json={"body": "Csőtörés: gyülekező a Nádor utcában.",
+                                                    "groups": [group["id"]]}, headers=headers)
+    assert response.status_code == 202, response.get_json()
+
+    response = wait_for(lambda: (r := client.get("/healthz")).status_code == 503 and r.get_json()["backlog"] == "error" and r,
+                        timeout=15)
+    body = response.get_json()
+    assert body["status"] == "error" and body["worker"] == "error" and body["backlog"] == "error"
+    assert body["database"] == "ok" and body["queue"] == "ok"
+    assert body["worker_seconds_since_heartbeat"] is None  # no worker ever came
+    assert body["backlog_seconds"] >= 2
+    assert fake_twilio.messages == []
+
+    huey = sms_app.extensions["huey"]
+    with running_consumer(huey) as worker:
+        wait_for(lambda: len(fake_twilio.messages) == 3, timeout=30)
+        response = wait_for(lambda: (r := client.get("/healthz")).status_code == 200 and r, timeout=15)
+        body = response.get_json()
+        assert body["worker"] == "ok" and body["backlog"] == "ok" and body["backlog_seconds"] == 0
+        assert body["worker_seconds_since_heartbeat"] < 2
+        # The worker stops (as a killed process would: its queue is left as it is); its last
+        # heartbeat ages past the limit.
+        worker.stop(graceful=False)
+        worker.scheduler.join(5)
+        stopped_at = time.time()
+        response = wait_for(lambda: (r := client.get("/healthz")).status_code == 503 and r, timeout=15)
+        body = response.get_json()
+        assert body["worker"] == "error" and body["backlog"] == "ok"
+        assert 2 < body["worker_seconds_since_heartbeat"] <= time.time() - stopped_at + 6  # a beat every 5 s
