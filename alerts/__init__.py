@@ -24,7 +24,9 @@ def init_app(app):
         register_wall_counter,
     )
 
-    from . import demo, operations, wall
+    from incident.metrics import register_metrics
+
+    from . import demo, metrics, operations, wall
 
     register_navigation(app, "alerts.index", _l("Alerts"), "alerts.", order=50)
     register_record_action(app, "incident", "alerts.new", _l("Send SMS alert"), writes=True,
@@ -34,4 +36,5 @@ def init_app(app):
     register_panel(app, "alerts/_dashboard_panel.html", views.dashboard_panel)
     register_wall_counter(app, wall.wall_counts)
     register_health_check(app, "backlog", operations.backlog_health)
+    register_metrics(app, metrics.state)
     register_steps(app, "flood", demo.steps())

@@ -25,7 +25,7 @@ class Alert(db.Model):
     """One SMS call-out: the text as sent, who asked for it, and to whom (its deliveries)."""
 
     __tablename__ = "alerts"
-    __audit__ = {"quiet": {"status", "completed_at", "escalated_at"}}
+    __audit__ = {"quiet": {"status", "completed_at", "escalated_at", "request_id"}}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
@@ -49,6 +49,7 @@ class Alert(db.Model):
     created_by: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    request_id: Mapped[str | None] = mapped_column(String(64))  # of the request that sent it (logs)
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", order_by="Delivery.id", lazy="raise")
 

@@ -30,6 +30,7 @@ from incident.database import utcnow
 from incident.errors import ConflictError, FieldError, FieldErrors
 from incident.extensions import db
 from incident.geo import area_from_geojson, to_element
+from incident.logs import current_request_id
 from incident.models import AlertGroup, Contact, Incident, contact_groups
 from incident.operations import incidents as incident_ops
 from incident.phones import is_mobile, normalise_phone
@@ -251,7 +252,7 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
         status="sending", recipients=len(recipients.send), excluded=recipients.excluded_count,
         request={"groups": data["groups"], "contacts": data["contacts"], "area": raw.get("area")},
         idempotency_key=idempotency_key, request_hash=fingerprint, gateway=preview.gateway,
-        created_by_id=actor_id, created_by=actor, created_at=utcnow(),
+        created_by_id=actor_id, created_by=actor, created_at=utcnow(), request_id=current_request_id(),
     )
     db.session.add(alert)
     db.session.flush()
@@ -335,6 +336,7 @@ class Claimed:
     phone: str
     body: str
     attempts: int
+    alert_id: int
 
 
 def claim_next(alert_id: int | None = None, sent: tuple[int, str] | None = None) -> Claimed | None:
@@ -358,7 +360,7 @@ def claim_next(alert_id: int | None = None, sent: tuple[int, str] | None = None)
     row = db.session.execute(
         update(Delivery).where(Delivery.id == next_id.scalar_subquery(), due)
         .values(status="sending", lease_until=lease, attempts=Delivery.attempts + 1, updated_at=now)
-        .returning(Delivery.id, Delivery.phone, Delivery.body, Delivery.attempts)
+        .returning(Delivery.id, Delivery.phone, Delivery.body, Delivery.attempts, Delivery.alert_id)
         .execution_options(synchronize_session=False)
     ).first()
     db.session.commit()
@@ -387,8 +389,9 @@ def backoff_seconds(attempts: int) -> float:
     return float(min(2 ** max(attempts - 1, 0), 30))
 
 
-def record_failure(delivery_id: int, attempts: int, code: int | None, message: str, retryable: bool) -> None:
-    """Retry later (with backoff) or record the permanent failure with the provider's code."""
+def record_failure(delivery_id: int, attempts: int, code: int | None, message: str, retryable: bool) -> bool:
+    """Retry later (with backoff) or record the permanent failure with the provider's code;
+    True when it will be retried."""
     now = utcnow()
     final = not retryable or attempts >= current_app.config["RIADO_SMS_MAX_ATTEMPTS"]
     values = {"error_code": code, "error_message": message[:500], "lease_until": None, "updated_at": now}
@@ -398,6 +401,7 @@ def record_failure(delivery_id: int, attempts: int, code: int | None, message: s
         values.update(status="queued", next_attempt_at=now + dt.timedelta(seconds=backoff_seconds(attempts)))
     db.session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "sending").values(**values))
     db.session.commit()
+    return not final
 
 
 def next_due(alert_id: int | None = None) -> dt.datetime | None:
@@ -418,6 +422,25 @@ def backlog_seconds() -> float:
     if due is None:
         return 0.0
     return max(0.0, (utcnow() - due).total_seconds())
+
+
+def request_ids(alert_ids) -> dict[int, str | None]:
+    """The request id each alert was sent by (for the workers' log lines)."""
+    return dict(db.session.execute(select(Alert.id, Alert.request_id).where(Alert.id.in_(list(alert_ids)))).all())
+
+
+def backlog_count() -> int:
+    """How many deliveries are due and not taken by a worker."""
+    now = utcnow()
+    return db.session.execute(select(func.count()).select_from(Delivery).where(or_(
+        and_(Delivery.status == "queued", Delivery.next_attempt_at <= now),
+        and_(Delivery.status == "sending", Delivery.lease_until < now),
+    ))).scalar_one()
+
+
+def delivery_status_counts() -> dict[str, int]:
+    """Every delivery there is, by status."""
+    return dict(db.session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
 
 
 def backlog_health() -> tuple[bool, dict]:

@@ -20,8 +20,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from incident.audit import set_actor
 from incident.database import utcnow
 from incident.extensions import db
+from incident.logs import request_id
 from incident.queue import QUEUE_UNAVAILABLE, add_lane, on_queue_lost
 
+from . import metrics
 from . import operations as ops
 from .gateways import GatewayError, make_gateway
 
@@ -40,9 +42,11 @@ def callback_url(app, delivery_id: int) -> str:
 
 def drain(app, alert_id: int | None, gateway) -> int:
     """Send due deliveries until none is left; return how many were attempted. A message the
-    provider took is recorded as sent together with the next claim (one commit each)."""
+    provider took is recorded as sent together with the next claim (one commit each). Each
+    attempt is logged (one line, with the request id of the alert's request)."""
     attempted = 0
     sent_last: tuple[int, str] | None = None
+    request_ids: dict[int, str | None] = {}
     try:
         while True:
             claimed = ops.claim_next(alert_id, sent=sent_last)
@@ -50,17 +54,29 @@ def drain(app, alert_id: int | None, gateway) -> int:
             if claimed is None:
                 return attempted
             attempted += 1
+            if claimed.alert_id not in request_ids:
+                request_ids.update(ops.request_ids([claimed.alert_id]))
+                db.session.rollback()  # no transaction left open while the provider answers
+            token = request_id.set(request_ids.get(claimed.alert_id))
             try:
-                sent = gateway.send(claimed.phone, claimed.body, callback_url(app, claimed.id), delivery_id=claimed.id)
-            except GatewayError as exc:
-                ops.record_failure(claimed.id, claimed.attempts, exc.code, str(exc), exc.retryable)
-                log.info("delivery %s: %s (code %s, retryable %s)", claimed.id, exc.status, exc.code, exc.retryable)
-                continue
-            except Exception as exc:  # a bug or an unexpected library error: retry, never lose it
-                log.exception("delivery %s: unexpected error", claimed.id)
-                ops.record_failure(claimed.id, claimed.attempts, None, f"{type(exc).__name__}: {exc}", True)
-                continue
-            sent_last = (claimed.id, sent.sid)
+                try:
+                    sent = gateway.send(claimed.phone, claimed.body, callback_url(app, claimed.id), delivery_id=claimed.id)
+                except GatewayError as exc:
+                    retried = ops.record_failure(claimed.id, claimed.attempts, exc.code, str(exc), exc.retryable)
+                    metrics.attempt_failed(exc.code, retried)
+                    _log_attempt(claimed, "retry" if retried else "failed", exc.code, exc.status)
+                    continue
+                except Exception as exc:  # a bug or an unexpected library error: retry, never lose it
+                    log.exception("delivery %s: unexpected error", claimed.id)
+                    retried = ops.record_failure(claimed.id, claimed.attempts, None, f"{type(exc).__name__}: {exc}", True)
+                    metrics.attempt_failed(None, retried)
+                    _log_attempt(claimed, "retry" if retried else "failed", None, type(exc).__name__)
+                    continue
+                metrics.ATTEMPTS.labels(metrics.CHANNEL, "sent").inc()
+                _log_attempt(claimed, "sent", None, "sent")
+                sent_last = (claimed.id, sent.sid)
+            finally:
+                request_id.reset(token)
     finally:
         if sent_last is not None:
             # The claim that was to carry it failed (the database went away): one more try on
@@ -71,6 +87,16 @@ def drain(app, alert_id: int | None, gateway) -> int:
             except Exception:  # noqa: BLE001 - the original error is the one that propagates
                 log.warning("delivery %s: sent, but not yet recorded; its lease will run out", sent_last[0])
                 db.session.rollback()
+
+
+def _log_attempt(claimed, outcome: str, code: int | None, status: str) -> None:
+    """One line per delivery attempt: which delivery of which alert, the how-manyth try, what
+    came of it and the provider's code (never the phone number or the text)."""
+    log.info("delivery %s of alert %s, attempt %s: %s%s", claimed.id, claimed.alert_id, claimed.attempts, outcome,
+             f" ({status}, code {code})" if outcome != "sent" else "",
+             extra={"event": "delivery_attempt", "delivery_id": claimed.id, "alert_id": claimed.alert_id,
+                    "channel": metrics.CHANNEL, "attempt": claimed.attempts, "outcome": outcome,
+                    "provider_code": code})
 
 
 def register(app, huey) -> SimpleNamespace:

@@ -18,6 +18,7 @@ from incident.validation import record_id, whole_number
 from incident.web.errors import BadField
 
 from . import operations as ops
+from .metrics import WEBHOOK_SIGNATURE_FAILURES
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio")
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def signed(view):
         signature = request.headers.get("X-Twilio-Signature", "")
         if not token or not signature or not RequestValidator(token).validate(public_request_url(), request.form, signature):
             log.warning("refused a webhook with a bad or missing signature from %s", request.remote_addr)
+            WEBHOOK_SIGNATURE_FAILURES.labels(request.endpoint or "unknown").inc()
             abort(403)
         return view(*args, **kwargs)
 

@@ -152,8 +152,12 @@ def make_viewer(app) -> None:
 # The GeoJSON layers ------------------------------------------------------------------------
 
 
+BROWSER_ENCODINGS = "gzip, deflate, br"  # what Chromium asks for
+
+
 def fetch_layers(port: int, token: str) -> dict:
-    """Each layer's bytes, gzipped bytes, server time (ms) and feature count."""
+    """Each layer's bytes, gzipped bytes, server time (ms) and feature count; and as a browser
+    asks for it (Accept-Encoding): the bytes sent, their encoding and the server time."""
     out = {}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
@@ -166,8 +170,15 @@ def fetch_layers(port: int, token: str) -> dict:
             if response.status != 200:
                 raise RuntimeError(f"{path}: HTTP {response.status} {body[:200]!r}")
             data = json.loads(body)
+            started = time.perf_counter()
+            conn.request("GET", path + "?lang=hu",
+                         headers={"Authorization": f"Bearer {token}", "Accept-Encoding": BROWSER_ENCODINGS})
+            response = conn.getresponse()
+            sent = response.read()
+            sent_ms = (time.perf_counter() - started) * 1000
             out[name] = {"bytes": len(body), "gzip": len(gzip.compress(body, 6)), "ms": elapsed,
-                         "features": len(data["features"]), "data": data}
+                         "features": len(data["features"]), "data": data, "sent": len(sent), "sent_ms": sent_ms,
+                         "encoding": response.getheader("Content-Encoding") or "none"}
     finally:
         conn.close()
     return out
@@ -408,6 +419,16 @@ def report(result: dict) -> None:
               f"{layer['first_ms']:>10.0f}{layer['ms']:>10.0f}")
     print("(ms: the request over a keep-alive connection; again: unchanged data, the resource layer is kept"
           " encoded until its data change)")
+    print(f"\n{'compressed, as a browser asks':36}{'encoding':>9}{'sent':>12}{'of plain':>11}{'ms':>10}")
+    for name, path in LAYERS:
+        layer = result["layers"][name]
+        print(f"{path:36}{layer['encoding']:>9}{kb(layer['sent']):>12}{layer['sent'] / layer['bytes']:>10.1%}"
+              f"{layer['sent_ms']:>10.0f}")
+    resource_layers = [layer for name, layer in result["layers"].items() if "resource" in name]
+    sent_resources = sum(layer["sent"] for layer in resource_layers)
+    plain_resources = sum(layer["bytes"] for layer in resource_layers)
+    print(f"goal resource layers ≤ 600 KB transferred: {'met' if sent_resources <= 600 * 1024 else 'NOT met'} "
+          f"({kb(sent_resources)} sent for {kb(plain_resources)}, {plain_resources / max(sent_resources, 1):.1f}× less)")
     runs, plain_runs = result["runs"], result["plain_runs"]
     page = runs[0]["page_bytes"]
     drawn = statistics.median(r["drawn_ms"] for r in runs)

@@ -143,12 +143,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
 
     from . import audit  # noqa: F401  (registers the flush listener)
-    from . import api, queue, security, web
+    from . import api, logs, metrics, queue, security, web
     from .views import account, admin, auth, health, shell
     from .views import incidents as incident_views
     from .views import registry as registry_views
 
     queue.init_app(app)
+    logs.init_app(app)
+    metrics.init_app(app)
     api.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(shell.bp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -38,6 +39,10 @@ def main() -> None:
     """Console entry point: configuration problems end in one sentence, not a traceback."""
     os.umask(UMASK)
     try:
+        from .config import instance_path
+        from .metrics_setup import prepare_multiprocess
+
+        prepare_multiprocess(instance_path())
         cli.main(prog_name="riado")
     except ConfigurationError as exc:
         click.echo(f"riado: {exc}", err=True)
@@ -77,6 +82,9 @@ def run_command(host: str, port: int) -> None:
     """Development server, with the embedded queue consumer."""
     _require_current_schema()
     app = current_app._get_current_object()
+    from .logs import configure
+
+    configure(app)
     if env_flag("RIADO_EMBEDDED_WORKER", default=True):
         from .queue import start_embedded_consumer
 
@@ -99,7 +107,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     _require_current_schema()
     from .server import serve
 
-    serve(host, port, workers, threads)
+    serve(host, port, workers, threads, json_logs=current_app.config["RIADO_LOG_FORMAT"] == "json")
 
 
 @cli.group("user")
@@ -229,12 +237,16 @@ def worker_command(workers: int) -> None:
     from .queue import create_consumer, lane_threads
 
     _require_current_schema()
-    import logging
+    from .logs import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure(current_app)
     huey = current_app.extensions["huey"]
     consumer = create_consumer(huey, workers)
-    click.echo(f"Riadó worker: {workers} threads on the {'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} "
+    started = (f"Riadó worker: {workers} threads on the {'Redis' if current_app.config['REDIS_URL'] else 'SQLite'} "
                f"queue{lane_threads(huey)}")
+    if current_app.config["RIADO_LOG_FORMAT"] == "json":
+        logging.getLogger("riado.worker").info(started)
+    else:
+        click.echo(started)
     consumer.run()
 

@@ -90,6 +90,27 @@ def _whole_number(name: str, default: int, minimum: int = 1) -> int:
     return number
 
 
+def _networks(name: str) -> tuple:
+    """Comma-separated addresses or networks (``127.0.0.1, 10.0.0.0/8``)."""
+    import ipaddress
+
+    networks = []
+    for part in (os.environ.get(name) or "").split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigurationError(f"{name}: '{part.strip()}' is not an address or network.") from None
+    return tuple(networks)
+
+
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, not '{value}'.")
+    return value
+
+
 def _price(name: str, default: float) -> float:
     value = os.environ.get(name)
     if not value:
@@ -163,5 +184,11 @@ def from_environment() -> dict:
         # so every 5 s), and when work has been due but untaken for this long (the backlog).
         "RIADO_HEALTH_WORKER_SECONDS": _whole_number("RIADO_HEALTH_WORKER_SECONDS", 30),
         "RIADO_HEALTH_BACKLOG_SECONDS": _whole_number("RIADO_HEALTH_BACKLOG_SECONDS", 120),
+        # /metrics (Prometheus): a bearer token of its own, and/or the addresses (or networks)
+        # allowed without it; with neither, /metrics is off (404).
+        "RIADO_METRICS_TOKEN": os.environ.get("RIADO_METRICS_TOKEN") or None,
+        "RIADO_METRICS_ALLOW": _networks("RIADO_METRICS_ALLOW"),
+        # Logs: "text" (one readable line) or "json" (one JSON object per line, for a log system).
+        "RIADO_LOG_FORMAT": _choice("RIADO_LOG_FORMAT", ("text", "json"), "text"),
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
     }

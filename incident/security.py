@@ -44,6 +44,13 @@ def csrf_exempt(view):
     return view
 
 
+def own_credentials(view):
+    """Mark a public view that reads the Authorization header itself (its bearer token is not an
+    API token: /metrics has a token of its own)."""
+    view._riado_own_credentials = True
+    return view
+
+
 def require_role(role: str):
     """Require at least ``role`` for a view (or a MethodView method)."""
     if role not in ROLES:
@@ -198,7 +205,7 @@ def enforce_access():
         return None  # no route: the 404/405 handlers answer
     g.via_token = False
     header = request.headers.get("Authorization")
-    if header:
+    if header and not _view_attr("_riado_own_credentials", False):
         scheme, _, token = header.partition(" ")
         row = token_for_request(token.strip()) if scheme.lower() == "bearer" else None
         if row is None:

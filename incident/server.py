@@ -20,23 +20,33 @@ class RiadoServer(BaseApplication):
         from . import create_app
         from .queue import start_embedded_consumer
 
+        from .logs import configure
+
         app = create_app()
+        configure(app)
         if app.config["RIADO_EMBEDDED_WORKER"]:
             start_embedded_consumer(app.extensions["huey"])
         return app
 
 
-def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Serve until stopped (SIGTERM or Ctrl-C)."""
+def serve(host: str, port: int, workers: int, threads: int, json_logs: bool = False) -> None:
+    """Serve until stopped (SIGTERM or Ctrl-C). With JSON logs, the request lines are Riadó's
+    own (incident/logs.py), not gunicorn's access log."""
+    options = {}
+    if json_logs:
+        from .logs import gunicorn_config
+
+        options["logconfig_dict"] = gunicorn_config()
     RiadoServer(
         {
+            **options,
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,
             "worker_class": "gthread",
             "timeout": 60,
             "graceful_timeout": 20,
-            "accesslog": "-",
+            "accesslog": None if json_logs else "-",
             "errorlog": "-",
             "forwarded_allow_ips": "127.0.0.1",
         }

@@ -213,11 +213,18 @@ def sign_in(email: str, password: str, remote_addr: str | None, limit: SignInLim
     browser's device cookie, if any): raise TooManyAttempts (the password is not even checked),
     return None for wrong credentials (the failure stays recorded, the request's transaction is
     rolled back), or the user (the success is committed with the caller's transaction)."""
+    from ..metrics import SIGN_IN_FAILURES
+
     key, addr = login_key(email)[:254], (remote_addr or "")[:64]
     db.session.rollback()  # the request's transaction ends: the attempt is written in one of its own
-    attempt = take_attempt(key, addr, device_id(cookie, email), limit)
+    try:
+        attempt = take_attempt(key, addr, device_id(cookie, email), limit)
+    except TooManyAttempts:
+        SIGN_IN_FAILURES.labels("limited").inc()
+        raise
     user = authenticate(email, password)
     if user is None:
+        SIGN_IN_FAILURES.labels("wrong").inc()
         db.session.rollback()
         return None
     _forget(attempt)

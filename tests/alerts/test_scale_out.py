@@ -1,9 +1,14 @@
 """Scale-out: two web processes and two workers against one database and one queue (Redis with
-PostGIS, as the deployment guide says; the SQLite queue file with SpatiaLite)."""
+PostGIS, as the deployment guide says; the SQLite queue file with SpatiaLite). With JSON logs and
+metrics on: /metrics counts the broadcast exactly whichever web process answers, and the logs
+hold one line per delivery attempt carrying the request id of the request that sent the alert,
+and no phone number or e-mail address anywhere."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port, http_json, wait_for
+from test_metrics import samples, value
 
 RIADO = str(Path(sys.executable).with_name("riado"))
 RECIPIENTS = 200
+METRICS_TOKEN = "scale-out-metrics-token-0123456789"
 
 # Two web processes and two workers: tens of seconds.
 pytestmark = pytest.mark.slow
@@ -31,7 +38,8 @@ def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, t
     port = free_port()
     env = dict(os.environ, DATABASE_URL=database_url, TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
                TWILIO_FROM="+36205550000", TWILIO_API_URL=fake_twilio.url, PUBLIC_URL=f"http://127.0.0.1:{port}",
-               RIADO_EMBEDDED_WORKER="0")
+               RIADO_EMBEDDED_WORKER="0", RIADO_LOG_FORMAT="json", RIADO_METRICS_TOKEN=METRICS_TOKEN,
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     if backend == "postgis":
         env["REDIS_URL"] = request.getfixturevalue("redis_url")
     app = app_factory(REDIS_URL=env.get("REDIS_URL"))
@@ -43,7 +51,7 @@ def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, t
             create_contact({"name": f"Lakó {i:03d}", "phone": f"+3630{5551000 + i:07d}", "groups": [group.id]})
         token = issue_token(db.session.get(User, user.id), "scale")
         db.session.commit()
-        group_id = group.id
+        group_id, user_id = group.id, user.id
     logs = [tmp_path / f"{name}.log" for name in ("web", "worker1", "worker2")]
     procs = []
     try:
@@ -63,12 +71,22 @@ def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, t
         headers = {"Authorization": f"Bearer {token}"}
         pids = {http_json("GET", base + "/api/v1/me", None, headers)[0] for _ in range(4)}
         assert pids == {200}
-        status, body = http_json("POST", base + "/api/v1/alerts", {"body": "Skálázási próba", "groups": [group_id]}, headers)
+        request_id = "scale-out-alert-1"
+        status, body = http_json("POST", base + "/api/v1/alerts", {"body": "Skálázási próba", "groups": [group_id]},
+                                 {**headers, "X-Request-ID": request_id})
         assert status == 202, body
         wait_for(lambda: len(fake_twilio.messages) >= RECIPIENTS, timeout=120)
         status, alert = http_json("GET", f"{base}/api/v1/alerts/{body['id']}", None, headers)
         wait_for(lambda: http_json("GET", f"{base}/api/v1/alerts/{body['id']}", None, headers)[1]["counts"]["sent"] == RECIPIENTS,
                  timeout=60)
+        # /metrics, whichever web process answers: the broadcast exactly, the attempts the two
+        # worker processes made added up, and the four GET /api/v1/me of both web processes.
+        for _ in range(4):
+            scrape = _metrics(base)
+            assert value(scrape, "riado_deliveries", channel="sms", status="sent") == RECIPIENTS
+            assert value(scrape, "riado_delivery_attempts_total", channel="sms", outcome="sent") == RECIPIENTS
+            assert value(scrape, "riado_http_requests_total", route="/api/v1/me", method="GET", status="200") == 4
+            assert value(scrape, "riado_http_requests_total", route="/api/v1/alerts", method="POST", status="202") == 1
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -80,10 +98,35 @@ def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, t
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
     assert fake_twilio.count_by_phone() == {f"+3630{5551000 + i:07d}": 1 for i in range(RECIPIENTS)}
-    web_log = logs[0].read_text()
-    assert web_log.count("Booting worker with pid") == 2  # two web processes
+    lines = {log.name: [json.loads(line) for line in log.read_text().splitlines() if line.strip()] for log in logs}
+    web_lines = lines["web.log"]
+    assert sum("Booting worker with pid" in line["message"] for line in web_lines) == 2  # two web processes
     for log in logs[1:]:  # both workers took part
-        assert "messages attempted" in log.read_text(), log.read_text()[-2000:]
+        assert any("messages attempted" in line["message"] for line in lines[log.name]), log.read_text()[-2000:]
+    # One request line for the POST that sent the alert, with its request id and the user.
+    posts = [line for line in web_lines if line.get("event") == "request" and line.get("route") == "/api/v1/alerts"]
+    assert [(p["method"], p["status"], p["request_id"], p["user_id"]) for p in posts] == [("POST", 202, request_id, user_id)]
+    assert posts[0]["duration_ms"] > 0
+    # One line per delivery attempt, in the workers' logs, with the alert's request id.
+    attempts = [line for log in logs[1:] for line in lines[log.name] if line.get("event") == "delivery_attempt"]
+    assert len(attempts) == RECIPIENTS
+    assert {(a["alert_id"], a["outcome"], a["channel"], a["request_id"]) for a in attempts} == {
+        (body["id"], "sent", "sms", request_id)}
+    assert len({a["delivery_id"] for a in attempts}) == RECIPIENTS
+    # No phone number (any way written) nor an e-mail address in any line of any log.
+    everything = "\n".join(log.read_text() for log in logs)
+    for i in range(RECIPIENTS):
+        national = f"{5551000 + i:07d}"
+        assert national not in everything and f"+3630{national}" not in everything
+    assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", everything.replace("***@", ""))
+
+
+def _metrics(base: str) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return samples(response.read().decode())
 
 
 def _up(base: str) -> bool:

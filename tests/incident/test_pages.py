@@ -20,6 +20,8 @@ PUBLIC = {
     # Twilio's webhooks: no session, but a signature (403 without one).
     "webhooks.status",
     "webhooks.inbound",
+    # Prometheus: off (404) unless configured, then a token of its own (tests/alerts/test_metrics.py).
+    "metrics.metrics",
 }
 # POSTs that write nothing, open to viewers.
 VIEWER_POSTS = {"api_alerts.preview"}
