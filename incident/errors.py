@@ -27,12 +27,15 @@ class FieldErrors(ValueError):
 
 
 class ConflictError(Exception):
-    """The write breaks a rule of the data (over-allocation, a stale version, a duplicate)."""
+    """The write breaks a rule of the data (over-allocation, a stale version, a duplicate).
+    ``details``: more of the answer's JSON body, beside ``message`` and ``errors`` (what stands in
+    the way, already dumped by the API's schema)."""
 
-    def __init__(self, message, field: str | None = None):
+    def __init__(self, message, field: str | None = None, details: dict | None = None):
         super().__init__(str(message))
         self.field = field
         self._message = message
+        self.details = details or {}
 
     @property
     def message(self) -> str:

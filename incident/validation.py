@@ -3,6 +3,7 @@ collected and named by field, so that a form or an import report can show them a
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import unicodedata
@@ -84,6 +85,36 @@ def id_list(value, field: str) -> list[int]:
     if not isinstance(value, (list, tuple)):
         raise FieldError(field, _l("Must be a list of ids."))
     return list(dict.fromkeys(record_id(item, field) for item in value))
+
+
+# A date and a time to the minute (seconds and fractions optional), then an optional offset or Z:
+# what a form's datetime-local field and an ISO 8601 client send. Week dates, ordinal dates and
+# the basic format that ``fromisoformat`` also takes are not how people or clients write a moment.
+_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+                     r"(?:Z|z|[+-][0-9]{2}:?[0-9]{2})?")
+
+
+def moment(value, field: str, zone: dt.tzinfo) -> dt.datetime:
+    """The one reader of a point in time from outside: an aware datetime, or ISO 8601 text
+    (``2026-06-10T14:30``, with seconds, with an offset or ``Z``). A time without an offset is a
+    wall-clock time in ``zone`` (a form's datetime-local field sends one). Returned in UTC;
+    anything else raises FieldError naming ``field``."""
+    problem = FieldError(field, _l("Must be a date and a time, like 2026-06-10 14:30."))
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str) and _MOMENT.fullmatch(value.strip()):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip().replace("z", "Z"))
+        except ValueError:  # 2026-02-30, 25:00…
+            raise problem from None
+    else:
+        raise problem
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):  # year 1 or 9999 moved past the calendar's edge
+        raise problem from None
 
 
 TOO_DEEP = _l("The JSON is nested too deeply.")

@@ -84,7 +84,7 @@ def _register_domain_errors(app):
         body = {"message": exc.message}
         if exc.field:
             body["errors"] = {"json": {exc.field: [exc.message]}}
-        return _json_error(409, "Conflict", **body)
+        return _json_error(409, "Conflict", **body, **exc.details)
 
     @app.errorhandler(StaleDataError)
     def stale(exc):

@@ -7,6 +7,7 @@ from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import undefer
 
+from ..errors import ConflictError
 from ..extensions import db
 from ..models import INCIDENT_KINDS, LOG_KINDS, SEVERITIES, STATUSES, Incident, LogEntry
 from ..operations import incidents as ops
@@ -33,6 +34,13 @@ class IncidentIn(Schema):
 
 class IncidentPatch(IncidentIn):
     """Only the fields given are changed; ``status`` moves along the lifecycle."""
+
+    release_assignments = fields.Boolean(load_only=True, metadata={
+        "description": "with status closed: give back every resource still assigned (each release is written "
+                       "to the log); without it, closing while assignments are open → 409 naming assignments"})
+    released_at = fields.AwareDateTime(load_only=True, metadata={
+        "description": "with release_assignments: when they were given back (ISO 8601 with an offset); absent: "
+                       "now. Not in the future, not before any of them was assigned (422 naming released_at)"})
 
 
 class IncidentOut(Out):
@@ -132,6 +140,35 @@ class AssignmentOut(StaffSchema):
 AssignmentList = listing(AssignmentOut)
 
 
+class OpenAssignmentOut(Out):
+    """An assignment still open, as a refused closing lists it."""
+
+    id = fields.Integer()
+    resource_id = fields.Integer()
+    resource_name = fields.String(attribute="resource.name")
+    quantity = fields.Integer()
+    unit = fields.Method("unit_of", metadata={"description": "the resource's unit; persons for a shelter"})
+    assigned_at = fields.DateTime()
+
+    def unit_of(self, assignment) -> str:
+        resource = assignment.resource
+        return "persons" if resource.kind == "shelter" else (resource.unit or "")
+
+
+class ClosingRefusedOut(Out):
+    """409: closing while resources are still assigned, without ``release_assignments`` (then
+    ``errors`` names ``assignments`` and they are listed); a stale version; a refused step."""
+
+    class Meta:
+        optional = ("errors", "assignments")
+
+    code = fields.Integer()
+    status = fields.String()
+    message = fields.String()
+    errors = fields.Dict(metadata={"example": {"json": {"assignments": ["Resources are still assigned…"]}}})
+    assignments = fields.List(fields.Nested(OpenAssignmentOut))
+
+
 class AssignmentArgs(ListArgs):
     active = fields.Boolean()
 
@@ -181,11 +218,20 @@ class IncidentById(MethodView):
 
     @incidents.arguments(IncidentPatch(partial=True))
     @incidents.response(200, IncidentOut)
+    @incidents.alt_response(409, schema=ClosingRefusedOut, description=(
+        "A stale version or a refused status step; or closing while resources are still assigned without "
+        "release_assignments: then the error names assignments and they are listed"))
     def patch(self, data, incident_id):
         """Change an incident or move its status (reported → active → contained → closed; reopen);
-        the system writes every change to the log."""
+        the system writes every change to the log. Closing gives back the resources still assigned
+        only if ``release_assignments`` says so (at ``released_at``, default now), in the same
+        transaction."""
         incident = locked_incident(incident_id)
-        ops.update_incident(incident, data)
+        try:
+            ops.update_incident(incident, data)
+        except ops.AssignmentsOpen as exc:
+            raise ConflictError(exc.message, exc.field, details={
+                "assignments": OpenAssignmentOut(many=True).dump(exc.assignments)}) from None
         db.session.commit()
         return incident
 

@@ -10,11 +10,13 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, format_datetime, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import selectinload
 
 from ..audit import current_actor
 from ..database import utcnow
@@ -33,7 +35,7 @@ from ..models import (
     LogEntry,
     Resource,
 )
-from ..validation import Cleaner, fold, whole_number
+from ..validation import Cleaner, fold, moment, whole_number
 from . import resources as resource_ops
 from .contacts import check_version
 from .staff import Staff
@@ -47,6 +49,8 @@ TRANSITIONS = {
     "closed": ("active",),
 }
 STATUS_TIMESTAMP = {"active": "activated_at", "contained": "contained_at", "closed": "closed_at"}
+# What a request that closes an incident says about the resources still assigned to it.
+CLOSING_FIELDS = ("release_assignments", "released_at")
 
 
 def N_(message: str) -> str:
@@ -156,13 +160,26 @@ def lock_incident(incident_id: int) -> Incident:
 
 def update_incident(incident: Incident, raw: dict, now: dt.datetime | None = None, author: Who | None = None) -> Incident:
     """Change what people wrote (title, severity, area…) and/or move the status; every change is
-    written to the log by the system. (``now``/``author``: for loading a past record.)"""
+    written to the log by the system. Closing with resources still assigned needs
+    ``release_assignments`` (and optionally ``released_at``, see ``close_assignments``).
+    (``now``/``author``: for loading a past record.)"""
     incident = lock_incident(incident.id)
     check_version(incident, raw)
     status = raw.get("status")
-    data = clean_incident({k: v for k, v in raw.items() if k not in ("version", "status")}, partial=True)
+    errors: dict[str, list[str]] = {}
+    try:
+        closing = clean_closing(raw)
+    except FieldErrors as exc:
+        errors.update(exc.errors)
+    try:
+        data = clean_incident({k: v for k, v in raw.items() if k not in ("version", "status", *CLOSING_FIELDS)},
+                              partial=True)
+    except FieldErrors as exc:
+        errors.update(exc.errors)
     if status is not None and status not in STATUSES:
-        raise FieldErrors({"status": [str(_l("Must be one of: %(choices)s.", choices=", ".join(STATUSES)))]})
+        errors["status"] = [str(_l("Must be one of: %(choices)s.", choices=", ".join(STATUSES)))]
+    if errors:
+        raise FieldErrors(errors)
     changes = []
     for key, value in data.items():
         old = getattr(incident, key)
@@ -181,7 +198,7 @@ def update_incident(incident: Incident, raw: dict, now: dt.datetime | None = Non
                 FIELD_CHANGE_TEXT[key], labels=FIELD_LABELS.get(key), before=old or "—", after=value or "—",
             ), at=now, author=author, locked=True)
     if status is not None and status != incident.status:
-        _move_status(incident, status, now, author)
+        _move_status(incident, status, now, author, closing)
         changes.append("status")
     if changes:
         incident.version += 1
@@ -195,7 +212,8 @@ def index_incident(incident: Incident) -> None:
                                      incident.commander or "")))
 
 
-def _move_status(incident: Incident, status: str, now: dt.datetime | None = None, author: Who | None = None) -> None:
+def _move_status(incident: Incident, status: str, now: dt.datetime | None = None, author: Who | None = None,
+                 closing: dict | None = None) -> None:
     if status not in TRANSITIONS[incident.status]:
         raise ConflictError(
             _l("An incident that is %(old)s cannot become %(new)s; next: %(allowed)s.",
@@ -204,8 +222,10 @@ def _move_status(incident: Incident, status: str, now: dt.datetime | None = None
             "status",
         )
     old = incident.status
-    incident.status = status
     now = now or utcnow()
+    if status == "closed":
+        close_assignments(incident, closing or {}, now, author)
+    incident.status = status
     if status in STATUS_TIMESTAMP:
         setattr(incident, STATUS_TIMESTAMP[status], now)
     if old == "closed":
@@ -213,6 +233,73 @@ def _move_status(incident: Incident, status: str, now: dt.datetime | None = None
     append_entry(incident, "system", system_text(
         "Status: %(old)s → %(new)s.", labels={"old": STATUS_LABELS, "new": STATUS_LABELS}, old=old, new=status,
     ), at=now, author=author, locked=True)
+
+
+# Closing: what happens to the resources still assigned
+
+
+class AssignmentsOpen(ConflictError):
+    """Closing refused: resources are still assigned and the request did not say to release them.
+    ``assignments``: the open ones, oldest first (their resources loaded)."""
+
+    def __init__(self, assignments: list[Assignment]):
+        listed = "; ".join(_open_assignment_text(a) for a in assignments)
+        super().__init__(_l("Resources are still assigned to this incident: %(assignments)s. Closing it needs a "
+                            "choice: release them all, or leave the incident open.", assignments=listed),
+                         "assignments")
+        self.assignments = assignments
+
+
+def _open_assignment_text(assignment: Assignment) -> str:
+    resource = assignment.resource
+    unit = str(_l("persons")) if resource.kind == resource_ops.SHELTER else (resource.unit or "×")
+    return str(_l("%(name)s, %(quantity)s %(unit)s since %(since)s", name=resource.name, quantity=assignment.quantity,
+                  unit=unit, since=format_datetime(assignment.assigned_at, "yyyy-MM-dd HH:mm")))
+
+
+def clean_closing(raw: dict) -> dict:
+    """``release_assignments`` (yes/no) and ``released_at`` (a moment; without an offset, a
+    wall-clock time in RIADO_TIMEZONE), each only if given."""
+    c = Cleaner(raw, partial=True)
+    c.boolean("release_assignments")
+    value = raw.get("released_at")
+    if value is not None and not (isinstance(value, str) and not value.strip()):
+        zone = ZoneInfo(current_app.config["RIADO_TIMEZONE"])
+        when = c.run("released_at", moment, value, "released_at", zone)
+        if when is not None:
+            c.out["released_at"] = when
+    return c.done()
+
+
+def open_assignments(incident_id: int) -> list[Assignment]:
+    """The incident's assignments not released, oldest first, with their resources."""
+    query = assignments_query(incident_id, active=True).options(selectinload(Assignment.resource))
+    return list(db.session.execute(query).scalars())
+
+
+def close_assignments(incident: Incident, closing: dict, now: dt.datetime, author: Who | None = None) -> None:
+    """Before an incident is closed (under its lock): give back every assignment still open, each
+    written to the log as a release is, at ``released_at`` (default ``now``; not in the future,
+    not before any of them started), if ``release_assignments`` says so; refuse otherwise
+    (AssignmentsOpen, 409). Nothing is written when a check fails. The resources' row locks are
+    not taken: giving back only frees what they guard (never more assigned than there is), and
+    taking them after the incident's would invert the order ``assign`` and ``release`` take them in."""
+    open_ = open_assignments(incident.id)
+    released_at = closing.get("released_at") or now
+    if released_at > now:
+        raise FieldErrors({"released_at": [str(_l("The time of release cannot be in the future."))]})
+    if not open_:
+        return
+    if not closing.get("release_assignments"):
+        raise AssignmentsOpen(open_)
+    latest = max(open_, key=lambda a: a.assigned_at)
+    if released_at < latest.assigned_at:
+        raise FieldErrors({"released_at": [str(_l(
+            "The time of release cannot be before %(since)s, when %(name)s was assigned.",
+            since=format_datetime(latest.assigned_at, "yyyy-MM-dd HH:mm:ss"), name=latest.resource.name))]})
+    actor = author or who()
+    for assignment in open_:
+        _give_back(incident, assignment, None, released_at, actor)
 
 
 def system_text(template: str, labels: dict | None = None, **values) -> str:
@@ -426,8 +513,14 @@ def release(assignment_id: int, now: dt.datetime | None = None, author: Who | No
         if quantity > assignment.quantity:
             raise FieldErrors({"quantity": [str(_l("At most %(n)s can be released: that much is assigned.",
                                                    n=assignment.quantity))]})
-    actor = author or who()
-    released_at = now or utcnow()
+    return _give_back(incident, assignment, quantity, now or utcnow(), author or who())
+
+
+def _give_back(incident: Incident, assignment: Assignment, quantity: int | None, released_at: dt.datetime,
+               actor: Who) -> Assignment:
+    """The release itself, under the incident's lock (what ``release`` and closing share): the
+    assignment, or ``quantity`` of it as a released assignment of its own, given back at
+    ``released_at``, and one log entry saying what and how much."""
     if quantity is not None and quantity < assignment.quantity:
         assignment.quantity -= quantity
         assignment = Assignment(incident_id=assignment.incident_id, resource_id=assignment.resource_id,

@@ -13,6 +13,7 @@ import re
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
@@ -267,28 +268,71 @@ def _reloaded(incident_id: int) -> Incident:
     return db.get_or_404(Incident, incident_id)
 
 
+def render_closing(incident: Incident, code: int = 200, message: str | None = None,
+                   errors: dict | None = None, released_at: str = ""):
+    """The closing page: the resources still assigned (name, how much, since when) and the choice,
+    release them all (now, or at an earlier time) or go back and leave the incident open."""
+    open_ = ops.open_assignments(incident.id)
+    context = {
+        "incident": incident,
+        "open_assignments": open_,
+        "latest": max(open_, key=lambda a: a.assigned_at) if open_ else None,
+        "closable": "closed" in ops.TRANSITIONS.get(incident.status, ()),
+        "message": message,
+        "errors": errors or {},
+        "released_at": released_at,
+    }
+    return render_template("incident/incident_close.html", **context), code
+
+
+@bp.route("/<int:incident_id>/close", endpoint="close")
+@require_role("officer")
+def incident_close(incident_id: int):
+    """Asks what happens to the resources still assigned before the incident is closed."""
+    return render_closing(db.get_or_404(Incident, incident_id))
+
+
 @bp.route("/<int:incident_id>/status", methods=["POST"], endpoint="status")
 def incident_status(incident_id: int):
     """Move the incident one step along its lifecycle (the buttons offer only allowed steps; the
     operation refuses any other). ``from``, the status the page showed, catches a change made
-    meanwhile by someone else."""
+    meanwhile by someone else. Closing with resources still assigned needs the closing page's
+    choice (``release_assignments``, ``released_at``; ``shown``, the assignments it listed, so
+    that nothing assigned meanwhile is released unseen); without it the closing page asks (409)."""
     db.get_or_404(Incident, incident_id)
     target = request.form.get("status", "")
     seen = request.form.get("from") or None
+    closing = {key: request.form.get(key) for key in ops.CLOSING_FIELDS if key in request.form}
+    released_at = (request.form.get("released_at") or "").strip()
+    releasing = target == "closed" and "release_assignments" in closing
+    released = 0
     try:
         incident = ops.lock_incident(incident_id)
         current = incident.status
         if seen is not None and seen != current:
             raise ConflictError(_("Meanwhile the incident became %(status)s; nothing was changed. Check the page "
                                   "and choose again.", status=label(STATUS_LABELS, current)), "status")
-        ops.update_incident(incident, {"status": target})
+        if releasing:
+            open_ids = sorted(a.id for a in ops.open_assignments(incident_id))
+            if open_ids != sorted({int(v) for v in request.form.getlist("shown") if v.isascii() and v.isdigit()}):
+                return render_closing(_reloaded(incident_id), 409, message=_(
+                    "Meanwhile the resources assigned to the incident changed; nothing was changed. Check the list "
+                    "and choose again."), released_at=released_at)
+            released = len(open_ids)
+        ops.update_incident(incident, {"status": target, **closing})
+    except ops.AssignmentsOpen as exc:
+        return render_closing(_reloaded(incident_id), 409, message=exc.message)
     except ConflictError as exc:
         return render_detail(_reloaded(incident_id), 409, status_error=exc.message)
     except FieldErrors as exc:
+        if releasing:
+            return render_closing(_reloaded(incident_id), 422, errors=exc.errors, released_at=released_at)
         message = " ".join(m for messages in exc.errors.values() for m in messages)
         return render_detail(_reloaded(incident_id), 422, status_error=message)
     db.session.commit()
     flash(_("The incident is now %(status)s.", status=label(STATUS_LABELS, incident.status)), "success")
+    if released:
+        flash(ngettext("%(num)s resource was given back.", "%(num)s resources were given back.", released), "success")
     return redirect(url_for("incidents.detail", incident_id=incident_id))
 
 
