@@ -19,9 +19,15 @@ WEBHOOK_SIGNATURE_FAILURES = Counter("riado_webhook_signature_failures",
                                      "Webhook requests refused for a bad or missing signature", ["webhook"])
 
 
-def attempt_failed(code: int | None, retried: bool) -> None:
+def outcome(retried: bool | None) -> str:
+    """A failed attempt's outcome: ``retried`` True put back for another try, False failed for
+    good, None no longer this worker's (its lease ran out and another took the delivery over)."""
+    return {True: "retry", False: "failed", None: "taken_over"}[retried]
+
+
+def attempt_failed(code: int | None, retried: bool | None) -> None:
     PROVIDER_ERRORS.labels(CHANNEL, str(code) if code is not None else "none").inc()
-    ATTEMPTS.labels(CHANNEL, "retry" if retried else "failed").inc()
+    ATTEMPTS.labels(CHANNEL, outcome(retried)).inc()
     if retried:
         RETRIES.labels(CHANNEL).inc()
 

@@ -389,9 +389,10 @@ def backoff_seconds(attempts: int) -> float:
     return float(min(2 ** max(attempts - 1, 0), 30))
 
 
-def record_failure(delivery_id: int, attempts: int, code: int | None, message: str, retryable: bool) -> bool:
+def record_failure(delivery_id: int, attempts: int, code: int | None, message: str, retryable: bool) -> bool | None:
     """Retry later (with backoff) or record the permanent failure with the provider's code;
-    True when it will be retried."""
+    True when it will be retried, False when it failed for good, None when it was no longer this
+    worker's to record (its lease ran out and another took it)."""
     now = utcnow()
     final = not retryable or attempts >= current_app.config["RIADO_SMS_MAX_ATTEMPTS"]
     values = {"error_code": code, "error_message": message[:500], "lease_until": None, "updated_at": now}
@@ -399,9 +400,10 @@ def record_failure(delivery_id: int, attempts: int, code: int | None, message: s
         values["status"] = "failed"
     else:
         values.update(status="queued", next_attempt_at=now + dt.timedelta(seconds=backoff_seconds(attempts)))
-    db.session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "sending").values(**values))
+    changed = db.session.execute(
+        update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "sending").values(**values)).rowcount
     db.session.commit()
-    return not final
+    return None if not changed else not final
 
 
 def next_due(alert_id: int | None = None) -> dt.datetime | None:

@@ -64,13 +64,13 @@ def drain(app, alert_id: int | None, gateway) -> int:
                 except GatewayError as exc:
                     retried = ops.record_failure(claimed.id, claimed.attempts, exc.code, str(exc), exc.retryable)
                     metrics.attempt_failed(exc.code, retried)
-                    _log_attempt(claimed, "retry" if retried else "failed", exc.code, exc.status)
+                    _log_attempt(claimed, metrics.outcome(retried), exc.code, exc.status, str(exc))
                     continue
                 except Exception as exc:  # a bug or an unexpected library error: retry, never lose it
                     log.exception("delivery %s: unexpected error", claimed.id)
                     retried = ops.record_failure(claimed.id, claimed.attempts, None, f"{type(exc).__name__}: {exc}", True)
                     metrics.attempt_failed(None, retried)
-                    _log_attempt(claimed, "retry" if retried else "failed", None, type(exc).__name__)
+                    _log_attempt(claimed, metrics.outcome(retried), None, type(exc).__name__, str(exc))
                     continue
                 metrics.ATTEMPTS.labels(metrics.CHANNEL, "sent").inc()
                 _log_attempt(claimed, "sent", None, "sent")
@@ -89,14 +89,15 @@ def drain(app, alert_id: int | None, gateway) -> int:
                 db.session.rollback()
 
 
-def _log_attempt(claimed, outcome: str, code: int | None, status: str) -> None:
+def _log_attempt(claimed, outcome: str, code: int | None, status, message: str = "") -> None:
     """One line per delivery attempt: which delivery of which alert, the how-manyth try, what
-    came of it and the provider's code (never the phone number or the text)."""
+    came of it, the provider's code and words (never the text sent; a phone number the provider
+    names is masked on the way out, incident/logs.py)."""
     log.info("delivery %s of alert %s, attempt %s: %s%s", claimed.id, claimed.alert_id, claimed.attempts, outcome,
-             f" ({status}, code {code})" if outcome != "sent" else "",
+             f" ({status}, code {code}: {message[:300]})" if outcome != "sent" else "",
              extra={"event": "delivery_attempt", "delivery_id": claimed.id, "alert_id": claimed.alert_id,
                     "channel": metrics.CHANNEL, "attempt": claimed.attempts, "outcome": outcome,
-                    "provider_code": code})
+                    "provider_code": code, "provider_message": message[:300] or None})
 
 
 def register(app, huey) -> SimpleNamespace:

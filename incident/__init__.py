@@ -55,10 +55,10 @@ DEFAULTS = {
     "RIADO_SESSION_MAX_AGE": dt.timedelta(hours=24),  # a session ends this long after sign-in, used or not
     "BABEL_DEFAULT_LOCALE": "en",  # the language of the source strings
     "RIADO_CHECK_DATABASE": True,
-    # Responses compressed (Flask-Compress): brotli where the client asks, else gzip; streamed
-    # ones (the map's GeoJSON layers, CSV exports) with brotli or deflate, chunk by chunk.
+    # Responses compressed (Flask-Compress): brotli where the client asks, else gzip or deflate;
+    # streamed ones (the map's GeoJSON layers, CSV exports) too, chunk by chunk.
     "COMPRESS_ALGORITHM": ["br", "gzip", "deflate"],
-    "COMPRESS_ALGORITHM_STREAMING": ["br", "deflate"],
+    "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip", "deflate"],
     "COMPRESS_STREAMS": True,
     "COMPRESS_BR_LEVEL": 4,
 }

@@ -182,7 +182,7 @@ def from_environment() -> dict:
         "RIADO_MAX_UPLOAD_MB": _whole_number("RIADO_MAX_UPLOAD_MB", 16),
         # /healthz answers 503 when no worker has shown it is alive for this long (a worker says
         # so every 5 s), and when work has been due but untaken for this long (the backlog).
-        "RIADO_HEALTH_WORKER_SECONDS": _whole_number("RIADO_HEALTH_WORKER_SECONDS", 30),
+        "RIADO_HEALTH_WORKER_SECONDS": _whole_number("RIADO_HEALTH_WORKER_SECONDS", 30, minimum=10),
         "RIADO_HEALTH_BACKLOG_SECONDS": _whole_number("RIADO_HEALTH_BACKLOG_SECONDS", 120),
         # /metrics (Prometheus): a bearer token of its own, and/or the addresses (or networks)
         # allowed without it; with neither, /metrics is off (404).

@@ -21,18 +21,30 @@ from flask import Flask, g, request
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("riado_request_id", default=None)
 log = logging.getLogger("riado.request")
 
-# A phone number: 8 to 15 digits, maybe led by + or 00, maybe with spaces, dashes, dots, slashes
-# or brackets between them (+36 30 123 4567, 06-30/123-4567, 0036301234567). Longer digit runs
-# with such separators (a date and time) are masked too: too much masked is safe.
-PHONE = re.compile(r"(?<![\w])(?:\+|00)?\d(?:[ \-./()]{0,2}\d){7,14}(?![\w])")
+# A phone number: 8 to 15 digits, maybe led by + (or %2B, as in a URL) or 00, maybe with spaces
+# (also no-break and thin ones), dashes, slashes or brackets between them (+36 30 123 4567,
+# 06-30/123-4567, 0036301234567, 36301234567); letters may follow (+36301234567nek). Dots are no
+# separator, so addresses (192.168.100.20), coordinates and decimals are left alone.
+PHONE = re.compile(r"(?<![\w.%])(?:\+|%2[Bb]|00)?\d(?:[ \u00a0\u2009\u202f\-/()]{0,2}\d){7,14}(?![\d.])")
+DATE = re.compile(r"\d{4}-\d\d-\d\d")
 EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@([\w-]+(?:\.[\w-]+)+)")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def _phone(match: re.Match) -> str:
+    """Masked, if it may be a phone number: led by + or 0 (international or national), or long
+    enough to be one without (36301234567). An id of eight digits and a date stay as they are."""
+    text = match.group(0)
+    digits = re.sub(r"\D", "", text.replace("%2B", "+").replace("%2b", "+"))
+    if DATE.match(text) or not (text[0] in "+%0" or len(digits) >= 10):
+        return text
+    return re.sub(r"\d", "*", text[:-2]) + text[-2:]
 
 
 def mask(text: str) -> str:
     """Phone numbers keep their last two digits (``+36*********67``); e-mails their domain."""
     text = EMAIL.sub(lambda m: "***@" + m.group(1), text)
-    return PHONE.sub(lambda m: re.sub(r"\d", "*", m.group(0)[:-2]) + m.group(0)[-2:], text)
+    return PHONE.sub(_phone, text)
 
 
 class Redact(logging.Filter):
@@ -70,16 +82,23 @@ JSON_FORMAT = {"fmt": "{asctime}{levelname}{name}{message}", "style": "{", "date
                "json_ensure_ascii": False}
 
 
-def gunicorn_config() -> dict:
-    """gunicorn's logconfig_dict for JSON logs: its own lines (start, workers) as JSON too, masked."""
+def gunicorn_config(json_lines: bool) -> dict:
+    """gunicorn's logconfig_dict: its own lines (start, workers; and in the text format its access
+    log, whose query strings may hold a searched phone number) masked like Riadó's, and as JSON
+    with RIADO_LOG_FORMAT=json (where the request lines are Riadó's own)."""
+    formatter = {"()": "pythonjsonlogger.json.JsonFormatter", **JSON_FORMAT} if json_lines else \
+        {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    handler = {"class": "logging.StreamHandler", "formatter": "main", "filters": ["redact"], "stream": "ext://sys.stderr"}
+    access = {"class": "logging.StreamHandler", "formatter": "access", "filters": ["redact"], "stream": "ext://sys.stdout"}
     return {
         "version": 1, "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "pythonjsonlogger.json.JsonFormatter", **JSON_FORMAT}},
+        "formatters": {"main": formatter, "access": {"format": "%(message)s"}},
         "filters": {"redact": {"()": "incident.logs.Redact"}},
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["redact"],
-                                 "stream": "ext://sys.stderr"}},
+        "handlers": {"console": handler, "access": access},
         "root": {"level": "INFO", "handlers": []},  # Riadó's own handler comes with the app (configure)
-        "loggers": {"gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+        "loggers": {"gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+                    "gunicorn.access": {"handlers": [] if json_lines else ["access"], "level": "INFO",
+                                        "propagate": False}},
     }
 
 

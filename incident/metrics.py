@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import os
 import time
 from typing import Callable, Iterable
@@ -29,6 +30,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from .security import own_credentials, public
+
+log = logging.getLogger(__name__)
 
 from .metrics_setup import MULTIPROCESS_ENV
 
@@ -42,6 +45,8 @@ SIGN_IN_FAILURES = Counter("riado_sign_in_failures",
 LOG_APPENDS = Counter("riado_incident_log_appends", "Entries appended to incident logs (committed), by kind",
                       ["kind"])
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 bp = Blueprint("metrics", __name__)
 
 
@@ -52,12 +57,31 @@ def register_metrics(app, collect: Callable[[], Iterable[Metric]]) -> None:
 
 
 class _StateCollector:
+    """The state read from the database at each scrape, and whether it could be read
+    (``riado_database_up``): the counters and the heartbeat are still answered while it is away."""
+
     def __init__(self, collectors):
         self.collectors = collectors
 
     def collect(self):
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from .extensions import db
+
+        up = 1
         for collect in self.collectors:
-            yield from collect()
+            try:
+                families = list(collect())
+            except SQLAlchemyError:
+                log.warning("metrics: the database could not be read", exc_info=True)
+                try:
+                    db.session.rollback()
+                except SQLAlchemyError:
+                    pass
+                up = 0
+                continue
+            yield from families
+        yield GaugeMetricFamily("riado_database_up", "1 when the database answered this scrape's questions", value=up)
 
 
 def _exposition() -> bytes:
@@ -95,6 +119,10 @@ def _allowed() -> bool:
     if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip().encode(), token.encode()):
         return True
     networks = current_app.config.get("RIADO_METRICS_ALLOW") or ()
+    if request.headers.get("X-Forwarded-For") and not current_app.config.get("RIADO_TRUSTED_PROXIES"):
+        # Through a proxy that Riadó was not told about: the address is the proxy's (127.0.0.1,
+        # say), not the client's. Only the token lets such a request in.
+        return False
     try:
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
@@ -129,8 +157,9 @@ def _count_request(response):
     if started is None or g.get("riado_no_request_metric"):
         return response
     rule = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-    REQUESTS.labels(rule, request.method, str(response.status_code)).inc()
-    REQUEST_SECONDS.labels(rule, request.method).observe(time.perf_counter() - started)
+    method = request.method if request.method in METHODS else "OTHER"  # a client cannot make series up
+    REQUESTS.labels(rule, method, str(response.status_code)).inc()
+    REQUEST_SECONDS.labels(rule, method).observe(time.perf_counter() - started)
     return response
 
 

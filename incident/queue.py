@@ -187,8 +187,8 @@ class _Scheduler(Scheduler):
     _next_beat = 0.0
 
     def loop(self, now=None):
-        self._beat()
         self._check_queue_mark()
+        self._beat()
         self._enqueue_due_in_lanes(now)
         super().loop(now)
 
@@ -227,6 +227,7 @@ class _Scheduler(Scheduler):
             return  # Redis unreachable: the scheduler logs it itself
         if not lost:
             return
+        self._next_beat = 0.0  # the heartbeat went with the rest: say so again at once
         hooks = self.huey.__dict__.get("riado_queue_lost_hooks", [])
         if hooks:
             log.warning("the queue holds nothing of what it held (Redis restarted empty, or new): "

@@ -205,7 +205,9 @@ def enforce_access():
         return None  # no route: the 404/405 handlers answer
     g.via_token = False
     header = request.headers.get("Authorization")
-    if header and not _view_attr("_riado_own_credentials", False):
+    is_public = request.endpoint == "static" or _view_attr("_riado_public", False)
+    # Only a public view may read the header itself: on any other, a bearer token is an API token.
+    if header and not (is_public and _view_attr("_riado_own_credentials", False)):
         scheme, _, token = header.partition(" ")
         row = token_for_request(token.strip()) if scheme.lower() == "bearer" else None
         if row is None:
@@ -213,7 +215,6 @@ def enforce_access():
         login_manager._update_request_context_with_user(row.user)
         g.via_token = True
         g.riado_token = row
-    is_public = request.endpoint == "static" or _view_attr("_riado_public", False)
     if not is_public and (not current_user.is_authenticated or not current_user.is_active):
         return _unauthorized()
     row = g.get("riado_session")

@@ -32,14 +32,11 @@ class RiadoServer(BaseApplication):
 def serve(host: str, port: int, workers: int, threads: int, json_logs: bool = False) -> None:
     """Serve until stopped (SIGTERM or Ctrl-C). With JSON logs, the request lines are Riadó's
     own (incident/logs.py), not gunicorn's access log."""
-    options = {}
-    if json_logs:
-        from .logs import gunicorn_config
+    from .logs import gunicorn_config
 
-        options["logconfig_dict"] = gunicorn_config()
     RiadoServer(
         {
-            **options,
+            "logconfig_dict": gunicorn_config(json_logs),
             "bind": f"{host}:{port}",
             "workers": workers,
             "threads": threads,

@@ -183,7 +183,9 @@ class FakeTwilio:
             return handler._answer(status, {"type": f"https://www.twilio.com/docs/errors/{code}", "title": "Problem",
                                             "status": status, "code": code, "detail": "RFC 9457 problem details"})
         if status == 400:
-            return handler._answer(400, {"code": script.error_code, "message": f"Error {script.error_code}",
+            message = (f"The 'To' number {to} is not a valid phone number." if script.error_code == 21211
+                       else f"Error {script.error_code}")  # Twilio's words for 21211 name the number
+            return handler._answer(400, {"code": script.error_code, "message": message,
                                          "more_info": f"https://www.twilio.com/docs/errors/{script.error_code}", "status": 400})
         if status is not None:
             return handler._answer(status, {"code": 20429 if status == 429 else 20500, "message": "try again", "status": status})

@@ -24,7 +24,15 @@ def samples(text: str) -> dict[tuple, float]:
 
 
 def value(scrape: dict, name: str, **labels) -> float:
+    """A sample's value; 0 when the scrape lacks it (a counter not yet counted)."""
     return scrape.get((name, *sorted(labels.items())), 0.0)
+
+
+def present(scrape: dict, name: str, **labels) -> float:
+    """A sample that must be in the scrape (a gauge read at each scrape)."""
+    key = (name, *sorted(labels.items()))
+    assert key in scrape, f"{key} missing from the scrape"
+    return scrape[key]
 
 
 def scrape(client) -> dict:
@@ -67,15 +75,15 @@ def test_a_broadcast_is_counted_exactly(sms_app, api, fake_twilio):
     with running_consumer(sms_app.extensions["huey"]):
         wait_for(lambda: len(fake_twilio.messages) == 4, timeout=30)
         wait_until_idle(sms_app)
-    client.post("/webhooks/twilio/inbound", data={"From": PHONES[2], "Body": "IGEN"})  # no signature: refused
-    after = scrape(client)
+        client.post("/webhooks/twilio/inbound", data={"From": PHONES[2], "Body": "IGEN"})  # no signature: refused
+        after = scrape(client)
 
     def delta(name, **labels):
         return value(after, name, **labels) - value(before, name, **labels)
 
     assert delta("riado_deliveries", channel="sms", status="sent") == 4
     assert delta("riado_deliveries", channel="sms", status="failed") == 1
-    assert value(after, "riado_deliveries", channel="sms", status="queued") == 0
+    assert present(after, "riado_deliveries", channel="sms", status="queued") == 0
     assert delta("riado_delivery_attempts_total", channel="sms", outcome="sent") == 4
     assert delta("riado_delivery_attempts_total", channel="sms", outcome="failed") == 1
     assert delta("riado_delivery_attempts_total", channel="sms", outcome="retry") == 1
@@ -86,9 +94,9 @@ def test_a_broadcast_is_counted_exactly(sms_app, api, fake_twilio):
     assert delta("riado_webhook_signature_failures_total", webhook="webhooks.inbound") == 1
     assert delta("riado_http_requests_total", route="/api/v1/alerts", method="POST", status="202") == 1
     assert delta("riado_http_request_duration_seconds_count", route="/api/v1/alerts", method="POST") == 1
-    assert delta("riado_incident_log_appends_total", kind="system") >= 0  # counted per kind (an alert without an incident logs none)
-    assert value(after, "riado_queue_backlog") == 0 and value(after, "riado_queue_backlog_oldest_seconds") == 0
-    assert 0 <= value(after, "riado_worker_heartbeat_age_seconds") < 10
+    assert present(after, "riado_queue_backlog") == 0 and present(after, "riado_queue_backlog_oldest_seconds") == 0
+    assert 0 <= present(after, "riado_worker_heartbeat_age_seconds") < 10
+    assert present(after, "riado_database_up") == 1
     text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
     for phone in PHONES:  # no personal data anywhere in the answer
         assert phone not in text and phone[3:] not in text
@@ -113,3 +121,58 @@ def test_sign_in_failures_and_log_entries_are_counted(app_factory, make_user, ap
     assert value(after, "riado_sign_in_failures_total", reason="wrong") - value(before, "riado_sign_in_failures_total", reason="wrong") == 1
     assert value(after, "riado_incident_log_appends_total", kind="decision") - value(
         before, "riado_incident_log_appends_total", kind="decision") == 1
+
+
+def test_a_method_made_up_by_a_client_makes_no_series_of_its_own(app_factory):
+    client = app_factory(RIADO_METRICS_TOKEN=TOKEN).test_client()
+    for method in ("FOO1", "BAR2", "X" * 200):
+        client.open("/healthz", method=method)
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)
+    assert "FOO1" not in text and "BAR2" not in text and "XXXX" not in text
+    assert value(samples(text), "riado_http_requests_total", route="(unmatched)", method="OTHER", status="405") >= 3
+
+
+def test_the_address_list_does_not_let_in_what_came_through_an_unknown_proxy(app_factory):
+    import ipaddress
+
+    client = app_factory(RIADO_METRICS_ALLOW=(ipaddress.ip_network("127.0.0.1/32"),)).test_client()
+    assert client.get("/metrics").status_code == 200
+    # nginx on the same machine, RIADO_TRUSTED_PROXIES left 0: every client looks like 127.0.0.1.
+    assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 401
+
+
+def test_the_counters_are_still_answered_while_the_database_is_away(backend, new_database, app_factory, tmp_path):
+    """The database gone: the scrape still answers, with riado_database_up 0 and the counters."""
+    from flask_migrate import upgrade
+
+    from incident.extensions import db
+
+    if backend == "sqlite":
+        folder = tmp_path / "gone"
+        folder.mkdir()
+        url = f"sqlite:///{folder / 'riado.db'}"
+    else:
+        url = new_database("metrics_lost")
+    app = app_factory(SQLALCHEMY_DATABASE_URI=url, RIADO_METRICS_TOKEN=TOKEN)
+    with app.app_context():
+        upgrade()
+    client = app.test_client()
+    assert present(scrape(client), "riado_database_up") == 1
+    with app.app_context():
+        db.engine.dispose()
+    if backend == "sqlite":
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
+    else:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        u = make_url(url)
+        with psycopg.connect(host=u.host, port=u.port, user=u.username, dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{u.database}" WITH (FORCE)')
+    after = scrape(client)
+    assert present(after, "riado_database_up") == 0
+    assert ("riado_deliveries", ("channel", "sms"), ("status", "sent")) not in after  # not a made-up 0
+    assert value(after, "riado_http_requests_total", route="/metrics", method="GET", status="200") == 0  # not itself
+    assert any(key[0] == "riado_http_requests_total" for key in after)

@@ -22,6 +22,7 @@ from test_metrics import samples, value
 RIADO = str(Path(sys.executable).with_name("riado"))
 RECIPIENTS = 200
 METRICS_TOKEN = "scale-out-metrics-token-0123456789"
+INVALID = "+36705559999"  # the provider refuses it, naming the number in its answer
 
 # Two web processes and two workers: tens of seconds.
 pytestmark = pytest.mark.slow
@@ -49,9 +50,11 @@ def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, t
         db.session.flush()
         for i in range(RECIPIENTS):
             create_contact({"name": f"Lakó {i:03d}", "phone": f"+3630{5551000 + i:07d}", "groups": [group.id]})
+        create_contact({"name": "Rossz Szám", "phone": INVALID, "groups": [group.id]})
         token = issue_token(db.session.get(User, user.id), "scale")
         db.session.commit()
         group_id, user_id = group.id, user.id
+    fake_twilio.script(INVALID, error_code=21211)
     logs = [tmp_path / f"{name}.log" for name in ("web", "worker1", "worker2")]
     procs = []
     try:
@@ -77,13 +80,15 @@ def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, t
         assert status == 202, body
         wait_for(lambda: len(fake_twilio.messages) >= RECIPIENTS, timeout=120)
         status, alert = http_json("GET", f"{base}/api/v1/alerts/{body['id']}", None, headers)
-        wait_for(lambda: http_json("GET", f"{base}/api/v1/alerts/{body['id']}", None, headers)[1]["counts"]["sent"] == RECIPIENTS,
-                 timeout=60)
+        wait_for(lambda: (lambda c: c["sent"] == RECIPIENTS and c["failed"] == 1)(
+            http_json("GET", f"{base}/api/v1/alerts/{body['id']}", None, headers)[1]["counts"]), timeout=60)
         # /metrics, whichever web process answers: the broadcast exactly, the attempts the two
         # worker processes made added up, and the four GET /api/v1/me of both web processes.
         for _ in range(4):
             scrape = _metrics(base)
             assert value(scrape, "riado_deliveries", channel="sms", status="sent") == RECIPIENTS
+            assert value(scrape, "riado_deliveries", channel="sms", status="failed") == 1
+            assert value(scrape, "riado_provider_errors_total", channel="sms", code="21211") == 1
             assert value(scrape, "riado_delivery_attempts_total", channel="sms", outcome="sent") == RECIPIENTS
             assert value(scrape, "riado_http_requests_total", route="/api/v1/me", method="GET", status="200") == 4
             assert value(scrape, "riado_http_requests_total", route="/api/v1/alerts", method="POST", status="202") == 1
@@ -97,7 +102,7 @@ def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, t
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
-    assert fake_twilio.count_by_phone() == {f"+3630{5551000 + i:07d}": 1 for i in range(RECIPIENTS)}
+    assert fake_twilio.count_by_phone() == {f"+3630{5551000 + i:07d}": 1 for i in range(RECIPIENTS)}  # not INVALID
     lines = {log.name: [json.loads(line) for line in log.read_text().splitlines() if line.strip()] for log in logs}
     web_lines = lines["web.log"]
     assert sum("Booting worker with pid" in line["message"] for line in web_lines) == 2  # two web processes
@@ -109,15 +114,19 @@ def test_two_web_processes_and_two_workers(backend, database_url, fake_twilio, t
     assert posts[0]["duration_ms"] > 0
     # One line per delivery attempt, in the workers' logs, with the alert's request id.
     attempts = [line for log in logs[1:] for line in lines[log.name] if line.get("event") == "delivery_attempt"]
-    assert len(attempts) == RECIPIENTS
+    assert len(attempts) == RECIPIENTS + 1
     assert {(a["alert_id"], a["outcome"], a["channel"], a["request_id"]) for a in attempts} == {
-        (body["id"], "sent", "sms", request_id)}
-    assert len({a["delivery_id"] for a in attempts}) == RECIPIENTS
+        (body["id"], "sent", "sms", request_id), (body["id"], "failed", "sms", request_id)}
+    assert len({a["delivery_id"] for a in attempts}) == RECIPIENTS + 1
+    # The refusal's line has the provider's words, with the number it named masked.
+    [refused] = [a for a in attempts if a["outcome"] == "failed"]
+    assert refused["provider_code"] == 21211 and "number +*********99 is not" in refused["provider_message"]
     # No phone number (any way written) nor an e-mail address in any line of any log.
     everything = "\n".join(log.read_text() for log in logs)
     for i in range(RECIPIENTS):
         national = f"{5551000 + i:07d}"
         assert national not in everything and f"+3630{national}" not in everything
+    assert INVALID not in everything and INVALID[1:] not in everything
     assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", everything.replace("***@", ""))
 
 

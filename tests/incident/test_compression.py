@@ -47,6 +47,9 @@ def test_a_client_without_brotli_gets_gzip_or_deflate(app, as_viewer, viewer):
     _resources(app, 20)
     layer = as_viewer.get("/api/v1/map/resources.geojson", headers={"Accept-Encoding": "gzip, deflate"})
     assert len(json.loads(_decoded(layer))["features"]) == 20
+    layer = as_viewer.get("/api/v1/map/resources.geojson", headers={"Accept-Encoding": "gzip"})
+    assert layer.headers["Content-Encoding"] == "gzip"  # the largest answer, for a client with gzip alone
+    assert len(json.loads(_decoded(layer))["features"]) == 20
     page = as_viewer.get("/resources", headers={"Accept-Encoding": "gzip"})
     assert page.status_code == 200 and page.headers["Content-Encoding"] == "gzip"
     assert "Szivattyú 019" in gzip.decompress(page.get_data()).decode()

@@ -19,6 +19,10 @@ from incident.logs import JSON_FORMAT, Redact, mask
     ("call 0036301234567", "0036301234567"),
     ("(+36 1) 555-1234", "555-1234"),
     ("mail kovacs.julia+riado@v.kerulet.hu", "kovacs.julia+riado"),
+    ("GET /contacts?q=%2B36301234567", "36301234567"),
+    ("to +36\u00a030\u00a0123\u00a04567", "123\u00a04567"),
+    ("hívja: +36301234567-et vagy +36301234568nak", "3630123456"),
+    ("from 36301234567", "36301234567"),
 ])
 def test_phone_numbers_and_e_mails_are_masked(text, hidden):
     masked = mask(text)
@@ -27,7 +31,9 @@ def test_phone_numbers_and_e_mails_are_masked(text, hidden):
 
 
 def test_what_is_not_personal_is_left_alone():
-    for text in ("delivery 1234 of alert 56, attempt 2: sent", "code 21211", "took 1500 ms", "GET /incidents/42/log"):
+    for text in ("delivery 1234 of alert 56, attempt 2: sent", "code 21211", "took 1500 ms", "GET /incidents/42/log",
+                 "refused a webhook from 192.168.100.20", "at 47.497912, 19.040235", "delivery 12345678",
+                 "sent 2026-11-30 17:24:38", "took 1234.5678 s"):
         assert mask(text) == text
     assert mask("+36301234567").endswith("67")  # enough to tell two apart when reading a log
 
