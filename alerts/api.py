@@ -32,6 +32,7 @@ class PreviewIn(Schema):
     body = fields.String(required=True)
     transliterate = fields.Boolean(load_default=False)
     drill = fields.Boolean(load_default=False)
+    require_ack = fields.Boolean(load_default=False, metadata={"description": "the text ends with the reply hint"})
 
 
 class PreviewOut(Out):
@@ -155,7 +156,7 @@ blp = Blueprint("api_alerts", __name__, url_prefix="/api/v1/alerts", description
 @require_role("viewer")  # a POST that writes nothing
 def preview(data):
     """Encoding, characters and segments of a text (a read: viewers may call it too)."""
-    text = ops.compose(data["body"], data["transliterate"], data["drill"])
+    text = ops.compose(data["body"], data["transliterate"], data["drill"], data["require_ack"])
     return {"body": text.body, "encoding": text.encoding, "characters": text.characters,
             "segments": text.segments, "max_characters": sms.MAX_CHARACTERS}
 

@@ -30,8 +30,9 @@ from .tasks import drain
 
 GROUP = "Helyi Védelmi Bizottság"
 IDEMPOTENCY_KEY = "riado-demo:flood:hvb-call-out"
+# The reply hint (what to answer) is added to the text by the alert itself: it asks for acknowledgement.
 BODY = ("Árvízvédelem: I. fokú készültség a Dunán (Vigadó tér 628 cm). A HVB ülése ma 09:00-kor a "
-        "Polgármesteri Hivatal dísztermében. Kérjük, válaszoljon: OK")
+        "Polgármesteri Hivatal dísztermében.")
 SENT_AT = "2025-06-10 07:35:00"
 # The provider's word on each message, seconds after sending: delivered, except where an error
 # code is given (the status callback says undelivered with it).
@@ -40,12 +41,13 @@ STATUS_AFTER_S = {
     "Kiss Gábor": (6, None), "Dr. Lengyel Árpád": (5, None), "Sipos László": (7, None),
     "Tóth Judit": (9, None), "Dr. Vass Károly": (31, 30003),
 }
-# The replies "OK", when they came (Tóth Judit never answers).
+# The replies, as people type the word the SMS asks for (or OK), and when they came (Tóth Judit
+# never answers).
 REPLIES = (
-    ("2025-06-10 07:35:40", "Horváth Bence", "OK"),
-    ("2025-06-10 07:36:25", "Dr. Szabó Katalin", "ok"),
-    ("2025-06-10 07:38:10", "Dr. Farkas Péter", "OK"),
-    ("2025-06-10 07:41:30", "Dr. Lengyel Árpád", "Ok."),
+    ("2025-06-10 07:35:40", "Horváth Bence", "IGEN"),
+    ("2025-06-10 07:36:25", "Dr. Szabó Katalin", "igen"),
+    ("2025-06-10 07:38:10", "Dr. Farkas Péter", "IGEN"),
+    ("2025-06-10 07:41:30", "Dr. Lengyel Árpád", "Igen."),
     ("2025-06-10 07:44:05", "Sipos László", "OK"),
     ("2025-06-10 07:51:45", "Kiss Gábor", "igen"),
 )

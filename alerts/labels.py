@@ -21,6 +21,14 @@ EXCLUSION_REASON_LABELS = {
     "drill_safety": _l("drill safety switch: not in the drill test group"),
     "duplicate_phone": _l("merged: same phone as another recipient (sent once)"),
 }
+# What a reply did (``operations.ReplyOutcome.action``), as the outbox lists simulated replies.
+REPLY_OUTCOME_LABELS = {
+    "ack": _l("acknowledged"),
+    "stop": _l("opted out"),
+    "start": _l("opted in again"),
+    "nothing_to_ack": _l("no alert was waiting for it"),
+    "unknown": _l("not understood"),
+}
 # Short explanations of the Twilio error codes people meet most.
 TWILIO_ERROR_LABELS = {
     21211: _l("invalid phone number"),
@@ -49,3 +57,7 @@ def reason_words() -> dict:
 
 def error_words() -> dict:
     return TWILIO_ERROR_LABELS
+
+
+def reply_outcome_words() -> dict:
+    return REPLY_OUTCOME_LABELS

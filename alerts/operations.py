@@ -66,6 +66,20 @@ def drill_prefix() -> str:
         return gettext("DRILL! ")
 
 
+def ack_word() -> str:
+    """The word an alert asking for acknowledgement asks its recipients to reply (``IGEN``,
+    ``YES`` in English): ``handle_reply`` takes it, whatever else it takes too."""
+    with force_locale(configured_locale()):
+        return gettext("YES")
+
+
+def reply_hint() -> str:
+    """The last line of every SMS that asks for acknowledgement, in the SMS language: what to
+    reply. Hungarian's is GSM-7 (no á, ő…), so that it never makes a GSM-7 alert UCS-2."""
+    with force_locale(configured_locale()):
+        return gettext("Reply %(word)s to confirm.", word=ack_word())
+
+
 # Recipients
 
 
@@ -138,9 +152,11 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool) -> Recipients:
 # Composition
 
 
-def compose(body: str, transliterate: bool, drill: bool) -> sms.Preview:
-    """The text as it will go out: the drill prefix, then the body (transliterated if asked)."""
-    return sms.preview((drill_prefix() if drill else "") + body, transliterate)
+def compose(body: str, transliterate: bool, drill: bool, require_ack: bool = False) -> sms.Preview:
+    """The text as it will go out: the drill prefix, then the body, then (asking for
+    acknowledgement) the reply hint on a line of its own; transliterated if asked."""
+    hint = "\n" + reply_hint() if require_ack else ""
+    return sms.preview((drill_prefix() if drill else "") + body + hint, transliterate)
 
 
 def clean_alert(raw: dict) -> dict:
@@ -173,9 +189,11 @@ def clean_alert(raw: dict) -> dict:
     ):
         c.error("recipients", _l("Choose at least one group, contact or area."))
     if "body" in data:
-        text = compose(data["body"], data.get("transliterate", False), data.get("drill", False))
+        text = compose(data["body"], data.get("transliterate", False), data.get("drill", False),
+                       data.get("require_ack", False))
         if len(text.body) > sms.MAX_CHARACTERS:
-            c.error("body", _l("The message is longer than %(n)s characters (with the drill prefix).", n=sms.MAX_CHARACTERS))
+            c.error("body", _l("The message is longer than %(n)s characters (with the drill prefix and the reply "
+                               "request).", n=sms.MAX_CHARACTERS))
     c.done()
     data["incident"] = incident
     return data
@@ -204,7 +222,7 @@ def preview_alert(raw: dict) -> AlertPreview:
     """The preview of the alert ``raw`` asks for (the compose page's confirmation, the recipients
     API, and ``create_alert``); raises FieldErrors naming each field that is wrong. Writes nothing."""
     data = clean_alert(raw)
-    text = compose(data["body"], data["transliterate"], data["drill"])
+    text = compose(data["body"], data["transliterate"], data["drill"], data["require_ack"])
     recipients = resolve_recipients(data["groups"], data["contacts"], data["area"], data["drill"])
     config = current_app.config
     return AlertPreview(
@@ -589,11 +607,12 @@ def _reply(from_phone: str, text: str, simulated: bool = False) -> ReplyOutcome:
     except FieldError:
         return ReplyOutcome("unknown")
     word = normalise_reply(text)
+    acknowledging = word in ACK_WORDS or word == normalise_reply(ack_word())
     if word in STOP_WORDS or word in START_WORDS:
         for contact in db.session.execute(select(Contact).where(Contact.phone == phone)).scalars():
             set_opt_in(contact, word in START_WORDS)
         return ReplyOutcome("start" if word in START_WORDS else "stop")
-    if word not in ACK_WORDS:
+    if not acknowledging:
         return ReplyOutcome("unknown")
     delivery = db.session.execute(
         select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
@@ -629,9 +648,15 @@ def _reply(from_phone: str, text: str, simulated: bool = False) -> ReplyOutcome:
 
 
 def reminder_text(alert: Alert) -> str:
+    """``EMLÉKEZTETŐ: `` and the alert's text, which ends with the reply hint (an alert written
+    before the hint was added gets it here)."""
     with force_locale(configured_locale()):
-        prefix = gettext("REMINDER, please reply OK: ")
-    return sms.preview(prefix + alert.body, alert.transliterate).body[: sms.MAX_CHARACTERS]
+        prefix = gettext("REMINDER: ")
+    hint = reply_hint()
+    body = alert.body
+    if not body.endswith(hint) and not body.endswith(sms.transliterate(hint)):
+        body += "\n" + hint
+    return sms.preview(prefix + body, alert.transliterate).body[: sms.MAX_CHARACTERS]
 
 
 def escalate_due(now: dt.datetime | None = None) -> list[int]:
@@ -704,3 +729,46 @@ def open_incidents() -> list[Incident]:
 def outbox_query():
     """What the console gateway recorded, newest first."""
     return select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+
+
+@dataclass(frozen=True)
+class SimulatedReply:
+    text: str
+    outcome: str  # ack, stop, start, nothing_to_ack, unknown (ReplyOutcome.action)
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """An outbox message with whom and which alert it was for (its delivery, when there is one)
+    and the replies simulated to it so far, oldest first."""
+
+    message: OutboxMessage
+    delivery: Delivery | None
+    replies: list[SimulatedReply]
+
+
+def outbox_rows(messages) -> list[OutboxRow]:
+    """``messages`` (a page of ``outbox_query``) with their deliveries and simulated replies, in
+    two queries. The replies are those the audit trail keeps (``handle_reply(simulated_from=…)``)."""
+    from incident.models.audit import AuditEntry
+
+    messages = list(messages)
+    delivery_ids = {m.delivery_id for m in messages if m.delivery_id is not None}
+    deliveries = {}
+    if delivery_ids:
+        deliveries = {d.id: d for d in db.session.execute(select(Delivery).where(Delivery.id.in_(delivery_ids))).scalars()}
+    replies: dict[str, list[SimulatedReply]] = {}
+    if messages:
+        rows = db.session.execute(
+            select(AuditEntry.record_id, AuditEntry.changes, AuditEntry.at)
+            .where(AuditEntry.entity == OutboxMessage.__tablename__, AuditEntry.action == "simulate",
+                   AuditEntry.record_id.in_([str(m.id) for m in messages]))
+            .order_by(AuditEntry.at, AuditEntry.id)
+        ).all()
+        for record_id, changes, at in rows:
+            changes = changes or {}
+            text = (changes.get("text") or [None, ""])[-1] or ""
+            outcome = (changes.get("outcome") or [None, "unknown"])[-1] or "unknown"
+            replies.setdefault(record_id, []).append(SimulatedReply(str(text), str(outcome), at))
+    return [OutboxRow(m, deliveries.get(m.delivery_id), replies.get(str(m.id), [])) for m in messages]

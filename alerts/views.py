@@ -41,7 +41,7 @@ from incident.web.params import id_arg, yes_no_filter_arg
 from . import operations as ops
 from . import sms
 from .gateways import two_way
-from .labels import alert_status_words, delivery_status_words, error_words, reason_words
+from .labels import alert_status_words, delivery_status_words, error_words, reason_words, reply_outcome_words
 from .models import FAILED_STATUSES, Alert, OutboxMessage
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -49,7 +49,8 @@ bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
 
 def money(value: float) -> str:
-    """A cost in the configured currency, with as many decimals as it needs (0,0032 USD)."""
+    """A cost in the configured currency, the way the page's language writes it, with as many
+    decimals as it needs (1 234 Ft; 0,0032 USD)."""
     return format_currency(value, current_app.config["RIADO_SMS_CURRENCY"], locale=str(get_locale() or "hu"),
                            decimal_quantization=False)
 
@@ -63,6 +64,7 @@ def _alert_context():
         "error_words": error_words(),
         "money": money,
         "drill_test_group": current_app.config.get("RIADO_DRILL_TEST_GROUP"),
+        "ack_word": ops.ack_word(),  # what an alert asking for acknowledgement asks its recipients to reply
     }
 
 
@@ -150,8 +152,9 @@ def render_compose(raw: dict, errors: dict | None = None, code: int = 200, confl
     drill = bool(raw.get("drill") or (chosen is not None and chosen.drill))
     groups = db.session.execute(contact_ops.groups_query()).scalars().all()
     contacts = db.session.execute(contact_ops.contacts_query()).scalars().all()
-    plain = ops.compose(raw.get("body") or "", False, drill)
-    folded = ops.compose(raw.get("body") or "", True, drill)
+    ack = bool(raw.get("require_ack"))
+    plain = ops.compose(raw.get("body") or "", False, drill, ack)
+    folded = ops.compose(raw.get("body") or "", True, drill, ack)
     known = {"body", "groups", "contacts", "incident_id", "drill", "require_ack", "transliterate",
              "escalate_after_minutes", "recipients"}
     other = [m for field, messages in errors.items() if field not in known for m in messages]
@@ -161,7 +164,7 @@ def render_compose(raw: dict, errors: dict | None = None, code: int = 200, confl
         contacts=contacts, search_text=lambda c: fold(" ".join(filter(None, (c.name, c.organization, c.role)))),
         plain=plain, folded=folded, shown=folded if raw.get("transliterate") else plain,
         max_characters=sms.MAX_CHARACTERS, sender_notice=sender_notice(), gateway=ops.current_gateway_name(),
-        drill_prefix=ops.drill_prefix().strip(),
+        drill_prefix=ops.drill_prefix().strip(), reply_hint=ops.reply_hint(),
     ), code
 
 
@@ -297,11 +300,13 @@ def _awaiting(alert: Alert, deliveries) -> bool:
 
 @bp.route("/outbox", endpoint="outbox")
 def outbox():
-    """What the console gateway "sent" (recorded, never sent), newest first, 50 a page."""
+    """What the console gateway "sent" (recorded, never sent), newest first, 50 a page: to whom
+    (the contact's name, the phone as the viewer may see it), for which alert, and the replies
+    simulated to each message so far."""
     result = paged(ops.outbox_query())
     console = ops.current_gateway_name() == "console"
-    return render_template("alerts/outbox.html", result=result, console=console,
-                           simulate=console and can_write())
+    return render_template("alerts/outbox.html", result=result, rows=ops.outbox_rows(result["items"]), console=console,
+                           simulate=console and can_write(), reply_words=reply_outcome_words())
 
 
 def _page_to_return_to() -> int | None:

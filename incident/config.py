@@ -124,6 +124,16 @@ def _price(name: str, default: float) -> float:
     return price
 
 
+def _currency(name: str, default: str) -> str:
+    """An ISO 4217 currency code that Babel can write prices in (HUF, EUR, USD…)."""
+    from babel.numbers import list_currencies
+
+    code = (os.environ.get(name) or default).strip().upper()
+    if code not in list_currencies():
+        raise ConfigurationError(f"{name} must be an ISO 4217 currency code such as HUF, EUR or USD, not '{code}'.")
+    return code
+
+
 def from_environment() -> dict:
     """Build the Flask config mapping from environment variables."""
     folder = instance_path()
@@ -166,8 +176,10 @@ def from_environment() -> dict:
         "RIADO_SMS_VALIDITY_SECONDS": _whole_number("RIADO_SMS_VALIDITY_SECONDS", 900),
         "RIADO_SMS_LEASE_SECONDS": _whole_number("RIADO_SMS_LEASE_SECONDS", 60),
         "RIADO_SMS_TIMEOUT_SECONDS": _whole_number("RIADO_SMS_TIMEOUT_SECONDS", 15),
-        "RIADO_SMS_PRICE": _price("RIADO_SMS_PRICE", 0.08),
-        "RIADO_SMS_CURRENCY": (os.environ.get("RIADO_SMS_CURRENCY") or "USD").upper(),
+        # The price of one SMS segment in RIADO_SMS_CURRENCY, for the cost estimate: Twilio's
+        # price for a Hungarian mobile is about 0.10 USD, some 35 Ft.
+        "RIADO_SMS_PRICE": _price("RIADO_SMS_PRICE", 35),
+        "RIADO_SMS_CURRENCY": _currency("RIADO_SMS_CURRENCY", "HUF"),
         "RIADO_DRILL_TEST_GROUP": os.environ.get("RIADO_DRILL_TEST_GROUP") or None,
         # How many reverse proxies in front of Riadó append to X-Forwarded-For: the client's
         # address (sign-in rate limits, the audit trail) is then taken from there. 0: the

@@ -100,6 +100,6 @@ def test_after_action_csv_never_starts_a_formula(app, client, api, make_user):
     exported = client.get(f"/incidents/{incident['id']}/after-action.csv", headers=headers).data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(exported, newline="")))
     cells = [cell for row in rows for cell in row]
-    assert "'+ Riasztás, válasz: OK" in cells and "'-2+3 Kovács" in cells and "'=1+1 szivattyú" in cells
+    assert "'+ Riasztás, válasz: OK\nHa megkapta, küldje vissza: IGEN" in cells and "'-2+3 Kovács" in cells and "'=1+1 szivattyú" in cells
     assert "'@SUM(A1)" in cells
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)

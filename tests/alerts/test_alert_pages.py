@@ -214,7 +214,7 @@ def test_compose_confirm_and_send_exactly_once(app, client, officer_headers, mak
     assert texts_of(html, "final-body") == ["Arvizvédelmi készültség! HVB ülés 9:00-kor."]
     assert "Arvizvédelmi készültség!\nHVB ülés 9:00-kor." in unescape(html)
     assert texts_of(html, "encoding") == ["GSM-7"] and texts_of(html, "segments") == ["1"]
-    assert texts_of(html, "cost") == ["0,16 USD"]  # 0.08 × 1 segment × 2 recipients
+    assert texts_of(html, "cost") == ["70 Ft"]  # 35 Ft (the default price) × 1 segment × 2 recipients
     assert "Küldés most" in html
     send_form = Forms(html).forms["send-form"]
     assert send_form["action"] == "/alerts/send"
@@ -269,7 +269,7 @@ def test_back_to_editing_keeps_the_choice_and_a_drill_incident_makes_a_drill(app
                       incident_id=str(drill["id"]), require_ack="1", escalate_after_minutes="15")
     html = confirm.get_data(as_text=True)
     assert confirm.status_code == 200, html
-    assert texts_of(html, "final-body") == ["GYAKORLAT! Gyülekező 10-kor"]
+    assert texts_of(html, "final-body") == ["GYAKORLAT! Gyülekező 10-kor Ha megkapta, küldje vissza: IGEN"]
     assert 'data-testid="drill-banner"' in html and "15 perc" in html
     edit = Forms(html).forms["send-form"]["fields"] + [("edit", "1")]
     back = client.post("/alerts/new", data=MultiDict(edit))
@@ -313,6 +313,77 @@ def test_errors_are_shown_beside_the_fields(app, client, officer_headers, make_u
     assert excluded.status_code == 422
     assert "senki sem kapná meg" in html.split('id="recipients-error"')[1]
     assert alert_count(app) == 0
+
+
+HINT = "Ha megkapta, küldje vissza: IGEN"  # the reply hint in the configured SMS language (hu)
+
+
+def test_asking_for_acknowledgement_adds_the_reply_hint_to_the_preview_the_count_and_the_cost(
+        app, client, officer_headers, make_user, login):
+    people = make_people(client, officer_headers)
+    login(make_user("officer"))
+    julia = str(people["contacts"]["Kovács Júlia"])
+    body = ("Kérjük, jöjjön be a hivatalba. " * 5).strip()  # 154 GSM-7 characters: one segment alone
+    assert len(body) == 154
+    page = client.get("/alerts/new").get_data(as_text=True)
+    assert f"Visszaigazolás kérése: az SMS végén „{HINT}” áll" in page  # the checkbox says what is asked
+
+    plain = compose(client, body=body, contacts=[julia]).get_data(as_text=True)
+    assert texts_of(plain, "final-body") == [body]
+    assert texts_of(plain, "segments") == ["1"] and texts_of(plain, "cost") == ["35 Ft"]
+    assert texts_of(plain, "ack") == ["nem kért"]
+
+    confirm = compose(client, body=body, contacts=[julia], require_ack="1")
+    html = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200, html
+    assert f"{body}\n{HINT}</pre>" in unescape(html)  # the text as it goes out ends with the hint
+    assert texts_of(html, "encoding") == ["GSM-7"]  # the hint has no letter outside GSM-7
+    assert texts_of(html, "segments") == ["2"]  # 154 + 1 + 32 = 187 characters
+    assert texts_of(html, "cost") == ["70 Ft"]  # 35 Ft × 2 segments × 1 recipient
+    assert texts_of(html, "ack") == ["kérve: a címzettek válasza: IGEN"]
+
+    # Back to editing: the counter the page shows without a script counts the hint too.
+    back = client.post("/alerts/new", data=MultiDict(Forms(html).forms["send-form"]["fields"] + [("edit", "1")]))
+    again = back.get_data(as_text=True)
+    assert texts_of(again, "segments") == ["2"] and texts_of(again, "length") == ["187"]
+    assert unescape(again.split('data-testid="preview-body">')[1].split("</pre>")[0]) == f"{body}\n{HINT}"
+    # The live counter's API answers the same.
+    preview = client.post("/api/v1/alerts/preview", json={"body": body, "require_ack": True},
+                          headers=officer_headers).get_json()
+    assert (preview["body"], preview["characters"], preview["segments"]) == (f"{body}\n{HINT}", 187, 2)
+    assert client.post("/api/v1/alerts/preview", json={"body": body}, headers=officer_headers).get_json()["segments"] == 1
+
+    # The hint counts against the length limit as well.
+    assert compose(client, body="a" * 1580, contacts=[julia]).status_code == 200
+    too_long = compose(client, body="a" * 1580, contacts=[julia], require_ack="1")
+    assert too_long.status_code == 422 and "válaszkéréssel" in too_long.get_data(as_text=True)
+
+
+def _signed_in(app, user):
+    client = app.test_client()
+    page = client.get("/login")
+    client.post("/login", data={"email": user["email"], "password": user["password"],
+                                "csrf_token": csrf_from(page.get_data(as_text=True))})
+    return client
+
+
+def test_costs_are_shown_in_the_configured_currency_as_the_page_language_writes_money(app_factory, make_user, api):
+    headers, _ = api("officer")
+    people = make_people(app_factory().test_client(), headers)
+    user = make_user("officer")
+    for settings, hungarian, english in (
+        ({"RIADO_SMS_PRICE": 617.0}, ("1 234 Ft", "617 Ft"), "HUF1,234"),  # the default currency: forints
+        ({"RIADO_SMS_CURRENCY": "EUR", "RIADO_SMS_PRICE": 0.09}, ("0,18 EUR", "0,09 EUR"), "€0.18"),
+    ):
+        client = _signed_in(app_factory(**settings), user)
+        form = client.get("/alerts/new").get_data(as_text=True)
+        fields = {"csrf_token": csrf_from(form), "body": "Próba", "groups": str(people["group"])}  # two recipients
+        html = client.post("/alerts/new", data=fields).get_data(as_text=True)
+        assert [t.replace("\xa0", " ") for t in texts_of(html, "cost")] == [hungarian[0]]
+        assert f"{hungarian[1]} szegmensenként" in texts_of(html, "cost-formula")[0].replace("\xa0", " ")
+        client.get("/lang/en")
+        html = client.post("/alerts/new", data=fields).get_data(as_text=True)
+        assert texts_of(html, "cost") == [english]
 
 
 def test_send_refuses_a_form_without_its_key_and_a_stale_choice_goes_back_to_compose(app, client, officer_headers, make_user, login):
@@ -418,7 +489,7 @@ def test_outbox_lists_console_messages_and_a_simulated_reply_acknowledges(app, c
     assert page.status_code == 200
     texts = texts_of(html, "text")
     assert len(texts) == 3 and texts[-1] == "Korábbi üzenet"  # newest first
-    assert set(texts[:2]) == {"Kérjük, erősítse meg: OK"}
+    assert set(texts[:2]) == {"Kérjük, erősítse meg: OK Ha megkapta, küldje vissza: IGEN"}
     assert "+36 20 555 0101" in texts_of(html, "to")  # officers see the number
     assert "SZIMULÁCIÓ" in html and 'data-testid="console-note"' in html
     forms = Forms(html).forms
@@ -426,7 +497,7 @@ def test_outbox_lists_console_messages_and_a_simulated_reply_acknowledges(app, c
                  if "555 0101" in m.group(0))
     message_id = julia.group(1)
     reply_form = next(f for f in forms.values() if f["action"] == f"/alerts/outbox/{message_id}/reply")
-    assert dict(reply_form["fields"])["text"] == "OK"  # prefilled
+    assert dict(reply_form["fields"])["text"] == "IGEN"  # prefilled with the word the SMS asks for
 
     answer = client.post(reply_form["action"], data=MultiDict(reply_form["fields"]), follow_redirects=True)
     text = answer.get_data(as_text=True)
@@ -446,6 +517,56 @@ def test_outbox_lists_console_messages_and_a_simulated_reply_acknowledges(app, c
                       follow_redirects=True).get_data(as_text=True)
     assert "nem értelmezhető" in odd
     assert client.get(f"/api/v1/alerts/{alert_id}").get_json()["counts"]["acknowledged"] == 1
+
+
+def test_outbox_rows_name_the_contact_and_the_alert_with_the_replies_simulated_so_far(
+        app, client, officer_headers, make_user, login, queue):
+    people = make_people(client, officer_headers)
+    asking = api_alert(client, officer_headers, body="HVB ülés 9-kor", groups=[people["group"]], require_ack=True)
+    telling = api_alert(client, officer_headers, body="Tájékoztatás", contacts=[people["contacts"]["Szabó Ödön"]])
+    for alert_id in (asking, telling):
+        wait_for(lambda alert_id=alert_id: client.get(f"/api/v1/alerts/{alert_id}",
+                                                      headers=officer_headers).get_json()["status"] == "done")
+
+    def rows(html) -> dict:
+        """The outbox's rows by the phone they went to, as the page shows it."""
+        out = {}
+        for match in re.finditer(r'<tr data-testid="outbox-message" data-message="(\d+)">(.*?)</tr>', html, re.DOTALL):
+            row = match.group(2)
+            out[texts_of(row, "to")[0]] = {
+                "id": match.group(1), "name": texts_of(row, "name"), "alert": texts_of(row, "alert-link"),
+                "replies": texts_of(row, "reply-said"), "outcomes": re.findall(r'data-outcome="(\w+)"', row),
+            }
+        return out
+
+    login(make_user("officer"))
+    html = client.get("/alerts/outbox").get_data(as_text=True)
+    before = rows(html)
+    assert before["+36 20 555 0101"]["name"] == ["Kovács Júlia"] and before["+36 20 555 0101"]["alert"] == [f"#{asking}"]
+    assert f'href="/alerts/{asking}" data-testid="alert-link"' in html
+    assert f'href="/alerts/{telling}" data-testid="alert-link"' in html
+    assert before["+36 20 555 0103"]["name"] == ["Szabó Ödön"] and before["+36 20 555 0103"]["alert"] == [f"#{telling}"]
+    assert all(row["replies"] == [] for row in before.values())
+    token = csrf_from(html)
+    for phone, text in (("+36 20 555 0101", "hmm"), ("+36 20 555 0101", "IGEN"), ("+36 20 555 0103", "STOP")):
+        answer = client.post(f"/alerts/outbox/{before[phone]['id']}/reply", data={"csrf_token": token, "text": text})
+        assert answer.status_code == 302
+
+    after = rows(client.get("/alerts/outbox").get_data(as_text=True))
+    assert after["+36 20 555 0101"]["replies"] == ["hmm", "IGEN"]  # oldest first
+    assert after["+36 20 555 0101"]["outcomes"] == ["unknown", "ack"]
+    assert after["+36 20 555 0102"]["replies"] == []  # Péter has not answered
+    assert after["+36 20 555 0103"]["replies"] == ["STOP"] and after["+36 20 555 0103"]["outcomes"] == ["stop"]
+    page = client.get("/alerts/outbox").get_data(as_text=True)
+    julia = page.split(f'data-message="{before["+36 20 555 0101"]["id"]}"')[1].split("</tr>")[0]
+    assert "nem értelmezhető" in julia and "visszaigazolta" in julia
+
+    # A viewer sees who and which alert, and the replies; the phones stay masked.
+    page = _signed_in(app, make_user("viewer")).get("/alerts/outbox").get_data(as_text=True)
+    seen = rows(page)
+    assert set(seen) == {"+36 20 *** **01", "+36 20 *** **02", "+36 20 *** **03"}
+    assert seen["+36 20 *** **01"]["name"] == ["Kovács Júlia"] and seen["+36 20 *** **01"]["replies"] == ["hmm", "IGEN"]
+    assert "555 0101" not in page and JULIA not in page
 
 
 def test_outbox_with_twilio_configured_says_so_and_simulates_nothing(app_factory, make_user, api):

@@ -120,6 +120,52 @@ def test_replies_acknowledge_opt_out_and_opt_in(sms_app, sms_server, consumer, f
     assert FakeTwilio.signed_post(inbound, {"From": PHONES[1], "Body": "hello"}, auth_token="wrong")[0] == 403
 
 
+HINT_HU = "\nHa megkapta, küldje vissza: IGEN"
+
+
+def test_an_alert_asking_for_acknowledgement_says_what_to_reply_and_that_word_acknowledges(
+        sms_app, sms_server, consumer, fake_twilio, api):
+    client = sms_app.test_client()
+    headers, _ = api("officer")
+    asking, _ = create_group_of(client, "Ügyelet", [("Kovács Júlia", PHONES[0], True), ("Nagy Péter", PHONES[1], True)])
+    telling, _ = create_group_of(client, "Sajtó", [("Szabó Ödön", PHONES[2], True)])
+    body = "HVB ülés ma 9:00-kor a hivatalban."
+    ack_id = client.post("/api/v1/alerts", json={"body": body, "groups": [asking], "require_ack": True},
+                         headers=headers).get_json()["id"]
+    plain_id = client.post("/api/v1/alerts", json={"body": body, "groups": [telling]}, headers=headers).get_json()["id"]
+    wait_for(lambda: len(fake_twilio.messages) == 3)
+    received = {m.to: m.body for m in fake_twilio.messages}
+    # What the phones got: the hint on a line of its own at the end, only where an answer is asked for.
+    assert received[PHONES[0]] == received[PHONES[1]] == body + HINT_HU
+    assert received[PHONES[2]] == body
+    alert = client.get(f"/api/v1/alerts/{ack_id}", headers=headers).get_json()
+    assert alert["body"] == body + HINT_HU and alert["encoding"] == "GSM-7"  # the hint keeps a GSM-7 text GSM-7
+    assert client.get(f"/api/v1/alerts/{plain_id}", headers=headers).get_json()["body"] == body
+
+    # Exactly the word the hint asks for acknowledges, as the recipient types it.
+    status, answer = FakeTwilio.signed_post(sms_server + "/webhooks/twilio/inbound",
+                                            {"From": PHONES[0], "To": "+36205550000", "Body": "IGEN"})
+    assert status == 200 and "<Message>" in answer
+    assert client.get(f"/api/v1/alerts/{ack_id}", headers=headers).get_json()["counts"]["acknowledged"] == 1
+
+
+def test_the_reply_hint_is_in_the_sms_language_and_keeps_gsm7_text_gsm7(app_factory):
+    from incident.extensions import db
+
+    from alerts import operations as ops
+
+    english = app_factory(RIADO_LOCALE="en")
+    with english.test_request_context():
+        assert ops.compose("Meeting at 9.", False, False, require_ack=True).body == "Meeting at 9.\nReply YES to confirm."
+        assert ops.compose("Meeting at 9.", False, False).body == "Meeting at 9."
+        db.session.rollback()
+    hungarian = app_factory(RIADO_LOCALE="hu")
+    with hungarian.test_request_context():
+        text = ops.compose("Árvíz", True, True, require_ack=True)
+        assert text.body == "GYAKORLAT! Arviz" + HINT_HU and text.encoding == "GSM-7"
+        db.session.rollback()
+
+
 def test_escalation_sends_one_reminder_to_the_silent(sms_app, consumer, fake_twilio, api):
     from incident.extensions import db
 
@@ -143,6 +189,7 @@ def test_escalation_sends_one_reminder_to_the_silent(sms_app, consumer, fake_twi
         sms_app.extensions["alert_tasks"].fan_out(alert_id)
     reminder = wait_for(lambda: [m for m in fake_twilio.messages if m.body.startswith("EMLÉKEZTETŐ")])
     assert [m.to for m in reminder] == [PHONES[1]]
+    assert reminder[0].body == "EMLÉKEZTETŐ: Riasztás" + HINT_HU  # the same word to reply, once
     silent = client.get(f"/api/v1/alerts/{alert_id}/deliveries", query_string={"kind": "reminder"}, headers=headers).get_json()
     assert silent["total"] == 1
 

@@ -86,7 +86,7 @@ def test_officer_composes_confirms_sends_and_watches_the_progress(app, live_serv
     assert page.inner_text("[data-testid=recipient-count]") == "3"
     assert page.locator("[data-testid=recipient] [data-testid=name]").all_inner_texts() == [n for n, _ in MEMBERS]
     assert page.inner_text("[data-testid=final-body]").startswith("Arvizvédelmi")
-    assert page.inner_text("[data-testid=cost]").replace("\xa0", " ") == "0,24 USD"
+    assert page.inner_text("[data-testid=cost]").replace("\xa0", " ") == "105 Ft"  # 35 Ft × 1 segment × 3
     page.click("[data-testid=send-now]")
     page.wait_for_url(re.compile(r".*/alerts/\d+$"))
 
@@ -111,4 +111,30 @@ def test_officer_composes_confirms_sends_and_watches_the_progress(app, live_serv
     assert width == "100%"
 
     assert page.offsite_requests == []
+    assert page.console_errors == []
+
+
+def test_the_live_counter_counts_the_reply_hint_while_acknowledgement_is_required(app, live_server, page, make_user):
+    app.extensions["huey"].flush()
+    _people(app)
+    sign_in(page, live_server, make_user("officer"))
+    page.goto(live_server + "/alerts/new")
+    hint = "Ha megkapta, küldje vissza: IGEN"
+    assert f"„{hint}”" in page.inner_text("label:has(#require_ack)")
+
+    body = ("Kérjük, jöjjön be a hivatalba. " * 5).strip()  # 154 GSM-7 characters: one segment
+    page.fill("#body", body)
+    counted = _counter(page, "GSM-7", len(body))
+    assert counted["segments"] == "1"
+    assert page.inner_text("[data-testid=preview-body]") == body
+
+    # Ticking "require acknowledgement": the hint goes out too, so it is counted (187: two segments).
+    page.check("#require_ack")
+    counted = _counter(page, "GSM-7", len(body) + 1 + len(hint))
+    assert counted["segments"] == "2"
+    assert page.inner_text("[data-testid=preview-body]") == body + "\n" + hint
+
+    page.uncheck("#require_ack")
+    counted = _counter(page, "GSM-7", len(body))
+    assert counted["segments"] == "1" and page.inner_text("[data-testid=preview-body]") == body
     assert page.console_errors == []

@@ -64,6 +64,7 @@ def test_missing_spatialite_stops_start_up(tmp_path):
         ({"RIADO_TRUSTED_PROXIES": "nginx"}, ["RIADO_TRUSTED_PROXIES", "whole number"]),
         ({"RIADO_MAX_UPLOAD_MB": "16MB"}, ["RIADO_MAX_UPLOAD_MB", "whole number"]),
         ({"RIADO_MAX_UPLOAD_MB": "0"}, ["RIADO_MAX_UPLOAD_MB", "1 or more"]),
+        ({"RIADO_SMS_CURRENCY": "forint"}, ["RIADO_SMS_CURRENCY", "ISO 4217"]),
     ],
 )
 def test_bad_settings_are_named(tmp_path, env, words):

@@ -7,8 +7,8 @@
  *     The live counter: as the officer types (debounced), the text is sent to
  *     POST /api/v1/alerts/preview (with the page's CSRF token as X-CSRFToken) twice, plain and
  *     transliterated, and [data-counter] shows the encoding, characters, segments, the length
- *     against the limit and the text as it will go out (with the drill prefix), and what
- *     transliteration saves.
+ *     against the limit and the text as it will go out (with the drill prefix, and the reply
+ *     hint when acknowledgement is required), and what transliteration saves.
  *     Choosing a drill incident ticks and locks the drill checkbox (the server makes it a drill
  *     anyway); the reminder field and the replies notice show only with "require acknowledgement".
  *
@@ -86,7 +86,8 @@
       return Riado.getJson(url, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRFToken": token },
-        body: JSON.stringify({ body: body.value, transliterate: folded, drill: isDrill() })
+        body: JSON.stringify({ body: body.value, transliterate: folded, drill: isDrill(),
+                               require_ack: Boolean(requireAck && requireAck.checked) })
       });
     }
 
@@ -198,7 +199,10 @@
       });
     }
     if (requireAck) {
-      requireAck.addEventListener("change", syncAck);
+      requireAck.addEventListener("change", function () {
+        syncAck();
+        update();
+      });
     }
     // A disabled checkbox is not sent: send the drill choice the incident imposes anyway.
     form.addEventListener("submit", function () {
