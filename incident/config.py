@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
@@ -17,6 +18,7 @@ DEFAULT_TILE_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
 LOCALES = ("hu", "en")
+DEFAULT_MAX_DISTANCE_KM = 50.0
 
 
 class ConfigurationError(Exception):
@@ -134,6 +136,19 @@ def _currency(name: str, default: str) -> str:
     return code
 
 
+def _distance_km(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        distance = float(value.replace(",", "."))
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of kilometres, not '{value}'.") from None
+    if not math.isfinite(distance) or distance < 0:
+        raise ConfigurationError(f"{name} must be a number of kilometres, 0 or more.")
+    return distance
+
+
 def from_environment() -> dict:
     """Build the Flask config mapping from environment variables."""
     folder = instance_path()
@@ -165,6 +180,10 @@ def from_environment() -> dict:
         # A GeoJSON file with the municipality's outline for the maps (else the one stored with
         # the municipality, as the demo district's is).
         "RIADO_BOUNDARY_GEOJSON": os.environ.get("RIADO_BOUNDARY_GEOJSON") or None,
+        # How far from the municipality's outline a place (an incident's location or area, a
+        # resource) may lie before it is refused as a likely typing slip (latitude and longitude
+        # swapped), unless the user confirms it (``confirm_far``).
+        "RIADO_MAX_DISTANCE_KM": _distance_km("RIADO_MAX_DISTANCE_KM", DEFAULT_MAX_DISTANCE_KM),
         "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID") or None,
         "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN") or None,
         "TWILIO_FROM": os.environ.get("TWILIO_FROM") or None,

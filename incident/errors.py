@@ -19,11 +19,14 @@ class FieldError(ValueError):
 
 
 class FieldErrors(ValueError):
-    """Several input values are unacceptable: ``{field: [messages]}``."""
+    """Several input values are unacceptable: ``{field: [messages]}``. ``confirm`` names the flag
+    (``confirm_far``) that would let a value through that is refused only until the user confirms
+    it (a place far from the municipality): a form then offers that checkbox."""
 
-    def __init__(self, errors: dict[str, list[str]]):
+    def __init__(self, errors: dict[str, list[str]], confirm: str | None = None):
         super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
         self.errors = errors
+        self.confirm = confirm
 
 
 class ConflictError(Exception):

@@ -357,6 +357,36 @@ def _nearest_spatialite(session, model, lon, lat, limit, within_m, where, geomet
     return [Nearest(r.id, float(r.d)) for r in rows if r.d is not None]
 
 
+def distances_m(outline, geometries, session=None) -> list[float]:
+    """Geodesic distances in metres from ``outline`` to each of ``geometries`` (shapely, WGS84),
+    0 where they touch or overlap: one statement, measured by the database on the ellipsoid
+    (PostGIS: ``geography``; SpatiaLite: ``ST_Distance(a, b, 1)``), so that both backends agree."""
+    from .extensions import db
+
+    session = session or db.session
+    geometries = list(geometries)
+    if not geometries:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        measure = "ST_Distance(ST_GeomFromWKB(:outline, 4326)::geography, ST_GeomFromWKB(:g{i}, 4326)::geography)"
+    else:
+        measure = "ST_Distance(GeomFromWKB(:outline, 4326), GeomFromWKB(:g{i}, 4326), 1)"
+    params = {"outline": shapely.to_wkb(outline, output_dimension=2)}
+    params.update({f"g{i}": shapely.to_wkb(geom, output_dimension=2) for i, geom in enumerate(geometries)})
+    statement = "SELECT " + ", ".join(measure.format(i=i) for i in range(len(geometries)))
+    row = session.execute(text(statement), params).one()
+    return [float(value) for value in row]
+
+
+def swapped(geom):
+    """``geom`` with each position's two numbers swapped (latitude taken for longitude and back),
+    or None when the swapped numbers are no position (a longitude beyond ±90 as a latitude)."""
+    minx, _miny, maxx, _maxy = geom.bounds
+    if minx < -90 or maxx > 90:
+        return None
+    return shapely.transform(geom, lambda coords: coords[:, ::-1])
+
+
 def boundary_from_file(path) -> "shapely.MultiPolygon":
     """A municipality outline from a GeoJSON file (a Polygon or MultiPolygon, bare or in a Feature
     or FeatureCollection), as one valid MultiPolygon."""

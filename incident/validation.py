@@ -272,6 +272,7 @@ class Cleaner:
         self.partial = partial
         self.out: dict = {}
         self.errors: dict[str, list[str]] = {}
+        self.confirm: str | None = None  # see FieldErrors.confirm
 
     def skip(self, field: str) -> bool:
         """In a partial update, absent fields are left alone."""
@@ -290,6 +291,7 @@ class Cleaner:
             for key, messages in exc.errors.items():
                 for message in messages:
                     self.error(key, message)
+            self.confirm = exc.confirm or self.confirm
         return None
 
     def text(self, field: str, max_len: int, required: bool = False, default: str = "", name: bool = False) -> None:
@@ -377,5 +379,5 @@ class Cleaner:
 
     def done(self) -> dict:
         if self.errors:
-            raise FieldErrors(self.errors)
+            raise FieldErrors(self.errors, confirm=self.confirm)
         return self.out

@@ -31,7 +31,7 @@ from incident.operations import incidents as incident_ops
 from incident.security import csp_nonce, require_role
 from incident.geo import area_text, parse_area_text
 from incident.operations.municipality import current_municipality, map_view
-from incident.web.display import kind_labels, locale
+from incident.web.display import draw_labels, kind_labels, locale
 from incident.web.params import flag_arg, version_value
 
 from . import builder, geojson
@@ -185,40 +185,14 @@ def area_spec(incident: Incident, bounds) -> dict:
     }
 
 
-def draw_labels() -> dict:
-    """Leaflet.draw's words (its toolbar and hints), in the UI language."""
-    return {
-        "polygon": _("Draw the area (polygon)"),
-        "rectangle": _("Draw a rectangle"),
-        "edit": _("Move the corners of the area"),
-        "edit_disabled": _("Nothing to edit yet"),
-        "remove": _("Delete a shape"),
-        "remove_disabled": _("Nothing to delete"),
-        "cancel": _("Cancel"),
-        "finish": _("Finish"),
-        "undo": _("Delete last point"),
-        "save": _("Done"),
-        "clear_all": _("Delete all"),
-        "polygon_start": _("Click to place the first corner of the area."),
-        "polygon_continue": _("Click to place the next corner."),
-        "polygon_end": _("Click the first corner to close the area."),
-        "rectangle_start": _("Press and drag to draw a rectangle."),
-        "edit_hint": _("Drag the corners; then press Done."),
-        "remove_hint": _("Click a shape to delete it; then press Done."),
-        "crossing": _("The edges must not cross."),
-        "unsaved": _("The drawing is not saved yet."),
-        "empty": _("Nothing is drawn: saving removes the affected area."),
-    }
-
-
 def _area_page(incident: Incident, code: int = 200, error: str | None = None, conflict: str | None = None,
-               drawn: str | None = None, version: int | None = None):
+               drawn: str | None = None, version: int | None = None, confirm: str | None = None):
     bounds = None  # centred on the incident; the script zooms to the area if there is one
     area = area_text(incident.area) if drawn is None else drawn
     point = lonlat(incident.location)
     return _render_map(
         "maps/area.html", area_spec(incident, bounds), incident=incident, area_json=area, point=point,
-        version=incident.version if version is None else version, error=error, conflict=conflict,
+        version=incident.version if version is None else version, error=error, conflict=conflict, confirm=confirm,
         draw_words=draw_labels(), endpoints={"boundary": url_for("api_map.boundary")},
     ), code
 
@@ -239,13 +213,14 @@ def incident_area(incident_id: int):
         return _area_page(incident, 422, error=problem, drawn=text, version=version)
     before = incident.log_count
     try:
-        incident_ops.update_incident(incident, {"area": value, "version": version})
+        incident_ops.update_incident(incident, {"area": value, "version": version,
+                                                "confirm_far": request.form.get("confirm_far") == "y"})
         db.session.commit()
     except FieldErrors as exc:
         db.session.rollback()
         message = " ".join(m for messages in exc.errors.values() for m in messages)
         return _area_page(db.get_or_404(Incident, incident_id), 422, error=message, drawn=_as_text(value, text),
-                          version=version)
+                          version=version, confirm=exc.confirm)
     except ConflictError as exc:
         db.session.rollback()
         # Someone changed the incident meanwhile: show what is stored now, with its version.

@@ -76,7 +76,10 @@ def _register_domain_errors(app):
     @app.errorhandler(FieldErrors)
     def field_errors(exc):
         db.session.rollback()
-        return _json_error(422, "Unprocessable Entity", errors={"json": exc.errors})
+        body = {"errors": {"json": exc.errors}}
+        if exc.confirm:  # refused only until confirmed (a place far from the municipality)
+            body["message"] = f"Check the fields named; if they are right, send {exc.confirm}: true with them."
+        return _json_error(422, "Unprocessable Entity", **body)
 
     @app.errorhandler(ConflictError)
     def conflict(exc):

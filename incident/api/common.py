@@ -50,6 +50,13 @@ def geojson_area(description: str) -> dict:
     }
 
 
+def confirm_far_field() -> fields.Boolean:
+    """``confirm_far``: the place is right although it lies far from the municipality."""
+    return fields.Boolean(load_only=True, metadata={
+        "description": "true: save a location or area although it lies more than RIADO_MAX_DISTANCE_KM "
+                       "from the municipality's outline (without it: 422 naming the field)"})
+
+
 def file_response(media_type: str, description: str) -> dict:
     """The 200 answer of an endpoint that sends a file, for ``@blp.doc(responses=...)`` (without
     it the document would describe only the JSON error)."""

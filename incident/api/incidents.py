@@ -12,7 +12,9 @@ from ..extensions import db
 from ..models import INCIDENT_KINDS, LOG_KINDS, SEVERITIES, STATUSES, Incident, LogEntry
 from ..operations import incidents as ops
 from ..security import sees_personal_data
-from .common import CSV_DOC, GEOJSON_POINT, Blueprint, Integer, ListArgs, geojson_area, page, search_text
+from .common import (
+    CSV_DOC, GEOJSON_POINT, Blueprint, Integer, ListArgs, confirm_far_field, geojson_area, page, search_text,
+)
 from .fields import Geometry, Out, StaffField, StaffSchema, listing
 from .registry import ResourceList, csv_response, resource_hits
 
@@ -30,6 +32,7 @@ class IncidentIn(Schema):
     drill = fields.Boolean()
     status = fields.String(metadata={"enum": list(STATUSES)})
     version = Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
+    confirm_far = confirm_far_field()
 
 
 class IncidentPatch(IncidentIn):

@@ -16,7 +16,7 @@ from ..operations import csvio
 from ..operations import resources as resource_ops
 from ..phones import mask_email, mask_phone
 from ..security import require_role, sees_personal_data
-from .common import CSV_DOC, GEOJSON_POINT, Blueprint, Integer, ListArgs, page, search_text
+from .common import CSV_DOC, GEOJSON_POINT, Blueprint, Integer, ListArgs, confirm_far_field, page, search_text
 from .fields import Geometry, Out, Personal, With, listing
 
 
@@ -106,6 +106,7 @@ class ResourceIn(Schema):
     location = fields.Dict(required=True, allow_none=True, metadata=GEOJSON_POINT)
     notes = fields.String(allow_none=True)
     version = Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
+    confirm_far = confirm_far_field()
 
 
 class ResourcePatch(ResourceIn):

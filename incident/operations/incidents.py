@@ -38,6 +38,7 @@ from ..models import (
 from ..validation import Cleaner, fold, moment, whole_number
 from . import resources as resource_ops
 from .contacts import check_version
+from .municipality import refuse_far
 from .staff import Staff
 
 USER_LOG_KINDS = tuple(k for k in LOG_KINDS if k != "system")
@@ -98,7 +99,9 @@ def next_number(year: int) -> int:
     return conn.execute(text("UPDATE counters SET value = value + 1 WHERE name = :n RETURNING value"), {"n": name}).scalar_one()
 
 
-def clean_incident(raw: dict, partial: bool = False) -> dict:
+def clean_incident(raw: dict, partial: bool = False, current: Incident | None = None) -> dict:
+    """Validate an incident's fields; a location or area far from the municipality is refused
+    unless ``confirm_far`` (or it is what ``current`` has stored already)."""
     c = Cleaner(raw, partial)
     c.text("title", 200, required=True, name=True)
     c.choice("kind", INCIDENT_KINDS, required=True)
@@ -120,6 +123,7 @@ def clean_incident(raw: dict, partial: bool = False) -> dict:
             area = c.run("area", area_from_geojson, raw["area"])
             if area is not None:
                 c.out["area"] = area
+    refuse_far(c, ("location", "area"), current)
     return c.done()
 
 
@@ -173,7 +177,7 @@ def update_incident(incident: Incident, raw: dict, now: dt.datetime | None = Non
         errors.update(exc.errors)
     try:
         data = clean_incident({k: v for k, v in raw.items() if k not in ("version", "status", *CLOSING_FIELDS)},
-                              partial=True)
+                              partial=True, current=incident)
     except FieldErrors as exc:
         errors.update(exc.errors)
     if status is not None and status not in STATUSES:

@@ -16,6 +16,7 @@ from ..geo import nearest, point_from_geojson, same_geometry, to_element
 from ..models import RESOURCE_STATUSES, Assignment, Contact, Incident, Resource, ResourceKind
 from ..validation import Cleaner, fold, name_taken
 from .contacts import check_version
+from .municipality import refuse_far
 
 SHELTER = "shelter"
 
@@ -99,8 +100,10 @@ def kinds() -> list[ResourceKind]:
     return list(db.session.execute(select(ResourceKind).order_by(ResourceKind.code)).scalars())
 
 
-def clean_resource(raw: dict, partial: bool = False, codes=None) -> dict:
-    """Validate a resource's fields (JSON, form or CSV values); FieldErrors names every bad one."""
+def clean_resource(raw: dict, partial: bool = False, codes=None, current: Resource | None = None) -> dict:
+    """Validate a resource's fields (JSON, form or CSV values); FieldErrors names every bad one. A
+    location far from the municipality is refused unless ``confirm_far`` (or ``current`` has it
+    stored already)."""
     c = Cleaner(raw, partial)
     c.text("name", 200, required=True, name=True)
     c.choice("kind", codes if codes is not None else kind_codes(), required=True)
@@ -127,6 +130,7 @@ def clean_resource(raw: dict, partial: bool = False, codes=None) -> dict:
                 c.out["location"] = point
     if c.out.get("kind") == SHELTER and "capacity" in c.out and c.out["capacity"] is None:
         c.error("capacity", _l("A shelter needs its capacity in persons."))
+    refuse_far(c, ("location",), current)
     return c.done()
 
 
@@ -175,7 +179,8 @@ def update_resource(resource: Resource, raw: dict, codes=None) -> Resource:
     assignment takes it, so that what is assigned is read as it stands."""
     lock_resource(resource.id)
     check_version(resource, raw)
-    data = clean_resource({k: v for k, v in raw.items() if k != "version"}, partial=True, codes=codes)
+    data = clean_resource({k: v for k, v in raw.items() if k != "version"}, partial=True, codes=codes,
+                          current=resource)
     if resource.kind == SHELTER and data.get("kind", SHELTER) == SHELTER and "capacity" in data and data["capacity"] is None:
         raise FieldErrors({"capacity": [str(_l("A shelter needs its capacity in persons."))]})
     check_assigned(resource, data)

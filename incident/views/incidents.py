@@ -31,7 +31,7 @@ from ..operations.staff import staff_for
 from ..report import area_outline, hectares
 from ..security import require_role, sees_personal_data
 from ..web.display import can_write, coordinate, kind_labels, unit_of
-from ..web.forms import form_version, render_form, set_location, write
+from ..web.forms import confirm_far_field, form_version, render_form, set_location, write
 from ..web.paging import paged
 from ..web.params import number_arg, search_arg, yes_no_filter_arg
 
@@ -90,6 +90,7 @@ class IncidentForm(FlaskForm):
     latitude = HiddenField(_l("Latitude"))
     longitude = HiddenField(_l("Longitude"))
     version = HiddenField()
+    confirm_far = confirm_far_field()
 
 
 class NewIncidentForm(IncidentForm):
@@ -115,6 +116,7 @@ def _raw(form: IncidentForm, location) -> dict:
         "commander": form.commander.data,
         "description": _text(form.description.data),
         "location": location or None,
+        "confirm_far": bool(form.confirm_far.data),
     }
 
 

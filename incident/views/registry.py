@@ -32,7 +32,7 @@ from ..operations import resources as resource_ops
 from ..phones import display_phone
 from ..security import require_role, sees_personal_data
 from ..web.display import kind_labels, locale, unit_of
-from ..web.forms import form_version, render_form, set_location, write
+from ..web.forms import confirm_far_field, form_version, render_form, set_location, write
 from ..web.paging import PAGE_SIZE, page_number, paged
 from ..web.params import id_arg, search_arg
 
@@ -268,6 +268,7 @@ class ResourceForm(FlaskForm):
     longitude = HiddenField(_l("Longitude"))
     notes = TextAreaField(_l("Notes"))
     version = HiddenField()
+    confirm_far = confirm_far_field()
 
 
 def _resource_form(resource: Resource | None = None) -> ResourceForm:
@@ -300,6 +301,7 @@ def _resource_raw(form: ResourceForm, location) -> dict:
         "contact_id": form.contact_id.data or None,
         "location": location or None,
         "notes": form.notes.data,
+        "confirm_far": bool(form.confirm_far.data),
     }
 
 

@@ -57,7 +57,7 @@ def _page_context() -> dict:
         "show_distance": display.show_distance, "duration": display.duration_text, "unit_of": display.unit_of,
         "degrees": display.degrees,
         # Maps on pages (the location picker, the incident's map): called only where one is drawn.
-        "map_view": map_view,
+        "map_view": map_view, "draw_labels": display.draw_labels,
         "tile_url": config.get("RIADO_TILE_URL", ""), "tile_attribution": config.get("RIADO_TILE_ATTRIBUTION", ""),
     }
 

@@ -101,3 +101,30 @@ def ended_message(sessions: int, tokens: int, others: bool = False) -> str:
     else:
         signed_out = ngettext("%(num)d session was signed out,", "%(num)d sessions were signed out,", sessions)
     return signed_out + " " + ngettext("%(num)d token was revoked.", "%(num)d tokens were revoked.", tokens)
+
+
+def draw_labels() -> dict:
+    """Leaflet.draw's words (its toolbar and hints), in the UI language: the affected area drawn on
+    the incident form and on the maps wing's area editor."""
+    return {
+        "polygon": _("Draw the area (polygon)"),
+        "rectangle": _("Draw a rectangle"),
+        "edit": _("Move the corners of the area"),
+        "edit_disabled": _("Nothing to edit yet"),
+        "remove": _("Delete a shape"),
+        "remove_disabled": _("Nothing to delete"),
+        "cancel": _("Cancel"),
+        "finish": _("Finish"),
+        "undo": _("Delete last point"),
+        "save": _("Done"),
+        "clear_all": _("Delete all"),
+        "polygon_start": _("Click to place the first corner of the area."),
+        "polygon_continue": _("Click to place the next corner."),
+        "polygon_end": _("Click the first corner to close the area."),
+        "rectangle_start": _("Press and drag to draw a rectangle."),
+        "edit_hint": _("Drag the corners; then press Done."),
+        "remove_hint": _("Click a shape to delete it; then press Done."),
+        "crossing": _("The edges must not cross."),
+        "unsaved": _("The drawing is not saved yet."),
+        "empty": _("Nothing is drawn: saving removes the affected area."),
+    }

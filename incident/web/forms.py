@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms import BooleanField
 
 from ..errors import ConflictError, FieldError, FieldErrors
 from ..extensions import db
@@ -18,16 +19,25 @@ from .params import version_value
 STALE = _l("Someone else changed this record meanwhile; reload it and try again.")
 
 
+def confirm_far_field() -> BooleanField:
+    """The checkbox with which an officer says that a place far from the municipality is right
+    (``confirm_far``); the form shows it once a far place was refused (``Outcome.confirm``)."""
+    return BooleanField(_l("The place is right: save it although it is far from the municipality."))
+
+
 @dataclass
 class Outcome:
     """What a form's write came to: ``ok``; problems that belong to no field of the form
     (``extra``); a conflict with the data as it stands (``conflict``, a message for the page's
-    top), or one that is about a field (``field_conflict``: its message stands beside the field)."""
+    top), or one that is about a field (``field_conflict``: its message stands beside the field);
+    the flag that would let a refused value through once the user confirms it (``confirm``: the
+    page then offers its checkbox, e.g. ``confirm_far`` for a place far from the municipality)."""
 
     ok: bool = False
     extra: dict[str, list[str]] = field(default_factory=dict)
     conflict: str | None = None
     field_conflict: bool = False
+    confirm: str | None = None
 
     def status(self, form) -> int:
         """409 for a conflict, 422 for bad input, 200 otherwise."""
@@ -87,6 +97,7 @@ def write(form, action) -> Outcome:
             if name == "location" and location is False:
                 continue  # already said about latitude/longitude
             errors.setdefault(name, []).extend(messages)
+        outcome.confirm = exc.confirm
     except FieldError as exc:
         errors.setdefault(exc.field, []).append(exc.message)
     except ConflictError as exc:
@@ -113,4 +124,4 @@ def render_form(template: str, form, outcome: Outcome | None = None, **context):
     """The form's page with what ``write`` found (nothing yet: ``outcome`` None), and its status."""
     outcome = outcome or Outcome()
     return render_template(template, form=form, extra_errors=outcome.extra, conflict=outcome.conflict,
-                           **context), outcome.status(form)
+                           confirm=outcome.confirm, **context), outcome.status(form)

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from browser import only_tiles, script_errors, sign_in
+from browser import draw_polygon, only_tiles, script_errors, sign_in
 from factories import EMBANKMENT, PAYLOADS, committed, create_incident, create_resource
 
 pytestmark = pytest.mark.browser
@@ -210,32 +208,6 @@ def test_wall_map_picks_up_a_new_incident_without_a_reload(app, live_server, pag
     assert script_errors(page) == []
 
 
-def _draw_polygon(page, frame, points, shapes_after):
-    """Click a polygon's corners with Leaflet.draw's polygon tool, then its first corner again to
-    close it. Leaflet.draw ignores a press that comes within 50 ms of the last one (a double-click
-    guard on a timer, which a loaded machine delays): a click that left no corner is made again,
-    as the officer would; a click that did anything else fails the test."""
-    box = page.locator(frame).bounding_box()
-    corners = page.locator(f"{frame} .leaflet-editing-icon")
-    shapes = f"document.querySelector('{frame}').getAttribute('data-shapes') === '{shapes_after}'"
-
-    def click(x, y, done_js):
-        for _attempt in range(3):
-            time.sleep(0.15)
-            page.mouse.click(box["x"] + x, box["y"] + y)
-            try:
-                page.wait_for_function(done_js, timeout=3_000)
-                return
-            except PlaywrightTimeoutError:
-                continue
-        raise AssertionError(f"the map did not take the click at {x}, {y}")
-
-    for number, (x, y) in enumerate(points, start=1):
-        click(x, y, f"() => document.querySelectorAll('{frame} .leaflet-editing-icon').length === {number}")
-    assert corners.count() == len(points)
-    click(*points[0], f"() => {shapes}")
-
-
 def test_officer_draws_an_affected_area_and_saves_it(app, live_server, page, make_user):
     from shapely.geometry import shape
 
@@ -249,7 +221,7 @@ def test_officer_draws_an_affected_area_and_saves_it(app, live_server, page, mak
 
     # A self-crossing shape first: refused with the reason, nothing stored.
     page.click(".leaflet-draw-draw-polygon")
-    _draw_polygon(page, "[data-testid=area-map]", [(300, 150), (500, 350), (500, 150), (300, 350)], shapes_after=1)
+    draw_polygon(page, "[data-testid=area-map]", [(300, 150), (500, 350), (500, 150), (300, 350)], shapes_after=1)
     page.click("[data-testid=save-area]")
     error = page.locator("[data-testid=area-error]")
     error.wait_for()
@@ -261,7 +233,7 @@ def test_officer_draws_an_affected_area_and_saves_it(app, live_server, page, mak
     page.locator(".leaflet-draw-actions:visible li:last-child a").click()  # "delete all"
     page.wait_for_function("() => document.querySelector('[data-testid=area-map]').getAttribute('data-shapes') === '0'")
     page.click(".leaflet-draw-draw-polygon")
-    _draw_polygon(page, "[data-testid=area-map]", [(300, 150), (500, 160), (520, 340), (310, 330)], shapes_after=1)
+    draw_polygon(page, "[data-testid=area-map]", [(300, 150), (500, 160), (520, 340), (310, 330)], shapes_after=1)
     page.click("[data-testid=save-area]")
     page.wait_for_url(f"{live_server}/incidents/{incident_id}")
     page.wait_for_selector("[data-testid=incident-map][data-ready=true][data-has-area=true]")

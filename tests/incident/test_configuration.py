@@ -65,6 +65,8 @@ def test_missing_spatialite_stops_start_up(tmp_path):
         ({"RIADO_MAX_UPLOAD_MB": "16MB"}, ["RIADO_MAX_UPLOAD_MB", "whole number"]),
         ({"RIADO_MAX_UPLOAD_MB": "0"}, ["RIADO_MAX_UPLOAD_MB", "1 or more"]),
         ({"RIADO_SMS_CURRENCY": "forint"}, ["RIADO_SMS_CURRENCY", "ISO 4217"]),
+        ({"RIADO_MAX_DISTANCE_KM": "50km"}, ["RIADO_MAX_DISTANCE_KM", "kilometres"]),
+        ({"RIADO_MAX_DISTANCE_KM": "-5"}, ["RIADO_MAX_DISTANCE_KM", "0 or more"]),
     ],
 )
 def test_bad_settings_are_named(tmp_path, env, words):

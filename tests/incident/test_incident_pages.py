@@ -209,6 +209,30 @@ def test_officer_records_an_incident_through_the_form(app, as_officer):
     assert dom(html).one("drill-banner").text().startswith("GYAKORLAT")
 
 
+def test_the_form_works_without_scripts(app, as_officer):
+    """Without scripts the map stays blank: what the form sends is its visible latitude and
+    longitude inputs and the GeoJSON text field (folded away as the advanced way to give an area)."""
+    form = dom(_html(as_officer.get("/incidents/new"))).one("incident-form")
+    named = {}
+    for node in form.iter():
+        if node.tag in ("input", "select", "textarea") and node.attrs.get("name"):
+            assert node.attrs["name"] not in named, node.attrs["name"]  # one value per name
+            named[node.attrs["name"]] = node
+    assert named["latitude"].attrs["type"] == named["longitude"].attrs["type"] == "number"
+    area, parent = named["area"], named["area"].parent
+    while parent.tag != "details":
+        parent = parent.parent
+    assert area.tag == "textarea" and parent.attrs.get("data-testid") == "area-advanced" and "open" not in parent.attrs
+    assert "később" not in form.text()  # no "drawing comes in a later version"
+    typed = {"title": "Árvíz", "kind": "flood", "severity": "severe", "latitude": "47.4957", "longitude": "19.0493",
+             "area": json.dumps(EMBANKMENT)}
+    assert set(typed) <= set(named)
+    response = _post(as_officer, "/incidents/new", "/incidents/new", typed)
+    assert response.status_code == 302, _html(response)
+    incident = as_officer.get("/api/v1/incidents").get_json()["items"][0]
+    assert incident["location"] == VIGADO and incident["area"] == EMBANKMENT
+
+
 def test_a_bad_area_is_named_beside_the_area_field_and_nothing_is_written(app, as_officer):
     from incident.models import Incident, LogEntry
 

@@ -10,6 +10,14 @@
  *     data-lat-inputs / data-lon-inputs gets the coordinates, and typing in any of them moves
  *     the marker. The clear button empties them all.
  *
+ *   The same picker with data-area-input="id" (the incident form) also draws the affected area
+ *   with Leaflet.draw (its polygon and rectangle tools; shapes can be edited and deleted), when
+ *   Leaflet.draw is loaded, with the words of data-draw-labels='{JSON}'. The textarea named by
+ *   data-area-input holds the area as GeoJSON text: what is drawn is written into it (a
+ *   FeatureCollection; the server joins its shapes into one area) and what is pasted into it is
+ *   drawn. It is the only thing sent, so the form works the same with or without the map. While
+ *   a shape is being drawn, edited or deleted, a click on the map does not move the location.
+ *
  *   <div data-location-map data-lat data-lon data-tile-url … ></div>
  *     A map with one fixed marker.
  *
@@ -63,6 +71,82 @@
     return valid(lat, lon) ? [lat, lon] : [47.5, 19.05];
   }
 
+  function areaDrawing(el, map, point) {
+    var L = window.L;
+    var input = document.getElementById(el.getAttribute("data-area-input") || "");
+    var idle = { busy: function () { return false; } };
+    if (!input || !L.Control || !L.Control.Draw) {
+      return idle; // the GeoJSON text field still takes an area
+    }
+    Riado.drawWords(Riado.parseJson(el.getAttribute("data-draw-labels")));
+    var drawn = new L.FeatureGroup().addTo(map);
+    var busy = false;
+
+    function count() {
+      el.setAttribute("data-shapes", String(drawn.getLayers().length));
+    }
+
+    function load(text) {
+      drawn.clearLayers();
+      Riado.polygonsOf(Riado.parseJson(text, null)).forEach(function (rings) {
+        try {
+          drawn.addLayer(L.polygon(L.GeoJSON.coordsToLatLngs(rings, 1), Riado.AREA_STYLE));
+        } catch (e) {
+          // rings that are not coordinates: nothing to draw; the server will say why
+        }
+      });
+      count();
+    }
+
+    function show() {
+      var bounds = drawn.getBounds();
+      if (bounds.isValid()) {
+        var where = point();
+        if (where) {
+          bounds.extend(where);
+        }
+        map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17, animate: false });
+      }
+    }
+
+    // Only a change of the drawing is written: an untouched area is sent as it was stored.
+    function write() {
+      input.value = drawn.getLayers().length ? JSON.stringify(drawn.toGeoJSON()) : "";
+      count();
+      el.setAttribute("data-changed", "true");
+    }
+
+    map.addControl(new L.Control.Draw({
+      position: "topleft",
+      draw: {
+        polyline: false, circle: false, marker: false, circlemarker: false,
+        polygon: { allowIntersection: true, showArea: false, shapeOptions: Riado.AREA_STYLE },
+        // showArea: Leaflet.draw 1.0.4's area readout fails for rectangles.
+        rectangle: { showArea: false, shapeOptions: Riado.AREA_STYLE }
+      },
+      edit: { featureGroup: drawn, poly: { allowIntersection: true } }
+    }));
+    map.on("draw:created", function (event) {
+      drawn.addLayer(event.layer);
+      write();
+    });
+    map.on("draw:edited draw:deleted", write);
+    map.on("draw:drawstart draw:editstart draw:deletestart", function () {
+      busy = true;
+    });
+    map.on("draw:drawstop draw:editstop draw:deletestop", function () {
+      // The click that ends a rectangle or a polygon comes after its stop event.
+      window.setTimeout(function () { busy = false; }, 0);
+    });
+    input.addEventListener("change", function () {
+      load(input.value);
+      show();
+    });
+    load(input.value);
+    show();
+    return { busy: function () { return busy; } };
+  }
+
   function picker(el) {
     var latInputs = byIds(el.getAttribute("data-lat-inputs"));
     var lonInputs = byIds(el.getAttribute("data-lon-inputs"));
@@ -103,7 +187,12 @@
       el.setAttribute("data-has-point", "true");
     }
 
+    var area = areaDrawing(el, map, function () { return marker ? marker.getLatLng() : null; });
+
     map.on("click", function (event) {
+      if (area.busy()) {
+        return; // a corner of the area, not the location
+      }
       var p = event.latlng.wrap();
       write(p.lat, p.lng);
       place(p.lat, p.lng);

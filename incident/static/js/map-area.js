@@ -17,70 +17,7 @@
   var editor = document.querySelector("[data-area-editor]");
   var words = editor ? Riado.parseJson(editor.getAttribute("data-draw-labels")) : {};
 
-  function localise() {
-    var local = window.L && window.L.drawLocal;
-    if (!local) {
-      return;
-    }
-    function set(object, key, value) {
-      if (object && value) {
-        object[key] = value;
-      }
-    }
-    var toolbar = local.draw.toolbar;
-    set(toolbar.buttons, "polygon", words.polygon);
-    set(toolbar.buttons, "rectangle", words.rectangle);
-    set(toolbar.actions, "title", words.cancel);
-    set(toolbar.actions, "text", words.cancel);
-    set(toolbar.finish, "title", words.finish);
-    set(toolbar.finish, "text", words.finish);
-    set(toolbar.undo, "title", words.undo);
-    set(toolbar.undo, "text", words.undo);
-    var handlers = local.draw.handlers;
-    set(handlers.polygon.tooltip, "start", words.polygon_start);
-    set(handlers.polygon.tooltip, "cont", words.polygon_continue);
-    set(handlers.polygon.tooltip, "end", words.polygon_end);
-    set(handlers.rectangle.tooltip, "start", words.rectangle_start);
-    set(handlers.simpleshape.tooltip, "end", words.rectangle_start);
-    if (handlers.polyline && words.crossing) {
-      handlers.polyline.error = words.crossing;
-    }
-    var edit = local.edit.toolbar;
-    set(edit.actions.save, "title", words.save);
-    set(edit.actions.save, "text", words.save);
-    set(edit.actions.cancel, "title", words.cancel);
-    set(edit.actions.cancel, "text", words.cancel);
-    set(edit.actions.clearAll, "title", words.clear_all);
-    set(edit.actions.clearAll, "text", words.clear_all);
-    set(edit.buttons, "edit", words.edit);
-    set(edit.buttons, "editDisabled", words.edit_disabled);
-    set(edit.buttons, "remove", words.remove);
-    set(edit.buttons, "removeDisabled", words.remove_disabled);
-    set(local.edit.handlers.edit.tooltip, "text", words.edit_hint);
-    set(local.edit.handlers.edit.tooltip, "subtext", " ");
-    set(local.edit.handlers.remove.tooltip, "text", words.remove_hint);
-  }
-
-  localise();
-
-  function polygonsOf(geometry) {
-    if (!geometry) {
-      return [];
-    }
-    if (geometry.type === "Feature") {
-      return polygonsOf(geometry.geometry);
-    }
-    if (geometry.type === "FeatureCollection") {
-      return (geometry.features || []).reduce(function (all, f) { return all.concat(polygonsOf(f)); }, []);
-    }
-    if (geometry.type === "Polygon") {
-      return [geometry.coordinates];
-    }
-    if (geometry.type === "MultiPolygon") {
-      return geometry.coordinates || [];
-    }
-    return [];
-  }
+  Riado.drawWords(words);
 
   function attach(entry) {
     var L = window.L;
@@ -94,7 +31,7 @@
     var status = form && form.querySelector("[data-area-status]");
 
     var area = Riado.parseJson(editor.getAttribute("data-area"), null);
-    polygonsOf(area).forEach(function (rings) {
+    Riado.polygonsOf(area).forEach(function (rings) {
       try {
         drawn.addLayer(L.polygon(L.GeoJSON.coordsToLatLngs(rings, 1), Riado.AREA_STYLE));
       } catch (e) {

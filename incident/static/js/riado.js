@@ -26,6 +26,11 @@
  *                                       tooltip and its text for screen readers)
  *   Riado.boundary(geojson)             the district outline as a layer, the same on every map
  *   Riado.AREA_STYLE                    an affected area's look
+ *   Riado.drawWords(words)              Leaflet.draw's toolbar and hints in the page's language
+ *                                       (the words of incident.web.display.draw_labels); call it
+ *                                       before a draw control is made
+ *   Riado.polygonsOf(geojson)           the polygons (rings of [lon, lat]) of a GeoJSON geometry,
+ *                                       Feature or FeatureCollection, [] for anything else
  *   Riado.registerMap(name, handler)    handler({map, layers}) for every folium map whose script
  *                                       queues itself for the consumer name (maps/builder.py's
  *                                       LayerHook), whether it ran before or after this call
@@ -119,6 +124,69 @@
     return window.L.geoJSON(data, { interactive: false, style: BOUNDARY_STYLE });
   }
 
+  function drawWords(words) {
+    var local = window.L && window.L.drawLocal;
+    if (!local) {
+      return;
+    }
+    function set(object, key, value) {
+      if (object && value) {
+        object[key] = value;
+      }
+    }
+    var toolbar = local.draw.toolbar;
+    set(toolbar.buttons, "polygon", words.polygon);
+    set(toolbar.buttons, "rectangle", words.rectangle);
+    set(toolbar.actions, "title", words.cancel);
+    set(toolbar.actions, "text", words.cancel);
+    set(toolbar.finish, "title", words.finish);
+    set(toolbar.finish, "text", words.finish);
+    set(toolbar.undo, "title", words.undo);
+    set(toolbar.undo, "text", words.undo);
+    var handlers = local.draw.handlers;
+    set(handlers.polygon.tooltip, "start", words.polygon_start);
+    set(handlers.polygon.tooltip, "cont", words.polygon_continue);
+    set(handlers.polygon.tooltip, "end", words.polygon_end);
+    set(handlers.rectangle.tooltip, "start", words.rectangle_start);
+    set(handlers.simpleshape.tooltip, "end", words.rectangle_start);
+    if (handlers.polyline && words.crossing) {
+      handlers.polyline.error = words.crossing;
+    }
+    var edit = local.edit.toolbar;
+    set(edit.actions.save, "title", words.save);
+    set(edit.actions.save, "text", words.save);
+    set(edit.actions.cancel, "title", words.cancel);
+    set(edit.actions.cancel, "text", words.cancel);
+    set(edit.actions.clearAll, "title", words.clear_all);
+    set(edit.actions.clearAll, "text", words.clear_all);
+    set(edit.buttons, "edit", words.edit);
+    set(edit.buttons, "editDisabled", words.edit_disabled);
+    set(edit.buttons, "remove", words.remove);
+    set(edit.buttons, "removeDisabled", words.remove_disabled);
+    set(local.edit.handlers.edit.tooltip, "text", words.edit_hint);
+    set(local.edit.handlers.edit.tooltip, "subtext", " ");
+    set(local.edit.handlers.remove.tooltip, "text", words.remove_hint);
+  }
+
+  function polygonsOf(geometry) {
+    if (!geometry) {
+      return [];
+    }
+    if (geometry.type === "Feature") {
+      return polygonsOf(geometry.geometry);
+    }
+    if (geometry.type === "FeatureCollection") {
+      return (geometry.features || []).reduce(function (all, f) { return all.concat(polygonsOf(f)); }, []);
+    }
+    if (geometry.type === "Polygon") {
+      return [geometry.coordinates];
+    }
+    if (geometry.type === "MultiPolygon") {
+      return geometry.coordinates || [];
+    }
+    return [];
+  }
+
   // The folium maps' queue: each map's script pushes {consumer, map, layers}; the consumer's
   // script takes it whichever of the two runs first.
   var consumers = {};
@@ -180,6 +248,8 @@
     smallMap: smallMap,
     marker: marker,
     boundary: boundary,
+    drawWords: drawWords,
+    polygonsOf: polygonsOf,
     AREA_STYLE: AREA_STYLE,
     registerMap: registerMap
   };
