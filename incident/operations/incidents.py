@@ -171,6 +171,7 @@ def update_incident(incident: Incident, raw: dict, now: dt.datetime | None = Non
     check_version(incident, raw)
     status = raw.get("status")
     errors: dict[str, list[str]] = {}
+    confirm = None  # a far place: the flag that lets it through once confirmed
     try:
         closing = clean_closing(raw)
     except FieldErrors as exc:
@@ -180,10 +181,11 @@ def update_incident(incident: Incident, raw: dict, now: dt.datetime | None = Non
                               partial=True, current=incident)
     except FieldErrors as exc:
         errors.update(exc.errors)
+        confirm = exc.confirm
     if status is not None and status not in STATUSES:
         errors["status"] = [str(_l("Must be one of: %(choices)s.", choices=", ".join(STATUSES)))]
     if errors:
-        raise FieldErrors(errors)
+        raise FieldErrors(errors, confirm=confirm)
     changes = []
     for key, value in data.items():
         old = getattr(incident, key)
