@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from flask import request
-from flask_babel import force_locale
 from flask.views import MethodView
+from flask_babel import force_locale
 from flask_smorest import abort
 from marshmallow import Schema, fields, missing, validate
 from sqlalchemy.orm import lazyload, selectinload
 
+from ..config import LOCALES
 from ..extensions import db
 from ..geo import point_from_lonlat
 from ..models import RESOURCE_STATUSES, AlertGroup, Contact, Resource
 from ..operations import contacts as contact_ops
-from ..config import LOCALES
 from ..operations import csvio
-from ..operations.csvheaders import CODES, HEADERS
 from ..operations import resources as resource_ops
+from ..operations.csvheaders import CODES, HEADERS
 from ..phones import mask_email, mask_phone
 from ..security import require_role, sees_personal_data
 from ..spreadsheet import csv_response
