@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 
+from flask import Response
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
 _QUOTED_START = (*FORMULA_START, QUOTE)
@@ -41,3 +43,12 @@ class Writer:
 
     def writerow(self, row) -> None:
         self._writer.writerow([neutralise(cell) if isinstance(cell, str) else cell for cell in row])
+
+
+def csv_response(text: str, filename: str) -> Response:
+    """A CSV file to download: UTF-8 with a BOM, so that Excel opens it as UTF-8."""
+    return Response(
+        text.encode("utf-8-sig"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )

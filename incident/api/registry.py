@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import request
 from flask.views import MethodView
+from flask_babel import force_locale
 from flask_smorest import abort
 from marshmallow import Schema, fields, missing, validate
 from sqlalchemy.orm import lazyload, selectinload
 
+from ..config import LOCALES
 from ..extensions import db
 from ..geo import point_from_lonlat
 from ..models import RESOURCE_STATUSES, AlertGroup, Contact, Resource
 from ..operations import contacts as contact_ops
 from ..operations import csvio
 from ..operations import resources as resource_ops
+from ..operations.csvheaders import CODES, HEADERS
 from ..phones import mask_email, mask_phone
 from ..security import require_role, sees_personal_data
+from ..spreadsheet import csv_response
 from .common import CSV_DOC, GEOJSON_POINT, Blueprint, Integer, ListArgs, confirm_far_field, page, search_text
 from .fields import Geometry, Out, Personal, With, listing
 
@@ -171,7 +175,19 @@ class ImportReport(Out):
     updated = fields.Integer()
     unchanged = fields.Integer(metadata={"description": "rows with an id whose record already had these values"})
     dry_run = fields.Boolean()
-    errors = fields.List(fields.Dict(), metadata={"description": "[{row, field, message}]"})
+    errors = fields.List(fields.Dict(), metadata={
+        "description": "[{row, field, message, name, value}]: the row's name and the bad cell (null for the header)"})
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "[{row, name, phone, message}]: new contacts with the name and phone of one already there "
+                       "(or of an earlier row); imported all the same"})
+
+
+class ExportArgs(Schema):
+    headers = fields.String(load_default=CODES, validate=validate.OneOf(HEADERS), metadata={
+        "description": "codes (name, phone, …: the default) or labels (the UI's column names, and its words for "
+                       "yes/no, kinds and statuses, in lang); both import back"})
+    lang = fields.String(load_default="en", validate=validate.OneOf(LOCALES),
+                         metadata={"description": "the language of headers=labels"})
 
 
 # Records with what they do not store
@@ -188,12 +204,11 @@ def resource_hits(hits) -> list[With]:
     return [With(r, available_quantity=available, distance_m=round(d, 1)) for r, d, available in hits]
 
 
-def csv_response(text: str, filename: str) -> Response:
-    return Response(
-        text.encode("utf-8-sig"),  # with BOM: Excel then opens UTF-8 correctly
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+def _export(make, filename: str, args: dict):
+    """An export as the API writes it: columns by their codes, unless ``headers=labels`` asks
+    for the UI's names in ``lang``."""
+    with force_locale(args["lang"]):
+        return csv_response(make(headers=args["headers"]), filename)
 
 
 def _upload() -> bytes:
@@ -265,10 +280,12 @@ def import_contacts(args, _files):
 
 
 @contacts.route("/export.csv")
+@contacts.arguments(ExportArgs, location="query")
 @contacts.doc(responses=CSV_DOC)
-def export_contacts():
+def export_contacts(args):
     """All contacts as CSV (phones and emails masked for viewers)."""
-    return csv_response(csvio.export_contacts(personal=sees_personal_data()), "contacts.csv")
+    personal = sees_personal_data()
+    return _export(lambda headers: csvio.export_contacts(personal=personal, headers=headers), "contacts.csv", args)
 
 
 @groups.route("")
@@ -380,10 +397,11 @@ def import_resources(args, _files):
 
 
 @resources.route("/export.csv")
+@resources.arguments(ExportArgs, location="query")
 @resources.doc(responses=CSV_DOC)
-def export_resources():
+def export_resources(args):
     """The whole register as CSV (``latitude``, ``longitude`` columns)."""
-    return csv_response(csvio.export_resources(), "resources.csv")
+    return _export(csvio.export_resources, "resources.csv", args)
 
 
 @kinds.route("")

@@ -29,8 +29,10 @@ from ..models import RESOURCE_STATUSES, AlertGroup, Contact, Resource
 from ..operations import contacts as contact_ops
 from ..operations import csvio
 from ..operations import resources as resource_ops
+from ..operations.csvheaders import CODES, CONTACTS, LABELS, RESOURCES
 from ..phones import display_phone
 from ..security import require_role, sees_personal_data
+from ..spreadsheet import csv_response
 from ..web.display import kind_labels, locale, unit_of
 from ..web.forms import confirm_far_field, form_version, render_form, set_location, write
 from ..web.paging import PAGE_SIZE, page_number, paged
@@ -179,14 +181,19 @@ def _import_page(kind: str):
             report = run(data, dry_run=bool(form.dry_run.data))
             db.session.commit()  # nothing to commit after a dry run or a bad row (rolled back)
     status = 422 if (form.errors or (report and report["errors"])) else 200
-    columns = csvio.CONTACT_COLUMNS if kind == "contacts" else csvio.RESOURCE_COLUMNS
-    required = csvio.CONTACT_REQUIRED if kind == "contacts" else csvio.RESOURCE_REQUIRED
+    table = CONTACTS if kind == "contacts" else RESOURCES
     kinds = resource_ops.kinds() if kind == "resources" else []
     return render_template(
-        "incident/registry_import.html", form=form, report=report, kind=kind, columns=columns,
-        required=required, separator=csvio.GROUP_SEPARATOR, kinds=kinds, locale=locale(),
-        statuses=RESOURCE_STATUSES,
+        "incident/registry_import.html", form=form, report=report, kind=kind, columns=table.columns,
+        required=table.required, labels={code: table.label(code) for code in table.columns},
+        separator=csvio.GROUP_SEPARATOR, kinds=kinds, locale=locale(), statuses=RESOURCE_STATUSES,
     ), status
+
+
+def _headers_arg() -> str:
+    """How a page's export names its columns: as the page does (``Név``), or ``?headers=codes``
+    (``name``), as the API does."""
+    return CODES if request.args.get("headers") == CODES else LABELS
 
 
 @contacts_bp.route("/contacts/import", methods=["GET", "POST"], endpoint="import_csv")
@@ -194,6 +201,13 @@ def _import_page(kind: str):
 def contact_import():
     """Import contacts from a CSV file; all or nothing, every bad row reported."""
     return _import_page("contacts")
+
+
+@contacts_bp.route("/contacts/export.csv", endpoint="export_csv")
+def contact_export():
+    """Every contact as CSV, the columns named as this page names them (``?headers=codes``: by
+    their codes); phones and emails masked for those who may not see them."""
+    return csv_response(csvio.export_contacts(personal=sees_personal_data(), headers=_headers_arg()), "contacts.csv")
 
 
 # Alert groups
@@ -447,6 +461,13 @@ def resource_delete(resource_id: int):
 def resource_import():
     """Import resources from a CSV file; all or nothing, every bad row reported."""
     return _import_page("resources")
+
+
+@resources_bp.route("/resources/export.csv", endpoint="export_csv")
+def resource_export():
+    """The register as CSV, the columns and the kinds and statuses named as this page names
+    them (``?headers=codes``: by their codes)."""
+    return csv_response(csvio.export_resources(headers=_headers_arg()), "resources.csv")
 
 
 bp.register_blueprint(contacts_bp)

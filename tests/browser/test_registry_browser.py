@@ -1,13 +1,16 @@
-"""The location picker in a real browser: an officer records a pump by clicking on the map."""
+"""The registers in a real browser: an officer records a pump by clicking on the map, and takes
+the contacts out to Excel and back in."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from browser import sign_in
+from browser import script_errors, sign_in
+from factories import create_contact
 
 pytestmark = pytest.mark.browser
 
@@ -95,3 +98,36 @@ def test_keyboard_coordinates_and_clear_button_on_the_contact_form(app, live_ser
     page.locator("[data-testid=location-view] .leaflet-marker-icon").wait_for()
     _only_tiles(page, app)
     assert _script_errors(page) == []
+
+
+def test_officer_exports_the_contacts_in_hungarian_and_checks_files_on_the_import_page(app, live_server, page,
+                                                                                     make_user):
+    create_contact(app, name="Kovács Anna", phone="06 30 123 4567", role="Polgármester")
+    sign_in(page, live_server, make_user("officer"))
+    page.goto(live_server + "/contacts")
+    with page.expect_download() as download:
+        page.click("[data-testid=export-contacts]")
+    exported = download.value.path()
+    assert Path(exported).read_bytes().decode("utf-8-sig").startswith(
+        'Azonosító,Név,Telefonszám,E-mail,Szervezet,"Beosztás, feladat",Riasztási csoportok,SMS-hozzájárulás,')
+
+    # The export, checked on the import page as it came: it imports back unchanged.
+    page.click("[data-testid=import-contacts]")
+    page.set_input_files("#file", exported)
+    page.check("#dry_run")
+    page.click("form[data-testid=import-form] button[type=submit]")
+    page.locator("[data-testid=dry-run]").wait_for()
+    assert page.locator("[data-testid=unchanged]").inner_text() == "1"
+    assert page.locator("[data-testid=import-warnings]").count() == 0
+
+    # The office's own list, with Hungarian column names and Kovács Anna on it again.
+    own = "Név;Telefonszám;Beosztás, feladat;SMS-hozzájárulás\nKovács Anna;+36 30 123 4567;;igen\nÚj Ember;06 20 555 0101;;nem\n"
+    page.set_input_files("#file", files=[{"name": "sajat.csv", "mimeType": "text/csv", "buffer": own.encode()}])
+    page.check("#dry_run")
+    page.click("form[data-testid=import-form] button[type=submit]")
+    page.locator("[data-testid=dry-run]").wait_for()
+    assert page.locator("[data-testid=created]").inner_text() == "2"
+    warnings = page.locator("[data-testid=import-warnings]")
+    assert "2. sor (Kovács Anna): ezzel a névvel és telefonszámmal" in warnings.inner_text()
+    assert "Új Ember" not in warnings.inner_text()
+    assert script_errors(page) == []

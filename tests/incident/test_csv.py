@@ -79,7 +79,7 @@ def test_a_file_with_three_bad_rows_reports_all_three_and_imports_nothing(app, c
 def test_dry_run_validates_and_writes_nothing(app, client, officer):
     before = counts(app)
     report = upload(client, "/api/v1/contacts/import", b"name,phone\nA,06301234567\nB,06301234568\n", officer, dry_run=True).get_json()
-    assert report == {"created": 2, "updated": 0, "unchanged": 0, "dry_run": True, "errors": []}
+    assert report == {"created": 2, "updated": 0, "unchanged": 0, "dry_run": True, "errors": [], "warnings": []}
     assert counts(app) == before
 
 
@@ -103,7 +103,7 @@ def test_contacts_export_then_import_round_trips(app, client, officer):
     assert exported.headers["Content-Type"].startswith("text/csv")
     assert exported.data.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens it as UTF-8
     report = upload(client, "/api/v1/contacts/import", exported.data, officer).get_json()
-    assert report == {"created": 0, "updated": 0, "unchanged": 2, "dry_run": False, "errors": []}
+    assert report == {"created": 0, "updated": 0, "unchanged": 2, "dry_run": False, "errors": [], "warnings": []}
     after = client.get("/api/v1/contacts", headers=officer).get_json()["items"]
     assert after == before
 

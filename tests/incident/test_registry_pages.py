@@ -290,9 +290,10 @@ def test_contacts_page_links_groups_and_offers_officer_buttons(as_officer):
     html = _html(as_officer.get("/contacts"))
     assert 'href="/groups"' in html
     assert 'href="/contacts/new"' in html and 'href="/contacts/import"' in html
-    assert 'href="/api/v1/contacts/export.csv"' in html
-    export = as_officer.get("/api/v1/contacts/export.csv")  # works with the browser session
+    assert 'href="/contacts/export.csv"' in html and 'href="/contacts/export.csv?headers=codes"' in html
+    export = as_officer.get("/contacts/export.csv")
     assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert as_officer.get("/api/v1/contacts/export.csv").status_code == 200  # works with the browser session
 
 
 # Alert groups
