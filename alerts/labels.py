@@ -1,5 +1,5 @@
 """Human words for the alert wing's codes (alert and delivery statuses, why a contact was left
-out, the Twilio error codes people meet most), in the UI language: the wing's labels in one place,
+out, what a reply did, the Twilio error codes people meet most), in the UI language: the wing's labels in one place,
 as the core's are in ``incident.labels``."""
 
 from __future__ import annotations
@@ -20,6 +20,13 @@ EXCLUSION_REASON_LABELS = {
     "not_mobile": _l("landline: not a mobile number, cannot receive SMS"),
     "drill_safety": _l("drill safety switch: not in the drill test group"),
     "duplicate_phone": _l("merged: same phone as another recipient (sent once)"),
+}
+REPLY_ACTION_LABELS = {
+    "ack": _l("acknowledged"),
+    "stop": _l("opted out of SMS alerts"),
+    "start": _l("opted in to SMS alerts again"),
+    "unknown": _l("not understood"),
+    "nothing_to_ack": _l("no alert waited for an acknowledgement"),
 }
 # Short explanations of the Twilio error codes people meet most.
 TWILIO_ERROR_LABELS = {
@@ -45,6 +52,10 @@ def delivery_status_words() -> dict:
 
 def reason_words() -> dict:
     return EXCLUSION_REASON_LABELS
+
+
+def reply_action_words() -> dict:
+    return REPLY_ACTION_LABELS
 
 
 def error_words() -> dict:
