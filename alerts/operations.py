@@ -785,43 +785,49 @@ def _group_names(contact_ids) -> list[str]:
     ids = sorted(set(contact_ids))
     if not ids:
         return []
+    groups = select(contact_groups.c.group_id).where(contact_groups.c.contact_id.in_(ids))
     return list(db.session.execute(
-        select(AlertGroup.name).join(contact_groups, contact_groups.c.group_id == AlertGroup.id)
-        .where(contact_groups.c.contact_id.in_(ids)).distinct().order_by(by_name(AlertGroup.name))
+        select(AlertGroup.name).where(AlertGroup.id.in_(groups)).order_by(by_name(AlertGroup.name), AlertGroup.id)
     ).scalars())
 
 
-# How long the dashboard warns about a member of an alert group who opted out.
+# How long the dashboard warns about a member of an alert group who opted out by SMS.
 OPT_OUT_WARNING = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
 class GroupOptOut:
-    """A member of alert groups who opted out of SMS alerts, for the dashboard's warning."""
+    """A member of alert groups who opted out of SMS alerts by replying STOP, for the dashboard."""
 
     name: str
     groups: list[str]
-    opted_out_at: dt.datetime
-    alert_id: int | None  # the alert they answered STOP to, if they did
+    opted_out_at: dt.datetime  # when the STOP came
+    alert_id: int | None  # the alert it answered, if it answered one
 
 
 def recent_group_opt_outs(limit: int = 10) -> tuple[list[GroupOptOut], int]:
-    """Members of alert groups who opted out of SMS alerts in the last OPT_OUT_WARNING and still
-    are (by STOP or on their contact card), newest first: at most ``limit``, and how many in all."""
-    member = exists().where(contact_groups.c.contact_id == Contact.id)
-    where = (Contact.opted_out_at >= utcnow() - OPT_OUT_WARNING, member)
-    total = db.session.execute(select(func.count()).select_from(Contact).where(*where)).scalar_one()
-    contacts = db.session.execute(
-        select(Contact).where(*where).order_by(Contact.opted_out_at.desc(), Contact.id.desc()).limit(limit)
-    ).scalars().all()
+    """Members of alert groups who replied STOP in the last OPT_OUT_WARNING and are still opted
+    out, newest first: at most ``limit``, and how many in all. (A contact entered without consent
+    is not one: nobody opted out; nor one an officer opted out on the contact card.)"""
+    stops = (select(Reply.phone, func.max(Reply.received_at).label("at"))
+             .where(Reply.action == "stop", Reply.received_at >= utcnow() - OPT_OUT_WARNING)
+             .group_by(Reply.phone).subquery())
+    where = (exists().where(contact_groups.c.contact_id == Contact.id),
+             or_(Contact.sms_opt_in.is_(False), Contact.opted_out_at.is_not(None)))
+    total = db.session.execute(
+        select(func.count()).select_from(Contact).join(stops, stops.c.phone == Contact.phone).where(*where)
+    ).scalar_one()
+    rows = db.session.execute(
+        select(Contact, stops.c.at).join(stops, stops.c.phone == Contact.phone).where(*where)
+        .order_by(stops.c.at.desc(), by_name(Contact.name), Contact.id).limit(limit)
+    ).all()
     out = []
-    for contact in contacts:
+    for contact, at in rows:
         answered = db.session.execute(
-            select(Reply.alert_id).where(Reply.phone == contact.phone, Reply.action == "stop", Reply.alert_id.is_not(None),
-                                         Reply.received_at >= contact.opted_out_at)
+            select(Reply.alert_id).where(Reply.phone == contact.phone, Reply.action == "stop")
             .order_by(Reply.received_at.desc(), Reply.id.desc()).limit(1)
         ).scalar_one_or_none()
-        out.append(GroupOptOut(contact.name, _group_names([contact.id]), contact.opted_out_at, answered))
+        out.append(GroupOptOut(contact.name, _group_names([contact.id]), at, answered))
     return out, total
 
 

@@ -75,6 +75,10 @@ def test_a_stop_in_answer_to_an_alert_is_seen_logged_warned_about_and_reported(t
     client = twilio_app.test_client()
     headers, _ = api("officer")
     incident, alert_id, ids = sent_alert(twilio_app, client, headers, escalate_after_minutes=5)
+    # Entered without consent into the same group: nobody opted out, nothing to warn about.
+    group = client.get("/api/v1/groups", headers=headers).get_json()["items"][0]["id"]
+    client.post("/api/v1/contacts", json={"name": "Leiratkozott Lili", "phone": LILI, "sms_opt_in": False,
+                                          "groups": [group]}, headers=headers)
 
     inbound(client, "SM" + "1" * 32, PETER, "STOP")
     inbound(client, "SM" + "2" * 32, JULIA, "OK")
