@@ -34,7 +34,7 @@ from incident.models import AlertGroup, Contact, Incident, contact_groups
 from incident.operations import incidents as incident_ops
 from incident.operations.incidents import N_
 from incident.phones import is_mobile, mask_phone, normalise_phone
-from incident.validation import Cleaner, id_list
+from incident.validation import Cleaner, id_list, printable
 
 from . import sms
 from .gateways import TWILIO_STATUSES, gateway_name, two_way
@@ -682,7 +682,8 @@ def _replied(action: str, phone: str, text: str, delivery: Delivery | None, simu
         name = ", ".join(c.name for c in contacts)
     db.session.add(Reply(
         alert_id=delivery.alert_id if delivery is not None else None, delivery_id=delivery.id if delivery is not None else None,
-        name=name[:200], phone=phone, text=(text or "")[:1600], action=action, simulated=simulated, received_at=utcnow(),
+        name=name[:200], phone=phone, text=printable(text or "")[:1600], action=action, simulated=simulated,
+        received_at=utcnow(),
     ))
     return ReplyOutcome(action, delivery.alert_id if delivery is not None else None)
 
