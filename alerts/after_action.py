@@ -1,6 +1,7 @@
 """The after-action report of an incident or drill: what happened when, how each alert went
 (time to first delivery, delivery and acknowledgement rates, median and slowest time to
-acknowledge, who never confirmed), and which resources were deployed for how long."""
+acknowledge, who never confirmed, who opted out by answering it, who was excluded or merged), and
+which resources were deployed for how long."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from incident.collation import by_name
 from incident.database import utcnow
 from incident.extensions import db
 from incident.models import Assignment, Incident, LogEntry
+from incident.phones import mask_phone
 from incident.spreadsheet import Writer
 
+from . import operations as ops
 from .models import Alert, Delivery
 
 
@@ -31,8 +34,11 @@ class AlertFigures:
     first_delivery_s: float | None
     median_ack_s: float | None
     slowest_ack_s: float | None
-    never_confirmed: list[str] = field(default_factory=list)
+    never_confirmed: list[str] = field(default_factory=list)  # asked to confirm, neither confirmed nor opted out
     ack_times_s: list[float] = field(default_factory=list)
+    opted_out: list[str] = field(default_factory=list)  # answered the alert STOP
+    excluded: int = 0  # left out for consent or reach (as on the alert page and in the API)
+    merged: int = 0  # same phone as another recipient: sent once
 
     @property
     def delivery_rate(self) -> float | None:
@@ -82,8 +88,12 @@ def alert_figures(alert: Alert) -> AlertFigures:
         first_delivery_s=_seconds(min(arrived), alert.created_at) if arrived else None,
         median_ack_s=statistics.median(acks) if acks else None,
         slowest_ack_s=acks[-1] if acks else None,
-        never_confirmed=[d.name or d.phone for d in deliveries if alert.require_ack and not d.acknowledged_at],
+        never_confirmed=[d.name or d.phone for d in deliveries
+                         if alert.require_ack and not d.acknowledged_at and not d.opted_out_at],
         ack_times_s=acks,
+        opted_out=[d.name or mask_phone(d.phone) for d in deliveries if d.opted_out_at],
+        excluded=alert.excluded,
+        merged=ops.merged_counts_for([alert.id]).get(alert.id, 0),
     )
 
 
@@ -148,16 +158,17 @@ def report_csv(report: Report, zone) -> str:
 
     writer.writerow(["section", "incident_number", "drill", "item", "time", "recipients", "delivered", "delivery_rate",
                      "acknowledged", "ack_rate", "first_delivery_s", "median_ack_s", "slowest_ack_s", "never_confirmed",
-                     "quantity", "until", "duration_s", "kind", "text"])
+                     "quantity", "until", "duration_s", "kind", "text", "opted_out", "excluded", "merged"])
     drill = "yes" if incident.drill else "no"
     for f in report.alerts:
         writer.writerow(["alert", incident.number, drill, f.alert.id, local(f.alert.created_at), f.recipients, f.delivered,
                          num(f.delivery_rate), f.acknowledged, num(f.ack_rate), num(f.first_delivery_s),
-                         num(f.median_ack_s), num(f.slowest_ack_s), "; ".join(f.never_confirmed), "", "", "", "", f.alert.body])
+                         num(f.median_ack_s), num(f.slowest_ack_s), "; ".join(f.never_confirmed), "", "", "", "", f.alert.body,
+                         "; ".join(f.opted_out), f.excluded, f.merged])
     for d in report.deployments:
         writer.writerow(["resource", incident.number, drill, d.resource_name, local(d.start), "", "", "", "", "", "", "", "",
-                         "", d.quantity, local(d.end), num(d.seconds), "", ""])
+                         "", d.quantity, local(d.end), num(d.seconds), "", "", "", "", ""])
     for e in report.entries:
         writer.writerow(["log", incident.number, drill, e.seq, local(e.at), "", "", "", "", "", "", "", "", "", "", "",
-                         "", e.kind, e.text])
+                         "", e.kind, e.text, "", "", ""])
     return out.getvalue()

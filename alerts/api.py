@@ -23,7 +23,7 @@ from incident.validation import UNSTORABLE_TEXT, storable
 from . import cap
 from . import operations as ops
 from . import sms
-from .models import DELIVERY_STATUSES, Alert
+from .models import DELIVERY_STATUSES, REPLY_ACTIONS, Alert
 
 GEOJSON_AREA = geojson_area("GeoJSON Polygon or MultiPolygon: contacts located inside it")
 
@@ -57,8 +57,12 @@ class AlertIn(Schema):
 
 class RecipientsOut(Out):
     recipients = fields.Integer()
-    excluded = fields.Integer()
-    reasons = fields.Dict(keys=fields.String(), values=fields.Integer())
+    excluded = fields.Integer(metadata={"description": "contacts left out for consent or reach (opted out, landline, "
+                                                       "drill safety); merged duplicates are counted in merged"})
+    merged = fields.Integer(metadata={"description": "contacts whose phone another recipient has: the phone gets the "
+                                                     "SMS once (reasons.duplicate_phone)"})
+    reasons = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                          metadata={"description": "every reason, duplicate_phone (the merged) included"})
     body = fields.String()
     encoding = fields.String()
     characters = fields.Integer()
@@ -81,8 +85,10 @@ class Counts(Out):
     delivered = fields.Integer()
     undelivered = fields.Integer()
     failed = fields.Integer()
-    excluded = fields.Integer()
+    excluded = fields.Integer(metadata={"description": "left out for consent or reach (not the merged duplicates)"})
+    merged = fields.Integer(metadata={"description": "merged: same phone as another recipient, sent once"})
     acknowledged = fields.Integer()
+    opted_out = fields.Integer(metadata={"description": "recipients who answered this alert STOP (opted out)"})
 
 
 class AlertOut(StaffSchema):
@@ -93,6 +99,8 @@ class AlertOut(StaffSchema):
     id = fields.Integer()
     body = fields.String()
     status = fields.String()
+    in_flight = fields.Boolean(metadata={"description": "still being sent (what the dashboard and the wall map count "
+                                                        "as in flight)"})
     drill = fields.Boolean()
     require_ack = fields.Boolean()
     escalate_after_minutes = fields.Integer(allow_none=True)
@@ -131,10 +139,26 @@ class DeliveryOut(Out):
     sent_at = fields.DateTime(allow_none=True)
     delivered_at = fields.DateTime(allow_none=True)
     acknowledged_at = fields.DateTime(allow_none=True)
+    opted_out_at = fields.DateTime(allow_none=True, metadata={"description": "when the recipient answered this alert "
+                                                                             "STOP (opted out)"})
     kind = fields.String()
 
 
 DeliveryList = listing(DeliveryOut)
+
+
+class ReplyOut(Out):
+    id = fields.Integer()
+    delivery_id = fields.Integer(allow_none=True)
+    name = fields.String()
+    phone = Personal(mask_phone, metadata={"description": "masked for viewers"})
+    text = fields.String(metadata={"description": "what the recipient wrote"})
+    action = fields.String(metadata={"enum": list(REPLY_ACTIONS)})
+    simulated = fields.Boolean(metadata={"description": "typed by an officer on the console outbox"})
+    received_at = fields.DateTime()
+
+
+ReplyList = listing(ReplyOut)
 
 
 class DeliveryArgs(ListArgs):
@@ -170,7 +194,8 @@ def recipients(data):
     db.session.rollback()
     result, text = preview.recipients, preview.text
     return {
-        "recipients": len(result.send), "excluded": result.excluded_count, "reasons": result.counts(),
+        "recipients": len(result.send), "excluded": result.excluded_count, "merged": len(result.merged),
+        "reasons": result.counts(),
         "body": text.body, "encoding": text.encoding, "characters": text.characters, "segments": text.segments,
         "estimated_cost": preview.cost, "currency": preview.currency, "two_way": preview.two_way,
     }
@@ -183,7 +208,8 @@ class Alerts(MethodView):
     def get(self, args):
         """Alerts, newest first."""
         result = page(ops.alerts_query(args.get("drill"), args.get("incident_id")), args)
-        return {"items": [with_counts(a) for a in result["items"]], "total": result["total"]}
+        counts = ops.alert_counts_for(result["items"])
+        return {"items": [With(a, counts=counts[a.id]) for a in result["items"]], "total": result["total"]}
 
     @blp.arguments(AlertIn)
     @blp.response(202, AlertAccepted)
@@ -221,6 +247,16 @@ def deliveries(args, alert_id):
     """One row per recipient (phones masked for viewers)."""
     db.get_or_404(Alert, alert_id)
     return page(ops.deliveries_query(alert_id, args["kind"], args.get("status")), args)
+
+
+@blp.route("/<int:alert_id>/replies")
+@blp.arguments(ListArgs, location="query")
+@blp.response(200, ReplyList)
+def replies(args, alert_id):
+    """Every reply that answered the alert (acknowledgements, opt-outs, other text), oldest first
+    (phones masked for viewers)."""
+    db.get_or_404(Alert, alert_id)
+    return page(ops.replies(alert_id), args)
 
 
 @blp.route("/<int:alert_id>/cap")

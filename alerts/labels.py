@@ -1,5 +1,5 @@
 """Human words for the alert wing's codes (alert and delivery statuses, why a contact was left
-out, the Twilio error codes people meet most), in the UI language: the wing's labels in one place,
+out, what a reply did, the Twilio error codes people meet most), in the UI language: the wing's labels in one place,
 as the core's are in ``incident.labels``."""
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ EXCLUSION_REASON_LABELS = {
     "drill_safety": _l("drill safety switch: not in the drill test group"),
     "duplicate_phone": _l("merged: same phone as another recipient (sent once)"),
 }
-# What a reply did (``operations.ReplyOutcome.action``), as the outbox lists simulated replies.
-REPLY_OUTCOME_LABELS = {
+REPLY_ACTION_LABELS = {
     "ack": _l("acknowledged"),
-    "stop": _l("opted out"),
-    "start": _l("opted in again"),
-    "nothing_to_ack": _l("no alert was waiting for it"),
+    "stop": _l("opted out of SMS alerts"),
+    "start": _l("opted in to SMS alerts again"),
     "unknown": _l("not understood"),
+    "nothing_to_ack": _l("no alert waited for an acknowledgement"),
 }
 # Short explanations of the Twilio error codes people meet most.
 TWILIO_ERROR_LABELS = {
@@ -55,9 +54,9 @@ def reason_words() -> dict:
     return EXCLUSION_REASON_LABELS
 
 
+def reply_action_words() -> dict:
+    return REPLY_ACTION_LABELS
+
+
 def error_words() -> dict:
     return TWILIO_ERROR_LABELS
-
-
-def reply_outcome_words() -> dict:
-    return REPLY_OUTCOME_LABELS

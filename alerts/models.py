@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incident.database import UTCDateTime, utcnow
@@ -19,6 +20,9 @@ FAILED_STATUSES = ("undelivered", "failed")  # did not reach the phone: no ackno
 REACHED_STATUSES = ("sending", "sent", "delivered")
 # A status callback never moves a delivery backwards.
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
+# What a reply to our number did: acknowledged an alert, opted out (STOP), opted back in (START),
+# was not understood, or was an acknowledgement with no alert waiting for one from that phone.
+REPLY_ACTIONS = ("ack", "stop", "start", "unknown", "nothing_to_ack")
 
 
 class Alert(db.Model):
@@ -53,6 +57,14 @@ class Alert(db.Model):
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", order_by="Delivery.id", lazy="raise")
 
+    @hybrid_property
+    def in_flight(self):
+        """The one definition of an alert "in flight": it is still being sent (messages left to go
+        out, a reminder's included). An alert that is done but still waits for acknowledgements
+        is not in flight. On an alert it is a bool; on the class, the same test as SQL (the
+        dashboard, the wall counter and the alert page all ask this)."""
+        return self.status == "sending"
+
 
 class Delivery(db.Model):
     """One SMS to one phone for one alert (or its reminder), with its provider status."""
@@ -83,6 +95,7 @@ class Delivery(db.Model):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ack_text: Mapped[str | None] = mapped_column(String(160))
+    opted_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the contact answered STOP to it
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     alert: Mapped[Alert] = relationship(back_populates="deliveries")
@@ -100,6 +113,25 @@ class Exclusion(db.Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(20), default="")
     reason: Mapped[str] = mapped_column(String(32))  # opted_out, duplicate_phone, not_mobile, drill_safety
+
+
+class Reply(db.Model):
+    """An SMS that came to our number (or was simulated on the console outbox), what it did
+    (``REPLY_ACTIONS``), and the alert delivery it answers: for an acknowledgement the delivery
+    acknowledged, otherwise the newest alert that reached that phone (none if no alert did)."""
+
+    __tablename__ = "alert_replies"
+    __audit__ = False  # a simulated reply is audited by the operation that simulates it
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    action: Mapped[str] = mapped_column(String(16))  # REPLY_ACTIONS
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class OutboxMessage(db.Model):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 
 from incident.audit import current_actor
 from incident.collation import by_name, hungarian_key
@@ -33,13 +33,15 @@ from incident.geo import area_from_geojson, to_element
 from incident.logs import current_request_id
 from incident.models import AlertGroup, Contact, Incident, contact_groups
 from incident.operations import incidents as incident_ops
-from incident.phones import is_mobile, normalise_phone
-from incident.validation import Cleaner, id_list
+from incident.operations.incidents import N_
+from incident.phones import is_mobile, mask_phone, normalise_phone
+from incident.validation import Cleaner, id_list, printable
 
 from . import sms
 from .gateways import TWILIO_STATUSES, gateway_name, two_way
 from .models import (
     DELIVERY_STATUSES,
+    FAILED_STATUSES,
     PENDING_STATUSES,
     REACHED_STATUSES,
     STATUS_RANK,
@@ -47,6 +49,7 @@ from .models import (
     Delivery,
     Exclusion,
     OutboxMessage,
+    Reply,
     WebhookReceipt,
 )
 
@@ -54,6 +57,9 @@ ACK_WORDS = {"ok", "1", "igen", "yes"}
 STOP_WORDS = {"stop", "leiratkozom", "stopall", "unsubscribe"}
 START_WORDS = {"start", "unstop"}
 REASONS = ("opted_out", "not_mobile", "drill_safety", "duplicate_phone")
+# A contact whose phone another recipient already has is merged (the phone gets the SMS once), not
+# excluded: every page, the API and the after-action report count and list them apart.
+MERGED = "duplicate_phone"
 
 
 def configured_locale() -> str:
@@ -95,9 +101,19 @@ class Recipients:
         return out
 
     @property
+    def left_out(self) -> list[tuple[Contact, str]]:
+        """Contacts not sent to for consent or reach (opted out, landline, drill safety)."""
+        return [(contact, reason) for contact, reason in self.excluded if reason != MERGED]
+
+    @property
+    def merged(self) -> list[tuple[Contact, str]]:
+        """Contacts whose phone another recipient has: that phone gets the SMS once."""
+        return [(contact, reason) for contact, reason in self.excluded if reason == MERGED]
+
+    @property
     def excluded_count(self) -> int:
-        """Contacts left out for consent or reach (merged duplicates are not 'excluded')."""
-        return sum(1 for _c, reason in self.excluded if reason != "duplicate_phone")
+        """Contacts left out for consent or reach (merged duplicates are counted apart: ``merged``)."""
+        return len(self.left_out)
 
 
 def _ids(raw, field_name: str, model, c: Cleaner) -> list[int]:
@@ -214,8 +230,8 @@ class AlertPreview:
 
     @property
     def excluded_counts(self) -> dict[str, int]:
-        """Why contacts were left out (merged duplicates included), only the reasons that occur."""
-        return {reason: n for reason, n in self.recipients.counts().items() if n}
+        """Why contacts were left out (merged duplicates apart), only the reasons that occur."""
+        return {reason: n for reason, n in self.recipients.counts().items() if n and reason != MERGED}
 
 
 def preview_alert(raw: dict) -> AlertPreview:
@@ -305,11 +321,33 @@ def delivery_counts(alert_id: int) -> dict[str, int]:
     return delivery_counts_for([alert_id])[alert_id]
 
 
-def alert_counts(alert: Alert, counts: dict[str, int] | None = None) -> dict[str, int]:
-    """``delivery_counts`` (or ``counts``, read for many alerts at once) and the excluded."""
-    counts = dict(delivery_counts(alert.id) if counts is None else counts)
-    counts["excluded"] = alert.excluded
+def alert_counts(alert: Alert) -> dict[str, int]:
+    """``delivery_counts``, the excluded and the merged duplicates of one alert."""
+    return alert_counts_for([alert])[alert.id]
+
+
+def alert_counts_for(alerts) -> dict[int, dict[str, int]]:
+    """``alert_counts`` of many alerts at once: the deliveries by status, acknowledged and opted
+    out (``delivery_counts_for``), ``excluded`` (left out for consent or reach) and ``merged``
+    (a phone another recipient has): the same figures on every page, the API and the report."""
+    alerts = list(alerts)
+    counts = delivery_counts_for(alert.id for alert in alerts)
+    merged = merged_counts_for(alert.id for alert in alerts)
+    for alert in alerts:
+        counts[alert.id]["excluded"] = alert.excluded
+        counts[alert.id]["merged"] = merged.get(alert.id, 0)
     return counts
+
+
+def merged_counts_for(alert_ids) -> dict[int, int]:
+    """How many contacts of each alert were merged into another recipient's phone."""
+    ids = sorted(set(alert_ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Exclusion.alert_id, func.count()).where(Exclusion.alert_id.in_(ids), Exclusion.reason == MERGED)
+        .group_by(Exclusion.alert_id)
+    ).all())
 
 
 def deliveries_query(alert_id: int, kind: str | None = "alert", status: str | None = None):
@@ -322,18 +360,44 @@ def deliveries_query(alert_id: int, kind: str | None = "alert", status: str | No
 
 
 def exclusions(alert_id: int) -> list[Exclusion]:
+    """Who the alert asked for and did not send to, by reason (merged duplicates included:
+    ``split_exclusions`` sets them apart)."""
     return list(db.session.execute(select(Exclusion).where(Exclusion.alert_id == alert_id).order_by(Exclusion.reason, by_name(Exclusion.name))).scalars())
+
+
+def split_exclusions(rows) -> tuple[list, list]:
+    """(left out for consent or reach, merged into another recipient's phone)."""
+    rows = list(rows)
+    return [e for e in rows if e.reason != MERGED], [e for e in rows if e.reason == MERGED]
+
+
+def replies(alert_id: int):
+    """Every reply that answered the alert (acknowledgements, opt-outs, other text), oldest first."""
+    return select(Reply).where(Reply.alert_id == alert_id).order_by(Reply.received_at, Reply.id)
 
 
 ACK_WAIT = dt.timedelta(hours=24)
 
 
-def alerts_in_flight_query():
-    """Alerts being sent, or asking for acknowledgements and sent within the last day."""
-    return alerts_query().where(or_(
-        Alert.status == "sending",
-        and_(Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT),
-    ))
+def alerts_in_flight_query(drill: bool | None = None):
+    """Alerts in flight (``Alert.in_flight``: still being sent), newest first."""
+    return alerts_query(drill).where(Alert.in_flight)
+
+
+def may_still_acknowledge():
+    """A delivery whose acknowledgement may still come: an alert's (not a reminder's), not
+    acknowledged, not failed, and its recipient has not opted out by answering it."""
+    return and_(Delivery.kind == "alert", Delivery.acknowledged_at.is_(None), Delivery.opted_out_at.is_(None),
+                Delivery.status.not_in(FAILED_STATUSES))
+
+
+def alerts_awaiting_ack_query(drill: bool | None = None):
+    """Alerts no longer in flight that asked for acknowledgements within the last day and may
+    still get one, newest first."""
+    return alerts_query(drill).where(
+        ~Alert.in_flight, Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT,
+        exists().where(Delivery.alert_id == Alert.id, may_still_acknowledge()),
+    )
 
 
 def alerts_query(drill: bool | None = None, incident_id: int | None = None):
@@ -578,8 +642,10 @@ class ReplyOutcome:
 def handle_reply(from_phone: str, text: str, message_sid: str | None = None,
                  simulated_from: OutboxMessage | None = None) -> ReplyOutcome:
     """An SMS to our number: an acknowledgement of the newest alert that asked for one, an
-    opt-out (STOP, LEIRATKOZOM) or an opt-in (START). The same ``message_sid`` again (a replayed
-    or repeated webhook) acts no more. Not committed.
+    opt-out (STOP, LEIRATKOZOM) or an opt-in (START). Every reply is kept (``Reply``) beside the
+    alert it answers, whatever it says; an opt-out in answer to an alert is marked on its delivery
+    and written to the incident's log. The same ``message_sid`` again (a replayed or repeated
+    webhook) acts no more. Not committed.
 
     ``simulated_from``: the console outbox message an officer answered in the contact's place
     (drills, training). It acts the same, but the log entry is the officer's and says SIMULATED,
@@ -599,6 +665,15 @@ def handle_reply(from_phone: str, text: str, message_sid: str | None = None,
     return outcome
 
 
+ACK_TEXT = N_("%(name)s acknowledged SMS alert %(id)s.")
+SIMULATED_ACK_TEXT = N_("SIMULATED reply, typed by an officer on the console outbox, not sent by the contact: "
+                        "%(name)s acknowledged SMS alert %(id)s.")
+OPT_OUT_TEXT = N_("%(name)s opted out of SMS alerts: replied “%(text)s” to SMS alert %(id)s. "
+                  "They will get no more SMS alerts until they reply START or an officer opts them in again.")
+SIMULATED_OPT_OUT_TEXT = N_("SIMULATED reply, typed by an officer on the console outbox, not sent by the contact: "
+                            "%(name)s opted out of SMS alerts (replied “%(text)s” to SMS alert %(id)s).")
+
+
 def _reply(from_phone: str, text: str, simulated: bool = False) -> ReplyOutcome:
     from incident.operations.contacts import set_opt_in
 
@@ -609,11 +684,18 @@ def _reply(from_phone: str, text: str, simulated: bool = False) -> ReplyOutcome:
     word = normalise_reply(text)
     acknowledging = word in ACK_WORDS or word == normalise_reply(ack_word())
     if word in STOP_WORDS or word in START_WORDS:
-        for contact in db.session.execute(select(Contact).where(Contact.phone == phone)).scalars():
-            set_opt_in(contact, word in START_WORDS)
-        return ReplyOutcome("start" if word in START_WORDS else "stop")
+        opted_in = word in START_WORDS
+        contacts = _contacts_on(phone)
+        for contact in contacts:
+            set_opt_in(contact, opted_in)
+        action = "start" if opted_in else "stop"
+        delivery = _answered_delivery(phone)
+        if delivery is not None and not opted_in and delivery.opted_out_at is None:
+            delivery.opted_out_at = utcnow()
+            _log_opt_out(delivery, contacts, text, simulated)
+        return _replied(action, phone, text, delivery, simulated, contacts)
     if not acknowledging:
-        return ReplyOutcome("unknown")
+        return _replied("unknown", phone, text, _answered_delivery(phone), simulated)
     delivery = db.session.execute(
         select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
         .where(Delivery.phone == phone, Delivery.kind == "alert", Alert.require_ack.is_(True),
@@ -621,27 +703,64 @@ def _reply(from_phone: str, text: str, simulated: bool = False) -> ReplyOutcome:
         .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update()
     ).scalar_one_or_none()
     if delivery is None:
-        return ReplyOutcome("nothing_to_ack")
+        return _replied("nothing_to_ack", phone, text, _answered_delivery(phone), simulated)
     now = utcnow()
     delivery.acknowledged_at = now
     delivery.ack_text = (text or "")[:160]
-    if STATUS_RANK[delivery.status] < STATUS_RANK["delivered"]:
-        delivery.status = "delivered"  # a reply proves it arrived
-        delivery.delivered_at = delivery.delivered_at or now
     alert = db.session.get(Alert, delivery.alert_id)
     if alert.incident_id:
         incident = incident_ops.lock_incident(alert.incident_id)
-        name = delivery.name or delivery.phone
-        if simulated:  # the legal record must not read as if the contact had answered: the officer's entry
-            message = incident_ops.system_text(
-                "SIMULATED reply, typed by an officer on the console outbox, not sent by the contact: "
-                "%(name)s acknowledged SMS alert %(id)s.", name=name, id=alert.id)
-            author = incident_ops.who()
-        else:
-            message = incident_ops.system_text("%(name)s acknowledged SMS alert %(id)s.", name=name, id=alert.id)
-            author = incident_ops.Who(None, "sms")
+        name = delivery.name or mask_phone(delivery.phone)
+        # A simulated reply must not read in the legal record as if the contact had answered: the officer's entry.
+        message = incident_ops.system_text(SIMULATED_ACK_TEXT if simulated else ACK_TEXT, name=name, id=alert.id)
+        author = incident_ops.who() if simulated else incident_ops.Who(None, "sms")
         incident_ops.append_entry(incident, "communication", message, author=author, locked=True)
-    return ReplyOutcome("ack", alert.id)
+    return _replied("ack", phone, text, delivery, simulated)
+
+
+def _answered_delivery(phone: str) -> Delivery | None:
+    """The delivery a reply from ``phone`` answers: the newest alert that may have reached it."""
+    return db.session.execute(
+        select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
+        .where(Delivery.phone == phone, Delivery.kind == "alert", Delivery.status.in_(REACHED_STATUSES))
+        .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update(of=Delivery)
+    ).scalar_one_or_none()
+
+
+def _replied(action: str, phone: str, text: str, delivery: Delivery | None, simulated: bool,
+             contacts: list[Contact] | None = None) -> ReplyOutcome:
+    """Keep the reply with what it did, beside the delivery it answers (whose SMS it proves
+    arrived); the outcome for the caller."""
+    if delivery is not None and STATUS_RANK[delivery.status] < STATUS_RANK["delivered"]:
+        delivery.status = "delivered"  # a reply proves it arrived
+        delivery.delivered_at = delivery.delivered_at or utcnow()
+    if delivery is not None:
+        name = delivery.name
+    else:
+        contacts = _contacts_on(phone) if contacts is None else contacts
+        name = ", ".join(c.name for c in contacts)
+    db.session.add(Reply(
+        alert_id=delivery.alert_id if delivery is not None else None, delivery_id=delivery.id if delivery is not None else None,
+        name=name[:200], phone=phone, text=printable(text or "")[:1600], action=action, simulated=simulated,
+        received_at=utcnow(),
+    ))
+    return ReplyOutcome(action, delivery.alert_id if delivery is not None else None)
+
+
+def _log_opt_out(delivery: Delivery, contacts: list[Contact], text: str, simulated: bool) -> None:
+    """An alerted recipient opted out: the incident's log says who (every contact on that phone
+    is opted out), in answer to which alert, and that they get no more alerts."""
+    alert = db.session.get(Alert, delivery.alert_id)
+    if not alert.incident_id:
+        return
+    incident = incident_ops.lock_incident(alert.incident_id)
+    name = ", ".join(c.name for c in contacts) or delivery.name or mask_phone(delivery.phone)
+    values = {"name": name, "text": " ".join((text or "").split())[:40], "id": alert.id}
+    if simulated:
+        message, author = incident_ops.system_text(SIMULATED_OPT_OUT_TEXT, **values), incident_ops.who()
+    else:
+        message, author = incident_ops.system_text(OPT_OUT_TEXT, **values), incident_ops.Who(None, "sms")
+    incident_ops.append_entry(incident, "communication", message, author=author, locked=True)
 
 
 # Escalation
@@ -673,8 +792,9 @@ def escalate_due(now: dt.datetime | None = None) -> list[int]:
             continue
         silent = db.session.execute(
             select(Delivery).where(Delivery.alert_id == alert.id, Delivery.kind == "alert",
-                                   Delivery.acknowledged_at.is_(None),
-                                   Delivery.status.in_((*PENDING_STATUSES, *REACHED_STATUSES)))
+                                   Delivery.acknowledged_at.is_(None), Delivery.opted_out_at.is_(None),
+                                   Delivery.status.in_((*PENDING_STATUSES, *REACHED_STATUSES)),
+                                   ~_contact_opted_out())
         ).scalars().all()
         text = reminder_text(alert)
         if silent:
@@ -690,12 +810,91 @@ def escalate_due(now: dt.datetime | None = None) -> list[int]:
     return escalated
 
 
+def _contact_opted_out():
+    """The delivery's contact has opted out of SMS since (a reminder must not go to them)."""
+    return exists().where(Contact.id == Delivery.contact_id,
+                          or_(Contact.sms_opt_in.is_(False), Contact.opted_out_at.is_not(None)))
+
+
 def silent_deliveries(alert_id: int) -> list[Delivery]:
-    """Who has not confirmed yet (for the sender to see)."""
+    """Who has not replied yet (for the sender to see): neither acknowledged nor opted out."""
     return list(db.session.execute(
-        select(Delivery).where(Delivery.alert_id == alert_id, Delivery.kind == "alert", Delivery.acknowledged_at.is_(None))
+        select(Delivery).where(Delivery.alert_id == alert_id, Delivery.kind == "alert", Delivery.acknowledged_at.is_(None),
+                               Delivery.opted_out_at.is_(None))
         .order_by(by_name(Delivery.name))
     ).scalars())
+
+
+def opted_out_deliveries(alert_id: int) -> list[tuple[Delivery, list[str]]]:
+    """The recipients who opted out by answering this alert (STOP) and are still opted out, each
+    with the names of the alert groups they are in (those groups now have a hole)."""
+    rows = db.session.execute(
+        select(Delivery).where(Delivery.alert_id == alert_id, Delivery.kind == "alert", Delivery.opted_out_at.is_not(None))
+        .order_by(by_name(Delivery.name))
+    ).scalars().all()
+    out = []
+    for delivery in rows:
+        contacts = _contacts_on(delivery.phone)
+        if contacts and any(c.reachable_by_sms for c in contacts):
+            continue  # opted in again since (START)
+        out.append((delivery, _group_names(c.id for c in contacts)))
+    return out
+
+
+def _contacts_on(phone: str) -> list[Contact]:
+    return list(db.session.execute(
+        select(Contact).where(Contact.phone == phone).order_by(by_name(Contact.name), Contact.id)
+    ).scalars())
+
+
+def _group_names(contact_ids) -> list[str]:
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return []
+    groups = select(contact_groups.c.group_id).where(contact_groups.c.contact_id.in_(ids))
+    return list(db.session.execute(
+        select(AlertGroup.name).where(AlertGroup.id.in_(groups)).order_by(by_name(AlertGroup.name), AlertGroup.id)
+    ).scalars())
+
+
+# How long the dashboard warns about a member of an alert group who opted out by SMS.
+OPT_OUT_WARNING = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class GroupOptOut:
+    """A member of alert groups who opted out of SMS alerts by replying STOP, for the dashboard."""
+
+    name: str
+    groups: list[str]
+    opted_out_at: dt.datetime  # when the STOP came
+    alert_id: int | None  # the alert it answered, if it answered one
+
+
+def recent_group_opt_outs(limit: int = 10) -> tuple[list[GroupOptOut], int]:
+    """Members of alert groups who replied STOP in the last OPT_OUT_WARNING and are still opted
+    out, newest first: at most ``limit``, and how many in all. (A contact entered without consent
+    is not one: nobody opted out; nor one an officer opted out on the contact card.)"""
+    stops = (select(Reply.phone, func.max(Reply.received_at).label("at"))
+             .where(Reply.action == "stop", Reply.received_at >= utcnow() - OPT_OUT_WARNING)
+             .group_by(Reply.phone).subquery())
+    where = (exists().where(contact_groups.c.contact_id == Contact.id),
+             or_(Contact.sms_opt_in.is_(False), Contact.opted_out_at.is_not(None)))
+    total = db.session.execute(
+        select(func.count()).select_from(Contact).join(stops, stops.c.phone == Contact.phone).where(*where)
+    ).scalar_one()
+    rows = db.session.execute(
+        select(Contact, stops.c.at).join(stops, stops.c.phone == Contact.phone).where(*where)
+        .order_by(stops.c.at.desc(), by_name(Contact.name), Contact.id).limit(limit)
+    ).all()
+    out = []
+    for contact, at in rows:
+        answered = db.session.execute(
+            select(Reply.alert_id).where(Reply.phone == contact.phone, Reply.action == "stop")
+            .order_by(Reply.received_at.desc(), Reply.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        out.append(GroupOptOut(contact.name, _group_names([contact.id]), at, answered))
+    return out, total
 
 
 
@@ -704,18 +903,21 @@ def silent_deliveries(alert_id: int) -> list[Delivery]:
 
 
 def delivery_counts_for(alert_ids) -> dict[int, dict[str, int]]:
-    """``delivery_counts`` of many alerts in one query (alert deliveries, not reminders)."""
+    """``delivery_counts`` of many alerts in one query (alert deliveries, not reminders): by
+    status, how many acknowledged, and how many recipients opted out by answering (STOP)."""
     ids = sorted(set(alert_ids))
-    out = {alert_id: {**{s: 0 for s in DELIVERY_STATUSES}, "acknowledged": 0} for alert_id in ids}
+    out = {alert_id: {**{s: 0 for s in DELIVERY_STATUSES}, "acknowledged": 0, "opted_out": 0} for alert_id in ids}
     if not ids:
         return out
     rows = db.session.execute(
-        select(Delivery.alert_id, Delivery.status, func.count(), func.count(Delivery.acknowledged_at))
+        select(Delivery.alert_id, Delivery.status, func.count(), func.count(Delivery.acknowledged_at),
+               func.count(Delivery.opted_out_at))
         .where(Delivery.alert_id.in_(ids), Delivery.kind == "alert").group_by(Delivery.alert_id, Delivery.status)
     ).all()
-    for alert_id, status, n, acks in rows:
+    for alert_id, status, n, acks, opted_out in rows:
         out[alert_id][status] = n
         out[alert_id]["acknowledged"] += acks
+        out[alert_id]["opted_out"] += opted_out
     return out
 
 

@@ -41,7 +41,7 @@ from incident.web.params import id_arg, yes_no_filter_arg
 from . import operations as ops
 from . import sms
 from .gateways import two_way
-from .labels import alert_status_words, delivery_status_words, error_words, reason_words, reply_outcome_words
+from .labels import alert_status_words, delivery_status_words, error_words, reason_words, reply_action_words
 from .models import FAILED_STATUSES, Alert, OutboxMessage
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -61,6 +61,7 @@ def _alert_context():
         "alert_status_words": alert_status_words(),
         "delivery_status_words": delivery_status_words(),
         "reason_words": reason_words(),
+        "reply_action_words": reply_action_words(),
         "error_words": error_words(),
         "money": money,
         "drill_test_group": current_app.config.get("RIADO_DRILL_TEST_GROUP"),
@@ -205,7 +206,8 @@ def compose():
     return render_template(
         "alerts/confirm.html", raw=raw, data=data, incident=data["incident"], recipients=recipients, text=preview.text,
         excluded_counts=preview.excluded_counts,
-        excluded_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.excluded],
+        excluded_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.left_out],
+        merged_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.merged],
         cost=preview.cost, price=current_app.config["RIADO_SMS_PRICE"],
         idempotency_key=str(uuid.uuid4()), sender_notice=sender_notice() if data["require_ack"] else None,
         gateway=preview.gateway,
@@ -224,7 +226,7 @@ def send():
     try:
         alert, created = ops.create_alert(raw, key)
         # Read before the commit: once committed, nothing may fail this answer (see the API).
-        alert_id, recipients, escalate_after = alert.id, alert.recipients, alert.escalate_after_minutes
+        alert_id, escalate_after = alert.id, alert.escalate_after_minutes
         db.session.commit()
     except FieldErrors as exc:
         db.session.rollback()
@@ -240,8 +242,8 @@ def send():
             raise
         alert_id = alert.id
     if created:
+        # No flash saying it is being sent: the alert page says so while it is (``Alert.in_flight``).
         current_app.extensions["alert_tasks"].start(alert_id, escalate_after)
-        flash(_("Alert #%(id)s is being sent to %(n)s recipients.", id=alert_id, n=recipients), "success")
     else:
         flash(_("This alert had already been sent (the form was sent twice); nothing was sent again."), "success")
     return redirect(url_for("alerts.detail", alert_id=alert_id))
@@ -264,15 +266,18 @@ def alert_detail(alert_id: int):
     if alert.require_ack and alert.escalate_after_minutes:
         escalate_at = alert.created_at + dt.timedelta(minutes=alert.escalate_after_minutes)
     incident = db.session.get(Incident, alert.incident_id) if alert.incident_id else None
-    exclusions = ops.exclusions(alert.id)
+    left_out, merged = ops.split_exclusions(ops.exclusions(alert.id))
     return render_template(
         "alerts/alert_detail.html", alert=alert, counts=counts, deliveries=deliveries, reminders=reminders,
         silent=[(index.get(d.id), d) for d in silent], escalate_at=escalate_at, incident=incident,
-        exclusion_rows=[(e.name, e.phone, e.reason) for e in exclusions], excluded_counts=_reason_counts(exclusions),
-        awaiting=_awaiting(alert, deliveries),
+        exclusion_rows=[(e.name, e.phone, e.reason) for e in left_out], excluded_counts=_reason_counts(left_out),
+        merged_rows=[(e.name, e.phone, e.reason) for e in merged], merged_counts=_reason_counts(merged),
+        replies=db.session.execute(ops.replies(alert.id)).scalars().all(), opted_out=ops.opted_out_deliveries(alert.id),
+        awaiting=_awaiting(alert, deliveries), in_flight=alert.in_flight,
         staff=staff_for(alerts=[alert], personal=sees_personal_data()),
         js_words={"status": _plain(delivery_status_words()), "alert": _plain(alert_status_words()),
-                  "errors": _plain(error_words())},
+                  "errors": _plain(error_words()), "reply": _plain(reply_action_words()),
+                  "simulated": _("simulated")},
     )
 
 
@@ -291,7 +296,7 @@ def _reason_counts(exclusions) -> dict:
 def _awaiting(alert: Alert, deliveries) -> bool:
     """Whether an acknowledgement may still come (the page keeps polling for it)."""
     return alert.require_ack and any(
-        d.acknowledged_at is None and d.status not in FAILED_STATUSES for d in deliveries
+        d.acknowledged_at is None and d.opted_out_at is None and d.status not in FAILED_STATUSES for d in deliveries
     )
 
 
@@ -306,7 +311,7 @@ def outbox():
     result = paged(ops.outbox_query())
     console = ops.current_gateway_name() == "console"
     return render_template("alerts/outbox.html", result=result, rows=ops.outbox_rows(result["items"]), console=console,
-                           simulate=console and can_write(), reply_words=reply_outcome_words())
+                           simulate=console and can_write(), reply_words=reply_action_words())
 
 
 def _page_to_return_to() -> int | None:
@@ -350,10 +355,21 @@ def simulate_reply(message_id: int):
 
 
 def dashboard_panel() -> dict:
-    """Alerts in flight, with their progress, for the dashboard: those still being sent, and
-    those of the last day still waiting for acknowledgements. Drills are listed apart."""
-    alerts = db.session.execute(ops.alerts_in_flight_query().limit(20)).scalars().all()
-    counts = ops.delivery_counts_for(alert.id for alert in alerts)
-    rows = [(alert, ops.alert_counts(alert, counts[alert.id])) for alert in alerts]
-    rows = [(a, c) for a, c in rows if a.status == "sending" or c["acknowledged"] < a.recipients]
-    return {"alerts": [r for r in rows if not r[0].drill][:10], "drill_alerts": [r for r in rows if r[0].drill][:10]}
+    """For the dashboard: the alerts in flight (``Alert.in_flight``, as the wall map counts them)
+    with their progress; apart, those of the last day done sending that still wait for
+    acknowledgements; drills apart from real alerts; and a warning naming the members of alert
+    groups who opted out of SMS alerts lately."""
+
+    def rows(query):
+        alerts = db.session.execute(query.limit(10)).scalars().all()
+        counts = ops.alert_counts_for(alerts)
+        return [(alert, counts[alert.id]) for alert in alerts]
+
+    opt_outs, opt_out_total = ops.recent_group_opt_outs()
+    return {
+        "alerts": rows(ops.alerts_in_flight_query(drill=False)),
+        "drill_alerts": rows(ops.alerts_in_flight_query(drill=True)),
+        "awaiting": rows(ops.alerts_awaiting_ack_query(drill=False)),
+        "drill_awaiting": rows(ops.alerts_awaiting_ack_query(drill=True)),
+        "opt_outs": opt_outs, "opt_out_total": opt_out_total, "opt_out_days": ops.OPT_OUT_WARNING.days,
+    }

@@ -21,8 +21,8 @@ def wall_counts(drill: bool) -> list[dict]:
     """Alerts still being sent, and acknowledgements received of those expected (alerts that
     asked for one in the last 24 hours), for drills or for real alerts."""
     in_flight = db.session.execute(
-        select(func.count()).select_from(Alert).where(Alert.status == "sending", Alert.drill.is_(drill))
-    ).scalar_one()
+        select(func.count()).select_from(Alert).where(Alert.in_flight, Alert.drill.is_(drill))
+    ).scalar_one()  # the dashboard's "Alerts in flight" are the same ones (Alert.in_flight)
     acknowledged, expected = db.session.execute(
         select(func.count(Delivery.acknowledged_at), func.count(Delivery.id))
         .join(Alert, Alert.id == Delivery.alert_id)

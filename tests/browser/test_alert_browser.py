@@ -96,9 +96,11 @@ def test_officer_composes_confirms_sends_and_watches_the_progress(app, live_serv
     assert page.inner_text("[data-count=queued]") == "3"
     assert page.inner_text("[data-count=sent]") == "0"
     assert page.get_attribute("[data-testid=progress]", "data-status") == "sending"
+    assert page.locator("[data-testid=in-flight-notice]").is_visible()  # "being sent to 3 recipients"
     with running_queue(app):
         page.wait_for_selector("[data-testid=counts] [data-count=sent]:text-is('3')", timeout=30_000)
         page.wait_for_selector("[data-alert-status-slot] [data-status=done]", timeout=30_000)
+    page.wait_for_selector("[data-testid=in-flight-notice]", state="hidden")  # done: no longer said to be sent
     assert page.evaluate("window.__notReloaded === true")
     assert page.inner_text("[data-count=queued]") == "0"
     assert page.inner_text("[data-sent-total]") == "3"

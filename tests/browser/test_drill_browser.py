@@ -80,12 +80,15 @@ def test_an_officer_runs_a_drill(sms_app, sms_server, consumer, fake_twilio, pag
     page.wait_for_selector("[data-testid=counts] [data-count=acknowledged]:text-is('2')", timeout=20_000)
     page.wait_for_selector("[data-testid=counts] [data-count=delivered]:text-is('3')", timeout=20_000)
 
-    # The dashboard shows the drill alert's progress.
+    # The dashboard shows the drill alert's progress: sent, waiting for acknowledgements (no
+    # longer in flight, as the wall map counts it), apart from the real alerts.
+    page.wait_for_selector("[data-alert-status-slot] [data-status=done]", timeout=20_000)
     page.goto(base + "/")
-    drill_row = page.locator(f"[data-testid=drill-alerts-in-flight] [data-alert='{alert_id}']")
+    drill_row = page.locator(f"[data-testid=drill-alerts-awaiting-ack] [data-alert='{alert_id}']")
     assert drill_row.locator("[data-testid=sent]").inner_text() == "4 címzettből 3 kiküldve"
     assert drill_row.locator("[data-testid=acks]").inner_text() == "2 visszaigazolta"
-    assert page.locator("[data-testid=alerts-in-flight]").count() == 0  # not among the real ones
+    assert page.locator("[data-testid=drill-alerts-in-flight]").count() == 0
+    assert page.locator("[data-testid=alerts-awaiting-ack]").count() == 0  # not among the real ones
 
     # The after-action report has the figures of what happened.
     page.goto(f"{base}/incidents/{drill['id']}")

@@ -3,12 +3,14 @@
  * No inline script anywhere (the CSP is script-src 'self'): this file finds its elements by
  * data attributes. Without it the page shows the state when it was loaded.
  *
- *   <section data-alert-progress data-alert-url data-deliveries-url data-status
+ *   <section data-alert-progress data-alert-url data-deliveries-url data-replies-url data-status
  *            data-require-ack data-awaiting data-recipients data-timezone data-words="{json}">
- *     While the alert is being sent (status "sending") or acknowledgements are awaited, polls
- *     GET /api/v1/alerts/<id> and /api/v1/alerts/<id>/deliveries every 2.5 s and updates the
- *     counts ([data-count]), the progress bar ([data-bar]), each delivery row (same order as the
- *     API: by name), the "still silent" list and the alert's status, without reloading the page.
+ *     While the alert is in flight (the API's in_flight) or acknowledgements are awaited, polls
+ *     GET /api/v1/alerts/<id>, /api/v1/alerts/<id>/deliveries and …/replies every 2.5 s and
+ *     updates the counts ([data-count]), the progress bar ([data-bar]), each delivery row (same
+ *     order as the API: by name; an opt-out marked), the "still silent" list (who acknowledged or
+ *     opted out leaves it), the replies, the alert's status, and hides the "being sent" notice
+ *     ([data-in-flight-notice]) once the alert is no longer in flight, without reloading the page.
  *
  * Needs riado.js, loaded before.
  */
@@ -48,6 +50,7 @@
   function progress(root) {
     var alertUrl = root.getAttribute("data-alert-url");
     var deliveriesUrl = root.getAttribute("data-deliveries-url");
+    var repliesUrl = root.getAttribute("data-replies-url");
     var words = parseJson(root.getAttribute("data-words"));
     var requireAck = root.getAttribute("data-require-ack") === "true";
     var recipients = parseInt(root.getAttribute("data-recipients"), 10) || 0;
@@ -152,6 +155,9 @@
         el.textContent = String((counts.sent || 0) + (counts.delivered || 0));
       });
       root.setAttribute("data-status", alert.status);
+      each("[data-in-flight-notice]", function (el) {
+        el.hidden = !alert.in_flight;
+      });
       each("[data-alert-status-slot] [data-status]", function (el) {
         if (el.getAttribute("data-status") !== alert.status) {
           el.setAttribute("data-status", alert.status);
@@ -180,12 +186,17 @@
           setTime(row.querySelector("[data-cell=sent_at]"), d.sent_at);
           setTime(row.querySelector("[data-cell=delivered_at]"), d.delivered_at);
           setTime(row.querySelector("[data-cell=acknowledged_at]"), d.acknowledged_at);
+          var optedOut = row.querySelector("[data-opted-out]");
+          if (optedOut) {
+            optedOut.hidden = !d.opted_out_at;
+          }
         }
         var person = document.querySelector(".silent-list li[data-index=\"" + i + "\"]");
+        var replied = Boolean(d.acknowledged_at || d.opted_out_at);
         if (person) {
-          person.hidden = Boolean(d.acknowledged_at);
+          person.hidden = replied;
           setStatus(person, d.status);
-          if (!d.acknowledged_at) {
+          if (!replied) {
             silent += 1;
           }
         }
@@ -200,17 +211,79 @@
 
     function awaiting(items) {
       return requireAck && items.some(function (d) {
-        return !d.acknowledged_at && WAITING.indexOf(d.status) !== -1;
+        return !d.acknowledged_at && !d.opted_out_at && WAITING.indexOf(d.status) !== -1;
+      });
+    }
+
+    function cell(text, className) {
+      var td = document.createElement("td");
+      if (className) {
+        td.className = className;
+      }
+      td.textContent = text;
+      return td;
+    }
+
+    // The replies, rebuilt from the API when there are more than shown (text only, never HTML).
+    function showReplies(items) {
+      var body = document.querySelector("[data-reply-rows]");
+      if (!body || body.querySelectorAll("tr").length === items.length) {
+        return;
+      }
+      var rows = items.map(function (r) {
+        var tr = document.createElement("tr");
+        tr.setAttribute("data-testid", "reply");
+        tr.setAttribute("data-reply", String(r.id));
+        tr.setAttribute("data-action", r.action);
+        var when = cell("", "nowrap");
+        setTime(when, r.received_at);
+        tr.appendChild(when);
+        tr.appendChild(cell(r.name || "—")).setAttribute("data-testid", "reply-name");
+        tr.appendChild(cell(r.phone || "", "nowrap")).setAttribute("data-testid", "reply-phone");
+        tr.appendChild(cell(r.text || "", "sms-text-inline")).setAttribute("data-testid", "reply-text");
+        var did = cell(word("reply", r.action));
+        did.setAttribute("data-testid", "reply-action");
+        if (r.simulated) {
+          var note = document.createElement("span");
+          note.className = "muted";
+          note.textContent = "(" + (words.simulated || "simulated") + ")";
+          did.appendChild(document.createTextNode(" "));
+          did.appendChild(note);
+        }
+        tr.appendChild(did);
+        return tr;
+      });
+      body.replaceChildren.apply(body, rows);
+      each("[data-reply-count]", function (el) {
+        el.textContent = String(items.length);
+      });
+      each("[data-testid=replies]", function (el) {
+        el.hidden = items.length === 0;
+      });
+      each("[data-no-replies]", function (el) {
+        el.hidden = items.length > 0;
+      });
+    }
+
+    function allReplies() {
+      if (!repliesUrl) {
+        return Promise.resolve(null);
+      }
+      return getJson(withQuery(repliesUrl, { limit: PAGE })).then(function (page) {
+        return page.items || [];
       });
     }
 
     function poll() {
-      Promise.all([getJson(alertUrl), allDeliveries(deliveriesUrl)]).then(function (results) {
+      Promise.all([getJson(alertUrl), allDeliveries(deliveriesUrl), allReplies()]).then(function (results) {
         var alert = results[0];
         var items = results[1];
         showCounts(alert);
         showDeliveries(items);
-        var more = alert.status === "sending" || awaiting(items);
+        if (results[2]) {
+          showReplies(results[2]);
+        }
+        var more = alert.in_flight || awaiting(items);
         root.setAttribute("data-awaiting", awaiting(items) ? "true" : "false");
         root.setAttribute("data-polls", String((parseInt(root.getAttribute("data-polls"), 10) || 0) + 1));
         each("[data-live-note]", function (el) {
@@ -224,7 +297,7 @@
       });
     }
 
-    if (root.getAttribute("data-status") === "sending" || root.getAttribute("data-awaiting") === "true") {
+    if (root.getAttribute("data-in-flight") === "true" || root.getAttribute("data-awaiting") === "true") {
       window.setTimeout(poll, INTERVAL_MS);
     }
   }
