@@ -190,4 +190,16 @@ def _compress(app: Flask) -> None:
     app.config["COMPRESS_REGISTER"] = False
     compress = Compress()
     compress.init_app(app)
-    app.after_request_funcs.setdefault(None, []).insert(0, compress.after_request)
+
+    def compressed(response):
+        # A streamed answer is compressed chunk by chunk into a new iterable: what the old one
+        # must release when the answer is done (a static file's handle, a query's cursor) is
+        # handed on, or it would be left to the garbage collector.
+        close = getattr(response.response, "close", None) if response.is_streamed else None
+        before = response.response
+        response = compress.after_request(response)
+        if close is not None and response.response is not before:
+            response.call_on_close(close)
+        return response
+
+    app.after_request_funcs.setdefault(None, []).insert(0, compressed)

@@ -60,3 +60,20 @@ def test_a_client_without_brotli_gets_gzip_or_deflate(app, as_viewer, viewer):
 def test_small_answers_are_left_alone(client):
     response = client.get("/healthz", headers={"Accept-Encoding": BROWSER})
     assert response.status_code in (200, 503) and "Content-Encoding" not in response.headers
+
+
+def test_a_static_file_is_compressed_and_its_file_closed(client):
+    """A stylesheet streamed from its file and compressed on the way: the file is closed when the
+    answer is done (not left open for the garbage collector, a ResourceWarning here)."""
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        response = client.get("/static/css/riado.css", headers={"Accept-Encoding": BROWSER})
+        assert response.headers["Content-Encoding"] == "br"
+        assert b"{" in brotli.decompress(response.get_data())
+        response.close()
+        del response
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
