@@ -126,6 +126,15 @@ def _price(name: str, default: float) -> float:
     return price
 
 
+def _sms_price_pair() -> None:
+    """The price and its currency go together: one set without the other would show a price in
+    the wrong money (0.08 meant in dollars shown as 0,08 Ft, or 35 meant in forints as 35 USD)."""
+    price, currency = os.environ.get("RIADO_SMS_PRICE"), os.environ.get("RIADO_SMS_CURRENCY")
+    if bool(price) != bool(currency):
+        given, missing = ("RIADO_SMS_PRICE", "RIADO_SMS_CURRENCY") if price else ("RIADO_SMS_CURRENCY", "RIADO_SMS_PRICE")
+        raise ConfigurationError(f"{given} is set without {missing}: set both (the defaults are 35 HUF a segment).")
+
+
 def _currency(name: str, default: str) -> str:
     """An ISO 4217 currency code that Babel can write prices in (HUF, EUR, USD…)."""
     from babel.numbers import list_currencies
@@ -165,6 +174,7 @@ def from_environment() -> dict:
     if urlsplit(public_url).scheme not in ("http", "https"):
         raise ConfigurationError("PUBLIC_URL must start with http:// or https://.")
     redis_url = os.environ.get("REDIS_URL") or None
+    _sms_price_pair()
     return {
         "INSTANCE_PATH": str(folder),
         "SECRET_KEY": _secret_key(folder),

@@ -166,6 +166,11 @@ class ImportArgs(Schema):
     dry_run = fields.Boolean(load_default=False)
 
 
+class ResourceImportArgs(ImportArgs):
+    confirm_far = fields.Boolean(load_default=False, metadata={
+        "description": "take places far from the municipality (RIADO_MAX_DISTANCE_KM) as they are"})
+
+
 class ImportFile(Schema):
     file = fields.Raw(metadata={"type": "string", "format": "binary"}, required=True)
 
@@ -386,12 +391,12 @@ class ResourceById(MethodView):
 
 
 @resources.route("/import", methods=["POST"])
-@resources.arguments(ImportArgs, location="query")
+@resources.arguments(ResourceImportArgs, location="query")
 @resources.arguments(ImportFile, location="files")
 @resources.response(200, ImportReport)
 def import_resources(args, _files):
     """Import resources from CSV with ``latitude`` and ``longitude`` columns; all or nothing."""
-    report = csvio.import_resources(_upload(), dry_run=args["dry_run"])
+    report = csvio.import_resources(_upload(), dry_run=args["dry_run"], confirm_far=args["confirm_far"])
     db.session.commit()  # nothing to commit after a dry run or a bad row (rolled back)
     return report
 

@@ -435,9 +435,11 @@ def _resource_raw(row: dict, creating: bool, find_contact, kinds: csvheaders.Wor
     return raw, errors
 
 
-def import_resources(data: bytes, dry_run: bool = False) -> ImportReport:
+def import_resources(data: bytes, dry_run: bool = False, confirm_far: bool = False) -> ImportReport:
     """Create resources from rows without ``id``, update those with one; all or nothing (not
-    committed). A kind or status is its code or its label in either UI language."""
+    committed). A kind or status is its code or its label in either UI language. A place far
+    from the municipality is refused on its row unless ``confirm_far`` (a county depot 60 km
+    away is real; a swapped latitude and longitude is not)."""
     kinds = resource_ops.kinds()
     codes = [kind.code for kind in kinds]
     words, statuses = kind_words(kinds), status_words()
@@ -447,10 +449,10 @@ def import_resources(data: bytes, dry_run: bool = False) -> ImportReport:
         return _resource_raw(row, creating, find_contact, words, statuses)
 
     def create(raw):
-        return resource_ops.create_resource(raw, codes=codes)
+        return resource_ops.create_resource({**raw, "confirm_far": confirm_far}, codes=codes)
 
     def update(record, raw):
-        return resource_ops.update_resource(record, raw, codes=codes)
+        return resource_ops.update_resource(record, {**raw, "confirm_far": confirm_far}, codes=codes)
 
     return _import(data, dry_run, Resource, RESOURCES, to_raw, create, update, lock=resource_ops.lock_resources)
 

@@ -305,7 +305,7 @@ def close_assignments(incident: Incident, closing: dict, now: dt.datetime, autho
             since=format_datetime(latest.assigned_at, "yyyy-MM-dd HH:mm:ss"), name=latest.resource.name))]})
     actor = author or who()
     for assignment in open_:
-        _give_back(incident, assignment, None, released_at, actor)
+        _give_back(incident, assignment, None, released_at, actor, logged_at=now)
 
 
 def system_text(template: str, labels: dict | None = None, **values) -> str:
@@ -496,6 +496,9 @@ DEPLOYMENT_TEXT = {
 }
 
 
+RELEASED_EARLIER_TEXT = N_("Given back at %(time)s.")
+
+
 def _deployment_text(resource: Resource, quantity: int, released: bool) -> str:
     template = DEPLOYMENT_TEXT[(resource.kind == resource_ops.SHELTER, released)]
     return system_text(template, q=quantity, unit=resource.unit or "×", name=resource.name)
@@ -523,10 +526,12 @@ def release(assignment_id: int, now: dt.datetime | None = None, author: Who | No
 
 
 def _give_back(incident: Incident, assignment: Assignment, quantity: int | None, released_at: dt.datetime,
-               actor: Who) -> Assignment:
+               actor: Who, logged_at: dt.datetime | None = None) -> Assignment:
     """The release itself, under the incident's lock (what ``release`` and closing share): the
     assignment, or ``quantity`` of it as a released assignment of its own, given back at
-    ``released_at``, and one log entry saying what and how much."""
+    ``released_at``, and one log entry saying what and how much. The entry is written when it is
+    written (``logged_at``, default ``released_at``): the log never claims an earlier time than
+    its own; a release given an earlier time says that time in its text."""
     if quantity is not None and quantity < assignment.quantity:
         assignment.quantity -= quantity
         assignment = Assignment(incident_id=assignment.incident_id, resource_id=assignment.resource_id,
@@ -536,8 +541,13 @@ def _give_back(incident: Incident, assignment: Assignment, quantity: int | None,
     assignment.released_at = released_at
     assignment.released_by = actor.label
     resource = db.session.get(Resource, assignment.resource_id)
-    append_entry(incident, "system", _deployment_text(resource, assignment.quantity, released=True),
-                 at=released_at, author=actor, locked=True)
+    logged_at = logged_at or released_at
+    text_ = _deployment_text(resource, assignment.quantity, released=True)
+    if logged_at - released_at >= dt.timedelta(minutes=1):
+        with force_locale(current_app.config["RIADO_LOCALE"]):
+            when = format_datetime(released_at, "yyyy-MM-dd HH:mm")
+        text_ += " " + system_text(RELEASED_EARLIER_TEXT, time=when)
+    append_entry(incident, "system", text_, at=logged_at, author=actor, locked=True)
     db.session.flush()
     return assignment
 

@@ -166,6 +166,7 @@ def contact_delete(contact_id: int):
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"))
     dry_run = BooleanField(_l("Dry run only: check the file, write nothing"))
+    confirm_far = BooleanField(_l("Places far from the municipality are right: take them as they are"))
 
 
 def _import_page(kind: str):
@@ -177,8 +178,11 @@ def _import_page(kind: str):
             form.file.errors = [*form.file.errors, _("Choose a CSV file.")]
         else:
             data = upload.read(csvio.MAX_BYTES + 1)
-            run = csvio.import_contacts if kind == "contacts" else csvio.import_resources
-            report = run(data, dry_run=bool(form.dry_run.data))
+            if kind == "contacts":
+                report = csvio.import_contacts(data, dry_run=bool(form.dry_run.data))
+            else:
+                report = csvio.import_resources(data, dry_run=bool(form.dry_run.data),
+                                                confirm_far=bool(form.confirm_far.data))
             db.session.commit()  # nothing to commit after a dry run or a bad row (rolled back)
     status = 422 if (form.errors or (report and report["errors"])) else 200
     table = CONTACTS if kind == "contacts" else RESOURCES

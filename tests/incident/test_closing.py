@@ -98,8 +98,12 @@ def test_closing_asks_and_releasing_all_is_logged_and_reported_at_the_given_time
     [released] = state["assignments"]
     assert released["released_at"] is not None and _parse(released["released_at"]) == expected
     new = state["log"][entries_before:]
-    assert [e["text"] for e in new] == ["Visszaadva: 1 db – Zagyszivattyú.", "Állapot: megfékezett → lezárt."]
-    assert _parse(new[0]["at"]) == expected  # the log says when it was given back
+    assert [e["text"] for e in new] == [
+        f"Visszaadva: 1 db – Zagyszivattyú. Visszaadás ideje: {expected.strftime('%Y-%m-%d %H:%M')}.",
+        "Állapot: megfékezett → lezárt."]
+    # The log's own time is when it was written, never earlier than the entry before it: the
+    # release time the officer gave is in its words.
+    assert _parse(new[0]["at"]) > expected and _parse(new[0]["at"]) >= _parse(state["log"][entries_before - 1]["at"])
     assert _available(client, officer, pump["id"]) == 1
 
     # The after-action report: given back at that time, not "still deployed".

@@ -170,6 +170,39 @@ def test_a_csv_row_with_swapped_columns_is_reported_on_its_row(app, client, offi
     assert _count(app, Resource) == 0
 
 
+def test_a_far_depot_is_imported_once_confirmed(app, client, officer, as_officer):
+    """A county depot 60 km away is real: the import takes it when told the far places are right
+    (the API's confirm_far, the import page's checkbox); without, its row is refused."""
+    from io import BytesIO
+
+    from incident.models import Resource
+
+    _store_outline(app)
+    data = "name,kind,quantity,status,latitude,longitude\nMegyei raktár,sandbags,5000,available,47.9,19.9\n".encode()
+
+    def api(**query):
+        return client.post("/api/v1/resources/import", query_string=query, headers=officer,
+                           data={"file": (BytesIO(data), "raktar.csv")}, content_type="multipart/form-data")
+
+    refused = api().get_json()
+    assert [(e["row"], e["field"]) for e in refused["errors"]] == [(2, "latitude")] and _count(app, Resource) == 0
+    assert api(confirm_far="true", dry_run="true").get_json()["errors"] == [] and _count(app, Resource) == 0
+    assert api(confirm_far="true").get_json()["created"] == 1 and _count(app, Resource) == 1
+
+    page = "/resources/import"
+    form = as_officer.get(page).get_data(as_text=True)
+    assert 'data-testid="confirm-far"' in form
+    token = csrf_from(form)
+    other = data.replace("Megyei raktár".encode(), "Másik raktár".encode())
+    refused = as_officer.post(page, data={"csrf_token": token, "file": (BytesIO(other), "r.csv")},
+                              content_type="multipart/form-data")
+    assert refused.status_code == 422 and _count(app, Resource) == 1
+    taken = as_officer.post(page, data={"csrf_token": token, "confirm_far": "y", "file": (BytesIO(other), "r.csv")},
+                            content_type="multipart/form-data")
+    assert taken.status_code == 200 and _count(app, Resource) == 2
+    assert "contacts" not in page and 'data-testid="confirm-far"' not in as_officer.get("/contacts/import").get_data(as_text=True)
+
+
 # The forms
 
 
