@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
@@ -95,9 +96,29 @@ def index_contact(contact: Contact) -> None:
     contact.search = fold(" ".join((public, contact.email or "", contact.phone or "")))
 
 
+def _refuse_opted_out_phone(data: dict, contact: Contact | None = None) -> None:
+    """An opt-out (a STOP from the phone) belongs to the number: a new contact, or a contact
+    moved to that number, does not give it SMS alerts again behind the person's back."""
+    phone = data.get("phone")
+    opted_in = data.get("sms_opt_in", contact.sms_opt_in if contact is not None else True)
+    if not phone or not opted_in or (contact is not None and phone == contact.phone):
+        return  # (consent given again on a contact's own page is the officer's to record)
+    query = select(Contact).where(Contact.phone == phone, Contact.opted_out_at.is_not(None),
+                                  Contact.sms_opt_in.is_(False))
+    if contact is not None and contact.id is not None:
+        query = query.where(Contact.id != contact.id)
+    other = db.session.execute(query.limit(1)).scalars().first()
+    if other is not None:
+        raise FieldErrors({"sms_opt_in": [str(_l(
+            "This phone number has opted out of SMS alerts (%(name)s, %(date)s): save it without SMS consent, "
+            "or change the consent on that contact's own page if the person agreed again.",
+            name=other.name, date=format_date(other.opted_out_at, "yyyy-MM-dd")))]})
+
+
 def create_contact(raw: dict) -> Contact:
     """Add a contact (not committed)."""
     data = clean_contact(raw)
+    _refuse_opted_out_phone(data)
     contact = Contact(groups=[], sms_opt_in=True)
     _apply(contact, data)
     db.session.add(contact)
@@ -119,6 +140,7 @@ def update_contact(contact: Contact, raw: dict, from_import: bool = False) -> Co
         raise FieldErrors({"sms_opt_in": [str(_l(
             "This contact has opted out of SMS; change it on the contact's own page if they agreed again."
         ))]})
+    _refuse_opted_out_phone(data, contact)
     _apply(contact, data)
     return contact
 

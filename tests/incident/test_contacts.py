@@ -230,3 +230,41 @@ def test_an_officer_finds_a_contact_by_the_phone_number_written_any_usual_way(cl
         names = [c["name"] for c in client.get("/api/v1/contacts", query_string={"q": q}, headers=officer).get_json()["items"]]
         assert names == ["Kovács Júlia"], q
         assert client.get("/api/v1/contacts", query_string={"q": q}, headers=viewer).get_json()["items"] == [], q
+
+
+def test_a_stop_stays_with_the_phone_number(app, client, officer):
+    """A contact who replied STOP is not given SMS alerts again by a new contact (an import row
+    without an id, say) or another contact moved to the same number, while saving them without
+    consent still works; the person's own page can record new consent."""
+    from incident.extensions import db
+    from incident.models import Contact
+    from incident.operations.contacts import set_opt_in
+
+    kept = client.post("/api/v1/contacts", json={"name": "Kelemen Tímea", "phone": "06 30 555 0427"},
+                       headers=officer).get_json()
+    with app.app_context():
+        set_opt_in(db.session.get(Contact, kept["id"]), False)  # her STOP
+        db.session.commit()
+    again = client.post("/api/v1/contacts", json={"name": "Kelemen Tímea", "phone": "+36305550427"}, headers=officer)
+    assert again.status_code == 422
+    [message] = again.get_json()["errors"]["json"]["sms_opt_in"]
+    assert "Kelemen Tímea" in message and "opted out" in message
+    without = client.post("/api/v1/contacts", json={"name": "Kelemen T.", "phone": "+36305550427", "sms_opt_in": False},
+                          headers=officer)
+    assert without.status_code == 201
+    other = client.post("/api/v1/contacts", json={"name": "Dobos Sándor", "phone": "06 30 555 0428"},
+                        headers=officer).get_json()
+    moved = client.patch(f"/api/v1/contacts/{other['id']}", json={"phone": "06 30 555 0427"}, headers=officer)
+    assert moved.status_code == 422 and "sms_opt_in" in moved.get_json()["errors"]["json"]
+    renewed = client.patch(f"/api/v1/contacts/{kept['id']}", json={"sms_opt_in": True}, headers=officer)
+    assert renewed.status_code == 200 and renewed.get_json()["sms_opt_in"] is True
+
+    import io
+
+    csv = "name,phone,sms_opt_in\nKelemen Tímea,06 30 555 0427,yes\n".encode()
+    with app.app_context():  # the renewed consent stands; a second opt-out, then the import
+        set_opt_in(db.session.get(Contact, kept["id"]), False)
+        db.session.commit()
+    report = client.post("/api/v1/contacts/import", headers=officer, content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(csv), "c.csv")}).get_json()
+    assert [(e["row"], e["field"]) for e in report["errors"]] == [(2, "sms_opt_in")] and report["created"] == 0
