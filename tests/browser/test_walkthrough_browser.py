@@ -63,12 +63,20 @@ def test_a_burst_water_main_from_report_to_after_action(sms_app, sms_server, con
     page.click("form[data-testid=incident-form] button[type=submit]")
     page.wait_for_selector("[data-testid=confirm-far]")
     assert "felcseréltnek látszik" in page.inner_text("form[data-testid=incident-form]")
-    page.fill("#latitude-visible", str(OKTOBER_6[0]))
-    page.fill("#longitude-visible", str(OKTOBER_6[1]))
+    # Typed the Hungarian way, with a decimal comma.
+    page.fill("#latitude-visible", str(OKTOBER_6[0]).replace(".", ","))
+    page.fill("#longitude-visible", str(OKTOBER_6[1]).replace(".", ","))
     page.click("form[data-testid=incident-form] button[type=submit]")
     page.wait_for_url(re.compile(re.escape(base) + r"/incidents/\d+$"))
     incident_id = int(page.url.rsplit("/", 1)[1])
     incident_page = page.url
+    with app.app_context():
+        from incident.extensions import db
+        from incident.geo import to_shapely
+        from incident.models import Incident
+
+        point = to_shapely(db.session.get(Incident, incident_id).location)
+        assert (round(point.y, 4), round(point.x, 4)) == OKTOBER_6
 
     # The nearest pump goes out.
     page.click("[data-testid=to-active]")
