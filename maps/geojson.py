@@ -197,7 +197,8 @@ def resource_features(lang: str = "en", kind=None, status=None, q=None, bbox=Non
     kind_label = ResourceKind.label_hu if lang == "hu" else ResourceKind.label_en
     query = (
         select(
-            Resource.id, Resource.name, Resource.kind, kind_label, Resource.status, Resource.quantity, Resource.unit,
+            Resource.id, Resource.name, Resource.kind, kind_label, resource_ops.effective_status_expr(),
+            Resource.quantity, Resource.unit,
             Resource.capacity, resource_ops.available_quantity_expr(),
             func.ST_X(Resource.location), func.ST_Y(Resource.location),
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import lazyload
 
 from ..errors import ConflictError, FieldErrors
@@ -46,6 +46,26 @@ def available_quantity_expr():
         (Resource.status == "available", assignable_total_expr() - assigned_quantity_expr()),
         else_=0,
     )
+
+
+@functools.cache  # built once: an expression is immutable, and building one costs
+def effective_status_expr():
+    """The status people read: "deployed" for a resource marked available whose whole quantity is
+    assigned (a pump out at an incident is not "available · 0 of 1"); the stored status
+    otherwise. A full shelter stays available: its places, not the building, are taken."""
+    return case(
+        (and_(Resource.status == "available", Resource.kind != SHELTER,
+              assigned_quantity_expr() >= assignable_total_expr(), assignable_total_expr() > 0), "deployed"),
+        else_=Resource.status,
+    )
+
+
+def effective_statuses(ids) -> dict[int, str]:
+    """``effective_status_expr`` of each resource id."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Resource.id, effective_status_expr()).where(Resource.id.in_(ids))).all())
 
 
 def available_quantities(ids) -> dict[int, int]:
@@ -226,7 +246,7 @@ def _filters(kind=None, status=None, q=None):
     if kind:
         where.append(Resource.kind == kind)
     if status:
-        where.append(Resource.status == status)
+        where.append(effective_status_expr() == status)  # "deployed" finds the pump out at an incident
     if q:
         for word in fold(q).split():
             where.append(Resource.search.contains(word, autoescape=True))

@@ -383,12 +383,14 @@ def resource_list():
     else:
         result = paged(resource_ops.resources_query(kind, status, q or None), number)
     available = resource_ops.available_quantities(r.id for r in result["items"])
+    statuses = resource_ops.effective_statuses(r.id for r in result["items"])
     filters = {"q": q or None, "kind": kind, "status": status}
     if nearest.active:
         filters.update(lat=nearest.lat, lon=nearest.lon, within_m=nearest.within or None)
     status_code = 422 if nearest.errors else 200
     return render_template(
-        "incident/resources.html", result=result, available=available, distances=distances, kinds=labels,
+        "incident/resources.html", result=result, available=available, statuses=statuses, distances=distances,
+        kinds=labels,
         filters=filters, nearest=nearest,
     ), status_code
 

@@ -49,6 +49,13 @@ def test_an_assigned_pump_names_its_incident_everywhere_and_is_deployable_again_
     # The map: nothing available, and the incident with its page.
     props = _map_resource(client, viewer, pump["id"])
     assert props["available_quantity"] == 0
+    assert (props["status"], props["status_label"]) == ("deployed", "deployed")  # not "available · 0 of 1"
+    # The register reads "deployed" too, and its "deployed" filter finds it.
+    listed = client.get("/resources").get_data(as_text=True)
+    row = re.search(rf'<tr[^>]*>(?:(?!</tr>).)*?/resources/{pump["id"]}"(?:(?!</tr>).)*</tr>', listed, re.S).group(0)
+    assert 'data-testid="resource-status" data-status="deployed">bevetésen<' in row
+    deployed = client.get("/resources?status=deployed").get_data(as_text=True)
+    assert "Zagyszivattyú" in deployed and "Tartalék szivattyú" not in deployed
     assert props["assigned_to"] == [{"number": burst["number"], "title": burst["title"], "quantity": 1,
                                      "drill": False, "url": f"/incidents/{burst['id']}"}]
 
@@ -64,6 +71,8 @@ def test_an_assigned_pump_names_its_incident_everywhere_and_is_deployable_again_
     page = client.get(f"/resources/{pump['id']}").get_data(as_text=True)
     assert 'data-testid="assigned-to"' not in page and page.count('data-testid="assignment-released"') == 1
     assert "assigned_to" not in _map_resource(client, viewer, pump["id"])
+    assert _map_resource(client, viewer, pump["id"])["status"] == "available"
+    assert "Zagyszivattyú" not in client.get("/resources?status=deployed").get_data(as_text=True)
 
 
 def test_a_shelter_counts_free_places_for_persons(client, api, make_user, login):
