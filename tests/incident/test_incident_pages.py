@@ -218,7 +218,9 @@ def test_the_form_works_without_scripts(app, as_officer):
         if node.tag in ("input", "select", "textarea") and node.attrs.get("name"):
             assert node.attrs["name"] not in named, node.attrs["name"]  # one value per name
             named[node.attrs["name"]] = node
-    assert named["latitude"].attrs["type"] == named["longitude"].attrs["type"] == "number"
+    # Text with a decimal keyboard: a number field would drop a decimal comma (47,5 → 475).
+    assert named["latitude"].attrs["type"] == named["longitude"].attrs["type"] == "text"
+    assert named["latitude"].attrs["inputmode"] == named["longitude"].attrs["inputmode"] == "decimal"
     area, parent = named["area"], named["area"].parent
     while parent.tag != "details":
         parent = parent.parent
