@@ -184,6 +184,10 @@ def update_incident(incident: Incident, raw: dict, now: dt.datetime | None = Non
         confirm = exc.confirm
     if status is not None and status not in STATUSES:
         errors["status"] = [str(_l("Must be one of: %(choices)s.", choices=", ".join(STATUSES)))]
+    for key in CLOSING_FIELDS:
+        if raw.get(key) not in (None, False, "") and status != "closed" and key not in errors:
+            # Said without closing, it would be dropped without a word.
+            errors[key] = [str(_l("Only when closing the incident (status: closed)."))]
     if errors:
         raise FieldErrors(errors, confirm=confirm)
     changes = []
@@ -299,13 +303,15 @@ def close_assignments(incident: Incident, closing: dict, now: dt.datetime, autho
     if not closing.get("release_assignments"):
         raise AssignmentsOpen(open_)
     latest = max(open_, key=lambda a: a.assigned_at)
-    if released_at < latest.assigned_at:
+    if released_at < latest.assigned_at.replace(second=0, microsecond=0):
         raise FieldErrors({"released_at": [str(_l(
             "The time of release cannot be before %(since)s, when %(name)s was assigned.",
             since=format_datetime(latest.assigned_at, "yyyy-MM-dd HH:mm:ss"), name=latest.resource.name))]})
     actor = author or who()
     for assignment in open_:
-        _give_back(incident, assignment, None, released_at, actor, logged_at=now)
+        # A time typed to the minute, in the minute the last one was assigned: given back as it
+        # was assigned, never before it.
+        _give_back(incident, assignment, None, max(released_at, assignment.assigned_at), actor, logged_at=now)
 
 
 def system_text(template: str, labels: dict | None = None, **values) -> str:

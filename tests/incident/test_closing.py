@@ -245,6 +245,30 @@ def test_the_api_releases_at_an_earlier_time_and_an_incident_with_nothing_assign
     assert client.patch(f"/api/v1/incidents/{quiet['id']}", json={"status": "closed"}, headers=officer).status_code == 200
 
 
+def test_closing_words_without_closing_are_refused_not_dropped(app, client, officer):
+    incident, _pump, _assignment = _contained_with_pump(app)
+    url = f"/api/v1/incidents/{incident['id']}"
+    for body in ({"release_assignments": True}, {"title": "Csőtörés", "released_at": "2026-11-30T10:00:00+01:00"}):
+        refused = client.patch(url, json=body, headers=officer)
+        assert refused.status_code == 422, refused.get_json()
+        [field] = [key for key in ("release_assignments", "released_at") if key in body]
+        assert "closing" in refused.get_json()["errors"]["json"][field][0]
+    assert _state(client, officer, incident["id"])["status"] == "contained"
+
+
+def test_a_release_typed_to_the_minute_of_the_assignment_is_taken(app, client, officer):
+    """The page's time field is to the minute: the minute the pump was assigned in is not "before"
+    it; it is given back no earlier than it was assigned."""
+    incident, _pump, assignment = _contained_with_pump(app, hours_ago=0)
+    assigned = assignment["assigned_at"]
+    same_minute = assigned.astimezone(BUDAPEST).replace(second=0, microsecond=0)
+    closed = client.patch(f"/api/v1/incidents/{incident['id']}", json={
+        "status": "closed", "release_assignments": True, "released_at": same_minute.isoformat()}, headers=officer)
+    assert closed.status_code == 200, closed.get_json()
+    [released] = client.get(f"/api/v1/incidents/{incident['id']}/assignments", headers=officer).get_json()["items"]
+    assert _parse(released["released_at"]) == assigned
+
+
 # Roles
 
 
