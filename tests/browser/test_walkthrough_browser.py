@@ -156,6 +156,7 @@ def test_a_burst_water_main_from_report_to_after_action(sms_app, sms_server, con
     assert report.locator("[data-testid=aar-never]").inner_text() == SILENT[0]
     deployed = page.locator("[data-testid=aar-resources] tbody tr").all_inner_texts()
     assert len(deployed) == 1 and "Zagyszivattyú 2." in deployed[0] and "még kirendelve" not in deployed[0]
+    assert page.inner_text("[data-testid=aar-resources] [data-testid=aar-quantity]") == "1 db"
     timeline = page.inner_text("[data-testid=aar-timeline]")
     assert STOPS[0] in timeline and "Visszaadva: 1 db – Zagyszivattyú 2." in timeline
     assert incident_id and only_tiles(page, app) is None
