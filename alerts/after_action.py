@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from incident.collation import by_name
 from incident.database import utcnow
@@ -72,10 +73,15 @@ def _seconds(later, earlier) -> float | None:
     return None if later is None or earlier is None else max((later - earlier).total_seconds(), 0.0)
 
 
-def alert_figures(alert: Alert) -> AlertFigures:
-    deliveries = db.session.execute(
-        select(Delivery).where(Delivery.alert_id == alert.id, Delivery.kind == "alert").order_by(by_name(Delivery.name))
-    ).scalars().all()
+def alert_figures(alert: Alert, deliveries: list[Delivery] | None = None, merged: int | None = None) -> AlertFigures:
+    """The figures of one alert from its deliveries (the alert's, not reminders', by name) and
+    how many of its contacts were merged; both read here when not given (``build_report`` reads
+    them for every alert at once). Who never confirmed or opted out is named, or, without a
+    name, shown by a masked phone: viewers read this report too."""
+    if deliveries is None:
+        deliveries = _deliveries_by_alert([alert.id])[alert.id]
+    if merged is None:
+        merged = ops.merged_counts_for([alert.id]).get(alert.id, 0)
     delivered = [d for d in deliveries if d.status == "delivered"]
     arrived = [d.delivered_at for d in delivered if d.delivered_at] or [d.sent_at for d in deliveries if d.sent_at]
     acks = sorted(_seconds(d.acknowledged_at, alert.created_at) for d in deliveries if d.acknowledged_at)
@@ -88,17 +94,34 @@ def alert_figures(alert: Alert) -> AlertFigures:
         first_delivery_s=_seconds(min(arrived), alert.created_at) if arrived else None,
         median_ack_s=statistics.median(acks) if acks else None,
         slowest_ack_s=acks[-1] if acks else None,
-        never_confirmed=[d.name or d.phone for d in deliveries
-                         if alert.require_ack and not d.acknowledged_at and not d.opted_out_at],
+        never_confirmed=[_who(d) for d in deliveries if alert.require_ack and not d.acknowledged_at and not d.opted_out_at],
         ack_times_s=acks,
-        opted_out=[d.name or mask_phone(d.phone) for d in deliveries if d.opted_out_at],
+        opted_out=[_who(d) for d in deliveries if d.opted_out_at],
         excluded=alert.excluded,
-        merged=ops.merged_counts_for([alert.id]).get(alert.id, 0),
+        merged=merged,
     )
 
 
+def _who(delivery: Delivery) -> str:
+    return delivery.name or mask_phone(delivery.phone)
+
+
+def _deliveries_by_alert(alert_ids) -> dict[int, list[Delivery]]:
+    """Each alert's deliveries (not reminders), by name, in one query."""
+    ids = sorted(set(alert_ids))
+    out: dict[int, list[Delivery]] = {alert_id: [] for alert_id in ids}
+    if ids:
+        for delivery in db.session.execute(
+            select(Delivery).where(Delivery.alert_id.in_(ids), Delivery.kind == "alert")
+            .order_by(by_name(Delivery.name), Delivery.id)
+        ).scalars():
+            out[delivery.alert_id].append(delivery)
+    return out
+
+
 def build_report(incident: Incident, now: dt.datetime | None = None) -> Report:
-    """Everything the after-action report shows, computed from the record."""
+    """Everything the after-action report shows, computed from the record in a fixed number of
+    queries, however many alerts and deployments there are."""
     now = now or utcnow()
     entries = db.session.execute(
         select(LogEntry).where(LogEntry.incident_id == incident.id).order_by(LogEntry.seq)
@@ -109,12 +132,16 @@ def build_report(incident: Incident, now: dt.datetime | None = None) -> Report:
     end_of_incident = incident.closed_at or now
     deployments = []
     for assignment in db.session.execute(
-        select(Assignment).where(Assignment.incident_id == incident.id).order_by(Assignment.assigned_at, Assignment.id)
+        select(Assignment).where(Assignment.incident_id == incident.id).options(selectinload(Assignment.resource))
+        .order_by(Assignment.assigned_at, Assignment.id)
     ).scalars():
         end = assignment.released_at
         deployments.append(Deployment(assignment, assignment.resource.name, assignment.quantity, assignment.assigned_at,
                                       end, _seconds(end or end_of_incident, assignment.assigned_at) or 0.0))
-    return Report(incident, entries, [alert_figures(a) for a in alerts], deployments, now)
+    deliveries = _deliveries_by_alert(a.id for a in alerts)
+    merged = ops.merged_counts_for(a.id for a in alerts)
+    figures = [alert_figures(a, deliveries[a.id], merged.get(a.id, 0)) for a in alerts]
+    return Report(incident, entries, figures, deployments, now)
 
 
 def ack_chart(figures: AlertFigures, width: int = 480, height: int = 160, pad: int = 28) -> dict | None:

@@ -19,6 +19,7 @@ from incident.models import Incident
 from incident.operations.municipality import current_municipality
 from incident.security import require_role
 from incident.validation import UNSTORABLE_TEXT, storable
+from incident.web.display import show_phone
 
 from . import cap
 from . import operations as ops
@@ -147,11 +148,20 @@ class DeliveryOut(Out):
 DeliveryList = listing(DeliveryOut)
 
 
+class ShownPhone(fields.String):
+    """A phone number as the pages write it (``+36 20 555 0702``); masked for viewers."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return show_phone(value) if value else value
+
+
 class ReplyOut(Out):
     id = fields.Integer()
     delivery_id = fields.Integer(allow_none=True)
     name = fields.String()
-    phone = Personal(mask_phone, metadata={"description": "masked for viewers"})
+    phone = Personal(mask_phone, metadata={"description": "E.164; masked for viewers"})
+    phone_display = ShownPhone(attribute="phone", dump_only=True, metadata={"description": "the phone as the alert page writes it "
+                                                                           "(+36 20 555 0702); masked for viewers"})
     text = fields.String(metadata={"description": "what the recipient wrote"})
     action = fields.String(metadata={"enum": list(REPLY_ACTIONS)})
     simulated = fields.Boolean(metadata={"description": "typed by an officer on the console outbox"})

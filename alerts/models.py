@@ -118,7 +118,9 @@ class Exclusion(db.Model):
 class Reply(db.Model):
     """An SMS that came to our number (or was simulated on the console outbox), what it did
     (``REPLY_ACTIONS``), and the alert delivery it answers: for an acknowledgement the delivery
-    acknowledged, otherwise the newest alert that reached that phone (none if no alert did)."""
+    acknowledged, otherwise the newest alert that reached that phone within the acknowledgement
+    window (``operations.ACK_WAIT``); none if no alert did. A simulated reply keeps the outbox
+    message it was typed on (which may be another alert's than the one it answered)."""
 
     __tablename__ = "alert_replies"
     __audit__ = False  # a simulated reply is audited by the operation that simulates it
@@ -131,6 +133,7 @@ class Reply(db.Model):
     text: Mapped[str] = mapped_column(Text, default="")
     action: Mapped[str] = mapped_column(String(16))  # REPLY_ACTIONS
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("sms_outbox.id"), index=True)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

@@ -22,6 +22,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from incident.audit import current_actor
 from incident.collation import by_name, hungarian_key
@@ -74,7 +75,7 @@ def drill_prefix() -> str:
 
 def ack_word() -> str:
     """The word an alert asking for acknowledgement asks its recipients to reply (``IGEN``,
-    ``YES`` in English): ``handle_reply`` takes it, whatever else it takes too."""
+    ``YES`` in English): one of ACK_WORDS in every language (a test checks each)."""
     with force_locale(configured_locale()):
         return gettext("YES")
 
@@ -376,6 +377,9 @@ def replies(alert_id: int):
     return select(Reply).where(Reply.alert_id == alert_id).order_by(Reply.received_at, Reply.id)
 
 
+# The acknowledgement window, the one for the whole wing: how long after it was sent an alert
+# waits for acknowledgements (the dashboard, the wall map), and how recent an alert must be for a
+# reply to answer it (acknowledge it, opt out of it, prove it arrived).
 ACK_WAIT = dt.timedelta(hours=24)
 
 
@@ -644,17 +648,20 @@ def handle_reply(from_phone: str, text: str, message_sid: str | None = None,
     """An SMS to our number: an acknowledgement of the newest alert that asked for one, an
     opt-out (STOP, LEIRATKOZOM) or an opt-in (START). Every reply is kept (``Reply``) beside the
     alert it answers, whatever it says; an opt-out in answer to an alert is marked on its delivery
-    and written to the incident's log. The same ``message_sid`` again (a replayed or repeated
-    webhook) acts no more. Not committed.
+    and written to the incident's log. A reply answers only an alert of the acknowledgement window
+    (``ACK_WAIT``): later, it is kept without an alert and only STOP/START does anything (the
+    contact's consent). The same ``message_sid`` again (a replayed or repeated webhook) acts no
+    more. Not committed.
 
     ``simulated_from``: the console outbox message an officer answered in the contact's place
     (drills, training). It acts the same, but the log entry is the officer's and says SIMULATED,
-    and the audit trail keeps the officer, the message and the text typed."""
+    the reply keeps the message it was typed on, and the audit trail keeps the officer, the
+    message and the text typed."""
     if message_sid:
         earlier = claim_webhook("sms-inbound", message_sid)
         if earlier is not None:
             return ReplyOutcome(earlier or "unknown", replayed=True)
-    outcome = _reply(from_phone, text, simulated=simulated_from is not None)
+    outcome = _reply(from_phone, text, simulated_from)
     if message_sid:
         settle_webhook("sms-inbound", message_sid, outcome.action)
     if simulated_from is not None:
@@ -674,15 +681,16 @@ SIMULATED_OPT_OUT_TEXT = N_("SIMULATED reply, typed by an officer on the console
                             "%(name)s opted out of SMS alerts (replied “%(text)s” to SMS alert %(id)s).")
 
 
-def _reply(from_phone: str, text: str, simulated: bool = False) -> ReplyOutcome:
+def _reply(from_phone: str, text: str, simulated_from: OutboxMessage | None = None) -> ReplyOutcome:
     from incident.operations.contacts import set_opt_in
 
+    simulated = simulated_from is not None
     try:
         phone = normalise_phone(from_phone, current_app.config["RIADO_PHONE_REGION"])
     except FieldError:
         return ReplyOutcome("unknown")
     word = normalise_reply(text)
-    acknowledging = word in ACK_WORDS or word == normalise_reply(ack_word())
+    reply = {"phone": phone, "text": text, "simulated_from": simulated_from}
     if word in STOP_WORDS or word in START_WORDS:
         opted_in = word in START_WORDS
         contacts = _contacts_on(phone)
@@ -693,44 +701,56 @@ def _reply(from_phone: str, text: str, simulated: bool = False) -> ReplyOutcome:
         if delivery is not None and not opted_in and delivery.opted_out_at is None:
             delivery.opted_out_at = utcnow()
             _log_opt_out(delivery, contacts, text, simulated)
-        return _replied(action, phone, text, delivery, simulated, contacts)
-    if not acknowledging:
-        return _replied("unknown", phone, text, _answered_delivery(phone), simulated)
+        return _replied(action, delivery=delivery, contacts=contacts, **reply)
+    if word not in ACK_WORDS:
+        return _replied("unknown", delivery=_answered_delivery(phone), **reply)
     delivery = db.session.execute(
         select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
-        .where(Delivery.phone == phone, Delivery.kind == "alert", Alert.require_ack.is_(True),
-               Delivery.acknowledged_at.is_(None), Delivery.status.in_(REACHED_STATUSES))
+        .where(Delivery.phone == phone, may_still_acknowledge(), Delivery.status.in_(REACHED_STATUSES),
+               Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT)
         .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update()
     ).scalar_one_or_none()
     if delivery is None:
-        return _replied("nothing_to_ack", phone, text, _answered_delivery(phone), simulated)
+        return _replied("nothing_to_ack", delivery=_answered_delivery(phone), **reply)
     now = utcnow()
     delivery.acknowledged_at = now
     delivery.ack_text = (text or "")[:160]
-    alert = db.session.get(Alert, delivery.alert_id)
-    if alert.incident_id:
-        incident = incident_ops.lock_incident(alert.incident_id)
+    incident = _open_incident_of(delivery)
+    if incident is not None:
         name = delivery.name or mask_phone(delivery.phone)
         # A simulated reply must not read in the legal record as if the contact had answered: the officer's entry.
-        message = incident_ops.system_text(SIMULATED_ACK_TEXT if simulated else ACK_TEXT, name=name, id=alert.id)
+        message = incident_ops.system_text(SIMULATED_ACK_TEXT if simulated else ACK_TEXT, name=name, id=delivery.alert_id)
         author = incident_ops.who() if simulated else incident_ops.Who(None, "sms")
         incident_ops.append_entry(incident, "communication", message, author=author, locked=True)
-    return _replied("ack", phone, text, delivery, simulated)
+    return _replied("ack", delivery=delivery, **reply)
 
 
 def _answered_delivery(phone: str) -> Delivery | None:
-    """The delivery a reply from ``phone`` answers: the newest alert that may have reached it."""
+    """The delivery a reply from ``phone`` answers: the newest alert of the acknowledgement window
+    (``ACK_WAIT``) that may have reached it. None past the window: a reply days later answers no
+    alert (and must not change one, nor the incident it belongs to)."""
     return db.session.execute(
         select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
-        .where(Delivery.phone == phone, Delivery.kind == "alert", Delivery.status.in_(REACHED_STATUSES))
+        .where(Delivery.phone == phone, Delivery.kind == "alert", Delivery.status.in_(REACHED_STATUSES),
+               Alert.created_at >= utcnow() - ACK_WAIT)
         .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update(of=Delivery)
     ).scalar_one_or_none()
 
 
-def _replied(action: str, phone: str, text: str, delivery: Delivery | None, simulated: bool,
+def _open_incident_of(delivery: Delivery) -> Incident | None:
+    """The incident the delivery's alert belongs to, locked for a log entry; None if it has none
+    or it is closed (a closed incident's log is finished: a late reply is kept on the alert)."""
+    alert = db.session.get(Alert, delivery.alert_id)
+    if not alert.incident_id:
+        return None
+    incident = incident_ops.lock_incident(alert.incident_id)
+    return None if incident.status == "closed" else incident
+
+
+def _replied(action: str, *, phone: str, text: str, delivery: Delivery | None, simulated_from: OutboxMessage | None,
              contacts: list[Contact] | None = None) -> ReplyOutcome:
     """Keep the reply with what it did, beside the delivery it answers (whose SMS it proves
-    arrived); the outcome for the caller."""
+    arrived) and the outbox message it was simulated on; the outcome for the caller."""
     if delivery is not None and STATUS_RANK[delivery.status] < STATUS_RANK["delivered"]:
         delivery.status = "delivered"  # a reply proves it arrived
         delivery.delivered_at = delivery.delivered_at or utcnow()
@@ -741,7 +761,8 @@ def _replied(action: str, phone: str, text: str, delivery: Delivery | None, simu
         name = ", ".join(c.name for c in contacts)
     db.session.add(Reply(
         alert_id=delivery.alert_id if delivery is not None else None, delivery_id=delivery.id if delivery is not None else None,
-        name=name[:200], phone=phone, text=printable(text or "")[:1600], action=action, simulated=simulated,
+        name=name[:200], phone=phone, text=printable(text or "")[:1600], action=action,
+        simulated=simulated_from is not None, outbox_message_id=simulated_from.id if simulated_from is not None else None,
         received_at=utcnow(),
     ))
     return ReplyOutcome(action, delivery.alert_id if delivery is not None else None)
@@ -750,12 +771,11 @@ def _replied(action: str, phone: str, text: str, delivery: Delivery | None, simu
 def _log_opt_out(delivery: Delivery, contacts: list[Contact], text: str, simulated: bool) -> None:
     """An alerted recipient opted out: the incident's log says who (every contact on that phone
     is opted out), in answer to which alert, and that they get no more alerts."""
-    alert = db.session.get(Alert, delivery.alert_id)
-    if not alert.incident_id:
+    incident = _open_incident_of(delivery)
+    if incident is None:
         return
-    incident = incident_ops.lock_incident(alert.incident_id)
     name = ", ".join(c.name for c in contacts) or delivery.name or mask_phone(delivery.phone)
-    values = {"name": name, "text": " ".join((text or "").split())[:40], "id": alert.id}
+    values = {"name": name, "text": " ".join((text or "").split())[:40], "id": delivery.alert_id}
     if simulated:
         message, author = incident_ops.system_text(SIMULATED_OPT_OUT_TEXT, **values), incident_ops.who()
     else:
@@ -768,14 +788,23 @@ def _log_opt_out(delivery: Delivery, contacts: list[Contact], text: str, simulat
 
 def reminder_text(alert: Alert) -> str:
     """``EMLÉKEZTETŐ: `` and the alert's text, which ends with the reply hint (an alert written
-    before the hint was added gets it here)."""
+    before the hint was added gets it here). Past ``sms.MAX_CHARACTERS`` the alert's own text is
+    shortened, never the hint: a reminder exists to get that answer."""
     with force_locale(configured_locale()):
         prefix = gettext("REMINDER: ")
     hint = reply_hint()
     body = alert.body
-    if not body.endswith(hint) and not body.endswith(sms.transliterate(hint)):
-        body += "\n" + hint
-    return sms.preview(prefix + body, alert.transliterate).body[: sms.MAX_CHARACTERS]
+    for ending in (hint, sms.transliterate(hint)):
+        if body.endswith(ending):
+            body = body[: -len(ending)]
+            break
+    body = body.rstrip("\n")
+    while True:  # each round shortens the alert's text (folding may change lengths: measure again)
+        text = sms.preview(prefix + body + "\n" + hint, alert.transliterate).body
+        excess = len(text) - sms.MAX_CHARACTERS
+        if excess <= 0 or not body:
+            return text[: sms.MAX_CHARACTERS]
+        body = body[: max(len(body) - excess, 0)].rstrip()
 
 
 def escalate_due(now: dt.datetime | None = None) -> list[int]:
@@ -827,34 +856,63 @@ def silent_deliveries(alert_id: int) -> list[Delivery]:
 
 def opted_out_deliveries(alert_id: int) -> list[tuple[Delivery, list[str]]]:
     """The recipients who opted out by answering this alert (STOP) and are still opted out, each
-    with the names of the alert groups they are in (those groups now have a hole)."""
+    with the names of the alert groups they are in (those groups now have a hole). Three
+    queries, however many opted out."""
     rows = db.session.execute(
         select(Delivery).where(Delivery.alert_id == alert_id, Delivery.kind == "alert", Delivery.opted_out_at.is_not(None))
         .order_by(by_name(Delivery.name))
     ).scalars().all()
+    contacts = _contacts_on_phones(d.phone for d in rows)
+    groups = _group_names_of(c.id for on_phone in contacts.values() for c in on_phone)
     out = []
     for delivery in rows:
-        contacts = _contacts_on(delivery.phone)
-        if contacts and any(c.reachable_by_sms for c in contacts):
+        on_phone = contacts.get(delivery.phone, [])
+        if on_phone and any(c.reachable_by_sms for c in on_phone):
             continue  # opted in again since (START)
-        out.append((delivery, _group_names(c.id for c in contacts)))
+        out.append((delivery, _merged_names(groups, (c.id for c in on_phone))))
     return out
 
 
 def _contacts_on(phone: str) -> list[Contact]:
-    return list(db.session.execute(
-        select(Contact).where(Contact.phone == phone).order_by(by_name(Contact.name), Contact.id)
-    ).scalars())
+    return _contacts_on_phones([phone]).get(phone, [])
 
 
-def _group_names(contact_ids) -> list[str]:
+def _contacts_on_phones(phones) -> dict[str, list[Contact]]:
+    """The contacts on each phone (by name), in one query."""
+    phones = sorted(set(phones))
+    out: dict[str, list[Contact]] = {}
+    if not phones:
+        return out
+    for contact in db.session.execute(
+        select(Contact).where(Contact.phone.in_(phones)).order_by(by_name(Contact.name), Contact.id)
+    ).scalars():
+        out.setdefault(contact.phone, []).append(contact)
+    return out
+
+
+def _group_names_of(contact_ids) -> dict[int, list[tuple[int, str]]]:
+    """The alert groups of each contact, as (rank, name) with rank the group's place in name
+    order, in one query."""
     ids = sorted(set(contact_ids))
+    out: dict[int, list[tuple[int, str]]] = {}
     if not ids:
-        return []
-    groups = select(contact_groups.c.group_id).where(contact_groups.c.contact_id.in_(ids))
-    return list(db.session.execute(
-        select(AlertGroup.name).where(AlertGroup.id.in_(groups)).order_by(by_name(AlertGroup.name), AlertGroup.id)
-    ).scalars())
+        return out
+    rows = db.session.execute(
+        select(contact_groups.c.contact_id, AlertGroup.id, AlertGroup.name)
+        .join(AlertGroup, AlertGroup.id == contact_groups.c.group_id)
+        .where(contact_groups.c.contact_id.in_(ids)).order_by(by_name(AlertGroup.name), AlertGroup.id)
+    ).all()
+    rank: dict[int, int] = {}
+    for contact_id, group_id, name in rows:
+        rank.setdefault(group_id, len(rank))
+        out.setdefault(contact_id, []).append((rank[group_id], name))
+    return out
+
+
+def _merged_names(groups: dict[int, list[tuple[int, str]]], contact_ids) -> list[str]:
+    """The names of the groups any of the contacts is in, each once, in name order."""
+    ranked = {rank_name for contact_id in set(contact_ids) for rank_name in groups.get(contact_id, [])}
+    return [name for _rank, name in sorted(ranked)]
 
 
 # How long the dashboard warns about a member of an alert group who opted out by SMS.
@@ -874,7 +932,8 @@ class GroupOptOut:
 def recent_group_opt_outs(limit: int = 10) -> tuple[list[GroupOptOut], int]:
     """Members of alert groups who replied STOP in the last OPT_OUT_WARNING and are still opted
     out, newest first: at most ``limit``, and how many in all. (A contact entered without consent
-    is not one: nobody opted out; nor one an officer opted out on the contact card.)"""
+    is not one: nobody opted out; nor one an officer opted out on the contact card.) Three
+    queries, however many there are: the dashboard asks on every load."""
     stops = (select(Reply.phone, func.max(Reply.received_at).label("at"))
              .where(Reply.action == "stop", Reply.received_at >= utcnow() - OPT_OUT_WARNING)
              .group_by(Reply.phone).subquery())
@@ -883,20 +942,16 @@ def recent_group_opt_outs(limit: int = 10) -> tuple[list[GroupOptOut], int]:
     total = db.session.execute(
         select(func.count()).select_from(Contact).join(stops, stops.c.phone == Contact.phone).where(*where)
     ).scalar_one()
+    latest = aliased(Reply)
+    answered = (select(latest.alert_id).where(latest.phone == Contact.phone, latest.action == "stop")
+                .order_by(latest.received_at.desc(), latest.id.desc()).limit(1).correlate(Contact).scalar_subquery())
     rows = db.session.execute(
-        select(Contact, stops.c.at).join(stops, stops.c.phone == Contact.phone).where(*where)
+        select(Contact, stops.c.at, answered).join(stops, stops.c.phone == Contact.phone).where(*where)
         .order_by(stops.c.at.desc(), by_name(Contact.name), Contact.id).limit(limit)
     ).all()
-    out = []
-    for contact, at in rows:
-        answered = db.session.execute(
-            select(Reply.alert_id).where(Reply.phone == contact.phone, Reply.action == "stop")
-            .order_by(Reply.received_at.desc(), Reply.id.desc()).limit(1)
-        ).scalar_one_or_none()
-        out.append(GroupOptOut(contact.name, _group_names([contact.id]), at, answered))
+    groups = _group_names_of(contact.id for contact, _at, _alert in rows)
+    out = [GroupOptOut(contact.name, _merged_names(groups, [contact.id]), at, alert_id) for contact, at, alert_id in rows]
     return out, total
-
-
 
 
 # Reads for the pages (the list, the compose step, the outbox)
@@ -936,8 +991,9 @@ def outbox_query():
 @dataclass(frozen=True)
 class SimulatedReply:
     text: str
-    outcome: str  # ack, stop, start, nothing_to_ack, unknown (ReplyOutcome.action)
+    outcome: str  # ack, stop, start, nothing_to_ack, unknown (Reply.action)
     at: dt.datetime
+    alert_id: int | None  # the alert it answered (not necessarily the message's): none past the window
 
 
 @dataclass(frozen=True)
@@ -951,26 +1007,20 @@ class OutboxRow:
 
 
 def outbox_rows(messages) -> list[OutboxRow]:
-    """``messages`` (a page of ``outbox_query``) with their deliveries and simulated replies, in
-    two queries. The replies are those the audit trail keeps (``handle_reply(simulated_from=…)``)."""
-    from incident.models.audit import AuditEntry
-
+    """``messages`` (a page of ``outbox_query``) with their deliveries and the replies simulated
+    on them (``Reply.outbox_message_id``), each with the alert it answered, in two queries."""
     messages = list(messages)
     delivery_ids = {m.delivery_id for m in messages if m.delivery_id is not None}
     deliveries = {}
     if delivery_ids:
         deliveries = {d.id: d for d in db.session.execute(select(Delivery).where(Delivery.id.in_(delivery_ids))).scalars()}
-    replies: dict[str, list[SimulatedReply]] = {}
+    replies: dict[int, list[SimulatedReply]] = {}
     if messages:
         rows = db.session.execute(
-            select(AuditEntry.record_id, AuditEntry.changes, AuditEntry.at)
-            .where(AuditEntry.entity == OutboxMessage.__tablename__, AuditEntry.action == "simulate",
-                   AuditEntry.record_id.in_([str(m.id) for m in messages]))
-            .order_by(AuditEntry.at, AuditEntry.id)
-        ).all()
-        for record_id, changes, at in rows:
-            changes = changes or {}
-            text = (changes.get("text") or [None, ""])[-1] or ""
-            outcome = (changes.get("outcome") or [None, "unknown"])[-1] or "unknown"
-            replies.setdefault(record_id, []).append(SimulatedReply(str(text), str(outcome), at))
-    return [OutboxRow(m, deliveries.get(m.delivery_id), replies.get(str(m.id), [])) for m in messages]
+            select(Reply).where(Reply.outbox_message_id.in_([m.id for m in messages]))
+            .order_by(Reply.received_at, Reply.id)
+        ).scalars()
+        for reply in rows:
+            replies.setdefault(reply.outbox_message_id, []).append(
+                SimulatedReply(reply.text, reply.action, reply.received_at, reply.alert_id))
+    return [OutboxRow(m, deliveries.get(m.delivery_id), replies.get(m.id, [])) for m in messages]

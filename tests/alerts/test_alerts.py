@@ -142,11 +142,34 @@ def test_an_alert_asking_for_acknowledgement_says_what_to_reply_and_that_word_ac
     assert alert["body"] == body + HINT_HU and alert["encoding"] == "GSM-7"  # the hint keeps a GSM-7 text GSM-7
     assert client.get(f"/api/v1/alerts/{plain_id}", headers=headers).get_json()["body"] == body
 
-    # Exactly the word the hint asks for acknowledges, as the recipient types it.
+    # The word the SMS asks for acknowledges, taken from what the phone got (whatever it becomes)
+    # and typed as people type it; the same word from the phone that was not asked finds no alert.
+    word = received[PHONES[0]].rsplit(" ", 1)[-1]
     status, answer = FakeTwilio.signed_post(sms_server + "/webhooks/twilio/inbound",
-                                            {"From": PHONES[0], "To": "+36205550000", "Body": "IGEN"})
+                                            {"From": PHONES[0], "To": "+36205550000", "Body": f" {word.lower()}. "})
     assert status == 200 and "<Message>" in answer
     assert client.get(f"/api/v1/alerts/{ack_id}", headers=headers).get_json()["counts"]["acknowledged"] == 1
+    FakeTwilio.signed_post(sms_server + "/webhooks/twilio/inbound", {"From": PHONES[2], "To": "+36205550000", "Body": word})
+    with sms_app.app_context():
+        from alerts.models import Reply
+        from incident.extensions import db
+
+        assert db.session.execute(select(Reply.action).where(Reply.phone == PHONES[2])).scalar_one() == "nothing_to_ack"
+
+
+@pytest.mark.parametrize("locale", ["hu", "en"])
+def test_the_word_the_hint_asks_for_is_an_acknowledgement_in_every_language(app_factory, locale):
+    """What the SMS asks people to reply must be one of the words a reply is acknowledged by (the
+    hint's word is translated; the words a reply is read by are not)."""
+    from alerts import operations as ops
+    from incident.config import LOCALES
+
+    assert locale in LOCALES and set(LOCALES) == {"hu", "en"}  # a new language gets its case here
+    with app_factory(RIADO_LOCALE=locale).test_request_context():
+        word = ops.ack_word()
+        assert word in ops.reply_hint().split()
+        assert ops.normalise_reply(word) in ops.ACK_WORDS
+        assert ops.normalise_reply(word.capitalize() + "!") in ops.ACK_WORDS
 
 
 def test_the_reply_hint_is_in_the_sms_language_and_keeps_gsm7_text_gsm7(app_factory):
@@ -164,6 +187,25 @@ def test_the_reply_hint_is_in_the_sms_language_and_keeps_gsm7_text_gsm7(app_fact
         text = ops.compose("Árvíz", True, True, require_ack=True)
         assert text.body == "GYAKORLAT! Arviz" + HINT_HU and text.encoding == "GSM-7"
         db.session.rollback()
+
+
+@pytest.mark.parametrize("transliterate", [False, True])
+def test_a_reminder_too_long_for_one_sms_shortens_the_alert_text_and_keeps_the_reply_hint(app, transliterate):
+    from alerts import operations as ops
+    from alerts import sms
+    from alerts.models import Alert
+
+    with app.test_request_context():
+        written = "Árvíz – a gát átázott, " * 80  # far past what "EMLÉKEZTETŐ: " leaves room for
+        text = ops.compose(written[: sms.MAX_CHARACTERS - len(HINT_HU)], transliterate, False, require_ack=True)
+        assert len(text.body) <= sms.MAX_CHARACTERS and text.body.endswith(HINT_HU)
+        reminder = ops.reminder_text(Alert(body=text.body, transliterate=transliterate))
+        assert reminder.startswith("EMLÉKEZTETÖ: " if transliterate else "EMLÉKEZTETŐ: ") and reminder.endswith(HINT_HU)
+        assert len(reminder) == sms.MAX_CHARACTERS
+        assert sms.preview(reminder, transliterate).body == reminder
+        # An alert written before the hint existed gets it too, whole.
+        old = ops.reminder_text(Alert(body="x" * sms.MAX_CHARACTERS, transliterate=False))
+        assert old.endswith(HINT_HU) and len(old) == sms.MAX_CHARACTERS
 
 
 def test_escalation_sends_one_reminder_to_the_silent(sms_app, consumer, fake_twilio, api):

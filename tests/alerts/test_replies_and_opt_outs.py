@@ -239,3 +239,212 @@ def test_excluded_and_merged_are_counted_alike_on_the_confirmation_the_alert_pag
     assert texts_of(report, "aar-excluded") == ["2"] and texts_of(report, "aar-merged") == ["1"]
     log = client.get(f"/api/v1/incidents/{incident}/log", headers=headers).get_json()["items"]
     assert any(f"SMS-riasztás ({alert_id}) elküldve 2 címzettnek (2 kizárva)" in e["text"] for e in log)
+
+
+# The review of replies: which alert a reply answers, and what it may change
+
+
+def outbox_message(app, alert_id: int, phone: str) -> int:
+    """What the console gateway records for the delivery of ``alert_id`` to ``phone``: its id."""
+    from alerts.models import Delivery, OutboxMessage
+    from incident.extensions import db
+
+    with app.app_context():
+        delivery = db.session.execute(
+            select(Delivery).where(Delivery.alert_id == alert_id, Delivery.phone == phone)).scalar_one()
+        message = OutboxMessage(sid=f"console-{delivery.id}", to=phone, body=delivery.body, delivery_id=delivery.id)
+        db.session.add(message)
+        db.session.commit()
+        return message.id
+
+
+def later_alert(app, client, headers, contact_ids, **extra) -> int:
+    """Another alert to the contacts, as if sent (newer than those before it)."""
+    from alerts.models import Alert, Delivery
+    from incident.extensions import db
+
+    response = client.post("/api/v1/alerts", json={"body": "Tájékoztatás: a HVB ülés 10-kor kezdődik",
+                                                   "contacts": list(contact_ids), **extra}, headers=headers)
+    assert response.status_code == 202, response.get_json()
+    alert_id = response.get_json()["id"]
+    app.extensions["huey"].flush()
+    with app.app_context():
+        alert = db.session.get(Alert, alert_id)
+        alert.created_at += dt.timedelta(seconds=1)  # strictly the newest, whatever the clock's resolution
+        for delivery in db.session.execute(select(Delivery).where(Delivery.alert_id == alert_id)).scalars():
+            delivery.status, delivery.provider_sid = "sent", f"SM{delivery.id:032d}"
+        db.session.commit()
+    return alert_id
+
+
+def outbox_replies(html: str, message_id: int) -> list[tuple[str, str, list[str]]]:
+    """The replies simulated on one outbox message: (what was typed, what it did, the alert it answered)."""
+    row = html.split(f'data-message="{message_id}"')[1].split("</tr>")[0]
+    out = []
+    for item in re.findall(r'<li data-testid="reply".*?</li>', row, re.DOTALL):
+        outcome = re.search(r'data-outcome="(\w+)"', item).group(1)
+        out.append((texts_of(item, "reply-said")[0], outcome, re.findall(r'href="/alerts/(\d+)" data-testid="reply-alert"', item)))
+    return out
+
+
+def test_the_outbox_shows_the_alert_a_simulated_reply_answered(app, client, api, make_user, login):
+    """A reply answers the newest alert for that phone (the newest asking for an acknowledgement,
+    for an OK), which need not be the one whose outbox message the officer answered: the outbox
+    names the alert the reply acted on."""
+    headers, _ = api("officer")
+    _incident, asking, ids = sent_alert(app, client, headers)
+    telling = later_alert(app, client, headers, ids.values())  # asks for nothing, newer
+    julia_on_telling = outbox_message(app, telling, JULIA)
+    peter_on_asking = outbox_message(app, asking, PETER)
+    login(make_user("officer"))
+    token = csrf_from(client.get("/alerts/outbox").get_data(as_text=True))
+
+    # IGEN typed on the message of the alert that asks for nothing acknowledges the one that asks.
+    assert client.post(f"/alerts/outbox/{julia_on_telling}/reply", data={"csrf_token": token, "text": "IGEN"}).status_code == 302
+    # STOP typed on the message of the older alert opts out of the newest one.
+    assert client.post(f"/alerts/outbox/{peter_on_asking}/reply", data={"csrf_token": token, "text": "STOP"}).status_code == 302
+
+    html = client.get("/alerts/outbox").get_data(as_text=True)
+    assert outbox_replies(html, julia_on_telling) == [("IGEN", "ack", [str(asking)])]
+    assert outbox_replies(html, peter_on_asking) == [("STOP", "stop", [str(telling)])]
+    assert f"a #{asking} riasztásra" in html.split(f'data-message="{julia_on_telling}"')[1].split("</tr>")[0]
+    counts = client.get(f"/api/v1/alerts/{asking}", headers=headers).get_json()["counts"]
+    assert counts["acknowledged"] == 1 and counts["opted_out"] == 0
+    assert client.get(f"/api/v1/alerts/{telling}", headers=headers).get_json()["counts"]["opted_out"] == 1
+
+
+def age(app, alert_id: int, by: dt.timedelta) -> None:
+    """Make the alert ``by`` older (as if sent then)."""
+    from alerts.models import Alert
+    from incident.extensions import db
+
+    with app.app_context():
+        db.session.get(Alert, alert_id).created_at -= by
+        db.session.commit()
+
+
+def test_a_reply_past_the_acknowledgement_window_answers_no_alert_and_changes_only_consent(twilio_app, api):
+    from alerts import operations as ops
+    from alerts.models import Delivery, Reply
+    from factories import move_incident
+    from incident.extensions import db
+
+    client = twilio_app.test_client()
+    headers, _ = api("officer")
+    incident, alert_id, ids = sent_alert(twilio_app, client, headers)
+    age(twilio_app, alert_id, ops.ACK_WAIT + dt.timedelta(hours=1))
+    move_incident(twilio_app, incident, "active", "contained", "closed")
+    log_before = client.get(f"/api/v1/incidents/{incident}/log", headers=headers).get_json()["items"]
+
+    inbound(client, "SM" + "a" * 32, PETER, "STOP")
+    inbound(client, "SM" + "b" * 32, JULIA, "Megkaptam, de késve")
+    inbound(client, "SM" + "c" * 32, JULIA, "OK")
+
+    # STOP still opts Péter out: that is his consent, whatever it answers.
+    assert client.get(f"/api/v1/contacts/{ids['Nagy Péter']}", headers=headers).get_json()["sms_opt_in"] is False
+    # The old alert is unchanged: nobody acknowledged or opted out of it, its SMS are still "sent".
+    counts = client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts"]
+    assert (counts["acknowledged"], counts["opted_out"], counts["delivered"], counts["sent"]) == (0, 0, 0, 2)
+    assert client.get(f"/api/v1/alerts/{alert_id}/replies", headers=headers).get_json()["total"] == 0
+    # The closed incident's log is as it was closed.
+    assert client.get(f"/api/v1/incidents/{incident}/log", headers=headers).get_json()["items"] == log_before
+    # Every reply is kept, answering no alert.
+    with twilio_app.app_context():
+        replies = db.session.execute(select(Reply).order_by(Reply.id)).scalars().all()
+        assert [(r.action, r.alert_id, r.delivery_id) for r in replies] == [
+            ("stop", None, None), ("unknown", None, None), ("nothing_to_ack", None, None)]
+        assert db.session.execute(select(Delivery.opted_out_at).where(Delivery.phone == PETER)).scalar_one() is None
+
+
+def test_a_reply_to_a_recent_alert_of_a_closed_incident_stays_out_of_its_log(twilio_app, api):
+    from factories import move_incident
+
+    client = twilio_app.test_client()
+    headers, _ = api("officer")
+    incident, alert_id, _ids = sent_alert(twilio_app, client, headers)
+    move_incident(twilio_app, incident, "active", "contained", "closed")
+    log_before = client.get(f"/api/v1/incidents/{incident}/log", headers=headers).get_json()["items"]
+
+    inbound(client, "SM" + "d" * 32, JULIA, "OK")
+    inbound(client, "SM" + "e" * 32, PETER, "STOP")
+
+    # The alert records both (it is within its window)…
+    counts = client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts"]
+    assert counts["acknowledged"] == 1 and counts["opted_out"] == 1
+    # …but the closed incident's log is finished.
+    assert client.get(f"/api/v1/incidents/{incident}/log", headers=headers).get_json()["items"] == log_before
+
+
+def test_stop_then_yes_is_not_an_acknowledgement(twilio_app, api):
+    client = twilio_app.test_client()
+    headers, _ = api("officer")
+    incident, alert_id, _ids = sent_alert(twilio_app, client, headers)
+
+    inbound(client, "SM" + "f" * 32, PETER, "STOP")
+    inbound(client, "SM" + "0" * 32, PETER, "IGEN")
+
+    counts = client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts"]
+    assert counts["acknowledged"] == 0 and counts["opted_out"] == 1
+    replies = client.get(f"/api/v1/alerts/{alert_id}/replies", headers=headers).get_json()["items"]
+    assert [r["action"] for r in replies] == ["stop", "nothing_to_ack"]
+    log = client.get(f"/api/v1/incidents/{incident}/log", headers=headers).get_json()["items"]
+    assert not any("visszaigazolta" in e["text"] for e in log)
+
+
+def test_the_wall_expects_no_acknowledgement_from_who_opted_out_or_was_not_reached(twilio_app, api, make_user):
+    """After a STOP the wall map's "acknowledged / expected" leaves him out, as the alert page's
+    "still silent" does; a message that failed is not expected to be answered either."""
+    from alerts.models import Delivery
+    from incident.extensions import db
+
+    client = twilio_app.test_client()
+    headers, _ = api("officer")
+    viewer, _ = api("viewer")
+    _incident, alert_id, _ids = sent_alert(twilio_app, client, headers)
+
+    def wall() -> str:
+        counts = client.get("/api/v1/map/summary", headers=viewer).get_json()["counts"]
+        return {c["key"]: c["value"] for c in counts}["acknowledged"]
+
+    assert wall() == "0 / 2"
+    inbound(client, "SM" + "5" * 32, PETER, "STOP")
+    officer = signed_in(twilio_app, make_user("officer"))
+    page = officer.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert texts_of(page, "silent-count") == ["1"] and wall() == "0 / 1"
+    inbound(client, "SM" + "6" * 32, JULIA, "OK")
+    page = officer.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert texts_of(page, "silent-count") == ["0"] and wall() == "1 / 1"
+
+    # Had Júlia's SMS failed (and nobody answered yet), only Péter's answer would be expected.
+    with twilio_app.app_context():
+        for delivery in db.session.execute(select(Delivery).where(Delivery.alert_id == alert_id)).scalars():
+            delivery.acknowledged_at = delivery.opted_out_at = None
+            delivery.status = "failed" if delivery.phone == JULIA else delivery.status
+        db.session.commit()
+    page = officer.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert 'data-awaiting="true"' in page and wall() == "0 / 1"
+
+
+def test_the_after_action_report_masks_the_phone_of_a_recipient_without_a_name(app, client, api, make_user, login):
+    from alerts.models import Delivery
+    from incident.extensions import db
+
+    headers, _ = api("officer")
+    incident, alert_id, _ids = sent_alert(app, client, headers)
+    with app.app_context():  # a recipient known only by the phone (a contact's name removed since, an API call…)
+        for delivery in db.session.execute(select(Delivery).where(Delivery.alert_id == alert_id)).scalars():
+            delivery.name = ""
+        db.session.commit()
+    with app.test_request_context():
+        from alerts import operations as ops
+
+        ops.handle_reply(JULIA, "STOP")
+        db.session.commit()
+
+    login(make_user("viewer"))
+    html = client.get(f"/incidents/{incident}/after-action").get_data(as_text=True)
+    assert texts_of(html, "aar-never") == ["+36 20 *** **02"]
+    assert texts_of(html, "aar-opted-out") == ["+36 20 *** **01"]
+    csv_text = client.get(f"/incidents/{incident}/after-action.csv").data.decode("utf-8-sig")
+    for text in (html, csv_text):
+        assert PETER not in text and "555 0302" not in text and JULIA not in text

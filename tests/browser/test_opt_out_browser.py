@@ -1,7 +1,7 @@
 """An opt-out seen on the alert page in a real browser: the officer watches an alert that asks for
-OK; one recipient answers STOP through (the fake) Twilio; without a reload the page lists the reply,
-takes him off "still silent", counts and marks him as opted out; opened again, it warns that a
-member of the alert group no longer gets alerts."""
+OK; one recipient answers STOP through (the fake) Twilio; without a reload the page lists the reply
+(his phone written as the page writes phones), takes him off "still silent", counts and marks him
+as opted out; opened again, it warns that a member of the alert group no longer gets alerts."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ def test_an_officer_sees_a_stop_reply_on_the_alert_page(sms_app, sms_server, con
     reply.wait_for(timeout=20_000)
     assert reply.locator("[data-testid=reply-name]").inner_text() == "Nagy Péter"
     assert reply.locator("[data-testid=reply-text]").inner_text() == "STOP"
+    # The phone as the page writes it (as a reload shows it too), not as the API stores it.
+    assert reply.locator("[data-testid=reply-phone]").inner_text() == "+36 20 555 0702"
     assert reply.locator("[data-testid=reply-action]").inner_text() == "leiratkozott az SMS-riasztásokról"
     page.wait_for_selector("[data-testid=silent-count]:text-is('2')")
     still_silent = page.locator("[data-testid=silent-person]:visible").all_inner_texts()
@@ -54,6 +56,7 @@ def test_an_officer_sees_a_stop_reply_on_the_alert_page(sms_app, sms_server, con
 
     # Opened again, the page warns that a member of the group opted out.
     page.reload()
+    assert page.inner_text("[data-testid=reply][data-action=stop] [data-testid=reply-phone]") == "+36 20 555 0702"
     warning = page.locator("[data-testid=opt-out-warning]")
     assert warning.is_visible()
     assert "Nagy Péter" in warning.inner_text() and GROUP in warning.inner_text()

@@ -125,3 +125,70 @@ def test_the_viewers_search_text_is_filled_in_for_existing_contacts(new_database
             assert conn.execute(text("SELECT search_public FROM contacts")).scalar_one() == "kovacs julia onkormanyzat jegyzo"
     finally:
         engine.dispose()
+
+
+@pytest.mark.slow
+def test_acknowledgements_stored_before_replies_were_kept_become_replies(new_database, tmp_path):
+    """An alert acknowledged before the replies table existed lists its acknowledgements as
+    replies (not "Acknowledged: 2" above "No reply yet"), a simulated one marked as such and kept
+    with the outbox message it was typed on."""
+    from incident import create_app
+    from incident.extensions import db
+
+    from conftest import csrf_from
+    from factories import create_user
+
+    url = new_database("replies")
+    env = {"DATABASE_URL": url, "RIADO_INSTANCE_PATH": str(tmp_path)}
+    before = _riado("db", "upgrade", "b7e1d2c3a4f5", env_extra=env)
+    assert before.returncode == 0, before.stderr
+    engine = create_engine(url, **engine_options(url))
+    configure_engine(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO alerts (id, body, written_body, transliterate, encoding, segments, drill, require_ack, status,"
+                " recipients, excluded, request, request_hash, gateway, created_by, created_at)"
+                " VALUES (1, 'HVB 9-kor', 'HVB 9-kor', false, 'GSM-7', 1, false, true, 'done', 3, 0, '{}', '', 'console',"
+                " '', CURRENT_TIMESTAMP)"))
+            for id_, name, phone, ack_text in ((1, 'Kovács Júlia', '+36205550301', "'Igen, megyek'"),
+                                               (2, 'Nagy Péter', '+36205550302', "'IGEN'"),
+                                               (3, 'Szabó Ödön', '+36205550303', "NULL")):
+                acknowledged_at = "NULL" if ack_text == "NULL" else "CURRENT_TIMESTAMP"
+                conn.execute(text(
+                    "INSERT INTO deliveries (id, alert_id, kind, name, phone, body, status, attempts, next_attempt_at,"
+                    " acknowledged_at, ack_text, updated_at) VALUES"
+                    f" ({id_}, 1, 'alert', '{name}', '{phone}', 'HVB 9-kor', 'delivered', 1, CURRENT_TIMESTAMP,"
+                    f" {acknowledged_at}, {ack_text}, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO sms_outbox (id, sid, \"to\", body, delivery_id, created_at)"
+                              " VALUES (1, 'console-1', '+36205550302', 'HVB 9-kor', 2, CURRENT_TIMESTAMP)"))
+            # Péter's IGEN was typed by an officer on the outbox: the audit trail kept it.
+            conn.execute(text(
+                "INSERT INTO audit_log (at, actor, action, entity, record_id, changes) VALUES (CURRENT_TIMESTAMP,"
+                " 'referens@varos.example', 'simulate', 'sms_outbox', '1', '{\"to\": [null, \"+36205550302\"],"
+                " \"delivery_id\": [null, 2], \"text\": [null, \"IGEN\"], \"outcome\": [null, \"ack\"], \"alert_id\": [null, 1]}')"))
+        up = _riado("db", "upgrade", env_extra=env)
+        assert up.returncode == 0, up.stderr
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT delivery_id, name, text, action, simulated, outbox_message_id"
+                                     " FROM alert_replies ORDER BY delivery_id")).all()
+        assert [(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows] == [
+            (1, "Kovács Júlia", "Igen, megyek", "ack", False, None), (2, "Nagy Péter", "IGEN", "ack", True, 1)]
+    finally:
+        engine.dispose()
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    try:
+        user = create_user(app, "officer")
+        client = app.test_client()
+        login = client.get("/login").get_data(as_text=True)
+        client.post("/login", data={"email": user["email"], "password": user["password"], "csrf_token": csrf_from(login)})
+        page = client.get("/alerts/1").get_data(as_text=True)
+        assert page.count('data-testid="reply"') == 2 and '<p class="empty" data-no-replies hidden>' in page
+        assert "Igen, megyek" in page and "(szimulált)" in page
+        outbox = client.get("/alerts/outbox").get_data(as_text=True)
+        assert 'data-outcome="ack"' in outbox and 'href="/alerts/1" data-testid="reply-alert"' in outbox
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

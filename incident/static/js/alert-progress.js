@@ -239,7 +239,8 @@
         setTime(when, r.received_at);
         tr.appendChild(when);
         tr.appendChild(cell(r.name || "—")).setAttribute("data-testid", "reply-name");
-        tr.appendChild(cell(r.phone || "", "nowrap")).setAttribute("data-testid", "reply-phone");
+        // phone_display: the number as the page writes it (+36 20 555 0702), masked for viewers.
+        tr.appendChild(cell(r.phone_display || r.phone || "", "nowrap")).setAttribute("data-testid", "reply-phone");
         tr.appendChild(cell(r.text || "", "sms-text-inline")).setAttribute("data-testid", "reply-text");
         var did = cell(word("reply", r.action));
         did.setAttribute("data-testid", "reply-action");
