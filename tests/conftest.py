@@ -149,6 +149,35 @@ def cleanup_engine(database_url):
     engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_phone_number_in_any_log_line(tmp_path_factory):
+    """Every log record of the whole run (every test of this process, whichever logger wrote it)
+    goes through the masking a deployed Riadó puts on its handlers (incident/logs.py) into one
+    file; at the end, no phone number of the kind the tests use is left in it. (The processes the
+    tests start have their own logs: tests/alerts/test_scale_out.py reads those.)"""
+    import logging
+    import re
+
+    from incident.logs import Redact
+
+    path = tmp_path_factory.mktemp("logs") / "run.log"
+    handler = logging.FileHandler(path, encoding="utf-8", delay=False)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Redact())
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(min(level, logging.INFO))  # the delivery attempts' lines are INFO
+    root.addHandler(handler)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(level)
+    handler.close()
+    text = path.read_text(encoding="utf-8")
+    leaked = sorted(set(re.findall(r"(?:\+36|\b06)[ -/]?\d{1,2}[ -/]?\d{3}[ -]?\d{3,4}", text)))
+    assert not leaked, f"phone numbers in the run's log ({path}): {leaked[:10]}"
+
+
 @pytest.fixture(autouse=True)
 def empty_tables(request, cleanup_engine):
     """After each test, every Riadó table is emptied (tests may commit from threads and processes)."""
