@@ -262,6 +262,8 @@ def alert_detail(alert_id: int):
     index = {delivery.id: i for i, delivery in enumerate(deliveries)}
     reminders = db.session.execute(ops.deliveries_query(alert.id, "reminder")).scalars().all() if alert.escalated_at else []
     silent = ops.silent_deliveries(alert.id) if alert.require_ack else []
+    other_text = ([(index.get(d.id), d, texts) for d, texts in ops.other_text_replies([alert.id])[alert.id]]
+                  if alert.require_ack else [])
     escalate_at = None
     if alert.require_ack and alert.escalate_after_minutes:
         escalate_at = alert.created_at + dt.timedelta(minutes=alert.escalate_after_minutes)
@@ -269,7 +271,7 @@ def alert_detail(alert_id: int):
     left_out, merged = ops.split_exclusions(ops.exclusions(alert.id))
     return render_template(
         "alerts/alert_detail.html", alert=alert, counts=counts, deliveries=deliveries, reminders=reminders,
-        silent=[(index.get(d.id), d) for d in silent], escalate_at=escalate_at, incident=incident,
+        silent=[(index.get(d.id), d) for d in silent], other_text=other_text, escalate_at=escalate_at, incident=incident,
         exclusion_rows=[(e.name, e.phone, e.reason) for e in left_out], excluded_counts=_reason_counts(left_out),
         merged_rows=[(e.name, e.phone, e.reason) for e in merged], merged_counts=_reason_counts(merged),
         replies=db.session.execute(ops.replies(alert.id)).scalars().all(), opted_out=ops.opted_out_deliveries(alert.id),
@@ -344,10 +346,11 @@ def simulate_reply(message_id: int):
         "start": _("Simulated reply “%(text)s” from %(who)s: the contact receives SMS alerts again.", text=text, who=who),
         "nothing_to_ack": _("Simulated reply “%(text)s” from %(who)s: no alert waits for an acknowledgement from "
                             "this phone.", text=text, who=who),
-        "unknown": _("Simulated reply “%(text)s” from %(who)s: not understood (OK, 1, IGEN or YES acknowledges; "
-                     "STOP opts out; START opts in).", text=text, who=who),
+        "unknown": _("Simulated reply “%(text)s” from %(who)s: other text, not an acknowledgement (OK, 1, IGEN or "
+                     "YES acknowledges; STOP opts out; START opts in).", text=text, who=who),
     }
-    flash(messages.get(outcome.action, messages["unknown"]), "success" if outcome.action in ("ack", "start", "stop") else "error")
+    answered = outcome.action in ("ack", "start", "stop") or (outcome.action == "unknown" and outcome.alert_id)
+    flash(messages.get(outcome.action, messages["unknown"]), "success" if answered else "error")
     return redirect(back)
 
 
