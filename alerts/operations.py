@@ -395,11 +395,18 @@ def may_still_acknowledge():
                 Delivery.status.not_in(FAILED_STATUSES))
 
 
+def incident_not_closed():
+    """The alert has no incident, or its incident is not closed: once an incident is closed its
+    alerts wait for no acknowledgement (the dashboard, the wall map, the alert page)."""
+    return or_(Alert.incident_id.is_(None),
+               exists().where(Incident.id == Alert.incident_id, Incident.status != "closed"))
+
+
 def alerts_awaiting_ack_query(drill: bool | None = None):
     """Alerts no longer in flight that asked for acknowledgements within the last day and may
-    still get one, newest first."""
+    still get one (not those of a closed incident), newest first."""
     return alerts_query(drill).where(
-        ~Alert.in_flight, Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT,
+        ~Alert.in_flight, Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT, incident_not_closed(),
         exists().where(Delivery.alert_id == Alert.id, may_still_acknowledge()),
     )
 

@@ -518,3 +518,31 @@ def test_the_log_names_an_alert_by_its_number_and_says_visszaigazolta(app, clien
     assert any(t.endswith(f"Nagy Péter visszaigazolta a #{alert_id} SMS-riasztást.") and t.startswith("SZIMULÁLT")
                for t in texts)
     assert not any("nyugtázta" in t or "a(z)" in t for t in texts)
+
+
+def test_an_alert_of_a_closed_incident_waits_for_no_acknowledgement(twilio_app, api, make_user):
+    """Closed, the incident's alert leaves the dashboard's "waiting for acknowledgements" and the
+    wall map's count."""
+    from factories import move_incident
+
+    client = twilio_app.test_client()
+    headers, _ = api("officer")
+    viewer, _ = api("viewer")
+    incident, alert_id, _ids = sent_alert(twilio_app, client, headers)
+    with twilio_app.app_context():
+        from alerts import operations as ops
+        from incident.extensions import db
+
+        ops.finish_done_alerts()
+        db.session.commit()
+    officer = signed_in(twilio_app, make_user("officer"))
+
+    def wall() -> str:
+        counts = client.get("/api/v1/map/summary", headers=viewer).get_json()["counts"]
+        return {c["key"]: c["value"] for c in counts}["acknowledged"]
+
+    assert f'href="/alerts/{alert_id}"' in officer.get("/").get_data(as_text=True) and wall() == "0 / 2"
+    move_incident(twilio_app, incident, "active", "contained", "closed")
+    assert f'href="/alerts/{alert_id}"' not in officer.get("/").get_data(as_text=True)
+    assert wall() == "0 / 0"
+    assert 'data-awaiting="false"' in officer.get(f"/alerts/{alert_id}").get_data(as_text=True)
