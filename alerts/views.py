@@ -42,7 +42,7 @@ from . import operations as ops
 from . import sms
 from .gateways import two_way
 from .labels import alert_status_words, delivery_status_words, error_words, reason_words, reply_action_words
-from .models import FAILED_STATUSES, Alert, OutboxMessage
+from .models import FAILED_STATUSES, Alert, Delivery, OutboxMessage
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
@@ -339,7 +339,9 @@ def simulate_reply(message_id: int):
         return redirect(back)
     outcome = ops.handle_reply(message.to, text, simulated_from=message)
     db.session.commit()
-    who = show_phone(message.to)
+    # Who answered: the contact's name, the phone as the viewer may see it.
+    delivery = db.session.get(Delivery, message.delivery_id) if message.delivery_id else None
+    who = f"{delivery.name} ({show_phone(message.to)})" if delivery is not None and delivery.name else show_phone(message.to)
     messages = {
         "ack": _("Simulated reply “%(text)s” from %(who)s: acknowledgement of alert #%(id)s recorded.",
                  text=text, who=who, id=outcome.alert_id),

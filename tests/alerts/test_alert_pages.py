@@ -503,6 +503,7 @@ def test_outbox_lists_console_messages_and_a_simulated_reply_acknowledges(app, c
     answer = client.post(reply_form["action"], data=MultiDict(reply_form["fields"]), follow_redirects=True)
     text = answer.get_data(as_text=True)
     assert answer.status_code == 200 and f"#{alert_id}" in text and "Szimulált válasz" in text
+    assert "innen: Kovács Júlia (+36 20 555 0101)" in text  # the contact, not only the phone
     counts = client.get(f"/api/v1/alerts/{alert_id}").get_json()["counts"]
     assert counts["acknowledged"] == 1
     log = client.get(f"/api/v1/incidents/{incident['id']}/log").get_json()["items"]
