@@ -38,6 +38,8 @@ class AlertFigures:
     never_confirmed: list[str] = field(default_factory=list)  # asked to confirm, neither confirmed nor opted out
     ack_times_s: list[float] = field(default_factory=list)
     opted_out: list[str] = field(default_factory=list)  # answered the alert STOP
+    # (who, what they wrote): answered the alert with other text, neither confirmed nor opted out
+    other_text: list[tuple[str, str]] = field(default_factory=list)
     excluded: int = 0  # left out for consent or reach (as on the alert page and in the API)
     merged: int = 0  # same phone as another recipient: sent once
 
@@ -73,15 +75,20 @@ def _seconds(later, earlier) -> float | None:
     return None if later is None or earlier is None else max((later - earlier).total_seconds(), 0.0)
 
 
-def alert_figures(alert: Alert, deliveries: list[Delivery] | None = None, merged: int | None = None) -> AlertFigures:
+def alert_figures(alert: Alert, deliveries: list[Delivery] | None = None, merged: int | None = None,
+                  other_text: dict[int, list[str]] | None = None) -> AlertFigures:
     """The figures of one alert from its deliveries (the alert's, not reminders', by name) and
     how many of its contacts were merged; both read here when not given (``build_report`` reads
-    them for every alert at once). Who never confirmed or opted out is named, or, without a
-    name, shown by a masked phone: viewers read this report too."""
+    them for every alert at once), and what was answered with other text (by delivery). Who never
+    confirmed, opted out or answered other text is named, or, without a name, shown by a masked
+    phone: viewers read this report too. One who answered other text has not confirmed, but is
+    not "never confirmed" either: they answered."""
     if deliveries is None:
         deliveries = _deliveries_by_alert([alert.id])[alert.id]
     if merged is None:
         merged = ops.merged_counts_for([alert.id]).get(alert.id, 0)
+    if other_text is None:
+        other_text = {d.id: texts for d, texts in ops.other_text_replies([alert.id])[alert.id]}
     delivered = [d for d in deliveries if d.status == "delivered"]
     arrived = [d.delivered_at for d in delivered if d.delivered_at] or [d.sent_at for d in deliveries if d.sent_at]
     acks = sorted(_seconds(d.acknowledged_at, alert.created_at) for d in deliveries if d.acknowledged_at)
@@ -94,7 +101,9 @@ def alert_figures(alert: Alert, deliveries: list[Delivery] | None = None, merged
         first_delivery_s=_seconds(min(arrived), alert.created_at) if arrived else None,
         median_ack_s=statistics.median(acks) if acks else None,
         slowest_ack_s=acks[-1] if acks else None,
-        never_confirmed=[_who(d) for d in deliveries if alert.require_ack and not d.acknowledged_at and not d.opted_out_at],
+        never_confirmed=[_who(d) for d in deliveries
+                         if alert.require_ack and not d.acknowledged_at and not d.opted_out_at and d.id not in other_text],
+        other_text=[(_who(d), " / ".join(other_text[d.id])) for d in deliveries if d.id in other_text],
         ack_times_s=acks,
         opted_out=[_who(d) for d in deliveries if d.opted_out_at],
         excluded=alert.excluded,
@@ -140,7 +149,9 @@ def build_report(incident: Incident, now: dt.datetime | None = None) -> Report:
                                       end, _seconds(end or end_of_incident, assignment.assigned_at) or 0.0))
     deliveries = _deliveries_by_alert(a.id for a in alerts)
     merged = ops.merged_counts_for(a.id for a in alerts)
-    figures = [alert_figures(a, deliveries[a.id], merged.get(a.id, 0)) for a in alerts]
+    other = ops.other_text_replies(a.id for a in alerts)
+    figures = [alert_figures(a, deliveries[a.id], merged.get(a.id, 0), {d.id: texts for d, texts in other[a.id]})
+               for a in alerts]
     return Report(incident, entries, figures, deployments, now)
 
 
@@ -185,17 +196,19 @@ def report_csv(report: Report, zone) -> str:
 
     writer.writerow(["section", "incident_number", "drill", "item", "time", "recipients", "delivered", "delivery_rate",
                      "acknowledged", "ack_rate", "first_delivery_s", "median_ack_s", "slowest_ack_s", "never_confirmed",
-                     "quantity", "until", "duration_s", "kind", "text", "opted_out", "excluded", "merged"])
+                     "quantity", "until", "duration_s", "kind", "text", "opted_out", "excluded", "merged",
+                     "replied_other_text"])
     drill = "yes" if incident.drill else "no"
     for f in report.alerts:
         writer.writerow(["alert", incident.number, drill, f.alert.id, local(f.alert.created_at), f.recipients, f.delivered,
                          num(f.delivery_rate), f.acknowledged, num(f.ack_rate), num(f.first_delivery_s),
                          num(f.median_ack_s), num(f.slowest_ack_s), "; ".join(f.never_confirmed), "", "", "", "", f.alert.body,
-                         "; ".join(f.opted_out), f.excluded, f.merged])
+                         "; ".join(f.opted_out), f.excluded, f.merged,
+                         "; ".join(f"{who}: {text}" for who, text in f.other_text)])
     for d in report.deployments:
         writer.writerow(["resource", incident.number, drill, d.resource_name, local(d.start), "", "", "", "", "", "", "", "",
-                         "", d.quantity, local(d.end), num(d.seconds), "", "", "", "", ""])
+                         "", d.quantity, local(d.end), num(d.seconds), "", "", "", "", "", ""])
     for e in report.entries:
         writer.writerow(["log", incident.number, drill, e.seq, local(e.at), "", "", "", "", "", "", "", "", "", "", "",
-                         "", e.kind, e.text, "", "", ""])
+                         "", e.kind, e.text, "", "", "", ""])
     return out.getvalue()

@@ -25,7 +25,7 @@ REPLY_ACTION_LABELS = {
     "ack": _l("acknowledged"),
     "stop": _l("opted out of SMS alerts"),
     "start": _l("opted in to SMS alerts again"),
-    "unknown": _l("not understood"),
+    "unknown": _l("other text (not YES or STOP)"),
     "nothing_to_ack": _l("no alert waited for an acknowledgement"),
 }
 # Short explanations of the Twilio error codes people meet most.

@@ -304,7 +304,7 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
         ])
     if incident is not None:
         incident_ops.append_entry(incident, "system", incident_ops.system_text(
-            "SMS alert %(id)s sent to %(n)s recipients (%(excluded)s excluded): %(body)s",
+            "SMS alert #%(id)s sent to %(n)s recipients (%(excluded)s excluded): %(body)s",
             id=alert.id, n=alert.recipients, excluded=alert.excluded, body=alert.body), locked=True)
     return alert, True
 
@@ -395,11 +395,18 @@ def may_still_acknowledge():
                 Delivery.status.not_in(FAILED_STATUSES))
 
 
+def incident_not_closed():
+    """The alert has no incident, or its incident is not closed: once an incident is closed its
+    alerts wait for no acknowledgement (the dashboard, the wall map, the alert page)."""
+    return or_(Alert.incident_id.is_(None),
+               exists().where(Incident.id == Alert.incident_id, Incident.status != "closed"))
+
+
 def alerts_awaiting_ack_query(drill: bool | None = None):
     """Alerts no longer in flight that asked for acknowledgements within the last day and may
-    still get one, newest first."""
+    still get one (not those of a closed incident), newest first."""
     return alerts_query(drill).where(
-        ~Alert.in_flight, Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT,
+        ~Alert.in_flight, Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT, incident_not_closed(),
         exists().where(Delivery.alert_id == Alert.id, may_still_acknowledge()),
     )
 
@@ -672,13 +679,17 @@ def handle_reply(from_phone: str, text: str, message_sid: str | None = None,
     return outcome
 
 
-ACK_TEXT = N_("%(name)s acknowledged SMS alert %(id)s.")
+# The log is append-only: entries written with earlier wordings keep them; only new ones read these.
+ACK_TEXT = N_("%(name)s acknowledged SMS alert #%(id)s.")
 SIMULATED_ACK_TEXT = N_("SIMULATED reply, typed by an officer on the console outbox, not sent by the contact: "
-                        "%(name)s acknowledged SMS alert %(id)s.")
-OPT_OUT_TEXT = N_("%(name)s opted out of SMS alerts: replied “%(text)s” to SMS alert %(id)s. "
+                        "%(name)s acknowledged SMS alert #%(id)s.")
+OPT_OUT_TEXT = N_("%(name)s opted out of SMS alerts: replied “%(text)s” to SMS alert #%(id)s. "
                   "They will get no more SMS alerts until they reply START or an officer opts them in again.")
 SIMULATED_OPT_OUT_TEXT = N_("SIMULATED reply, typed by an officer on the console outbox, not sent by the contact: "
-                            "%(name)s opted out of SMS alerts (replied “%(text)s” to SMS alert %(id)s).")
+                            "%(name)s opted out of SMS alerts (replied “%(text)s” to SMS alert #%(id)s).")
+OTHER_TEXT = N_("%(name)s replied to SMS alert #%(id)s with other text (not an acknowledgement): “%(text)s”")
+SIMULATED_OTHER_TEXT = N_("SIMULATED reply, typed by an officer on the console outbox, not sent by the contact: "
+                          "%(name)s replied to SMS alert #%(id)s with other text (not an acknowledgement): “%(text)s”")
 
 
 def _reply(from_phone: str, text: str, simulated_from: OutboxMessage | None = None) -> ReplyOutcome:
@@ -703,7 +714,10 @@ def _reply(from_phone: str, text: str, simulated_from: OutboxMessage | None = No
             _log_opt_out(delivery, contacts, text, simulated)
         return _replied(action, delivery=delivery, contacts=contacts, **reply)
     if word not in ACK_WORDS:
-        return _replied("unknown", delivery=_answered_delivery(phone), **reply)
+        delivery = _answered_delivery(phone)
+        if delivery is not None:
+            _log_other_text(delivery, text, simulated)
+        return _replied("unknown", delivery=delivery, **reply)
     delivery = db.session.execute(
         select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
         .where(Delivery.phone == phone, may_still_acknowledge(), Delivery.status.in_(REACHED_STATUSES),
@@ -783,6 +797,21 @@ def _log_opt_out(delivery: Delivery, contacts: list[Contact], text: str, simulat
     incident_ops.append_entry(incident, "communication", message, author=author, locked=True)
 
 
+def _log_other_text(delivery: Delivery, text: str, simulated: bool) -> None:
+    """A recipient answered an alert with other text (neither an acknowledgement nor STOP/START):
+    the incident's log names them and quotes what they wrote (the officer's entry if simulated)."""
+    incident = _open_incident_of(delivery)
+    if incident is None:
+        return
+    values = {"name": delivery.name or mask_phone(delivery.phone), "text": " ".join(printable(text or "").split())[:160],
+              "id": delivery.alert_id}
+    if simulated:
+        message, author = incident_ops.system_text(SIMULATED_OTHER_TEXT, **values), incident_ops.who()
+    else:
+        message, author = incident_ops.system_text(OTHER_TEXT, **values), incident_ops.Who(None, "sms")
+    incident_ops.append_entry(incident, "communication", message, author=author, locked=True)
+
+
 # Escalation
 
 
@@ -845,13 +874,41 @@ def _contact_opted_out():
                           or_(Contact.sms_opt_in.is_(False), Contact.opted_out_at.is_not(None)))
 
 
+def _replied_other_text():
+    """The delivery was answered with other text (a reply neither OK nor STOP/START)."""
+    return exists().where(Reply.delivery_id == Delivery.id, Reply.action == "unknown")
+
+
 def silent_deliveries(alert_id: int) -> list[Delivery]:
-    """Who has not replied yet (for the sender to see): neither acknowledged nor opted out."""
+    """Who has not replied yet (for the sender to see): neither acknowledged nor opted out, nor
+    answered with other text (``other_text_replies``: they answered, but did not confirm)."""
     return list(db.session.execute(
         select(Delivery).where(Delivery.alert_id == alert_id, Delivery.kind == "alert", Delivery.acknowledged_at.is_(None),
-                               Delivery.opted_out_at.is_(None))
+                               Delivery.opted_out_at.is_(None), ~_replied_other_text())
         .order_by(by_name(Delivery.name))
     ).scalars())
+
+
+def other_text_replies(alert_ids) -> dict[int, list[tuple[Delivery, list[str]]]]:
+    """For each alert, who answered it only with other text (neither acknowledged nor opted out
+    since), by name, each with what they wrote, oldest first; in one query."""
+    ids = sorted(set(alert_ids))
+    out: dict[int, list[tuple[Delivery, list[str]]]] = {alert_id: [] for alert_id in ids}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        select(Delivery, Reply.text).join(Reply, Reply.delivery_id == Delivery.id)
+        .where(Delivery.alert_id.in_(ids), Delivery.kind == "alert", Reply.action == "unknown",
+               Delivery.acknowledged_at.is_(None), Delivery.opted_out_at.is_(None))
+        .order_by(by_name(Delivery.name), Delivery.id, Reply.received_at, Reply.id)
+    ).all()
+    seen: dict[int, list[str]] = {}
+    for delivery, text in rows:
+        if delivery.id not in seen:
+            seen[delivery.id] = []
+            out[delivery.alert_id].append((delivery, seen[delivery.id]))
+        seen[delivery.id].append(text)
+    return out
 
 
 def opted_out_deliveries(alert_id: int) -> list[tuple[Delivery, list[str]]]:

@@ -42,7 +42,7 @@ from . import operations as ops
 from . import sms
 from .gateways import two_way
 from .labels import alert_status_words, delivery_status_words, error_words, reason_words, reply_action_words
-from .models import FAILED_STATUSES, Alert, OutboxMessage
+from .models import FAILED_STATUSES, Alert, Delivery, OutboxMessage
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
@@ -262,6 +262,8 @@ def alert_detail(alert_id: int):
     index = {delivery.id: i for i, delivery in enumerate(deliveries)}
     reminders = db.session.execute(ops.deliveries_query(alert.id, "reminder")).scalars().all() if alert.escalated_at else []
     silent = ops.silent_deliveries(alert.id) if alert.require_ack else []
+    other_text = ([(index.get(d.id), d, texts) for d, texts in ops.other_text_replies([alert.id])[alert.id]]
+                  if alert.require_ack else [])
     escalate_at = None
     if alert.require_ack and alert.escalate_after_minutes:
         escalate_at = alert.created_at + dt.timedelta(minutes=alert.escalate_after_minutes)
@@ -269,11 +271,12 @@ def alert_detail(alert_id: int):
     left_out, merged = ops.split_exclusions(ops.exclusions(alert.id))
     return render_template(
         "alerts/alert_detail.html", alert=alert, counts=counts, deliveries=deliveries, reminders=reminders,
-        silent=[(index.get(d.id), d) for d in silent], escalate_at=escalate_at, incident=incident,
+        silent=[(index.get(d.id), d) for d in silent], other_text=other_text, escalate_at=escalate_at, incident=incident,
         exclusion_rows=[(e.name, e.phone, e.reason) for e in left_out], excluded_counts=_reason_counts(left_out),
         merged_rows=[(e.name, e.phone, e.reason) for e in merged], merged_counts=_reason_counts(merged),
         replies=db.session.execute(ops.replies(alert.id)).scalars().all(), opted_out=ops.opted_out_deliveries(alert.id),
-        awaiting=_awaiting(alert, deliveries), in_flight=alert.in_flight,
+        awaiting=_awaiting(alert, deliveries) and not (incident is not None and incident.status == "closed"),
+        in_flight=alert.in_flight,
         staff=staff_for(alerts=[alert], personal=sees_personal_data()),
         js_words={"status": _plain(delivery_status_words()), "alert": _plain(alert_status_words()),
                   "errors": _plain(error_words()), "reply": _plain(reply_action_words()),
@@ -336,7 +339,9 @@ def simulate_reply(message_id: int):
         return redirect(back)
     outcome = ops.handle_reply(message.to, text, simulated_from=message)
     db.session.commit()
-    who = show_phone(message.to)
+    # Who answered: the contact's name, the phone as the viewer may see it.
+    delivery = db.session.get(Delivery, message.delivery_id) if message.delivery_id else None
+    who = f"{delivery.name} ({show_phone(message.to)})" if delivery is not None and delivery.name else show_phone(message.to)
     messages = {
         "ack": _("Simulated reply “%(text)s” from %(who)s: acknowledgement of alert #%(id)s recorded.",
                  text=text, who=who, id=outcome.alert_id),
@@ -344,10 +349,11 @@ def simulate_reply(message_id: int):
         "start": _("Simulated reply “%(text)s” from %(who)s: the contact receives SMS alerts again.", text=text, who=who),
         "nothing_to_ack": _("Simulated reply “%(text)s” from %(who)s: no alert waits for an acknowledgement from "
                             "this phone.", text=text, who=who),
-        "unknown": _("Simulated reply “%(text)s” from %(who)s: not understood (OK, 1, IGEN or YES acknowledges; "
-                     "STOP opts out; START opts in).", text=text, who=who),
+        "unknown": _("Simulated reply “%(text)s” from %(who)s: other text, not an acknowledgement (OK, 1, IGEN or "
+                     "YES acknowledges; STOP opts out; START opts in).", text=text, who=who),
     }
-    flash(messages.get(outcome.action, messages["unknown"]), "success" if outcome.action in ("ack", "start", "stop") else "error")
+    answered = outcome.action in ("ack", "start", "stop") or (outcome.action == "unknown" and outcome.alert_id)
+    flash(messages.get(outcome.action, messages["unknown"]), "success" if answered else "error")
     return redirect(back)
 
 

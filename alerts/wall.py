@@ -10,7 +10,7 @@ from incident.database import utcnow
 from incident.extensions import db
 
 from .models import Alert, Delivery
-from .operations import ACK_WAIT, may_still_acknowledge
+from .operations import ACK_WAIT, incident_not_closed, may_still_acknowledge
 
 
 def wall_counts(drill: bool) -> list[dict]:
@@ -18,7 +18,8 @@ def wall_counts(drill: bool) -> list[dict]:
     asked for one within the acknowledgement window, ``ACK_WAIT``), for drills or for real
     alerts. Expected are the deliveries acknowledged and those whose acknowledgement may still
     come (``may_still_acknowledge``, as the alert page and the dashboard decide it): not one
-    that failed, nor one whose recipient opted out by answering it."""
+    that failed, nor one whose recipient opted out by answering it; nor an alert whose incident
+    is closed (it waits no more)."""
     in_flight = db.session.execute(
         select(func.count()).select_from(Alert).where(Alert.in_flight, Alert.drill.is_(drill))
     ).scalar_one()  # the dashboard's "Alerts in flight" are the same ones (Alert.in_flight)
@@ -26,6 +27,7 @@ def wall_counts(drill: bool) -> list[dict]:
         select(func.count(Delivery.acknowledged_at), func.count(Delivery.id))
         .join(Alert, Alert.id == Delivery.alert_id)
         .where(Alert.require_ack.is_(True), Alert.drill.is_(drill), Alert.created_at >= utcnow() - ACK_WAIT,
+               incident_not_closed(),
                Delivery.kind == "alert", or_(Delivery.acknowledged_at.is_not(None), may_still_acknowledge()))
     ).one()
     hours = int(ACK_WAIT.total_seconds() // 3600)

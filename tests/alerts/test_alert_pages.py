@@ -503,6 +503,7 @@ def test_outbox_lists_console_messages_and_a_simulated_reply_acknowledges(app, c
     answer = client.post(reply_form["action"], data=MultiDict(reply_form["fields"]), follow_redirects=True)
     text = answer.get_data(as_text=True)
     assert answer.status_code == 200 and f"#{alert_id}" in text and "Szimulált válasz" in text
+    assert "innen: Kovács Júlia (+36 20 555 0101)" in text  # the contact, not only the phone
     counts = client.get(f"/api/v1/alerts/{alert_id}").get_json()["counts"]
     assert counts["acknowledged"] == 1
     log = client.get(f"/api/v1/incidents/{incident['id']}/log").get_json()["items"]
@@ -516,7 +517,7 @@ def test_outbox_lists_console_messages_and_a_simulated_reply_acknowledges(app, c
     assert "nincs visszaigazolásra váró riasztás" in again
     odd = client.post(reply_form["action"], data=MultiDict([*[f for f in reply_form["fields"] if f[0] != "text"], ("text", "hello")]),
                       follow_redirects=True).get_data(as_text=True)
-    assert "nem értelmezhető" in odd
+    assert "egyéb szöveg, nem visszaigazolás" in odd
     assert client.get(f"/api/v1/alerts/{alert_id}").get_json()["counts"]["acknowledged"] == 1
 
 
@@ -560,7 +561,7 @@ def test_outbox_rows_name_the_contact_and_the_alert_with_the_replies_simulated_s
     assert after["+36 20 555 0103"]["replies"] == ["STOP"] and after["+36 20 555 0103"]["outcomes"] == ["stop"]
     page = client.get("/alerts/outbox").get_data(as_text=True)
     julia = page.split(f'data-message="{before["+36 20 555 0101"]["id"]}"')[1].split("</tr>")[0]
-    assert "nem értelmezhető" in julia and "visszaigazolta" in julia
+    assert "egyéb szöveg (nem IGEN vagy STOP)" in julia and "visszaigazolta" in julia
 
     # A viewer sees who and which alert, and the replies; the phones stay masked.
     page = _signed_in(app, make_user("viewer")).get("/alerts/outbox").get_data(as_text=True)

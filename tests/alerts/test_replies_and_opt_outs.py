@@ -90,7 +90,8 @@ def test_a_stop_in_answer_to_an_alert_is_seen_logged_warned_about_and_reported(t
     # Every reply, in the order they came, with what it did; the contact's text escaped.
     assert texts_of(html, "reply-name") == ["Nagy Péter", "Kovács Júlia", "Kovács Júlia"]
     assert texts_of(html, "reply-text") == ["STOP", "OK", "Hol a <gyülekezőhely>?"]
-    assert texts_of(html, "reply-action") == ["leiratkozott az SMS-riasztásokról", "visszaigazolta", "nem értelmezhető"]
+    assert texts_of(html, "reply-action") == ["leiratkozott az SMS-riasztásokról", "visszaigazolta",
+                                                  "egyéb szöveg (nem IGEN vagy STOP)"]
     assert "Hol a &lt;gyülekezőhely&gt;?" in html
     # Péter answered: he is no longer "still silent"; his SMS arrived; he is counted and marked as opted out.
     assert texts_of(html, "silent-person") == [] and texts_of(html, "silent-count") == ["0"]
@@ -111,7 +112,7 @@ def test_a_stop_in_answer_to_an_alert_is_seen_logged_warned_about_and_reported(t
     assert len(opt_outs) == 1
     assert opt_outs[0]["kind"] == "communication" and opt_outs[0]["author"] == "sms"
     assert opt_outs[0]["text"].startswith(
-        f"Nagy Péter leiratkozott az SMS-riasztásokról: „STOP” választ küldött a(z) {alert_id}. SMS-riasztásra.")
+        f"Nagy Péter leiratkozott az SMS-riasztásokról: „STOP” választ küldött a #{alert_id} SMS-riasztásra.")
 
     # The API: the delivery's opted_out_at, the count, and the replies (phones masked for viewers).
     api_counts = client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts"]
@@ -238,7 +239,7 @@ def test_excluded_and_merged_are_counted_alike_on_the_confirmation_the_alert_pag
     report = client.get(f"/incidents/{incident}/after-action").get_data(as_text=True)
     assert texts_of(report, "aar-excluded") == ["2"] and texts_of(report, "aar-merged") == ["1"]
     log = client.get(f"/api/v1/incidents/{incident}/log", headers=headers).get_json()["items"]
-    assert any(f"SMS-riasztás ({alert_id}) elküldve 2 címzettnek (2 kizárva)" in e["text"] for e in log)
+    assert any(f"A #{alert_id} SMS-riasztás elküldve 2 címzettnek (2 kizárva)" in e["text"] for e in log)
 
 
 # The review of replies: which alert a reply answers, and what it may change
@@ -448,3 +449,100 @@ def test_the_after_action_report_masks_the_phone_of_a_recipient_without_a_name(a
     csv_text = client.get(f"/incidents/{incident}/after-action.csv").data.decode("utf-8-sig")
     for text in (html, csv_text):
         assert PETER not in text and "555 0302" not in text and JULIA not in text
+
+
+def test_a_reply_with_other_text_is_an_answer_shown_logged_and_reported_but_not_an_acknowledgement(
+        twilio_app, api, make_user):
+    """“Útban vagyok, 10 perc múlva ott” is neither OK nor STOP: the person answered (off “still
+    silent”, into “replied with other text” with what they wrote), the incident's log quotes it,
+    the after-action report lists them apart (neither never confirmed nor acknowledged), and the
+    reply's label does not read like an error."""
+    client = twilio_app.test_client()
+    headers, _ = api("officer")
+    incident, alert_id, _ids = sent_alert(twilio_app, client, headers)
+
+    inbound(client, "SM" + "7" * 32, PETER, "Útban vagyok, 10 perc <múlva> ott")
+
+    officer = signed_in(twilio_app, make_user("officer"))
+    html = officer.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert texts_of(html, "silent-count") == ["1"]
+    assert [s for s in texts_of(html, "silent-person") if "Kovács Júlia" in s]
+    assert not [s for s in texts_of(html, "silent-person") if "Nagy Péter" in s]
+    others = texts_of(html, "other-text-person")
+    assert len(others) == 1 and "Nagy Péter" in others[0]
+    assert texts_of(html, "other-text") == ["Útban vagyok, 10 perc <múlva> ott"]
+    assert "Útban vagyok, 10 perc &lt;múlva&gt; ott" in html
+    assert texts_of(html, "reply-action") == ["egyéb szöveg (nem IGEN vagy STOP)"]
+    assert data_counts(html)["acknowledged"] == 0
+
+    log = client.get(f"/api/v1/incidents/{incident}/log", headers=headers).get_json()["items"]
+    entries = [e for e in log if "Útban vagyok" in e["text"]]
+    assert len(entries) == 1 and entries[0]["kind"] == "communication" and entries[0]["author"] == "sms"
+    assert "Nagy Péter" in entries[0]["text"] and f"#{alert_id}" in entries[0]["text"]
+
+    report = officer.get(f"/incidents/{incident}/after-action").get_data(as_text=True)
+    assert texts_of(report, "aar-never") == ["Kovács Júlia"]
+    assert texts_of(report, "aar-other-person") == ["Nagy Péter: Útban vagyok, 10 perc <múlva> ott"]
+    assert "Egyéb szöveggel válaszolt" in report
+    assert texts_of(report, "aar-ack-rate")[0].startswith("0 ")
+    csv_text = officer.get(f"/incidents/{incident}/after-action.csv").data.decode("utf-8-sig")
+    alert_row = next(row for row in csv.DictReader(io.StringIO(csv_text, newline="")) if row["section"] == "alert")
+    assert alert_row["never_confirmed"] == "Kovács Júlia"
+    assert alert_row["replied_other_text"] == "Nagy Péter: Útban vagyok, 10 perc <múlva> ott"
+
+    # Péter confirms afterwards: an acknowledgement, no longer “other text”.
+    inbound(client, "SM" + "8" * 32, PETER, "IGEN")
+    html = officer.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert texts_of(html, "other-text-person") == [] and data_counts(html)["acknowledged"] == 1
+
+
+def test_the_log_names_an_alert_by_its_number_and_says_visszaigazolta(app, client, api, make_user, login):
+    """The pages say “#2” and “visszaigazolta”: the log's new entries say the same (a(z) 2. reads
+    as “the second alert”; nyugtázta was another word for the same thing)."""
+    from alerts.models import OutboxMessage
+    from incident.extensions import db
+
+    headers, _ = api("officer")
+    incident, alert_id, _ids = sent_alert(app, client, headers)
+    julia, peter = outbox_message(app, alert_id, JULIA), outbox_message(app, alert_id, PETER)
+    with app.test_request_context():
+        from alerts import operations as ops
+
+        ops.handle_reply(JULIA, "IGEN")
+        ops.handle_reply(PETER, "IGEN", simulated_from=db.session.get(OutboxMessage, peter))
+        db.session.commit()
+    assert julia
+    texts = [e["text"] for e in client.get(f"/api/v1/incidents/{incident}/log", headers=headers).get_json()["items"]]
+    assert any(t.startswith(f"A #{alert_id} SMS-riasztás elküldve") for t in texts)
+    assert f"Kovács Júlia visszaigazolta a #{alert_id} SMS-riasztást." in texts
+    assert any(t.endswith(f"Nagy Péter visszaigazolta a #{alert_id} SMS-riasztást.") and t.startswith("SZIMULÁLT")
+               for t in texts)
+    assert not any("nyugtázta" in t or "a(z)" in t for t in texts)
+
+
+def test_an_alert_of_a_closed_incident_waits_for_no_acknowledgement(twilio_app, api, make_user):
+    """Closed, the incident's alert leaves the dashboard's "waiting for acknowledgements" and the
+    wall map's count."""
+    from factories import move_incident
+
+    client = twilio_app.test_client()
+    headers, _ = api("officer")
+    viewer, _ = api("viewer")
+    incident, alert_id, _ids = sent_alert(twilio_app, client, headers)
+    with twilio_app.app_context():
+        from alerts import operations as ops
+        from incident.extensions import db
+
+        ops.finish_done_alerts()
+        db.session.commit()
+    officer = signed_in(twilio_app, make_user("officer"))
+
+    def wall() -> str:
+        counts = client.get("/api/v1/map/summary", headers=viewer).get_json()["counts"]
+        return {c["key"]: c["value"] for c in counts}["acknowledged"]
+
+    assert f'href="/alerts/{alert_id}"' in officer.get("/").get_data(as_text=True) and wall() == "0 / 2"
+    move_incident(twilio_app, incident, "active", "contained", "closed")
+    assert f'href="/alerts/{alert_id}"' not in officer.get("/").get_data(as_text=True)
+    assert wall() == "0 / 0"
+    assert 'data-awaiting="false"' in officer.get(f"/alerts/{alert_id}").get_data(as_text=True)

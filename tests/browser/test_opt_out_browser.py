@@ -52,6 +52,23 @@ def test_an_officer_sees_a_stop_reply_on_the_alert_page(sms_app, sms_server, con
     peter = page.locator("[data-testid=delivery]", has_text="Nagy Péter")
     assert peter.locator("[data-testid=delivery-opted-out]").is_visible()
     assert peter.get_attribute("data-status") == "delivered"
+    # The opt-out is an answer, not an error: it stands under "Válasz", the error column stays empty.
+    column = peter.locator("[data-testid=delivery-opted-out]").evaluate(
+        "el => el.closest('table').querySelectorAll('thead th')[el.closest('td').cellIndex].textContent.trim()")
+    assert column == "Válasz"
+    assert peter.locator("[data-cell=error]").inner_text().strip() == ""
+    assert page.evaluate("window.__notReloaded === true")
+
+    # Free text is an answer too: off "still silent", into "replied with other text" with what they wrote.
+    status, _body = FakeTwilio.signed_post(sms_server + "/webhooks/twilio/inbound",
+                                           {"MessageSid": "SM" + "8" * 32, "From": MEMBERS[2][1],
+                                            "Body": "Útban vagyok, 10 perc múlva ott"})
+    assert status == 200
+    page.wait_for_selector("[data-testid=silent-count]:text-is('1')")
+    other = page.locator("[data-testid=other-text-person]")
+    other.wait_for(timeout=20_000)
+    assert other.count() == 1 and MEMBERS[2][0] in other.inner_text()
+    assert other.locator("[data-testid=other-text]").inner_text() == "Útban vagyok, 10 perc múlva ott"
     assert page.evaluate("window.__notReloaded === true")
 
     # Opened again, the page warns that a member of the group opted out.

@@ -92,3 +92,41 @@ def test_a_wholly_assigned_pump_is_faded_on_the_map_and_leads_to_its_incident(ap
     page.goto(live_server + deployed.locator("a").get_attribute("href"))
     assert "Csőtörés" in page.locator("h1").inner_text()
     assert script_errors(page) == []
+
+
+def test_the_outbox_reads_on_a_390_px_phone(app, live_server, browser, make_user, api):
+    """Each message stacked under its labels: nothing wider than the phone, the reply button in
+    reach (a six-column table was 940 px wide in a 324 px scroller)."""
+    from conftest import running_consumer, wait_until_idle
+    from factories import create_contact, create_group
+
+    group = create_group(app, "Vízművek ügyelet")
+    create_contact(app, name="Kelemen Tímea", phone="+36205550412", groups=[group["id"]])
+    headers, _ = api("officer")
+    client = app.test_client()
+    with running_consumer(app.extensions["huey"]):
+        response = client.post("/api/v1/alerts", headers=headers, json={
+            "body": "Csőtörés az Október 6. utcában: a vízszolgáltatás szünetel, ivóvíz a Hold utcai lajtos kocsinál.",
+            "groups": [group["id"]], "require_ack": True})
+        assert response.status_code == 202, response.get_json()
+        wait_until_idle(app)
+    context = browser.new_context(locale="hu-HU", viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    page.route("**/*", lambda route: route.continue_() if "127.0.0.1" in route.request.url else route.abort())
+    try:
+        sign_in(page, live_server, make_user("officer"))
+        page.goto(live_server + "/alerts/outbox")
+        table = page.locator("[data-testid=outbox]")
+        assert table.locator("[data-testid=outbox-message]").count() == 1
+        inner, shown = table.evaluate("t => [t.parentElement.scrollWidth, t.parentElement.clientWidth]")
+        assert inner <= shown, (inner, shown)
+        button = page.locator("[data-testid=simulate]")
+        button.scroll_into_view_if_needed()
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        assert "+36 20 555 0412" in page.inner_text("[data-testid=outbox-message] [data-testid=to]")
+        scroll, client_width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert scroll <= client_width
+    finally:
+        context.close()

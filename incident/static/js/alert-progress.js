@@ -8,8 +8,9 @@
  *     While the alert is in flight (the API's in_flight) or acknowledgements are awaited, polls
  *     GET /api/v1/alerts/<id>, /api/v1/alerts/<id>/deliveries and …/replies every 2.5 s and
  *     updates the counts ([data-count]), the progress bar ([data-bar]), each delivery row (same
- *     order as the API: by name; an opt-out marked), the "still silent" list (who acknowledged or
- *     opted out leaves it), the replies, the alert's status, and hides the "being sent" notice
+ *     order as the API: by name; an opt-out marked), the "still silent" list (who acknowledged,
+ *     opted out or answered with other text leaves it), the "replied with other text" list
+ *     ([data-other-text-list]: who answered neither OK nor STOP, with what they wrote), the replies, the alert's status, and hides the "being sent" notice
  *     ([data-in-flight-notice]) once the alert is no longer in flight, without reloading the page.
  *
  * Needs riado.js, loaded before.
@@ -172,9 +173,57 @@
       }
     }
 
-    function showDeliveries(items) {
+    // What each delivery was answered with other text (neither OK nor STOP/START), by delivery id.
+    function otherTexts(replies) {
+      var out = {};
+      (replies || []).forEach(function (r) {
+        if (r.action === "unknown" && r.delivery_id !== null && r.delivery_id !== undefined) {
+          (out[r.delivery_id] = out[r.delivery_id] || []).push(r.text || "");
+        }
+      });
+      return out;
+    }
+
+    // Who answered with other text and has neither acknowledged nor opted out since (text only).
+    function showOtherTexts(items, other) {
+      var list = document.querySelector("[data-other-text-list]");
+      if (!list) {
+        return;
+      }
+      var people = [];
+      items.forEach(function (d, i) {
+        if (d.acknowledged_at || d.opted_out_at || !other[d.id]) {
+          return;
+        }
+        var li = document.createElement("li");
+        li.setAttribute("data-index", String(i));
+        li.setAttribute("data-testid", "other-text-person");
+        li.appendChild(document.createTextNode((d.name || d.phone || "") + ": "));
+        other[d.id].forEach(function (text, k) {
+          if (k > 0) {
+            li.appendChild(document.createTextNode(" · "));
+          }
+          var q = document.createElement("q");
+          q.className = "sms-text-inline";
+          q.setAttribute("data-testid", "other-text");
+          q.textContent = text;
+          li.appendChild(q);
+        });
+        people.push(li);
+      });
+      list.replaceChildren.apply(list, people);
+      each("[data-other-text-count]", function (el) {
+        el.textContent = String(people.length);
+      });
+      each("[data-other-text-section]", function (el) {
+        el.hidden = people.length === 0;
+      });
+    }
+
+    function showDeliveries(items, replies) {
       var rows = document.querySelectorAll("[data-delivery-rows] tr[data-index]");
       var silent = 0;
+      var other = replies ? otherTexts(replies) : null;
       items.forEach(function (d, i) {
         var row = rows[i];
         if (row) {
@@ -192,7 +241,8 @@
           }
         }
         var person = document.querySelector(".silent-list li[data-index=\"" + i + "\"]");
-        var replied = Boolean(d.acknowledged_at || d.opted_out_at);
+        var replied = Boolean(d.acknowledged_at || d.opted_out_at) ||
+          (other ? Boolean(other[d.id]) : Boolean(person && person.hidden));
         if (person) {
           person.hidden = replied;
           setStatus(person, d.status);
@@ -207,6 +257,9 @@
       each("[data-all-acknowledged]", function (el) {
         el.hidden = silent > 0;
       });
+      if (other) {
+        showOtherTexts(items, other);
+      }
     }
 
     function awaiting(items) {
@@ -280,7 +333,7 @@
         var alert = results[0];
         var items = results[1];
         showCounts(alert);
-        showDeliveries(items);
+        showDeliveries(items, results[2]);
         if (results[2]) {
           showReplies(results[2]);
         }
