@@ -501,3 +501,37 @@ def wait_until_idle(app, timeout: float = 30.0) -> None:
         return idle(huey) and nothing_left() and idle(huey)
 
     wait_for(quiet, timeout)
+
+
+@pytest.fixture
+def doomed_database(backend, new_database, tmp_path):
+    """A database of the test's own (``.url``), which ``.lose(app)`` takes away under the running
+    app, as a lost disk or server would: SQLite's folder deleted, PostgreSQL's database dropped."""
+    import types
+
+    if backend == "sqlite":
+        folder = tmp_path / "gone"
+        folder.mkdir()
+        url = f"sqlite:///{folder / 'riado.db'}"
+    else:
+        url = new_database("doomed")
+
+    def lose(app):
+        from incident.extensions import db
+
+        with app.app_context():
+            db.engine.dispose()
+        if backend == "sqlite":
+            for path in folder.iterdir():
+                path.unlink()
+            folder.rmdir()
+        else:
+            import psycopg
+            from sqlalchemy.engine import make_url
+
+            u = make_url(url)
+            with psycopg.connect(host=u.host, port=u.port, user=u.username, dbname="postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{u.database}" WITH (FORCE)')
+
+    return types.SimpleNamespace(url=url, lose=lose)
+

@@ -124,3 +124,24 @@ def move_incident(app, incident_id: int, *statuses: str) -> dict:
         record = committed(app, lambda status=status: incidents.update_incident(
             incidents.lock_incident(incident_id), {"status": status}))
     return record
+
+
+def store_district_outline(app) -> None:
+    """The demo district's outline (Belváros-Lipótváros) stored as the municipality's: places
+    far from it are then refused unless confirmed."""
+    from pathlib import Path
+
+    from incident.geo import boundary_from_file, to_element
+    from incident.models import Municipality
+
+    path = Path(__file__).resolve().parents[1] / "incident" / "demo" / "district_v.geojson"
+
+    def add():
+        from incident.extensions import db
+
+        municipality = Municipality(name="Belváros-Lipótváros", short_name="V. kerület",
+                                    boundary=to_element(boundary_from_file(path)))
+        db.session.add(municipality)
+        return municipality
+
+    committed(app, add)

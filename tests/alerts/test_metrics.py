@@ -141,36 +141,16 @@ def test_the_address_list_does_not_let_in_what_came_through_an_unknown_proxy(app
     assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 401
 
 
-def test_the_counters_are_still_answered_while_the_database_is_away(backend, new_database, app_factory, tmp_path):
+def test_the_counters_are_still_answered_while_the_database_is_away(doomed_database, app_factory):
     """The database gone: the scrape still answers, with riado_database_up 0 and the counters."""
     from flask_migrate import upgrade
 
-    from incident.extensions import db
-
-    if backend == "sqlite":
-        folder = tmp_path / "gone"
-        folder.mkdir()
-        url = f"sqlite:///{folder / 'riado.db'}"
-    else:
-        url = new_database("metrics_lost")
-    app = app_factory(SQLALCHEMY_DATABASE_URI=url, RIADO_METRICS_TOKEN=TOKEN)
+    app = app_factory(SQLALCHEMY_DATABASE_URI=doomed_database.url, RIADO_METRICS_TOKEN=TOKEN)
     with app.app_context():
         upgrade()
     client = app.test_client()
     assert present(scrape(client), "riado_database_up") == 1
-    with app.app_context():
-        db.engine.dispose()
-    if backend == "sqlite":
-        for path in folder.iterdir():
-            path.unlink()
-        folder.rmdir()
-    else:
-        import psycopg
-        from sqlalchemy.engine import make_url
-
-        u = make_url(url)
-        with psycopg.connect(host=u.host, port=u.port, user=u.username, dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{u.database}" WITH (FORCE)')
+    doomed_database.lose(app)
     after = scrape(client)
     assert present(after, "riado_database_up") == 0
     assert ("riado_deliveries", ("channel", "sms"), ("status", "sent")) not in after  # not a made-up 0

@@ -12,30 +12,13 @@ import time
 import pytest
 
 from browser import draw_polygon, only_tiles, script_errors, sign_in
-from factories import EMBANKMENT, VIGADO, committed, create_incident
+from factories import EMBANKMENT, VIGADO, create_incident, store_district_outline
 
 pytestmark = pytest.mark.browser
 
 MAP = "[data-testid=location-map]"
 
 
-def _store_outline(app) -> None:
-    from pathlib import Path
-
-    from incident.geo import boundary_from_file, to_element
-    from incident.models import Municipality
-
-    path = Path(__file__).resolve().parents[2] / "incident" / "demo" / "district_v.geojson"
-
-    def add():
-        from incident.extensions import db
-
-        municipality = Municipality(name="Belváros-Lipótváros", short_name="V. kerület",
-                                    boundary=to_element(boundary_from_file(path)))
-        db.session.add(municipality)
-        return municipality
-
-    committed(app, add)
 
 
 def _stored(app, incident_id: int):
@@ -68,7 +51,7 @@ def _save(page, live_server) -> int:
 
 
 def test_officer_clicks_the_location_and_draws_the_area_in_the_new_incident_form(app, live_server, page, make_user):
-    _store_outline(app)  # the drawn area and the point are inside: the distance check lets them through
+    store_district_outline(app)  # the drawn area and the point are inside: the distance check lets them through
     sign_in(page, live_server, make_user("officer"))
     page.goto(live_server + "/incidents/new")
     assert page.locator("[data-testid=area-advanced]").get_attribute("open") is None  # GeoJSON text is advanced

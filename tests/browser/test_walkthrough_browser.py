@@ -13,7 +13,7 @@ import pytest
 
 from browser import only_tiles, script_errors, sign_in
 from conftest import wait_for
-from factories import committed, create_contact, create_group, create_resource
+from factories import create_contact, create_group, create_resource, store_district_outline
 from fake_twilio import FakeTwilio
 
 pytestmark = pytest.mark.browser
@@ -24,28 +24,11 @@ MEMBERS = [("Kovács Júlia", "+36205550801"), ("Pásztor Gábor", "+36205550802
 CONFIRMS, STOPS, SILENT = MEMBERS
 
 
-def _store_outline(app) -> None:
-    from pathlib import Path
-
-    from incident.geo import boundary_from_file, to_element
-    from incident.models import Municipality
-
-    path = Path(__file__).resolve().parents[2] / "incident" / "demo" / "district_v.geojson"
-
-    def add():
-        from incident.extensions import db
-
-        municipality = Municipality(name="Belváros-Lipótváros", short_name="V. kerület",
-                                    boundary=to_element(boundary_from_file(path)))
-        db.session.add(municipality)
-        return municipality
-
-    committed(app, add)
 
 
 def test_a_burst_water_main_from_report_to_after_action(sms_app, sms_server, consumer, fake_twilio, page, make_user):
     app, base = sms_app, sms_server
-    _store_outline(app)
+    store_district_outline(app)
     pump = create_resource(app, name="Zagyszivattyú 2.", kind="pump", quantity=1, unit="db",
                            location={"type": "Point", "coordinates": [19.0503, 47.5007]})
     group = create_group(app, GROUP)

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from sqlalchemy import func, select
 
 from conftest import csrf_from
-from factories import EMBANKMENT, VIGADO, create_incident
+from factories import EMBANKMENT, VIGADO, create_incident, store_district_outline
 
-DISTRICT_FILE = Path(__file__).resolve().parents[2] / "incident" / "demo" / "district_v.geojson"
 # Vigadó tér with latitude and longitude swapped: in the Arabian Peninsula, 4,000 km away.
 SWAPPED = {"type": "Point", "coordinates": [47.4957, 19.0493]}
 # 10.5 km east of the district's outline (Budapest XVII.), and the same swapped.
@@ -35,15 +33,6 @@ INCIDENT = {"title": "Csőtörés", "kind": "water_outage", "severity": "moderat
 RESOURCE = {"name": "Szivattyú 3", "kind": "pump", "quantity": 1}
 
 
-def _store_outline(app) -> None:
-    from incident.extensions import db
-    from incident.geo import boundary_from_file, to_element
-    from incident.models import Municipality
-
-    with app.app_context():
-        db.session.add(Municipality(name="Belváros-Lipótváros", short_name="V. kerület",
-                                    boundary=to_element(boundary_from_file(DISTRICT_FILE))))
-        db.session.commit()
 
 
 def _count(app, model) -> int:
@@ -63,7 +52,7 @@ def _errors(response) -> dict:
 def test_a_swapped_point_is_refused_naming_the_location_and_saved_once_confirmed(app, client, officer):
     from incident.models import Incident
 
-    _store_outline(app)
+    store_district_outline(app)
     refused = client.post("/api/v1/incidents", json={**INCIDENT, "location": SWAPPED}, headers=officer)
     assert refused.status_code == 422
     errors = _errors(refused)
@@ -91,7 +80,7 @@ def test_a_swapped_point_is_refused_naming_the_location_and_saved_once_confirmed
 
 
 def test_a_swapped_area_is_refused_naming_the_area(app, client, officer):
-    _store_outline(app)
+    store_district_outline(app)
     refused = client.post("/api/v1/incidents", json={**INCIDENT, "location": VIGADO, "area": SWAPPED_AREA},
                           headers=officer)
     assert refused.status_code == 422
@@ -108,7 +97,7 @@ def test_a_swapped_area_is_refused_naming_the_area(app, client, officer):
 
 
 def test_the_distance_is_metres_from_the_outline_and_the_limit_a_setting(app, app_factory, client, officer):
-    _store_outline(app)
+    store_district_outline(app)
     # 10.5 km from the outline: near enough by default.
     assert client.post("/api/v1/incidents", json={**INCIDENT, "location": EAST}, headers=officer).status_code == 201
     # Swapped, the place would be that 10.5 km away: said so.
@@ -140,7 +129,7 @@ def test_without_an_outline_nothing_is_refused(app, client, officer):
 def test_a_resource_far_away_is_refused_until_confirmed(app, client, officer):
     from incident.models import Resource
 
-    _store_outline(app)
+    store_district_outline(app)
     refused = client.post("/api/v1/resources", json={**RESOURCE, "location": SWAPPED}, headers=officer)
     assert refused.status_code == 422 and list(_errors(refused)) == ["location"]
     assert INSIDE_IF_SWAPPED_EN in _errors(refused)["location"][0]
@@ -156,7 +145,7 @@ def test_a_resource_far_away_is_refused_until_confirmed(app, client, officer):
 def test_a_csv_row_with_swapped_columns_is_reported_on_its_row(app, client, officer):
     from incident.models import Resource
 
-    _store_outline(app)
+    store_district_outline(app)
     data = ("name,kind,quantity,status,latitude,longitude\n"
             "Szivattyú,pump,2,available,47.4957,19.0493\n"
             "Aggregát,generator,1,available,19.0493,47.4957\n").encode()
@@ -177,7 +166,7 @@ def test_a_far_depot_is_imported_once_confirmed(app, client, officer, as_officer
 
     from incident.models import Resource
 
-    _store_outline(app)
+    store_district_outline(app)
     data = "name,kind,quantity,status,latitude,longitude\nMegyei raktár,sandbags,5000,available,47.9,19.9\n".encode()
 
     def api(**query):
@@ -221,7 +210,7 @@ FORM = {**INCIDENT, "latitude": "19.0493", "longitude": "47.4957", "area": ""}
 def test_the_form_refuses_a_swapped_point_beside_the_location_and_offers_to_confirm(app, as_officer):
     from incident.models import Incident, LogEntry
 
-    _store_outline(app)
+    store_district_outline(app)
     form = as_officer.get("/incidents/new").get_data(as_text=True)
     assert 'data-testid="confirm-far"' not in form  # offered only when a far place was refused
     refused = _post(as_officer, "/incidents/new", FORM)
@@ -240,7 +229,7 @@ def test_the_form_refuses_a_swapped_point_beside_the_location_and_offers_to_conf
 
 
 def test_the_form_refuses_a_swapped_area_beside_the_area(app, as_officer):
-    _store_outline(app)
+    store_district_outline(app)
     data = {**FORM, "latitude": "47.4957", "longitude": "19.0493", "area": json.dumps(SWAPPED_AREA)}
     refused = _post(as_officer, "/incidents/new", data)
     assert refused.status_code == 422
@@ -255,7 +244,7 @@ def test_the_form_refuses_a_swapped_area_beside_the_area(app, as_officer):
 
 
 def test_the_edit_form_keeps_a_confirmed_far_place_without_asking_again(app, as_officer):
-    _store_outline(app)
+    store_district_outline(app)
     incident = create_incident(app, location=SWAPPED, confirm_far=True)
     edit = f"/incidents/{incident['id']}/edit"
     html = as_officer.get(edit).get_data(as_text=True)
@@ -267,7 +256,7 @@ def test_the_edit_form_keeps_a_confirmed_far_place_without_asking_again(app, as_
 def test_the_resource_form_refuses_a_far_point_until_confirmed(app, as_officer):
     from incident.models import Resource
 
-    _store_outline(app)
+    store_district_outline(app)
     data = {**RESOURCE, "quantity": "1", "status": "available", "latitude": "19.0493", "longitude": "47.4957"}
     refused = _post(as_officer, "/resources/new", data)
     assert refused.status_code == 422
@@ -283,7 +272,7 @@ def test_the_forms_take_any_place_without_an_outline(app, as_officer):
 
 
 def test_the_area_editor_refuses_a_far_area_until_confirmed(app, as_officer):
-    _store_outline(app)
+    store_district_outline(app)
     incident = create_incident(app)
     page = f"/map/incidents/{incident['id']}/area"
     data = {"area": json.dumps(SWAPPED_AREA), "version": "1"}

@@ -40,36 +40,16 @@ def test_healthz_with_redis_queue(app_factory, redis_url):
     assert response.get_json()["queue"] == "ok"
 
 
-def test_healthz_names_a_lost_database(backend, new_database, app_factory, tmp_path):
-    if backend == "sqlite":
-        folder = tmp_path / "gone"
-        folder.mkdir()
-        url = f"sqlite:///{folder / 'riado.db'}"
-    else:
-        url = new_database("lost")
-    app = app_factory(SQLALCHEMY_DATABASE_URI=url)
+def test_healthz_names_a_lost_database(doomed_database, app_factory):
+    app = app_factory(SQLALCHEMY_DATABASE_URI=doomed_database.url)
     app.extensions["huey"].flush()  # no heartbeat left by another test's worker on this queue
     from flask_migrate import upgrade
-
-    from incident.extensions import db
 
     with app.app_context():
         upgrade()
     client = app.test_client()
     assert client.get("/healthz").status_code == 200
-    with app.app_context():
-        db.engine.dispose()
-    if backend == "sqlite":
-        for path in folder.iterdir():
-            path.unlink()
-        folder.rmdir()
-    else:
-        import psycopg
-        from sqlalchemy.engine import make_url
-
-        u = make_url(url)
-        with psycopg.connect(host=u.host, port=u.port, user=u.username, dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{u.database}" WITH (FORCE)')
+    doomed_database.lose(app)
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.get_json()
