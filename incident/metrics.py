@@ -29,11 +29,10 @@ from flask import Blueprint, Response, abort, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from .metrics_setup import MULTIPROCESS_ENV
 from .security import own_credentials, public
 
 log = logging.getLogger(__name__)
-
-from .metrics_setup import MULTIPROCESS_ENV
 
 REQUESTS = Counter("riado_http_requests", "HTTP requests answered, by route (URL rule), method and status",
                    ["route", "method", "status"])
