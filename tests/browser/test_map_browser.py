@@ -11,7 +11,7 @@ import re
 import pytest
 
 from browser import draw_polygon, only_tiles, script_errors, sign_in
-from factories import EMBANKMENT, PAYLOADS, committed, create_incident, create_resource
+from factories import EMBANKMENT, PAYLOADS, create_incident, create_resource, store_district_outline
 
 pytestmark = pytest.mark.browser
 
@@ -26,23 +26,6 @@ def _resource(app, **fields):
     return create_resource(app, **{"location": {"type": "Point", "coordinates": [19.0457, 47.5071]}, **fields})["id"]
 
 
-def _boundary(app):
-    from pathlib import Path
-
-    from incident.geo import boundary_from_file, to_element
-    from incident.models import Municipality
-
-    path = Path(__file__).resolve().parents[2] / "incident" / "demo" / "district_v.geojson"
-
-    def add():
-        from incident.extensions import db
-
-        municipality = Municipality(name="Belváros-Lipótváros", short_name="V. kerület",
-                                    boundary=to_element(boundary_from_file(path)))
-        db.session.add(municipality)
-        return municipality
-
-    committed(app, add)
 
 
 def _grid(i: int, columns: int = 8) -> dict:
@@ -65,7 +48,7 @@ def _ready(page, frame="[data-riado-map]", loads=1, timeout=20_000):
 
 
 def test_operational_map_draws_every_layer_with_other_hosts_blocked(app, live_server, page, make_user):
-    _boundary(app)
+    store_district_outline(app)
     incidents = [_incident(app, title=f"Esemény {i}", location=_grid(i), severity=("severe", "moderate", "minor")[i % 3])
                  for i in range(7)]
     drill = _incident(app, title="Gyakorlat: gázszivárgás", kind="gas_leak", severity="moderate", drill=True,
@@ -170,7 +153,7 @@ def test_wall_map_picks_up_a_new_incident_without_a_reload(app, live_server, pag
     from conftest import http_json
 
     app.config["RIADO_WALL_REFRESH_SECONDS"] = 2
-    _boundary(app)
+    store_district_outline(app)
     _incident(app, title="Meglévő esemény", location=_grid(3))
     _incident(app, title="Futó gyakorlat", drill=True, location=_grid(5))
     headers, _ = api("officer")
