@@ -79,9 +79,15 @@ def healthz():
         try:
             parts[name], part_figures = part()
         except SQLAlchemyError:
+            # The database answered the first question and not this one (it went away between
+            # them): that is the database failing, and said so.
             log.exception("health check: %s", name)
-            db.session.rollback()
-            parts[name], part_figures = False, {}
+            try:
+                db.session.rollback()
+            except SQLAlchemyError:
+                pass
+            parts[name] = parts["database"] = database_ok = False
+            part_figures = {}
         figures.update(part_figures)
     body = {"status": "ok" if all(parts.values()) else "error"}
     body.update({name: "ok" if ok else "error" for name, ok in parts.items()})
