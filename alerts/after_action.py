@@ -14,7 +14,6 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from incident.collation import by_name
 from incident.database import utcnow
 from incident.extensions import db
 from incident.models import Assignment, Incident, LogEntry
@@ -122,7 +121,7 @@ def _deliveries_by_alert(alert_ids) -> dict[int, list[Delivery]]:
     if ids:
         for delivery in db.session.execute(
             select(Delivery).where(Delivery.alert_id.in_(ids), Delivery.kind == "alert")
-            .order_by(by_name(Delivery.name), Delivery.id)
+            .order_by(Delivery.name_key, Delivery.id)
         ).scalars():
             out[delivery.alert_id].append(delivery)
     return out

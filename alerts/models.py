@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Intege
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from incident.collation import keep_sort_key, sort_key_column
 from incident.database import UTCDateTime, utcnow
 from incident.extensions import db
 
@@ -82,6 +83,7 @@ class Delivery(db.Model):
     kind: Mapped[str] = mapped_column(String(16), default="alert")  # alert, reminder
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    name_key: Mapped[str | None] = sort_key_column()  # the name's place in the Hungarian order
     phone: Mapped[str] = mapped_column(String(20), index=True)
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="queued")
@@ -112,7 +114,12 @@ class Exclusion(db.Model):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(20), default="")
+    name_key: Mapped[str | None] = sort_key_column()
     reason: Mapped[str] = mapped_column(String(32))  # opted_out, duplicate_phone, not_mobile, drill_safety
+
+
+keep_sort_key(Delivery)
+keep_sort_key(Exclusion)
 
 
 class Reply(db.Model):

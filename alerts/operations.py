@@ -25,7 +25,7 @@ from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from incident.audit import current_actor
-from incident.collation import by_name, hungarian_key
+from incident.collation import hungarian_key
 from incident.audit import record as record_audit
 from incident.database import utcnow
 from incident.errors import ConflictError, FieldError, FieldErrors
@@ -141,7 +141,7 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool) -> Recipients:
     result = Recipients()
     if not conditions:
         return result
-    contacts = db.session.execute(select(Contact).where(or_(*conditions)).order_by(by_name(Contact.name), Contact.id)).scalars().all()
+    contacts = db.session.execute(select(Contact).where(or_(*conditions)).order_by(Contact.name_key, Contact.id)).scalars().all()
     test_group = current_app.config.get("RIADO_DRILL_TEST_GROUP")
     allowed_in_drill = None
     if drill and test_group:
@@ -352,7 +352,7 @@ def merged_counts_for(alert_ids) -> dict[int, int]:
 
 
 def deliveries_query(alert_id: int, kind: str | None = "alert", status: str | None = None):
-    query = select(Delivery).where(Delivery.alert_id == alert_id).order_by(by_name(Delivery.name), Delivery.id)
+    query = select(Delivery).where(Delivery.alert_id == alert_id).order_by(Delivery.name_key, Delivery.id)
     if kind:
         query = query.where(Delivery.kind == kind)
     if status:
@@ -363,7 +363,7 @@ def deliveries_query(alert_id: int, kind: str | None = "alert", status: str | No
 def exclusions(alert_id: int) -> list[Exclusion]:
     """Who the alert asked for and did not send to, by reason (merged duplicates included:
     ``split_exclusions`` sets them apart)."""
-    return list(db.session.execute(select(Exclusion).where(Exclusion.alert_id == alert_id).order_by(Exclusion.reason, by_name(Exclusion.name))).scalars())
+    return list(db.session.execute(select(Exclusion).where(Exclusion.alert_id == alert_id).order_by(Exclusion.reason, Exclusion.name_key)).scalars())
 
 
 def split_exclusions(rows) -> tuple[list, list]:
@@ -885,7 +885,7 @@ def silent_deliveries(alert_id: int) -> list[Delivery]:
     return list(db.session.execute(
         select(Delivery).where(Delivery.alert_id == alert_id, Delivery.kind == "alert", Delivery.acknowledged_at.is_(None),
                                Delivery.opted_out_at.is_(None), ~_replied_other_text())
-        .order_by(by_name(Delivery.name))
+        .order_by(Delivery.name_key)
     ).scalars())
 
 
@@ -900,7 +900,7 @@ def other_text_replies(alert_ids) -> dict[int, list[tuple[Delivery, list[str]]]]
         select(Delivery, Reply.text).join(Reply, Reply.delivery_id == Delivery.id)
         .where(Delivery.alert_id.in_(ids), Delivery.kind == "alert", Reply.action == "unknown",
                Delivery.acknowledged_at.is_(None), Delivery.opted_out_at.is_(None))
-        .order_by(by_name(Delivery.name), Delivery.id, Reply.received_at, Reply.id)
+        .order_by(Delivery.name_key, Delivery.id, Reply.received_at, Reply.id)
     ).all()
     seen: dict[int, list[str]] = {}
     for delivery, text in rows:
@@ -917,7 +917,7 @@ def opted_out_deliveries(alert_id: int) -> list[tuple[Delivery, list[str]]]:
     queries, however many opted out."""
     rows = db.session.execute(
         select(Delivery).where(Delivery.alert_id == alert_id, Delivery.kind == "alert", Delivery.opted_out_at.is_not(None))
-        .order_by(by_name(Delivery.name))
+        .order_by(Delivery.name_key)
     ).scalars().all()
     contacts = _contacts_on_phones(d.phone for d in rows)
     groups = _group_names_of(c.id for on_phone in contacts.values() for c in on_phone)
@@ -941,7 +941,7 @@ def _contacts_on_phones(phones) -> dict[str, list[Contact]]:
     if not phones:
         return out
     for contact in db.session.execute(
-        select(Contact).where(Contact.phone.in_(phones)).order_by(by_name(Contact.name), Contact.id)
+        select(Contact).where(Contact.phone.in_(phones)).order_by(Contact.name_key, Contact.id)
     ).scalars():
         out.setdefault(contact.phone, []).append(contact)
     return out
@@ -957,7 +957,7 @@ def _group_names_of(contact_ids) -> dict[int, list[tuple[int, str]]]:
     rows = db.session.execute(
         select(contact_groups.c.contact_id, AlertGroup.id, AlertGroup.name)
         .join(AlertGroup, AlertGroup.id == contact_groups.c.group_id)
-        .where(contact_groups.c.contact_id.in_(ids)).order_by(by_name(AlertGroup.name), AlertGroup.id)
+        .where(contact_groups.c.contact_id.in_(ids)).order_by(AlertGroup.name_key, AlertGroup.id)
     ).all()
     rank: dict[int, int] = {}
     for contact_id, group_id, name in rows:
@@ -1004,7 +1004,7 @@ def recent_group_opt_outs(limit: int = 10) -> tuple[list[GroupOptOut], int]:
                 .order_by(latest.received_at.desc(), latest.id.desc()).limit(1).correlate(Contact).scalar_subquery())
     rows = db.session.execute(
         select(Contact, stops.c.at, answered).join(stops, stops.c.phone == Contact.phone).where(*where)
-        .order_by(stops.c.at.desc(), by_name(Contact.name), Contact.id).limit(limit)
+        .order_by(stops.c.at.desc(), Contact.name_key, Contact.id).limit(limit)
     ).all()
     groups = _group_names_of(contact.id for contact, _at, _alert in rows)
     out = [GroupOptOut(contact.name, _merged_names(groups, [contact.id]), at, alert_id) for contact, at, alert_id in rows]

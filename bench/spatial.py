@@ -121,6 +121,7 @@ def build_app(url: str):
 
 def resource_rows(count: int) -> list[dict]:
     """``count`` resources uniformly over AREA, from a fixed seed (the same on both backends)."""
+    from incident.collation import sort_key
     from incident.validation import fold
 
     rng = random.Random(DATA_SEED)
@@ -134,6 +135,7 @@ def resource_rows(count: int) -> list[dict]:
         notes = "" if rng.random() < 0.8 else f"Raktár {rng.randint(1, 40)}"
         rows.append({
             "name": name,
+            "name_key": sort_key(name),  # as the model stores it
             "kind": kind,
             "quantity": 500 if kind == "sandbags" else rng.randint(1, 12),
             "unit": unit,
@@ -166,9 +168,9 @@ def load_resources(app, rows: list[dict]) -> float:
         point = ("MakePoint(:lon, :lat, 4326)" if engine.dialect.name == "sqlite"
                  else "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)")
         insert = text(
-            "INSERT INTO resources (name, kind, quantity, unit, capacity, status, owner, contact_id,"
+            "INSERT INTO resources (name, name_key, kind, quantity, unit, capacity, status, owner, contact_id,"
             " location, notes, search, created_at, updated_at, version)"
-            " VALUES (:name, :kind, :quantity, :unit, :capacity, :status, :owner, NULL,"
+            " VALUES (:name, :name_key, :kind, :quantity, :unit, :capacity, :status, :owner, NULL,"
             f" {point}, :notes, :search, :created_at, :updated_at, 1)"
         ).bindparams(
             # The app's own column type: naive UTC text on SQLite, timestamptz on PostgreSQL.

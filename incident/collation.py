@@ -3,13 +3,15 @@
 "Csonka" after "Cukor", "Öveges" after "Ortutay", and "Dr. Abai" under A (a title is not part of
 the name's order).
 
-PostgreSQL has the rules already: ICU's ``hu-HU-x-icu`` collation (Debian's PostgreSQL is built
-with ICU). SQLite gets a collation named ``hu`` (registered on each connection,
-``incident.database``) made of ``hungarian_key``, written here after the Hungarian alphabet
-(MSZ 7048 and ICU's ``hu`` tailoring): the digraphs and trigraph (cs, dz, dzs, gy, ly, ny, sz,
-ty, zs) are letters, a doubled one (ssz, ggy, ddzs) counts twice, the long vowels sort with the
-short ones and only break ties, ö/ő and ü/ű are letters after o and u. ``sort_name(column)``
-gives the ORDER BY expression for the session's backend."""
+``hungarian_key`` is written after the Hungarian alphabet (MSZ 7048 and ICU's ``hu``
+tailoring): the digraphs and trigraph (cs, dz, dzs, gy, ly, ny, sz, ty, zs) are letters, a
+doubled one (ssz, ggy, ddzs) counts twice, the long vowels sort with the short ones and only
+break ties, ö/ő and ü/ű are letters after o and u. It sorts lists made in Python (a template's
+``|by_name``); the database sorts by the same key stored: ``sort_key`` writes it as text whose
+plain (byte, code point) order is the key's order, and each named record keeps it in an indexed
+``name_key`` column (``sort_key_column``, filled on every insert and whenever the ORM sets the
+name, ``keep_sort_key``). So a list is read in order from an index, the same order on SQLite and
+PostgreSQL, instead of calling a collation for every comparison."""
 
 from __future__ import annotations
 
@@ -17,11 +19,11 @@ import functools
 import re
 import unicodedata
 
-from sqlalchemy import func
+from sqlalchemy import Text, event
+from sqlalchemy.orm import mapped_column
 
 # Titles that are written before a name and are not sorted on (in either language).
 TITLES = ("dr", "prof", "ifj", "id", "özv", "néhai", "mr", "mrs", "ms")
-TITLE_PATTERN = r"^((" + "|".join(TITLES) + r")\.?[[:space:]]+)+"
 _TITLE_RE = re.compile(r"^(?:(?:" + "|".join(TITLES) + r")\.?\s+)+", re.IGNORECASE)
 
 ALPHABET = ("a", "b", "c", "cs", "d", "dz", "dzs", "e", "f", "g", "gy", "h", "i", "j", "k", "l", "ly", "m",
@@ -30,9 +32,6 @@ _WEIGHT = {letter: 100 + i for i, letter in enumerate(ALPHABET)}
 _MULTI = sorted((letter for letter in ALPHABET if len(letter) > 1), key=len, reverse=True)  # dzs first
 # Long vowels sort as their short one; the length only breaks a tie.
 _LONG = {"á": "a", "é": "e", "í": "i", "ó": "o", "ő": "ö", "ú": "u", "ű": "ü"}
-
-ICU_COLLATION = "hu-HU-x-icu"
-SQLITE_COLLATION = "hu"
 
 
 def strip_title(name: str) -> str:
@@ -95,26 +94,38 @@ def hungarian_key(name: str | None) -> tuple:
     return (tuple(primary), tuple(secondary), tertiary, text)
 
 
-def compare(a: str | None, b: str | None) -> int:
-    """SQLite's collation callback: negative, zero or positive."""
-    ka, kb = hungarian_key(a), hungarian_key(b)
-    return (ka > kb) - (ka < kb)
+# A stored key is cut here: names alike in their first ~160 letters sort by id after that.
+KEY_LENGTH = 1000
 
 
-def register_sqlite(dbapi_connection) -> None:
-    """Add the ``hu`` collation to a SQLite connection."""
-    dbapi_connection.create_collation(SQLITE_COLLATION, compare)
+def sort_key(name: str | None) -> str:
+    """``hungarian_key`` as text that sorts the same under a plain byte (code point) order: each
+    primary weight as six hex digits, then the accents and the case, each level ended by a space
+    (below every digit, so a shorter level sorts first as in a tuple), then the text itself."""
+    primary, secondary, tertiary, text = hungarian_key(name)
+    return "".join((
+        "".join(f"{weight:06x}" for weight in primary), " ",
+        "".join(str(accent) for accent in secondary), " ",
+        "".join("1" if upper else "0" for upper in tertiary), " ",
+        text,
+    ))[:KEY_LENGTH]
 
 
-def by_name(column):
-    """``sort_name`` for the backend of the current session (for an ORDER BY)."""
-    from .extensions import db  # here, not at the top: incident.database imports this module
+def sort_key_column(source: str = "name"):
+    """An indexed column that keeps ``sort_key`` of the column ``source``: filled on every insert
+    (the ORM's and bulk inserts alike), and on updates through ``keep_sort_key``. PostgreSQL
+    compares it bytewise (``COLLATE "C"``), as SQLite does by default."""
 
-    return sort_name(column, db.session.get_bind().dialect.name)
+    def default(context):
+        return sort_key(context.get_current_parameters().get(source))
+
+    return mapped_column(Text().with_variant(Text(collation="C"), "postgresql"), default=default, index=True,
+                         nullable=True)
 
 
-def sort_name(column, dialect_name: str):
-    """The ORDER BY expression that sorts ``column`` (a name) the Hungarian way on this backend."""
-    if dialect_name == "postgresql":
-        return func.regexp_replace(column, TITLE_PATTERN, "", "i").collate(ICU_COLLATION)
-    return column.collate(SQLITE_COLLATION)
+def keep_sort_key(model, source: str = "name", target: str = "name_key") -> None:
+    """Set ``target`` from ``source`` whenever the ORM sets ``source`` on a ``model``."""
+
+    @event.listens_for(getattr(model, source), "set", propagate=True)
+    def _set(instance, value, _old, _initiator):
+        setattr(instance, target, sort_key(value))

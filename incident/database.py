@@ -18,7 +18,6 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import DateTime, TypeDecorator
 
-from .collation import register_sqlite as register_collation
 from .config import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -160,7 +159,6 @@ def _on_sqlite_connect(dbapi_conn, _record):
     # BEGIN IMMEDIATE itself (the documented pysqlite recipe), so that a
     # read-then-write transaction cannot be overtaken by another writer.
     dbapi_conn.isolation_level = None
-    register_collation(dbapi_conn)  # names in the Hungarian order (incident/collation.py)
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys = ON")

@@ -8,6 +8,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..collation import keep_sort_key, sort_key_column
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
 
@@ -23,14 +24,16 @@ class AlertGroup(db.Model):
     """A call-out list: the local defence committee, head teachers, care homes, utilities…"""
 
     __tablename__ = "alert_groups"
+    __audit__ = {"quiet": {"name_key"}}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    name_key: Mapped[str | None] = sort_key_column()  # the name's place in the Hungarian order
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     members: Mapped[list[Contact]] = relationship(
-        secondary=contact_groups, back_populates="groups", order_by="Contact.name"
+        secondary=contact_groups, back_populates="groups", order_by="(Contact.name_key, Contact.id)"
     )
 
 
@@ -38,10 +41,11 @@ class Contact(db.Model):
     """A person to call out. ``phone`` is E.164; two contacts may share one (a duty phone)."""
 
     __tablename__ = "contacts"
-    __audit__ = {"quiet": {"updated_at", "version", "search", "search_public"}, "collections": {"groups"}}
+    __audit__ = {"quiet": {"updated_at", "version", "search", "search_public", "name_key"}, "collections": {"groups"}}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    name_key: Mapped[str | None] = sort_key_column()
     phone: Mapped[str] = mapped_column(String(20), index=True)
     email: Mapped[str] = mapped_column(String(254), default="")
     organization: Mapped[str] = mapped_column(String(200), default="")
@@ -60,7 +64,7 @@ class Contact(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     groups: Mapped[list[AlertGroup]] = relationship(
-        secondary=contact_groups, back_populates="members", order_by="AlertGroup.name"
+        secondary=contact_groups, back_populates="members", order_by="(AlertGroup.name_key, AlertGroup.id)"
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -69,3 +73,7 @@ class Contact(db.Model):
     def reachable_by_sms(self) -> bool:
         """Opted in and not opted out since."""
         return bool(self.sms_opt_in) and self.opted_out_at is None
+
+
+keep_sort_key(AlertGroup)
+keep_sort_key(Contact)

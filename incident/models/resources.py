@@ -8,6 +8,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..collation import keep_sort_key, sort_key_column
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
 
@@ -46,7 +47,7 @@ class Resource(db.Model):
     """A vehicle, pump, generator, sandbag depot, shelter… with where it is and how much there is."""
 
     __tablename__ = "resources"
-    __audit__ = {"quiet": {"updated_at", "version", "search"}}
+    __audit__ = {"quiet": {"updated_at", "version", "search", "name_key"}}
     __table_args__ = (
         CheckConstraint("quantity >= 0", name="quantity"),
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity"),
@@ -57,6 +58,7 @@ class Resource(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    name_key: Mapped[str | None] = sort_key_column()  # the name's place in the Hungarian order
     kind: Mapped[str] = mapped_column(ForeignKey("resource_kinds.code"), index=True)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     unit: Mapped[str] = mapped_column(String(40), default="")
@@ -76,3 +78,6 @@ class Resource(db.Model):
     contact = relationship("Contact", lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+keep_sort_key(Resource)

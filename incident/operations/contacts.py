@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 
 from ..database import utcnow
 from ..errors import ConflictError, FieldError, FieldErrors
-from ..collation import by_name, hungarian_key
+from ..collation import hungarian_key
 from ..extensions import db
 from ..geo import point_from_geojson, same_geometry, to_element
 from ..models import AlertGroup, Contact, contact_groups
@@ -178,7 +178,7 @@ def contacts_query(q: str | None = None, group_id: int | None = None, opted_in: 
     """Contacts matching a free-text search (accent-insensitive), a group and consent, by name.
     The search reaches phones and e-mails only with ``personal`` (officers, admins): a viewer
     would otherwise find the masked digits one request at a time."""
-    query = select(Contact).order_by(by_name(Contact.name), Contact.id)
+    query = select(Contact).order_by(Contact.name_key, Contact.id)
     if q:
         column = Contact.search if personal else Contact.search_public
         words = (personal and phone_words(q)) or fold(q).split()
@@ -228,7 +228,7 @@ def delete_group(group: AlertGroup) -> None:
 
 
 def groups_query(q: str | None = None):
-    query = select(AlertGroup).order_by(by_name(AlertGroup.name), AlertGroup.id)
+    query = select(AlertGroup).order_by(AlertGroup.name_key, AlertGroup.id)
     if q:
         query = query.where(func.lower(AlertGroup.name).contains(q.lower(), autoescape=True))
     return query

@@ -16,7 +16,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..errors import ConflictError, FieldError, FieldErrors
-from ..collation import by_name
 from ..extensions import db
 from ..geo import location_from_latlon, lonlat
 from ..labels import RESOURCE_STATUS_LABELS
@@ -360,7 +359,7 @@ def export_contacts(personal: bool = True, headers: str = CODES) -> str:
     out = io.StringIO()
     writer = Writer(out)
     writer.writerow(CONTACTS.header(headers))
-    query = select(Contact).order_by(by_name(Contact.name), Contact.id)
+    query = select(Contact).order_by(Contact.name_key, Contact.id)
     for contact in db.session.execute(query).unique().scalars():
         point = lonlat(contact.location)
         writer.writerow([
@@ -472,7 +471,7 @@ def export_resources(headers: str = CODES) -> str:
         locale, words, statuses = page_locale(), kind_words(kinds), status_words()
         kind_word = {kind.code: words.word(kind.code, kind.label(locale)) for kind in kinds}
         status_word = {code: statuses.word(code, str(label)) for code, label in RESOURCE_STATUS_LABELS.items()}
-    for resource in db.session.execute(select(Resource).order_by(by_name(Resource.name), Resource.id)).unique().scalars():
+    for resource in db.session.execute(select(Resource).order_by(Resource.name_key, Resource.id)).unique().scalars():
         lon, lat = lonlat(resource.location)
         writer.writerow([
             resource.id, resource.name, kind_word.get(resource.kind, resource.kind), resource.quantity, resource.unit,

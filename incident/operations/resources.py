@@ -10,7 +10,6 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import lazyload
 
 from ..errors import ConflictError, FieldErrors
-from ..collation import by_name
 from ..extensions import db
 from ..geo import nearest, point_from_geojson, same_geometry, to_element
 from ..models import RESOURCE_STATUSES, Assignment, Contact, Incident, Resource, ResourceKind
@@ -255,7 +254,7 @@ def _filters(kind=None, status=None, q=None):
 
 def resources_query(kind=None, status=None, q=None):
     """Resources by name, filtered."""
-    return select(Resource).where(*_filters(kind, status, q)).order_by(by_name(Resource.name), Resource.id)
+    return select(Resource).where(*_filters(kind, status, q)).order_by(Resource.name_key, Resource.id)
 
 
 def nearest_resources(lon: float, lat: float, limit: int, within_m=None, kind=None, status=None, q=None):

@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from incident.collation import hungarian_key
+from incident.collation import KEY_LENGTH, hungarian_key, sort_key
 
 # As a Hungarian phone book lists them.
 IN_ORDER = ["Dr. Abai Péter", "Cukor Béla", "Csonka Anna", "Dénes Éva", "Gulyás Ida", "Gyulai Ede", "Kossuth Lili",
@@ -21,6 +23,36 @@ def test_the_key_follows_the_hungarian_alphabet():
     assert sorted(reversed(IN_ORDER), key=hungarian_key) == IN_ORDER
     # Long vowels only break ties; lower case before upper case; the text keeps the order total.
     assert sorted(["Kovács", "Kovacs", "kovács"], key=hungarian_key) == ["Kovacs", "kovács", "Kovács"]
+
+
+# Names made of what a register holds: Hungarian letters in both cases, digraphs by chance,
+# titles, digits, punctuation, spaces, and now and then a letter of another alphabet.
+NAME_CHARS = st.sampled_from(list("aábcdeéfghiíjklmnoóöőpqrstuúüűvwxyzAÁBCDEÉGHIÖŐSZÜŰ0123456789 .,-'()") +
+                             ["ß", "ç", "Ł", "Ж", "ő", "é", "\u00a0", "😀"])
+NAMES = st.one_of(st.text(NAME_CHARS, max_size=40),
+                  st.tuples(st.sampled_from(["", "Dr. ", "dr ", "Ifj. "]), st.text(NAME_CHARS, max_size=20))
+                  .map("".join))
+
+
+@settings(max_examples=400, deadline=None)
+@given(NAMES, NAMES)
+def test_the_stored_key_sorts_as_the_collation_does(a, b):
+    """The stored key's plain (code point) order, as SQLite and PostgreSQL's "C" compare it, is
+    the Hungarian order of the names."""
+    expected = (hungarian_key(a) > hungarian_key(b)) - (hungarian_key(a) < hungarian_key(b))
+    assert ((sort_key(a) > sort_key(b)) - (sort_key(a) < sort_key(b))) == expected
+    assert len(sort_key(a)) <= KEY_LENGTH
+
+
+def test_a_renamed_record_moves_to_its_new_place(client, shuffled):
+    headers, _ = shuffled
+    contacts = client.get("/api/v1/contacts?limit=100", headers=headers).get_json()["items"]
+    abai = next(c for c in contacts if c["name"] == "Dr. Abai Péter")
+    response = client.patch(f"/api/v1/contacts/{abai['id']}", json={"name": "Zsoldos Ábel", "version": abai["version"]},
+                            headers=headers)
+    assert response.status_code == 200, response.get_json()
+    names = [c["name"] for c in client.get("/api/v1/contacts?limit=100", headers=headers).get_json()["items"]]
+    assert names == IN_ORDER[1:-1] + ["Zsoldos Ábel", "Zsoldos Irén"]
 
 
 def _names(html: str, testid: str) -> list[str]:

@@ -128,6 +128,41 @@ def test_the_viewers_search_text_is_filled_in_for_existing_contacts(new_database
 
 
 @pytest.mark.slow
+def test_the_names_sort_keys_are_filled_in_for_existing_records(new_database, tmp_path):
+    """Contacts, groups and resources written before the stored sort keys keep their Hungarian
+    order after the upgrade ("Dr. Szabó" under S, "Sárközi" before "Szabó", "Cukor" before
+    "Csonka"), and new ones fall into place among them."""
+    from incident.collation import sort_key
+
+    url = new_database("sortkeys")
+    env = {"DATABASE_URL": url, "RIADO_INSTANCE_PATH": str(tmp_path)}
+    before = _riado("db", "upgrade", "b61f0c2d7a35", env_extra=env)
+    assert before.returncode == 0, before.stderr
+    names = ["Dr. Szabó Katalin", "Csonka Anna", "Sárközi Tamás", "Cukor Béla"]
+    engine = create_engine(url, **engine_options(url))
+    configure_engine(engine)
+    try:
+        with engine.begin() as conn:
+            for i, name in enumerate(names):
+                conn.execute(text(
+                    "INSERT INTO contacts (name, phone, email, organization, role, sms_opt_in, notes, search,"
+                    " search_public, created_at, updated_at, version) VALUES (:name, :phone, '', '', '', true, '', '',"
+                    " '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"), {"name": name, "phone": f"+3630123456{i}"})
+                conn.execute(text("INSERT INTO alert_groups (name, description, created_at)"
+                                  " VALUES (:name, '', CURRENT_TIMESTAMP)"), {"name": name})
+        up = _riado("db", "upgrade", env_extra=env)
+        assert up.returncode == 0, up.stderr
+        in_order = ["Cukor Béla", "Csonka Anna", "Sárközi Tamás", "Dr. Szabó Katalin"]
+        with engine.connect() as conn:
+            for table in ("contacts", "alert_groups"):
+                rows = conn.execute(text(f"SELECT name, name_key FROM {table} ORDER BY name_key")).all()
+                assert [name for name, _ in rows] == in_order
+                assert all(key == sort_key(name) for name, key in rows)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
 def test_acknowledgements_stored_before_replies_were_kept_become_replies(new_database, tmp_path):
     """An alert acknowledged before the replies table existed lists its acknowledgements as
     replies (not "Acknowledged: 2" above "No reply yet"), a simulated one marked as such and kept
