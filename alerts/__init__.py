@@ -6,11 +6,12 @@ from __future__ import annotations
 
 def init_app(app):
     """Models, queue tasks, API, webhooks and pages of the wing."""
-    from . import after_action_views, api, models, tasks, views, webhooks  # noqa: F401
+    from . import ack, after_action_views, api, models, tasks, views, webhooks  # noqa: F401
 
     app.extensions["alert_tasks"] = tasks.register(app, app.extensions["huey"])
     app.extensions["riado_api"].register_blueprint(api.blp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(ack.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(after_action_views.bp)
     from flask_babel import lazy_gettext as _l

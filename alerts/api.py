@@ -14,7 +14,7 @@ from incident.api.fields import Out, Personal, StaffField, StaffSchema, With, li
 from incident.extensions import db
 from incident.geo import to_geojson
 from incident.labels import INCIDENT_KIND_LABELS, label
-from incident.phones import mask_phone
+from incident.phones import mask_email, mask_phone
 from incident.models import Incident
 from incident.operations.municipality import current_municipality
 from incident.security import require_role
@@ -24,7 +24,7 @@ from incident.web.display import show_phone
 from . import cap
 from . import operations as ops
 from . import sms
-from .models import DELIVERY_STATUSES, REPLY_ACTIONS, Alert
+from .models import CHANNELS, DELIVERY_STATUSES, REPLY_ACTIONS, Alert
 
 GEOJSON_AREA = geojson_area("GeoJSON Polygon or MultiPolygon: contacts located inside it")
 
@@ -54,6 +54,15 @@ class AlertIn(Schema):
     require_ack = fields.Boolean()
     transliterate = fields.Boolean()
     escalate_after_minutes = Integer(allow_none=True)
+    channels = fields.List(fields.String(), metadata={"description": "sms, email (default [\"sms\"])"})
+    subject = fields.String(metadata={"description": "the e-mail's subject (default: the text's first line)"})
+
+
+class ChannelReach(Out):
+    recipients = fields.Integer()
+    excluded = fields.Integer()
+    merged = fields.Integer()
+    reasons = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
 class RecipientsOut(Out):
@@ -71,6 +80,8 @@ class RecipientsOut(Out):
     estimated_cost = fields.Float()
     currency = fields.String()
     two_way = fields.Boolean(metadata={"description": "whether replies (acknowledgements) can reach the sender"})
+    channels = fields.Dict(keys=fields.String(), values=fields.Nested(ChannelReach),
+                           metadata={"description": "each channel asked for: who it reaches, who it cannot and why"})
 
 
 class AlertAccepted(Out):
@@ -92,6 +103,17 @@ class Counts(Out):
     opted_out = fields.Integer(metadata={"description": "recipients who answered this alert STOP (opted out)"})
 
 
+class ChannelCounts(Out):
+    queued = fields.Integer()
+    sending = fields.Integer()
+    sent = fields.Integer()
+    delivered = fields.Integer()
+    undelivered = fields.Integer()
+    failed = fields.Integer()
+    acknowledged = fields.Integer(metadata={"description": "acknowledged on this channel"})
+    opted_out = fields.Integer()
+
+
 class AlertOut(StaffSchema):
     """An alert ``With`` its ``counts``."""
 
@@ -111,6 +133,10 @@ class AlertOut(StaffSchema):
     segments = fields.Integer()
     recipients = fields.Integer()
     counts = fields.Nested(Counts)
+    counts_by_channel = fields.Dict(keys=fields.String(), values=fields.Nested(ChannelCounts),
+                                    metadata={"description": "the alert's channels, each with its own counts"})
+    channels = fields.List(fields.String(), attribute="channel_list")
+    subject = fields.String(allow_none=True)
     created_by = StaffField("field", id_attribute="created_by_id",
                             metadata={"description": "the sender's e-mail for officers and admins; for viewers "
                                                      "the name and position"})
@@ -143,6 +169,8 @@ class DeliveryOut(Out):
     opted_out_at = fields.DateTime(allow_none=True, metadata={"description": "when the recipient answered this alert "
                                                                              "STOP (opted out)"})
     kind = fields.String()
+    channel = fields.String(metadata={"enum": list(CHANNELS)})
+    email = Personal(mask_email, metadata={"description": "an e-mail delivery's address; masked for viewers"})
 
 
 DeliveryList = listing(DeliveryOut)
@@ -176,9 +204,13 @@ class DeliveryArgs(ListArgs):
     kind = fields.String(validate=validate.OneOf(("alert", "reminder")), load_default="alert")
 
 
-def with_counts(alert: Alert) -> With:
-    """The alert ``With`` its delivery and acknowledgement counts, for AlertOut."""
-    return With(alert, counts=ops.alert_counts(alert))
+def with_counts(alert: Alert, counts: dict | None = None) -> With:
+    """The alert ``With`` its delivery and acknowledgement counts, overall and by channel
+    (``counts``: ``ops.alert_counts_for(…, by_channel=True)``'s for it, when read already)."""
+    counts = counts if counts is not None else ops.alert_counts_for([alert], by_channel=True)[alert.id]
+    by_channel = counts.pop("by_channel", {})
+    return With(alert, counts=counts, counts_by_channel={channel: by_channel.get(channel, ops.empty_counts())
+                                                         for channel in alert.channel_list})
 
 
 blp = Blueprint("api_alerts", __name__, url_prefix="/api/v1/alerts", description="SMS alerts")
@@ -208,6 +240,9 @@ def recipients(data):
         "reasons": result.counts(),
         "body": text.body, "encoding": text.encoding, "characters": text.characters, "segments": text.segments,
         "estimated_cost": preview.cost, "currency": preview.currency, "two_way": preview.two_way,
+        "channels": {channel: {"recipients": len(r.send), "excluded": r.excluded_count, "merged": len(r.merged),
+                               "reasons": {k: v for k, v in r.counts().items() if v}}
+                     for channel, r in preview.by_channel.items()},
     }
 
 
@@ -218,8 +253,8 @@ class Alerts(MethodView):
     def get(self, args):
         """Alerts, newest first."""
         result = page(ops.alerts_query(args.get("drill"), args.get("incident_id")), args)
-        counts = ops.alert_counts_for(result["items"])
-        return {"items": [With(a, counts=counts[a.id]) for a in result["items"]], "total": result["total"]}
+        counts = ops.alert_counts_for(result["items"], by_channel=True)
+        return {"items": [with_counts(a, counts[a.id]) for a in result["items"]], "total": result["total"]}
 
     @blp.arguments(AlertIn)
     @blp.response(202, AlertAccepted)

@@ -20,7 +20,10 @@ EXCLUSION_REASON_LABELS = {
     "not_mobile": _l("landline: not a mobile number, cannot receive SMS"),
     "drill_safety": _l("drill safety switch: not in the drill test group"),
     "duplicate_phone": _l("merged: same phone as another recipient (sent once)"),
+    "no_email": _l("no e-mail address"),
+    "duplicate_email": _l("merged: same e-mail address as another recipient (sent once)"),
 }
+CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("e-mail"), "voice": _l("voice call")}
 REPLY_ACTION_LABELS = {
     "ack": _l("acknowledged"),
     "stop": _l("opted out of SMS alerts"),
@@ -56,6 +59,10 @@ def reason_words() -> dict:
 
 def reply_action_words() -> dict:
     return REPLY_ACTION_LABELS
+
+
+def channel_words() -> dict:
+    return CHANNEL_LABELS
 
 
 def error_words() -> dict:

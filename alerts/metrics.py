@@ -25,11 +25,11 @@ def outcome(retried: bool | None) -> str:
     return {True: "retry", False: "failed", None: "taken_over"}[retried]
 
 
-def attempt_failed(code: int | None, retried: bool | None) -> None:
-    PROVIDER_ERRORS.labels(CHANNEL, str(code) if code is not None else "none").inc()
-    ATTEMPTS.labels(CHANNEL, outcome(retried)).inc()
+def attempt_failed(code: int | None, retried: bool | None, channel: str = CHANNEL) -> None:
+    PROVIDER_ERRORS.labels(channel, str(code) if code is not None else "none").inc()
+    ATTEMPTS.labels(channel, outcome(retried)).inc()
     if retried:
-        RETRIES.labels(CHANNEL).inc()
+        RETRIES.labels(channel).inc()
 
 
 def state():
@@ -37,11 +37,12 @@ def state():
     from . import operations as ops
     from .models import DELIVERY_STATUSES
 
-    counts = ops.delivery_status_counts()
+    counts = ops.delivery_status_counts()  # {(channel, status): n}
     deliveries = GaugeMetricFamily("riado_deliveries", "Deliveries by channel and status, as stored now",
                                    labels=["channel", "status"])
-    for status in DELIVERY_STATUSES:
-        deliveries.add_metric([CHANNEL, status], counts.get(status, 0))
+    for channel in sorted({CHANNEL, *(channel for channel, _ in counts)}):
+        for status in DELIVERY_STATUSES:
+            deliveries.add_metric([channel, status], counts.get((channel, status), 0))
     yield deliveries
     yield GaugeMetricFamily("riado_queue_backlog", "Deliveries due and not yet taken by a worker",
                             value=ops.backlog_count())

@@ -24,6 +24,8 @@ STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivere
 # What a reply to our number did: acknowledged an alert, opted out (STOP), opted back in (START),
 # was not understood, or was an acknowledgement with no alert waiting for one from that phone.
 REPLY_ACTIONS = ("ack", "stop", "start", "unknown", "nothing_to_ack")
+# The ways an alert reaches people (SPEC §4); every delivery is on one of them.
+CHANNELS = ("sms", "email", "voice")
 
 
 class Alert(db.Model):
@@ -55,6 +57,13 @@ class Alert(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     request_id: Mapped[str | None] = mapped_column(String(64))  # of the request that sent it (logs)
+    # The channels it went out on (``CHANNELS``); none stored (alerts before channels) is SMS.
+    channels: Mapped[list | None] = mapped_column(JSON)
+    subject: Mapped[str | None] = mapped_column(String(200))  # the e-mail's subject
+
+    @property
+    def channel_list(self) -> list[str]:
+        return list(self.channels or ["sms"])
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", order_by="Delivery.id", lazy="raise")
 
@@ -74,17 +83,20 @@ class Delivery(db.Model):
     __audit__ = False  # high-volume status bookkeeping; the alert itself is audited
     __table_args__ = (
         CheckConstraint("status IN (" + ", ".join(f"'{status}'" for status in DELIVERY_STATUSES) + ")", name="status"),
-        UniqueConstraint("alert_id", "phone", "kind", name="uq_deliveries_alert_phone_kind"),
+        UniqueConstraint("alert_id", "channel", "phone", "email", "kind", name="uq_deliveries_alert_channel_address_kind"),
+        CheckConstraint("channel IN (" + ", ".join(f"'{channel}'" for channel in CHANNELS) + ")", name="channel"),
         Index("ix_deliveries_claim", "alert_id", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
     kind: Mapped[str] = mapped_column(String(16), default="alert")  # alert, reminder
+    channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")  # CHANNELS
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     name_key: Mapped[str | None] = sort_key_column()  # the name's place in the Hungarian order
-    phone: Mapped[str] = mapped_column(String(20), index=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # the contact's (an e-mail's too)
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")  # where an e-mail goes
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -115,6 +127,7 @@ class Exclusion(db.Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(20), default="")
     name_key: Mapped[str | None] = sort_key_column()
+    channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
     reason: Mapped[str] = mapped_column(String(32))  # opted_out, duplicate_phone, not_mobile, drill_safety
 
 
@@ -152,7 +165,9 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sid: Mapped[str] = mapped_column(String(64), unique=True)
-    to: Mapped[str] = mapped_column(String(20), index=True)
+    to: Mapped[str] = mapped_column(String(254), index=True)  # a phone, or an e-mail address
+    channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
+    subject: Mapped[str | None] = mapped_column(String(200))  # an e-mail's
     body: Mapped[str] = mapped_column(Text)
     delivery_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

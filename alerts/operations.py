@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ from incident.validation import Cleaner, id_list, printable
 from . import sms
 from .gateways import TWILIO_STATUSES, gateway_name, two_way
 from .models import (
+    CHANNELS,
     DELIVERY_STATUSES,
     FAILED_STATUSES,
     PENDING_STATUSES,
@@ -57,10 +59,14 @@ from .models import (
 ACK_WORDS = {"ok", "1", "igen", "yes"}
 STOP_WORDS = {"stop", "leiratkozom", "stopall", "unsubscribe"}
 START_WORDS = {"start", "unstop"}
-REASONS = ("opted_out", "not_mobile", "drill_safety", "duplicate_phone")
+REASONS = ("opted_out", "not_mobile", "no_email", "drill_safety", "duplicate_phone", "duplicate_email")
 # A contact whose phone another recipient already has is merged (the phone gets the SMS once), not
 # excluded: every page, the API and the after-action report count and list them apart.
 MERGED = "duplicate_phone"
+MERGED_REASONS = ("duplicate_phone", "duplicate_email")  # another recipient has the same phone or address
+# The channels an alert can go out on now (voice calls: SPEC §4, not built yet).
+AVAILABLE_CHANNELS = ("sms", "email")
+CHANNEL_WORDS = {"sms": "SMS", "email": "e-mail", "voice": "voice"}
 
 
 def configured_locale() -> str:
@@ -92,7 +98,11 @@ def reply_hint() -> str:
 
 @dataclass
 class Recipients:
-    send: list[tuple[Contact, str]] = field(default_factory=list)  # (contact, E.164)
+    """Who an alert reaches on one channel (``send``: the contact and the phone or e-mail address)
+    and who it cannot reach there, with the reason."""
+
+    channel: str = "sms"
+    send: list[tuple[Contact, str]] = field(default_factory=list)  # (contact, E.164 or e-mail address)
     excluded: list[tuple[Contact, str]] = field(default_factory=list)  # (contact, reason)
 
     def counts(self) -> dict[str, int]:
@@ -104,12 +114,12 @@ class Recipients:
     @property
     def left_out(self) -> list[tuple[Contact, str]]:
         """Contacts not sent to for consent or reach (opted out, landline, drill safety)."""
-        return [(contact, reason) for contact, reason in self.excluded if reason != MERGED]
+        return [(contact, reason) for contact, reason in self.excluded if reason not in MERGED_REASONS]
 
     @property
     def merged(self) -> list[tuple[Contact, str]]:
         """Contacts whose phone another recipient has: that phone gets the SMS once."""
-        return [(contact, reason) for contact, reason in self.excluded if reason == MERGED]
+        return [(contact, reason) for contact, reason in self.excluded if reason in MERGED_REASONS]
 
     @property
     def excluded_count(self) -> int:
@@ -128,9 +138,10 @@ def _ids(raw, field_name: str, model, c: Cleaner) -> list[int]:
     return sorted(found)
 
 
-def resolve_recipients(group_ids, contact_ids, area, drill: bool) -> Recipients:
-    """The union of the groups' members, the contacts, and the contacts located in ``area``,
-    deduplicated by phone, without those who have not opted in or have opted out."""
+def resolve_recipients(group_ids, contact_ids, area, drill: bool, channel: str = "sms") -> Recipients:
+    """The union of the groups' members, the contacts, and the contacts located in ``area``, on
+    ``channel``: by SMS deduplicated by phone, without those who have not opted in or have opted
+    out; by e-mail those with an address, deduplicated by address."""
     conditions = []
     if group_ids:
         conditions.append(Contact.id.in_(select(contact_groups.c.contact_id).where(contact_groups.c.group_id.in_(group_ids))))
@@ -138,7 +149,7 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool) -> Recipients:
         conditions.append(Contact.id.in_(contact_ids))
     if area is not None:
         conditions.append(func.ST_Within(Contact.location, func.ST_GeomFromWKB(to_element(area).data, 4326)))
-    result = Recipients()
+    result = Recipients(channel)
     if not conditions:
         return result
     contacts = db.session.execute(select(Contact).where(or_(*conditions)).order_by(Contact.name_key, Contact.id)).scalars().all()
@@ -149,6 +160,8 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool) -> Recipients:
             select(contact_groups.c.contact_id).join(AlertGroup, AlertGroup.id == contact_groups.c.group_id)
             .where(func.lower(AlertGroup.name) == test_group.strip().lower())
         ).scalars())
+    if channel == "email":
+        return _email_recipients(result, contacts, allowed_in_drill)
     seen: set[str] = set()
     # Reachable contacts first, so that a shared duty phone goes out if anyone on it consents.
     for contact in sorted(contacts, key=lambda c: (not c.reachable_by_sms, hungarian_key(c.name), c.id)):
@@ -166,6 +179,22 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool) -> Recipients:
     return result
 
 
+def _email_recipients(result: Recipients, contacts, allowed_in_drill) -> Recipients:
+    seen: set[str] = set()
+    for contact in contacts:  # in the Hungarian order already
+        address = (contact.email or "").strip()
+        if allowed_in_drill is not None and contact.id not in allowed_in_drill:
+            result.excluded.append((contact, "drill_safety"))
+        elif not address:
+            result.excluded.append((contact, "no_email"))
+        elif address.casefold() in seen:
+            result.excluded.append((contact, "duplicate_email"))
+        else:
+            seen.add(address.casefold())
+            result.send.append((contact, address))
+    return result
+
+
 # Composition
 
 
@@ -176,6 +205,26 @@ def compose(body: str, transliterate: bool, drill: bool, require_ack: bool = Fal
     return sms.preview((drill_prefix() if drill else "") + body + hint, transliterate)
 
 
+def _channels(raw, c: Cleaner) -> list[str]:
+    """The channels asked for, in ``CHANNELS`` order; SMS when none is named."""
+    if raw is None:
+        return ["sms"]
+    if raw == []:
+        c.error("channels", _l("Choose at least one channel."))
+        return ["sms"]
+    if isinstance(raw, str):
+        raw = [part.strip() for part in raw.split(",") if part.strip()]
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(item, str) for item in raw):
+        c.error("channels", _l("A list of channels: sms, email."))
+        return ["sms"]
+    unknown = sorted(set(raw) - set(CHANNELS))
+    if unknown:
+        c.error("channels", _l("Unknown channel: %(names)s (sms, email).", names=", ".join(unknown)))
+    elif "voice" in raw and "voice" not in AVAILABLE_CHANNELS:
+        c.error("channels", _l("Voice calls are not available yet: choose sms or email."))
+    return [channel for channel in CHANNELS if channel in raw] or ["sms"]
+
+
 def clean_alert(raw: dict) -> dict:
     c = Cleaner(raw)
     c.text("body", sms.MAX_CHARACTERS, required=True)
@@ -184,7 +233,9 @@ def clean_alert(raw: dict) -> dict:
     c.boolean("transliterate", default=False)
     c.integer("incident_id", minimum=1, default=None)
     c.integer("escalate_after_minutes", minimum=1, default=None)
+    c.text("subject", 200)
     data = c.out
+    data["channels"] = _channels(raw.get("channels"), c)
     data["groups"] = _ids(raw, "groups", AlertGroup, c)
     data["contacts"] = _ids(raw, "contacts", Contact, c)
     data["area"] = None
@@ -222,7 +273,7 @@ class AlertPreview:
     (and why), the text as it goes out, what it costs, and the gateway it would go through."""
 
     data: dict
-    recipients: Recipients
+    by_channel: dict[str, Recipients]  # each channel asked for, in ``CHANNELS`` order
     text: sms.Preview
     cost: float
     currency: str
@@ -230,9 +281,48 @@ class AlertPreview:
     two_way: bool
 
     @property
+    def recipients(self) -> Recipients:
+        """The SMS recipients (the first channel's when SMS is not asked for)."""
+        return self.by_channel.get("sms") or next(iter(self.by_channel.values()))
+
+    @property
+    def messages(self) -> int:
+        """Messages to send, all channels together."""
+        return sum(len(r.send) for r in self.by_channel.values())
+
+    @property
+    def excluded_count(self) -> int:
+        """Contacts left out on a channel for consent or reach, all channels together."""
+        return sum(r.excluded_count for r in self.by_channel.values())
+
+    @property
+    def subject(self) -> str:
+        """The e-mail's subject: the one written, else the text's first line."""
+        return email_subject(self.data.get("subject"), self.text_for("email"))
+
+    def text_for(self, channel: str) -> str:
+        return self.text.body if channel == "sms" else email_text(self.data["body"], self.data["drill"])
+
+    @property
     def excluded_counts(self) -> dict[str, int]:
         """Why contacts were left out (merged duplicates apart), only the reasons that occur."""
-        return {reason: n for reason, n in self.recipients.counts().items() if n and reason != MERGED}
+        out: dict[str, int] = {}
+        for recipients in self.by_channel.values():
+            for reason, n in recipients.counts().items():
+                if n and reason not in MERGED_REASONS:
+                    out[reason] = out.get(reason, 0) + n
+        return out
+
+
+def email_text(body: str, drill: bool) -> str:
+    """An e-mail's text: the drill prefix and what the officer wrote (no SMS reply hint: the
+    e-mail carries its own confirmation link)."""
+    return (drill_prefix() if drill else "") + body
+
+
+def email_subject(subject: str | None, text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return (subject or "").strip() or first[:200]
 
 
 def preview_alert(raw: dict) -> AlertPreview:
@@ -240,17 +330,20 @@ def preview_alert(raw: dict) -> AlertPreview:
     API, and ``create_alert``); raises FieldErrors naming each field that is wrong. Writes nothing."""
     data = clean_alert(raw)
     text = compose(data["body"], data["transliterate"], data["drill"], data["require_ack"])
-    recipients = resolve_recipients(data["groups"], data["contacts"], data["area"], data["drill"])
+    by_channel = {channel: resolve_recipients(data["groups"], data["contacts"], data["area"], data["drill"], channel)
+                  for channel in data["channels"]}
     config = current_app.config
+    sms_recipients = len(by_channel["sms"].send) if "sms" in by_channel else 0
     return AlertPreview(
-        data=data, recipients=recipients, text=text,
-        cost=sms.cost(text.segments, len(recipients.send), config["RIADO_SMS_PRICE"]),
+        data=data, by_channel=by_channel, text=text,
+        cost=sms.cost(text.segments, sms_recipients, config["RIADO_SMS_PRICE"]),
         currency=config["RIADO_SMS_CURRENCY"], gateway=gateway_name(config), two_way=two_way(config),
     )
 
 
 def request_fingerprint(raw: dict) -> str:
-    keys = ("body", "groups", "contacts", "area", "incident_id", "drill", "require_ack", "transliterate", "escalate_after_minutes")
+    keys = ("body", "groups", "contacts", "area", "incident_id", "drill", "require_ack", "transliterate", "escalate_after_minutes",
+            "channels", "subject")
     return hashlib.sha256(json.dumps({k: raw.get(k) for k in keys}, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -269,8 +362,8 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
                 raise ConflictError(_l("This Idempotency-Key was used for a different alert."), "Idempotency-Key")
             return existing, False
     preview = preview_alert(raw)
-    data, text, recipients = preview.data, preview.text, preview.recipients
-    if not recipients.send:
+    data, text = preview.data, preview.text
+    if not preview.messages:
         raise FieldErrors({"recipients": [str(_l("Nobody would receive this alert: every contact chosen is excluded."))]})
     actor_id, actor = current_actor()
     incident = None
@@ -284,7 +377,8 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
         incident_id=data.get("incident_id"), body=text.body, written_body=data["body"],
         transliterate=data["transliterate"], encoding=text.encoding, segments=text.segments, drill=data["drill"],
         require_ack=data["require_ack"], escalate_after_minutes=data.get("escalate_after_minutes"),
-        status="sending", recipients=len(recipients.send), excluded=recipients.excluded_count,
+        status="sending", recipients=preview.messages, excluded=preview.excluded_count,
+        channels=data["channels"], subject=preview.subject if "email" in data["channels"] else None,
         request={"groups": data["groups"], "contacts": data["contacts"], "area": raw.get("area")},
         idempotency_key=idempotency_key, request_hash=fingerprint, gateway=preview.gateway,
         created_by_id=actor_id, created_by=actor, created_at=utcnow(), request_id=current_request_id(),
@@ -292,20 +386,28 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
     db.session.add(alert)
     db.session.flush()
     now = alert.created_at
+    # An e-mail's delivery keeps its address, not the contact's phone: an SMS reply from that
+    # phone answers the SMS, and what keys on phones (opt-outs, merges) is the SMS channel's.
     db.session.execute(Delivery.__table__.insert(), [
-        {"alert_id": alert.id, "kind": "alert", "contact_id": contact.id, "name": contact.name, "phone": phone,
-         "body": text.body, "status": "queued", "attempts": 0, "next_attempt_at": now, "updated_at": now}
-        for contact, phone in recipients.send
+        {"alert_id": alert.id, "kind": "alert", "channel": channel, "contact_id": contact.id, "name": contact.name,
+         "phone": "" if channel == "email" else address, "email": address if channel == "email" else "",
+         "body": preview.text_for(channel), "status": "queued", "attempts": 0, "next_attempt_at": now, "updated_at": now}
+        for channel, recipients in preview.by_channel.items() for contact, address in recipients.send
     ])
-    if recipients.excluded:
-        db.session.execute(Exclusion.__table__.insert(), [
-            {"alert_id": alert.id, "contact_id": contact.id, "name": contact.name, "phone": contact.phone, "reason": reason}
-            for contact, reason in recipients.excluded
-        ])
-    if incident is not None:
+    excluded = [{"alert_id": alert.id, "channel": channel, "contact_id": contact.id, "name": contact.name,
+                 "phone": contact.phone, "reason": reason}
+                for channel, recipients in preview.by_channel.items() for contact, reason in recipients.excluded]
+    if excluded:
+        db.session.execute(Exclusion.__table__.insert(), excluded)
+    if incident is not None and data["channels"] == ["sms"]:
         incident_ops.append_entry(incident, "system", incident_ops.system_text(
             "SMS alert #%(id)s sent to %(n)s recipients (%(excluded)s excluded): %(body)s",
             id=alert.id, n=alert.recipients, excluded=alert.excluded, body=alert.body), locked=True)
+    elif incident is not None:
+        incident_ops.append_entry(incident, "system", incident_ops.system_text(
+            "Alert #%(id)s sent as %(channels)s: %(n)s messages (%(excluded)s excluded): %(body)s",
+            id=alert.id, channels=" + ".join(CHANNEL_WORDS[channel] for channel in data["channels"]),
+            n=alert.recipients, excluded=alert.excluded, body=alert.body), locked=True)
     return alert, True
 
 
@@ -327,12 +429,12 @@ def alert_counts(alert: Alert) -> dict[str, int]:
     return alert_counts_for([alert])[alert.id]
 
 
-def alert_counts_for(alerts) -> dict[int, dict[str, int]]:
+def alert_counts_for(alerts, by_channel: bool = False) -> dict[int, dict]:
     """``alert_counts`` of many alerts at once: the deliveries by status, acknowledged and opted
     out (``delivery_counts_for``), ``excluded`` (left out for consent or reach) and ``merged``
     (a phone another recipient has): the same figures on every page, the API and the report."""
     alerts = list(alerts)
-    counts = delivery_counts_for(alert.id for alert in alerts)
+    counts = delivery_counts_for((alert.id for alert in alerts), by_channel=by_channel)
     merged = merged_counts_for(alert.id for alert in alerts)
     for alert in alerts:
         counts[alert.id]["excluded"] = alert.excluded
@@ -346,7 +448,7 @@ def merged_counts_for(alert_ids) -> dict[int, int]:
     if not ids:
         return {}
     return dict(db.session.execute(
-        select(Exclusion.alert_id, func.count()).where(Exclusion.alert_id.in_(ids), Exclusion.reason == MERGED)
+        select(Exclusion.alert_id, func.count()).where(Exclusion.alert_id.in_(ids), Exclusion.reason.in_(MERGED_REASONS))
         .group_by(Exclusion.alert_id)
     ).all())
 
@@ -369,7 +471,7 @@ def exclusions(alert_id: int) -> list[Exclusion]:
 def split_exclusions(rows) -> tuple[list, list]:
     """(left out for consent or reach, merged into another recipient's phone)."""
     rows = list(rows)
-    return [e for e in rows if e.reason != MERGED], [e for e in rows if e.reason == MERGED]
+    return [e for e in rows if e.reason not in MERGED_REASONS], [e for e in rows if e.reason in MERGED_REASONS]
 
 
 def replies(alert_id: int):
@@ -430,6 +532,8 @@ class Claimed:
     body: str
     attempts: int
     alert_id: int
+    channel: str = "sms"
+    email: str = ""
 
 
 def claim_next(alert_id: int | None = None, sent: tuple[int, str] | None = None) -> Claimed | None:
@@ -453,7 +557,8 @@ def claim_next(alert_id: int | None = None, sent: tuple[int, str] | None = None)
     row = db.session.execute(
         update(Delivery).where(Delivery.id == next_id.scalar_subquery(), due)
         .values(status="sending", lease_until=lease, attempts=Delivery.attempts + 1, updated_at=now)
-        .returning(Delivery.id, Delivery.phone, Delivery.body, Delivery.attempts, Delivery.alert_id)
+        .returning(Delivery.id, Delivery.phone, Delivery.body, Delivery.attempts, Delivery.alert_id, Delivery.channel,
+                   Delivery.email)
         .execution_options(synchronize_session=False)
     ).first()
     db.session.commit()
@@ -533,9 +638,10 @@ def backlog_count() -> int:
     ))).scalar_one()
 
 
-def delivery_status_counts() -> dict[str, int]:
-    """Every delivery there is, by status."""
-    return dict(db.session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+def delivery_status_counts() -> dict[tuple[str, str], int]:
+    """Every delivery there is, by channel and status."""
+    return {(channel, status): n for channel, status, n in db.session.execute(
+        select(Delivery.channel, Delivery.status, func.count()).group_by(Delivery.channel, Delivery.status)).all()}
 
 
 def backlog_health() -> tuple[bool, dict]:
@@ -849,8 +955,8 @@ def escalate_due(now: dt.datetime | None = None) -> list[int]:
         if alert.created_at + dt.timedelta(minutes=alert.escalate_after_minutes) > now:
             continue
         silent = db.session.execute(
-            select(Delivery).where(Delivery.alert_id == alert.id, Delivery.kind == "alert",
-                                   Delivery.acknowledged_at.is_(None), Delivery.opted_out_at.is_(None),
+            select(Delivery).where(Delivery.alert_id == alert.id, Delivery.kind == "alert", Delivery.channel == "sms",
+                                   ~acknowledged_on_any_channel(), Delivery.opted_out_at.is_(None),
                                    Delivery.status.in_((*PENDING_STATUSES, *REACHED_STATUSES)),
                                    ~_contact_opted_out())
         ).scalars().all()
@@ -882,11 +988,18 @@ def _replied_other_text():
 def silent_deliveries(alert_id: int) -> list[Delivery]:
     """Who has not replied yet (for the sender to see): neither acknowledged nor opted out, nor
     answered with other text (``other_text_replies``: they answered, but did not confirm)."""
-    return list(db.session.execute(
-        select(Delivery).where(Delivery.alert_id == alert_id, Delivery.kind == "alert", Delivery.acknowledged_at.is_(None),
+    rows = db.session.execute(
+        select(Delivery).where(Delivery.alert_id == alert_id, Delivery.kind == "alert", ~acknowledged_on_any_channel(),
                                Delivery.opted_out_at.is_(None), ~_replied_other_text())
-        .order_by(Delivery.name_key)
-    ).scalars())
+        .order_by(Delivery.name_key, Delivery.id)
+    ).scalars()
+    seen: set[int] = set()
+    out = []
+    for delivery in rows:  # a contact reached on two channels is silent once
+        if delivery.contact_id is None or delivery.contact_id not in seen:
+            seen.add(delivery.contact_id)
+            out.append(delivery)
+    return out
 
 
 def other_text_replies(alert_ids) -> dict[int, list[tuple[Delivery, list[str]]]]:
@@ -1014,23 +1127,57 @@ def recent_group_opt_outs(limit: int = 10) -> tuple[list[GroupOptOut], int]:
 # Reads for the pages (the list, the compose step, the outbox)
 
 
-def delivery_counts_for(alert_ids) -> dict[int, dict[str, int]]:
-    """``delivery_counts`` of many alerts in one query (alert deliveries, not reminders): by
-    status, how many acknowledged, and how many recipients opted out by answering (STOP)."""
+def empty_counts() -> dict[str, int]:
+    return {**{s: 0 for s in DELIVERY_STATUSES}, "acknowledged": 0, "opted_out": 0}
+
+
+def _contact_key():
+    """Who a delivery is for: its contact, or (a contact deleted since) the delivery itself."""
+    return func.coalesce(Delivery.contact_id, -Delivery.id)
+
+
+def delivery_counts_for(alert_ids, by_channel: bool = False) -> dict[int, dict]:
+    """``delivery_counts`` of many alerts (alert deliveries, not reminders): by status, how many
+    contacts acknowledged (on any channel, each once), and how many recipients opted out by
+    answering (STOP); two queries. ``by_channel`` adds ``by_channel``: the same figures of each
+    of the alert's channels (acknowledged: on that channel)."""
     ids = sorted(set(alert_ids))
-    out = {alert_id: {**{s: 0 for s in DELIVERY_STATUSES}, "acknowledged": 0, "opted_out": 0} for alert_id in ids}
+    out = {alert_id: empty_counts() for alert_id in ids}
     if not ids:
         return out
     rows = db.session.execute(
-        select(Delivery.alert_id, Delivery.status, func.count(), func.count(Delivery.acknowledged_at),
+        select(Delivery.alert_id, Delivery.channel, Delivery.status, func.count(), func.count(Delivery.acknowledged_at),
                func.count(Delivery.opted_out_at))
-        .where(Delivery.alert_id.in_(ids), Delivery.kind == "alert").group_by(Delivery.alert_id, Delivery.status)
+        .where(Delivery.alert_id.in_(ids), Delivery.kind == "alert")
+        .group_by(Delivery.alert_id, Delivery.channel, Delivery.status)
     ).all()
-    for alert_id, status, n, acks, opted_out in rows:
-        out[alert_id][status] = n
-        out[alert_id]["acknowledged"] += acks
+    channels: dict[int, dict[str, dict[str, int]]] = {alert_id: {} for alert_id in ids}
+    for alert_id, channel, status, n, acks, opted_out in rows:
+        out[alert_id][status] += n
         out[alert_id]["opted_out"] += opted_out
+        figures = channels[alert_id].setdefault(channel, empty_counts())
+        figures[status] += n
+        figures["acknowledged"] += acks
+        figures["opted_out"] += opted_out
+    out_acks = db.session.execute(
+        select(Delivery.alert_id, func.count(func.distinct(_contact_key())))
+        .where(Delivery.alert_id.in_(ids), Delivery.kind == "alert", Delivery.acknowledged_at.is_not(None))
+        .group_by(Delivery.alert_id)
+    ).all()
+    for alert_id, contacts in out_acks:
+        out[alert_id]["acknowledged"] = contacts
+    if by_channel:
+        for alert_id in ids:
+            out[alert_id]["by_channel"] = channels[alert_id]
     return out
+
+
+def acknowledged_on_any_channel():
+    """The delivery's contact has acknowledged its alert, on this channel or another."""
+    other = aliased(Delivery)
+    return or_(Delivery.acknowledged_at.is_not(None),
+               exists().where(other.alert_id == Delivery.alert_id, other.contact_id == Delivery.contact_id,
+                              other.kind == "alert", other.acknowledged_at.is_not(None)))
 
 
 def open_incidents() -> list[Incident]:
@@ -1081,3 +1228,100 @@ def outbox_rows(messages) -> list[OutboxRow]:
             replies.setdefault(reply.outbox_message_id, []).append(
                 SimulatedReply(reply.text, reply.action, reply.received_at, reply.alert_id))
     return [OutboxRow(m, deliveries.get(m.delivery_id), replies.get(m.id, [])) for m in messages]
+
+
+# E-mail: the personal acknowledgement link and the message
+
+# How long an e-mail's acknowledgement link works after its alert was sent (SPEC: at least 7 days,
+# whatever the alert's status).
+ACK_LINK_VALID = dt.timedelta(days=30)
+ACK_LINK_TEXT = N_("%(name)s acknowledged alert #%(id)s through the link in its e-mail.")
+
+
+def ack_token(delivery_id: int) -> str:
+    """The unguessable token of one delivery's acknowledgement link: its id and a MAC of it under
+    the application's secret key (nothing stored; a token names one delivery and no other)."""
+    key = current_app.config["SECRET_KEY"]
+    key = key if isinstance(key, bytes) else str(key).encode()
+    mac = hmac.new(key, f"riado-ack:{delivery_id}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{delivery_id}-{mac}"
+
+
+def ack_url(delivery_id: int) -> str:
+    return f"{current_app.config['PUBLIC_URL']}/ack/{ack_token(delivery_id)}"
+
+
+def delivery_for_token(token: str) -> Delivery | None:
+    """The delivery an acknowledgement link names, while the link is valid; None otherwise."""
+    head, _, _mac = (token or "").partition("-")
+    if not head.isdigit() or len(head) > 12 or not hmac.compare_digest(ack_token(int(head)), token):
+        return None
+    delivery = db.session.get(Delivery, int(head))
+    if delivery is None or delivery.kind != "alert":
+        return None
+    alert = db.session.get(Alert, delivery.alert_id)
+    if alert is None or alert.created_at < utcnow() - ACK_LINK_VALID:
+        return None
+    return delivery
+
+
+def contact_acknowledged(delivery: Delivery) -> Delivery | None:
+    """The delivery of the same alert and contact that was acknowledged (on any channel), if any."""
+    if delivery.acknowledged_at is not None:
+        return delivery
+    if delivery.contact_id is None:
+        return None
+    return db.session.execute(
+        select(Delivery).where(Delivery.alert_id == delivery.alert_id, Delivery.contact_id == delivery.contact_id,
+                               Delivery.kind == "alert", Delivery.acknowledged_at.is_not(None))
+        .order_by(Delivery.acknowledged_at).limit(1)
+    ).scalar_one_or_none()
+
+
+def acknowledge_by_link(delivery: Delivery) -> bool:
+    """The recipient confirmed through the e-mail's link (not committed). False when the contact
+    had acknowledged already, on this channel or another: a contact counts once."""
+    delivery = db.session.get(Delivery, delivery.id, with_for_update=True)
+    if contact_acknowledged(delivery) is not None:
+        return False
+    delivery.acknowledged_at = utcnow()
+    delivery.ack_text = "link"
+    incident = _open_incident_of(delivery)
+    if incident is not None:
+        incident_ops.append_entry(incident, "communication", incident_ops.system_text(
+            ACK_LINK_TEXT, name=delivery.name or delivery.email, id=delivery.alert_id),
+            author=incident_ops.Who(None, "e-mail"), locked=True)
+    return True
+
+
+@dataclass(frozen=True)
+class EmailParts:
+    subject: str
+    text: str
+    html: str
+
+
+def email_parts(delivery_id: int, body: str, subject: str) -> EmailParts:
+    """One recipient's e-mail: the alert's text and the personal confirmation link, as plain text
+    and as HTML (every text escaped), in the configured language."""
+    from markupsafe import escape
+
+    url = ack_url(delivery_id)
+    with force_locale(configured_locale()):
+        confirm = gettext("To confirm that you have received this alert, open this link and press the button:")
+        button = gettext("I have received it")
+        footer = gettext("Sent by Riadó, the municipality's alerting service. The link is yours alone.")
+    text = f"{body}\n\n{confirm}\n{url}\n\n-- \n{footer}\n"
+    paragraphs = "".join(f"<p>{escape(part).replace(chr(10), '<br>')}</p>" for part in body.split("\n\n"))
+    html = (f'<!doctype html><html><body style="font-family:sans-serif">{paragraphs}'
+            f"<p>{escape(confirm)}</p>"
+            f'<p><a href="{escape(url)}" style="display:inline-block;padding:8px 16px;background:#0b5394;'
+            f'color:#ffffff;text-decoration:none;border-radius:4px">{escape(button)}</a></p>'
+            f'<p style="color:#555555;font-size:small">{escape(footer)}</p></body></html>')
+    return EmailParts(subject, text, html)
+
+
+def email_subjects(alert_ids) -> dict[int, str]:
+    ids = sorted(set(alert_ids))
+    return {alert_id: subject or "" for alert_id, subject in
+            db.session.execute(select(Alert.id, Alert.subject).where(Alert.id.in_(ids))).all()}

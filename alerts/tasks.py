@@ -26,6 +26,7 @@ from incident.queue import QUEUE_UNAVAILABLE, add_lane, on_queue_lost
 from . import metrics
 from . import operations as ops
 from .gateways import GatewayError, make_gateway
+from .mail import make_mailer, mailer_name
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,56 @@ def callback_url(app, delivery_id: int) -> str:
     return f"{app.config['PUBLIC_URL']}/webhooks/twilio/status?d={delivery_id}"
 
 
-def drain(app, alert_id: int | None, gateway) -> int:
+def record_console_email(to: str, subject: str, text: str, delivery_id: int | None) -> str:
+    """The console mailer's record: the e-mail in the outbox (shown on the Outbox page), in a
+    transaction of its own like the console SMS gateway's."""
+    import uuid
+
+    from .models import OutboxMessage
+
+    sid = "CONSOLE-MAIL-" + uuid.uuid4().hex
+    with db.engine.begin() as conn:
+        conn.execute(OutboxMessage.__table__.insert().values(sid=sid, to=to, channel="email", subject=subject[:200],
+                                                             body=text, delivery_id=delivery_id))
+    return sid
+
+
+def new_mailer(config):
+    """The e-mail gateway the settings choose; the console one records into the outbox."""
+    if mailer_name(config) == "console":
+        return make_mailer(config, record=record_console_email)
+    return make_mailer(config)
+
+
+def send_one(app, claimed, gateway, mailer, subjects: dict[int, str]):
+    """Hand one claimed delivery to its channel's gateway (SMS: ``gateway``; e-mail: ``mailer``)."""
+    if claimed.channel == "email":
+        if claimed.alert_id not in subjects:
+            subjects.update(ops.email_subjects([claimed.alert_id]))
+            db.session.rollback()
+        parts = ops.email_parts(claimed.id, claimed.body, subjects.get(claimed.alert_id) or "")
+        return mailer().send(claimed.email, parts.subject, parts.text, parts.html, delivery_id=claimed.id)
+    if claimed.channel != "sms":
+        raise GatewayError(f"no gateway for the channel {claimed.channel!r}", retryable=False)
+    return gateway.send(claimed.phone, claimed.body, callback_url(app, claimed.id), delivery_id=claimed.id)
+
+
+def drain(app, alert_id: int | None, gateway, mailer=None) -> int:
     """Send due deliveries until none is left; return how many were attempted. A message the
     provider took is recorded as sent together with the next claim (one commit each). Each
-    attempt is logged (one line, with the request id of the alert's request)."""
+    attempt is logged (one line, with the request id of the alert's request). ``mailer``: a
+    callable giving the e-mail gateway (made from the settings when first needed)."""
     attempted = 0
     sent_last: tuple[int, str] | None = None
     request_ids: dict[int, str | None] = {}
+    subjects: dict[int, str] = {}
+    if mailer is None:
+        made = []
+
+        def mailer():
+            if not made:
+                made.append(new_mailer(app.config))
+            return made[0]
     try:
         while True:
             claimed = ops.claim_next(alert_id, sent=sent_last)
@@ -60,21 +104,21 @@ def drain(app, alert_id: int | None, gateway) -> int:
             token = request_id.set(request_ids.get(claimed.alert_id))
             try:
                 try:
-                    sent = gateway.send(claimed.phone, claimed.body, callback_url(app, claimed.id), delivery_id=claimed.id)
+                    sent = send_one(app, claimed, gateway, mailer, subjects)
                 except GatewayError as exc:
                     retried = ops.record_failure(claimed.id, claimed.attempts, exc.code, str(exc), exc.retryable)
-                    metrics.attempt_failed(exc.code, retried)
+                    metrics.attempt_failed(exc.code, retried, claimed.channel)
                     _log_attempt(claimed, metrics.outcome(retried), exc.code, exc.status, str(exc))
                     continue
                 except Exception as exc:  # a bug or an unexpected library error: retry, never lose it
                     log.exception("delivery %s: unexpected error", claimed.id)
                     retried = ops.record_failure(claimed.id, claimed.attempts, None, f"{type(exc).__name__}: {exc}", True)
-                    metrics.attempt_failed(None, retried)
+                    metrics.attempt_failed(None, retried, claimed.channel)
                     _log_attempt(claimed, metrics.outcome(retried), None, type(exc).__name__, str(exc))
                     continue
-                metrics.ATTEMPTS.labels(metrics.CHANNEL, "sent").inc()
+                metrics.ATTEMPTS.labels(claimed.channel, "sent").inc()
                 _log_attempt(claimed, "sent", None, "sent")
-                sent_last = (claimed.id, sent.sid)
+                sent_last = (claimed.id, sent.sid[:64])  # a Message-ID may be longer than a Twilio sid
             finally:
                 request_id.reset(token)
     finally:
@@ -96,7 +140,7 @@ def _log_attempt(claimed, outcome: str, code: int | None, status, message: str =
     log.info("delivery %s of alert %s, attempt %s: %s%s", claimed.id, claimed.alert_id, claimed.attempts, outcome,
              f" ({status}, code {code}: {message[:300]})" if outcome != "sent" else "",
              extra={"event": "delivery_attempt", "delivery_id": claimed.id, "alert_id": claimed.alert_id,
-                    "channel": metrics.CHANNEL, "attempt": claimed.attempts, "outcome": outcome,
+                    "channel": claimed.channel, "attempt": claimed.attempts, "outcome": outcome,
                     "provider_code": code, "provider_message": message[:300] or None})
 
 
@@ -109,6 +153,11 @@ def register(app, huey) -> SimpleNamespace:
         if "gateway" not in state:
             state["gateway"] = make_gateway(app.config)
         return state["gateway"]
+
+    def mailer():
+        if "mailer" not in state:
+            state["mailer"] = new_mailer(app.config)
+        return state["mailer"]
 
     def follow_up(alert_id: int | None) -> None:
         """Come back when the next retry or lapsed lease is due."""
@@ -126,7 +175,7 @@ def register(app, huey) -> SimpleNamespace:
         with app.app_context():
             set_actor(None, "worker")
             try:
-                attempted = drain(app, alert_id, gateway())
+                attempted = drain(app, alert_id, gateway(), mailer)
                 if attempted:
                     log.info("alert %s: %d messages attempted", alert_id, attempted)
                 follow_up(alert_id)

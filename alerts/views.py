@@ -41,7 +41,14 @@ from incident.web.params import id_arg, yes_no_filter_arg
 from . import operations as ops
 from . import sms
 from .gateways import two_way
-from .labels import alert_status_words, delivery_status_words, error_words, reason_words, reply_action_words
+from .labels import (
+    alert_status_words,
+    channel_words,
+    delivery_status_words,
+    error_words,
+    reason_words,
+    reply_action_words,
+)
 from .models import FAILED_STATUSES, Alert, Delivery, OutboxMessage
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -61,6 +68,7 @@ def _alert_context():
         "alert_status_words": alert_status_words(),
         "delivery_status_words": delivery_status_words(),
         "reason_words": reason_words(),
+        "channel_words": channel_words(),
         "reply_action_words": reply_action_words(),
         "error_words": error_words(),
         "money": money,
@@ -121,6 +129,9 @@ def form_raw() -> dict:
         "drill": _checked("drill"),
         "require_ack": require_ack,
         "transliterate": _checked("transliterate"),
+        # The channel boxes: none ticked is an error to show, not SMS by default.
+        "channels": request.form.getlist("channels") if request.form.get("channels_shown") else None,
+        "subject": (request.form.get("subject") or "").strip(),
         # The reminder belongs to the acknowledgement: without it, a typed number means nothing.
         "escalate_after_minutes": (_number(request.form.get("escalate_after_minutes"), "escalate_after_minutes")
                                    if require_ack else None),
@@ -157,7 +168,7 @@ def render_compose(raw: dict, errors: dict | None = None, code: int = 200, confl
     plain = ops.compose(raw.get("body") or "", False, drill, ack)
     folded = ops.compose(raw.get("body") or "", True, drill, ack)
     known = {"body", "groups", "contacts", "incident_id", "drill", "require_ack", "transliterate",
-             "escalate_after_minutes", "recipients"}
+             "escalate_after_minutes", "recipients", "channels", "subject"}
     other = [m for field, messages in errors.items() if field not in known for m in messages]
     return render_template(
         "alerts/compose.html", raw=raw, errors=errors, other_errors=other, conflict=conflict,
@@ -166,6 +177,7 @@ def render_compose(raw: dict, errors: dict | None = None, code: int = 200, confl
         plain=plain, folded=folded, shown=folded if raw.get("transliterate") else plain,
         max_characters=sms.MAX_CHARACTERS, sender_notice=sender_notice(), gateway=ops.current_gateway_name(),
         drill_prefix=ops.drill_prefix().strip(), reply_hint=ops.reply_hint(),
+        channel_words=channel_words(), available_channels=ops.AVAILABLE_CHANNELS,
     ), code
 
 
@@ -197,7 +209,7 @@ def compose():
         db.session.rollback()
         return render_compose(raw, page_errors(raw, exc.errors), 422)
     data, recipients = preview.data, preview.recipients
-    if not recipients.send:
+    if not preview.messages:
         errors = {"recipients": [_("Nobody would receive this alert: every contact chosen is excluded.")]}
         if preview.excluded_counts:
             reasons = reason_words()
@@ -210,7 +222,10 @@ def compose():
         merged_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.merged],
         cost=preview.cost, price=current_app.config["RIADO_SMS_PRICE"],
         idempotency_key=str(uuid.uuid4()), sender_notice=sender_notice() if data["require_ack"] else None,
-        gateway=preview.gateway,
+        gateway=preview.gateway, by_channel=preview.by_channel, channel_words=channel_words(),
+        channel_reach=[(code, len(reach.send), {reason_words()[reason]: n for reason, n in reach.counts().items() if n})
+                       for code, reach in preview.by_channel.items()],
+        subject=preview.subject,
     )
 
 

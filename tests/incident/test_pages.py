@@ -20,6 +20,10 @@ PUBLIC = {
     # Twilio's webhooks: no session, but a signature (403 without one).
     "webhooks.status",
     "webhooks.inbound",
+    # An e-mail alert's acknowledgement link: no session, an unguessable token naming one delivery
+    # (404 otherwise; tests/alerts/test_email_channel.py).
+    "ack.show",
+    "ack.confirm",
     # Prometheus: off (404) unless configured, then a token of its own (tests/alerts/test_metrics.py).
     "metrics.metrics",
 }
