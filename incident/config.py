@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
+from dataclasses import dataclass, field
+from email.utils import getaddresses
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -19,6 +22,7 @@ DEFAULT_TILE_ATTRIBUTION = (
 )
 LOCALES = ("hu", "en")
 DEFAULT_MAX_DISTANCE_KM = 50.0
+DEFAULT_MAIL_FROM = "riado@localhost"
 
 
 class ConfigurationError(Exception):
@@ -158,6 +162,126 @@ def _distance_km(name: str, default: float) -> float:
     return distance
 
 
+@dataclass(frozen=True)
+class SmtpSettings:
+    """SMTP_URL, parsed. ``tls``: "none" (plain SMTP), "starttls" (``?starttls=1``) or "ssl"
+    (``smtps://``, TLS from the start). Its repr and ``describe()`` hide the password."""
+
+    host: str
+    port: int
+    tls: str = "none"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        """The URL with the password as ``***``, for logs and error messages."""
+        scheme = "smtps" if self.tls == "ssl" else "smtp"
+        user = ""
+        if self.username is not None:
+            user = quote(self.username, safe="") + (":***" if self.password is not None else "") + "@"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{user}{host}:{self.port}" + ("?starttls=1" if self.tls == "starttls" else "")
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def parse_smtp_url(raw: str, name: str = "SMTP_URL") -> SmtpSettings:
+    """``smtp://[user:password@]host[:port][?starttls=1]`` or ``smtps://…``; the user name and the
+    password may be percent-encoded (they must be when they hold ``/ ? # @ :``). The default
+    port is 25, 587 with STARTTLS and 465 for smtps. No message quotes the URL: it may hold the
+    password."""
+    example = "smtp://host:25, smtp://user:password@host:587?starttls=1 or smtps://user:password@host:465"
+    try:
+        url = urlsplit(raw.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} is not a valid URL (for example {example}).") from None
+    scheme = url.scheme.lower()
+    if scheme not in ("smtp", "smtps"):
+        given = f", not '{scheme}://'" if scheme and "@" not in scheme else ""
+        raise ConfigurationError(f"{name} must start with smtp:// or smtps://{given} (for example {example}).")
+    try:
+        port = url.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigurationError(
+            f"{name} has no valid port after the host (a password with / ? # @ or : must be percent-encoded, "
+            "e.g. / as %2F)."
+        )
+    if not url.hostname:
+        raise ConfigurationError(f"{name} names no host (for example {example}).")
+    if url.path not in ("", "/"):
+        raise ConfigurationError(
+            f"{name} takes no path after the host (a password with / ? # @ or : must be percent-encoded, "
+            "e.g. / as %2F)."
+        )
+    tls = "ssl" if scheme == "smtps" else "none"
+    for key, value in parse_qsl(url.query, keep_blank_values=True):
+        if key.lower() != "starttls":
+            raise ConfigurationError(f"{name}: unknown option '{key}' (only starttls=1 is understood).")
+        flag = _FLAGS.get(value.strip().lower())
+        if flag is None:
+            raise ConfigurationError(f"{name}: starttls must be 1 or 0, not '{value}'.")
+        if flag and scheme == "smtps":
+            raise ConfigurationError(f"{name}: starttls=1 is for smtp://; smtps:// uses TLS from the start.")
+        if flag:
+            tls = "starttls"
+    username = unquote(url.username) if url.username else None
+    password = unquote(url.password) if url.password is not None else None
+    if password is not None and username is None:
+        raise ConfigurationError(f"{name} has a password but no user name (smtp://user:password@host).")
+    return SmtpSettings(url.hostname, port or SMTP_PORTS[tls], tls, username, password)
+
+
+def _smtp_url(name: str) -> SmtpSettings | None:
+    raw = (os.environ.get(name) or "").strip()
+    return parse_smtp_url(raw, name) if raw else None
+
+
+# A host name (single labels such as localhost allowed: an office's own relay may use them).
+_MAIL_DOMAIN = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(?:\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
+
+
+def parse_mail_from(raw: str, name: str = "MAIL_FROM") -> str:
+    """One sender address, bare (``riado@example.hu``) or with a display name
+    (``Riadó <riado@example.hu>``); returned as given, trimmed."""
+    from email_validator import EmailNotValidError, validate_email
+
+    value = raw.strip()
+    wrong = f"{name} must be one e-mail address such as riado@example.hu or 'Riadó <riado@example.hu>', not '{value}'."
+    if "\r" in value or "\n" in value:
+        raise ConfigurationError(f"{name} must be one e-mail address on one line.")
+    addresses = getaddresses([value])
+    if len(addresses) != 1 or addresses[0][1].count("@") != 1:
+        raise ConfigurationError(wrong)
+    local, domain = addresses[0][1].split("@")
+    # email-validator checks the part before the @; the domain is checked here, since it
+    # refuses names such as localhost or polgarmester.local that a sender may rightly have.
+    try:
+        validate_email(f"{local}@example.com", check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        raise ConfigurationError(wrong) from None
+    if not _MAIL_DOMAIN.fullmatch(domain) or len(domain) > 253:
+        raise ConfigurationError(wrong)
+    return value
+
+
+def _mail_from(name: str, smtp: SmtpSettings | None) -> str:
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        if smtp is not None:
+            raise ConfigurationError(
+                f"{name} must be set when SMTP_URL is: the address alerts are sent from (riado@example.hu)."
+            )
+        return DEFAULT_MAIL_FROM
+    return parse_mail_from(raw, name)
+
+
 def from_environment() -> dict:
     """Build the Flask config mapping from environment variables."""
     folder = instance_path()
@@ -175,6 +299,7 @@ def from_environment() -> dict:
         raise ConfigurationError("PUBLIC_URL must start with http:// or https://.")
     redis_url = os.environ.get("REDIS_URL") or None
     _sms_price_pair()
+    smtp = _smtp_url("SMTP_URL")
     return {
         "INSTANCE_PATH": str(folder),
         "SECRET_KEY": _secret_key(folder),
@@ -210,6 +335,10 @@ def from_environment() -> dict:
         "RIADO_SMS_PRICE": _price("RIADO_SMS_PRICE", 35),
         "RIADO_SMS_CURRENCY": _currency("RIADO_SMS_CURRENCY", "HUF"),
         "RIADO_DRILL_TEST_GROUP": os.environ.get("RIADO_DRILL_TEST_GROUP") or None,
+        # E-mail alerts (alerts/mail.py): SMTP_URL parsed into SmtpSettings (its repr hides the
+        # password), None for the console mailer (nothing sent); MAIL_FROM is required with it.
+        "SMTP_URL": smtp,
+        "MAIL_FROM": _mail_from("MAIL_FROM", smtp),
         # How many reverse proxies in front of Riadó append to X-Forwarded-For: the client's
         # address (sign-in rate limits, the audit trail) is then taken from there. 0: the
         # header is ignored, as it must be when clients can reach Riadó directly.

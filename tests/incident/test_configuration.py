@@ -69,11 +69,21 @@ def test_missing_spatialite_stops_start_up(tmp_path):
         ({"RIADO_SMS_CURRENCY": "USD"}, ["RIADO_SMS_CURRENCY", "without RIADO_SMS_PRICE"]),
         ({"RIADO_MAX_DISTANCE_KM": "50km"}, ["RIADO_MAX_DISTANCE_KM", "kilometres"]),
         ({"RIADO_MAX_DISTANCE_KM": "-5"}, ["RIADO_MAX_DISTANCE_KM", "0 or more"]),
+        ({"SMTP_URL": "https://mail.example.hu"}, ["SMTP_URL", "smtp://"]),
+        ({"SMTP_URL": "smtp://mail.example.hu"}, ["MAIL_FROM", "SMTP_URL"]),
+        ({"SMTP_URL": "smtp://mail.example.hu", "MAIL_FROM": "riado"}, ["MAIL_FROM", "e-mail address"]),
     ],
 )
 def test_bad_settings_are_named(tmp_path, env, words):
     result = _run(["run"], {"RIADO_INSTANCE_PATH": str(tmp_path), **env})
     _one_clear_sentence(result, *words)
+
+
+def test_a_bad_smtp_url_is_named_without_its_password(tmp_path):
+    result = _run(["run"], {"RIADO_INSTANCE_PATH": str(tmp_path), "MAIL_FROM": "riado@example.hu",
+                            "SMTP_URL": "smtp://riado:secret-pw@mail.example.hu:99999"})
+    err = _one_clear_sentence(result, "SMTP_URL", "port")
+    assert "secret-pw" not in err
 
 
 @pytest.mark.slow
