@@ -243,6 +243,12 @@ def register(app, huey) -> SimpleNamespace:
 
     on_queue_lost(huey, take_up_after_queue_loss)
 
+    @huey.on_shutdown(name="alerts.close-mailer")
+    def close_mailer():
+        """A consumer stopping ends the SMTP connections its drains kept open."""
+        if "mailer" in state:
+            state["mailer"].close()
+
     def fan_out(alert_id: int) -> None:
         """Start the configured number of parallel drains for an alert."""
         for _ in range(app.config["RIADO_SMS_CONCURRENCY"]):

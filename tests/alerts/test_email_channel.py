@@ -131,3 +131,46 @@ def test_the_compose_page_sends_by_e_mail_too_and_shows_who_each_channel_reaches
     assert alert["subject"] == "Hőségriasztás <III. fokozat>" and alert["channels"] == ["sms", "email"]
     detail = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert detail.count('data-testid="email"') == 2
+
+
+def test_e_mails_go_through_a_real_smtp_server_retry_4xx_and_record_5xx(app_factory, smtp_server, api):
+    """Through the queue's consumer and the SMTP mailer to aiosmtpd: each address gets one
+    e-mail (subject, plain text and HTML with the personal link); two 451s are retried and the
+    message then goes; a 550 on one address fails that delivery with the server's reply, and
+    nobody else is affected."""
+    from conftest import running_consumer
+
+    app = app_factory(SMTP_URL=smtp_server.url, MAIL_FROM="Riadó <riado@belvaros.example>",
+                      PUBLIC_URL="https://riado.belvaros.example")
+    app.extensions["huey"].flush()
+    client = app.test_client()
+    headers, _ = api("officer")
+    group = client.post("/api/v1/groups", json={"name": "Iskolák"}, headers=headers).get_json()["id"]
+    people = [("Igazgató Ida", "ida@iskola.example"), ("Gondnok Géza", "geza@iskola.example"),
+              ("Nincs Ilyen", "nincs.ilyen@iskola.example")]
+    for i, (name, email) in enumerate(people):
+        client.post("/api/v1/contacts", json={"name": name, "phone": f"+3620555040{i}", "email": email,
+                                              "groups": [group]}, headers=headers)
+    smtp_server.fail_next(451, count=2)
+    smtp_server.refuse("nincs.ilyen@iskola.example", 550, text="5.1.1 <nincs.ilyen@iskola.example>: User unknown")
+    created = client.post("/api/v1/alerts", json={"body": "Tanítási szünet holnap: az iskola zárva.", "groups": [group],
+                                                  "channels": ["email"], "subject": "Iskolabezárás – árvíz"},
+                          headers=headers).get_json()
+    with running_consumer(app.extensions["huey"]):
+        wait_for(lambda: len(smtp_server.messages) == 2, timeout=60)
+        wait_until_idle(app, timeout=60)
+    received = {m.rcpt_tos[0]: m.message for m in smtp_server.messages}
+    assert set(received) == {"ida@iskola.example", "geza@iskola.example"}
+    ida = received["ida@iskola.example"]
+    assert ida["Subject"] == "Iskolabezárás – árvíz" and "riado@belvaros.example" in ida["From"]
+    text = ida.get_body(("plain",)).get_content()
+    html = ida.get_body(("html",)).get_content()
+    assert "Tanítási szünet holnap" in text and "Tanítási szünet holnap" in html
+    link = re.search(r"https://riado\.belvaros\.example/ack/\S+", text).group(0)
+    assert link in html and link != re.search(r"https://\S+/ack/[^\s<\"]+", received["geza@iskola.example"]
+                                               .get_body(("plain",)).get_content()).group(0)
+    rows = {r["name"]: r for r in client.get(f"/api/v1/alerts/{created['id']}/deliveries?limit=10",
+                                              headers=headers).get_json()["items"]}
+    assert rows["Nincs Ilyen"]["status"] == "failed" and rows["Nincs Ilyen"]["error_code"] == 550
+    assert sum(r["attempts"] for r in rows.values()) == 3 + 2  # one each, and the two 451s retried
+    assert len(smtp_server.messages) == 2  # nothing sent twice
