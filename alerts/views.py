@@ -348,6 +348,9 @@ def simulate_reply(message_id: int):
     if ops.current_gateway_name() != "console":
         flash(_("Replies can be simulated only with the console gateway; with Twilio real replies arrive."), "error")
         return redirect(back)
+    if message.channel != "sms":
+        flash(_("An e-mail is confirmed through the link in its text."), "error")
+        return redirect(back)
     text = (request.form.get("text") or "").strip()[:160]
     if not text:
         flash(_("Type the reply to simulate (for example OK)."), "error")

@@ -174,3 +174,25 @@ def test_e_mails_go_through_a_real_smtp_server_retry_4xx_and_record_5xx(app_fact
     assert rows["Nincs Ilyen"]["status"] == "failed" and rows["Nincs Ilyen"]["error_code"] == 550
     assert sum(r["attempts"] for r in rows.values()) == 3 + 2  # one each, and the two 451s retried
     assert len(smtp_server.messages) == 2  # nothing sent twice
+
+
+def test_the_outbox_shows_an_e_mail_as_one_and_offers_no_sms_reply_for_it(app, client, api, make_user, login):
+    """With the console mailer, the outbox lists the e-mail with its address and subject; an SMS
+    reply cannot be simulated on it (its link confirms it)."""
+    from conftest import running_consumer
+
+    headers, _ = api("officer")
+    group = _group(client, headers)
+    client.post("/api/v1/alerts", json={"body": "Próbariasztás", "groups": [group], "channels": ["email"],
+                                        "subject": "Próba"}, headers=headers)
+    with running_consumer(app.extensions["huey"]):
+        wait_for(lambda: len(_outbox_emails(app)) == 2)
+        wait_until_idle(app)
+    login(make_user("officer"))
+    page = client.get("/alerts/outbox").get_data(as_text=True)
+    assert "anna.kovacs@belvaros.example" in page and page.count('data-testid="email-confirm-note"') == 2
+    assert 'data-testid="simulate-form"' not in page
+    message = _outbox_emails(app)[0]
+    refused = client.post(f"/alerts/outbox/{message.id}/reply", data={"csrf_token": csrf_from(page), "text": "OK"})
+    assert refused.status_code in (302, 303)
+    assert client.get(f"/api/v1/alerts", headers=headers).get_json()["items"][0]["counts"]["acknowledged"] == 0
