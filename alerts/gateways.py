@@ -134,6 +134,19 @@ class TwilioGateway:
             raise GatewayError(f"no answer from Twilio ({type(exc).__name__})", retryable=True) from None
         return Sent(message.sid)
 
+    def message_status(self, sid: str) -> tuple[str, int | None]:
+        """Twilio's status of a message it took (its Message resource) and its error code;
+        GatewayError when Twilio cannot say now."""
+        try:
+            message = self.client.messages(sid).fetch()
+        except TwilioRestException as exc:
+            raise _classify(exc.status, exc.code, exc.msg) from None
+        except TwilioException as exc:
+            raise _classify(getattr(exc, "status", None), getattr(exc, "code", None), str(exc)) from None
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise GatewayError(f"no answer from Twilio ({type(exc).__name__})", retryable=True) from None
+        return message.status, _whole_number_or_none(message.error_code)
+
     @staticmethod
     def configured(config: Mapping) -> bool:
         return bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"))

@@ -1325,3 +1325,71 @@ def email_subjects(alert_ids) -> dict[int, str]:
     ids = sorted(set(alert_ids))
     return {alert_id: subject or "" for alert_id, subject in
             db.session.execute(select(Alert.id, Alert.subject).where(Alert.id.in_(ids))).all()}
+
+
+# Reconciliation: statuses whose callbacks never came, asked of the provider
+
+RECONCILE_WITHIN = dt.timedelta(hours=24)  # how long after sending a message is still checked
+RECONCILE_BATCH = 200
+RECONCILED_TEXT = N_("The provider was asked about %(n)s messages of alert #%(id)s whose status reports had not "
+                     "arrived: %(changes)s.")
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    id: int
+    alert_id: int
+    channel: str
+    sid: str
+
+
+def unsettled_deliveries(after: dt.timedelta, now: dt.datetime | None = None) -> list[Unsettled]:
+    """SMS the provider took that are still "sent" ``after`` they went out (and were last looked
+    at), within ``RECONCILE_WITHIN``: their status callback was lost, or came while the database
+    was down. The console's messages are not asked about (nobody sent them)."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(Delivery.id, Delivery.alert_id, Delivery.channel, Delivery.provider_sid)
+        .where(Delivery.status == "sent", Delivery.channel == "sms", Delivery.provider_sid.is_not(None),
+               ~Delivery.provider_sid.startswith("CONSOLE"), Delivery.sent_at <= now - after,
+               Delivery.sent_at >= now - RECONCILE_WITHIN, Delivery.updated_at <= now - after)
+        .order_by(Delivery.sent_at, Delivery.id).limit(RECONCILE_BATCH)
+    ).all()
+    return [Unsettled(*row) for row in rows]
+
+
+def record_reconciled(results: dict[int, tuple[str, int | None]], now: dt.datetime | None = None) -> dict[int, dict[str, int]]:
+    """What the provider said of unsettled deliveries ({delivery id: (its status, error code)}),
+    applied as a status callback would be (never backwards); each asked delivery is marked looked
+    at (``updated_at``) so that it is asked again only ``RIADO_RECONCILE_AFTER_MINUTES`` later.
+    Each alert with changes gets one entry in its incident's log. Returns {alert id: {new status:
+    count}}. Not committed."""
+    now = now or utcnow()
+    changed: dict[int, dict[str, int]] = {}
+    asked: dict[int, int] = {}
+    for delivery_id, (status, error_code) in results.items():
+        delivery = db.session.get(Delivery, delivery_id, with_for_update=True)
+        if delivery is None:
+            continue
+        asked[delivery.alert_id] = asked.get(delivery.alert_id, 0) + 1
+        before = delivery.status
+        _apply_status(delivery_id, None, status, error_code)
+        delivery.updated_at = now
+        if delivery.status != before:
+            counts = changed.setdefault(delivery.alert_id, {})
+            counts[delivery.status] = counts.get(delivery.status, 0) + 1
+    from .labels import delivery_status_words
+
+    for alert_id, counts in changed.items():
+        alert = db.session.get(Alert, alert_id)
+        if alert is None or not alert.incident_id:
+            continue
+        incident = incident_ops.lock_incident(alert.incident_id)
+        if incident.status == "closed":
+            continue
+        with force_locale(configured_locale()):
+            words = delivery_status_words()
+            changes = ", ".join(f"{n} {words[status]}" for status, n in sorted(counts.items()))
+        incident_ops.append_entry(incident, "system", incident_ops.system_text(
+            RECONCILED_TEXT, n=asked[alert_id], id=alert_id, changes=changes), locked=True)
+    return changed

@@ -10,6 +10,7 @@ started with as many drains."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from types import SimpleNamespace
@@ -133,6 +134,31 @@ def drain(app, alert_id: int | None, gateway, mailer=None) -> int:
                 db.session.rollback()
 
 
+def reconcile(gateway, after: dt.timedelta, now: dt.datetime | None = None) -> dict[int, dict[str, int]]:
+    """Ask the provider about messages still "sent" ``after`` they went out (their status
+    callbacks never came) and record what it says (``ops.record_reconciled``, committed); the
+    console gateway has nobody to ask. Returns {alert id: {new status: count}}."""
+    rows = ops.unsettled_deliveries(after, now)
+    db.session.rollback()  # no transaction open while the provider answers
+    if not rows or not hasattr(gateway, "message_status"):
+        return {}
+    results = {}
+    for row in rows:
+        try:
+            results[row.id] = gateway.message_status(row.sid)
+        except GatewayError as exc:
+            if exc.retryable:
+                log.warning("delivery %s: the provider could not say its status now (%s)", row.id, exc)
+                continue  # asked again at the next round
+            results[row.id] = ("unknown", None)  # the provider does not know it: not asked again soon
+    changed = ops.record_reconciled(results, now)
+    db.session.commit()
+    for alert_id, counts in changed.items():
+        log.info("alert %s: statuses corrected from the provider: %s", alert_id, counts,
+                 extra={"event": "reconciled", "alert_id": alert_id})
+    return changed
+
+
 def _log_attempt(claimed, outcome: str, code: int | None, status, message: str = "") -> None:
     """One line per delivery attempt: which delivery of which alert, the how-manyth try, what
     came of it, the provider's code and words (never the text sent; a phone number the provider
@@ -208,6 +234,16 @@ def register(app, huey) -> SimpleNamespace:
                 drain_task(alert_id)
             ops.finish_done_alerts()
             db.session.commit()
+
+    @huey.periodic_task(crontab(minute="*"), name="alerts.reconcile")
+    def reconcile_task():
+        """Every minute: messages whose status callbacks were lost are asked of the provider."""
+        minutes = app.config["RIADO_RECONCILE_AFTER_MINUTES"]
+        if not minutes:
+            return
+        with app.app_context():
+            set_actor(None, "worker")
+            reconcile(gateway(), dt.timedelta(minutes=minutes))
 
     @huey.periodic_task(crontab(minute="17", hour="3"), name="alerts.housekeeping")
     def housekeeping_task():

@@ -330,6 +330,9 @@ def from_environment() -> dict:
         "RIADO_SMS_VALIDITY_SECONDS": _whole_number("RIADO_SMS_VALIDITY_SECONDS", 900),
         "RIADO_SMS_LEASE_SECONDS": _whole_number("RIADO_SMS_LEASE_SECONDS", 60),
         "RIADO_SMS_TIMEOUT_SECONDS": _whole_number("RIADO_SMS_TIMEOUT_SECONDS", 15),
+        # A message still "sent" this long after it went out (its status callback never came) is
+        # checked against the provider; 0 turns the check off.
+        "RIADO_RECONCILE_AFTER_MINUTES": _whole_number("RIADO_RECONCILE_AFTER_MINUTES", 15, minimum=0),
         # The price of one SMS segment in RIADO_SMS_CURRENCY, for the cost estimate: Twilio's
         # price for a Hungarian mobile is about 0.10 USD, some 35 Ft.
         "RIADO_SMS_PRICE": _price("RIADO_SMS_PRICE", 35),

@@ -64,6 +64,9 @@ class FakeTwilio:
         self.gather_until = 0
         self.gather_timeout = 3.0
         self._sids = itertools.count(1)
+        # What the Message resource says of a message (``report``): "sent" until told otherwise.
+        self.provider_status: dict[str, tuple[str, int | None]] = {}
+        self.fetched: list[str] = []  # Message resources fetched, in order
         # Message ids of this fake's own, as Twilio's are unique: a second fake on the same
         # database (a benchmark's next case) must not replay the first one's status callbacks.
         self._sid_prefix = secrets.token_hex(4)
@@ -117,6 +120,18 @@ class FakeTwilio:
                 if not self.path.endswith("/Messages.json"):
                     return self._answer(404, {"code": 20404, "message": "not found", "status": 404})
                 fake.handle_message(self, form)
+
+            def do_GET(self):  # noqa: N802
+                # A Message resource (what a client fetches to learn a message's status).
+                sid = self.path.rsplit("/", 1)[-1].removesuffix(".json")
+                with fake.lock:
+                    message = next((m for m in fake.messages if m.sid == sid), None)
+                    status, error_code = fake.provider_status.get(sid, ("sent", None))
+                fake.fetched.append(sid)
+                if not self.path.endswith(".json") or "/Messages/" not in self.path or message is None:
+                    return self._answer(404, {"code": 20404, "message": "not found", "status": 404})
+                return self._answer(200, {"sid": sid, "account_sid": ACCOUNT_SID, "to": message.to, "status": status,
+                                          "error_code": error_code, "body": message.body})
 
             def _answer(self, status: int, body: dict):
                 data = json.dumps(body).encode()
@@ -197,6 +212,12 @@ class FakeTwilio:
             "messaging_service_sid": form.get("MessagingServiceSid"), "date_created": None, "price": None,
             "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
         })
+
+    def report(self, message: Received, status: str, error_code: int | None = None) -> None:
+        """The carrier reports ``status`` of ``message``: its Message resource says so from now on
+        (no status callback is posted: call ``status_callback`` for that)."""
+        with self.lock:
+            self.provider_status[message.sid] = (status, error_code)
 
     # callbacks to the application
 
