@@ -195,4 +195,4 @@ def test_the_outbox_shows_an_e_mail_as_one_and_offers_no_sms_reply_for_it(app, c
     message = _outbox_emails(app)[0]
     refused = client.post(f"/alerts/outbox/{message.id}/reply", data={"csrf_token": csrf_from(page), "text": "OK"})
     assert refused.status_code in (302, 303)
-    assert client.get(f"/api/v1/alerts", headers=headers).get_json()["items"][0]["counts"]["acknowledged"] == 0
+    assert client.get("/api/v1/alerts", headers=headers).get_json()["items"][0]["counts"]["acknowledged"] == 0
