@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from conftest import csrf_from, wait_for, wait_until_idle
@@ -196,3 +197,37 @@ def test_the_outbox_shows_an_e_mail_as_one_and_offers_no_sms_reply_for_it(app, c
     refused = client.post(f"/alerts/outbox/{message.id}/reply", data={"csrf_token": csrf_from(page), "text": "OK"})
     assert refused.status_code in (302, 303)
     assert client.get("/api/v1/alerts", headers=headers).get_json()["items"][0]["counts"]["acknowledged"] == 0
+
+
+@pytest.mark.fault
+def test_an_smtp_server_down_during_the_alert_loses_nobody(app_factory, smtp_server, api):
+    """The SMTP server is down when the alert goes out: the e-mails wait and are retried with
+    backoff (SMS go out meanwhile); when it is back every address gets its e-mail, once."""
+    from conftest import running_consumer
+
+    app = app_factory(SMTP_URL=smtp_server.url, MAIL_FROM="riado@belvaros.example")
+    app.extensions["huey"].flush()
+    client = app.test_client()
+    headers, _ = api("officer")
+    group = client.post("/api/v1/groups", json={"name": "Közművek"}, headers=headers).get_json()["id"]
+    addresses = [f"ugyelet{i}@kozmu.example" for i in range(5)]
+    for i, address in enumerate(addresses):
+        client.post("/api/v1/contacts", json={"name": f"Ügyelet {i}", "phone": f"+3620555060{i}", "email": address,
+                                              "groups": [group]}, headers=headers)
+    smtp_server.stop()
+    alert_id = client.post("/api/v1/alerts", json={"body": "Gázszivárgás, Sas utca.", "groups": [group],
+                                                   "channels": ["sms", "email"]}, headers=headers).get_json()["id"]
+
+    def emails():
+        return [r for r in client.get(f"/api/v1/alerts/{alert_id}/deliveries?limit=50", headers=headers).get_json()["items"]
+                if r["channel"] == "email"]
+
+    with running_consumer(app.extensions["huey"]):
+        wait_for(lambda: all(r["attempts"] >= 2 and r["status"] == "queued" for r in emails()), timeout=60)
+        assert smtp_server.messages == []
+        smtp_server.start()
+        wait_for(lambda: all(r["status"] == "sent" for r in emails()), timeout=90)
+        wait_until_idle(app, timeout=60)
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == addresses  # each once
+    counts = client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts_by_channel"]
+    assert counts["email"]["sent"] == 5 and counts["sms"]["sent"] == 5
