@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ("spatial", "log", "broadcast", "map", "api")
+ORDER = ("spatial", "log", "broadcast", "channels", "map", "api")
 # Small sizes for --quick: enough to exercise every path, not to measure.
 QUICK_ARGS = {
     "spatial": ["--rows", "20000", "--queries", "100"],
@@ -35,6 +35,7 @@ QUICK_ARGS = {
     "broadcast": ["--quick"],
     "map": ["--resources", "2000", "--incidents", "100", "--runs", "2"],
     "api": ["--quick"],
+    "channels": ["--quick"],
 }
 BACKENDS = ("sqlite", "postgis")
 

@@ -19,6 +19,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -39,6 +40,7 @@ class Received:
     data: bytes
     peer: tuple  # the client's address and port: the same for messages of one connection
     login: str | None = None  # the user the client logged in as
+    at: float = field(default_factory=time.time)  # when the server took it (for benchmarks)
 
 
 @dataclass
