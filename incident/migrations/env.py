@@ -56,6 +56,15 @@ def run_migrations_online():
         alembic_helpers.writer(ctx, revision, directives)
 
     with target_db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table's constraints by copying it (batch mode) and dropping the old
+            # one, which fails while other tables' rows refer to it (replies to deliveries…), and
+            # a deferred check would not see the copy take its place. So, as SQLite's own
+            # procedure for schema changes says: foreign keys off (outside a transaction), the
+            # changes, then PRAGMA foreign_key_check, and on again.
+            raw = connection.connection.dbapi_connection
+            raw.execute("PRAGMA foreign_keys = OFF")
         context.configure(
             connection=connection,
             target_metadata=target_db.metadata,
@@ -65,8 +74,16 @@ def run_migrations_online():
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
         )
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows that refer to nothing: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys = ON")
 
 
 if context.is_offline_mode():

@@ -114,9 +114,13 @@ def _seed(app, client, headers) -> dict[str, int]:
         db.session.commit()
         message_id = message.id
         token_id = db.session.execute(select(ApiToken.id).where(ApiToken.user_id == viewer["id"])).scalar_one()
+        from alerts.operations import ack_token
+
+        ack = ack_token(delivery)  # the delivery's acknowledgement link (/ack/<token>)
     return {"contact_id": contact["id"], "group_id": group["id"], "resource_id": shelter["id"],
             "incident_id": incident["id"], "assignment_id": assignment["id"], "alert_id": alert["id"],
-            "message_id": message_id, "user_id": viewer["id"], "token_id": token_id, "seq": 1, "code": "en", "delivery": delivery}
+            "message_id": message_id, "user_id": viewer["id"], "token_id": token_id, "seq": 1, "code": "en", "delivery": delivery,
+            "token": ack}
 
 
 # Values that let a view go on to read its other fields (a checked box, a chosen point…).
