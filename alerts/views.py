@@ -220,7 +220,8 @@ def compose():
         excluded_counts=preview.excluded_counts,
         excluded_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.left_out],
         merged_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.merged],
-        cost=preview.cost, price=current_app.config["RIADO_SMS_PRICE"],
+        cost=preview.cost, price=current_app.config["RIADO_SMS_PRICE"], costs=preview.costs,
+        voice_price=current_app.config["RIADO_VOICE_PRICE_PER_MINUTE"], call_minutes=ops.CALL_MINUTES,
         idempotency_key=str(uuid.uuid4()), sender_notice=sender_notice() if data["require_ack"] else None,
         gateway=preview.gateway, by_channel=preview.by_channel, channel_words=channel_words(),
         channel_reach=[(code, len(reach.send), {reason_words()[reason]: n for reason, n in reach.counts().items() if n})
@@ -347,6 +348,9 @@ def simulate_reply(message_id: int):
     back = url_for("alerts.outbox", page=_page_to_return_to())
     if ops.current_gateway_name() != "console":
         flash(_("Replies can be simulated only with the console gateway; with Twilio real replies arrive."), "error")
+        return redirect(back)
+    if message.channel == "voice":
+        flash(_("A voice call is confirmed by pressing 1 during the call; nobody was called."), "error")
         return redirect(back)
     if message.channel != "sms":
         flash(_("An e-mail is confirmed through the link in its text."), "error")
