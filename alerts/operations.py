@@ -1382,6 +1382,8 @@ def email_subjects(alert_ids) -> dict[int, str]:
 # Voice: the key pressed during a call
 
 VOICE_ACK_TEXT = N_("%(name)s acknowledged alert #%(id)s by pressing 1 on its voice call.")
+SIMULATED_VOICE_ACK_TEXT = N_("SIMULATED key press, made by an officer on the console outbox, not by the contact: "
+                              "%(name)s acknowledged alert #%(id)s by pressing 1 on its voice call.")
 
 
 def delivery_for_call(delivery_id: int, call_sid: str | None) -> Delivery | None:
@@ -1394,10 +1396,19 @@ def delivery_for_call(delivery_id: int, call_sid: str | None) -> Delivery | None
     return delivery
 
 
-def acknowledge_by_call(delivery: Delivery, call_sid: str | None) -> bool:
+def acknowledge_by_call(delivery: Delivery, call_sid: str | None, simulated_from: OutboxMessage | None = None) -> bool:
     """The listener pressed 1 (not committed): the delivery's contact has acknowledged, once
     whatever the channel; the call was answered, so it reached them. False when the contact had
-    acknowledged already (on the call, by SMS or by the e-mail's link)."""
+    acknowledged already (on the call, by SMS or by the e-mail's link).
+
+    ``simulated_from``: the console outbox call an officer pressed 1 on in the contact's place
+    (drills, training): the log entry is the officer's and says SIMULATED, and the audit trail
+    keeps the officer and the call."""
+    simulated = simulated_from is not None
+    if simulated:
+        record_audit(db.session, "simulate", "sms_outbox", simulated_from.id, {
+            "to": [None, simulated_from.to], "delivery_id": [None, delivery.id], "text": [None, "1"],
+            "alert_id": [None, delivery.alert_id]})
     if call_sid and not delivery.provider_sid:
         delivery.provider_sid = call_sid  # the key came before the worker recorded the call
     if STATUS_RANK[delivery.status] < STATUS_RANK["sent"]:
@@ -1410,6 +1421,6 @@ def acknowledge_by_call(delivery: Delivery, call_sid: str | None) -> bool:
     incident = _open_incident_of(delivery)
     if incident is not None:
         incident_ops.append_entry(incident, "communication", incident_ops.system_text(
-            VOICE_ACK_TEXT, name=delivery.name or mask_phone(delivery.phone), id=delivery.alert_id),
-            author=incident_ops.Who(None, "voice"), locked=True)
+            SIMULATED_VOICE_ACK_TEXT if simulated else VOICE_ACK_TEXT, name=delivery.name or mask_phone(delivery.phone),
+            id=delivery.alert_id), author=incident_ops.who() if simulated else incident_ops.Who(None, "voice"), locked=True)
     return True

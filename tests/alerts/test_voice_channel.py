@@ -244,7 +244,19 @@ def test_the_console_records_calls_in_the_outbox_and_calls_nobody(app, client, a
     login(make_user("officer"))
     page = client.get("/alerts/outbox").get_data(as_text=True)
     assert page.count('data-testid="voice-confirm-note"') == 4 and 'data-testid="simulate-form"' not in page
+    assert page.count('data-testid="simulate-key-form"') == 4
     assert "hanghívás</small>" in page and "Próbariasztás &lt;hanghívás&gt;" in page
+    # No SMS reply on a call; a simulated key press 1 acknowledges, once.
     refused = client.post(f"/alerts/outbox/{recorded[0].id}/reply", data={"csrf_token": csrf_from(page), "text": "OK"})
     assert refused.status_code in (302, 303)
     assert client.get("/api/v1/alerts", headers=headers).get_json()["items"][0]["counts"]["acknowledged"] == 0
+    pressed = client.post(f"/alerts/outbox/{recorded[0].id}/press", data={"csrf_token": csrf_from(page)},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "Szimulált 1-es gombnyomás" in pressed and "visszaigazolása rögzítve" in pressed
+    client.post(f"/alerts/outbox/{recorded[0].id}/press", data={"csrf_token": csrf_from(page)})
+    assert client.get("/api/v1/alerts", headers=headers).get_json()["items"][0]["counts"]["acknowledged"] == 1
+    page = client.get("/alerts/outbox").get_data(as_text=True)
+    assert page.count('data-testid="voice-acknowledged"') == 1 and page.count('data-testid="simulate-key-form"') == 3
+    # Without the CSRF token, nothing.
+    assert client.post(f"/alerts/outbox/{recorded[1].id}/press").status_code == 400
+    assert client.get("/api/v1/alerts", headers=headers).get_json()["items"][0]["counts"]["acknowledged"] == 1
