@@ -54,7 +54,7 @@ class AlertIn(Schema):
     require_ack = fields.Boolean()
     transliterate = fields.Boolean()
     escalate_after_minutes = Integer(allow_none=True)
-    channels = fields.List(fields.String(), metadata={"description": "sms, email (default [\"sms\"])"})
+    channels = fields.List(fields.String(), metadata={"description": "sms, email, voice (default [\"sms\"])"})
     subject = fields.String(metadata={"description": "the e-mail's subject (default: the text's first line)"})
 
 
@@ -63,6 +63,8 @@ class ChannelReach(Out):
     excluded = fields.Integer()
     merged = fields.Integer()
     reasons = fields.Dict(keys=fields.String(), values=fields.Integer())
+    estimated_cost = fields.Float(metadata={"description": "SMS: segments × recipients × price; voice: calls × one "
+                                                           "minute × price per minute; e-mail: absent"})
 
 
 class RecipientsOut(Out):
@@ -77,7 +79,7 @@ class RecipientsOut(Out):
     encoding = fields.String()
     characters = fields.Integer()
     segments = fields.Integer()
-    estimated_cost = fields.Float()
+    estimated_cost = fields.Float(metadata={"description": "every channel's together"})
     currency = fields.String()
     two_way = fields.Boolean(metadata={"description": "whether replies (acknowledgements) can reach the sender"})
     channels = fields.Dict(keys=fields.String(), values=fields.Nested(ChannelReach),
@@ -241,7 +243,8 @@ def recipients(data):
         "body": text.body, "encoding": text.encoding, "characters": text.characters, "segments": text.segments,
         "estimated_cost": preview.cost, "currency": preview.currency, "two_way": preview.two_way,
         "channels": {channel: {"recipients": len(r.send), "excluded": r.excluded_count, "merged": len(r.merged),
-                               "reasons": {k: v for k, v in r.counts().items() if v}}
+                               "reasons": {k: v for k, v in r.counts().items() if v},
+                               **({"estimated_cost": preview.costs[channel]} if channel in preview.costs else {})}
                      for channel, r in preview.by_channel.items()},
     }
 

@@ -9,6 +9,10 @@
 provider's id or raises GatewayError, which says whether trying again later may help (429, 5xx,
 timeouts) or not (an invalid number, an opt-out). A new channel registers its gateway with
 ``register_gateway`` (see ``GATEWAYS``).
+
+Voice calls (SPEC §4) have gateways of their own, chosen the same way (``make_voice_gateway``):
+``call(to, text, status_url, gather_url, delivery_id=…)`` places a call that reads ``text`` twice
+and asks for 1 to confirm (``call_twiml``), or, on the console, records it in the outbox.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from twilio.twiml.voice_response import VoiceResponse
 
 from incident.errors import FieldError
 from incident.validation import whole_number
@@ -174,11 +179,11 @@ def _whole_number_or_none(value) -> int | None:
         return None
 
 
-def _classify(status, code, message) -> GatewayError:
+def _classify(status, code, message, permanent=PERMANENT_CODES) -> GatewayError:
     status = _whole_number_or_none(status)
     code = _whole_number_or_none(code)
     retryable = status is None or status == 429 or status >= 500
-    if code in PERMANENT_CODES:
+    if code in permanent:
         retryable = False
     return GatewayError(f"Twilio: {message}"[:500], code=code, status=status, retryable=retryable)
 
@@ -225,3 +230,155 @@ def make_gateway(config: Mapping) -> Gateway:
 def two_way(config: Mapping) -> bool:
     """Whether replies (acknowledgements) can reach the sender of the gateway these settings choose."""
     return GATEWAYS[gateway_name(config)].two_way(config)
+
+
+# Voice calls
+
+# The <Say> language of each UI language (RIADO_LOCALE).
+SAY_LANGUAGES = {"hu": "hu-HU", "en": "en-US"}
+# What a call reports back (Twilio's default is "completed" only).
+CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# How long the <Gather> waits for a key after the last words, in seconds.
+GATHER_SECONDS = 8
+# Twilio's call statuses (its status callbacks' CallStatus) as a delivery's own: a call placed is
+# sent; answered and ended (completed) is delivered; busy or unanswered is undelivered.
+TWILIO_CALL_STATUSES = {
+    "queued": "sending", "initiated": "sent", "ringing": "sent", "in-progress": "sent", "answered": "sent",
+    "completed": "delivered", "busy": "undelivered", "no-answer": "undelivered", "failed": "failed",
+    "canceled": "failed",
+}
+# Twilio error codes of a call that no retry will change: those of messages, and a caller id not
+# verified or not allowed (21210, 21212), no permission to call that country (21215, 21216),
+# an invalid number to call (13223, 13224).
+VOICE_PERMANENT_CODES = PERMANENT_CODES | {21210, 21215, 21216, 13223, 13224}
+
+
+@dataclass(frozen=True)
+class CallWords:
+    """What a call says beside the alert's text, in the configured language, and how it says it."""
+
+    language: str  # <Say language=…>
+    voice: str | None  # <Say voice=…>: a text-to-speech voice, or Twilio's default for the language
+    prompt: str  # "press 1 to confirm"
+    goodbye: str
+    thanks: str
+
+
+def call_words(config: Mapping) -> CallWords:
+    """``CallWords`` for these settings (RIADO_LOCALE, RIADO_VOICE_NAME); needs an app context."""
+    from flask_babel import force_locale, gettext
+
+    locale = config.get("RIADO_LOCALE") or "hu"
+    with force_locale(locale):
+        prompt = gettext("To confirm that you have heard this alert, press 1.")
+        goodbye = gettext("Goodbye.")
+        thanks = gettext("Thank you, your confirmation is recorded. Goodbye.")
+    return CallWords(SAY_LANGUAGES.get(locale, "hu-HU"), config.get("RIADO_VOICE_NAME") or None, prompt, goodbye, thanks)
+
+
+def _say(verb, text: str, words: CallWords) -> None:
+    if words.voice:
+        verb.say(text, language=words.language, voice=words.voice)
+    else:
+        verb.say(text, language=words.language)
+
+
+def call_twiml(text: str, gather_url: str, words: CallWords) -> str:
+    """The call: within a <Gather> of one key (posted to ``gather_url``) the alert's text twice,
+    then the request to press 1; without a key, a short goodbye. Built with VoiceResponse, so
+    the text is escaped whatever it holds."""
+    answer = VoiceResponse()
+    gather = answer.gather(num_digits=1, action=gather_url, method="POST", timeout=GATHER_SECONDS)
+    _say(gather, text, words)
+    _say(gather, text, words)
+    _say(gather, words.prompt, words)
+    _say(answer, words.goodbye, words)
+    answer.hangup()
+    return answer.to_xml()
+
+
+def thanks_twiml(words: CallWords) -> str:
+    """The answer to a 1: thanks, and the call ends."""
+    answer = VoiceResponse()
+    _say(answer, words.thanks, words)
+    answer.hangup()
+    return answer.to_xml()
+
+
+def goodbye_twiml(words: CallWords) -> str:
+    answer = VoiceResponse()
+    _say(answer, words.goodbye, words)
+    answer.hangup()
+    return answer.to_xml()
+
+
+class VoiceGateway(Protocol):
+    name: str
+
+    def call(self, to: str, text: str, status_url: str, gather_url: str, delivery_id: int | None = None) -> Sent:
+        """Place one call reading ``text``; Twilio reports its progress to ``status_url`` and the
+        key pressed to ``gather_url``."""
+        ...
+
+
+class ConsoleVoiceGateway:
+    """Records each call in the outbox (channel "voice", the text it would read) and calls nobody."""
+
+    name = "console"
+
+    def call(self, to: str, text: str, status_url: str, gather_url: str, delivery_id: int | None = None) -> Sent:
+        from incident.extensions import db
+
+        from .models import OutboxMessage
+
+        sid = "CONSOLE-CALL-" + uuid.uuid4().hex
+        with db.engine.begin() as conn:
+            conn.execute(OutboxMessage.__table__.insert().values(sid=sid, to=to, channel="voice", body=text,
+                                                                 delivery_id=delivery_id))
+        return Sent(sid)
+
+
+class TwilioVoiceGateway:
+    """Calls through Twilio's Calls resource with the TwiML inline; errors classified as for SMS."""
+
+    name = "twilio"
+
+    def __init__(self, client: Client, caller: str | None, config: Mapping):
+        self.client = client
+        self.caller = caller
+        self.config = config
+
+    def call(self, to: str, text: str, status_url: str, gather_url: str, delivery_id: int | None = None) -> Sent:
+        if not self.caller:
+            raise GatewayError("no number to call from: set TWILIO_VOICE_FROM (or TWILIO_FROM to a phone number)",
+                               retryable=False)
+        try:
+            call = self.client.calls.create(
+                to=to, from_=self.caller, twiml=call_twiml(text, gather_url, call_words(self.config)),
+                status_callback=status_url, status_callback_event=CALL_EVENTS, status_callback_method="POST",
+            )
+        except TwilioRestException as exc:
+            raise _classify(exc.status, exc.code, exc.msg, VOICE_PERMANENT_CODES) from None
+        except TwilioException as exc:
+            raise _classify(getattr(exc, "status", None), getattr(exc, "code", None), str(exc),
+                            VOICE_PERMANENT_CODES) from None
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise GatewayError(f"no answer from Twilio ({type(exc).__name__})", retryable=True) from None
+        return Sent(call.sid)
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> TwilioVoiceGateway:
+        client = Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=_RedirectingHttpClient(
+            config.get("TWILIO_API_URL"), config.get("RIADO_SMS_CONCURRENCY", 4), config.get("RIADO_SMS_TIMEOUT_SECONDS", 15)))
+        return cls(client, voice_caller(config), config)
+
+
+def voice_caller(config: Mapping) -> str | None:
+    """The number calls come from: TWILIO_VOICE_FROM, else TWILIO_FROM when it is a phone number."""
+    sender = config.get("TWILIO_FROM") or ""
+    return config.get("TWILIO_VOICE_FROM") or (sender if sender.startswith("+") else None)
+
+
+def make_voice_gateway(config: Mapping) -> VoiceGateway:
+    """Twilio when its credentials are configured (as for SMS), else the console."""
+    return TwilioVoiceGateway.from_config(config) if gateway_name(config) == "twilio" else ConsoleVoiceGateway()

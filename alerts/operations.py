@@ -40,7 +40,7 @@ from incident.phones import is_mobile, mask_phone, normalise_phone
 from incident.validation import Cleaner, id_list, printable
 
 from . import sms
-from .gateways import TWILIO_STATUSES, gateway_name, two_way
+from .gateways import TWILIO_CALL_STATUSES, TWILIO_STATUSES, gateway_name, two_way
 from .models import (
     CHANNELS,
     DELIVERY_STATUSES,
@@ -64,8 +64,10 @@ REASONS = ("opted_out", "not_mobile", "no_email", "drill_safety", "duplicate_pho
 # excluded: every page, the API and the after-action report count and list them apart.
 MERGED = "duplicate_phone"
 MERGED_REASONS = ("duplicate_phone", "duplicate_email")  # another recipient has the same phone or address
-# The channels an alert can go out on now (voice calls: SPEC §4, not built yet).
-AVAILABLE_CHANNELS = ("sms", "email")
+# The channels an alert can go out on now (all of SPEC §4's).
+AVAILABLE_CHANNELS = ("sms", "email", "voice")
+# A voice call is estimated at one minute: the text twice and the request to press 1.
+CALL_MINUTES = 1
 CHANNEL_WORDS = {"sms": "SMS", "email": "e-mail", "voice": "voice"}
 
 
@@ -141,7 +143,13 @@ def _ids(raw, field_name: str, model, c: Cleaner) -> list[int]:
 def resolve_recipients(group_ids, contact_ids, area, drill: bool, channel: str = "sms") -> Recipients:
     """The union of the groups' members, the contacts, and the contacts located in ``area``, on
     ``channel``: by SMS deduplicated by phone, without those who have not opted in or have opted
-    out; by e-mail those with an address, deduplicated by address."""
+    out; by e-mail those with an address, deduplicated by address; by voice every contact's
+    phone, landlines included, deduplicated by phone.
+
+    A contact who opted out of SMS (STOP, or never opted in) is still called: the opt-out
+    answers our SMS and is about SMS (Twilio itself blocks only messages after a STOP), while a
+    member of a call-out list is on it to be reached in an emergency; the call can be confirmed
+    or simply not answered. The drill safety switch applies to every channel."""
     conditions = []
     if group_ids:
         conditions.append(Contact.id.in_(select(contact_groups.c.contact_id).where(contact_groups.c.group_id.in_(group_ids))))
@@ -162,6 +170,8 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool, channel: str =
         ).scalars())
     if channel == "email":
         return _email_recipients(result, contacts, allowed_in_drill)
+    if channel == "voice":
+        return _voice_recipients(result, contacts, allowed_in_drill)
     seen: set[str] = set()
     # Reachable contacts first, so that a shared duty phone goes out if anyone on it consents.
     for contact in sorted(contacts, key=lambda c: (not c.reachable_by_sms, hungarian_key(c.name), c.id)):
@@ -171,6 +181,19 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool, channel: str =
             result.excluded.append((contact, "opted_out"))
         elif not is_mobile(contact.phone):
             result.excluded.append((contact, "not_mobile"))
+        elif contact.phone in seen:
+            result.excluded.append((contact, "duplicate_phone"))
+        else:
+            seen.add(contact.phone)
+            result.send.append((contact, contact.phone))
+    return result
+
+
+def _voice_recipients(result: Recipients, contacts, allowed_in_drill) -> Recipients:
+    seen: set[str] = set()
+    for contact in contacts:  # in the Hungarian order already
+        if allowed_in_drill is not None and contact.id not in allowed_in_drill:
+            result.excluded.append((contact, "drill_safety"))
         elif contact.phone in seen:
             result.excluded.append((contact, "duplicate_phone"))
         else:
@@ -215,13 +238,11 @@ def _channels(raw, c: Cleaner) -> list[str]:
     if isinstance(raw, str):
         raw = [part.strip() for part in raw.split(",") if part.strip()]
     if not isinstance(raw, (list, tuple)) or not all(isinstance(item, str) for item in raw):
-        c.error("channels", _l("A list of channels: sms, email."))
+        c.error("channels", _l("A list of channels: sms, email, voice."))
         return ["sms"]
     unknown = sorted(set(raw) - set(CHANNELS))
     if unknown:
-        c.error("channels", _l("Unknown channel: %(names)s (sms, email).", names=", ".join(unknown)))
-    elif "voice" in raw and "voice" not in AVAILABLE_CHANNELS:
-        c.error("channels", _l("Voice calls are not available yet: choose sms or email."))
+        c.error("channels", _l("Unknown channel: %(names)s (sms, email, voice).", names=", ".join(unknown)))
     return [channel for channel in CHANNELS if channel in raw] or ["sms"]
 
 
@@ -275,10 +296,11 @@ class AlertPreview:
     data: dict
     by_channel: dict[str, Recipients]  # each channel asked for, in ``CHANNELS`` order
     text: sms.Preview
-    cost: float
+    cost: float  # every channel's together (``costs``)
     currency: str
     gateway: str
     two_way: bool
+    costs: dict[str, float] = field(default_factory=dict)  # the channels that cost: sms, voice
 
     @property
     def recipients(self) -> Recipients:
@@ -301,6 +323,9 @@ class AlertPreview:
         return email_subject(self.data.get("subject"), self.text_for("email"))
 
     def text_for(self, channel: str) -> str:
+        """What a delivery on ``channel`` carries: the SMS as composed; an e-mail's text and a
+        call's spoken text are the drill prefix and what was written (the e-mail has its link,
+        the call asks for a key instead of the SMS reply hint)."""
         return self.text.body if channel == "sms" else email_text(self.data["body"], self.data["drill"])
 
     @property
@@ -333,12 +358,20 @@ def preview_alert(raw: dict) -> AlertPreview:
     by_channel = {channel: resolve_recipients(data["groups"], data["contacts"], data["area"], data["drill"], channel)
                   for channel in data["channels"]}
     config = current_app.config
-    sms_recipients = len(by_channel["sms"].send) if "sms" in by_channel else 0
+    costs = {}
+    if "sms" in by_channel:
+        costs["sms"] = sms.cost(text.segments, len(by_channel["sms"].send), config["RIADO_SMS_PRICE"])
+    if "voice" in by_channel:
+        costs["voice"] = call_cost(len(by_channel["voice"].send), config["RIADO_VOICE_PRICE_PER_MINUTE"])
     return AlertPreview(
-        data=data, by_channel=by_channel, text=text,
-        cost=sms.cost(text.segments, sms_recipients, config["RIADO_SMS_PRICE"]),
-        currency=config["RIADO_SMS_CURRENCY"], gateway=gateway_name(config), two_way=two_way(config),
+        data=data, by_channel=by_channel, text=text, cost=round(sum(costs.values()), 4),
+        currency=config["RIADO_SMS_CURRENCY"], gateway=gateway_name(config), two_way=two_way(config), costs=costs,
     )
+
+
+def call_cost(calls: int, price_per_minute: float) -> float:
+    """The estimated price of ``calls`` voice calls of ``CALL_MINUTES`` each."""
+    return round(calls * CALL_MINUTES * price_per_minute, 4)
 
 
 def request_fingerprint(raw: dict) -> str:
@@ -698,7 +731,8 @@ def prune_webhook_receipts(now: dt.datetime | None = None) -> int:
     """Drop status-callback receipts older than STATUS_RECEIPT_DAYS (not committed); how many went."""
     cutoff = (now or utcnow()) - dt.timedelta(days=STATUS_RECEIPT_DAYS)
     result = db.session.execute(
-        delete(WebhookReceipt).where(WebhookReceipt.kind == "sms-status", WebhookReceipt.received_at < cutoff)
+        delete(WebhookReceipt).where(WebhookReceipt.kind.in_(("sms-status", "voice-status")),
+                                    WebhookReceipt.received_at < cutoff)
     )
     return result.rowcount
 
@@ -722,10 +756,27 @@ def apply_status(delivery_id: int, sid: str | None, status: str, error_code: int
     return matched
 
 
-def _apply_status(delivery_id: int, sid: str | None, status: str, error_code: int | None) -> bool:
-    mapped = TWILIO_STATUSES.get(status)
+def apply_call_status(delivery_id: int, call_sid: str | None, status: str, error_code: int | None) -> bool:
+    """A call's status callback (not committed), mapped by ``TWILIO_CALL_STATUSES``: never
+    backwards, and the same (CallSid, CallStatus) again changes nothing."""
+    key = f"{call_sid}:{status}" if call_sid else None
+    if key and claim_webhook("voice-status", key) is not None:
+        return False
+    matched = _apply_status(delivery_id, call_sid, status, error_code, TWILIO_CALL_STATUSES, "voice")
+    if key:
+        settle_webhook("voice-status", key, "applied" if matched else "ignored")
+    return matched
+
+
+def _apply_status(delivery_id: int, sid: str | None, status: str, error_code: int | None,
+                  statuses: dict[str, str] = TWILIO_STATUSES, channel: str | None = None) -> bool:
+    """Apply a provider status (``statuses`` maps it to a delivery's) to the delivery, if it is
+    one on ``channel`` (any, if None) and ``sid`` is its provider's id."""
+    mapped = statuses.get(status)
     delivery = db.session.get(Delivery, delivery_id, with_for_update=True)
     if delivery is None or mapped is None or (sid and delivery.provider_sid and delivery.provider_sid != sid):
+        return False
+    if channel is not None and delivery.channel != channel:
         return False
     if STATUS_RANK[mapped] > STATUS_RANK[delivery.status] or (delivery.status == "sending" and mapped == "sent"):
         now = utcnow()
@@ -826,7 +877,8 @@ def _reply(from_phone: str, text: str, simulated_from: OutboxMessage | None = No
         return _replied("unknown", delivery=delivery, **reply)
     delivery = db.session.execute(
         select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
-        .where(Delivery.phone == phone, may_still_acknowledge(), Delivery.status.in_(REACHED_STATUSES),
+        .where(Delivery.phone == phone, Delivery.channel == "sms", may_still_acknowledge(),
+               Delivery.status.in_(REACHED_STATUSES),
                Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT)
         .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update()
     ).scalar_one_or_none()
@@ -851,8 +903,8 @@ def _answered_delivery(phone: str) -> Delivery | None:
     alert (and must not change one, nor the incident it belongs to)."""
     return db.session.execute(
         select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
-        .where(Delivery.phone == phone, Delivery.kind == "alert", Delivery.status.in_(REACHED_STATUSES),
-               Alert.created_at >= utcnow() - ACK_WAIT)
+        .where(Delivery.phone == phone, Delivery.channel == "sms", Delivery.kind == "alert",
+               Delivery.status.in_(REACHED_STATUSES), Alert.created_at >= utcnow() - ACK_WAIT)
         .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update(of=Delivery)
     ).scalar_one_or_none()
 
@@ -1393,3 +1445,49 @@ def record_reconciled(results: dict[int, tuple[str, int | None]], now: dt.dateti
         incident_ops.append_entry(incident, "system", incident_ops.system_text(
             RECONCILED_TEXT, n=asked[alert_id], id=alert_id, changes=changes), locked=True)
     return changed
+
+# Voice: the key pressed during a call
+
+VOICE_ACK_TEXT = N_("%(name)s acknowledged alert #%(id)s by pressing 1 on its voice call.")
+SIMULATED_VOICE_ACK_TEXT = N_("SIMULATED key press, made by an officer on the console outbox, not by the contact: "
+                              "%(name)s acknowledged alert #%(id)s by pressing 1 on its voice call.")
+
+
+def delivery_for_call(delivery_id: int, call_sid: str | None) -> Delivery | None:
+    """The voice delivery a call's <Gather> names (locked), if it is one and the call is its own."""
+    delivery = db.session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.channel != "voice" or delivery.kind != "alert":
+        return None
+    if call_sid and delivery.provider_sid and delivery.provider_sid != call_sid:
+        return None
+    return delivery
+
+
+def acknowledge_by_call(delivery: Delivery, call_sid: str | None, simulated_from: OutboxMessage | None = None) -> bool:
+    """The listener pressed 1 (not committed): the delivery's contact has acknowledged, once
+    whatever the channel; the call was answered, so it reached them. False when the contact had
+    acknowledged already (on the call, by SMS or by the e-mail's link).
+
+    ``simulated_from``: the console outbox call an officer pressed 1 on in the contact's place
+    (drills, training): the log entry is the officer's and says SIMULATED, and the audit trail
+    keeps the officer and the call."""
+    simulated = simulated_from is not None
+    if simulated:
+        record_audit(db.session, "simulate", "sms_outbox", simulated_from.id, {
+            "to": [None, simulated_from.to], "delivery_id": [None, delivery.id], "text": [None, "1"],
+            "alert_id": [None, delivery.alert_id]})
+    if call_sid and not delivery.provider_sid:
+        delivery.provider_sid = call_sid  # the key came before the worker recorded the call
+    if STATUS_RANK[delivery.status] < STATUS_RANK["sent"]:
+        delivery.status, delivery.lease_until = "sent", None
+        delivery.sent_at = delivery.sent_at or utcnow()
+    if contact_acknowledged(delivery) is not None:
+        return False
+    delivery.acknowledged_at = utcnow()
+    delivery.ack_text = "1"
+    incident = _open_incident_of(delivery)
+    if incident is not None:
+        incident_ops.append_entry(incident, "communication", incident_ops.system_text(
+            SIMULATED_VOICE_ACK_TEXT if simulated else VOICE_ACK_TEXT, name=delivery.name or mask_phone(delivery.phone),
+            id=delivery.alert_id), author=incident_ops.who() if simulated else incident_ops.Who(None, "voice"), locked=True)
+    return True

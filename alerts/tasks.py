@@ -26,7 +26,7 @@ from incident.queue import QUEUE_UNAVAILABLE, add_lane, on_queue_lost
 
 from . import metrics
 from . import operations as ops
-from .gateways import GatewayError, make_gateway
+from .gateways import GatewayError, make_gateway, make_voice_gateway
 from .mail import make_mailer, mailer_name
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,12 @@ def callback_url(app, delivery_id: int) -> str:
     """Where Twilio reports this delivery's status (the delivery id rides in the URL, so a
     callback that arrives before the worker has stored the message id still finds it)."""
     return f"{app.config['PUBLIC_URL']}/webhooks/twilio/status?d={delivery_id}"
+
+
+def voice_urls(app, delivery_id: int) -> tuple[str, str]:
+    """Where Twilio reports this call's status, and where its <Gather> posts the key pressed."""
+    public = app.config["PUBLIC_URL"]
+    return (f"{public}/webhooks/twilio/voice/status?d={delivery_id}", f"{public}/webhooks/twilio/voice?d={delivery_id}")
 
 
 def record_console_email(to: str, subject: str, text: str, delivery_id: int | None) -> str:
@@ -63,8 +69,13 @@ def new_mailer(config):
     return make_mailer(config)
 
 
-def send_one(app, claimed, gateway, mailer, subjects: dict[int, str]):
-    """Hand one claimed delivery to its channel's gateway (SMS: ``gateway``; e-mail: ``mailer``)."""
+def send_one(app, claimed, gateway, mailer, subjects: dict[int, str], caller=None):
+    """Hand one claimed delivery to its channel's gateway (SMS: ``gateway``; e-mail: ``mailer``;
+    voice: ``caller``, a callable giving the voice gateway, made from the settings if none)."""
+    if claimed.channel == "voice":
+        status_url, gather_url = voice_urls(app, claimed.id)
+        voice = caller() if caller is not None else make_voice_gateway(app.config)
+        return voice.call(claimed.phone, claimed.body, status_url, gather_url, delivery_id=claimed.id)
     if claimed.channel == "email":
         if claimed.alert_id not in subjects:
             subjects.update(ops.email_subjects([claimed.alert_id]))
@@ -76,11 +87,12 @@ def send_one(app, claimed, gateway, mailer, subjects: dict[int, str]):
     return gateway.send(claimed.phone, claimed.body, callback_url(app, claimed.id), delivery_id=claimed.id)
 
 
-def drain(app, alert_id: int | None, gateway, mailer=None) -> int:
+def drain(app, alert_id: int | None, gateway, mailer=None, caller=None) -> int:
     """Send due deliveries until none is left; return how many were attempted. A message the
     provider took is recorded as sent together with the next claim (one commit each). Each
     attempt is logged (one line, with the request id of the alert's request). ``mailer``: a
-    callable giving the e-mail gateway (made from the settings when first needed)."""
+    callable giving the e-mail gateway (made from the settings when first needed); ``caller``
+    the same for voice calls."""
     attempted = 0
     sent_last: tuple[int, str] | None = None
     request_ids: dict[int, str | None] = {}
@@ -92,6 +104,13 @@ def drain(app, alert_id: int | None, gateway, mailer=None) -> int:
             if not made:
                 made.append(new_mailer(app.config))
             return made[0]
+    if caller is None:
+        callers = []
+
+        def caller():
+            if not callers:
+                callers.append(make_voice_gateway(app.config))
+            return callers[0]
     try:
         while True:
             claimed = ops.claim_next(alert_id, sent=sent_last)
@@ -105,7 +124,7 @@ def drain(app, alert_id: int | None, gateway, mailer=None) -> int:
             token = request_id.set(request_ids.get(claimed.alert_id))
             try:
                 try:
-                    sent = send_one(app, claimed, gateway, mailer, subjects)
+                    sent = send_one(app, claimed, gateway, mailer, subjects, caller)
                 except GatewayError as exc:
                     retried = ops.record_failure(claimed.id, claimed.attempts, exc.code, str(exc), exc.retryable)
                     metrics.attempt_failed(exc.code, retried, claimed.channel)
@@ -185,6 +204,11 @@ def register(app, huey) -> SimpleNamespace:
             state["mailer"] = new_mailer(app.config)
         return state["mailer"]
 
+    def caller():
+        if "caller" not in state:
+            state["caller"] = make_voice_gateway(app.config)
+        return state["caller"]
+
     def follow_up(alert_id: int | None) -> None:
         """Come back when the next retry or lapsed lease is due."""
         due = ops.next_due(alert_id)
@@ -201,7 +225,7 @@ def register(app, huey) -> SimpleNamespace:
         with app.app_context():
             set_actor(None, "worker")
             try:
-                attempted = drain(app, alert_id, gateway(), mailer)
+                attempted = drain(app, alert_id, gateway(), mailer, caller)
                 if attempted:
                     log.info("alert %s: %d messages attempted", alert_id, attempted)
                 follow_up(alert_id)

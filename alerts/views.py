@@ -220,7 +220,8 @@ def compose():
         excluded_counts=preview.excluded_counts,
         excluded_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.left_out],
         merged_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.merged],
-        cost=preview.cost, price=current_app.config["RIADO_SMS_PRICE"],
+        cost=preview.cost, price=current_app.config["RIADO_SMS_PRICE"], costs=preview.costs,
+        voice_price=current_app.config["RIADO_VOICE_PRICE_PER_MINUTE"], call_minutes=ops.CALL_MINUTES,
         idempotency_key=str(uuid.uuid4()), sender_notice=sender_notice() if data["require_ack"] else None,
         gateway=preview.gateway, by_channel=preview.by_channel, channel_words=channel_words(),
         channel_reach=[(code, len(reach.send), {reason_words()[reason]: n for reason, n in reach.counts().items() if n})
@@ -348,6 +349,9 @@ def simulate_reply(message_id: int):
     if ops.current_gateway_name() != "console":
         flash(_("Replies can be simulated only with the console gateway; with Twilio real replies arrive."), "error")
         return redirect(back)
+    if message.channel == "voice":
+        flash(_("A voice call is confirmed by pressing 1 during the call: use “Simulate pressing 1”."), "error")
+        return redirect(back)
     if message.channel != "sms":
         flash(_("An e-mail is confirmed through the link in its text."), "error")
         return redirect(back)
@@ -372,6 +376,34 @@ def simulate_reply(message_id: int):
     }
     answered = outcome.action in ("ack", "start", "stop") or (outcome.action == "unknown" and outcome.alert_id)
     flash(messages.get(outcome.action, messages["unknown"]), "success" if answered else "error")
+    return redirect(back)
+
+
+@bp.route("/outbox/<int:message_id>/press", methods=["POST"], endpoint="simulate_key")
+@require_role("officer")
+def simulate_key(message_id: int):
+    """A SIMULATED key press 1 on a call the console recorded, handled like the listener's: the
+    contact acknowledges the alert (once, whatever the channel), for drills and training."""
+    message = db.get_or_404(OutboxMessage, message_id)
+    back = url_for("alerts.outbox", page=_page_to_return_to())
+    if ops.current_gateway_name() != "console":
+        flash(_("Replies can be simulated only with the console gateway; with Twilio real replies arrive."), "error")
+        return redirect(back)
+    delivery = ops.delivery_for_call(message.delivery_id, None) if message.channel == "voice" and message.delivery_id else None
+    if delivery is None:
+        db.session.rollback()
+        flash(_("Only a voice call of an alert can be confirmed by pressing 1."), "error")
+        return redirect(back)
+    who = f"{delivery.name} ({show_phone(message.to)})" if delivery.name else show_phone(message.to)
+    alert_id = delivery.alert_id
+    acknowledged = ops.acknowledge_by_call(delivery, None, simulated_from=message)
+    db.session.commit()
+    if acknowledged:
+        flash(_("Simulated key press 1 from %(who)s: acknowledgement of alert #%(id)s recorded.", who=who, id=alert_id),
+              "success")
+    else:
+        flash(_("Simulated key press 1 from %(who)s: the contact had already acknowledged alert #%(id)s.", who=who,
+                id=alert_id), "error")
     return redirect(back)
 
 

@@ -1,4 +1,5 @@
-"""Twilio's webhooks: status callbacks and inbound messages, each checked against
+"""Twilio's webhooks: status callbacks and inbound messages, and for voice calls the key pressed
+(the <Gather>'s action) and the call's status callbacks, each checked against
 ``X-Twilio-Signature`` computed over the public URL (PUBLIC_URL), 403 otherwise."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import force_locale, gettext
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from incident.errors import FieldError
 from incident.extensions import db
@@ -18,6 +20,7 @@ from incident.validation import record_id, whole_number
 from incident.web.errors import BadField
 
 from . import operations as ops
+from .gateways import call_twiml, call_words, goodbye_twiml, thanks_twiml
 from .metrics import WEBHOOK_SIGNATURE_FAILURES
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio")
@@ -91,3 +94,54 @@ def inbound():
             "start": gettext("You will receive alerts again."),
         }
     return twiml(replies.get(outcome.action))
+
+
+def _delivery_and_error() -> tuple[int, int | None]:
+    """The delivery id of the URL (``d``) and the ErrorCode of the form; a 400 naming the field."""
+    error = (request.form.get("ErrorCode") or "").strip()
+    try:
+        return record_id(request.args.get("d", ""), "d"), (whole_number(error, "ErrorCode", minimum=0) if error else None)
+    except FieldError as exc:
+        raise BadField(exc.field, exc.message, "query" if exc.field == "d" else "form") from None
+
+
+def voice_twiml(xml: str) -> Response:
+    return Response(xml, mimetype="text/xml")
+
+
+@bp.route("/voice", methods=["POST"])
+@public
+@csrf_exempt
+@signed
+def voice():
+    """The key a listener pressed during an alert's call (its <Gather>'s action): 1 acknowledges
+    (the contact once, whatever the channel) and the call thanks them; another key hears the
+    alert again. The same key again changes nothing more."""
+    delivery_id, _error = _delivery_and_error()
+    call_sid = request.form.get("CallSid") or None
+    digits = (request.form.get("Digits") or "").strip()
+    words = call_words(current_app.config)
+    delivery = ops.delivery_for_call(delivery_id, call_sid)
+    if delivery is None:
+        db.session.rollback()
+        return voice_twiml(goodbye_twiml(words))
+    if digits == "1":
+        ops.acknowledge_by_call(delivery, call_sid)
+        db.session.commit()
+        return voice_twiml(thanks_twiml(words))
+    text = delivery.body
+    db.session.rollback()
+    return voice_twiml(call_twiml(text, public_request_url(), words))
+
+
+@bp.route("/voice/status", methods=["POST"])
+@public
+@csrf_exempt
+@signed
+def voice_status():
+    """A call's status changed (placed, ringing, answered, ended, busy, unanswered, failed); the
+    same CallSid and CallStatus again changes nothing."""
+    delivery_id, error_code = _delivery_and_error()
+    ops.apply_call_status(delivery_id, request.form.get("CallSid"), request.form.get("CallStatus", ""), error_code)
+    db.session.commit()
+    return voice_twiml(VoiceResponse().to_xml())

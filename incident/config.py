@@ -117,17 +117,35 @@ def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
     return value
 
 
-def _price(name: str, default: float) -> float:
+def _price(name: str, default: float, unit: str = "SMS segment") -> float:
     value = os.environ.get(name)
     if not value:
         return default
     try:
         price = float(value.replace(",", "."))
     except ValueError:
-        raise ConfigurationError(f"{name} must be a number (price per SMS segment), not '{value}'.") from None
+        raise ConfigurationError(f"{name} must be a number (price per {unit}), not '{value}'.") from None
     if price < 0:
         raise ConfigurationError(f"{name} cannot be negative.")
     return price
+
+
+def _voice_from(name: str, fallback: str | None) -> str | None:
+    """The number that places voice calls: E.164 (a call cannot come from an alphanumeric sender).
+    Unset, TWILIO_FROM when that is a phone number; otherwise None (calls then fail, each saying
+    that TWILIO_VOICE_FROM is missing)."""
+    import phonenumbers
+
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return fallback if fallback and re.fullmatch(r"\+[1-9]\d{6,14}", fallback) else None
+    try:
+        valid = re.fullmatch(r"\+[1-9]\d{6,14}", raw) and phonenumbers.is_valid_number(phonenumbers.parse(raw, None))
+    except phonenumbers.NumberParseException:
+        valid = False
+    if not valid:
+        raise ConfigurationError(f"{name} must be a phone number in E.164 form such as +3612345678, not '{raw}'.")
+    return raw
 
 
 def _sms_price_pair() -> None:
@@ -324,6 +342,11 @@ def from_environment() -> dict:
         "TWILIO_FROM": os.environ.get("TWILIO_FROM") or None,
         "TWILIO_MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID") or None,
         "TWILIO_API_URL": os.environ.get("TWILIO_API_URL") or None,
+        # Voice calls (alerts wing): the caller's number (default TWILIO_FROM when it is a
+        # phone number) and, optionally, the text-to-speech voice of <Say> (e.g.
+        # Google.hu-HU-Standard-A; unset, Twilio's default voice for the language).
+        "TWILIO_VOICE_FROM": _voice_from("TWILIO_VOICE_FROM", os.environ.get("TWILIO_FROM") or None),
+        "RIADO_VOICE_NAME": (os.environ.get("RIADO_VOICE_NAME") or "").strip() or None,
         # SMS delivery (alerts wing)
         "RIADO_SMS_CONCURRENCY": _whole_number("RIADO_SMS_CONCURRENCY", 4),
         "RIADO_SMS_MAX_ATTEMPTS": _whole_number("RIADO_SMS_MAX_ATTEMPTS", 6),
@@ -337,6 +360,9 @@ def from_environment() -> dict:
         # price for a Hungarian mobile is about 0.10 USD, some 35 Ft.
         "RIADO_SMS_PRICE": _price("RIADO_SMS_PRICE", 35),
         "RIADO_SMS_CURRENCY": _currency("RIADO_SMS_CURRENCY", "HUF"),
+        # The price of one minute of a voice call in RIADO_SMS_CURRENCY: the estimate counts one
+        # minute a call (Twilio's outbound call to a Hungarian phone is some 0.05 USD a minute).
+        "RIADO_VOICE_PRICE_PER_MINUTE": _price("RIADO_VOICE_PRICE_PER_MINUTE", 20, "call minute"),
         "RIADO_DRILL_TEST_GROUP": os.environ.get("RIADO_DRILL_TEST_GROUP") or None,
         # E-mail alerts (alerts/mail.py): SMTP_URL parsed into SmtpSettings (its repr hides the
         # password), None for the console mailer (nothing sent); MAIL_FROM is required with it.

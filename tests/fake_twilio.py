@@ -1,8 +1,9 @@
 """A fake Twilio REST API on 127.0.0.1 for tests and benchmarks: the real twilio SDK talks HTTP to
-it. It accepts Messages.json posts, records them, answers as Twilio does (201 with a message
-resource, or an error body with Twilio's code), and can be scripted per phone number: fail with a
-permanent error code, answer 429 or 500 a number of times, or be slow. Status callbacks can be
-sent back to the application, signed like Twilio signs them."""
+it. It accepts Messages.json and Calls.json posts, records them, answers as Twilio does (201 with a
+message or call resource, or an error body with Twilio's code), and can be scripted per phone
+number: fail with a permanent error code, answer 429 or 500 a number of times, or be slow. Status
+callbacks (of messages and of calls) and a key pressed during a call (posted to the action of
+the call's <Gather>) can be sent back to the application, signed like Twilio signs them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -35,6 +37,30 @@ class Received:
 
 
 @dataclass
+class Call:
+    """A call the fake accepted, with what Twilio would have been asked to do."""
+
+    sid: str
+    to: str
+    sender: str
+    twiml: str
+    url: str | None
+    status_callback: str | None
+    status_callback_events: list[str]
+    status_callback_method: str | None
+    at: float
+
+    def says(self) -> list[tuple[str, str | None]]:
+        """Every <Say> of the TwiML, in order: (text, language)."""
+        return [(say.text or "", say.get("language")) for say in ET.fromstring(self.twiml).iter("Say")]
+
+    def gather(self) -> ET.Element:
+        found = ET.fromstring(self.twiml).find("Gather")
+        assert found is not None, self.twiml
+        return found
+
+
+@dataclass
 class Script:
     """What the fake does for one phone number."""
 
@@ -51,6 +77,7 @@ class FakeTwilio:
         self.callback_pool = None
         self.callback_results: list[int] = []
         self.messages: list[Received] = []
+        self.calls: list[Call] = []
         self.attempts: list[tuple[str, int]] = []  # (to, HTTP status answered)
         self.scripts: dict[str, Script] = {}
         self.outage_status: int | None = None  # answer every request with this (e.g. 500)
@@ -81,6 +108,10 @@ class FakeTwilio:
     def sent_to(self, phone: str) -> list[Received]:
         with self.lock:
             return [m for m in self.messages if m.to == phone]
+
+    def calls_to(self, phone: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.to == phone]
 
     def count_by_phone(self) -> dict[str, int]:
         with self.lock:
@@ -116,7 +147,10 @@ class FakeTwilio:
                     # take nothing from a request that never arrived whole.
                     self.close_connection = True
                     return
-                form = dict(urllib.parse.parse_qsl(raw.decode()))
+                pairs = urllib.parse.parse_qsl(raw.decode())
+                form = dict(pairs)
+                if self.path.endswith("/Calls.json"):
+                    return fake.handle_call(self, form, pairs)
                 if not self.path.endswith("/Messages.json"):
                     return self._answer(404, {"code": 20404, "message": "not found", "status": 404})
                 fake.handle_message(self, form)
@@ -219,6 +253,47 @@ class FakeTwilio:
         with self.lock:
             self.provider_status[message.sid] = (status, error_code)
 
+    def _scripted_status(self, to: str, script: Script) -> int | None:
+        """The HTTP status a scripted phone (or an outage) is answered with; None: accepted.
+        Called with the lock held."""
+        status = self.outage_status
+        if status is None and script.transient:
+            status = script.transient.pop(0)
+        if status is None and script.error_code is not None:
+            status = 400
+        self.attempts.append((to, status or 201))
+        return status
+
+    def handle_call(self, handler, form: dict, pairs: list[tuple[str, str]]) -> None:
+        """POST /2010-04-01/Accounts/<sid>/Calls.json: recorded and answered as Twilio does
+        (201, a call resource "queued"), or the scripted failure for its To."""
+        to = form.get("To", "")
+        script = self.scripts.get(to, Script())
+        delay = script.delay or self.latency
+        if delay:
+            time.sleep(delay)
+        if not (form.get("Twiml") or form.get("Url") or form.get("ApplicationSid")):
+            return handler._answer(400, {"code": 21205, "message": "Url, Twiml or ApplicationSid is required",
+                                         "status": 400})
+        with self.lock:
+            status = self._scripted_status(to, script)
+            if status is None:
+                sid = f"CA{self._sid_prefix}{next(self._sids):024x}"
+                self.calls.append(Call(
+                    sid, to, form.get("From", ""), form.get("Twiml", ""), form.get("Url"), form.get("StatusCallback"),
+                    [value for key, value in pairs if key == "StatusCallbackEvent"], form.get("StatusCallbackMethod"),
+                    time.time()))
+        if status == 400:
+            return handler._answer(400, {"code": script.error_code, "message": f"Error {script.error_code}",
+                                         "more_info": f"https://www.twilio.com/docs/errors/{script.error_code}", "status": 400})
+        if status is not None:
+            return handler._answer(status, {"code": 20429 if status == 429 else 20500, "message": "try again", "status": status})
+        return handler._answer(201, {
+            "sid": sid, "account_sid": ACCOUNT_SID, "to": to, "from": form.get("From"), "status": "queued",
+            "direction": "outbound-api", "answered_by": None, "duration": None, "price": None, "date_created": None,
+            "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{sid}.json",
+        })
+
     # callbacks to the application
 
     @staticmethod
@@ -254,3 +329,23 @@ class FakeTwilio:
         if error_code is not None:
             params["ErrorCode"] = str(error_code)
         return self.signed_post(message.status_callback, params, **kwargs)
+
+    def call_status(self, call: Call, status: str, error_code: int | None = None, **kwargs) -> tuple[int, str]:
+        """The call's status callback (CallStatus: initiated, ringing, in-progress, completed,
+        busy, no-answer, failed, canceled), signed, to its StatusCallback."""
+        params = {"CallSid": call.sid, "CallStatus": status, "AccountSid": ACCOUNT_SID, "To": call.to,
+                  "From": call.sender, "Direction": "outbound-api", "ApiVersion": "2010-04-01"}
+        if status == "completed":
+            params["CallDuration"] = "41"
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        return self.signed_post(call.status_callback, params, **kwargs)
+
+    def press(self, call: Call, digits: str, **kwargs) -> tuple[int, str]:
+        """The listener pressed ``digits``: Twilio posts them, signed, to the action URL of the
+        call's <Gather> (the URL taken from the TwiML, as Twilio does)."""
+        gather = call.gather()
+        assert (gather.get("method") or "POST").upper() == "POST"
+        params = {"CallSid": call.sid, "Digits": digits, "AccountSid": ACCOUNT_SID, "To": call.to, "From": call.sender,
+                  "CallStatus": "in-progress", "Direction": "outbound-api", "FinishedOnKey": ""}
+        return self.signed_post(gather.get("action"), params, **kwargs)

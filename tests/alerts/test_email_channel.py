@@ -50,8 +50,6 @@ def test_recipients_are_shown_per_channel_with_who_cannot_be_reached(app, client
     assert preview["channels"]["email"]["reasons"] == {"no_email": 1, "duplicate_email": 1}
     wrong = client.post("/api/v1/alerts", json={"body": "Próba", "groups": [group], "channels": ["fax"]}, headers=headers)
     assert wrong.status_code == 422 and "channels" in wrong.get_json()["errors"]["json"]
-    voice = client.post("/api/v1/alerts", json={"body": "Próba", "groups": [group], "channels": ["voice"]}, headers=headers)
-    assert voice.status_code == 422 and "channels" in voice.get_json()["errors"]["json"]
 
 
 def test_an_alert_by_sms_and_e_mail_reaches_each_once_and_a_contact_confirms_once(sms_app, sms_server, consumer,

@@ -69,6 +69,8 @@ def test_missing_spatialite_stops_start_up(tmp_path):
         ({"RIADO_SMS_CURRENCY": "USD"}, ["RIADO_SMS_CURRENCY", "without RIADO_SMS_PRICE"]),
         ({"RIADO_MAX_DISTANCE_KM": "50km"}, ["RIADO_MAX_DISTANCE_KM", "kilometres"]),
         ({"RIADO_MAX_DISTANCE_KM": "-5"}, ["RIADO_MAX_DISTANCE_KM", "0 or more"]),
+        ({"TWILIO_VOICE_FROM": "Riado"}, ["TWILIO_VOICE_FROM", "E.164"]),
+        ({"TWILIO_VOICE_FROM": "+3612"}, ["TWILIO_VOICE_FROM", "E.164"]),
         ({"SMTP_URL": "https://mail.example.hu"}, ["SMTP_URL", "smtp://"]),
         ({"SMTP_URL": "smtp://mail.example.hu"}, ["MAIL_FROM", "SMTP_URL"]),
         ({"SMTP_URL": "smtp://mail.example.hu", "MAIL_FROM": "riado"}, ["MAIL_FROM", "e-mail address"]),

@@ -20,6 +20,10 @@ PUBLIC = {
     # Twilio's webhooks: no session, but a signature (403 without one).
     "webhooks.status",
     "webhooks.inbound",
+    # A voice call's key press (its <Gather>'s action) and its status callbacks: Twilio calls them
+    # with a signature and no session, like the SMS ones (tests/alerts/test_voice_channel.py).
+    "webhooks.voice",
+    "webhooks.voice_status",
     # An e-mail alert's acknowledgement link: no session, an unguessable token naming one delivery
     # (404 otherwise; tests/alerts/test_email_channel.py).
     "ack.show",
