@@ -13,6 +13,7 @@ from incident.security import sees_personal_data
 from incident.operations.municipality import current_municipality
 
 from .after_action import ack_chart, build_report, report_csv
+from .labels import channel_words
 
 bp = Blueprint("after_action", __name__)
 
@@ -29,7 +30,8 @@ def report(incident_id: int):
     charts = {f.alert.id: ack_chart(f) for f in data.alerts}
     staff = staff_for(entries=data.entries, personal=sees_personal_data())
     return render_template("alerts/after_action.html", report=data, incident=incident, charts=charts,
-                           municipality=current_municipality(), percent=percent, staff=staff)
+                           municipality=current_municipality(), percent=percent, staff=staff,
+                           channel_words=channel_words())
 
 
 @bp.route("/incidents/<int:incident_id>/after-action.csv")

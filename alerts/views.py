@@ -224,10 +224,23 @@ def compose():
         voice_price=current_app.config["RIADO_VOICE_PRICE_PER_MINUTE"], call_minutes=ops.CALL_MINUTES,
         idempotency_key=str(uuid.uuid4()), sender_notice=sender_notice() if data["require_ack"] else None,
         gateway=preview.gateway, by_channel=preview.by_channel, channel_words=channel_words(),
-        channel_reach=[(code, len(reach.send), {reason_words()[reason]: n for reason, n in reach.counts().items() if n})
-                       for code, reach in preview.by_channel.items()],
+        channel_reach=[(code, len(reach.send), _left_out_by_reason(reach)) for code, reach in preview.by_channel.items()],
         subject=preview.subject,
     )
+
+
+REACH_NAMES = 10  # on the confirmation, the names of who a channel cannot reach, up to this many per reason
+
+
+def _left_out_by_reason(reach: ops.Recipients) -> dict[str, tuple[int, list[str], int]]:
+    """Who a channel cannot reach (or reaches through another recipient), by the reason's words:
+    how many, the first names (in the Hungarian order), and how many more there are."""
+    names: dict[str, list[str]] = {}
+    for contact, reason in reach.excluded:
+        names.setdefault(reason, []).append(contact.name)
+    words = reason_words()
+    return {words[reason]: (len(names[reason]), names[reason][:REACH_NAMES], max(len(names[reason]) - REACH_NAMES, 0))
+            for reason in ops.REASONS if reason in names}
 
 
 @bp.route("/send", methods=["POST"], endpoint="send")
