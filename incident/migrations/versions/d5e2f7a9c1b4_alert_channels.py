@@ -7,6 +7,8 @@ Revises: c4a9e8f1d2b3
 Create Date: 2026-11-30 21:45:00
 
 """
+import contextlib
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,19 +18,36 @@ branch_labels = None
 depends_on = None
 
 
+@contextlib.contextmanager
+def replies_let_go(column: str = 'delivery_id', table: str = 'deliveries'):
+    """SQLite copies a table to change its keys, dropping the old one, and refuses to drop rows
+    that replies point at (the foreign keys cannot be switched off inside the migration's
+    transaction): the replies let go of them (``column``) meanwhile and take them back after."""
+    conn = op.get_bind()
+    if conn.dialect.name != 'sqlite':
+        yield
+        return
+    held = conn.execute(sa.text(f"SELECT id, {column} FROM alert_replies WHERE {column} IS NOT NULL")).all()
+    conn.execute(sa.text(f"UPDATE alert_replies SET {column} = NULL WHERE {column} IS NOT NULL"))
+    yield
+    for reply_id, target in held:
+        conn.execute(sa.text(f"UPDATE alert_replies SET {column} = :t WHERE id = :i AND EXISTS "
+                             f"(SELECT 1 FROM {table} WHERE id = :t)"), {"t": target, "i": reply_id})
+
+
 def upgrade():
     op.add_column('alerts', sa.Column('channels', sa.JSON(), nullable=True))
     op.add_column('alerts', sa.Column('subject', sa.String(length=200), nullable=True))
     op.add_column('alert_exclusions', sa.Column('channel', sa.String(length=8), server_default='sms', nullable=False))
     # A new unique key and CHECK: SQLite copies the table (it has no geometry).
-    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+    with replies_let_go(), op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('channel', sa.String(length=8), server_default='sms', nullable=False))
         batch_op.add_column(sa.Column('email', sa.String(length=254), server_default='', nullable=False))
         batch_op.drop_constraint('uq_deliveries_alert_phone_kind', type_='unique')
         batch_op.create_unique_constraint(op.f('uq_deliveries_alert_channel_address_kind'),
                                           ['alert_id', 'channel', 'phone', 'email', 'kind'])
         batch_op.create_check_constraint(op.f('ck_deliveries_channel'), "channel IN ('sms', 'email', 'voice')")
-    with op.batch_alter_table('sms_outbox', schema=None) as batch_op:
+    with replies_let_go('outbox_message_id', 'sms_outbox'), op.batch_alter_table('sms_outbox', schema=None) as batch_op:
         batch_op.alter_column('to', existing_type=sa.String(length=20), type_=sa.String(length=254),
                               existing_nullable=False)
         batch_op.add_column(sa.Column('channel', sa.String(length=8), server_default='sms', nullable=False))
@@ -36,14 +55,14 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('sms_outbox', schema=None) as batch_op:
+    with replies_let_go('outbox_message_id', 'sms_outbox'), op.batch_alter_table('sms_outbox', schema=None) as batch_op:
         batch_op.drop_column('subject')
         batch_op.drop_column('channel')
         batch_op.alter_column('to', existing_type=sa.String(length=254), type_=sa.String(length=20),
                               existing_nullable=False)
     op.execute("DELETE FROM deliveries WHERE channel <> 'sms'")
     op.execute("DELETE FROM alert_exclusions WHERE channel <> 'sms'")
-    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+    with replies_let_go(), op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_deliveries_channel'), type_='check')
         batch_op.drop_constraint('uq_deliveries_alert_channel_address_kind', type_='unique')
         batch_op.create_unique_constraint(op.f('uq_deliveries_alert_phone_kind'), ['alert_id', 'phone', 'kind'])
