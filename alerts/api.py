@@ -53,7 +53,17 @@ class AlertIn(Schema):
     drill = fields.Boolean()
     require_ack = fields.Boolean()
     transliterate = fields.Boolean()
-    escalate_after_minutes = Integer(allow_none=True)
+    escalate_after_minutes = Integer(allow_none=True, metadata={"description": "one SMS reminder to those still "
+                                                                               "silent after this many minutes (the "
+                                                                               "same as one SMS wave in escalation)"})
+    escalation = fields.List(
+        fields.Raw(metadata={"type": "object", "properties": {
+            "after_minutes": {"type": "integer", "minimum": 1, "maximum": ops.MAX_WAVE_MINUTES},
+            "channel": {"type": "string", "enum": list(CHANNELS)}}, "required": ["after_minutes", "channel"]}),
+        allow_none=True,
+        metadata={"description": f"escalation waves (at most {ops.MAX_WAVES}, each its own time; needs require_ack): "
+                                 "each reaches, on its channel, every recipient who has not acknowledged on any "
+                                 "channel by then"})
     channels = fields.List(fields.String(), metadata={"description": "sms, email, voice (default [\"sms\"])"})
     subject = fields.String(metadata={"description": "the e-mail's subject (default: the text's first line)"})
 
@@ -116,6 +126,17 @@ class ChannelCounts(Out):
     opted_out = fields.Integer()
 
 
+class WaveOut(Out):
+    after_minutes = fields.Integer()
+    channel = fields.String(metadata={"enum": list(CHANNELS)})
+    due_at = fields.DateTime(metadata={"description": "when it goes out (the alert's time + after_minutes)"})
+    sent_at = fields.DateTime(allow_none=True, metadata={"description": "when it went out; null: not yet"})
+    recipients = fields.Integer(allow_none=True, metadata={"description": "messages it sent to contacts still silent"})
+    unreachable = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                              metadata={"description": "contacts still silent it could not reach on its channel, by "
+                                                       "reason (no_email, not_mobile, opted_out, failed_earlier…)"})
+
+
 class AlertOut(StaffSchema):
     """An alert ``With`` its ``counts``."""
 
@@ -129,14 +150,17 @@ class AlertOut(StaffSchema):
     drill = fields.Boolean()
     require_ack = fields.Boolean()
     escalate_after_minutes = fields.Integer(allow_none=True)
-    escalated_at = fields.DateTime(allow_none=True)
+    escalated_at = fields.DateTime(allow_none=True, metadata={"description": "when the first wave went out"})
+    escalation = fields.List(fields.Nested(WaveOut), attribute="waves",
+                             metadata={"description": "the escalation waves, in the order they go out"})
     incident_id = fields.Integer(allow_none=True)
     encoding = fields.String()
     segments = fields.Integer()
     recipients = fields.Integer()
     counts = fields.Nested(Counts)
     counts_by_channel = fields.Dict(keys=fields.String(), values=fields.Nested(ChannelCounts),
-                                    metadata={"description": "the alert's channels, each with its own counts"})
+                                    metadata={"description": "the alert's channels (and those its escalation waves "
+                                                             "reached people on), each with its own counts"})
     channels = fields.List(fields.String(), attribute="channel_list")
     subject = fields.String(allow_none=True)
     created_by = StaffField("field", id_attribute="created_by_id",
@@ -170,7 +194,9 @@ class DeliveryOut(Out):
     acknowledged_at = fields.DateTime(allow_none=True)
     opted_out_at = fields.DateTime(allow_none=True, metadata={"description": "when the recipient answered this alert "
                                                                              "STOP (opted out)"})
-    kind = fields.String()
+    kind = fields.String(metadata={"description": "alert: the alert on this channel and address; reminder: the "
+                                                  "alert again to an address it went to (an escalation wave)"})
+    wave = fields.Integer(metadata={"description": "0: the alert as sent; n: its n-th escalation wave"})
     channel = fields.String(metadata={"enum": list(CHANNELS)})
     email = Personal(mask_email, metadata={"description": "an e-mail delivery's address; masked for viewers"})
 
@@ -211,8 +237,10 @@ def with_counts(alert: Alert, counts: dict | None = None) -> With:
     (``counts``: ``ops.alert_counts_for(…, by_channel=True)``'s for it, when read already)."""
     counts = counts if counts is not None else ops.alert_counts_for([alert], by_channel=True)[alert.id]
     by_channel = counts.pop("by_channel", {})
+    # The alert's channels, and any an escalation wave reached people on.
+    channels = [channel for channel in CHANNELS if channel in alert.channel_list or channel in by_channel]
     return With(alert, counts=counts, counts_by_channel={channel: by_channel.get(channel, ops.empty_counts())
-                                                         for channel in alert.channel_list})
+                                                         for channel in channels})
 
 
 blp = Blueprint("api_alerts", __name__, url_prefix="/api/v1/alerts", description="SMS alerts")
@@ -274,10 +302,10 @@ class Alerts(MethodView):
         # The answer is made before the commit: once the alert is committed, the client must hear
         # that it was accepted (a retry would alert everybody twice), whatever fails a moment later.
         body = {"id": alert.id, "status": alert.status, "recipients": alert.recipients}
-        escalate_after = alert.escalate_after_minutes
+        waves = ops.wave_minutes(alert)
         db.session.commit()
         if created:
-            current_app.extensions["alert_tasks"].start(body["id"], escalate_after)
+            current_app.extensions["alert_tasks"].start(body["id"], waves)
         return body
 
 

@@ -22,6 +22,9 @@ EXCLUSION_REASON_LABELS = {
     "duplicate_phone": _l("merged: same phone as another recipient (sent once)"),
     "no_email": _l("no e-mail address"),
     "duplicate_email": _l("merged: same e-mail address as another recipient (sent once)"),
+    # Why an escalation wave did not reach a contact still silent (besides the reasons above).
+    "failed_earlier": _l("an earlier message on this channel failed"),
+    "contact_deleted": _l("deleted from the contacts since"),
 }
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("e-mail"), "voice": _l("voice call")}
 REPLY_ACTION_LABELS = {

@@ -32,7 +32,7 @@ class Alert(db.Model):
     """One SMS call-out: the text as sent, who asked for it, and to whom (its deliveries)."""
 
     __tablename__ = "alerts"
-    __audit__ = {"quiet": {"status", "completed_at", "escalated_at", "request_id"}}
+    __audit__ = {"quiet": {"status", "completed_at", "escalated_at", "request_id", "escalation", "next_wave_at"}}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
@@ -44,7 +44,13 @@ class Alert(db.Model):
     drill: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     require_ack: Mapped[bool] = mapped_column(Boolean, default=False)
     escalate_after_minutes: Mapped[int | None] = mapped_column(Integer)
-    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # when its first wave went out
+    # The escalation waves (SPEC §4), in the order they go out: ``{"after_minutes", "channel"}``,
+    # and once a wave has gone out also ``sent_at`` (ISO 8601, UTC), ``recipients`` (messages it
+    # queued) and ``unreachable`` ({reason: contacts still silent it could not reach}). None: none.
+    escalation: Mapped[list | None] = mapped_column(JSON)
+    # When the next wave that has not gone out is due (None: none left): what the sweep looks for.
+    next_wave_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     status: Mapped[str] = mapped_column(String(16), default="sending", index=True)  # ALERT_STATUSES
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     excluded: Mapped[int] = mapped_column(Integer, default=0)
@@ -65,6 +71,22 @@ class Alert(db.Model):
     def channel_list(self) -> list[str]:
         return list(self.channels or ["sms"])
 
+    @property
+    def waves(self) -> list[dict]:
+        """The escalation waves, each ``{number, after_minutes, channel, due_at, sent_at,
+        recipients, unreachable}`` (``sent_at`` a datetime; None, and ``recipients`` None, until
+        it goes out). Waves are numbered from 1: the alert itself is wave 0."""
+        out = []
+        for number, wave in enumerate(self.escalation or [], start=1):
+            sent_at = wave.get("sent_at")
+            out.append({
+                "number": number, "after_minutes": wave["after_minutes"], "channel": wave["channel"],
+                "due_at": self.created_at + dt.timedelta(minutes=wave["after_minutes"]) if self.created_at else None,
+                "sent_at": dt.datetime.fromisoformat(sent_at) if sent_at else None,
+                "recipients": wave.get("recipients"), "unreachable": dict(wave.get("unreachable") or {}),
+            })
+        return out
+
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", order_by="Delivery.id", lazy="raise")
 
     @hybrid_property
@@ -83,14 +105,18 @@ class Delivery(db.Model):
     __audit__ = False  # high-volume status bookkeeping; the alert itself is audited
     __table_args__ = (
         CheckConstraint("status IN (" + ", ".join(f"'{status}'" for status in DELIVERY_STATUSES) + ")", name="status"),
-        UniqueConstraint("alert_id", "channel", "phone", "email", "kind", name="uq_deliveries_alert_channel_address_kind"),
+        UniqueConstraint("alert_id", "channel", "phone", "email", "kind", "wave", name="uq_deliveries_alert_address_kind_wave"),
         CheckConstraint("channel IN (" + ", ".join(f"'{channel}'" for channel in CHANNELS) + ")", name="channel"),
         Index("ix_deliveries_claim", "alert_id", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
-    kind: Mapped[str] = mapped_column(String(16), default="alert")  # alert, reminder
+    # "alert": the alert on this channel and address (it may be acknowledged, it is counted);
+    # "reminder": the alert again to an address it already went to (an escalation wave).
+    kind: Mapped[str] = mapped_column(String(16), default="alert")
+    # 0: the alert as sent; n: its n-th escalation wave (``Alert.escalation``).
+    wave: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")  # CHANNELS
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     name: Mapped[str] = mapped_column(String(200), default="")

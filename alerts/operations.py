@@ -37,7 +37,7 @@ from incident.models import AlertGroup, Contact, Incident, contact_groups
 from incident.operations import incidents as incident_ops
 from incident.operations.incidents import N_
 from incident.phones import is_mobile, mask_phone, normalise_phone
-from incident.validation import Cleaner, id_list, printable
+from incident.validation import Cleaner, id_list, printable, whole_number
 
 from . import sms
 from .gateways import TWILIO_CALL_STATUSES, TWILIO_STATUSES, gateway_name, two_way
@@ -246,6 +246,67 @@ def _channels(raw, c: Cleaner) -> list[str]:
     return [channel for channel in CHANNELS if channel in raw] or ["sms"]
 
 
+# Escalation waves (SPEC §4): at most this many, each at most a day after the alert.
+MAX_WAVES = 5
+MAX_WAVE_MINUTES = 24 * 60
+
+
+def _escalation(raw, c: Cleaner) -> list[dict] | None:
+    """The escalation waves asked for (``escalation``, or the older ``escalate_after_minutes``: one
+    SMS wave), in the order they go out; every error names the wave and its field
+    (``escalation[1].channel``). None: no escalation."""
+    value = raw.get("escalation")
+    if value is None or value == []:
+        minutes = c.out.get("escalate_after_minutes")
+        if minutes and minutes > MAX_WAVE_MINUTES:
+            c.error("escalate_after_minutes", _l("At most %(n)s minutes.", n=MAX_WAVE_MINUTES))
+        return [{"after_minutes": minutes, "channel": "sms"}] if minutes else None
+    if raw.get("escalate_after_minutes") not in (None, ""):
+        c.error("escalation", _l("Give either escalation or escalate_after_minutes, not both."))
+        return None
+    if not isinstance(value, (list, tuple)):
+        c.error("escalation", _l("A list of waves: {\"after_minutes\": N, \"channel\": \"sms\"}."))
+        return None
+    if len(value) > MAX_WAVES:
+        c.error("escalation", _l("At most %(n)s waves.", n=MAX_WAVES))
+        return None
+    waves: list[dict] = []
+    seen: set[int] = set()
+    for i, item in enumerate(value):
+        where = f"escalation[{i}]"
+        if not isinstance(item, dict):
+            c.error(where, _l("A wave: {\"after_minutes\": N, \"channel\": \"sms\"}."))
+            continue
+        unknown = sorted(set(item) - {"after_minutes", "channel"})
+        if unknown:
+            c.error(where, _l("Unknown field: %(names)s.", names=", ".join(map(str, unknown))))
+        minutes = None
+        if item.get("after_minutes") is None or item.get("after_minutes") == "":
+            c.error(f"{where}.after_minutes", _l("This field is required."))
+        else:
+            minutes = c.run(f"{where}.after_minutes", whole_number, item["after_minutes"], f"{where}.after_minutes", 1)
+        if minutes is not None and minutes > MAX_WAVE_MINUTES:
+            c.error(f"{where}.after_minutes", _l("At most %(n)s minutes.", n=MAX_WAVE_MINUTES))
+            minutes = None
+        elif minutes is not None and minutes in seen:
+            c.error(f"{where}.after_minutes", _l("Another wave goes out after %(n)s minutes: each wave needs its own time.",
+                                                 n=minutes))
+            minutes = None
+        channel = item.get("channel", "sms")
+        if not isinstance(channel, str) or channel not in CHANNELS:
+            c.error(f"{where}.channel", _l("Unknown channel: %(names)s (%(known)s).", names=str(channel)[:20],
+                                           known=", ".join(AVAILABLE_CHANNELS)))
+            channel = None
+        elif channel not in AVAILABLE_CHANNELS:
+            c.error(f"{where}.channel", _l("This channel is not available yet: choose %(known)s.",
+                                           known=", ".join(AVAILABLE_CHANNELS)))
+            channel = None
+        if minutes is not None and channel is not None:
+            seen.add(minutes)
+            waves.append({"after_minutes": minutes, "channel": channel})
+    return sorted(waves, key=lambda wave: wave["after_minutes"]) or None
+
+
 def clean_alert(raw: dict) -> dict:
     c = Cleaner(raw)
     c.text("body", sms.MAX_CHARACTERS, required=True)
@@ -269,10 +330,11 @@ def clean_alert(raw: dict) -> dict:
             c.error("incident_id", _l("No such incident."))
         elif incident.drill:
             data["drill"] = True  # an alert on a drill is a drill
-    if data.get("escalate_after_minutes") and not data.get("require_ack"):
-        c.error("escalate_after_minutes", _l("Escalation needs an acknowledgement to wait for (require_ack)."))
-    if (data.get("escalate_after_minutes") or 0) > 24 * 60:
-        c.error("escalate_after_minutes", _l("At most %(n)s minutes.", n=24 * 60))
+    data["escalation"] = _escalation(raw, c)
+    if not data.get("require_ack"):
+        for name in ("escalate_after_minutes", "escalation"):
+            if raw.get(name) not in (None, "", []):
+                c.error(name, _l("Escalation needs an acknowledgement to wait for (require_ack)."))
     if not (data["groups"] or data["contacts"] or data["area"] is not None) and not any(
         k in c.errors for k in ("groups", "contacts", "area")
     ):
@@ -376,7 +438,7 @@ def call_cost(calls: int, price_per_minute: float) -> float:
 
 def request_fingerprint(raw: dict) -> str:
     keys = ("body", "groups", "contacts", "area", "incident_id", "drill", "require_ack", "transliterate", "escalate_after_minutes",
-            "channels", "subject")
+            "channels", "subject", "escalation")
     return hashlib.sha256(json.dumps({k: raw.get(k) for k in keys}, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -409,13 +471,15 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
     alert = Alert(
         incident_id=data.get("incident_id"), body=text.body, written_body=data["body"],
         transliterate=data["transliterate"], encoding=text.encoding, segments=text.segments, drill=data["drill"],
-        require_ack=data["require_ack"], escalate_after_minutes=data.get("escalate_after_minutes"),
+        require_ack=data["require_ack"], escalate_after_minutes=legacy_escalation(data["escalation"]),
+        escalation=data["escalation"],
         status="sending", recipients=preview.messages, excluded=preview.excluded_count,
         channels=data["channels"], subject=preview.subject if "email" in data["channels"] else None,
         request={"groups": data["groups"], "contacts": data["contacts"], "area": raw.get("area")},
         idempotency_key=idempotency_key, request_hash=fingerprint, gateway=preview.gateway,
         created_by_id=actor_id, created_by=actor, created_at=utcnow(), request_id=current_request_id(),
     )
+    alert.next_wave_at = next_wave_due(alert)
     db.session.add(alert)
     db.session.flush()
     now = alert.created_at
@@ -567,6 +631,7 @@ class Claimed:
     alert_id: int
     channel: str = "sms"
     email: str = ""
+    kind: str = "alert"
 
 
 def claim_next(alert_id: int | None = None, sent: tuple[int, str] | None = None) -> Claimed | None:
@@ -591,7 +656,7 @@ def claim_next(alert_id: int | None = None, sent: tuple[int, str] | None = None)
         update(Delivery).where(Delivery.id == next_id.scalar_subquery(), due)
         .values(status="sending", lease_until=lease, attempts=Delivery.attempts + 1, updated_at=now)
         .returning(Delivery.id, Delivery.phone, Delivery.body, Delivery.attempts, Delivery.alert_id, Delivery.channel,
-                   Delivery.email)
+                   Delivery.email, Delivery.kind)
         .execution_options(synchronize_session=False)
     ).first()
     db.session.commit()
@@ -994,35 +1059,136 @@ def reminder_text(alert: Alert) -> str:
         body = body[: max(len(body) - excess, 0)].rstrip()
 
 
+def legacy_escalation(waves: list[dict] | None) -> int | None:
+    """``escalate_after_minutes`` as the API has always answered it: the minutes of an escalation
+    that is one SMS reminder, else None."""
+    if waves and len(waves) == 1 and waves[0]["channel"] == "sms":
+        return waves[0]["after_minutes"]
+    return None
+
+
+def next_wave_due(alert: Alert) -> dt.datetime | None:
+    """When the alert's first wave that has not gone out is due; None if none is left."""
+    if not alert.require_ack:
+        return None
+    for wave in alert.escalation or []:
+        if not wave.get("sent_at"):
+            return alert.created_at + dt.timedelta(minutes=wave["after_minutes"])
+    return None
+
+
+def wave_minutes(alert: Alert) -> list[int]:
+    """After how many minutes each of the alert's waves that has not gone out is due (the queue
+    schedules the escalation task at each)."""
+    return [wave["after_minutes"] for wave in alert.escalation or [] if not wave.get("sent_at")]
+
+
+# The log is append-only: entries written with earlier wordings keep them; only new ones read these.
+WAVE_TEXT = N_("Escalation: wave %(wave)s of alert #%(id)s by %(channel)s to %(n)s contacts still silent.")
+WAVE_UNREACHABLE_TEXT = N_("Escalation: wave %(wave)s of alert #%(id)s by %(channel)s to %(n)s contacts still silent "
+                           "(%(unreachable)s cannot be reached by %(channel)s).")
+# Why a contact still silent was not reached by a wave, beside the reasons of ``REASONS``.
+WAVE_REASONS = ("failed_earlier", "contact_deleted")
+
+
+def _failed_for_good(channel: str) -> tuple[str, ...]:
+    """The statuses of an earlier message on ``channel`` that make another one there pointless:
+    an SMS or e-mail that failed or was not delivered (invalid number, bounced address). A call
+    nobody answered (busy, no answer: ``undelivered``) is what a reminder call is for."""
+    return ("failed",) if channel == "voice" else FAILED_STATUSES
+
+
+def _address(delivery: Delivery) -> str:
+    return delivery.email.casefold() if delivery.channel == "email" else delivery.phone
+
+
+def channel_text(alert: Alert, channel: str, reminder: bool) -> str:
+    """What a wave sends on ``channel``: the alert's own text to an address it has not gone to (an
+    SMS keeps its reply hint; an e-mail or a call the text as written, with the drill prefix), or
+    on an address it has, the reminder (``reminder_text`` by SMS; ``REMINDER: `` and the text)."""
+    if channel == "sms":
+        return reminder_text(alert) if reminder else alert.body
+    text = email_text(alert.written_body, alert.drill)
+    if reminder:
+        with force_locale(configured_locale()):
+            text = gettext("REMINDER: ") + text
+    return text
+
+
+def _send_wave(alert: Alert, number: int, wave: dict, now: dt.datetime) -> None:
+    """Queue wave ``number`` of ``alert`` to every contact of the alert still silent (neither
+    acknowledged on any channel nor opted out by answering) who can be reached on its channel;
+    count the others by reason on the wave; one entry in the incident's log (not committed)."""
+    channel = wave["channel"]
+    rows = db.session.execute(select(Delivery).where(Delivery.alert_id == alert.id)).scalars().all()
+    person = {d.id: d.contact_id if d.contact_id is not None else -d.id for d in rows}
+    contacts = {person[d.id] for d in rows if d.kind == "alert"}
+    answered = {person[d.id] for d in rows if d.acknowledged_at is not None or d.opted_out_at is not None}
+    failed_here = {person[d.id] for d in rows if d.channel == channel and d.status in _failed_for_good(channel)}
+    addresses_here = {_address(d) for d in rows if d.channel == channel and d.kind == "alert"}
+    unreachable: dict[str, int] = {}
+    targets = []
+    for key in sorted(contacts - answered):
+        reason = "contact_deleted" if key < 0 else "failed_earlier" if key in failed_here else None
+        if reason:
+            unreachable[reason] = unreachable.get(reason, 0) + 1
+        else:
+            targets.append(key)
+    reach = resolve_recipients(None, targets, None, alert.drill, channel)
+    for _contact, reason in reach.left_out:
+        unreachable[reason] = unreachable.get(reason, 0) + 1
+    queued_at = utcnow()  # due at once, whatever clock decided the wave
+    new = []
+    for contact, address in reach.send:
+        reminder = (address.casefold() if channel == "email" else address) in addresses_here
+        new.append({"alert_id": alert.id, "kind": "reminder" if reminder else "alert", "wave": number, "channel": channel,
+                    "contact_id": contact.id, "name": contact.name, "phone": "" if channel == "email" else address,
+                    "email": address if channel == "email" else "", "body": channel_text(alert, channel, reminder),
+                    "status": "queued", "attempts": 0, "next_attempt_at": queued_at, "updated_at": queued_at})
+    if new:
+        db.session.execute(Delivery.__table__.insert(), new)
+        alert.status = "sending"
+        # A contact reached on a channel new to them gets the alert itself there: counted with it.
+        alert.recipients += sum(1 for row in new if row["kind"] == "alert")
+    wave.update(sent_at=now.astimezone(dt.timezone.utc).isoformat(), recipients=len(new), unreachable=unreachable)
+    if number == 1:
+        alert.escalated_at = now
+    if alert.incident_id:
+        incident = incident_ops.lock_incident(alert.incident_id)
+        if incident.status != "closed":
+            from .labels import channel_words
+
+            missing = sum(unreachable.values())
+            incident_ops.append_entry(incident, "system", incident_ops.system_text(
+                WAVE_UNREACHABLE_TEXT if missing else WAVE_TEXT, labels={"channel": channel_words()},
+                wave=number, id=alert.id, channel=channel, n=len(new), unreachable=missing),
+                author=incident_ops.Who(None, "system"), locked=True)
+
+
 def escalate_due(now: dt.datetime | None = None) -> list[int]:
-    """Send one reminder to everybody who has not acknowledged an alert whose escalation time has
-    come (not committed). Returns the alerts escalated."""
+    """Send every escalation wave whose time has come (``_send_wave``), each once: the alert's row
+    lock keeps a second worker (or the sweep) from sending it again. Not committed. Returns the
+    alerts that sent a wave."""
     now = now or utcnow()
     candidates = db.session.execute(
-        select(Alert).where(Alert.require_ack.is_(True), Alert.escalate_after_minutes.is_not(None),
-                            Alert.escalated_at.is_(None)).with_for_update()
+        select(Alert).where(Alert.next_wave_at <= now, Alert.require_ack.is_(True)).order_by(Alert.id)
+        .with_for_update().execution_options(populate_existing=True)
     ).scalars().all()
     escalated = []
     for alert in candidates:
-        if alert.created_at + dt.timedelta(minutes=alert.escalate_after_minutes) > now:
-            continue
-        silent = db.session.execute(
-            select(Delivery).where(Delivery.alert_id == alert.id, Delivery.kind == "alert", Delivery.channel == "sms",
-                                   ~acknowledged_on_any_channel(), Delivery.opted_out_at.is_(None),
-                                   Delivery.status.in_((*PENDING_STATUSES, *REACHED_STATUSES)),
-                                   ~_contact_opted_out())
-        ).scalars().all()
-        text = reminder_text(alert)
-        if silent:
-            queued_at = utcnow()  # due at once, whatever clock decided the escalation
-            db.session.execute(Delivery.__table__.insert(), [
-                {"alert_id": alert.id, "kind": "reminder", "contact_id": d.contact_id, "name": d.name, "phone": d.phone,
-                 "body": text, "status": "queued", "attempts": 0, "next_attempt_at": queued_at, "updated_at": queued_at}
-                for d in silent
-            ])
-            alert.status = "sending"
-        alert.escalated_at = now
-        escalated.append(alert.id)
+        waves = [dict(wave) for wave in alert.escalation or []]
+        sent = False
+        for number, wave in enumerate(waves, start=1):
+            if wave.get("sent_at"):
+                continue
+            if alert.created_at + dt.timedelta(minutes=wave["after_minutes"]) > now:
+                break
+            _send_wave(alert, number, wave, now)
+            sent = True
+        alert.escalation = waves
+        alert.next_wave_at = next_wave_due(alert)
+        if sent:
+            escalated.append(alert.id)
     return escalated
 
 
@@ -1371,6 +1537,24 @@ def email_parts(delivery_id: int, body: str, subject: str) -> EmailParts:
             f'color:#ffffff;text-decoration:none;border-radius:4px">{escape(button)}</a></p>'
             f'<p style="color:#555555;font-size:small">{escape(footer)}</p></body></html>')
     return EmailParts(subject, text, html)
+
+
+def reminded_delivery(delivery_id: int) -> int:
+    """The delivery a reminder repeats (the alert's on the same channel and address), whose
+    acknowledgement link the reminder carries; the delivery itself when it is not a reminder."""
+    reminder = aliased(Delivery)
+    found = db.session.execute(
+        select(Delivery.id).join(reminder, and_(reminder.alert_id == Delivery.alert_id, reminder.channel == Delivery.channel,
+                                                reminder.phone == Delivery.phone, reminder.email == Delivery.email))
+        .where(reminder.id == delivery_id, reminder.kind == "reminder", Delivery.kind == "alert")
+        .order_by(Delivery.wave, Delivery.id).limit(1)
+    ).scalar_one_or_none()
+    return found or delivery_id
+
+
+def reminder_subject(subject: str) -> str:
+    with force_locale(configured_locale()):
+        return (gettext("REMINDER: ") + subject)[:200]
 
 
 def email_subjects(alert_ids) -> dict[int, str]:

@@ -80,7 +80,11 @@ def send_one(app, claimed, gateway, mailer, subjects: dict[int, str], caller=Non
         if claimed.alert_id not in subjects:
             subjects.update(ops.email_subjects([claimed.alert_id]))
             db.session.rollback()
-        parts = ops.email_parts(claimed.id, claimed.body, subjects.get(claimed.alert_id) or "")
+        subject, ack_id = subjects.get(claimed.alert_id) or "", claimed.id
+        if claimed.kind == "reminder":  # an escalation wave again to this address: the first e-mail's link
+            subject, ack_id = ops.reminder_subject(subject), ops.reminded_delivery(claimed.id)
+            db.session.rollback()
+        parts = ops.email_parts(ack_id, claimed.body, subject)
         return mailer().send(claimed.email, parts.subject, parts.text, parts.html, delivery_id=claimed.id)
     if claimed.channel != "sms":
         raise GatewayError(f"no gateway for the channel {claimed.channel!r}", retryable=False)
@@ -314,15 +318,17 @@ def register(app, huey) -> SimpleNamespace:
         for _ in range(app.config["RIADO_SMS_CONCURRENCY"]):
             drain_task(alert_id)
 
-    def start(alert_id: int, escalate_after_minutes: int | None = None) -> bool:
-        """Hand a committed alert to the queue. Its deliveries are already in the database, so a
-        queue that cannot be reached (Redis restarting) delays the alert until the workers take it
-        up (when they find the queue emptied, and at the sweep every minute); it loses nothing,
+    def start(alert_id: int, waves=None) -> bool:
+        """Hand a committed alert to the queue, and wake the escalation task when each of its waves
+        is due (``waves``: after how many minutes, ``ops.wave_minutes``; a single number is one
+        wave). Its deliveries are already in the database, so a queue that cannot be reached
+        (Redis restarting) delays the alert until the workers take it up (when they find the queue
+        emptied, and at the sweep every minute, which sends a wave missed too); it loses nothing,
         and the request that committed the alert must not fail: the client would send it again."""
         try:
             fan_out(alert_id)
-            if escalate_after_minutes:
-                escalate_task.schedule(delay=escalate_after_minutes * 60 + 1)
+            for minutes in ([waves] if isinstance(waves, int) else waves or []):
+                escalate_task.schedule(delay=minutes * 60 + 1)
         except QUEUE_UNAVAILABLE as exc:
             log.warning("alert %s: the queue cannot be reached (%s); the workers will take it up", alert_id, exc)
             return False

@@ -9,7 +9,6 @@ a one-time Idempotency-Key, so a double click or a resubmitted form sends once."
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from babel.numbers import format_currency
@@ -132,10 +131,26 @@ def form_raw() -> dict:
         # The channel boxes: none ticked is an error to show, not SMS by default.
         "channels": request.form.getlist("channels") if request.form.get("channels_shown") else None,
         "subject": (request.form.get("subject") or "").strip(),
-        # The reminder belongs to the acknowledgement: without it, a typed number means nothing.
-        "escalate_after_minutes": (_number(request.form.get("escalate_after_minutes"), "escalate_after_minutes")
-                                   if require_ack else None),
+        # The waves belong to the acknowledgement: without it, a typed number means nothing.
+        "escalation": _waves() if require_ack else [],
     }
+
+
+# How many escalation waves the compose page offers (the API takes up to ``ops.MAX_WAVES``).
+PAGE_WAVES = 3
+
+
+def _waves() -> list[dict]:
+    """The wave rows filled in (minutes and a channel each; a row without minutes is no wave),
+    in the order written; the older single reminder field is one SMS wave."""
+    minutes = request.form.getlist("escalation_minutes")
+    channels = request.form.getlist("escalation_channel")
+    waves = [{"after_minutes": _number(m, "escalation"), "channel": (channels[i] if i < len(channels) else "sms").strip()}
+             for i, m in enumerate(minutes) if m.strip()]
+    legacy = (request.form.get("escalate_after_minutes") or "").strip()
+    if legacy and not waves:
+        waves = [{"after_minutes": _number(legacy, "escalation"), "channel": "sms"}]
+    return waves
 
 
 def sender_notice() -> str | None:
@@ -168,8 +183,11 @@ def render_compose(raw: dict, errors: dict | None = None, code: int = 200, confl
     plain = ops.compose(raw.get("body") or "", False, drill, ack)
     folded = ops.compose(raw.get("body") or "", True, drill, ack)
     known = {"body", "groups", "contacts", "incident_id", "drill", "require_ack", "transliterate",
-             "escalate_after_minutes", "recipients", "channels", "subject"}
-    other = [m for field, messages in errors.items() if field not in known for m in messages]
+             "escalate_after_minutes", "recipients", "channels", "subject", "escalation"}
+    shown_waves = {f"escalation[{i}]{part}" for i in range(PAGE_WAVES) for part in ("", ".after_minutes", ".channel")}
+    other = [m for field, messages in errors.items() if field not in known | shown_waves for m in messages]
+    waves = list(raw.get("escalation") or [])[:PAGE_WAVES]
+    wave_rows = waves + [{"after_minutes": None, "channel": "sms"}] * (PAGE_WAVES - len(waves))
     return render_template(
         "alerts/compose.html", raw=raw, errors=errors, other_errors=other, conflict=conflict,
         incidents=incidents, chosen=chosen, drill=drill, groups=groups, member_counts=contact_ops.group_member_counts(),
@@ -177,7 +195,7 @@ def render_compose(raw: dict, errors: dict | None = None, code: int = 200, confl
         plain=plain, folded=folded, shown=folded if raw.get("transliterate") else plain,
         max_characters=sms.MAX_CHARACTERS, sender_notice=sender_notice(), gateway=ops.current_gateway_name(),
         drill_prefix=ops.drill_prefix().strip(), reply_hint=ops.reply_hint(),
-        channel_words=channel_words(), available_channels=ops.AVAILABLE_CHANNELS,
+        channel_words=channel_words(), available_channels=ops.AVAILABLE_CHANNELS, wave_rows=wave_rows,
     ), code
 
 
@@ -196,7 +214,7 @@ def compose():
     Posted, it answers with step 2, the confirmation, or with the errors beside the fields."""
     if request.method == "GET":
         raw = {"body": "", "groups": [], "contacts": [], "incident_id": id_arg("incident_id"),
-               "drill": False, "require_ack": False, "transliterate": False, "escalate_after_minutes": None}
+               "drill": False, "require_ack": False, "transliterate": False, "escalation": []}
         if _selected_incident(raw) is None:
             raw["incident_id"] = None
         return render_compose(raw)
@@ -255,7 +273,7 @@ def send():
     try:
         alert, created = ops.create_alert(raw, key)
         # Read before the commit: once committed, nothing may fail this answer (see the API).
-        alert_id, escalate_after = alert.id, alert.escalate_after_minutes
+        alert_id, waves = alert.id, ops.wave_minutes(alert)
         db.session.commit()
     except FieldErrors as exc:
         db.session.rollback()
@@ -272,7 +290,7 @@ def send():
         alert_id = alert.id
     if created:
         # No flash saying it is being sent: the alert page says so while it is (``Alert.in_flight``).
-        current_app.extensions["alert_tasks"].start(alert_id, escalate_after)
+        current_app.extensions["alert_tasks"].start(alert_id, waves)
     else:
         flash(_("This alert had already been sent (the form was sent twice); nothing was sent again."), "success")
     return redirect(url_for("alerts.detail", alert_id=alert_id))
@@ -289,18 +307,20 @@ def alert_detail(alert_id: int):
     counts = ops.alert_counts(alert)
     deliveries = db.session.execute(ops.deliveries_query(alert.id)).scalars().all()
     index = {delivery.id: i for i, delivery in enumerate(deliveries)}
-    reminders = db.session.execute(ops.deliveries_query(alert.id, "reminder")).scalars().all() if alert.escalated_at else []
+    waves = alert.waves if alert.require_ack else []
+    reminders = (db.session.execute(ops.deliveries_query(alert.id, "reminder")).scalars().all()
+                 if any(wave["sent_at"] for wave in waves) else [])
     silent = ops.silent_deliveries(alert.id) if alert.require_ack else []
     other_text = ([(index.get(d.id), d, texts) for d, texts in ops.other_text_replies([alert.id])[alert.id]]
                   if alert.require_ack else [])
-    escalate_at = None
-    if alert.require_ack and alert.escalate_after_minutes:
-        escalate_at = alert.created_at + dt.timedelta(minutes=alert.escalate_after_minutes)
+    next_wave = next((wave for wave in waves if not wave["sent_at"]), None)
+    last_wave = next((wave for wave in reversed(waves) if wave["sent_at"]), None)
     incident = db.session.get(Incident, alert.incident_id) if alert.incident_id else None
     left_out, merged = ops.split_exclusions(ops.exclusions(alert.id))
     return render_template(
         "alerts/alert_detail.html", alert=alert, counts=counts, deliveries=deliveries, reminders=reminders,
-        silent=[(index.get(d.id), d) for d in silent], other_text=other_text, escalate_at=escalate_at, incident=incident,
+        silent=[(index.get(d.id), d) for d in silent], other_text=other_text, waves=waves, next_wave=next_wave,
+        last_wave=last_wave, incident=incident,
         exclusion_rows=[(e.name, e.phone, e.reason) for e in left_out], excluded_counts=_reason_counts(left_out),
         merged_rows=[(e.name, e.phone, e.reason) for e in merged], merged_counts=_reason_counts(merged),
         replies=db.session.execute(ops.replies(alert.id)).scalars().all(), opted_out=ops.opted_out_deliveries(alert.id),
