@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from incident.errors import ConflictError, FieldError, FieldErrors
+from incident.collation import hungarian_key
 from incident.extensions import db
 from incident.models import Incident
 from incident.operations import contacts as contact_ops
@@ -199,6 +200,16 @@ def render_compose(raw: dict, errors: dict | None = None, code: int = 200, confl
     ), code
 
 
+def _people(preview) -> list[tuple]:
+    """Who the alert reaches, each contact once with the address it reaches them at on each
+    channel ((contact, {channel: phone or e-mail address})), in the Hungarian order."""
+    people: dict[int, tuple] = {}
+    for channel, reach in preview.by_channel.items():
+        for contact, address in reach.send:
+            people.setdefault(contact.id, (contact, {}))[1][channel] = address
+    return sorted(people.values(), key=lambda row: (hungarian_key(row[0].name), row[0].id))
+
+
 def page_errors(raw: dict, errors: dict) -> dict:
     """The operations' errors as the compose page words them (it offers no area)."""
     errors = {field: list(messages) for field, messages in errors.items()}
@@ -235,6 +246,7 @@ def compose():
         return render_compose(raw, errors, 422)
     return render_template(
         "alerts/confirm.html", raw=raw, data=data, incident=data["incident"], recipients=recipients, text=preview.text,
+        people=_people(preview), messages=preview.messages,
         excluded_counts=preview.excluded_counts,
         excluded_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.left_out],
         merged_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.merged],

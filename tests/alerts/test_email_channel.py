@@ -122,6 +122,10 @@ def test_the_compose_page_sends_by_e_mail_too_and_shows_who_each_channel_reaches
     reach = html.split('data-testid="channel-reach"')[1].split("</ul>")[0]
     assert 'data-channel="email"' in reach and "2 címzett" in reach and "nincs e-mail-cím: 1" in reach
     assert "Hőségriasztás &lt;III. fokozat&gt;" in html  # the subject, escaped
+    # Each person once (Anna by SMS and e-mail, Dénes's landline by e-mail only), messages apart.
+    assert re.search(r'data-testid="recipient-count">(\d+)<', html).group(1) == "4"
+    assert re.search(r'data-testid="message-count">(\d+) ', html).group(1) == "5"
+    assert html.count('data-testid="recipient"') == 4 and 'data-testid="address-email"' in html
     sent = client.post("/alerts/send", data={**form, "csrf_token": csrf_from(html),
                                              "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)})
     assert sent.status_code in (302, 303)
