@@ -264,9 +264,12 @@ class SmtpMailer:
         if wire != recipient:
             local, _, domain = wire.rpartition("@")
             to, recipient = str(Address(display_name=parseaddr(to)[0], username=local, domain=domain)), wire
-        message = build_message(to, subject, text, html, self.sender)
         utf8 = not (recipient.isascii() and self.envelope_from.isascii())
-        data = message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+        try:
+            message = build_message(to, subject, text, html, self.sender)
+            data = message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+        except ValueError as exc:  # a header no message may carry (a line break in the subject…)
+            raise GatewayError(f"the e-mail cannot be built: {exc}", retryable=False) from None
         try:
             self._transaction(recipient, data, utf8)
         except (smtplib.SMTPException, OSError) as exc:

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -316,6 +317,8 @@ def clean_alert(raw: dict) -> dict:
     c.integer("incident_id", minimum=1, default=None)
     c.integer("escalate_after_minutes", minimum=1, default=None)
     c.text("subject", 200)
+    if any(ch in c.out.get("subject", "") for ch in "\r\n\x0b\x0c\x85\u2028\u2029"):
+        c.error("subject", _l("The subject must be one line."))
     data = c.out
     data["channels"] = _channels(raw.get("channels"), c)
     data["groups"] = _ids(raw, "groups", AlertGroup, c)
@@ -943,7 +946,7 @@ def _reply(from_phone: str, text: str, simulated_from: OutboxMessage | None = No
     delivery = db.session.execute(
         select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
         .where(Delivery.phone == phone, Delivery.channel == "sms", may_still_acknowledge(),
-               Delivery.status.in_(REACHED_STATUSES),
+               ~acknowledged_on_any_channel(), Delivery.status.in_(REACHED_STATUSES),
                Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT)
         .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update()
     ).scalar_one_or_none()
@@ -1116,14 +1119,16 @@ def channel_text(alert: Alert, channel: str, reminder: bool) -> str:
 
 
 def _send_wave(alert: Alert, number: int, wave: dict, now: dt.datetime) -> None:
-    """Queue wave ``number`` of ``alert`` to every contact of the alert still silent (neither
-    acknowledged on any channel nor opted out by answering) who can be reached on its channel;
+    """Queue wave ``number`` of ``alert`` to every contact of the alert still silent (not
+    acknowledged on any channel) who can be reached on its channel (SMS: not opted out);
     count the others by reason on the wave; one entry in the incident's log (not committed)."""
     channel = wave["channel"]
     rows = db.session.execute(select(Delivery).where(Delivery.alert_id == alert.id)).scalars().all()
     person = {d.id: d.contact_id if d.contact_id is not None else -d.id for d in rows}
     contacts = {person[d.id] for d in rows if d.kind == "alert"}
-    answered = {person[d.id] for d in rows if d.acknowledged_at is not None or d.opted_out_at is not None}
+    # Acknowledged ends escalation on every channel; an SMS STOP only SMS (an SMS wave leaves
+    # them out as opted out, counted; e-mail and calls still reach a call-out list member).
+    answered = {person[d.id] for d in rows if d.acknowledged_at is not None}
     failed_here = {person[d.id] for d in rows if d.channel == channel and d.status in _failed_for_good(channel)}
     addresses_here = {_address(d) for d in rows if d.channel == channel and d.kind == "alert"}
     unreachable: dict[str, int] = {}
@@ -1176,6 +1181,10 @@ def escalate_due(now: dt.datetime | None = None) -> list[int]:
     ).scalars().all()
     escalated = []
     for alert in candidates:
+        incident = db.session.get(Incident, alert.incident_id) if alert.incident_id else None
+        if incident is not None and incident.status == "closed":
+            alert.next_wave_at = None  # a closed incident's alerts call nobody any more
+            continue
         waves = [dict(wave) for wave in alert.escalation or []]
         sent = False
         for number, wave in enumerate(waves, start=1):
@@ -1471,14 +1480,16 @@ def ack_url(delivery_id: int) -> str:
 
 def delivery_for_token(token: str) -> Delivery | None:
     """The delivery an acknowledgement link names, while the link is valid; None otherwise."""
-    head, _, _mac = (token or "").partition("-")
-    if not head.isdigit() or len(head) > 12 or not hmac.compare_digest(ack_token(int(head)), token):
+    if not re.fullmatch(r"[0-9]{1,12}-[0-9a-f]{32}", token or "", flags=re.ASCII):
+        return None
+    head = token.partition("-")[0]
+    if not hmac.compare_digest(ack_token(int(head)).encode(), token.encode()):
         return None
     delivery = db.session.get(Delivery, int(head))
-    if delivery is None or delivery.kind != "alert":
+    if delivery is None or delivery.kind != "alert" or delivery.channel != "email":
         return None
     alert = db.session.get(Alert, delivery.alert_id)
-    if alert is None or alert.created_at < utcnow() - ACK_LINK_VALID:
+    if alert is None or not alert.require_ack or alert.created_at < utcnow() - ACK_LINK_VALID:
         return None
     return delivery
 
@@ -1519,24 +1530,28 @@ class EmailParts:
     html: str
 
 
-def email_parts(delivery_id: int, body: str, subject: str) -> EmailParts:
-    """One recipient's e-mail: the alert's text and the personal confirmation link, as plain text
-    and as HTML (every text escaped), in the configured language."""
-    from markupsafe import escape
+def email_parts(delivery_id: int, body: str, subject: str, ask: bool = True) -> EmailParts:
+    """One recipient's e-mail: the alert's text and (``ask``: the alert asks for acknowledgement)
+    the personal confirmation link, as plain text and as HTML (every text escaped), in the
+    configured language."""
+    from markupsafe import Markup, escape
 
     url = ack_url(delivery_id)
     with force_locale(configured_locale()):
         confirm = gettext("To confirm that you have received this alert, open this link and press the button:")
         button = gettext("I have received it")
-        footer = gettext("Sent by Riadó, the municipality's alerting service. The link is yours alone.")
-    text = f"{body}\n\n{confirm}\n{url}\n\n-- \n{footer}\n"
-    paragraphs = "".join(f"<p>{escape(part).replace(chr(10), '<br>')}</p>" for part in body.split("\n\n"))
-    html = (f'<!doctype html><html><body style="font-family:sans-serif">{paragraphs}'
-            f"<p>{escape(confirm)}</p>"
-            f'<p><a href="{escape(url)}" style="display:inline-block;padding:8px 16px;background:#0b5394;'
-            f'color:#ffffff;text-decoration:none;border-radius:4px">{escape(button)}</a></p>'
-            f'<p style="color:#555555;font-size:small">{escape(footer)}</p></body></html>')
-    return EmailParts(subject, text, html)
+        footer = (gettext("Sent by Riadó, the municipality's alerting service. The link is yours alone.") if ask
+                  else gettext("Sent by Riadó, the municipality's alerting service."))
+    link_text = f"{confirm}\n{url}\n\n" if ask else ""
+    text = f"{body}\n\n{link_text}-- \n{footer}\n"
+    paragraphs = Markup("").join(Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in part.split("\n")))
+                                 for part in body.split("\n\n"))
+    link_html = Markup(
+        '<p>{}</p><p><a href="{}" style="display:inline-block;padding:8px 16px;background:#0b5394;color:#ffffff;'
+        'text-decoration:none;border-radius:4px">{}</a></p>').format(confirm, url, button) if ask else ""
+    html = Markup('<!doctype html><html><body style="font-family:sans-serif">{}{}'
+                  '<p style="color:#555555;font-size:small">{}</p></body></html>').format(paragraphs, link_html, footer)
+    return EmailParts(subject, text, str(html))
 
 
 def reminded_delivery(delivery_id: int) -> int:
@@ -1557,10 +1572,12 @@ def reminder_subject(subject: str) -> str:
         return (gettext("REMINDER: ") + subject)[:200]
 
 
-def email_subjects(alert_ids) -> dict[int, str]:
+def email_subjects(alert_ids) -> dict[int, tuple[str, bool]]:
+    """Each alert's e-mail subject, and whether it asks for acknowledgement (its e-mails then
+    carry the personal confirmation link)."""
     ids = sorted(set(alert_ids))
-    return {alert_id: subject or "" for alert_id, subject in
-            db.session.execute(select(Alert.id, Alert.subject).where(Alert.id.in_(ids))).all()}
+    return {alert_id: (subject or "", bool(ask)) for alert_id, subject, ask in
+            db.session.execute(select(Alert.id, Alert.subject, Alert.require_ack).where(Alert.id.in_(ids))).all()}
 
 
 # Reconciliation: statuses whose callbacks never came, asked of the provider
@@ -1638,12 +1655,19 @@ SIMULATED_VOICE_ACK_TEXT = N_("SIMULATED key press, made by an officer on the co
 
 
 def delivery_for_call(delivery_id: int, call_sid: str | None) -> Delivery | None:
-    """The voice delivery a call's <Gather> names (locked), if it is one and the call is its own."""
+    """The voice delivery a call's <Gather> names (locked), if it is one and the call is its own.
+    An escalation wave's call again to the same phone (a reminder) answers for the alert's own
+    call to that phone: pressing 1 on it acknowledges the alert."""
     delivery = db.session.get(Delivery, delivery_id, with_for_update=True)
-    if delivery is None or delivery.channel != "voice" or delivery.kind != "alert":
+    if delivery is None or delivery.channel != "voice" or delivery.kind not in ("alert", "reminder"):
         return None
     if call_sid and delivery.provider_sid and delivery.provider_sid != call_sid:
         return None
+    if delivery.kind == "reminder":
+        original = reminded_delivery(delivery.id)
+        if original == delivery.id:
+            return None
+        delivery = db.session.get(Delivery, original, with_for_update=True)
     return delivery
 
 
@@ -1660,9 +1684,11 @@ def acknowledge_by_call(delivery: Delivery, call_sid: str | None, simulated_from
         record_audit(db.session, "simulate", "sms_outbox", simulated_from.id, {
             "to": [None, simulated_from.to], "delivery_id": [None, delivery.id], "text": [None, "1"],
             "alert_id": [None, delivery.alert_id]})
+    # Pressed on a wave's reminder call: the alert's own call to that phone keeps its status.
+    own_call = not (call_sid and delivery.provider_sid and delivery.provider_sid != call_sid)
     if call_sid and not delivery.provider_sid:
         delivery.provider_sid = call_sid  # the key came before the worker recorded the call
-    if STATUS_RANK[delivery.status] < STATUS_RANK["sent"]:
+    if own_call and STATUS_RANK[delivery.status] < STATUS_RANK["sent"]:
         delivery.status, delivery.lease_until = "sent", None
         delivery.sent_at = delivery.sent_at or utcnow()
     if contact_acknowledged(delivery) is not None:

@@ -80,11 +80,11 @@ def send_one(app, claimed, gateway, mailer, subjects: dict[int, str], caller=Non
         if claimed.alert_id not in subjects:
             subjects.update(ops.email_subjects([claimed.alert_id]))
             db.session.rollback()
-        subject, ack_id = subjects.get(claimed.alert_id) or "", claimed.id
+        (subject, ask), ack_id = subjects.get(claimed.alert_id) or ("", False), claimed.id
         if claimed.kind == "reminder":  # an escalation wave again to this address: the first e-mail's link
             subject, ack_id = ops.reminder_subject(subject), ops.reminded_delivery(claimed.id)
             db.session.rollback()
-        parts = ops.email_parts(ack_id, claimed.body, subject)
+        parts = ops.email_parts(ack_id, claimed.body, subject, ask)
         return mailer().send(claimed.email, parts.subject, parts.text, parts.html, delivery_id=claimed.id)
     if claimed.channel != "sms":
         raise GatewayError(f"no gateway for the channel {claimed.channel!r}", retryable=False)

@@ -90,8 +90,9 @@ def inbound():
     with force_locale(current_app.config["RIADO_LOCALE"]):
         replies = {
             "ack": gettext("Thank you, your confirmation is recorded."),
-            "stop": gettext("You will get no more alerts from us. Reply START to receive them again."),
-            "start": gettext("You will receive alerts again."),
+            # An SMS STOP is about SMS: a call-out list member is still called and e-mailed.
+            "stop": gettext("You will get no more SMS alerts from us. Reply START to receive them again."),
+            "start": gettext("You will receive SMS alerts again."),
         }
     return twiml(replies.get(outcome.action))
 
