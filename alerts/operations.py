@@ -371,6 +371,25 @@ class AlertPreview:
         return self.by_channel.get("sms") or next(iter(self.by_channel.values()))
 
     @property
+    def reached(self) -> Recipients:
+        """Who the alert reaches on at least one channel (each contact once, with the phone it
+        is called or texted on, else its address), and who it reaches on none (with the reason
+        of the first channel asked for). On one channel, that channel's recipients."""
+        if len(self.by_channel) == 1:
+            return next(iter(self.by_channel.values()))
+        send: dict[int, tuple[Contact, str]] = {}
+        for recipients in self.by_channel.values():
+            for contact, address in recipients.send:
+                if contact.id not in send or "@" in send[contact.id][1] and "@" not in address:
+                    send[contact.id] = (contact, address)
+        excluded: dict[int, tuple[Contact, str]] = {}
+        for recipients in self.by_channel.values():
+            for contact, reason in recipients.excluded:
+                if contact.id not in send:
+                    excluded.setdefault(contact.id, (contact, reason))
+        return Recipients("any", list(send.values()), list(excluded.values()))
+
+    @property
     def messages(self) -> int:
         """Messages to send, all channels together."""
         return sum(len(r.send) for r in self.by_channel.values())
