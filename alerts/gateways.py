@@ -366,6 +366,21 @@ class TwilioVoiceGateway:
             raise GatewayError(f"no answer from Twilio ({type(exc).__name__})", retryable=True) from None
         return Sent(call.sid)
 
+    def call_status(self, sid: str) -> tuple[str, int | None]:
+        """Twilio's status of a call it placed (its Call resource: queued, ringing, in-progress,
+        completed, busy, no-answer, failed, canceled); the resource carries no error code.
+        GatewayError when Twilio cannot say now."""
+        try:
+            call = self.client.calls(sid).fetch()
+        except TwilioRestException as exc:
+            raise _classify(exc.status, exc.code, exc.msg, VOICE_PERMANENT_CODES) from None
+        except TwilioException as exc:
+            raise _classify(getattr(exc, "status", None), getattr(exc, "code", None), str(exc),
+                            VOICE_PERMANENT_CODES) from None
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise GatewayError(f"no answer from Twilio ({type(exc).__name__})", retryable=True) from None
+        return call.status, None
+
     @classmethod
     def from_config(cls, config: Mapping) -> TwilioVoiceGateway:
         client = Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=_RedirectingHttpClient(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -373,6 +374,25 @@ class AlertPreview:
         return self.by_channel.get("sms") or next(iter(self.by_channel.values()))
 
     @property
+    def reached(self) -> Recipients:
+        """Who the alert reaches on at least one channel (each contact once, with the phone it
+        is called or texted on, else its address), and who it reaches on none (with the reason
+        of the first channel asked for). On one channel, that channel's recipients."""
+        if len(self.by_channel) == 1:
+            return next(iter(self.by_channel.values()))
+        send: dict[int, tuple[Contact, str]] = {}
+        for recipients in self.by_channel.values():
+            for contact, address in recipients.send:
+                if contact.id not in send or "@" in send[contact.id][1] and "@" not in address:
+                    send[contact.id] = (contact, address)
+        excluded: dict[int, tuple[Contact, str]] = {}
+        for recipients in self.by_channel.values():
+            for contact, reason in recipients.excluded:
+                if contact.id not in send:
+                    excluded.setdefault(contact.id, (contact, reason))
+        return Recipients("any", list(send.values()), list(excluded.values()))
+
+    @property
     def messages(self) -> int:
         """Messages to send, all channels together."""
         return sum(len(r.send) for r in self.by_channel.values())
@@ -488,11 +508,16 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
     now = alert.created_at
     # An e-mail's delivery keeps its address, not the contact's phone: an SMS reply from that
     # phone answers the SMS, and what keys on phones (opt-outs, merges) is the SMS channel's.
+    # The channels' rows are interleaved (the first recipient of each, then the second of each…):
+    # the drains claim in id order, so every channel starts at once and goes at the pace of the
+    # others, rather than the e-mails waiting behind every SMS and the calls behind both.
+    per_channel = [[(channel, contact, address) for contact, address in recipients.send]
+                   for channel, recipients in preview.by_channel.items()]
     db.session.execute(Delivery.__table__.insert(), [
         {"alert_id": alert.id, "kind": "alert", "channel": channel, "contact_id": contact.id, "name": contact.name,
          "phone": "" if channel == "email" else address, "email": address if channel == "email" else "",
          "body": preview.text_for(channel), "status": "queued", "attempts": 0, "next_attempt_at": now, "updated_at": now}
-        for channel, recipients in preview.by_channel.items() for contact, address in recipients.send
+        for row in itertools.zip_longest(*per_channel) for channel, contact, address in filter(None, row)
     ])
     excluded = [{"alert_id": alert.id, "channel": channel, "contact_id": contact.id, "name": contact.name,
                  "phone": contact.phone, "reason": reason}
@@ -1495,11 +1520,9 @@ def delivery_for_token(token: str) -> Delivery | None:
 
 
 def contact_acknowledged(delivery: Delivery) -> Delivery | None:
-    """The delivery of the same alert and contact that was acknowledged (on any channel), if any."""
-    if delivery.acknowledged_at is not None:
-        return delivery
+    """The delivery of the same alert and contact that was acknowledged first (on any channel), if any."""
     if delivery.contact_id is None:
-        return None
+        return delivery if delivery.acknowledged_at is not None else None
     return db.session.execute(
         select(Delivery).where(Delivery.alert_id == delivery.alert_id, Delivery.contact_id == delivery.contact_id,
                                Delivery.kind == "alert", Delivery.acknowledged_at.is_not(None))
@@ -1507,11 +1530,21 @@ def contact_acknowledged(delivery: Delivery) -> Delivery | None:
     ).scalar_one_or_none()
 
 
+def _confirmed_here_too(delivery: Delivery, text: str) -> None:
+    """The contact, who had acknowledged on another channel, confirmed on this one as well: kept
+    on this delivery (counted on its channel, as an SMS reply is), while the contact still counts
+    once and the incident's log has the first confirmation only."""
+    if delivery.acknowledged_at is None:
+        delivery.acknowledged_at = utcnow()
+        delivery.ack_text = text
+
+
 def acknowledge_by_link(delivery: Delivery) -> bool:
     """The recipient confirmed through the e-mail's link (not committed). False when the contact
     had acknowledged already, on this channel or another: a contact counts once."""
     delivery = db.session.get(Delivery, delivery.id, with_for_update=True)
     if contact_acknowledged(delivery) is not None:
+        _confirmed_here_too(delivery, "link")
         return False
     delivery.acknowledged_at = utcnow()
     delivery.ack_text = "link"
@@ -1596,14 +1629,19 @@ class Unsettled:
     sid: str
 
 
+# The channels whose provider can be asked a message's status: SMS (Twilio's Message resource)
+# and calls (its Call resource). An e-mail accepted by the SMTP server has nobody to ask.
+RECONCILED_CHANNELS = ("sms", "voice")
+
+
 def unsettled_deliveries(after: dt.timedelta, now: dt.datetime | None = None) -> list[Unsettled]:
-    """SMS the provider took that are still "sent" ``after`` they went out (and were last looked
-    at), within ``RECONCILE_WITHIN``: their status callback was lost, or came while the database
-    was down. The console's messages are not asked about (nobody sent them)."""
+    """SMS and calls the provider took that are still "sent" ``after`` they went out (and were
+    last looked at), within ``RECONCILE_WITHIN``: their status callbacks were lost, or came while
+    the database was down. The console's messages and calls are not asked about (nobody sent them)."""
     now = now or utcnow()
     rows = db.session.execute(
         select(Delivery.id, Delivery.alert_id, Delivery.channel, Delivery.provider_sid)
-        .where(Delivery.status == "sent", Delivery.channel == "sms", Delivery.provider_sid.is_not(None),
+        .where(Delivery.status == "sent", Delivery.channel.in_(RECONCILED_CHANNELS), Delivery.provider_sid.is_not(None),
                ~Delivery.provider_sid.startswith("CONSOLE"), Delivery.sent_at <= now - after,
                Delivery.sent_at >= now - RECONCILE_WITHIN, Delivery.updated_at <= now - after)
         .order_by(Delivery.sent_at, Delivery.id).limit(RECONCILE_BATCH)
@@ -1613,7 +1651,8 @@ def unsettled_deliveries(after: dt.timedelta, now: dt.datetime | None = None) ->
 
 def record_reconciled(results: dict[int, tuple[str, int | None]], now: dt.datetime | None = None) -> dict[int, dict[str, int]]:
     """What the provider said of unsettled deliveries ({delivery id: (its status, error code)}),
-    applied as a status callback would be (never backwards); each asked delivery is marked looked
+    applied as a status callback would be (a call's status mapped by ``TWILIO_CALL_STATUSES``;
+    never backwards); each asked delivery is marked looked
     at (``updated_at``) so that it is asked again only ``RIADO_RECONCILE_AFTER_MINUTES`` later.
     Each alert with changes gets one entry in its incident's log. Returns {alert id: {new status:
     count}}. Not committed."""
@@ -1626,7 +1665,8 @@ def record_reconciled(results: dict[int, tuple[str, int | None]], now: dt.dateti
             continue
         asked[delivery.alert_id] = asked.get(delivery.alert_id, 0) + 1
         before = delivery.status
-        _apply_status(delivery_id, None, status, error_code)
+        _apply_status(delivery_id, None, status, error_code,
+                      TWILIO_CALL_STATUSES if delivery.channel == "voice" else TWILIO_STATUSES)
         delivery.updated_at = now
         if delivery.status != before:
             counts = changed.setdefault(delivery.alert_id, {})
@@ -1692,6 +1732,7 @@ def acknowledge_by_call(delivery: Delivery, call_sid: str | None, simulated_from
         delivery.status, delivery.lease_until = "sent", None
         delivery.sent_at = delivery.sent_at or utcnow()
     if contact_acknowledged(delivery) is not None:
+        _confirmed_here_too(delivery, "1")
         return False
     delivery.acknowledged_at = utcnow()
     delivery.ack_text = "1"

@@ -157,23 +157,28 @@ def drain(app, alert_id: int | None, gateway, mailer=None, caller=None) -> int:
                 db.session.rollback()
 
 
-def reconcile(gateway, after: dt.timedelta, now: dt.datetime | None = None) -> dict[int, dict[str, int]]:
-    """Ask the provider about messages still "sent" ``after`` they went out (their status
-    callbacks never came) and record what it says (``ops.record_reconciled``, committed); the
-    console gateway has nobody to ask. Returns {alert id: {new status: count}}."""
+def reconcile(gateway, after: dt.timedelta, now: dt.datetime | None = None, voice=None) -> dict[int, dict[str, int]]:
+    """Ask the provider about messages and calls still "sent" ``after`` they went out (their
+    status callbacks never came) and record what it says (``ops.record_reconciled``, committed):
+    an SMS of ``gateway`` (its Message resource), a call of ``voice``, the voice gateway (its Call
+    resource); the console gateways have nobody to ask. Returns {alert id: {new status: count}}."""
     rows = ops.unsettled_deliveries(after, now)
     db.session.rollback()  # no transaction open while the provider answers
-    if not rows or not hasattr(gateway, "message_status"):
-        return {}
+    askers = {"sms": getattr(gateway, "message_status", None), "voice": getattr(voice, "call_status", None)}
     results = {}
     for row in rows:
+        ask = askers.get(row.channel)
+        if ask is None:
+            continue
         try:
-            results[row.id] = gateway.message_status(row.sid)
+            results[row.id] = ask(row.sid)
         except GatewayError as exc:
             if exc.retryable:
                 log.warning("delivery %s: the provider could not say its status now (%s)", row.id, exc)
                 continue  # asked again at the next round
             results[row.id] = ("unknown", None)  # the provider does not know it: not asked again soon
+    if not results:
+        return {}
     changed = ops.record_reconciled(results, now)
     db.session.commit()
     for alert_id, counts in changed.items():
@@ -265,13 +270,13 @@ def register(app, huey) -> SimpleNamespace:
 
     @huey.periodic_task(crontab(minute="*"), name="alerts.reconcile")
     def reconcile_task():
-        """Every minute: messages whose status callbacks were lost are asked of the provider."""
+        """Every minute: messages and calls whose status callbacks were lost are asked of the provider."""
         minutes = app.config["RIADO_RECONCILE_AFTER_MINUTES"]
         if not minutes:
             return
         with app.app_context():
             set_actor(None, "worker")
-            reconcile(gateway(), dt.timedelta(minutes=minutes))
+            reconcile(gateway(), dt.timedelta(minutes=minutes), voice=caller())
 
     @huey.periodic_task(crontab(minute="17", hour="3"), name="alerts.housekeeping")
     def housekeeping_task():

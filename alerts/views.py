@@ -237,7 +237,9 @@ def compose():
     except FieldErrors as exc:
         db.session.rollback()
         return render_compose(raw, page_errors(raw, exc.errors), 422)
-    data, recipients = preview.data, preview.recipients
+    # Who gets it on any channel: on more than one, a contact one channel cannot reach (a
+    # landline for SMS) is still reached by another (a call), and is not "left out".
+    data, recipients = preview.data, preview.reached
     if not preview.messages:
         errors = {"recipients": [_("Nobody would receive this alert: every contact chosen is excluded.")]}
         if preview.excluded_counts:
@@ -247,7 +249,7 @@ def compose():
     return render_template(
         "alerts/confirm.html", raw=raw, data=data, incident=data["incident"], recipients=recipients, text=preview.text,
         people=_people(preview), messages=preview.messages,
-        excluded_counts=preview.excluded_counts,
+        excluded_counts={reason: n for reason, n in recipients.counts().items() if n and reason not in ops.MERGED_REASONS},
         excluded_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.left_out],
         merged_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.merged],
         cost=preview.cost, price=current_app.config["RIADO_SMS_PRICE"], costs=preview.costs,

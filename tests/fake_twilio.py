@@ -1,6 +1,7 @@
 """A fake Twilio REST API on 127.0.0.1 for tests and benchmarks: the real twilio SDK talks HTTP to
 it. It accepts Messages.json and Calls.json posts, records them, answers as Twilio does (201 with a
-message or call resource, or an error body with Twilio's code), and can be scripted per phone
+message or call resource, or an error body with Twilio's code), answers GETs of those resources
+with the status a test reported (``report``, ``report_call``), and can be scripted per phone
 number: fail with a permanent error code, answer 429 or 500 a number of times, or be slow. Status
 callbacks (of messages and of calls) and a key pressed during a call (posted to the action of
 the call's <Gather>) can be sent back to the application, signed like Twilio signs them."""
@@ -93,7 +94,7 @@ class FakeTwilio:
         self._sids = itertools.count(1)
         # What the Message resource says of a message (``report``): "sent" until told otherwise.
         self.provider_status: dict[str, tuple[str, int | None]] = {}
-        self.fetched: list[str] = []  # Message resources fetched, in order
+        self.fetched: list[str] = []  # Message and Call resources fetched, in order
         # Message ids of this fake's own, as Twilio's are unique: a second fake on the same
         # database (a benchmark's next case) must not replay the first one's status callbacks.
         self._sid_prefix = secrets.token_hex(4)
@@ -156,8 +157,10 @@ class FakeTwilio:
                 fake.handle_message(self, form)
 
             def do_GET(self):  # noqa: N802
-                # A Message resource (what a client fetches to learn a message's status).
+                # A Message or Call resource (what a client fetches to learn its status).
                 sid = self.path.rsplit("/", 1)[-1].removesuffix(".json")
+                if self.path.endswith(".json") and "/Calls/" in self.path:
+                    return fake.handle_call_fetch(self, sid)
                 with fake.lock:
                     message = next((m for m in fake.messages if m.sid == sid), None)
                     status, error_code = fake.provider_status.get(sid, ("sent", None))
@@ -252,6 +255,28 @@ class FakeTwilio:
         (no status callback is posted: call ``status_callback`` for that)."""
         with self.lock:
             self.provider_status[message.sid] = (status, error_code)
+
+    def report_call(self, call: Call, status: str) -> None:
+        """The call ended up ``status`` (queued, ringing, in-progress, completed, busy, no-answer,
+        failed, canceled): its Call resource says so from now on (no status callback is posted:
+        call ``call_status`` for that)."""
+        with self.lock:
+            self.provider_status[call.sid] = (status, None)
+
+    def handle_call_fetch(self, handler, sid: str) -> None:
+        """GET .../Calls/<sid>.json: the call's resource, its status as ``report_call`` set it
+        ("in-progress" until then: placed, its outcome not known), or 404 for a call it never placed."""
+        with self.lock:
+            call = next((c for c in self.calls if c.sid == sid), None)
+            status, _ = self.provider_status.get(sid, ("in-progress", None))
+            self.fetched.append(sid)
+        if call is None:
+            return handler._answer(404, {"code": 20404, "message": "not found", "status": 404})
+        return handler._answer(200, {
+            "sid": sid, "account_sid": ACCOUNT_SID, "to": call.to, "from": call.sender, "status": status,
+            "direction": "outbound-api", "duration": "41" if status == "completed" else "0", "answered_by": None,
+            "price": None, "date_created": None, "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{sid}.json",
+        })
 
     def _scripted_status(self, to: str, script: Script) -> int | None:
         """The HTTP status a scripted phone (or an outage) is answered with; None: accepted.
