@@ -38,7 +38,7 @@ from incident.logs import current_request_id
 from incident.models import AlertGroup, Contact, Incident, contact_groups
 from incident.operations import incidents as incident_ops
 from incident.operations.incidents import N_
-from incident.phones import is_mobile, mask_phone, normalise_phone
+from incident.phones import is_mobile, mask_email, mask_phone, normalise_phone
 from incident.validation import Cleaner, id_list, printable, whole_number
 
 from . import sms
@@ -70,7 +70,6 @@ MERGED_REASONS = ("duplicate_phone", "duplicate_email")  # another recipient has
 AVAILABLE_CHANNELS = ("sms", "email", "voice")
 # A voice call is estimated at one minute: the text twice and the request to press 1.
 CALL_MINUTES = 1
-CHANNEL_WORDS = {"sms": "SMS", "email": "e-mail", "voice": "voice"}
 
 
 def configured_locale() -> str:
@@ -405,7 +404,7 @@ class AlertPreview:
     @property
     def subject(self) -> str:
         """The e-mail's subject: the one written, else the text's first line."""
-        return email_subject(self.data.get("subject"), self.text_for("email"))
+        return email_subject(self.data.get("subject"), self.text_for("email"), self.data.get("drill", False))
 
     def text_for(self, channel: str) -> str:
         """What a delivery on ``channel`` carries: the SMS as composed; an e-mail's text and a
@@ -424,15 +423,29 @@ class AlertPreview:
         return out
 
 
+def _channel_list(channels) -> str:
+    """The channels in words of the configured language ("SMS + e-mail + hanghívás"), for the log."""
+    from .labels import channel_words
+
+    with force_locale(configured_locale()):
+        words = channel_words()
+        return " + ".join(str(words[channel]) for channel in channels)
+
+
 def email_text(body: str, drill: bool) -> str:
     """An e-mail's text: the drill prefix and what the officer wrote (no SMS reply hint: the
     e-mail carries its own confirmation link)."""
     return (drill_prefix() if drill else "") + body
 
 
-def email_subject(subject: str | None, text: str) -> str:
+def email_subject(subject: str | None, text: str, drill: bool = False) -> str:
+    """The subject written, else the text's first line; a drill's starts with the drill prefix
+    (GYAKORLAT!), whoever wrote it, so that nobody scanning subjects takes it for real."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return (subject or "").strip() or first[:200]
+    subject = (subject or "").strip()
+    if subject and drill and not subject.startswith(drill_prefix().strip()):
+        subject = drill_prefix() + subject
+    return (subject or first)[:200]
 
 
 def preview_alert(raw: dict) -> AlertPreview:
@@ -531,7 +544,7 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
     elif incident is not None:
         incident_ops.append_entry(incident, "system", incident_ops.system_text(
             "Alert #%(id)s sent as %(channels)s: %(n)s messages (%(excluded)s excluded): %(body)s",
-            id=alert.id, channels=" + ".join(CHANNEL_WORDS[channel] for channel in data["channels"]),
+            id=alert.id, channels=_channel_list(data["channels"]),
             n=alert.recipients, excluded=alert.excluded, body=alert.body), locked=True)
     return alert, True
 
@@ -539,6 +552,13 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
 def current_gateway_name() -> str:
     """The name of the gateway alerts go through now (``console``, ``twilio``)."""
     return gateway_name(current_app.config)
+
+
+def mailer_name_now() -> str:
+    """The mailer e-mails go through now (``console``, ``smtp``)."""
+    from .mail import mailer_name
+
+    return mailer_name(current_app.config)
 
 
 # Reading
@@ -1539,10 +1559,31 @@ def _confirmed_here_too(delivery: Delivery, text: str) -> None:
         delivery.ack_text = text
 
 
-def acknowledge_by_link(delivery: Delivery) -> bool:
+SIMULATED_ACK_LINK_TEXT = N_("SIMULATED confirmation, made by an officer on the console outbox, not by the "
+                             "contact: %(name)s acknowledged alert #%(id)s by the e-mail's link.")
+ACK_LINK_PATTERN = re.compile(r"https?://\S+?/ack/[0-9]{1,12}-[0-9a-f]{32}")
+
+
+def hide_ack_links(text: str) -> str:
+    """An e-mail's text with its personal confirmation link replaced by a note (the outbox shows
+    e-mails to everyone signed in: whoever opened the link would confirm in the contact's name)."""
+    with force_locale(configured_locale()):
+        note = gettext("[the recipient's personal confirmation link]")
+    return ACK_LINK_PATTERN.sub(note, text or "")
+
+
+def acknowledge_by_link(delivery: Delivery, simulated_from: OutboxMessage | None = None) -> bool:
     """The recipient confirmed through the e-mail's link (not committed). False when the contact
-    had acknowledged already, on this channel or another: a contact counts once."""
+    had acknowledged already, on this channel or another: a contact counts once.
+
+    ``simulated_from``: the console outbox e-mail an officer confirmed in the contact's place
+    (drills): the log entry is the officer's and says SIMULATED, and the audit trail keeps it."""
     delivery = db.session.get(Delivery, delivery.id, with_for_update=True)
+    simulated = simulated_from is not None
+    if simulated:
+        record_audit(db.session, "simulate", "sms_outbox", simulated_from.id, {
+            "to": [None, simulated_from.to], "delivery_id": [None, delivery.id], "text": [None, "link"],
+            "alert_id": [None, delivery.alert_id]})
     if contact_acknowledged(delivery) is not None:
         _confirmed_here_too(delivery, "link")
         return False
@@ -1551,8 +1592,9 @@ def acknowledge_by_link(delivery: Delivery) -> bool:
     incident = _open_incident_of(delivery)
     if incident is not None:
         incident_ops.append_entry(incident, "communication", incident_ops.system_text(
-            ACK_LINK_TEXT, name=delivery.name or delivery.email, id=delivery.alert_id),
-            author=incident_ops.Who(None, "e-mail"), locked=True)
+            SIMULATED_ACK_LINK_TEXT if simulated else ACK_LINK_TEXT, name=delivery.name or mask_email(delivery.email),
+            id=delivery.alert_id), author=incident_ops.who() if simulated else incident_ops.Who(None, "e-mail"),
+            locked=True)
     return True
 
 

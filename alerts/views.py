@@ -34,7 +34,7 @@ from incident.operations import contacts as contact_ops
 from incident.operations.staff import staff_for
 from incident.security import require_role, sees_personal_data
 from incident.validation import TRUE_WORDS, fold, whole_number
-from incident.web.display import can_write, show_phone
+from incident.web.display import can_write, show_email, show_phone
 from incident.web.paging import paged
 from incident.web.params import id_arg, yes_no_filter_arg
 
@@ -65,6 +65,7 @@ def money(value: float) -> str:
 @bp.context_processor
 def _alert_context():
     return {
+        "hide_ack_links": ops.hide_ack_links,
         "alert_status_words": alert_status_words(),
         "delivery_status_words": delivery_status_words(),
         "reason_words": reason_words(),
@@ -450,6 +451,35 @@ def simulate_key(message_id: int):
               "success")
     else:
         flash(_("Simulated key press 1 from %(who)s: the contact had already acknowledged alert #%(id)s.", who=who,
+                id=alert_id), "error")
+    return redirect(back)
+
+
+@bp.route("/outbox/<int:message_id>/confirm", methods=["POST"], endpoint="simulate_link")
+@require_role("officer")
+def simulate_link(message_id: int):
+    """A SIMULATED confirmation of an e-mail the console recorded, as if its recipient had pressed
+    the button behind the e-mail's link (drills and training); marked SIMULATED in the log."""
+    message = db.get_or_404(OutboxMessage, message_id)
+    back = url_for("alerts.outbox", page=_page_to_return_to())
+    if ops.mailer_name_now() != "console":
+        flash(_("Confirmations can be simulated only with the console mailer; with SMTP real ones arrive."), "error")
+        return redirect(back)
+    delivery = db.session.get(Delivery, message.delivery_id) if message.channel == "email" and message.delivery_id else None
+    if delivery is not None and delivery.kind == "reminder":
+        delivery = db.session.get(Delivery, ops.reminded_delivery(delivery.id))
+    if delivery is None or delivery.kind != "alert" or not db.session.get(Alert, delivery.alert_id).require_ack:
+        db.session.rollback()
+        flash(_("Only an e-mail of an alert that asks for acknowledgement can be confirmed."), "error")
+        return redirect(back)
+    who, alert_id = delivery.name or show_email(delivery.email), delivery.alert_id
+    acknowledged = ops.acknowledge_by_link(delivery, simulated_from=message)
+    db.session.commit()
+    if acknowledged:
+        flash(_("Simulated confirmation by %(who)s: acknowledgement of alert #%(id)s recorded.", who=who, id=alert_id),
+              "success")
+    else:
+        flash(_("Simulated confirmation by %(who)s: the contact had already acknowledged alert #%(id)s.", who=who,
                 id=alert_id), "error")
     return redirect(back)
 

@@ -197,6 +197,7 @@ def test_the_outbox_shows_an_e_mail_as_one_and_offers_no_sms_reply_for_it(app, c
     page = client.get("/alerts/outbox").get_data(as_text=True)
     assert "anna.kovacs@belvaros.example" in page and page.count('data-testid="email-confirm-note"') == 2
     assert 'data-testid="simulate-form"' not in page
+    assert "/ack/" not in page  # nobody signed in may confirm in a recipient's name through the outbox
     message = _outbox_emails(app)[0]
     refused = client.post(f"/alerts/outbox/{message.id}/reply", data={"csrf_token": csrf_from(page), "text": "OK"})
     assert refused.status_code in (302, 303)
@@ -235,3 +236,43 @@ def test_an_smtp_server_down_during_the_alert_loses_nobody(app_factory, smtp_ser
     assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == addresses  # each once
     counts = client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts_by_channel"]
     assert counts["email"]["sent"] == 5 and counts["sms"]["sent"] == 5
+
+
+def test_an_officer_simulates_an_e_mail_confirmation_on_the_outbox_and_the_log_says_so(app, client, api, make_user,
+                                                                                        login):
+    """A drill on the console mailer: the outbox hides the personal links from everyone; an
+    officer's simulated confirmation counts, and the incident's log marks it SIMULATED; a viewer
+    cannot."""
+    from conftest import running_consumer
+
+    headers, _ = api("officer")
+    group = _group(client, headers)
+    incident = client.post("/api/v1/incidents", json={"title": "Törzsgyakorlat", "kind": "other", "severity": "minor",
+                                                      "drill": True, "location": {"type": "Point", "coordinates": [19.05, 47.5]}},
+                           headers=headers).get_json()
+    alert_id = client.post("/api/v1/alerts", json={"body": "Gyakorlat", "groups": [group], "channels": ["email"],
+                                                   "subject": "Riasztási gyakorlat", "require_ack": True,
+                                                   "incident_id": incident["id"]}, headers=headers).get_json()["id"]
+    with running_consumer(app.extensions["huey"]):
+        wait_for(lambda: len(_outbox_emails(app)) == 2)
+        wait_until_idle(app)
+    anna = _outbox_emails(app)[0]
+    assert anna.subject == "GYAKORLAT! Riasztási gyakorlat"  # a drill says so in the subject too
+    signed_in = login(make_user("viewer"))
+    assert signed_in.status_code in (302, 303), signed_in.get_data(as_text=True)[:500]
+    response = client.get("/alerts/outbox")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page[:300]
+    assert "/ack/" not in page and 'data-testid="simulate-link"' not in page
+    token = csrf_from(client.get("/account").get_data(as_text=True))
+    assert client.post(f"/alerts/outbox/{anna.id}/confirm", data={"csrf_token": token}).status_code == 403
+    client.post("/logout", data={"csrf_token": token})
+    login(make_user("officer"))
+    page = client.get("/alerts/outbox").get_data(as_text=True)
+    assert page.count('data-testid="simulate-link"') == 2
+    done = client.post(f"/alerts/outbox/{anna.id}/confirm", data={"csrf_token": csrf_from(page)})
+    assert done.status_code in (302, 303)
+    alert = client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()
+    assert alert["counts"]["acknowledged"] == 1
+    log = client.get(f"/api/v1/incidents/{incident['id']}/log", headers=headers).get_json()["items"]
+    assert any("SZIMULÁLT" in e["text"] and "Kovács Anna" in e["text"] for e in log), [e["text"] for e in log]
