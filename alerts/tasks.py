@@ -166,16 +166,21 @@ def reconcile(gateway, after: dt.timedelta, now: dt.datetime | None = None, voic
     db.session.rollback()  # no transaction open while the provider answers
     askers = {"sms": getattr(gateway, "message_status", None), "voice": getattr(voice, "call_status", None)}
     results = {}
+    unavailable = set()  # channels whose provider cannot answer now: not asked again this round
     for row in rows:
         ask = askers.get(row.channel)
-        if ask is None:
+        if ask is None or row.channel in unavailable:
             continue
         try:
             results[row.id] = ask(row.sid)
         except GatewayError as exc:
             if exc.retryable:
-                log.warning("delivery %s: the provider could not say its status now (%s)", row.id, exc)
-                continue  # asked again at the next round
+                # The provider is down or slow: one warning, and the rest waits for the next round
+                # (each question could take the whole timeout, and the queue's workers are shared).
+                log.warning("delivery %s: the provider could not say its status now (%s); asking again later",
+                            row.id, exc)
+                unavailable.add(row.channel)
+                continue
             results[row.id] = ("unknown", None)  # the provider does not know it: not asked again soon
     if not results:
         return {}
