@@ -157,7 +157,7 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool, channel: str =
     if contact_ids:
         conditions.append(Contact.id.in_(contact_ids))
     if area is not None:
-        conditions.append(func.ST_Within(Contact.location, func.ST_GeomFromWKB(to_element(area).data, 4326)))
+        conditions.append(_inside(area))
     result = Recipients(channel)
     if not conditions:
         return result
@@ -188,6 +188,35 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool, channel: str =
             seen.add(contact.phone)
             result.send.append((contact, contact.phone))
     return result
+
+
+def _inside(area):
+    """The condition that a contact's location lies inside ``area`` (a shapely Polygon or
+    MultiPolygon); a contact without a location is never inside."""
+    return func.ST_Within(Contact.location, func.ST_GeomFromWKB(to_element(area).data, 4326))
+
+
+@dataclass(frozen=True)
+class AreaReach:
+    """Who an alert's area reaches: the contacts whose location is inside it (whether or not a
+    channel can reach them), and of each channel's recipients, how many are inside."""
+
+    contact_ids: frozenset[int]
+    by_channel: dict[str, int]
+
+    @property
+    def contacts(self) -> int:
+        return len(self.contact_ids)
+
+
+def area_reach(area, by_channel: dict[str, Recipients]) -> AreaReach | None:
+    """How many contacts with a location ``area`` holds, and how many of each channel's
+    recipients are among them (None without an area)."""
+    if area is None:
+        return None
+    inside = frozenset(db.session.execute(select(Contact.id).where(_inside(area))).scalars())
+    return AreaReach(inside, {channel: sum(1 for contact, _address in reach.send if contact.id in inside)
+                              for channel, reach in by_channel.items()})
 
 
 def _voice_recipients(result: Recipients, contacts, allowed_in_drill) -> Recipients:
@@ -1457,6 +1486,14 @@ def open_incidents() -> list[Incident]:
     return list(db.session.execute(
         select(Incident).where(Incident.status != "closed").order_by(Incident.created_at.desc(), Incident.id.desc())
     ).scalars())
+
+
+def incidents_with_area(ids) -> set[int]:
+    """Of these incidents, those with an affected area recorded (their areas are not loaded)."""
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return set()
+    return set(db.session.execute(select(Incident.id).where(Incident.id.in_(ids), Incident.area.is_not(None))).scalars())
 
 
 def outbox_query():

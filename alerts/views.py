@@ -9,6 +9,7 @@ a one-time Idempotency-Key, so a double click or a resubmitted form sends once."
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from babel.numbers import format_currency
@@ -29,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from incident.errors import ConflictError, FieldError, FieldErrors
 from incident.collation import hungarian_key
 from incident.extensions import db
+from incident.geo import area_text, parse_area_text
 from incident.models import Incident
 from incident.operations import contacts as contact_ops
 from incident.operations.staff import staff_for
@@ -122,7 +124,7 @@ def form_raw() -> dict:
     """The compose form (or the confirmation's hidden copy of it) as the operations take it."""
     require_ack = _checked("require_ack")
     body = (request.form.get("body") or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    return {
+    raw = {
         "body": body,
         "groups": _ids("groups"),
         "contacts": _ids("contacts"),
@@ -136,6 +138,60 @@ def form_raw() -> dict:
         # The waves belong to the acknowledgement: without it, a typed number means nothing.
         "escalation": _waves() if require_ack else [],
     }
+    raw.update(_area_choice(raw["incident_id"]))
+    return raw
+
+
+# The area: none, the chosen incident's affected area, or one drawn on the map (or pasted as
+# GeoJSON text into the box the map writes into).
+AREA_SOURCES = ("none", "incident", "drawn")
+
+
+def _area_choice(incident_id) -> dict:
+    """The area part of the form: ``area`` as the operations take it (a GeoJSON dict or None),
+    ``area_source``, ``area_text`` (the drawn area's text, kept for the page and the
+    confirmation's hidden field) and ``area_problem``: what is wrong with the choice before the
+    operations check the geometry itself (text that is not JSON, nothing drawn, an incident
+    without an area), shown beside the field.
+
+    The confirmation carries the incident's area as it showed it (``incident_area``), so the send
+    step sends to the area the officer saw even if the incident's area changes in between."""
+    source = (request.form.get("area_source") or "none").strip()
+    text = (request.form.get("area") or "").replace("\r\n", "\n").strip()
+    out = {"area": None, "area_source": source, "area_text": "", "area_problem": None}
+    if source not in AREA_SOURCES:
+        out["area_source"] = "none"
+        out["area_problem"] = _("Choose no area, the incident's affected area, or an area drawn on the map.")
+    elif source == "drawn":
+        out["area_text"] = text
+        if not text:
+            out["area_problem"] = _("Draw the area on the map (or paste it as GeoJSON text), or choose “No area”.")
+            return out
+        value, problem = parse_area_text(text)
+        if problem:
+            out["area_problem"] = problem
+        elif value is None:
+            out["area_problem"] = _("Nothing is drawn: draw the area on the map, or choose “No area”.")
+        else:
+            out["area"] = value
+    elif source == "incident":
+        confirmed = (request.form.get("incident_area") or "").strip()
+        incident = None if confirmed else _selected_incident({"incident_id": incident_id})
+        if confirmed:
+            out["area"], out["area_problem"] = parse_area_text(confirmed)
+        elif incident is None:
+            out["area_problem"] = _("Choose the incident whose affected area the alert goes to.")
+        elif incident.area is None:
+            out["area_problem"] = _("The chosen incident has no affected area recorded: draw the area on the map, "
+                                    "or choose “No area”.")
+        else:
+            out["area"] = json.loads(area_text(incident.area))
+    elif source == "none" and text:
+        # Text in the box with "No area" chosen is not silently dropped (the page's script keeps
+        # the box out of the form unless a drawn area is chosen: only a form without scripts gets here).
+        out["area_problem"] = _("An area is drawn but “No area” is chosen: choose “An area drawn on the map”, "
+                                "or delete the drawing.")
+    return out
 
 
 # How many escalation waves the compose page offers (the API takes up to ``ops.MAX_WAVES``).
@@ -185,11 +241,12 @@ def render_compose(raw: dict, errors: dict | None = None, code: int = 200, confl
     plain = ops.compose(raw.get("body") or "", False, drill, ack)
     folded = ops.compose(raw.get("body") or "", True, drill, ack)
     known = {"body", "groups", "contacts", "incident_id", "drill", "require_ack", "transliterate",
-             "escalate_after_minutes", "recipients", "channels", "subject", "escalation"}
+             "escalate_after_minutes", "recipients", "channels", "subject", "escalation", "area"}
     shown_waves = {f"escalation[{i}]{part}" for i in range(PAGE_WAVES) for part in ("", ".after_minutes", ".channel")}
     other = [m for field, messages in errors.items() if field not in known | shown_waves for m in messages]
     waves = list(raw.get("escalation") or [])[:PAGE_WAVES]
     wave_rows = waves + [{"after_minutes": None, "channel": "sms"}] * (PAGE_WAVES - len(waves))
+    with_area = ops.incidents_with_area(incident.id for incident in incidents)
     return render_template(
         "alerts/compose.html", raw=raw, errors=errors, other_errors=other, conflict=conflict,
         incidents=incidents, chosen=chosen, drill=drill, groups=groups, member_counts=contact_ops.group_member_counts(),
@@ -198,6 +255,9 @@ def render_compose(raw: dict, errors: dict | None = None, code: int = 200, confl
         max_characters=sms.MAX_CHARACTERS, sender_notice=sender_notice(), gateway=ops.current_gateway_name(),
         drill_prefix=ops.drill_prefix().strip(), reply_hint=ops.reply_hint(),
         channel_words=channel_words(), available_channels=ops.AVAILABLE_CHANNELS, wave_rows=wave_rows,
+        with_area=with_area, area_source=raw.get("area_source") or "none",
+        # The chosen incident's area, drawn on the map for reference.
+        reference_area=area_text(chosen.area) if chosen is not None and chosen.id in with_area else "",
     ), code
 
 
@@ -212,11 +272,27 @@ def _people(preview) -> list[tuple]:
 
 
 def page_errors(raw: dict, errors: dict) -> dict:
-    """The operations' errors as the compose page words them (it offers no area)."""
+    """The operations' errors and the area choice's own problem (``_area_choice``), beside the
+    fields of the compose page."""
     errors = {field: list(messages) for field, messages in errors.items()}
-    if "recipients" in errors and not (raw["groups"] or raw["contacts"]):
-        errors["recipients"] = [_("Choose at least one alert group or contact.")]
+    if raw.get("area_problem"):
+        errors.setdefault("area", []).insert(0, raw["area_problem"])
+        # An area was chosen: what is wrong is the area, not a missing choice of recipients.
+        if not (raw["groups"] or raw["contacts"]):
+            errors.pop("recipients", None)
     return errors
+
+
+def _preview(raw: dict):
+    """(the operations' preview of the form, None), or (None, the errors to show beside its fields)."""
+    try:
+        preview = ops.preview_alert(raw)
+    except FieldErrors as exc:
+        db.session.rollback()
+        return None, page_errors(raw, exc.errors)
+    if raw.get("area_problem"):
+        return None, page_errors(raw, {})
+    return preview, None
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")
@@ -226,21 +302,24 @@ def compose():
     Posted, it answers with step 2, the confirmation, or with the errors beside the fields."""
     if request.method == "GET":
         raw = {"body": "", "groups": [], "contacts": [], "incident_id": id_arg("incident_id"),
-               "drill": False, "require_ack": False, "transliterate": False, "escalation": []}
+               "drill": False, "require_ack": False, "transliterate": False, "escalation": [],
+               "area": None, "area_source": "none", "area_text": "", "area_problem": None}
         if _selected_incident(raw) is None:
             raw["incident_id"] = None
         return render_compose(raw)
     raw = form_raw()
     if request.form.get("edit"):  # "Back to editing" on the confirmation
         return render_compose(raw)
-    try:
-        preview = ops.preview_alert(raw)
-    except FieldErrors as exc:
-        db.session.rollback()
-        return render_compose(raw, page_errors(raw, exc.errors), 422)
+    preview, errors = _preview(raw)
+    if errors:
+        return render_compose(raw, errors, 422)
     # Who gets it on any channel: on more than one, a contact one channel cannot reach (a
     # landline for SMS) is still reached by another (a call), and is not "left out".
     data, recipients = preview.data, preview.reached
+    area_reach = ops.area_reach(data["area"], preview.by_channel)
+    if not preview.messages and area_reach is not None and not area_reach.contacts and not (raw["groups"] or raw["contacts"]):
+        return render_compose(raw, {"area": [_("No contact with a location is inside this area, so nobody would "
+                                               "receive this alert.")]}, 422)
     if not preview.messages:
         errors = {"recipients": [_("Nobody would receive this alert: every contact chosen is excluded.")]}
         if preview.excluded_counts:
@@ -258,7 +337,8 @@ def compose():
         idempotency_key=str(uuid.uuid4()), sender_notice=sender_notice() if data["require_ack"] else None,
         gateway=preview.gateway, by_channel=preview.by_channel, channel_words=channel_words(),
         channel_reach=[(code, len(reach.send), _left_out_by_reason(reach)) for code, reach in preview.by_channel.items()],
-        subject=preview.subject,
+        subject=preview.subject, area_reach=area_reach,
+        area_json=json.dumps(raw["area"]) if area_reach is not None else "",
     )
 
 
@@ -285,6 +365,8 @@ def send():
     key = (request.form.get("idempotency_key") or "").strip()
     if not key or len(key) > 200:
         abort(400)
+    if raw.get("area_problem"):
+        return render_compose(raw, _preview(raw)[1], 422)
     try:
         alert, created = ops.create_alert(raw, key)
         # Read before the commit: once committed, nothing may fail this answer (see the API).

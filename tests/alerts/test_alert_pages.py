@@ -297,7 +297,7 @@ def test_errors_are_shown_beside_the_fields(app, client, officer_headers, make_u
     nobody = compose(client, body="Riasztás")
     html = nobody.get_data(as_text=True)
     assert nobody.status_code == 422
-    assert "Válasszon legalább egy riasztási csoportot vagy kapcsolattartót." in html.split('id="recipients-error"')[1]
+    assert "Válasszon legalább egy csoportot, kapcsolattartót vagy területet." in html.split('id="recipients-error"')[1]
     assert "Riasztás</textarea>" in html  # what was typed stays
 
     too_long = compose(client, body="á" * 1601, groups=str(people["group"]))

@@ -3,6 +3,7 @@ the map files (Leaflet, vendored) only on pages that show a map, and its stylesh
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,8 +13,10 @@ from conftest import csrf_from
 SCRIPTS = Path(__file__).resolve().parents[2] / "incident" / "static" / "js"
 SHARED = "/static/js/riado.js"
 POINT = {"type": "Point", "coordinates": [19.0493, 47.4957]}
+AREA = {"type": "Polygon", "coordinates": [[[19.04, 47.49], [19.06, 47.49], [19.06, 47.50], [19.04, 47.50], [19.04, 47.49]]]}
 # An element that a page script turns into a map.
-MAP_ELEMENTS = ("data-location-picker", "data-location-map", "data-incident-map", "data-riado-map", "data-area-editor")
+MAP_ELEMENTS = ("data-location-picker", "data-location-map", "data-incident-map", "data-riado-map", "data-area-editor",
+                "data-area-picker", "data-area-map")
 
 
 class _Assets(HTMLParser):
@@ -65,6 +68,8 @@ def _pages(client, api, make_user, login) -> dict:
     compose = client.get("/alerts/new").get_data(as_text=True)
     pages["/alerts/new (confirm)"] = client.post("/alerts/new", data={
         "csrf_token": csrf_from(compose), "body": "Próba", "groups": str(group)})
+    pages["/alerts/new (confirm with an area)"] = client.post("/alerts/new", data={
+        "csrf_token": csrf_from(compose), "body": "Próba", "area_source": "drawn", "area": json.dumps(AREA)})
     return pages
 
 

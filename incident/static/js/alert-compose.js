@@ -12,6 +12,14 @@
  *     Choosing a drill incident ticks and locks the drill checkbox (the server makes it a drill
  *     anyway); the reminder field and the replies notice show only with "require acknowledgement".
  *
+ *   <fieldset data-area-choice> (in the compose form)
+ *     The area's source: "the chosen incident's affected area" is offered only while the incident
+ *     chosen has one (its id in data-incidents-with-area), and that area is shown on the map
+ *     ([data-area-picker], location-picker.js) for reference, fetched from the incidents API
+ *     (data-incident-url, the id at its end). Drawing or pasting an area chooses "an area drawn on
+ *     the map"; deleting it all goes back to "no area". The GeoJSON box is sent only with a drawn
+ *     area chosen, so a drawing kept aside while another choice is tried is not sent.
+ *
  *   <fieldset data-contact-picker>
  *     A filter box over the contact checkboxes (accents and case ignored); Enter in it does not
  *     send the form.
@@ -215,6 +223,97 @@
     update();
   }
 
+  function areaChoice(form, fieldset) {
+    var incident = form.querySelector("#incident_id");
+    var box = fieldset.querySelector("textarea[name=area]");
+    var option = fieldset.querySelector("[data-incident-area-option]");
+    var map = fieldset.querySelector("[data-area-picker]");
+    var url = map ? map.getAttribute("data-incident-url") || "" : "";
+    var latest = 0;
+
+    function radio(value) {
+      return fieldset.querySelector("input[name=area_source][value=" + value + "]");
+    }
+
+    function choose(value) {
+      var input = radio(value);
+      if (input) {
+        input.checked = true;
+      }
+    }
+
+    function chosen() {
+      var input = fieldset.querySelector("input[name=area_source]:checked");
+      return input ? input.value : "none";
+    }
+
+    function reference(area) {
+      if (map) {
+        map.dispatchEvent(new CustomEvent("riado:reference-area", { detail: { area: area } }));
+      }
+    }
+
+    // The ids of the incidents listed that have an affected area.
+    var withArea = (fieldset.getAttribute("data-incidents-with-area") || "").split(/\s+/).filter(Boolean);
+
+    function selectedHasArea() {
+      return Boolean(incident && incident.value && withArea.indexOf(incident.value) >= 0);
+    }
+
+    function syncIncident(fetchArea) {
+      var has = selectedHasArea();
+      if (option) {
+        option.hidden = !has;
+        if (!has && chosen() === "incident") {
+          choose(box && box.value.trim() ? "drawn" : "none");
+        }
+      }
+      if (!fetchArea) {
+        return; // the page came with the chosen incident's area drawn
+      }
+      var mine = ++latest;
+      if (!has || !url) {
+        reference(null);
+        return;
+      }
+      Riado.getJson(url.replace(/\/0$/, "/" + encodeURIComponent(incident.value))).then(function (record) {
+        if (mine === latest) {
+          reference(record && record.area ? record.area : null);
+        }
+      }).catch(function () {
+        if (mine === latest) {
+          reference(null); // the choice still works; only the picture is missing
+        }
+      });
+    }
+
+    if (box) {
+      box.addEventListener("input", function () {
+        if (box.value.trim()) {
+          choose("drawn");
+        } else if (chosen() === "drawn") {
+          choose("none");
+        }
+      });
+    }
+    if (incident) {
+      incident.addEventListener("change", function () {
+        syncIncident(true);
+      });
+    }
+    form.addEventListener("submit", function () {
+      if (box) {
+        box.disabled = chosen() !== "drawn";
+      }
+    });
+    window.addEventListener("pageshow", function () {
+      if (box) {
+        box.disabled = false; // back from the confirmation: the box is the form's again
+      }
+    });
+    syncIncident(false);
+  }
+
   function contactPicker(fieldset) {
     var tools = fieldset.querySelector("[data-picker-tools]");
     var filter = fieldset.querySelector("input[type=search]");
@@ -269,6 +368,12 @@
 
   Riado.ready(function () {
     each("form[data-compose]", composeForm);
+    each("form[data-compose]", function (form) {
+      var fieldset = form.querySelector("[data-area-choice]");
+      if (fieldset) {
+        areaChoice(form, fieldset);
+      }
+    });
     each("[data-contact-picker]", contactPicker);
   });
 }());

@@ -1,4 +1,5 @@
-/* Riadó: the location picker of the contact and resource forms, and read-only location maps.
+/* Riadó: the location picker of the contact, resource and incident forms, the area picker of the
+ * alert's compose page, and read-only location and area maps.
  *
  * No inline script anywhere (the CSP is script-src 'self'): this file finds its elements by
  * data attributes.
@@ -17,6 +18,17 @@
  *   FeatureCollection; the server joins its shapes into one area) and what is pasted into it is
  *   drawn. It is the only thing sent, so the form works the same with or without the map. While
  *   a shape is being drawn, edited or deleted, a click on the map does not move the location.
+ *
+ *   <div data-area-picker data-area-input="id" data-draw-labels='{JSON}' data-tile-url …
+ *        [data-reference-area="GeoJSON"]></div>
+ *     The same drawing of an area without a location (the alert's compose page): the map opens
+ *     on the municipality (data-centre-lat/-lon, data-zoom) or on what is drawn. The reference
+ *     area (the chosen incident's affected area) is shown dashed, not editable; an event
+ *     "riado:reference-area" on the element with detail {area: GeoJSON or null} replaces it.
+ *     Each change of the drawing fires "input" on the textarea, as typing there does.
+ *
+ *   <div data-area-map data-area="GeoJSON" data-tile-url … ></div>
+ *     A read-only map of an area (the alert's confirmation).
  *
  *   <div data-location-map data-lat data-lon data-tile-url … ></div>
  *     A map with one fixed marker.
@@ -71,6 +83,20 @@
     return valid(lat, lon) ? [lat, lon] : [47.5, 19.05];
   }
 
+  // The chosen incident's area beside the one being drawn: dashed, lighter, not a shape to edit.
+  var REFERENCE_STYLE = { color: "#7a4b00", weight: 2, dashArray: "6 5", fillColor: "#7a4b00", fillOpacity: 0.06 };
+
+  function areaLayer(geojson, style) {
+    if (!Riado.polygonsOf(geojson).length) {
+      return null;
+    }
+    try {
+      return window.L.geoJSON(geojson, { style: style, interactive: false });
+    } catch (e) {
+      return null; // not coordinates: nothing to show
+    }
+  }
+
   function areaDrawing(el, map, point) {
     var L = window.L;
     var input = document.getElementById(el.getAttribute("data-area-input") || "");
@@ -114,6 +140,7 @@
       input.value = drawn.getLayers().length ? JSON.stringify(drawn.toGeoJSON()) : "";
       count();
       el.setAttribute("data-changed", "true");
+      input.dispatchEvent(new Event("input", { bubbles: true }));
     }
 
     map.addControl(new L.Control.Draw({
@@ -144,7 +171,46 @@
     });
     load(input.value);
     show();
-    return { busy: function () { return busy; } };
+    return { busy: function () { return busy; }, shapes: function () { return drawn.getLayers().length; } };
+  }
+
+  function areaPicker(el) {
+    var map = Riado.smallMap(el, defaultCentre(el));
+    var reference = null;
+    var area = areaDrawing(el, map, function () { return null; });
+
+    function showReference(geojson) {
+      if (reference) {
+        map.removeLayer(reference);
+      }
+      reference = areaLayer(geojson, REFERENCE_STYLE);
+      el.setAttribute("data-has-reference", reference ? "true" : "false");
+      if (!reference) {
+        return;
+      }
+      reference.addTo(map);
+      reference.bringToBack();
+      if (!(area.shapes && area.shapes())) {
+        // Nothing drawn yet: the incident's area is where the officer will want to draw.
+        map.fitBounds(reference.getBounds(), { padding: [24, 24], maxZoom: 17, animate: false });
+      }
+    }
+
+    showReference(Riado.parseJson(el.getAttribute("data-reference-area"), null));
+    el.addEventListener("riado:reference-area", function (event) {
+      showReference(event.detail ? event.detail.area : null);
+    });
+    el.setAttribute("data-ready", "true");
+  }
+
+  function areaMap(el) {
+    var layer = areaLayer(Riado.parseJson(el.getAttribute("data-area"), null), Riado.AREA_STYLE);
+    var map = Riado.smallMap(el, defaultCentre(el));
+    if (layer) {
+      layer.addTo(map);
+      map.fitBounds(layer.getBounds(), { padding: [16, 16], maxZoom: 17, animate: false });
+    }
+    el.setAttribute("data-ready", "true");
   }
 
   function picker(el) {
@@ -245,5 +311,7 @@
   Riado.ready(function () {
     Riado.each("[data-location-picker]", picker);
     Riado.each("[data-location-map]", viewMap);
+    Riado.each("[data-area-picker]", areaPicker);
+    Riado.each("[data-area-map]", areaMap);
   });
 }());
