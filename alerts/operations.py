@@ -683,7 +683,7 @@ def alerts_awaiting_ack_query(drill: bool | None = None):
     still get one (not those of a closed incident), newest first."""
     return alerts_query(drill).where(
         ~Alert.in_flight, Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT, incident_not_closed(),
-        exists().where(Delivery.alert_id == Alert.id, may_still_acknowledge()),
+        exists().where(Delivery.alert_id == Alert.id, may_still_acknowledge(), ~acknowledged_on_any_channel()),
     )
 
 
@@ -1432,7 +1432,7 @@ def empty_counts() -> dict[str, int]:
     return {**{s: 0 for s in DELIVERY_STATUSES}, "acknowledged": 0, "opted_out": 0}
 
 
-def _contact_key():
+def contact_key():
     """Who a delivery is for: its contact, or (a contact deleted since) the delivery itself."""
     return func.coalesce(Delivery.contact_id, -Delivery.id)
 
@@ -1461,7 +1461,7 @@ def delivery_counts_for(alert_ids, by_channel: bool = False) -> dict[int, dict]:
         figures["acknowledged"] += acks
         figures["opted_out"] += opted_out
     out_acks = db.session.execute(
-        select(Delivery.alert_id, func.count(func.distinct(_contact_key())))
+        select(Delivery.alert_id, func.count(func.distinct(contact_key())))
         .where(Delivery.alert_id.in_(ids), Delivery.kind == "alert", Delivery.acknowledged_at.is_not(None))
         .group_by(Delivery.alert_id)
     ).all()

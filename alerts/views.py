@@ -443,9 +443,13 @@ def _reason_counts(exclusions) -> dict:
 
 
 def _awaiting(alert: Alert, deliveries) -> bool:
-    """Whether an acknowledgement may still come (the page keeps polling for it)."""
+    """Whether an acknowledgement may still come (the page keeps polling for it): from a contact
+    who has not acknowledged on any channel, on a delivery that did not fail nor was opted out of."""
+    deliveries = list(deliveries)
+    acknowledged = {d.contact_id for d in deliveries if d.acknowledged_at is not None and d.contact_id is not None}
     return alert.require_ack and any(
-        d.acknowledged_at is None and d.opted_out_at is None and d.status not in FAILED_STATUSES for d in deliveries
+        d.acknowledged_at is None and d.contact_id not in acknowledged and d.opted_out_at is None
+        and d.status not in FAILED_STATUSES for d in deliveries
     )
 
 

@@ -349,7 +349,11 @@ def from_environment() -> dict:
         "RIADO_VOICE_NAME": (os.environ.get("RIADO_VOICE_NAME") or "").strip() or None,
         # SMS delivery (alerts wing)
         "RIADO_SMS_CONCURRENCY": _whole_number("RIADO_SMS_CONCURRENCY", 4),
-        "RIADO_SMS_MAX_ATTEMPTS": _whole_number("RIADO_SMS_MAX_ATTEMPTS", 6),
+        # Attempts before a message that keeps being refused for now (429, 5xx, SMTP 4xx, no
+        # answer) is recorded as failed: 1, 2, 4, 8, 16 s, then every 30 s, so about half an hour,
+        # and a provider or mail server down for a while loses nobody. A refusal no retry will
+        # change (an invalid number, SMTP 5xx) fails at once.
+        "RIADO_SMS_MAX_ATTEMPTS": _whole_number("RIADO_SMS_MAX_ATTEMPTS", 60),
         "RIADO_SMS_VALIDITY_SECONDS": _whole_number("RIADO_SMS_VALIDITY_SECONDS", 900),
         "RIADO_SMS_LEASE_SECONDS": _whole_number("RIADO_SMS_LEASE_SECONDS", 60),
         "RIADO_SMS_TIMEOUT_SECONDS": _whole_number("RIADO_SMS_TIMEOUT_SECONDS", 15),

@@ -276,3 +276,21 @@ def test_an_officer_simulates_an_e_mail_confirmation_on_the_outbox_and_the_log_s
     assert alert["counts"]["acknowledged"] == 1
     log = client.get(f"/api/v1/incidents/{incident['id']}/log", headers=headers).get_json()["items"]
     assert any("SZIMULÁLT" in e["text"] and "Kovács Anna" in e["text"] for e in log), [e["text"] for e in log]
+
+
+def test_a_message_refused_for_now_is_retried_for_about_half_an_hour(app, client, api):
+    """A mail server (or Twilio) refusing for a few minutes must not fail the alert's messages for
+    good: by default a refusal for now is retried ~30 minutes (60 attempts), a permanent one not."""
+    from incident.extensions import db
+
+    from alerts import operations as ops
+
+    headers, _ = api("officer")
+    group = _group(client, headers)
+    client.post("/api/v1/alerts", json={"body": "Próba", "groups": [group], "channels": ["email"]}, headers=headers)
+    with app.app_context():
+        first, second = ops.claim_next(), ops.claim_next()
+        assert ops.record_failure(first.id, 7, 451, "4.3.0 try again later", retryable=True) is True  # ~1 min in
+        assert sum(ops.backoff_seconds(n) for n in range(1, app.config["RIADO_SMS_MAX_ATTEMPTS"])) >= 25 * 60
+        assert ops.record_failure(second.id, 1, 550, "5.1.1 no such user", retryable=False) is False
+        db.session.remove()

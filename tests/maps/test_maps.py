@@ -624,3 +624,26 @@ def test_the_incident_page_links_to_the_area_editor(client, make_user, login):
     login(make_user("officer"))
     html = client.get(f"/incidents/{flood['id']}").get_data(as_text=True)
     assert f'href="/map/incidents/{flood["id"]}/area"' in html
+
+
+def test_the_wall_counts_people_not_messages_on_an_alert_of_several_channels(app, client, officer, viewer):
+    """Two people reached by SMS and e-mail, one of whom confirmed by the e-mail's link: the wall
+    says 1 / 2 (not 1 / 4), and the alert no longer waits for that person's SMS answer."""
+    from alerts.models import Delivery
+    from incident.extensions import db
+
+    group = client.post("/api/v1/groups", json={"name": "Kettős csatorna"}, headers=officer).get_json()
+    for name, phone, email in (("Kovács Júlia", "+36305550111", "julia@belvaros.example"),
+                               ("Nagy Péter", "+36205550112", "peter@belvaros.example")):
+        assert client.post("/api/v1/contacts", json={"name": name, "phone": phone, "email": email,
+                                                     "groups": [group["id"]]}, headers=officer).status_code == 201
+    sent = client.post("/api/v1/alerts", json={"body": "Riasztás", "groups": [group["id"]], "require_ack": True,
+                                               "channels": ["sms", "email"]}, headers=officer)
+    assert sent.status_code == 202, sent.get_json()
+    with app.app_context():
+        julia_email = db.session.query(Delivery).filter_by(alert_id=sent.get_json()["id"], channel="email",
+                                                           name="Kovács Júlia").one()
+        julia_email.acknowledged_at = julia_email.next_attempt_at
+        db.session.commit()
+    counts = {c["key"]: c for c in client.get("/api/v1/map/summary", headers=viewer).get_json()["counts"]}
+    assert counts["acknowledged"]["value"] == "1 / 2"
