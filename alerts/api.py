@@ -132,6 +132,8 @@ class WaveOut(Out):
     due_at = fields.DateTime(metadata={"description": "when it goes out (the alert's time + after_minutes)"})
     sent_at = fields.DateTime(allow_none=True, metadata={"description": "when it went out; null: not yet"})
     recipients = fields.Integer(allow_none=True, metadata={"description": "messages it sent to contacts still silent"})
+    stopped_at = fields.DateTime(allow_none=True, metadata={"description": "when an officer stopped the escalation "
+                                                                         "before this wave went out; null: not stopped"})
     unreachable = fields.Dict(keys=fields.String(), values=fields.Integer(),
                               metadata={"description": "contacts still silent it could not reach on its channel, by "
                                                        "reason (no_email, not_mobile, opted_out, failed_earlier…)"})
@@ -313,6 +315,17 @@ class Alerts(MethodView):
 @blp.response(200, AlertOut)
 def get_alert(alert_id):
     """An alert with its delivery and acknowledgement counts."""
+    return with_counts(db.get_or_404(Alert, alert_id))
+
+
+@blp.route("/<int:alert_id>/escalation/stop", methods=["POST"])
+@blp.response(200, AlertOut)
+@require_role("officer")
+def stop_escalation(alert_id):
+    """Stop the alert's escalation waves that have not gone out (a false alarm, a situation over):
+    they are kept with ``stopped_at``, and the incident's log says who stopped them."""
+    ops.stop_escalation(alert_id)
+    db.session.commit()
     return with_counts(db.get_or_404(Alert, alert_id))
 
 

@@ -283,18 +283,36 @@ def _say(verb, text: str, words: CallWords) -> None:
         verb.say(text, language=words.language)
 
 
-def call_twiml(text: str, gather_url: str, words: CallWords) -> str:
-    """The call: within a <Gather> of one key (posted to ``gather_url``) the alert's text twice,
-    then the request to press 1; without a key, a short goodbye. Built with VoiceResponse, so
-    the text is escaped whatever it holds."""
+# Twilio takes inline TwiML (the Calls resource's Twiml parameter) of at most 4,000 characters.
+TWIML_LIMIT = 4000
+
+
+def _call(text: str, times: int, gather_url: str, words: CallWords) -> str:
     answer = VoiceResponse()
     gather = answer.gather(num_digits=1, action=gather_url, method="POST", timeout=GATHER_SECONDS)
-    _say(gather, text, words)
-    _say(gather, text, words)
+    for _ in range(times):
+        _say(gather, text, words)
     _say(gather, words.prompt, words)
     _say(answer, words.goodbye, words)
     answer.hangup()
     return answer.to_xml()
+
+
+def call_twiml(text: str, gather_url: str, words: CallWords) -> str:
+    """The call: within a <Gather> of one key (posted to ``gather_url``) the alert's text twice,
+    then the request to press 1; without a key, a short goodbye. Built with VoiceResponse, so
+    the text is escaped whatever it holds. A text too long for Twilio's inline TwiML is said once,
+    and if even that is too long, cut at a word (the rest of the text is in the SMS or e-mail)."""
+    for times in (2, 1):
+        twiml = _call(text, times, gather_url, words)
+        if len(twiml) <= TWIML_LIMIT:
+            return twiml
+    cut = text
+    while len(twiml) > TWIML_LIMIT and cut:
+        keep = max(len(cut) - (len(twiml) - TWIML_LIMIT) - 2, 0)
+        cut = cut[:keep].rsplit(" ", 1)[0] if " " in cut[:keep] else cut[:keep]
+        twiml = _call(cut + " …", 1, gather_url, words)
+    return twiml
 
 
 def thanks_twiml(words: CallWords) -> str:

@@ -74,16 +74,18 @@ class Alert(db.Model):
     @property
     def waves(self) -> list[dict]:
         """The escalation waves, each ``{number, after_minutes, channel, due_at, sent_at,
-        recipients, unreachable}`` (``sent_at`` a datetime; None, and ``recipients`` None, until
-        it goes out). Waves are numbered from 1: the alert itself is wave 0."""
+        recipients, unreachable, stopped_at}`` (``sent_at`` a datetime; None, and ``recipients``
+        None, until it goes out; ``stopped_at``: an officer stopped the escalation before it went
+        out). Waves are numbered from 1: the alert itself is wave 0."""
         out = []
         for number, wave in enumerate(self.escalation or [], start=1):
-            sent_at = wave.get("sent_at")
+            sent_at, stopped_at = wave.get("sent_at"), wave.get("stopped_at")
             out.append({
                 "number": number, "after_minutes": wave["after_minutes"], "channel": wave["channel"],
                 "due_at": self.created_at + dt.timedelta(minutes=wave["after_minutes"]) if self.created_at else None,
                 "sent_at": dt.datetime.fromisoformat(sent_at) if sent_at else None,
                 "recipients": wave.get("recipients"), "unreachable": dict(wave.get("unreachable") or {}),
+                "stopped_at": dt.datetime.fromisoformat(stopped_at) if stopped_at else None,
             })
         return out
 

@@ -31,7 +31,7 @@ from incident.audit import current_actor
 from incident.collation import hungarian_key
 from incident.audit import record as record_audit
 from incident.database import utcnow
-from incident.errors import ConflictError, FieldError, FieldErrors
+from incident.errors import ConflictError, FieldError, FieldErrors, NotFound
 from incident.extensions import db
 from incident.geo import area_from_geojson, to_element
 from incident.logs import current_request_id
@@ -1149,15 +1149,44 @@ def next_wave_due(alert: Alert) -> dt.datetime | None:
     if not alert.require_ack:
         return None
     for wave in alert.escalation or []:
-        if not wave.get("sent_at"):
+        if not wave.get("sent_at") and not wave.get("stopped_at"):
             return alert.created_at + dt.timedelta(minutes=wave["after_minutes"])
     return None
+
+
+STOPPED_TEXT = N_("Escalation of alert #%(id)s stopped by an officer: %(n)s waves will not go out.")
+
+
+def stop_escalation(alert_id: int) -> int:
+    """Stop the alert's waves that have not gone out (a false alarm, a situation over), under the
+    alert's row lock so that a wave going out at that moment goes or is stopped, not both; one
+    entry in the incident's log. Returns how many were stopped. Not committed."""
+    alert = db.session.execute(select(Alert).where(Alert.id == alert_id).with_for_update()
+                               .execution_options(populate_existing=True)).scalar_one_or_none()
+    if alert is None:
+        raise NotFound(_l("No such alert."))
+    now = utcnow().isoformat()
+    waves = [dict(wave) for wave in alert.escalation or []]
+    stopped = 0
+    for wave in waves:
+        if not wave.get("sent_at") and not wave.get("stopped_at"):
+            wave["stopped_at"] = now
+            stopped += 1
+    alert.escalation = waves
+    alert.next_wave_at = None
+    if stopped and alert.incident_id:
+        incident = incident_ops.lock_incident(alert.incident_id)
+        if incident.status != "closed":
+            incident_ops.append_entry(incident, "decision", incident_ops.system_text(STOPPED_TEXT, id=alert.id, n=stopped),
+                                      author=incident_ops.who(), locked=True)
+    return stopped
 
 
 def wave_minutes(alert: Alert) -> list[int]:
     """After how many minutes each of the alert's waves that has not gone out is due (the queue
     schedules the escalation task at each)."""
-    return [wave["after_minutes"] for wave in alert.escalation or [] if not wave.get("sent_at")]
+    return [wave["after_minutes"] for wave in alert.escalation or []
+            if not wave.get("sent_at") and not wave.get("stopped_at")]
 
 
 # The log is append-only: entries written with earlier wordings keep them; only new ones read these.
@@ -1262,7 +1291,7 @@ def escalate_due(now: dt.datetime | None = None) -> list[int]:
         waves = [dict(wave) for wave in alert.escalation or []]
         sent = False
         for number, wave in enumerate(waves, start=1):
-            if wave.get("sent_at"):
+            if wave.get("sent_at") or wave.get("stopped_at"):
                 continue
             if alert.created_at + dt.timedelta(minutes=wave["after_minutes"]) > now:
                 break

@@ -208,20 +208,25 @@ def register(app, huey) -> SimpleNamespace:
     state = {}
     sms = add_lane(huey, "sms", app.config["RIADO_SMS_CONCURRENCY"])
 
+    making = threading.Lock()
+
+    def once(key, make):
+        """The consumer's one gateway of a kind, made when first needed (by whichever drain
+        thread comes first: the others wait for it rather than make one of their own)."""
+        if key not in state:
+            with making:
+                if key not in state:
+                    state[key] = make(app.config)
+        return state[key]
+
     def gateway():
-        if "gateway" not in state:
-            state["gateway"] = make_gateway(app.config)
-        return state["gateway"]
+        return once("gateway", make_gateway)
 
     def mailer():
-        if "mailer" not in state:
-            state["mailer"] = new_mailer(app.config)
-        return state["mailer"]
+        return once("mailer", new_mailer)
 
     def caller():
-        if "caller" not in state:
-            state["caller"] = make_voice_gateway(app.config)
-        return state["caller"]
+        return once("caller", make_voice_gateway)
 
     def follow_up(alert_id: int | None) -> None:
         """Come back when the next retry or lapsed lease is due."""

@@ -25,6 +25,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 
 from incident.errors import ConflictError, FieldError, FieldErrors
@@ -396,6 +397,17 @@ def send():
 # The alert page
 
 
+@bp.route("/<int:alert_id>/escalation/stop", methods=["POST"], endpoint="stop_escalation")
+@require_role("officer")
+def stop_escalation(alert_id: int):
+    """Stop the alert's escalation waves that have not gone out (a false alarm, a situation over)."""
+    stopped = ops.stop_escalation(alert_id)
+    db.session.commit()
+    flash(ngettext("Escalation stopped: %(num)s wave will not go out.", "Escalation stopped: %(num)s waves will not go "
+                   "out.", stopped) if stopped else _("No wave was left to stop."), "success" if stopped else "error")
+    return redirect(url_for("alerts.detail", alert_id=alert_id))
+
+
 @bp.route("/<int:alert_id>", endpoint="detail")
 def alert_detail(alert_id: int):
     """One alert: its text, its progress (kept live by alert-progress.js), each delivery, who is
@@ -410,7 +422,7 @@ def alert_detail(alert_id: int):
     silent = ops.silent_deliveries(alert.id) if alert.require_ack else []
     other_text = ([(index.get(d.id), d, texts) for d, texts in ops.other_text_replies([alert.id])[alert.id]]
                   if alert.require_ack else [])
-    next_wave = next((wave for wave in waves if not wave["sent_at"]), None)
+    next_wave = next((wave for wave in waves if not wave["sent_at"] and not wave["stopped_at"]), None)
     last_wave = next((wave for wave in reversed(waves) if wave["sent_at"]), None)
     incident = db.session.get(Incident, alert.incident_id) if alert.incident_id else None
     left_out, merged = ops.split_exclusions(ops.exclusions(alert.id))

@@ -317,3 +317,40 @@ def test_the_compose_page_offers_wave_rows_and_the_confirmation_lists_them(app, 
     assert [(w["after_minutes"], w["channel"]) for w in alert["escalation"]] == [(10, "sms"), (30, "email")]
     detail = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert detail.count('data-testid="wave"') == 2
+
+
+def test_an_officer_stops_the_escalation_and_no_further_wave_goes_out(app, client, api, make_user, login):
+    """A false alarm: the officer stops the escalation on the alert page; the waves not yet gone
+    out are kept as stopped, nothing more is sent when their time comes, and the incident's log
+    says who stopped them. A viewer cannot."""
+    from incident.extensions import db
+
+    from alerts.models import Delivery
+
+    headers, _ = api("officer")
+    group, _ids = _people(client, headers)
+    incident = _incident(client, headers)
+    alert_id = client.post("/api/v1/alerts", json={
+        "body": "Téves riasztás?", "groups": [group], "require_ack": True, "incident_id": incident["id"],
+        "escalation": [{"after_minutes": 5, "channel": "sms"}, {"after_minutes": 10, "channel": "email"}]},
+        headers=headers).get_json()["id"]
+    viewer_headers, _ = api("viewer")
+    assert client.post(f"/api/v1/alerts/{alert_id}/escalation/stop", headers=viewer_headers).status_code == 403
+    login(make_user("officer"))
+    page = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert 'data-testid="stop-escalation"' in page
+    stopped = client.post(f"/alerts/{alert_id}/escalation/stop", data={"csrf_token": csrf_from(page)})
+    assert stopped.status_code in (302, 303)
+    page = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert page.count('data-testid="wave-stopped"') == 2 and 'data-testid="stop-escalation"' not in page
+    assert _escalate(app, alert_id, 30) == []  # their time has come: nothing goes out
+    with app.app_context():
+        assert db.session.query(Delivery).filter(Delivery.alert_id == alert_id, Delivery.wave > 0).count() == 0
+        db.session.rollback()
+    waves = client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["escalation"]
+    assert all(w["stopped_at"] and not w["sent_at"] for w in waves)
+    log = client.get(f"/api/v1/incidents/{incident['id']}/log", headers=headers).get_json()["items"]
+    stops = [e for e in log if e["kind"] == "decision" and "eszkalációját" in e["text"]]
+    assert len(stops) == 1 and f"{alert_id}." in stops[0]["text"] and "2 hullám" in stops[0]["text"], stops
+    assert client.post(f"/api/v1/alerts/{alert_id}/escalation/stop", headers=headers).status_code == 200  # again: no-op
+    assert client.post("/api/v1/alerts/999999/escalation/stop", headers=headers).status_code == 404

@@ -261,3 +261,21 @@ def test_the_console_records_calls_in_the_outbox_and_calls_nobody(app, client, a
     # Without the CSRF token, nothing.
     assert client.post(f"/alerts/outbox/{recorded[1].id}/press").status_code == 400
     assert client.get("/api/v1/alerts", headers=headers).get_json()["items"][0]["counts"]["acknowledged"] == 1
+
+
+def test_a_text_too_long_for_twilios_inline_twiml_is_said_once_or_cut_at_a_word():
+    """Twilio refuses inline TwiML over 4,000 characters (error 32018): a long text is said
+    once, and one too long even for that is cut at a word, whatever escaping makes it grow."""
+    from alerts.gateways import TWIML_LIMIT, CallWords, call_twiml
+
+    words = CallWords("hu-HU", None, "Ha hallotta, nyomja meg az egyes gombot.", "Viszonthallásra.", "Köszönjük.")
+    url = "https://riado.example/webhooks/twilio/voice?d=1"
+    short = call_twiml("Rövid szöveg.", url, words)
+    assert short.count("Rövid szöveg.") == 2
+    medium = "Árvíz & gátszakadás " * 80  # ~1,600 characters, each & escaped
+    twiml = call_twiml(medium, url, words)
+    assert len(twiml) <= TWIML_LIMIT and twiml.count("Árvíz &amp; gátszakadás") == 80  # said once, whole
+    long = "Ez & az " * 600  # ~4,800 characters
+    twiml = call_twiml(long, url, words)
+    assert len(twiml) <= TWIML_LIMIT and "…" in twiml and "nyomja meg az egyes gombot" in twiml
+    ET.fromstring(twiml)  # still well-formed

@@ -164,6 +164,7 @@ def test_every_json_answer_is_what_the_document_declares(client, api, document, 
         call("GET", "/api/v1/alerts/{alert_id}", 200, headers, alert_id=accepted["id"])
         call("GET", "/api/v1/alerts/{alert_id}/deliveries", 200, headers, alert_id=accepted["id"])
         call("GET", "/api/v1/alerts/{alert_id}/replies", 200, headers, alert_id=accepted["id"])
+    call("POST", "/api/v1/alerts/{alert_id}/escalation/stop", 200, officer, alert_id=accepted["id"])
 
     # The map's counts
     call("GET", "/api/v1/map/summary", 200, viewer)
