@@ -433,6 +433,9 @@ def alert_detail(alert_id: int):
         exclusion_rows=[(e.name, e.phone, e.reason) for e in left_out], excluded_counts=_reason_counts(left_out),
         merged_rows=[(e.name, e.phone, e.reason) for e in merged], merged_counts=_reason_counts(merged),
         replies=db.session.execute(ops.replies(alert.id)).scalars().all(), opted_out=ops.opted_out_deliveries(alert.id),
+        # Confirmations that are not SMS replies: the e-mail's link, a key press on a call.
+        confirmations=sorted((d for d in deliveries if d.acknowledged_at is not None and d.channel != "sms"),
+                             key=lambda d: (d.acknowledged_at, d.id)),
         awaiting=_awaiting(alert, deliveries) and not (incident is not None and incident.status == "closed"),
         in_flight=alert.in_flight,
         staff=staff_for(alerts=[alert], personal=sees_personal_data()),

@@ -274,6 +274,10 @@ def test_an_officer_simulates_an_e_mail_confirmation_on_the_outbox_and_the_log_s
     assert done.status_code in (302, 303)
     alert = client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()
     assert alert["counts"]["acknowledged"] == 1
+    # The alert page lists the confirmation beside the SMS replies (there are none).
+    detail = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert detail.count('data-testid="channel-confirmation"') == 1 and "Kovács Anna · e-mail" in detail
+    assert "Még nem érkezett SMS-válasz." in detail
     log = client.get(f"/api/v1/incidents/{incident['id']}/log", headers=headers).get_json()["items"]
     assert any("SZIMULÁLT" in e["text"] and "Kovács Anna" in e["text"] for e in log), [e["text"] for e in log]
 
