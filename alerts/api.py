@@ -102,20 +102,9 @@ class AlertAccepted(Out):
     recipients = fields.Integer()
 
 
-class Counts(Out):
-    queued = fields.Integer()
-    sending = fields.Integer()
-    sent = fields.Integer()
-    delivered = fields.Integer()
-    undelivered = fields.Integer()
-    failed = fields.Integer()
-    excluded = fields.Integer(metadata={"description": "left out for consent or reach (not the merged duplicates)"})
-    merged = fields.Integer(metadata={"description": "merged: same phone as another recipient, sent once"})
-    acknowledged = fields.Integer()
-    opted_out = fields.Integer(metadata={"description": "recipients who answered this alert STOP (opted out)"})
-
-
 class ChannelCounts(Out):
+    """One channel's deliveries by status, and how many were acknowledged on it."""
+
     queued = fields.Integer()
     sending = fields.Integer()
     sent = fields.Integer()
@@ -123,7 +112,16 @@ class ChannelCounts(Out):
     undelivered = fields.Integer()
     failed = fields.Integer()
     acknowledged = fields.Integer(metadata={"description": "acknowledged on this channel"})
-    opted_out = fields.Integer()
+    opted_out = fields.Integer(metadata={"description": "recipients who answered this alert STOP (opted out)"})
+
+
+class Counts(ChannelCounts):
+    """The alert's deliveries on every channel, the contacts who acknowledged (each once), and
+    those left out or merged."""
+
+    excluded = fields.Integer(metadata={"description": "left out for consent or reach (not the merged duplicates)"})
+    merged = fields.Integer(metadata={"description": "merged: same phone as another recipient, sent once"})
+    acknowledged = fields.Integer(metadata={"description": "contacts who acknowledged, each once whatever the channel"})
 
 
 class WaveOut(Out):

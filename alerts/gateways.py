@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -128,28 +129,15 @@ class TwilioGateway:
             kwargs["from_"] = self.sender
         if callback_url:
             kwargs["status_callback"] = callback_url
-        try:
+        with twilio_errors():
             message = self.client.messages.create(**kwargs)
-        except TwilioRestException as exc:
-            raise _classify(exc.status, exc.code, exc.msg) from None
-        except TwilioException as exc:
-            # TwilioServiceException (RFC 9457 bodies) is not a TwilioRestException.
-            raise _classify(getattr(exc, "status", None), getattr(exc, "code", None), str(exc)) from None
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise GatewayError(f"no answer from Twilio ({type(exc).__name__})", retryable=True) from None
         return Sent(message.sid)
 
     def message_status(self, sid: str) -> tuple[str, int | None]:
         """Twilio's status of a message it took (its Message resource) and its error code;
         GatewayError when Twilio cannot say now."""
-        try:
+        with twilio_errors():
             message = self.client.messages(sid).fetch()
-        except TwilioRestException as exc:
-            raise _classify(exc.status, exc.code, exc.msg) from None
-        except TwilioException as exc:
-            raise _classify(getattr(exc, "status", None), getattr(exc, "code", None), str(exc)) from None
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise GatewayError(f"no answer from Twilio ({type(exc).__name__})", retryable=True) from None
         return message.status, _whole_number_or_none(message.error_code)
 
     @staticmethod
@@ -177,6 +165,21 @@ def _whole_number_or_none(value) -> int | None:
         return whole_number(value, "code", minimum=0) if isinstance(value, (int, str)) else None
     except FieldError:
         return None
+
+
+@contextmanager
+def twilio_errors(permanent=PERMANENT_CODES):
+    """A Twilio request's failure as GatewayError: its HTTP status and Twilio code classified
+    (``permanent``: the codes no retry will change), no answer as retryable. TwilioServiceException
+    (RFC 9457 bodies) is a TwilioException, not a TwilioRestException."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        raise _classify(exc.status, exc.code, exc.msg, permanent) from None
+    except TwilioException as exc:
+        raise _classify(getattr(exc, "status", None), getattr(exc, "code", None), str(exc), permanent) from None
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise GatewayError(f"no answer from Twilio ({type(exc).__name__})", retryable=True) from None
 
 
 def _classify(status, code, message, permanent=PERMANENT_CODES) -> GatewayError:
@@ -370,33 +373,19 @@ class TwilioVoiceGateway:
         if not self.caller:
             raise GatewayError("no number to call from: set TWILIO_VOICE_FROM (or TWILIO_FROM to a phone number)",
                                retryable=False)
-        try:
+        with twilio_errors(VOICE_PERMANENT_CODES):
             call = self.client.calls.create(
                 to=to, from_=self.caller, twiml=call_twiml(text, gather_url, call_words(self.config)),
                 status_callback=status_url, status_callback_event=CALL_EVENTS, status_callback_method="POST",
             )
-        except TwilioRestException as exc:
-            raise _classify(exc.status, exc.code, exc.msg, VOICE_PERMANENT_CODES) from None
-        except TwilioException as exc:
-            raise _classify(getattr(exc, "status", None), getattr(exc, "code", None), str(exc),
-                            VOICE_PERMANENT_CODES) from None
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise GatewayError(f"no answer from Twilio ({type(exc).__name__})", retryable=True) from None
         return Sent(call.sid)
 
     def call_status(self, sid: str) -> tuple[str, int | None]:
         """Twilio's status of a call it placed (its Call resource: queued, ringing, in-progress,
         completed, busy, no-answer, failed, canceled); the resource carries no error code.
         GatewayError when Twilio cannot say now."""
-        try:
+        with twilio_errors(VOICE_PERMANENT_CODES):
             call = self.client.calls(sid).fetch()
-        except TwilioRestException as exc:
-            raise _classify(exc.status, exc.code, exc.msg, VOICE_PERMANENT_CODES) from None
-        except TwilioException as exc:
-            raise _classify(getattr(exc, "status", None), getattr(exc, "code", None), str(exc),
-                            VOICE_PERMANENT_CODES) from None
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise GatewayError(f"no answer from Twilio ({type(exc).__name__})", retryable=True) from None
         return call.status, None
 
     @classmethod

@@ -1625,6 +1625,32 @@ def _confirmed_here_too(delivery: Delivery, text: str) -> None:
         delivery.ack_text = text
 
 
+def _audit_simulation(message: OutboxMessage, delivery: Delivery, text: str) -> None:
+    """The audit trail of a confirmation an officer simulated on the console outbox."""
+    record_audit(db.session, "simulate", "sms_outbox", message.id, {
+        "to": [None, message.to], "delivery_id": [None, delivery.id], "text": [None, text],
+        "alert_id": [None, delivery.alert_id]})
+
+
+def _acknowledge(delivery: Delivery, text: str, name: str, log_texts: tuple[str, str], via: str,
+                 simulated: bool) -> bool:
+    """Record that the delivery's contact acknowledged with ``text`` (the link, the key pressed):
+    once per contact whatever the channel (a second confirmation is kept on its own delivery
+    only), and one entry in the incident's log, the officer's and SIMULATED (``log_texts[1]``)
+    when simulated, else by ``via``. False when the contact had acknowledged already."""
+    if contact_acknowledged(delivery) is not None:
+        _confirmed_here_too(delivery, text)
+        return False
+    delivery.acknowledged_at = utcnow()
+    delivery.ack_text = text
+    incident = _open_incident_of(delivery)
+    if incident is not None:
+        incident_ops.append_entry(incident, "communication", incident_ops.system_text(
+            log_texts[1] if simulated else log_texts[0], name=name, id=delivery.alert_id),
+            author=incident_ops.who() if simulated else incident_ops.Who(None, via), locked=True)
+    return True
+
+
 SIMULATED_ACK_LINK_TEXT = N_("SIMULATED confirmation, made by an officer on the console outbox, not by the "
                              "contact: %(name)s acknowledged alert #%(id)s by the e-mail's link.")
 ACK_LINK_PATTERN = re.compile(r"https?://\S+?/ack/[0-9]{1,12}-[0-9a-f]{32}")
@@ -1645,23 +1671,10 @@ def acknowledge_by_link(delivery: Delivery, simulated_from: OutboxMessage | None
     ``simulated_from``: the console outbox e-mail an officer confirmed in the contact's place
     (drills): the log entry is the officer's and says SIMULATED, and the audit trail keeps it."""
     delivery = db.session.get(Delivery, delivery.id, with_for_update=True)
-    simulated = simulated_from is not None
-    if simulated:
-        record_audit(db.session, "simulate", "sms_outbox", simulated_from.id, {
-            "to": [None, simulated_from.to], "delivery_id": [None, delivery.id], "text": [None, "link"],
-            "alert_id": [None, delivery.alert_id]})
-    if contact_acknowledged(delivery) is not None:
-        _confirmed_here_too(delivery, "link")
-        return False
-    delivery.acknowledged_at = utcnow()
-    delivery.ack_text = "link"
-    incident = _open_incident_of(delivery)
-    if incident is not None:
-        incident_ops.append_entry(incident, "communication", incident_ops.system_text(
-            SIMULATED_ACK_LINK_TEXT if simulated else ACK_LINK_TEXT, name=delivery.name or mask_email(delivery.email),
-            id=delivery.alert_id), author=incident_ops.who() if simulated else incident_ops.Who(None, "e-mail"),
-            locked=True)
-    return True
+    if simulated_from is not None:
+        _audit_simulation(simulated_from, delivery, "link")
+    return _acknowledge(delivery, "link", delivery.name or mask_email(delivery.email),
+                        (ACK_LINK_TEXT, SIMULATED_ACK_LINK_TEXT), "e-mail", simulated_from is not None)
 
 
 @dataclass(frozen=True)
@@ -1827,11 +1840,8 @@ def acknowledge_by_call(delivery: Delivery, call_sid: str | None, simulated_from
     ``simulated_from``: the console outbox call an officer pressed 1 on in the contact's place
     (drills, training): the log entry is the officer's and says SIMULATED, and the audit trail
     keeps the officer and the call."""
-    simulated = simulated_from is not None
-    if simulated:
-        record_audit(db.session, "simulate", "sms_outbox", simulated_from.id, {
-            "to": [None, simulated_from.to], "delivery_id": [None, delivery.id], "text": [None, "1"],
-            "alert_id": [None, delivery.alert_id]})
+    if simulated_from is not None:
+        _audit_simulation(simulated_from, delivery, "1")
     # Pressed on a wave's reminder call: the alert's own call to that phone keeps its status.
     own_call = not (call_sid and delivery.provider_sid and delivery.provider_sid != call_sid)
     if call_sid and not delivery.provider_sid:
@@ -1839,14 +1849,5 @@ def acknowledge_by_call(delivery: Delivery, call_sid: str | None, simulated_from
     if own_call and STATUS_RANK[delivery.status] < STATUS_RANK["sent"]:
         delivery.status, delivery.lease_until = "sent", None
         delivery.sent_at = delivery.sent_at or utcnow()
-    if contact_acknowledged(delivery) is not None:
-        _confirmed_here_too(delivery, "1")
-        return False
-    delivery.acknowledged_at = utcnow()
-    delivery.ack_text = "1"
-    incident = _open_incident_of(delivery)
-    if incident is not None:
-        incident_ops.append_entry(incident, "communication", incident_ops.system_text(
-            SIMULATED_VOICE_ACK_TEXT if simulated else VOICE_ACK_TEXT, name=delivery.name or mask_phone(delivery.phone),
-            id=delivery.alert_id), author=incident_ops.who() if simulated else incident_ops.Who(None, "voice"), locked=True)
-    return True
+    return _acknowledge(delivery, "1", delivery.name or mask_phone(delivery.phone),
+                        (VOICE_ACK_TEXT, SIMULATED_VOICE_ACK_TEXT), "voice", simulated_from is not None)
