@@ -27,6 +27,7 @@ from incident.phones import mask_email, mask_phone
 from incident.spreadsheet import Writer
 
 from . import operations as ops
+from .channels import CHANNELS
 from .models import Alert, Delivery
 
 
@@ -104,9 +105,9 @@ def _seconds(later, earlier) -> float | None:
 
 
 def reached(delivery: Delivery) -> bool:
-    """The message reached its recipient: delivered, or for an e-mail, taken by the mail server
-    (SMTP gives no delivery receipt, so "sent" is as far as an e-mail can be followed)."""
-    return delivery.status == "delivered" or (delivery.channel == "email" and delivery.status == "sent")
+    """The message reached its recipient, as its channel counts it (``Channel.reached``: delivered,
+    or for an e-mail, taken by the mail server)."""
+    return CHANNELS[delivery.channel].reached(delivery.status)
 
 
 def _failed(delivery: Delivery) -> bool:

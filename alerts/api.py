@@ -90,6 +90,9 @@ class RecipientsOut(Out):
     characters = fields.Integer()
     segments = fields.Integer()
     estimated_cost = fields.Float(metadata={"description": "every channel's together"})
+    escalation_cost_at_most = fields.List(fields.Float(allow_none=True), metadata={
+        "description": "each escalation wave's price if nobody confirms before it (null: a channel that costs "
+                       "nothing); a wave reaches only the silent, so it usually costs less"})
     currency = fields.String()
     two_way = fields.Boolean(metadata={"description": "whether replies (acknowledgements) can reach the sender"})
     channels = fields.Dict(keys=fields.String(), values=fields.Nested(ChannelReach),
@@ -229,7 +232,10 @@ ReplyList = listing(ReplyOut)
 
 class DeliveryArgs(ListArgs):
     status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
-    kind = fields.String(validate=validate.OneOf(("alert", "reminder")), load_default="alert")
+    # Every delivery by default, the escalation waves' reminders too (``kind`` and ``wave`` tell them apart).
+    kind = fields.String(validate=validate.OneOf(("alert", "reminder")), load_default=None,
+                         metadata={"description": "only the alert's own deliveries (alert) or the waves' "
+                                                  "reminders to addresses it went to (reminder); both if absent"})
 
 
 def with_counts(alert: Alert, counts: dict | None = None) -> With:
@@ -270,6 +276,7 @@ def recipients(data):
         "reasons": result.counts(),
         "body": text.body, "encoding": text.encoding, "characters": text.characters, "segments": text.segments,
         "estimated_cost": preview.cost, "currency": preview.currency, "two_way": preview.two_way,
+        "escalation_cost_at_most": preview.wave_costs,
         "channels": {channel: {"recipients": len(r.send), "excluded": r.excluded_count, "merged": len(r.merged),
                                "reasons": {k: v for k, v in r.counts().items() if v},
                                **({"estimated_cost": preview.costs[channel]} if channel in preview.costs else {})}

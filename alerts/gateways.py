@@ -7,8 +7,8 @@
 
 ``send(to, body, callback_url, delivery_id=…)`` (what ``alerts.tasks.drain`` passes) returns the
 provider's id or raises GatewayError, which says whether trying again later may help (429, 5xx,
-timeouts) or not (an invalid number, an opt-out). A new channel registers its gateway with
-``register_gateway`` (see ``GATEWAYS``).
+timeouts) or not (an invalid number, an opt-out). Another SMS provider registers its gateway with
+``register_gateway`` (see ``GATEWAYS``); a new channel is a class in ``alerts.channels``.
 
 Voice calls (SPEC §4) have gateways of their own, chosen the same way (``make_voice_gateway``):
 ``call(to, text, status_url, gather_url, delivery_id=…)`` places a call that reads ``text`` twice

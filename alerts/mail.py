@@ -37,6 +37,10 @@ from .gateways import GatewayError, Sent
 log = logging.getLogger(__name__)
 
 SMTP_TIMEOUT = 15  # seconds, for the connection and each reply
+# A whole send (connecting, TLS, log-in, MAIL, RCPT, DATA) ends within this share of the delivery's
+# lease (RIADO_SMS_LEASE_SECONDS): a slow server never keeps a message past its lease, when
+# another drain would take it over and send it a second time while the first is still at it.
+LEASE_SHARE = 0.75
 # A kept-open connection unused for longer is closed and a new one opened (servers drop idle
 # connections after a few minutes; Postfix after 300 s).
 SMTP_IDLE_SECONDS = 60
@@ -160,11 +164,13 @@ class SmtpMailer:
 
     def __init__(self, settings: SmtpSettings, sender: str = DEFAULT_MAIL_FROM, timeout: float = SMTP_TIMEOUT,
                  idle_seconds: float = SMTP_IDLE_SECONDS, ssl_context: ssl.SSLContext | None = None,
-                 local_hostname: str | None = None):
+                 local_hostname: str | None = None, send_seconds: float | None = None):
         self.settings = settings
         self.sender = sender
         self.envelope_from = parseaddr(sender)[1]
         self.timeout = timeout
+        # The most one send may take, all its replies together (None: only ``timeout`` each).
+        self.send_seconds = send_seconds
         self.idle_seconds = idle_seconds
         self.ssl_context = ssl_context
         self.local_hostname = local_hostname
@@ -174,6 +180,9 @@ class SmtpMailer:
 
     @classmethod
     def from_config(cls, config: Mapping, **kwargs) -> SmtpMailer:
+        lease = config.get("RIADO_SMS_LEASE_SECONDS")
+        if lease and "send_seconds" not in kwargs:
+            kwargs["send_seconds"] = lease * LEASE_SHARE
         return cls(smtp_settings(config), config.get("MAIL_FROM") or DEFAULT_MAIL_FROM, **kwargs)
 
     def describe(self) -> str:
@@ -186,13 +195,14 @@ class SmtpMailer:
             self.ssl_context = ssl.create_default_context()
         return self.ssl_context
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self, deadline: float | None = None) -> smtplib.SMTP:
         s = self.settings
+        timeout = self._time_left(deadline)
         if s.tls == "ssl":
-            conn = smtplib.SMTP_SSL(s.host, s.port, local_hostname=self.local_hostname, timeout=self.timeout,
+            conn = smtplib.SMTP_SSL(s.host, s.port, local_hostname=self.local_hostname, timeout=timeout,
                                     context=self._context())
         else:
-            conn = smtplib.SMTP(s.host, s.port, local_hostname=self.local_hostname, timeout=self.timeout)
+            conn = smtplib.SMTP(s.host, s.port, local_hostname=self.local_hostname, timeout=timeout)
         try:
             conn.ehlo()
             if s.tls == "starttls":
@@ -236,18 +246,39 @@ class SmtpMailer:
             pass
         self._drop(conn)
 
-    def _connection(self) -> tuple[smtplib.SMTP, bool]:
+    def _time_left(self, deadline: float | None) -> float:
+        """How long the next reply may take: ``timeout``, or less when the send's time runs out
+        (socket.timeout, an OSError, once it has)."""
+        if deadline is None:
+            return self.timeout
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"the send took longer than {self.send_seconds:g} s")
+        return min(self.timeout, left)
+
+    def _budget(self, conn: smtplib.SMTP, deadline: float | None) -> None:
+        if deadline is not None and conn.sock is not None:
+            conn.sock.settimeout(self._time_left(deadline))
+
+    def _connection(self, deadline: float | None = None) -> tuple[smtplib.SMTP, bool]:
         """This thread's connection and whether it was kept from an earlier message."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             if conn.sock is not None and time.monotonic() - self._local.used < self.idle_seconds:
                 return conn, True
             self._quit(conn)
-        conn = self._connect()
+        conn = self._connect(deadline)
         self._local.conn, self._local.used = conn, time.monotonic()
         return conn, False
 
+    def close_thread(self) -> None:
+        """End the calling thread's connection (a drain thread stopping)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._quit(conn)
+
     def close(self) -> None:
+        """End every connection the mailer opened (only when no thread is sending)."""
         with self._lock:
             conns, self._open = list(self._open), set()
         for conn in conns:
@@ -270,19 +301,21 @@ class SmtpMailer:
             data = message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
         except ValueError as exc:  # a header no message may carry (a line break in the subject…)
             raise GatewayError(f"the e-mail cannot be built: {exc}", retryable=False) from None
+        deadline = time.monotonic() + self.send_seconds if self.send_seconds else None
         try:
-            self._transaction(recipient, data, utf8)
+            self._transaction(recipient, data, utf8, deadline)
         except (smtplib.SMTPException, OSError) as exc:
             error = _classify(exc, self.describe())
             log.info("E-mail to %s not taken (delivery %s): %s", mask_email(recipient), delivery_id, error)
             raise error from None
         return Sent(message["Message-ID"])
 
-    def _transaction(self, recipient: str, data: bytes, utf8: bool) -> None:
+    def _transaction(self, recipient: str, data: bytes, utf8: bool, deadline: float | None = None) -> None:
         for _ in range(2):
-            conn, kept = self._connection()
+            conn, kept = self._connection(deadline)
             started = False  # whether the server took the MAIL command (something is under way)
             try:
+                self._budget(conn, deadline)
                 options = []
                 if utf8:
                     if not conn.has_extn("smtputf8"):
@@ -295,9 +328,11 @@ class SmtpMailer:
                 if code != 250:
                     raise smtplib.SMTPSenderRefused(code, reply, self.envelope_from)
                 started = True
+                self._budget(conn, deadline)
                 code, reply = conn.rcpt(recipient)
                 if code not in (250, 251):
                     raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+                self._budget(conn, deadline)
                 code, reply = conn.data(data)
                 if code != 250:
                     raise smtplib.SMTPDataError(code, reply)

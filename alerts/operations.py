@@ -28,23 +28,22 @@ from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from incident.audit import current_actor
-from incident.collation import hungarian_key
 from incident.audit import record as record_audit
 from incident.database import utcnow
 from incident.errors import ConflictError, FieldError, FieldErrors, NotFound
 from incident.extensions import db
 from incident.geo import area_from_geojson, to_element
 from incident.logs import current_request_id
-from incident.models import AlertGroup, Contact, Incident, contact_groups
+from incident.models import AlertGroup, AuditEntry, Contact, Incident, contact_groups
 from incident.operations import incidents as incident_ops
 from incident.operations.incidents import N_
-from incident.phones import is_mobile, mask_email, mask_phone, normalise_phone
+from incident.phones import mask_email, mask_phone, normalise_phone
 from incident.validation import Cleaner, id_list, printable, whole_number
 
 from . import sms
-from .gateways import TWILIO_CALL_STATUSES, TWILIO_STATUSES, gateway_name, two_way
+from .channels import CALL_MINUTES, CHANNELS, MERGED_REASONS, REASONS, Channel, Recipients  # noqa: F401 - for the pages
+from .gateways import gateway_name, two_way
 from .models import (
-    CHANNELS,
     DELIVERY_STATUSES,
     FAILED_STATUSES,
     PENDING_STATUSES,
@@ -61,15 +60,11 @@ from .models import (
 ACK_WORDS = {"ok", "1", "igen", "yes"}
 STOP_WORDS = {"stop", "leiratkozom", "stopall", "unsubscribe"}
 START_WORDS = {"start", "unstop"}
-REASONS = ("opted_out", "not_mobile", "no_email", "drill_safety", "duplicate_phone", "duplicate_email")
-# A contact whose phone another recipient already has is merged (the phone gets the SMS once), not
-# excluded: every page, the API and the after-action report count and list them apart.
+# Why a contact is not sent to on a channel, and which of those reasons merge a contact into
+# another recipient with the same phone or address (``channels``).
 MERGED = "duplicate_phone"
-MERGED_REASONS = ("duplicate_phone", "duplicate_email")  # another recipient has the same phone or address
-# The channels an alert can go out on now (all of SPEC §4's).
-AVAILABLE_CHANNELS = ("sms", "email", "voice")
-# A voice call is estimated at one minute: the text twice and the request to press 1.
-CALL_MINUTES = 1
+# The channels an alert can go out on now (all of SPEC §4's), in the pages' order.
+AVAILABLE_CHANNELS = tuple(CHANNELS)
 
 
 def configured_locale() -> str:
@@ -97,37 +92,6 @@ def reply_hint() -> str:
 
 
 # Recipients
-
-
-@dataclass
-class Recipients:
-    """Who an alert reaches on one channel (``send``: the contact and the phone or e-mail address)
-    and who it cannot reach there, with the reason."""
-
-    channel: str = "sms"
-    send: list[tuple[Contact, str]] = field(default_factory=list)  # (contact, E.164 or e-mail address)
-    excluded: list[tuple[Contact, str]] = field(default_factory=list)  # (contact, reason)
-
-    def counts(self) -> dict[str, int]:
-        out = {reason: 0 for reason in REASONS}
-        for _contact, reason in self.excluded:
-            out[reason] += 1
-        return out
-
-    @property
-    def left_out(self) -> list[tuple[Contact, str]]:
-        """Contacts not sent to for consent or reach (opted out, landline, drill safety)."""
-        return [(contact, reason) for contact, reason in self.excluded if reason not in MERGED_REASONS]
-
-    @property
-    def merged(self) -> list[tuple[Contact, str]]:
-        """Contacts whose phone another recipient has: that phone gets the SMS once."""
-        return [(contact, reason) for contact, reason in self.excluded if reason in MERGED_REASONS]
-
-    @property
-    def excluded_count(self) -> int:
-        """Contacts left out for consent or reach (merged duplicates are counted apart: ``merged``)."""
-        return len(self.left_out)
 
 
 def _ids(raw, field_name: str, model, c: Cleaner) -> list[int]:
@@ -169,25 +133,7 @@ def resolve_recipients(group_ids, contact_ids, area, drill: bool, channel: str =
             select(contact_groups.c.contact_id).join(AlertGroup, AlertGroup.id == contact_groups.c.group_id)
             .where(func.lower(AlertGroup.name) == test_group.strip().lower())
         ).scalars())
-    if channel == "email":
-        return _email_recipients(result, contacts, allowed_in_drill)
-    if channel == "voice":
-        return _voice_recipients(result, contacts, allowed_in_drill)
-    seen: set[str] = set()
-    # Reachable contacts first, so that a shared duty phone goes out if anyone on it consents.
-    for contact in sorted(contacts, key=lambda c: (not c.reachable_by_sms, hungarian_key(c.name), c.id)):
-        if allowed_in_drill is not None and contact.id not in allowed_in_drill:
-            result.excluded.append((contact, "drill_safety"))
-        elif not contact.reachable_by_sms:
-            result.excluded.append((contact, "opted_out"))
-        elif not is_mobile(contact.phone):
-            result.excluded.append((contact, "not_mobile"))
-        elif contact.phone in seen:
-            result.excluded.append((contact, "duplicate_phone"))
-        else:
-            seen.add(contact.phone)
-            result.send.append((contact, contact.phone))
-    return result
+    return CHANNELS[channel].pick(contacts, allowed_in_drill)
 
 
 def _inside(area):
@@ -217,35 +163,6 @@ def area_reach(area, by_channel: dict[str, Recipients]) -> AreaReach | None:
     inside = frozenset(db.session.execute(select(Contact.id).where(_inside(area))).scalars())
     return AreaReach(inside, {channel: sum(1 for contact, _address in reach.send if contact.id in inside)
                               for channel, reach in by_channel.items()})
-
-
-def _voice_recipients(result: Recipients, contacts, allowed_in_drill) -> Recipients:
-    seen: set[str] = set()
-    for contact in contacts:  # in the Hungarian order already
-        if allowed_in_drill is not None and contact.id not in allowed_in_drill:
-            result.excluded.append((contact, "drill_safety"))
-        elif contact.phone in seen:
-            result.excluded.append((contact, "duplicate_phone"))
-        else:
-            seen.add(contact.phone)
-            result.send.append((contact, contact.phone))
-    return result
-
-
-def _email_recipients(result: Recipients, contacts, allowed_in_drill) -> Recipients:
-    seen: set[str] = set()
-    for contact in contacts:  # in the Hungarian order already
-        address = (contact.email or "").strip()
-        if allowed_in_drill is not None and contact.id not in allowed_in_drill:
-            result.excluded.append((contact, "drill_safety"))
-        elif not address:
-            result.excluded.append((contact, "no_email"))
-        elif address.casefold() in seen:
-            result.excluded.append((contact, "duplicate_email"))
-        else:
-            seen.add(address.casefold())
-            result.send.append((contact, address))
-    return result
 
 
 # Composition
@@ -395,6 +312,14 @@ class AlertPreview:
     gateway: str
     two_way: bool
     costs: dict[str, float] = field(default_factory=dict)  # the channels that cost: sms, voice
+    # Each escalation wave's price if nobody confirms (every recipient its channel reaches), None
+    # for a wave on a channel that costs nothing; waves reach only the silent, so usually less.
+    wave_costs: list[float | None] = field(default_factory=list)
+
+    @property
+    def wave_cost(self) -> float:
+        """The escalation waves' price at most, all together."""
+        return round(sum(cost for cost in self.wave_costs if cost is not None), 4)
 
     @property
     def recipients(self) -> Recipients:
@@ -485,20 +410,28 @@ def preview_alert(raw: dict) -> AlertPreview:
     by_channel = {channel: resolve_recipients(data["groups"], data["contacts"], data["area"], data["drill"], channel)
                   for channel in data["channels"]}
     config = current_app.config
-    costs = {}
-    if "sms" in by_channel:
-        costs["sms"] = sms.cost(text.segments, len(by_channel["sms"].send), config["RIADO_SMS_PRICE"])
-    if "voice" in by_channel:
-        costs["voice"] = call_cost(len(by_channel["voice"].send), config["RIADO_VOICE_PRICE_PER_MINUTE"])
+    costs = {name: cost for name, reach in by_channel.items()
+             if (cost := CHANNELS[name].cost(text.segments, len(reach.send), config)) is not None}
     return AlertPreview(
         data=data, by_channel=by_channel, text=text, cost=round(sum(costs.values()), 4),
         currency=config["RIADO_SMS_CURRENCY"], gateway=gateway_name(config), two_way=two_way(config), costs=costs,
+        wave_costs=_wave_costs(data, text, by_channel),
     )
 
 
-def call_cost(calls: int, price_per_minute: float) -> float:
-    """The estimated price of ``calls`` voice calls of ``CALL_MINUTES`` each."""
-    return round(calls * CALL_MINUTES * price_per_minute, 4)
+def _wave_costs(data: dict, text: sms.Preview, by_channel: dict[str, Recipients]) -> list[float | None]:
+    """Each escalation wave's price if nobody has confirmed by then: its channel to every recipient
+    it reaches among the alert's (an SMS wave at the alert's own length)."""
+    if not data["require_ack"] or not data["escalation"]:
+        return []
+    reach: dict[str, Recipients] = dict(by_channel)
+    out = []
+    for wave in data["escalation"]:
+        name = wave["channel"]
+        if name not in reach:
+            reach[name] = resolve_recipients(data["groups"], data["contacts"], data["area"], data["drill"], name)
+        out.append(CHANNELS[name].cost(text.segments, len(reach[name].send), current_app.config))
+    return out
 
 
 def request_fingerprint(raw: dict) -> str:
@@ -557,8 +490,7 @@ def create_alert(raw: dict, idempotency_key: str | None = None) -> tuple[Alert, 
                    for channel, recipients in preview.by_channel.items()]
     db.session.execute(Delivery.__table__.insert(), [
         {"alert_id": alert.id, "kind": "alert", "channel": channel, "contact_id": contact.id, "name": contact.name,
-         "phone": "" if channel == "email" else address, "email": address if channel == "email" else "",
-         "body": preview.text_for(channel), "status": "queued", "attempts": 0, "next_attempt_at": now, "updated_at": now}
+         **CHANNELS[channel].address_columns(address), "body": preview.text_for(channel), "status": "queued", "attempts": 0, "next_attempt_at": now, "updated_at": now}
         for row in itertools.zip_longest(*per_channel) for channel, contact, address in filter(None, row)
     ])
     excluded = [{"alert_id": alert.id, "channel": channel, "contact_id": contact.id, "name": contact.name,
@@ -728,6 +660,7 @@ def claim_next(alert_id: int | None = None, sent: tuple[int, str] | None = None)
     next_id = select(Delivery.id).where(due).order_by(Delivery.id).limit(1).with_for_update(skip_locked=True)
     if alert_id is not None:
         next_id = next_id.where(Delivery.alert_id == alert_id)
+    # Longer than a send can take on any channel (Twilio's timeout; the SMTP mailer's deadline).
     lease = now + dt.timedelta(seconds=current_app.config["RIADO_SMS_LEASE_SECONDS"])
     row = db.session.execute(
         update(Delivery).where(Delivery.id == next_id.scalar_subquery(), due)
@@ -892,7 +825,7 @@ def apply_status(delivery_id: int, sid: str | None, status: str, error_code: int
     key = f"{sid}:{status}" if sid else None
     if key and claim_webhook("sms-status", key) is not None:
         return False
-    matched = _apply_status(delivery_id, sid, status, error_code)
+    matched = _apply_status(delivery_id, sid, status, error_code, "sms")
     if key:
         settle_webhook("sms-status", key, "applied" if matched else "ignored")
     return matched
@@ -904,21 +837,23 @@ def apply_call_status(delivery_id: int, call_sid: str | None, status: str, error
     key = f"{call_sid}:{status}" if call_sid else None
     if key and claim_webhook("voice-status", key) is not None:
         return False
-    matched = _apply_status(delivery_id, call_sid, status, error_code, TWILIO_CALL_STATUSES, "voice")
+    matched = _apply_status(delivery_id, call_sid, status, error_code, "voice")
     if key:
         settle_webhook("voice-status", key, "applied" if matched else "ignored")
     return matched
 
 
 def _apply_status(delivery_id: int, sid: str | None, status: str, error_code: int | None,
-                  statuses: dict[str, str] = TWILIO_STATUSES, channel: str | None = None) -> bool:
-    """Apply a provider status (``statuses`` maps it to a delivery's) to the delivery, if it is
-    one on ``channel`` (any, if None) and ``sid`` is its provider's id."""
-    mapped = statuses.get(status)
+                  channel: str | None = None) -> bool:
+    """Apply a provider status (its channel's ``statuses`` map it to a delivery's) to the delivery,
+    if it is one on ``channel`` (whichever it is on, if None) and ``sid`` is its provider's id."""
     delivery = db.session.get(Delivery, delivery_id, with_for_update=True)
-    if delivery is None or mapped is None or (sid and delivery.provider_sid and delivery.provider_sid != sid):
+    if delivery is None or (sid and delivery.provider_sid and delivery.provider_sid != sid):
         return False
     if channel is not None and delivery.channel != channel:
+        return False
+    mapped = CHANNELS[delivery.channel].statuses.get(status)
+    if mapped is None:
         return False
     if STATUS_RANK[mapped] > STATUS_RANK[delivery.status] or (delivery.status == "sending" and mapped == "sent"):
         now = utcnow()
@@ -1197,17 +1132,6 @@ WAVE_UNREACHABLE_TEXT = N_("Escalation: wave %(wave)s of alert #%(id)s by %(chan
 WAVE_REASONS = ("failed_earlier", "contact_deleted")
 
 
-def _failed_for_good(channel: str) -> tuple[str, ...]:
-    """The statuses of an earlier message on ``channel`` that make another one there pointless:
-    an SMS or e-mail that failed or was not delivered (invalid number, bounced address). A call
-    nobody answered (busy, no answer: ``undelivered``) is what a reminder call is for."""
-    return ("failed",) if channel == "voice" else FAILED_STATUSES
-
-
-def _address(delivery: Delivery) -> str:
-    return delivery.email.casefold() if delivery.channel == "email" else delivery.phone
-
-
 def channel_text(alert: Alert, channel: str, reminder: bool) -> str:
     """What a wave sends on ``channel``: the alert's own text to an address it has not gone to (an
     SMS keeps its reply hint; an e-mail or a call the text as written, with the drill prefix), or
@@ -1232,8 +1156,8 @@ def _send_wave(alert: Alert, number: int, wave: dict, now: dt.datetime) -> None:
     # Acknowledged ends escalation on every channel; an SMS STOP only SMS (an SMS wave leaves
     # them out as opted out, counted; e-mail and calls still reach a call-out list member).
     answered = {person[d.id] for d in rows if d.acknowledged_at is not None}
-    failed_here = {person[d.id] for d in rows if d.channel == channel and d.status in _failed_for_good(channel)}
-    addresses_here = {_address(d) for d in rows if d.channel == channel and d.kind == "alert"}
+    failed_here = {person[d.id] for d in rows if d.channel == channel and d.status in CHANNELS[channel].failed_for_good}
+    addresses_here = {CHANNELS[channel].address_of(d) for d in rows if d.channel == channel and d.kind == "alert"}
     unreachable: dict[str, int] = {}
     targets = []
     for key in sorted(contacts - answered):
@@ -1248,10 +1172,10 @@ def _send_wave(alert: Alert, number: int, wave: dict, now: dt.datetime) -> None:
     queued_at = utcnow()  # due at once, whatever clock decided the wave
     new = []
     for contact, address in reach.send:
-        reminder = (address.casefold() if channel == "email" else address) in addresses_here
+        reminder = CHANNELS[channel].address_key(address) in addresses_here
         new.append({"alert_id": alert.id, "kind": "reminder" if reminder else "alert", "wave": number, "channel": channel,
-                    "contact_id": contact.id, "name": contact.name, "phone": "" if channel == "email" else address,
-                    "email": address if channel == "email" else "", "body": channel_text(alert, channel, reminder),
+                    "contact_id": contact.id, "name": contact.name, **CHANNELS[channel].address_columns(address),
+                    "body": channel_text(alert, channel, reminder),
                     "status": "queued", "attempts": 0, "next_attempt_at": queued_at, "updated_at": queued_at})
     if new:
         db.session.execute(Delivery.__table__.insert(), new)
@@ -1738,6 +1662,7 @@ def email_subjects(alert_ids) -> dict[int, tuple[str, bool]]:
 
 RECONCILE_WITHIN = dt.timedelta(hours=24)  # how long after sending a message is still checked
 RECONCILE_BATCH = 200
+RECONCILED = "reconciled"  # the audit action of a correction from the provider
 RECONCILED_TEXT = N_("The provider was asked about %(n)s messages of alert #%(id)s whose status reports had not "
                      "arrived: %(changes)s.")
 
@@ -1750,9 +1675,27 @@ class Unsettled:
     sid: str
 
 
-# The channels whose provider can be asked a message's status: SMS (Twilio's Message resource)
-# and calls (its Call resource). An e-mail accepted by the SMTP server has nobody to ask.
-RECONCILED_CHANNELS = ("sms", "voice")
+# The channels whose provider can be asked a message's status (SMS: Twilio's Message resource;
+# calls: its Call resource); an e-mail accepted by the SMTP server has nobody to ask.
+RECONCILED_CHANNELS = tuple(name for name, channel in CHANNELS.items() if type(channel).status is not Channel.status)
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    at: dt.datetime
+    asked: int
+    changed: dict[str, int]  # {new status: count}
+
+
+def reconciliations(alert_id: int) -> list[Reconciled]:
+    """When the provider was asked about the alert's messages whose status reports had not come,
+    and what it corrected (oldest first)."""
+    rows = db.session.execute(
+        select(AuditEntry.at, AuditEntry.changes)
+        .where(AuditEntry.entity == "alerts", AuditEntry.record_id == str(alert_id), AuditEntry.action == RECONCILED)
+        .order_by(AuditEntry.at, AuditEntry.id)
+    ).all()
+    return [Reconciled(at, int(changes.get("asked") or 0), dict(changes.get("changed") or {})) for at, changes in rows]
 
 
 def unsettled_deliveries(after: dt.timedelta, now: dt.datetime | None = None) -> list[Unsettled]:
@@ -1786,8 +1729,7 @@ def record_reconciled(results: dict[int, tuple[str, int | None]], now: dt.dateti
             continue
         asked[delivery.alert_id] = asked.get(delivery.alert_id, 0) + 1
         before = delivery.status
-        _apply_status(delivery_id, None, status, error_code,
-                      TWILIO_CALL_STATUSES if delivery.channel == "voice" else TWILIO_STATUSES)
+        _apply_status(delivery_id, None, status, error_code)
         delivery.updated_at = now
         if delivery.status != before:
             counts = changed.setdefault(delivery.alert_id, {})
@@ -1795,6 +1737,8 @@ def record_reconciled(results: dict[int, tuple[str, int | None]], now: dt.dateti
     from .labels import delivery_status_words
 
     for alert_id, counts in changed.items():
+        # Kept with the alert, whether or not it belongs to an incident: its page lists them.
+        record_audit(db.session, RECONCILED, "alerts", alert_id, {"asked": asked[alert_id], "changed": counts})
         alert = db.session.get(Alert, alert_id)
         if alert is None or not alert.incident_id:
             continue

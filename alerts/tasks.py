@@ -15,6 +15,7 @@ import logging
 import threading
 from types import SimpleNamespace
 
+from flask import current_app
 from huey import crontab
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -26,8 +27,8 @@ from incident.queue import QUEUE_UNAVAILABLE, add_lane, on_queue_lost
 
 from . import metrics
 from . import operations as ops
-from .gateways import GatewayError, make_gateway, make_voice_gateway
-from .mail import make_mailer, mailer_name
+from .channels import CHANNELS, Gateways
+from .gateways import GatewayError
 
 log = logging.getLogger(__name__)
 
@@ -36,85 +37,25 @@ DATABASE_RETRY_SECONDS = 3
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
-def callback_url(app, delivery_id: int) -> str:
-    """Where Twilio reports this delivery's status (the delivery id rides in the URL, so a
-    callback that arrives before the worker has stored the message id still finds it)."""
-    return f"{app.config['PUBLIC_URL']}/webhooks/twilio/status?d={delivery_id}"
-
-
-def voice_urls(app, delivery_id: int) -> tuple[str, str]:
-    """Where Twilio reports this call's status, and where its <Gather> posts the key pressed."""
-    public = app.config["PUBLIC_URL"]
-    return (f"{public}/webhooks/twilio/voice/status?d={delivery_id}", f"{public}/webhooks/twilio/voice?d={delivery_id}")
-
-
-def record_console_email(to: str, subject: str, text: str, delivery_id: int | None) -> str:
-    """The console mailer's record: the e-mail in the outbox (shown on the Outbox page), in a
-    transaction of its own like the console SMS gateway's."""
-    import uuid
-
-    from .models import OutboxMessage
-
-    sid = "CONSOLE-MAIL-" + uuid.uuid4().hex
-    with db.engine.begin() as conn:
-        conn.execute(OutboxMessage.__table__.insert().values(sid=sid, to=to, channel="email", subject=subject[:200],
-                                                             body=text, delivery_id=delivery_id))
-    return sid
-
-
-def new_mailer(config):
-    """The e-mail gateway the settings choose; the console one records into the outbox."""
-    if mailer_name(config) == "console":
-        return make_mailer(config, record=record_console_email)
-    return make_mailer(config)
-
-
-def send_one(app, claimed, gateway, mailer, subjects: dict[int, str], caller=None):
-    """Hand one claimed delivery to its channel's gateway (SMS: ``gateway``; e-mail: ``mailer``;
-    voice: ``caller``, a callable giving the voice gateway, made from the settings if none)."""
-    if claimed.channel == "voice":
-        status_url, gather_url = voice_urls(app, claimed.id)
-        voice = caller() if caller is not None else make_voice_gateway(app.config)
-        return voice.call(claimed.phone, claimed.body, status_url, gather_url, delivery_id=claimed.id)
-    if claimed.channel == "email":
-        if claimed.alert_id not in subjects:
-            subjects.update(ops.email_subjects([claimed.alert_id]))
-            db.session.rollback()
-        (subject, ask), ack_id = subjects.get(claimed.alert_id) or ("", False), claimed.id
-        if claimed.kind == "reminder":  # an escalation wave again to this address: the first e-mail's link
-            subject, ack_id = ops.reminder_subject(subject), ops.reminded_delivery(claimed.id)
-            db.session.rollback()
-        parts = ops.email_parts(ack_id, claimed.body, subject, ask)
-        return mailer().send(claimed.email, parts.subject, parts.text, parts.html, delivery_id=claimed.id)
-    if claimed.channel != "sms":
+def send_one(app, claimed, gateways: Gateways, memo: dict):
+    """Hand one claimed delivery to its channel's gateway (``channels``)."""
+    channel = CHANNELS.get(claimed.channel)
+    if channel is None:
         raise GatewayError(f"no gateway for the channel {claimed.channel!r}", retryable=False)
-    return gateway.send(claimed.phone, claimed.body, callback_url(app, claimed.id), delivery_id=claimed.id)
+    return channel.send(app, claimed, gateways[claimed.channel], memo)
 
 
-def drain(app, alert_id: int | None, gateway, mailer=None, caller=None) -> int:
+def drain(app, alert_id: int | None, gateways) -> int:
     """Send due deliveries until none is left; return how many were attempted. A message the
     provider took is recorded as sent together with the next claim (one commit each). Each
-    attempt is logged (one line, with the request id of the alert's request). ``mailer``: a
-    callable giving the e-mail gateway (made from the settings when first needed); ``caller``
-    the same for voice calls."""
+    attempt is logged (one line, with the request id of the alert's request). ``gateways``: the
+    consumer's ``Gateways`` (each channel's made when first needed), or an SMS gateway alone."""
+    if not isinstance(gateways, Gateways):
+        gateways = Gateways(app.config, sms=gateways)
     attempted = 0
     sent_last: tuple[int, str] | None = None
     request_ids: dict[int, str | None] = {}
-    subjects: dict[int, str] = {}
-    if mailer is None:
-        made = []
-
-        def mailer():
-            if not made:
-                made.append(new_mailer(app.config))
-            return made[0]
-    if caller is None:
-        callers = []
-
-        def caller():
-            if not callers:
-                callers.append(make_voice_gateway(app.config))
-            return callers[0]
+    memo: dict = {}
     try:
         while True:
             claimed = ops.claim_next(alert_id, sent=sent_last)
@@ -128,7 +69,7 @@ def drain(app, alert_id: int | None, gateway, mailer=None, caller=None) -> int:
             token = request_id.set(request_ids.get(claimed.alert_id))
             try:
                 try:
-                    sent = send_one(app, claimed, gateway, mailer, subjects, caller)
+                    sent = send_one(app, claimed, gateways, memo)
                 except GatewayError as exc:
                     retried = ops.record_failure(claimed.id, claimed.attempts, exc.code, str(exc), exc.retryable)
                     metrics.attempt_failed(exc.code, retried, claimed.channel)
@@ -157,22 +98,24 @@ def drain(app, alert_id: int | None, gateway, mailer=None, caller=None) -> int:
                 db.session.rollback()
 
 
-def reconcile(gateway, after: dt.timedelta, now: dt.datetime | None = None, voice=None) -> dict[int, dict[str, int]]:
+def reconcile(gateways, after: dt.timedelta, now: dt.datetime | None = None) -> dict[int, dict[str, int]]:
     """Ask the provider about messages and calls still "sent" ``after`` they went out (their
     status callbacks never came) and record what it says (``ops.record_reconciled``, committed):
-    an SMS of ``gateway`` (its Message resource), a call of ``voice``, the voice gateway (its Call
-    resource); the console gateways have nobody to ask. Returns {alert id: {new status: count}}."""
+    each channel's gateway of ``gateways`` is asked through its channel (``Channel.status``: an
+    SMS's Message resource, a call's Call resource; the console gateways have nobody to ask).
+    ``gateways``: the consumer's ``Gateways``, or an SMS gateway alone. Returns {alert id: {new
+    status: count}}."""
+    if not isinstance(gateways, Gateways):
+        gateways = Gateways(current_app.config, sms=gateways)
     rows = ops.unsettled_deliveries(after, now)
     db.session.rollback()  # no transaction open while the provider answers
-    askers = {"sms": getattr(gateway, "message_status", None), "voice": getattr(voice, "call_status", None)}
     results = {}
     unavailable = set()  # channels whose provider cannot answer now: not asked again this round
     for row in rows:
-        ask = askers.get(row.channel)
-        if ask is None or row.channel in unavailable:
+        if row.channel in unavailable or row.channel not in CHANNELS:
             continue
         try:
-            results[row.id] = ask(row.sid)
+            said = CHANNELS[row.channel].status(gateways[row.channel], row.sid)
         except GatewayError as exc:
             if exc.retryable:
                 # The provider is down or slow: one warning, and the rest waits for the next round
@@ -182,6 +125,9 @@ def reconcile(gateway, after: dt.timedelta, now: dt.datetime | None = None, voic
                 unavailable.add(row.channel)
                 continue
             results[row.id] = ("unknown", None)  # the provider does not know it: not asked again soon
+            continue
+        if said is not None:
+            results[row.id] = said
     if not results:
         return {}
     changed = ops.record_reconciled(results, now)
@@ -205,28 +151,9 @@ def _log_attempt(claimed, outcome: str, code: int | None, status, message: str =
 
 def register(app, huey) -> SimpleNamespace:
     """Define the wing's tasks on ``huey`` for ``app``."""
-    state = {}
     sms = add_lane(huey, "sms", app.config["RIADO_SMS_CONCURRENCY"])
-
-    making = threading.Lock()
-
-    def once(key, make):
-        """The consumer's one gateway of a kind, made when first needed (by whichever drain
-        thread comes first: the others wait for it rather than make one of their own)."""
-        if key not in state:
-            with making:
-                if key not in state:
-                    state[key] = make(app.config)
-        return state[key]
-
-    def gateway():
-        return once("gateway", make_gateway)
-
-    def mailer():
-        return once("mailer", new_mailer)
-
-    def caller():
-        return once("caller", make_voice_gateway)
+    # The consumer's gateways, one per channel, shared by its drain threads.
+    gateways = Gateways(app.config)
 
     def follow_up(alert_id: int | None) -> None:
         """Come back when the next retry or lapsed lease is due."""
@@ -244,7 +171,7 @@ def register(app, huey) -> SimpleNamespace:
         with app.app_context():
             set_actor(None, "worker")
             try:
-                attempted = drain(app, alert_id, gateway(), mailer, caller)
+                attempted = drain(app, alert_id, gateways)
                 if attempted:
                     log.info("alert %s: %d messages attempted", alert_id, attempted)
                 follow_up(alert_id)
@@ -286,7 +213,7 @@ def register(app, huey) -> SimpleNamespace:
             return
         with app.app_context():
             set_actor(None, "worker")
-            reconcile(gateway(), dt.timedelta(minutes=minutes), voice=caller())
+            reconcile(gateways, dt.timedelta(minutes=minutes))
 
     @huey.periodic_task(crontab(minute="17", hour="3"), name="alerts.housekeeping")
     def housekeeping_task():
@@ -322,11 +249,11 @@ def register(app, huey) -> SimpleNamespace:
 
     on_queue_lost(huey, take_up_after_queue_loss)
 
-    @huey.on_shutdown(name="alerts.close-mailer")
-    def close_mailer():
-        """A consumer stopping ends the SMTP connections its drains kept open."""
-        if "mailer" in state:
-            state["mailer"].close()
+    @sms.on_shutdown(name="alerts.close-connections")
+    def close_connections():
+        """A drain thread stopping (its consumer stopping) ends the SMTP connection it kept open:
+        run by each thread of the lane, for its own connection, never one another is using."""
+        gateways.close_thread()
 
     def fan_out(alert_id: int) -> None:
         """Start the configured number of parallel drains for an alert."""
@@ -350,4 +277,4 @@ def register(app, huey) -> SimpleNamespace:
         return True
 
     return SimpleNamespace(drain=drain_task, escalate=escalate_task, sweep=sweep_task, fan_out=fan_out,
-                           start=start, gateway=gateway)
+                           start=start, gateways=gateways)

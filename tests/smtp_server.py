@@ -4,6 +4,8 @@ it keeps every message it takes (parsed with the ``email`` package) and can be t
     def test_x(smtp_server):
         smtp_server.fail_next(451, count=2)                  # the next 2 RCPT: 451
         smtp_server.refuse("nincs@example.hu", 550)          # every RCPT to this address: 550
+        smtp_server.handler.data_delay = 2.0                 # DATA answered 2 s late…
+        smtp_server.handler.slow_data = 1                    # …the next one only
         ... send to smtp_server.url ...
         assert smtp_server.messages[0].message["Subject"] == "…"
 
@@ -14,6 +16,7 @@ its fixtures are there for every test."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import ssl
@@ -59,6 +62,9 @@ class RecordingHandler:
         self.messages: list[Received] = []
         self.rules: list[_Rule] = []
         self.lock = threading.Lock()
+        self.data_delay = 0.0  # seconds the server takes to answer DATA (a slow or busy server)
+        self.slow_data = None  # how many DATA commands are that slow (None: every one)
+        self.quits: list[tuple] = []  # the peers that ended their connection with QUIT
 
     def _scripted(self, command: str, addresses: list[str]) -> str | None:
         with self.lock:
@@ -81,6 +87,14 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            slow = self.data_delay and (self.slow_data is None or self.slow_data > 0)
+            if slow and self.slow_data is not None:
+                self.slow_data -= 1
+        if slow:
+            # A client that gives up meanwhile ends the session (aiosmtpd cancels this handler):
+            # the message is not taken, as a server that never finished receiving it.
+            await asyncio.sleep(self.data_delay)
         reply = self._scripted("DATA", envelope.rcpt_tos)
         if reply:
             return reply
@@ -93,6 +107,11 @@ class RecordingHandler:
             self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, data, session.peer,
                                           session.auth_data if session.authenticated else None))
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server, session, envelope):
+        with self.lock:
+            self.quits.append(session.peer)
+        return "221 Bye"
 
 
 @dataclass
@@ -118,6 +137,11 @@ class SmtpServer:
     def url(self) -> str:
         scheme = "smtps" if self.tls == "ssl" else "smtp"
         return f"{scheme}://{self.host}:{self.port}" + ("?starttls=1" if self.tls == "starttls" else "")
+
+    @property
+    def quits(self) -> list[tuple]:
+        with self.handler.lock:
+            return list(self.handler.quits)
 
     def fail_next(self, code: int, count: int = 1, command: str = "RCPT", text: str | None = None) -> None:
         """Answer ``code`` to the next ``count`` RCPT (or DATA) commands."""

@@ -298,3 +298,37 @@ def test_a_message_refused_for_now_is_retried_for_about_half_an_hour(app, client
         assert sum(ops.backoff_seconds(n) for n in range(1, app.config["RIADO_SMS_MAX_ATTEMPTS"])) >= 25 * 60
         assert ops.record_failure(second.id, 1, 550, "5.1.1 no such user", retryable=False) is False
         db.session.remove()
+
+
+def test_a_mail_server_slower_than_the_lease_gets_each_e_mail_once_and_the_drains_say_goodbye(
+        app_factory, smtp_server, api):
+    """The SMTP server takes longer to answer one DATA than a delivery's lease
+    (RIADO_SMS_LEASE_SECONDS, 4 s here): the mailer gives that send up within its share of the
+    lease (3 s) rather than let another drain take the e-mail over and send it while the first is
+    still at it; the e-mail is retried and arrives once, and nobody else waits for it. When the
+    consumer stops, each drain thread ends its SMTP connection with QUIT (the server sees every
+    connection it took messages on closed properly, none left to time out)."""
+    from conftest import running_consumer
+
+    app = app_factory(SMTP_URL=smtp_server.url, MAIL_FROM="riado@belvaros.example", RIADO_SMS_LEASE_SECONDS=4)
+    app.extensions["huey"].flush()
+    client = app.test_client()
+    headers, _ = api("officer")
+    group = client.post("/api/v1/groups", json={"name": "Óvodák"}, headers=headers).get_json()["id"]
+    addresses = [f"ovoda{i}@belvaros.example" for i in range(3)]
+    for i, address in enumerate(addresses):
+        client.post("/api/v1/contacts", json={"name": f"Óvoda {i}", "phone": f"+3620555070{i}", "email": address,
+                                              "groups": [group]}, headers=headers)
+    smtp_server.handler.data_delay, smtp_server.handler.slow_data = 6.0, 1
+    alert_id = client.post("/api/v1/alerts", json={"body": "Hőségriadó: a gyerekek maradjanak bent.", "groups": [group],
+                                                   "channels": ["sms", "email"]}, headers=headers).get_json()["id"]
+    with running_consumer(app.extensions["huey"]):
+        wait_for(lambda: len(smtp_server.messages) == 3, timeout=60)
+        wait_until_idle(app, timeout=60)  # a second send of a lapsed lease would have come by now
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == addresses  # each once
+    rows = client.get(f"/api/v1/alerts/{alert_id}/deliveries?limit=50", headers=headers).get_json()["items"]
+    emails = sorted(r["attempts"] for r in rows if r["channel"] == "email")
+    assert emails == [1, 1, 2]  # the slow one given up once, then sent
+    assert all(r["status"] == "sent" for r in rows) and len(rows) == 6
+    connections = {m.peer for m in smtp_server.messages}
+    wait_for(lambda: set(smtp_server.quits) >= connections, timeout=10)

@@ -168,6 +168,8 @@ def test_waves_reach_the_still_silent_on_their_channel_once_each_and_are_logged_
     # Each wave's messages, by wave: the e-mails were the alert itself (new to them), the SMS reminders.
     deliveries = client.get(f"/api/v1/alerts/{alert_id}/deliveries?limit=100", headers=headers).get_json()["items"]
     assert {(d["name"], d["wave"]) for d in deliveries if d["channel"] == "email"} == {("Nagy Béla", 2), ("Fekete Ferenc", 2)}
+    # The listing has every message, the waves' reminders too, each with its wave.
+    assert {(d["kind"], d["wave"]) for d in deliveries if d["kind"] == "reminder"} == {("reminder", 1), ("reminder", 3)}
     reminders = client.get(f"/api/v1/alerts/{alert_id}/deliveries?kind=reminder&limit=100", headers=headers).get_json()
     assert sorted((d["wave"], d["name"]) for d in reminders["items"]) == [
         (1, "Kiss Edit"), (1, "Nagy Béla"), (1, "Szabó Cecília"), (3, "Szabó Cecília")]
@@ -304,9 +306,17 @@ def test_the_compose_page_offers_wave_rows_and_the_confirmation_lists_them(app, 
     confirm = client.post("/alerts/new", data={**form, "escalation_minutes": ["10", "", "30"]})
     html = confirm.get_data(as_text=True)
     assert confirm.status_code == 200, html
-    listed = re.findall(r'<li data-testid="wave" data-channel="(\w+)">([^<]*)</li>', html)
+    listed = re.findall(r'<li data-testid="wave" data-channel="(\w+)">(.*?)</li>', html)
     assert [channel for channel, _text in listed] == ["sms", "email"]
     assert "10" in listed[0][1] and "30" in listed[1][1]
+    # What the waves may cost: the SMS wave at most the alert's own SMS again; e-mail costs nothing.
+    preview = client.post("/api/v1/alerts/recipients", json={
+        "body": "HVB ülés 9-kor.", "groups": [group], "require_ack": True,
+        "escalation": [{"after_minutes": 10, "channel": "sms"}, {"after_minutes": 30, "channel": "email"}]},
+        headers=headers).get_json()
+    assert preview["estimated_cost"] > 0 and preview["escalation_cost_at_most"] == [preview["estimated_cost"], None]
+    assert 'data-testid="wave-cost"' in listed[0][1] and 'data-testid="wave-cost"' not in listed[1][1]
+    assert 'data-testid="wave-cost-total"' in html
     # The waves ride in the confirmation's hidden fields to the send step.
     fields = Forms(html).forms["send-form"]["fields"]
     assert [v for k, v in fields if k == "escalation_minutes"] == ["10", "30"]

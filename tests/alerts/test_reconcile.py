@@ -80,3 +80,37 @@ def test_the_console_gateway_is_never_asked(app, client, api):
         assert reconcile(make_gateway(app.config), dt.timedelta(minutes=15), later) == {}
         db.session.remove()
     assert client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts"]["sent"] == 1
+
+
+def test_a_correction_of_an_alert_without_incident_is_listed_on_its_page(sms_app, sms_server, consumer, fake_twilio,
+                                                                          api, make_user):
+    """An alert sent outside any incident has no log to write to: the corrections the provider
+    made are listed on the alert's page (when, how many asked, what they became)."""
+    from conftest import csrf_from
+    from incident.extensions import db
+
+    from alerts.gateways import make_gateway
+    from alerts.tasks import reconcile
+
+    client = sms_app.test_client()
+    headers, _ = api("officer")
+    group, _ = create_group_of(client, "Gondnokok", [("Gondnok 1", PHONES[0], True), ("Gondnok 2", PHONES[1], True)])
+    alert_id = client.post("/api/v1/alerts", json={"body": "Fűtéskimaradás", "groups": [group]},
+                           headers=headers).get_json()["id"]
+    wait_for(lambda: len(fake_twilio.messages) == 2)
+    wait_until_idle(sms_app)
+    for message in fake_twilio.messages:
+        fake_twilio.report(message, "delivered")  # the carrier delivered both; the reports were lost
+    user = make_user("officer")
+    page = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"email": user["email"], "password": user["password"], "csrf_token": csrf_from(page)})
+    assert 'data-testid="reconciled"' not in client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+
+    with sms_app.app_context():
+        after = dt.timedelta(minutes=sms_app.config["RIADO_RECONCILE_AFTER_MINUTES"])
+        later = dt.datetime.now(dt.timezone.utc) + after + dt.timedelta(seconds=5)
+        assert reconcile(make_gateway(sms_app.config), after, later) == {alert_id: {"delivered": 2}}
+        db.session.remove()
+    html = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    listed = html.split('data-testid="reconciled"')[1].split("</ul>")[0]
+    assert listed.count("<li>") == 1 and 'data-status="delivered"' in listed and "2 <span" in listed

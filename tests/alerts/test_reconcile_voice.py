@@ -30,6 +30,7 @@ def test_calls_whose_status_callbacks_were_lost_are_asked_of_twilio(sms_app, sms
     from incident.extensions import db
 
     from alerts.gateways import make_gateway, make_voice_gateway
+    from alerts.channels import Gateways
     from alerts.tasks import reconcile
 
     client = sms_app.test_client()
@@ -61,20 +62,20 @@ def test_calls_whose_status_callbacks_were_lost_are_asked_of_twilio(sms_app, sms
         gateway, voice = make_gateway(sms_app.config), make_voice_gateway(sms_app.config)
         after = dt.timedelta(minutes=sms_app.config["RIADO_RECONCILE_AFTER_MINUTES"])
         now = dt.datetime.now(dt.timezone.utc)
-        assert reconcile(gateway, after, now, voice=voice) == {}  # too early: callbacks may still come
+        assert reconcile(Gateways(sms_app.config, sms=gateway, voice=voice), after, now) == {}  # too early: callbacks may still come
         assert fake_twilio.fetched == []
         later = now + after + dt.timedelta(seconds=5)
-        assert reconcile(gateway, after, later, voice=voice) == {
+        assert reconcile(Gateways(sms_app.config, sms=gateway, voice=voice), after, later) == {
             alert_id: {"delivered": 2, "undelivered": 2, "failed": 1}}
         asked = sorted(fake_twilio.fetched)
         assert asked == sorted([calls[p].sid for p in PHONES[1:]] + [m.sid for m in sms.values()])  # not the settled call
         fake_twilio.fetched.clear()
-        assert reconcile(gateway, after, later, voice=voice) == {}  # asked again only RIADO_RECONCILE_AFTER_MINUTES later
+        assert reconcile(Gateways(sms_app.config, sms=gateway, voice=voice), after, later) == {}  # asked again only RIADO_RECONCILE_AFTER_MINUTES later
         assert fake_twilio.fetched == []
         # Later still: that call has ended; it alone was left "sent" among the calls.
         fake_twilio.report_call(calls[PHONES[5]], "completed")
         again = later + after + dt.timedelta(seconds=5)
-        assert reconcile(gateway, after, again, voice=voice) == {alert_id: {"delivered": 1}}
+        assert reconcile(Gateways(sms_app.config, sms=gateway, voice=voice), after, again) == {alert_id: {"delivered": 1}}
         assert calls[PHONES[5]].sid in fake_twilio.fetched
         db.session.remove()
 
@@ -97,7 +98,7 @@ def test_calls_whose_status_callbacks_were_lost_are_asked_of_twilio(sms_app, sms
 def test_the_console_calls_are_never_asked(app, client, api):
     from incident.extensions import db
 
-    from alerts.gateways import make_gateway, make_voice_gateway
+    from alerts.channels import Gateways
     from alerts.tasks import reconcile
 
     headers, _ = api("officer")
@@ -108,7 +109,6 @@ def test_the_console_calls_are_never_asked(app, client, api):
         wait_until_idle(app)
     with app.app_context():
         later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
-        assert reconcile(make_gateway(app.config), dt.timedelta(minutes=15), later,
-                         voice=make_voice_gateway(app.config)) == {}
+        assert reconcile(Gateways(app.config), dt.timedelta(minutes=15), later) == {}
         db.session.remove()
     assert client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts_by_channel"]["voice"]["sent"] == 1

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import select
 
 from browser import only_tiles, script_errors, sign_in
@@ -36,26 +34,24 @@ def _stored_alert(app, alert_id: int):
 
 
 def _draw_rectangle(page, x1, y1, x2, y2) -> None:
-    """Drag a rectangle with Leaflet.draw's rectangle tool. A drag the tool did not take (its
-    guard against a double click runs on a timer, which a loaded machine delays) is made again,
-    as the officer would; a drag that drew anything else fails the test."""
+    """Drag a rectangle with Leaflet.draw's rectangle tool, each step once the map shows it took
+    the one before (a loaded machine delays the page's handling of the events): the tool is on
+    (the map's crosshair), the rectangle is being drawn under the moving mouse, then let go, the
+    map has it."""
+    container = f"(document.querySelector('{MAP} .leaflet-container') || document.querySelector('{MAP}'))"
+    shapes = f"{container}.querySelectorAll('.leaflet-overlay-pane path').length"
     tool = f"{MAP} .leaflet-draw-draw-rectangle"
-    for _attempt in range(3):
-        if page.locator(f"{tool}.leaflet-draw-toolbar-button-enabled").count() == 0:
-            page.click(tool)
-        time.sleep(0.15)
-        page.mouse.move(x1, y1)
-        page.mouse.down()
-        page.mouse.move((x1 + x2) / 2, (y1 + y2) / 2, steps=8)
-        page.mouse.move(x2, y2, steps=8)
-        page.mouse.up()
-        try:
-            page.wait_for_function(f"() => document.querySelector('{MAP}').getAttribute('data-shapes') === '1'",
-                                   timeout=3_000)
-            return
-        except PlaywrightTimeoutError:
-            assert page.get_attribute(MAP, "data-shapes") == "0", "the drag drew something else"
-    raise AssertionError("the map did not take the rectangle")
+    if page.locator(f"{tool}.leaflet-draw-toolbar-button-enabled").count() == 0:
+        page.click(tool)
+    page.wait_for_function(f"() => {container}.style.cursor === 'crosshair'")
+    before = page.evaluate(f"() => {shapes}")
+    page.mouse.move(x1, y1)
+    page.mouse.down()
+    page.mouse.move((x1 + x2) / 2, (y1 + y2) / 2, steps=8)
+    page.mouse.move(x2, y2, steps=8)
+    page.wait_for_function(f"() => {shapes} > {before}")  # the rectangle follows the mouse
+    page.mouse.up()
+    page.wait_for_function(f"() => document.querySelector('{MAP}').getAttribute('data-shapes') === '1'")
 
 
 def test_officer_draws_a_rectangle_and_only_the_contact_inside_gets_the_alert(app, live_server, page, make_user):
