@@ -6,6 +6,7 @@ two concurrencies, beside a bare twilio-SDK loop with as many threads against th
                                         [--concurrency N[,N…]] [--modes run,serve]
                                         [--latency-ms MS] [--no-callbacks]
                                         [--pg-url URL] [--quick]
+    .venv/bin/python bench/broadcast.py --mixed [bench/channels.py's options]
 
 For each backend: a fresh database (as bench/spatial.py makes them), migrated, with an officer,
 a bearer token and one alert group of ``--recipients`` contacts (made with the app's own
@@ -35,6 +36,10 @@ to all sent, the ratio to the bare loop (goal, issue 12: ≥ 0.8× at 4 and at 3
 have got exactly one message at the fake, every attempt must have been accepted, every status
 callback answered 200, the alert's counts must agree, and the processes' logs must show no error.
 Timing never fails the run: the exit status is 1 only if something is wrong.
+
+``--mixed``: the mixed-channel case instead (issue 15): one alert on SMS and e-mail to 10,000
+contacts, each channel's throughput beside a bare loop of its own client at the same concurrency
+(bench/channels.py, which takes the rest of the options).
 """
 
 from __future__ import annotations
@@ -437,7 +442,14 @@ def run_backend(backend: str, args, workdir: Path) -> list[dict]:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--mixed" in argv:
+        import channels  # bench/channels.py, beside this file
+
+        return channels.main([arg for arg in argv if arg != "--mixed"])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mixed", action="store_true",
+                        help="the mixed-channel case (SMS + e-mail, bench/channels.py) instead")
     parser.add_argument("--backend", choices=("sqlite", "postgis", "both"), default="both")
     parser.add_argument("--recipients", type=int, help="contacts in the group (default 3,000)")
     parser.add_argument("--concurrency", default="4,32", help="values of RIADO_SMS_CONCURRENCY (default 4,32)")
