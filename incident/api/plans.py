@@ -11,11 +11,16 @@ from ..extensions import db
 from ..models import INCIDENT_KINDS, PLAN_LEVELS, TASK_STATUSES, Incident, IncidentTask, Plan
 from ..operations import plans as ops
 from ..spreadsheet import csv_response
-from .common import CSV_DOC, Blueprint, Integer, ListArgs, file_response, page
+from .common import CSV_DOC, Blueprint, Integer, ListArgs, page
 from .fields import Out, StaffField, StaffSchema, listing
 from .registry import ImportArgs, ImportFile
 
-JSON_FILE_DOC = file_response("application/json", "the plans as JSON ({format, format_version, plans: [...]})")
+JSON_FILE_DOC = {"200": {"description": "the plans as a JSON file: {format, format_version, plans: [{name, hazard, "
+                                         "level, description, revision, tasks: [...]}]}; imports back",
+                          "content": {"application/json": {"schema": {
+                              "type": "object", "required": ["format", "format_version", "plans"],
+                              "properties": {"format": {"type": "string"}, "format_version": {"type": "integer"},
+                                             "plans": {"type": "array", "items": {"type": "object"}}}}}}}}
 
 
 class PlanTaskIn(Schema):
