@@ -154,3 +154,31 @@ def test_a_viewer_sees_the_checklist_but_no_buttons(app, client, make_user, logi
     assert 'data-testid="task-done"' not in page and 'data-testid="readiness-form"' not in page
     assert client.get("/plans/new").status_code == 403
     assert client.get("/plans").status_code == 200 and client.get(f"/plans/{plan['id']}").status_code == 200
+
+
+def test_the_after_action_report_and_the_wall_show_the_checklist_and_the_level(app, as_officer):
+    import csv
+
+    from factories import committed
+    from incident.operations import plans as ops
+
+    client = as_officer
+    plan = _plan(app)
+    incident = create_incident(app, title="Árvíz gyakorlat", drill=True)
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    tasks = committed(app, lambda: ops.apply_plan(incident["id"], plan["id"], now=start)[0])
+    committed(app, lambda: ops.change_task(tasks["id"], {"status": "done"}, now=start + dt.timedelta(minutes=42))[0])
+    client.patch(f"/api/v1/incidents/{incident['id']}", json={"readiness_level": 2},
+                 headers={"X-CSRFToken": csrf_from(_text(client.get("/")))})
+    page = _text(client.get(f"/incidents/{incident['id']}/after-action"))
+    section = page.split('data-testid="aar-checklist"')[1].split("</section>")[0]
+    assert "HVB összehívása" in section and 'data-testid="task-delay"' in section  # done 12 minutes late
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/incidents/{incident['id']}/after-action.csv")
+                                           .data.decode("utf-8-sig"), newline="")))
+    task_rows = [r for r in rows if r["section"] == "task"]
+    assert [(r["item"], r["kind"], r["duration_s"]) for r in task_rows] == [
+        ("HVB összehívása", "done", "720.000"), ("Alsó rakpart lezárása", "open", task_rows[1]["duration_s"])]
+    summary = client.get("/api/v1/map/summary?drill=true").get_json()
+    assert [(r["number"], r["level"]) for r in summary["readiness"]] == [(incident["number"], 2)]
+    assert client.get("/api/v1/map/summary?drill=false").get_json()["readiness"] == []
+    assert 'data-readiness' in _text(client.get("/map/wall?drill=1"))
