@@ -203,12 +203,30 @@ class VoiceChannel(Channel):
 
     def send(self, app, claimed, gateway, memo):
         public = app.config["PUBLIC_URL"]
+        # "Press 1" only when the alert asks for acknowledgement (a key press confirms nothing else).
+        gather = f"{public}/webhooks/twilio/voice?d={claimed.id}" if _asks(claimed, memo) else None
         return gateway.call(claimed.phone, claimed.body, f"{public}/webhooks/twilio/voice/status?d={claimed.id}",
-                            f"{public}/webhooks/twilio/voice?d={claimed.id}", delivery_id=claimed.id)
+                            gather, delivery_id=claimed.id)
 
     def status(self, gateway, sid):
         ask = getattr(gateway, "call_status", None)  # Twilio's Call resource; the console has none
         return ask(sid) if ask is not None else None
+
+
+def _alert_facts(claimed, memo: dict) -> tuple[str, bool]:
+    """The claimed delivery's alert's e-mail subject and whether it asks for acknowledgement,
+    read once per drain (``memo``), its transaction ended before the provider is asked."""
+    from . import operations as ops
+
+    facts = memo.setdefault("alerts", {})
+    if claimed.alert_id not in facts:
+        facts.update(ops.email_subjects([claimed.alert_id]))
+        db.session.rollback()
+    return facts.get(claimed.alert_id) or ("", False)
+
+
+def _asks(claimed, memo: dict) -> bool:
+    return _alert_facts(claimed, memo)[1]
 
 
 def record_console_email(to: str, subject: str, text: str, delivery_id: int | None) -> str:
@@ -251,11 +269,7 @@ class EmailChannel(Channel):
     def send(self, app, claimed, gateway, memo):
         from . import operations as ops  # operations picks recipients through this module
 
-        subjects = memo.setdefault("subjects", {})
-        if claimed.alert_id not in subjects:
-            subjects.update(ops.email_subjects([claimed.alert_id]))
-            db.session.rollback()  # no transaction left open while the server answers
-        (subject, ask), ack_id = subjects.get(claimed.alert_id) or ("", False), claimed.id
+        (subject, ask), ack_id = _alert_facts(claimed, memo), claimed.id
         if claimed.kind == "reminder":  # an escalation wave again to this address: the first e-mail's link
             subject, ack_id = ops.reminder_subject(subject), ops.reminded_delivery(claimed.id)
             db.session.rollback()

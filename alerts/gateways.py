@@ -12,7 +12,7 @@ timeouts) or not (an invalid number, an opt-out). Another SMS provider registers
 
 Voice calls (SPEC §4) have gateways of their own, chosen the same way (``make_voice_gateway``):
 ``call(to, text, status_url, gather_url, delivery_id=…)`` places a call that reads ``text`` twice
-and asks for 1 to confirm (``call_twiml``), or, on the console, records it in the outbox.
+and, with a ``gather_url``, asks for 1 to confirm (``call_twiml``), or, on the console, records it in the outbox.
 """
 
 from __future__ import annotations
@@ -290,8 +290,14 @@ def _say(verb, text: str, words: CallWords) -> None:
 TWIML_LIMIT = 4000
 
 
-def _call(text: str, times: int, gather_url: str, words: CallWords) -> str:
+def _call(text: str, times: int, gather_url: str | None, words: CallWords) -> str:
     answer = VoiceResponse()
+    if gather_url is None:  # the alert asks for no confirmation: the text, and goodbye
+        for _ in range(times):
+            _say(answer, text, words)
+        _say(answer, words.goodbye, words)
+        answer.hangup()
+        return answer.to_xml()
     gather = answer.gather(num_digits=1, action=gather_url, method="POST", timeout=GATHER_SECONDS)
     for _ in range(times):
         _say(gather, text, words)
@@ -301,9 +307,10 @@ def _call(text: str, times: int, gather_url: str, words: CallWords) -> str:
     return answer.to_xml()
 
 
-def call_twiml(text: str, gather_url: str, words: CallWords) -> str:
+def call_twiml(text: str, gather_url: str | None, words: CallWords) -> str:
     """The call: within a <Gather> of one key (posted to ``gather_url``) the alert's text twice,
-    then the request to press 1; without a key, a short goodbye. Built with VoiceResponse, so
+    then the request to press 1; without a key, a short goodbye. Without ``gather_url`` (an alert
+    that asks for no confirmation) the text twice and goodbye, nothing asked. Built with VoiceResponse, so
     the text is escaped whatever it holds. A text too long for Twilio's inline TwiML is said once,
     and if even that is too long, cut at a word (the rest of the text is in the SMS or e-mail)."""
     for times in (2, 1):
@@ -336,7 +343,7 @@ def goodbye_twiml(words: CallWords) -> str:
 class VoiceGateway(Protocol):
     name: str
 
-    def call(self, to: str, text: str, status_url: str, gather_url: str, delivery_id: int | None = None) -> Sent:
+    def call(self, to: str, text: str, status_url: str, gather_url: str | None, delivery_id: int | None = None) -> Sent:
         """Place one call reading ``text``; Twilio reports its progress to ``status_url`` and the
         key pressed to ``gather_url``."""
         ...
@@ -347,7 +354,7 @@ class ConsoleVoiceGateway:
 
     name = "console"
 
-    def call(self, to: str, text: str, status_url: str, gather_url: str, delivery_id: int | None = None) -> Sent:
+    def call(self, to: str, text: str, status_url: str, gather_url: str | None, delivery_id: int | None = None) -> Sent:
         from incident.extensions import db
 
         from .models import OutboxMessage
@@ -369,7 +376,7 @@ class TwilioVoiceGateway:
         self.caller = caller
         self.config = config
 
-    def call(self, to: str, text: str, status_url: str, gather_url: str, delivery_id: int | None = None) -> Sent:
+    def call(self, to: str, text: str, status_url: str, gather_url: str | None, delivery_id: int | None = None) -> Sent:
         if not self.caller:
             raise GatewayError("no number to call from: set TWILIO_VOICE_FROM (or TWILIO_FROM to a phone number)",
                                retryable=False)

@@ -24,6 +24,7 @@ EXCLUSION_REASON_LABELS = {
     "duplicate_email": _l("merged: same e-mail address as another recipient (sent once)"),
     # Why an escalation wave did not reach a contact still silent (besides the reasons above).
     "failed_earlier": _l("an earlier message on this channel failed"),
+    "still_sending": _l("the alert itself is still being sent to them on this channel"),
     "contact_deleted": _l("deleted from the contacts since"),
 }
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("e-mail"), "voice": _l("voice call")}

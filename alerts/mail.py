@@ -18,6 +18,7 @@ import base64
 import datetime as dt
 import logging
 import smtplib
+import socket
 import ssl
 import threading
 import time
@@ -154,6 +155,37 @@ def _classify(exc: Exception, where: str) -> GatewayError:
                         retryable=True)
 
 
+class _Watchdog(threading.Timer):
+    """Shuts the watched connection's socket down when it fires (the blocked read then ends with
+    a closed connection, which the send reports as a timeout)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(seconds, self._fire)
+        self.daemon = True
+        self.fired = threading.Event()
+        self._conn: smtplib.SMTP | None = None
+        self._guard = threading.Lock()
+
+    def watch(self, conn: smtplib.SMTP) -> None:
+        with self._guard:
+            self._conn = conn
+            if self.fired.is_set():
+                self._cut()
+
+    def _fire(self) -> None:
+        with self._guard:
+            self.fired.set()
+            self._cut()
+
+    def _cut(self) -> None:
+        sock = getattr(self._conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
 class SmtpMailer:
     """Sends through one SMTP server. Each thread keeps its own connection open between
     messages (smtplib connections are not shared between threads); a kept connection found
@@ -203,6 +235,7 @@ class SmtpMailer:
                                     context=self._context())
         else:
             conn = smtplib.SMTP(s.host, s.port, local_hostname=self.local_hostname, timeout=timeout)
+        self._watch(conn)
         try:
             conn.ehlo()
             if s.tls == "starttls":
@@ -246,6 +279,11 @@ class SmtpMailer:
             pass
         self._drop(conn)
 
+    def _watch(self, conn: smtplib.SMTP) -> None:
+        watchdog = getattr(self._local, "watchdog", None)
+        if watchdog is not None:
+            watchdog.watch(conn)
+
     def _time_left(self, deadline: float | None) -> float:
         """How long the next reply may take: ``timeout``, or less when the send's time runs out
         (socket.timeout, an OSError, once it has)."""
@@ -265,6 +303,7 @@ class SmtpMailer:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             if conn.sock is not None and time.monotonic() - self._local.used < self.idle_seconds:
+                self._watch(conn)
                 return conn, True
             self._quit(conn)
         conn = self._connect(deadline)
@@ -302,13 +341,29 @@ class SmtpMailer:
         except ValueError as exc:  # a header no message may carry (a line break in the subject…)
             raise GatewayError(f"the e-mail cannot be built: {exc}", retryable=False) from None
         deadline = time.monotonic() + self.send_seconds if self.send_seconds else None
+        watchdog = self._watchdog(deadline)
         try:
             self._transaction(recipient, data, utf8, deadline)
         except (smtplib.SMTPException, OSError) as exc:
-            error = _classify(exc, self.describe())
+            cut = watchdog is not None and watchdog.fired.is_set()
+            error = _classify(TimeoutError(f"the send took longer than {self.send_seconds:g} s") if cut else exc,
+                              self.describe())
             log.info("E-mail to %s not taken (delivery %s): %s", mask_email(recipient), delivery_id, error)
             raise error from None
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
         return Sent(message["Message-ID"])
+
+    def _watchdog(self, deadline: float | None) -> _Watchdog | None:
+        """A timer that cuts this thread's connection when the send's time is up: each reply's
+        timeout restarts with every line read, so only a clock of its own bounds the whole send."""
+        if deadline is None:
+            return None
+        watchdog = _Watchdog(max(deadline - time.monotonic(), 0.0))
+        self._local.watchdog = watchdog
+        watchdog.start()
+        return watchdog
 
     def _transaction(self, recipient: str, data: bytes, utf8: bool, deadline: float | None = None) -> None:
         for _ in range(2):

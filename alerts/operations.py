@@ -60,9 +60,6 @@ from .models import (
 ACK_WORDS = {"ok", "1", "igen", "yes"}
 STOP_WORDS = {"stop", "leiratkozom", "stopall", "unsubscribe"}
 START_WORDS = {"start", "unstop"}
-# Why a contact is not sent to on a channel, and which of those reasons merge a contact into
-# another recipient with the same phone or address (``channels``).
-MERGED = "duplicate_phone"
 # The channels an alert can go out on now (all of SPEC §4's), in the pages' order.
 AVAILABLE_CHANNELS = tuple(CHANNELS)
 
@@ -707,7 +704,10 @@ def record_failure(delivery_id: int, attempts: int, code: int | None, message: s
     else:
         values.update(status="queued", next_attempt_at=now + dt.timedelta(seconds=backoff_seconds(attempts)))
     changed = db.session.execute(
-        update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "sending").values(**values)).rowcount
+        # Only the claim this failure belongs to (its attempt number fences it): a worker whose
+        # lease ran out while the provider answered must not undo the claim another has taken.
+        update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "sending",
+                               Delivery.attempts == attempts).values(**values)).rowcount
     db.session.commit()
     return None if not changed else not final
 
@@ -952,15 +952,23 @@ def _reply(from_phone: str, text: str, simulated_from: OutboxMessage | None = No
         if delivery is not None:
             _log_other_text(delivery, text, simulated)
         return _replied("unknown", delivery=delivery, **reply)
+    # The newest alert to this phone that asked for acknowledgement (within ACK_WAIT) whose SMS
+    # reached it and is not answered yet (a second OK answers the alert before, as its own SMS
+    # asked). One its contact confirmed on another channel (the e-mail's link) is still this SMS's
+    # to answer: the OK is kept there, never passed on to an older alert.
     delivery = db.session.execute(
         select(Delivery).join(Alert, Alert.id == Delivery.alert_id)
         .where(Delivery.phone == phone, Delivery.channel == "sms", may_still_acknowledge(),
-               ~acknowledged_on_any_channel(), Delivery.status.in_(REACHED_STATUSES),
-               Alert.require_ack.is_(True), Alert.created_at >= utcnow() - ACK_WAIT)
-        .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update()
+               Delivery.status.in_(REACHED_STATUSES), Alert.require_ack.is_(True),
+               Alert.created_at >= utcnow() - ACK_WAIT)
+        .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(1).with_for_update(of=Delivery)
     ).scalar_one_or_none()
     if delivery is None:
         return _replied("nothing_to_ack", delivery=_answered_delivery(phone), **reply)
+    _serialise_contact(delivery)
+    if contact_acknowledged(delivery) is not None:  # confirmed on another channel first: counted there
+        _confirmed_here_too(delivery, (text or "")[:160])
+        return _replied("ack", delivery=delivery, **reply)
     now = utcnow()
     delivery.acknowledged_at = now
     delivery.ack_text = (text or "")[:160]
@@ -1129,7 +1137,7 @@ WAVE_TEXT = N_("Escalation: wave %(wave)s of alert #%(id)s by %(channel)s to %(n
 WAVE_UNREACHABLE_TEXT = N_("Escalation: wave %(wave)s of alert #%(id)s by %(channel)s to %(n)s contacts still silent "
                            "(%(unreachable)s cannot be reached by %(channel)s).")
 # Why a contact still silent was not reached by a wave, beside the reasons of ``REASONS``.
-WAVE_REASONS = ("failed_earlier", "contact_deleted")
+WAVE_REASONS = ("failed_earlier", "still_sending", "contact_deleted")
 
 
 def channel_text(alert: Alert, channel: str, reminder: bool) -> str:
@@ -1152,16 +1160,26 @@ def _send_wave(alert: Alert, number: int, wave: dict, now: dt.datetime) -> None:
     channel = wave["channel"]
     rows = db.session.execute(select(Delivery).where(Delivery.alert_id == alert.id)).scalars().all()
     person = {d.id: d.contact_id if d.contact_id is not None else -d.id for d in rows}
-    contacts = {person[d.id] for d in rows if d.kind == "alert"}
+    # The alert's audience: whoever it went to, and whoever its channels could not reach (a
+    # landline on an SMS alert is what a voice wave is for); not those a drill's safety switch
+    # left out, nor those merged into another recipient's phone or mailbox.
+    contacts = {person[d.id] for d in rows if d.kind == "alert"} | set(db.session.execute(
+        select(Exclusion.contact_id).where(Exclusion.alert_id == alert.id, Exclusion.contact_id.is_not(None),
+                                           Exclusion.reason.not_in(("drill_safety", *MERGED_REASONS)))
+    ).scalars())
     # Acknowledged ends escalation on every channel; an SMS STOP only SMS (an SMS wave leaves
     # them out as opted out, counted; e-mail and calls still reach a call-out list member).
     answered = {person[d.id] for d in rows if d.acknowledged_at is not None}
-    failed_here = {person[d.id] for d in rows if d.channel == channel and d.status in CHANNELS[channel].failed_for_good}
-    addresses_here = {CHANNELS[channel].address_of(d) for d in rows if d.channel == channel and d.kind == "alert"}
+    here = [d for d in rows if d.channel == channel]
+    failed_here = {person[d.id] for d in here if d.status in CHANNELS[channel].failed_for_good}
+    # Not a reminder queued behind the alert itself still on its way to them on this channel.
+    pending_here = {person[d.id] for d in here if d.status in PENDING_STATUSES}
+    addresses_here = {CHANNELS[channel].address_of(d) for d in here if d.kind == "alert"}
     unreachable: dict[str, int] = {}
     targets = []
     for key in sorted(contacts - answered):
-        reason = "contact_deleted" if key < 0 else "failed_earlier" if key in failed_here else None
+        reason = ("contact_deleted" if key < 0 else "failed_earlier" if key in failed_here
+                  else "still_sending" if key in pending_here else None)
         if reason:
             unreachable[reason] = unreachable.get(reason, 0) + 1
         else:
@@ -1470,16 +1488,25 @@ class OutboxRow:
     message: OutboxMessage
     delivery: Delivery | None
     replies: list[SimulatedReply]
+    asks_ack: bool = False  # its alert asks for acknowledgement (a call then asks for 1)
+    acknowledged: bool = False  # its contact has acknowledged the alert, on any channel
 
 
 def outbox_rows(messages) -> list[OutboxRow]:
     """``messages`` (a page of ``outbox_query``) with their deliveries and the replies simulated
-    on them (``Reply.outbox_message_id``), each with the alert it answered, in two queries."""
+    on them (``Reply.outbox_message_id``), each with the alert it answered, in four queries."""
     messages = list(messages)
     delivery_ids = {m.delivery_id for m in messages if m.delivery_id is not None}
-    deliveries = {}
+    deliveries, asks, acknowledged = {}, {}, set()
     if delivery_ids:
-        deliveries = {d.id: d for d in db.session.execute(select(Delivery).where(Delivery.id.in_(delivery_ids))).scalars()}
+        for delivery, require_ack in db.session.execute(
+                select(Delivery, Alert.require_ack).join(Alert, Alert.id == Delivery.alert_id)
+                .where(Delivery.id.in_(delivery_ids))):
+            deliveries[delivery.id], asks[delivery.id] = delivery, bool(require_ack)
+        acknowledged = {tuple(row) for row in db.session.execute(
+            select(Delivery.alert_id, Delivery.contact_id).where(
+                Delivery.alert_id.in_({d.alert_id for d in deliveries.values()}), Delivery.kind == "alert",
+                Delivery.acknowledged_at.is_not(None), Delivery.contact_id.is_not(None)))}
     replies: dict[int, list[SimulatedReply]] = {}
     if messages:
         rows = db.session.execute(
@@ -1489,7 +1516,12 @@ def outbox_rows(messages) -> list[OutboxRow]:
         for reply in rows:
             replies.setdefault(reply.outbox_message_id, []).append(
                 SimulatedReply(reply.text, reply.action, reply.received_at, reply.alert_id))
-    return [OutboxRow(m, deliveries.get(m.delivery_id), replies.get(m.id, [])) for m in messages]
+    rows = []
+    for m in messages:
+        d = deliveries.get(m.delivery_id)
+        rows.append(OutboxRow(m, d, replies.get(m.id, []), asks.get(m.delivery_id, False),
+                              d is not None and (d.acknowledged_at is not None or (d.alert_id, d.contact_id) in acknowledged)))
+    return rows
 
 
 # E-mail: the personal acknowledgement link and the message
@@ -1540,6 +1572,15 @@ def contact_acknowledged(delivery: Delivery) -> Delivery | None:
     ).scalar_one_or_none()
 
 
+def _serialise_contact(delivery: Delivery) -> None:
+    """Take the delivery's contact's row lock (PostgreSQL; SQLite serialises writers anyway), so
+    that two confirmations of one person on two channels at once are decided one after the other:
+    the second sees the first and is not logged as a first one. Taken after the delivery's own
+    lock on every path, so that no two paths wait for each other."""
+    if delivery.contact_id is not None:
+        db.session.execute(select(Contact.id).where(Contact.id == delivery.contact_id).with_for_update())
+
+
 def _confirmed_here_too(delivery: Delivery, text: str) -> None:
     """The contact, who had acknowledged on another channel, confirmed on this one as well: kept
     on this delivery (counted on its channel, as an SMS reply is), while the contact still counts
@@ -1562,6 +1603,7 @@ def _acknowledge(delivery: Delivery, text: str, name: str, log_texts: tuple[str,
     once per contact whatever the channel (a second confirmation is kept on its own delivery
     only), and one entry in the incident's log, the officer's and SIMULATED (``log_texts[1]``)
     when simulated, else by ``via``. False when the contact had acknowledged already."""
+    _serialise_contact(delivery)
     if contact_acknowledged(delivery) is not None:
         _confirmed_here_too(delivery, text)
         return False
@@ -1766,6 +1808,8 @@ def delivery_for_call(delivery_id: int, call_sid: str | None) -> Delivery | None
     delivery = db.session.get(Delivery, delivery_id, with_for_update=True)
     if delivery is None or delivery.channel != "voice" or delivery.kind not in ("alert", "reminder"):
         return None
+    if not db.session.get(Alert, delivery.alert_id).require_ack:  # the call asked for no key
+        return None
     if call_sid and delivery.provider_sid and delivery.provider_sid != call_sid:
         return None
     if delivery.kind == "reminder":
@@ -1790,8 +1834,10 @@ def acknowledge_by_call(delivery: Delivery, call_sid: str | None, simulated_from
     own_call = not (call_sid and delivery.provider_sid and delivery.provider_sid != call_sid)
     if call_sid and not delivery.provider_sid:
         delivery.provider_sid = call_sid  # the key came before the worker recorded the call
-    if own_call and STATUS_RANK[delivery.status] < STATUS_RANK["sent"]:
-        delivery.status, delivery.lease_until = "sent", None
-        delivery.sent_at = delivery.sent_at or utcnow()
+    if own_call and STATUS_RANK[delivery.status] < STATUS_RANK["delivered"]:
+        # A key pressed is a call answered: reached (what "completed" will say when it ends).
+        now = utcnow()
+        delivery.status, delivery.lease_until = "delivered", None
+        delivery.sent_at, delivery.delivered_at = delivery.sent_at or now, delivery.delivered_at or now
     return _acknowledge(delivery, "1", delivery.name or mask_phone(delivery.phone),
                         (VOICE_ACK_TEXT, SIMULATED_VOICE_ACK_TEXT), "voice", simulated_from is not None)

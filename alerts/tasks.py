@@ -27,7 +27,7 @@ from incident.queue import QUEUE_UNAVAILABLE, add_lane, on_queue_lost
 
 from . import metrics
 from . import operations as ops
-from .channels import CHANNELS, Gateways
+from .channels import CHANNELS, Gateways, channel
 from .gateways import GatewayError
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,9 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def send_one(app, claimed, gateways: Gateways, memo: dict):
-    """Hand one claimed delivery to its channel's gateway (``channels``)."""
-    channel = CHANNELS.get(claimed.channel)
-    if channel is None:
-        raise GatewayError(f"no gateway for the channel {claimed.channel!r}", retryable=False)
-    return channel.send(app, claimed, gateways[claimed.channel], memo)
+    """Hand one claimed delivery to its channel's gateway (``channels``); a channel this
+    installation does not have fails it for good (GatewayError)."""
+    return channel(claimed.channel).send(app, claimed, gateways[claimed.channel], memo)
 
 
 def drain(app, alert_id: int | None, gateways) -> int:
@@ -75,6 +73,8 @@ def drain(app, alert_id: int | None, gateways) -> int:
                     metrics.attempt_failed(exc.code, retried, claimed.channel)
                     _log_attempt(claimed, metrics.outcome(retried), exc.code, exc.status, str(exc))
                     continue
+                except DATABASE_UNAVAILABLE:
+                    raise  # the database went away (reading the alert's subject): drain_task tries again soon
                 except Exception as exc:  # a bug or an unexpected library error: retry, never lose it
                     log.exception("delivery %s: unexpected error", claimed.id)
                     retried = ops.record_failure(claimed.id, claimed.attempts, None, f"{type(exc).__name__}: {exc}", True)

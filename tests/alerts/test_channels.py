@@ -36,3 +36,17 @@ def test_each_channel_picks_its_own_recipients_with_reasons(app):
     assert all(isinstance(r, Recipients) and {reason for _, reason in r.excluded} <= set(REASONS) for r in picked.values())
     # A drill reaches only its test group (Béla), whatever the channel: here he has no address.
     assert drill.send == [] and sorted(reason for _, reason in drill.excluded) == ["drill_safety", "drill_safety", "no_email"]
+
+
+def test_a_call_asks_for_a_key_only_when_the_alert_asks_for_acknowledgement(app):
+    import xml.etree.ElementTree as ET
+
+    from alerts.gateways import call_twiml, call_words
+
+    with app.app_context():
+        words = call_words(app.config)
+    asking = ET.fromstring(call_twiml("Gátszakadás.", "https://riado.example/webhooks/twilio/voice?d=1", words))
+    telling = ET.fromstring(call_twiml("Gátszakadás.", None, words))
+    assert asking.find("Gather") is not None and words.prompt in [s.text for s in asking.iter("Say")]
+    assert telling.find("Gather") is None and words.prompt not in [s.text for s in telling.iter("Say")]
+    assert [s.text for s in telling.iter("Say")] == ["Gátszakadás.", "Gátszakadás.", words.goodbye]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from conftest import csrf_from, wait_for, wait_until_idle
 from fake_twilio import FakeTwilio
@@ -97,9 +97,9 @@ def test_an_alert_by_sms_and_e_mail_reaches_each_once_and_a_contact_confirms_onc
     assert alert["counts"]["acknowledged"] == 2  # Anna (twice) and Dénes
     assert alert["counts_by_channel"]["email"]["acknowledged"] == 2
     rows = client.get(f"/api/v1/alerts/{alert_id}/deliveries?limit=50", headers=headers).get_json()["items"]
-    # Her SMS OK came after the link: it uses up no acknowledgement (of this alert or another).
+    # Her SMS OK came after the link: kept on her SMS (counted on that channel), she counts once.
     assert {(r["channel"], r["name"]) for r in rows if r["acknowledged_at"]} == {
-        ("email", "Kovács Anna"), ("email", "Tóth Dénes")}
+        ("email", "Kovács Anna"), ("sms", "Kovács Anna"), ("email", "Tóth Dénes")}
 
     # A wrong or altered token finds nothing; a link names one delivery only.
     assert browser.get(path[:-1] + ("0" if path[-1] != "0" else "1")).status_code == 404
@@ -288,15 +288,46 @@ def test_a_message_refused_for_now_is_retried_for_about_half_an_hour(app, client
     from incident.extensions import db
 
     from alerts import operations as ops
+    from alerts.models import Delivery
 
     headers, _ = api("officer")
     group = _group(client, headers)
     client.post("/api/v1/alerts", json={"body": "Próba", "groups": [group], "channels": ["email"]}, headers=headers)
     with app.app_context():
         first, second = ops.claim_next(), ops.claim_next()
-        assert ops.record_failure(first.id, 7, 451, "4.3.0 try again later", retryable=True) is True  # ~1 min in
+        db.session.execute(update(Delivery).where(Delivery.id == first.id).values(attempts=7))  # ~1 min in
+        db.session.commit()
+        assert ops.record_failure(first.id, 7, 451, "4.3.0 try again later", retryable=True) is True
         assert sum(ops.backoff_seconds(n) for n in range(1, app.config["RIADO_SMS_MAX_ATTEMPTS"])) >= 25 * 60
         assert ops.record_failure(second.id, 1, 550, "5.1.1 no such user", retryable=False) is False
+        db.session.remove()
+
+
+def test_a_late_failure_of_a_lapsed_claim_leaves_the_claim_another_drain_took_alone(app, client, api):
+    """A drain whose lease ran out while the server answered reports its failure after another
+    drain took the message over: the report is not that drain's to make (the attempt number
+    fences it), so the message is neither queued again behind the live claim nor failed."""
+    import datetime as dt
+
+    from incident.extensions import db
+
+    from alerts import operations as ops
+    from alerts.models import Delivery
+
+    headers, _ = api("officer")
+    group = _group(client, headers)
+    client.post("/api/v1/alerts", json={"body": "Próba", "groups": [group], "channels": ["email"]}, headers=headers)
+    with app.app_context():
+        first = ops.claim_next()
+        db.session.execute(update(Delivery).where(Delivery.id == first.id)
+                           .values(lease_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+        db.session.commit()
+        again = ops.claim_next()
+        assert again.id == first.id and again.attempts == first.attempts + 1
+        assert ops.record_failure(first.id, first.attempts, 550, "5.1.1 no such user", retryable=False) is None
+        assert ops.record_failure(first.id, first.attempts, 451, "try later", retryable=True) is None
+        assert db.session.get(Delivery, first.id).status == "sending"  # still the second drain's
+        assert ops.record_failure(again.id, again.attempts, 451, "try later", retryable=True) is True
         db.session.remove()
 
 

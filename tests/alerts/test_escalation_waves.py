@@ -175,6 +175,34 @@ def test_waves_reach_the_still_silent_on_their_channel_once_each_and_are_logged_
         (1, "Kiss Edit"), (1, "Nagy Béla"), (1, "Szabó Cecília"), (3, "Szabó Cecília")]
 
 
+def test_a_voice_wave_calls_those_the_sms_could_not_reach(sms_app, consumer, fake_twilio, api):
+    """An SMS alert with a voice wave: the landline (no SMS) and the contact who opted out of SMS
+    are what the call is for; the wave calls them with the silent mobile, and counts nobody as
+    unreachable. The alert still being sent to someone on the wave's own channel is not reached
+    again behind it."""
+    client = sms_app.test_client()
+    headers, _ = api("officer")
+    group = client.post("/api/v1/groups", json={"name": "Gondozási központ"}, headers=headers).get_json()["id"]
+    people = [("Mobil Márta", "+36205550601", True), ("Vezetékes Vilma", "+3612345601", True),
+              ("Leiratkozott Lili", "+36205550603", False)]
+    for name, phone, opted_in in people:
+        assert client.post("/api/v1/contacts", json={"name": name, "phone": phone, "groups": [group],
+                                                     "sms_opt_in": opted_in}, headers=headers).status_code == 201
+    alert = client.post("/api/v1/alerts", json={"body": "Hőségriadó: hűsítő terem nyitva.", "groups": [group],
+                                                 "require_ack": True,
+                                                 "escalation": [{"after_minutes": 10, "channel": "voice"}]},
+                        headers=headers).get_json()
+    assert alert["recipients"] == 1  # one SMS; the other two are left out of SMS, with reasons
+    wait_for(lambda: len(fake_twilio.messages) == 1)
+    wait_until_idle(sms_app)
+    assert _escalate(sms_app, alert["id"], 11) == [alert["id"]]
+    wait_for(lambda: len(fake_twilio.calls) == 3)
+    wait_until_idle(sms_app)
+    assert sorted(c.to for c in fake_twilio.calls) == ["+3612345601", "+36205550601", "+36205550603"]
+    wave = client.get(f"/api/v1/alerts/{alert['id']}", headers=headers).get_json()["escalation"][0]
+    assert wave["recipients"] == 3 and wave["unreachable"] == {}
+
+
 def test_two_workers_escalating_at_once_send_a_wave_once(sms_app, consumer, fake_twilio, api):
     from incident.extensions import db
 

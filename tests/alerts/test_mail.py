@@ -5,10 +5,14 @@ MAIL_FROM settings."""
 from __future__ import annotations
 
 import logging
+import select
+import socket
 import threading
 import time
 
 import pytest
+
+from conftest import wait_for
 
 from alerts.gateways import GatewayError, Sent
 from alerts.mail import ConsoleMailer, SmtpMailer, build_message, mailer_name, make_mailer
@@ -192,7 +196,8 @@ def test_a_connection_the_server_closed_while_idle_is_replaced(make_smtp_server,
     server = make_smtp_server(timeout=0.3)  # aiosmtpd closes idle connections (421) after this
     mailer = mailers(server.url)
     mailer.send("elso@example.hu", SUBJECT, TEXT, HTML)
-    time.sleep(0.8)
+    kept = mailer._local.conn.sock
+    wait_for(lambda: select.select([kept], [], [], 0)[0], timeout=10, interval=0.05)  # the server's 421 and close
     mailer.send("masodik@example.hu", SUBJECT, TEXT, HTML)
     first, second = server.messages
     assert first.peer != second.peer
@@ -416,3 +421,59 @@ def test_bad_settings_in_the_environment_are_named(environment):
     environment.delenv("SMTP_URL")  # checked with the console mailer too
     with pytest.raises(ConfigurationError, match="MAIL_FROM"):
         from_environment()
+
+
+def _dribbling_server(pause: float):
+    """A server that answers DATA one line at a time, ``pause`` seconds apart (a 354, then a
+    three-line 250): each line is quick enough for a reply's timeout, the whole is not. Records
+    whether the client was still there for the last line."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    seen = {"hung_up_before_250": None}
+
+    def serve():
+        conn, _ = listener.accept()
+        lines = conn.makefile("rb")
+        conn.sendall(b"220 lassu.example ESMTP\r\n")
+        while line := lines.readline():
+            command = line.strip().upper()
+            if command.startswith(b"EHLO"):
+                conn.sendall(b"250-lassu.example\r\n250 8BITMIME\r\n")
+            elif command.startswith((b"MAIL", b"RCPT")):
+                conn.sendall(b"250 OK\r\n")
+            elif command == b"DATA":
+                time.sleep(pause)
+                conn.sendall(b"354 go on\r\n")
+                while lines.readline().rstrip(b"\r\n") != b".":
+                    pass
+                try:
+                    for part in (b"250-queued\r\n", b"250-as\r\n", b"250 4F2A\r\n"):
+                        time.sleep(pause)
+                        conn.sendall(part)
+                    seen["hung_up_before_250"] = False
+                except OSError:
+                    seen["hung_up_before_250"] = True
+                break
+            elif command == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                break
+        conn.close()
+        listener.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return f"smtp://127.0.0.1:{listener.getsockname()[1]}", seen, thread
+
+
+def test_a_send_ends_within_its_time_however_slowly_the_server_answers(mailers):
+    """Every line of the server's answer comes within the reply timeout, but the whole send would
+    outlast ``send_seconds`` (the delivery's lease share): the mailer cuts it at that time, as a
+    retryable timeout, and the server never gets to say it took the message."""
+    url, seen, server = _dribbling_server(pause=0.8)
+    mailer = mailers(url, send_seconds=1.5, timeout=5)
+    with pytest.raises(GatewayError) as caught:
+        mailer.send("lassu@example.hu", SUBJECT, TEXT, HTML)
+    assert caught.value.retryable is True and "took longer than 1.5 s" in str(caught.value)
+    server.join(10)
+    assert seen["hung_up_before_250"] is True
