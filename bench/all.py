@@ -3,8 +3,8 @@
     .venv/bin/python bench/all.py [--quick] [--backend sqlite|postgis|both] [--only NAME,…]
                                   [--pg-url URL] [--summary PATH]
 
-Runs spatial, log, broadcast, map and api (then any other ``bench/*.py`` that is not a helper,
-that is whose name does not start with ``_``), each as a process of its own with its output as it
+Runs spatial, log, broadcast, channels, map, api and reception (then any other ``bench/*.py`` that
+is not a helper, that is whose name does not start with ``_``), each as a process of its own with its output as it
 comes, and with ``RIADO_BENCH_SUMMARY`` pointing at a JSON-lines file that each appends its
 figures to (see bench/_summary.py). At the end: one table, a row per figure and a column per
 backend, with the goals where there are any, and how long each benchmark took.
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ("spatial", "log", "broadcast", "channels", "map", "api")
+ORDER = ("spatial", "log", "broadcast", "channels", "map", "api", "reception")
 # Small sizes for --quick: enough to exercise every path, not to measure.
 QUICK_ARGS = {
     "spatial": ["--rows", "20000", "--queries", "100"],
@@ -36,6 +36,7 @@ QUICK_ARGS = {
     "map": ["--resources", "2000", "--incidents", "100", "--runs", "2"],
     "api": ["--quick"],
     "channels": ["--quick"],
+    "reception": ["--quick"],
 }
 BACKENDS = ("sqlite", "postgis")
 

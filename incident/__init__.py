@@ -147,6 +147,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .views import account, admin, auth, health, shell
     from .views import incidents as incident_views
     from .views import plans as plan_views
+    from .views import reception as reception_views
     from .views import registry as registry_views
 
     queue.init_app(app)
@@ -161,6 +162,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(registry_views.bp)
     app.register_blueprint(incident_views.bp)
     app.register_blueprint(plan_views.bp)
+    app.register_blueprint(reception_views.bp)
     web.init_app(app)  # navigation, what templates may use, error pages (a missing record, the database away)
 
     import alerts

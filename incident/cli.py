@@ -1,4 +1,5 @@
-"""The ``riado`` command (a Flask CLI group): run, serve, users, tokens, demo data, worker."""
+"""The ``riado`` command (a Flask CLI group): run, serve, users, tokens, demo data, the evacuees' purge,
+worker."""
 
 from __future__ import annotations
 
@@ -214,6 +215,29 @@ def demo_login() -> None:
 
     login = demo_credentials()
     click.echo(f"Demo login: {login.email} / {login.password}")
+
+
+@cli.group("evacuees")
+def evacuees_group() -> None:
+    """The reception register."""
+
+
+@evacuees_group.command("purge")
+@click.option("--closed-days", "closed_days", required=True, type=click.IntRange(0, None),
+              help="erase the personal data of evacuees of incidents closed at least N days ago")
+@with_appcontext
+def evacuees_purge(closed_days: int) -> None:
+    """Erase the names and details (name, birth year, phone, household, notes, destination) of the
+    evacuees of incidents closed at least N days ago; the records and every headcount stay.
+    Asks nothing; says how many records it erased."""
+    from .extensions import db
+    from .operations.evacuees import purge
+
+    _require_current_schema()
+    _cli_actor()
+    erased = purge(closed_days)
+    db.session.commit()
+    click.echo(f"Erased the personal data of {erased} evacuee record{'' if erased == 1 else 's'}.")
 
 
 @cli.command("backup")

@@ -170,6 +170,14 @@ def _on_sqlite_connect(dbapi_conn, _record):
     cur.close()
 
 
+def write_during_read(session) -> None:
+    """A read that must write (an audited look at personal data, in a GET): end the read-only
+    transaction begun so far and begin the next one as a writer's (on SQLite BEGIN IMMEDIATE, so
+    that the audit row cannot lose to another writer midway). For the rest of this request."""
+    read_only.set(False)
+    session.commit()
+
+
 def _on_sqlite_begin(conn):
     conn.exec_driver_sql("BEGIN" if read_only.get() else "BEGIN IMMEDIATE")
 

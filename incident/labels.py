@@ -69,6 +69,21 @@ AUDIT_ACTION_LABELS = {
     "update": _l("changed"),
     "delete": _l("deleted"),
     "simulate": _l("simulated SMS reply"),
+    "search": _l("searched or listed"),
+    "read": _l("opened"),
+}
+NEED_LABELS = {
+    "wheelchair": _l("wheelchair"),
+    "medication": _l("medication"),
+    "oxygen": _l("oxygen"),
+    "dialysis": _l("dialysis"),
+    "infant": _l("infant"),
+    "pet": _l("pet"),
+    "other": _l("other need"),
+}
+EVACUEE_STATUS_LABELS = {
+    "present": _l("present"),
+    "left": _l("left"),
 }
 
 def label(table: dict, code) -> str:

@@ -87,7 +87,9 @@ def incident_areas(args):
 @blp.doc(responses=GEOJSON_DOC)
 def resources(args):
     """Resources as Points. Properties: id, name, kind, kind_label, status, status_label,
-    quantity, unit, available_quantity, url; shelters also capacity and free_capacity (persons);
+    quantity, unit, available_quantity, url; shelters also capacity and free_capacity (persons) and
+    reception, reception_drill (headcounts of the evacuees present: present, received, children,
+    elderly, needs; counts only);
     a resource deployed now also assigned_to, its incidents (number, title, drill, quantity, url)."""
     try:
         bbox = geojson.parse_bbox(args.get("bbox"))

@@ -27,7 +27,8 @@ from sqlalchemy import bindparam, column, func, select, table
 
 from incident.extensions import db
 from incident.labels import INCIDENT_KIND_LABELS, RESOURCE_STATUS_LABELS, SEVERITY_LABELS, STATUS_LABELS
-from incident.models import Assignment, Incident, Resource, ResourceKind
+from incident.models import Assignment, Evacuee, Incident, Resource, ResourceKind
+from incident.operations import evacuees as evacuee_ops
 from incident.operations import incidents as incident_ops
 from incident.operations import municipality as municipality_ops
 from incident.operations import resources as resource_ops
@@ -187,8 +188,10 @@ def _bbox_clauses(bbox) -> list:
 
 def resource_features(lang: str = "en", kind=None, status=None, q=None, bbox=None) -> list[dict]:
     """One Point feature per resource, in one statement (and one for the open assignments): what
-    it is, how much of it is available, for a shelter its capacity and free capacity (persons),
-    and the incidents it is deployed to now (``assigned_to``, only where it is). (Building the
+    it is, how much of it is available, for a shelter its capacity and free capacity (persons)
+    and the headcounts of the evacuees present (``reception``: real incidents; ``reception_drill``:
+    drills; counts only, never names), and the incidents it is deployed to now (``assigned_to``,
+    only where it is). (Building the
     JSON in the database instead was no faster: slower on PostgreSQL.)"""
     where = resource_ops.resources_query(kind, status, q).whereclause
     clauses = [] if where is None else [where]
@@ -211,6 +214,7 @@ def resource_features(lang: str = "en", kind=None, status=None, q=None, bbox=Non
     before, after = _url_pattern("registry.resources.detail", resource_id=0)
     incident_before, incident_after = _url_pattern("incidents.detail", incident_id=0)
     deployed = resource_ops.assigned_to()  # the open assignments: a few, whatever the register's size
+    received = {False: evacuee_ops.shelter_counts(drill=False), True: evacuee_ops.shelter_counts(drill=True)}
     features = []
     append = features.append
     # Plain tuples, no ORM objects: 10,000 rows become features in a few tens of milliseconds.
@@ -225,6 +229,8 @@ def resource_features(lang: str = "en", kind=None, status=None, q=None, bbox=Non
         if code == SHELTER:
             properties["capacity"] = capacity
             properties["free_capacity"] = available
+            for key, drill in (("reception", False), ("reception_drill", True)):
+                properties[key] = received[drill].get(id_) or evacuee_ops.empty_counts()
         if id_ in deployed:
             properties["assigned_to"] = [
                 {"number": a["number"], "title": a["title"], "quantity": a["quantity"], "drill": a["drill"],
@@ -256,7 +262,11 @@ def resources_fingerprint() -> tuple:
     ).all()
     # The open assignments name their incident (number, title, drill): a renamed one changes it.
     incidents = db.session.execute(select(func.count(), func.sum(Incident.version), func.max(Incident.updated_at))).one()
-    return (*resources, *assignments, *incidents, hash(tuple(tuple(k) for k in kinds)))
+    # The evacuees present change a shelter's free places and headcounts (a check-in adds one,
+    # a move or a check-out advances its version); the year, their ages.
+    evacuees = db.session.execute(select(func.count(), func.max(Evacuee.id), func.sum(Evacuee.version))).one()
+    return (*resources, *assignments, *incidents, *evacuees, evacuee_ops.current_year(),
+            hash(tuple(tuple(k) for k in kinds)))
 
 
 class LayerCache:

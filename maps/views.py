@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from incident.errors import ConflictError, FieldErrors
 from incident.extensions import db
 from incident.geo import lonlat
-from incident.labels import SEVERITY_LABELS, label
+from incident.labels import NEED_LABELS, SEVERITY_LABELS, label
 from incident.models import SEVERITIES, Incident
 from incident.operations import incidents as incident_ops
 from incident.security import csp_nonce, require_role
@@ -106,6 +106,11 @@ def js_labels() -> dict:
         "signed_out": _("You are signed out: sign in again to see the map data."),
         "updated": _("Updated"),
         "of": _("of"),
+        "present": _("Present"),
+        "children": _("children (under 14)"),
+        "elderly": _("elderly (65 and over)"),
+        "in_drills": _("In drills"),
+        "needs": {code: str(word) for code, word in NEED_LABELS.items()},
     }
 
 

@@ -45,9 +45,10 @@ def init_app(app):
 
     public_openapi_json._riado_public = True
     app.view_functions["api-docs.openapi_json"] = public_openapi_json
-    from . import accounts, incidents, plans, registry
+    from . import accounts, evacuees, incidents, plans, registry
 
-    for blueprint in (*accounts.blueprints, *registry.blueprints, *incidents.blueprints, *plans.blueprints):
+    for blueprint in (*accounts.blueprints, *registry.blueprints, *incidents.blueprints, *plans.blueprints,
+                      *evacuees.blueprints):
         api.register_blueprint(blueprint)
     _register_domain_errors(app)
 

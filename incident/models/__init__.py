@@ -2,6 +2,7 @@
 
 from .audit import AuditEntry
 from .contacts import AlertGroup, Contact, contact_groups
+from .evacuees import AGE_GROUPS, EVACUEE_STATUSES, NEEDS, Evacuee
 from .incidents import (
     GENESIS_HASH,
     INCIDENT_KINDS,
@@ -19,6 +20,10 @@ from .resources import RESOURCE_STATUSES, SEEDED_KINDS, Resource, ResourceKind
 from .users import ROLES, ApiToken, SignInAttempt, User, UserSession
 
 __all__ = [
+    "AGE_GROUPS",
+    "EVACUEE_STATUSES",
+    "NEEDS",
+    "Evacuee",
     "GENESIS_HASH",
     "INCIDENT_KINDS",
     "LOG_KINDS",

@@ -45,6 +45,10 @@ ALIASES = {
     "tulajdonos": "owner",
     # "Kapcsolattartó" is the label of the contact person's name (``contact``), as the form shows it.
     "kapcsolattarto": "contact", "kapcsolattartó neve": "contact", "kapcsolattarto neve": "contact",
+    # A shelter's register (the reception).
+    "nyilvántartási szám": "id", "születési év": "birth_year", "szuletesi ev": "birth_year", "született": "birth_year",
+    "háztartás": "household", "haztartas": "household", "család": "household",
+    "szükségletek": "needs", "szuksegletek": "needs", "igények": "needs",
 }
 
 

@@ -1,5 +1,6 @@
 """The register of forces and equipment: every query and write, and the one place where
-``available_quantity`` is derived."""
+``available_quantity`` is derived (a shelter's: its capacity less what is assigned and less the
+evacuees present in it)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import lazyload
 from ..errors import ConflictError, FieldErrors
 from ..extensions import db
 from ..geo import nearest, point_from_geojson, same_geometry, to_element
-from ..models import RESOURCE_STATUSES, Assignment, Contact, Incident, Resource, ResourceKind
+from ..models import RESOURCE_STATUSES, Assignment, Contact, Evacuee, Incident, Resource, ResourceKind
 from ..validation import Cleaner, fold, name_taken
 from .contacts import check_version
 from .municipality import refuse_far
@@ -32,6 +33,24 @@ def assigned_quantity_expr():
 
 
 @functools.cache  # built once: an expression is immutable, and building one costs
+def present_evacuees_expr():
+    """The evacuees present in a shelter now, per resource (a correlated subquery)."""
+    return (
+        select(func.count(Evacuee.id))
+        .where(Evacuee.shelter_id == Resource.id, Evacuee.status == "present")
+        .correlate(Resource)
+        .scalar_subquery()
+    )
+
+
+@functools.cache  # built once: an expression is immutable, and building one costs
+def taken_quantity_expr():
+    """What is taken of a resource: assigned to incidents and, for a shelter, the places of the
+    evacuees present (only shelters house evacuees: others skip the count)."""
+    return assigned_quantity_expr() + case((Resource.kind == SHELTER, present_evacuees_expr()), else_=0)
+
+
+@functools.cache  # built once: an expression is immutable, and building one costs
 def assignable_total_expr():
     """A shelter is assigned in persons housed, up to its capacity; anything else in its units."""
     return case((Resource.kind == SHELTER, func.coalesce(Resource.capacity, 0)), else_=Resource.quantity)
@@ -40,9 +59,10 @@ def assignable_total_expr():
 @functools.cache  # built once: an expression is immutable, and building one costs
 def available_quantity_expr():
     """How much of a resource can still be assigned: nothing unless its status is available,
-    else its total (capacity for a shelter) less what is assigned. The one place it is derived."""
+    else its total (capacity for a shelter) less what is assigned (and, for a shelter, less the
+    evacuees present). The one place it is derived."""
     return case(
-        (Resource.status == "available", assignable_total_expr() - assigned_quantity_expr()),
+        (Resource.status == "available", assignable_total_expr() - taken_quantity_expr()),
         else_=0,
     )
 
@@ -209,7 +229,8 @@ def update_resource(resource: Resource, raw: dict, codes=None) -> Resource:
 
 def check_assigned(resource: Resource, data: dict) -> None:
     """Refuse (409) a quantity, a shelter's capacity, or a kind that would leave less to assign
-    than is assigned now: available_quantity never goes below zero. Call under the row lock."""
+    than is assigned now (for a shelter: with the evacuees present): available_quantity never
+    goes below zero. Call under the row lock."""
     if not {"quantity", "capacity", "kind"} & data.keys():
         return
     shelter = data.get("kind", resource.kind) == SHELTER
@@ -222,6 +243,12 @@ def check_assigned(resource: Resource, data: dict) -> None:
         .group_by(Incident.year, Incident.serial).order_by(Incident.year, Incident.serial)
     ).all()
     assigned = sum(int(quantity) for _year, _serial, quantity in rows)
+    present = db.session.execute(
+        select(func.count(Evacuee.id)).where(Evacuee.shelter_id == resource.id, Evacuee.status == "present")
+    ).scalar_one()
+    if present and (not shelter or total < assigned + present):
+        raise ConflictError(_l(
+            "%(n)s evacuees are present in this shelter: check them out or move them first.", n=present), field)
     if total < assigned:
         where = ", ".join(f"{year}-{serial:04d}: {int(quantity)}" for year, serial, quantity in rows)
         raise ConflictError(_l(
@@ -232,6 +259,8 @@ def check_assigned(resource: Resource, data: dict) -> None:
 def delete_resource(resource: Resource) -> None:
     """Remove a resource from the register, unless incidents have used it: their record keeps it."""
     used = db.session.execute(select(Assignment.id).where(Assignment.resource_id == resource.id).limit(1)).first()
+    if used is None:  # a shelter that has housed evacuees: their register names it
+        used = db.session.execute(select(Evacuee.id).where(Evacuee.shelter_id == resource.id).limit(1)).first()
     if used is not None:
         raise ConflictError(
             _l("%(name)s has been assigned to incidents, so it stays in their record; set its status to unavailable instead.",

@@ -25,6 +25,8 @@ from ..extensions import db
 from ..geo import area_text, lonlat, parse_area_text, to_shapely
 from ..labels import INCIDENT_KIND_LABELS, READINESS_LABELS, SEVERITY_LABELS, STATUS_LABELS, TASK_STATUS_LABELS, label
 from ..models import INCIDENT_KINDS, SEVERITIES, STATUSES, Assignment, Incident
+from ..labels import NEED_LABELS
+from ..operations import evacuees as evacuee_ops
 from ..operations import incidents as ops
 from ..operations import plans as plan_ops
 from ..operations.municipality import current_municipality
@@ -266,6 +268,8 @@ def render_detail(incident: Incident, code: int = 200, **state):
         "readiness_error": None,
         "checklist_error": None,
         "task_error": None,
+        "reception": evacuee_ops.summary(incident.id),
+        "need_words": NEED_LABELS,
     }
     context.update(state)
     return render_template("incident/incident_detail.html", **context), code
@@ -534,4 +538,6 @@ def incident_report(incident_id: int):
         verification=ops.verify_log(incident),
         point=lonlat(incident.location),
         area=area_facts(incident),
+        reception=evacuee_ops.summary(incident.id),
+        need_words=NEED_LABELS,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 from ..database import utcnow
 from ..labels import READINESS_LABELS
+from ..labels import NEED_LABELS
+from ..operations.evacuees import summary as reception_summary
 from ..operations.incidents import open_incidents as open_incidents_now
 from ..operations.plans import overdue_tasks
 from ..operations.municipality import current_municipality
@@ -27,5 +29,8 @@ def dashboard():
         incidents=[i for i in open_incidents if not i.drill], drills=[i for i in open_incidents if i.drill],
         resources=sorted(kind_summary(), key=lambda row: row["kind"]), kind_labels=labels,
         panels=dashboard_panels(), overdue=overdue_tasks(now), now=now, readiness_words=READINESS_LABELS,
+        # Evacuees present in open incidents, drills apart: counts only.
+        reception=reception_summary(drill=False, open_only=True),
+        drill_reception=reception_summary(drill=True, open_only=True), need_words=NEED_LABELS,
         refresh_seconds=current_app.config.get("RIADO_DASHBOARD_REFRESH_SECONDS", 30),
     )

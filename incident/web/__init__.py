@@ -67,11 +67,19 @@ def by_name(records, attribute: str = "name") -> list:
     return sorted(records, key=lambda record: hungarian_key(getattr(record, attribute)))
 
 
+def reception_counts(drill: bool) -> list[dict]:
+    """The wall map's counter of the evacuees present in shelters (real incidents or drills)."""
+    from ..operations.evacuees import present_total
+
+    return [{"key": "evacuees_present", "label": _l("In shelters"), "value": present_total(drill)}]
+
+
 def init_app(app) -> None:
     """The core's entries of the navigation, what every template may use, the error pages."""
     for order, (endpoint, text, active) in enumerate((
         ("shell.dashboard", _l("Dashboard"), "shell.dashboard"),
         ("incidents.index", _l("Incidents"), "incidents."),
+        ("reception.index", _l("Reception"), "reception."),
         ("registry.contacts.index", _l("Contacts"), "registry.contacts."),
         ("registry.resources.index", _l("Resources"), "registry.resources."),
     )):
@@ -81,6 +89,7 @@ def init_app(app) -> None:
     from ..operations.plans import wall_counts
 
     hooks.register_wall_counter(app, wall_counts)
+    hooks.register_wall_counter(app, reception_counts)
     app.context_processor(_page_context)
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(by_name, "by_name")

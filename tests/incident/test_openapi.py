@@ -205,6 +205,34 @@ def test_every_json_answer_is_what_the_document_declares(client, api, document, 
     call("PATCH", "/api/v1/users/{user_id}", 200, admin, user_id=user["id"], json={"position": "főügyeletes"})
     call("GET", "/api/v1/audit", 200, admin)
 
+    # The reception register (issue 17)
+    reception = call("POST", "/api/v1/incidents", 201, officer,
+                     json={"title": "Kitelepítés", "kind": "flood", "severity": "severe", "location": VIGADO})
+    gym = call("POST", "/api/v1/resources", 201, officer,
+               json={"name": "Tornaterem", "kind": "shelter", "capacity": 10, "location": VIGADO})
+    hall = call("POST", "/api/v1/resources", 201, officer,
+                json={"name": "Díszterem", "kind": "shelter", "capacity": 10, "location": VIGADO})
+    where = {"incident_id": reception["id"], "shelter_id": gym["id"]}
+    person = call("POST", "/api/v1/evacuees", 201, officer,
+                  json={**where, "name": "Kiss Ödön", "birth_year": 1940, "needs": ["wheelchair"]})
+    call("POST", "/api/v1/evacuees/household", 201, officer,
+         json={**where, "household": "Varga", "members": [{"name": "Varga Péter"}, {"name": "Varga Bence",
+                                                                                    "birth_year": 2015}]})
+    call("GET", "/api/v1/evacuees", 200, officer, query="?q=kiss")
+    call("GET", "/api/v1/evacuees/{evacuee_id}", 200, officer, evacuee_id=person["id"])
+    call("PATCH", "/api/v1/evacuees/{evacuee_id}", 200, officer, evacuee_id=person["id"], json={"notes": "szemüveg"})
+    call("POST", "/api/v1/evacuees/{evacuee_id}/move", 200, officer, evacuee_id=person["id"],
+         json={"shelter_id": hall["id"]})
+    call("POST", "/api/v1/evacuees/{evacuee_id}/checkout", 200, officer, evacuee_id=person["id"],
+         json={"destination": "Eger"})
+    counts = call("GET", "/api/v1/incidents/{incident_id}/reception", 200, viewer, incident_id=reception["id"])
+    assert counts["totals"]["received"] == 3
+    exported = client.get(f"/api/v1/evacuees/export.csv?incident_id={reception['id']}&shelter_id={gym['id']}",
+                          headers=officer).get_data()
+    call("POST", "/api/v1/evacuees/import", 200, officer,
+         query=f"?dry_run=true&incident_id={reception['id']}&shelter_id={gym['id']}",
+         data={"file": (io.BytesIO(exported), "register.csv")}, content_type="multipart/form-data")
+
     # Every JSON answer the document names has been checked against it.
     assert document.json_answers() - document.checked == set()
 

@@ -145,6 +145,10 @@ def test_areas_are_a_layer_of_their_own(client, viewer):
     assert ids(layer(client, "/api/v1/map/incident-areas.geojson", viewer, drill="false")) == [with_area["id"]]
 
 
+NOBODY = {"present": 0, "received": 0, "children": 0, "elderly": 0,
+          "needs": {need: 0 for need in ("wheelchair", "medication", "oxygen", "dialysis", "infant", "pet", "other")}}
+
+
 def test_resource_layer_with_free_capacity_filters_and_bbox(client, officer, viewer):
     depot = resource(client)
     shelter = resource(client, name="Szent István Gimnázium tornaterme", kind="shelter", quantity=1,
@@ -166,6 +170,8 @@ def test_resource_layer_with_free_capacity_filters_and_bbox(client, officer, vie
         "available_quantity": 75, "capacity": 120, "free_capacity": 75, "url": f"/resources/{shelter['id']}",
         "assigned_to": [{"number": flood["number"], "title": flood["title"], "quantity": 45, "drill": False,
                          "url": f"/incidents/{flood['id']}"}],
+        # Headcounts of the evacuees present (issue 17): nobody yet.
+        "reception": NOBODY, "reception_drill": NOBODY,
     }
     assert "assigned_to" not in props[depot["id"]]
     assert props[depot["id"]]["available_quantity"] == 500 and "free_capacity" not in props[depot["id"]]
@@ -310,7 +316,8 @@ def test_summary_counts_open_incidents_and_alerts_in_flight(app, client, officer
     assert counts["alerts_in_flight"]["value"] in (0, 1)  # 1 until the queue has sent it
     drills = client.get("/api/v1/map/summary?drill=1&lang=hu", headers=viewer).get_json()
     assert drills["incidents"]["open"] == 2
-    assert {c["key"]: c["value"] for c in drills["counts"]} == {"overdue_tasks": 0, "alerts_in_flight": 0, "acknowledged": "0 / 0"}
+    assert {c["key"]: c["value"] for c in drills["counts"]} == {"overdue_tasks": 0, "alerts_in_flight": 0, "acknowledged": "0 / 0",
+                                                                "evacuees_present": 0}
     assert {c["key"]: c["label"] for c in drills["counts"]}["alerts_in_flight"] != "Alerts in flight"  # Hungarian
 
 

@@ -203,6 +203,31 @@
     return box;
   }
 
+  // A shelter's headcounts of the evacuees present (counts only: the layer carries no names).
+  function receptionCounts(box, counts, labels, drill) {
+    if (!counts || typeof counts.present !== "number" || (drill && counts.present === 0)) {
+      return;
+    }
+    var line = el("p", "map-popup-reception");
+    line.setAttribute("data-testid", drill ? "popup-reception-drill" : "popup-reception");
+    if (drill) {
+      line.appendChild(el("span", "drill-tag", labels.drill));
+      line.appendChild(document.createTextNode(" "));
+    }
+    var parts = [(drill ? labels.in_drills + ": " : "") + labels.present + ": " + counts.present];
+    if (counts.present) {
+      parts.push(labels.children + ": " + counts.children);
+      parts.push(labels.elderly + ": " + counts.elderly);
+      Object.keys(counts.needs || {}).forEach(function (code) {
+        if (counts.needs[code] > 0) {
+          parts.push(((labels.needs || {})[code] || code) + ": " + counts.needs[code]);
+        }
+      });
+    }
+    line.appendChild(document.createTextNode(parts.join(" · ")));
+    box.appendChild(line);
+  }
+
   function resourceContent(p, labels) {
     var box = el("div", "map-popup map-popup-resource");
     box.setAttribute("data-record", "resource");
@@ -219,6 +244,8 @@
         (p.unit ? " " + p.unit : ""));
     }
     box.appendChild(list);
+    receptionCounts(box, p.reception, labels, false);
+    receptionCounts(box, p.reception_drill, labels, true);
     if (Array.isArray(p.assigned_to) && p.assigned_to.length) {
       var deployed = el("div", "map-popup-deployed");
       deployed.setAttribute("data-testid", "popup-assigned-to");
