@@ -124,9 +124,11 @@ def _contact_key(delivery: Delivery) -> int:
 
 
 def channel_figures(alert: Alert, deliveries: list[Delivery]) -> list[ChannelFigures]:
-    """The figures of each of the alert's channels, in its order of channels."""
+    """The figures of each of the alert's channels and of any an escalation wave reached people
+    on first, in the pages' order of channels."""
     out = []
-    for channel in alert.channel_list:
+    present = set(alert.channel_list) | {d.channel for d in deliveries}
+    for channel in [name for name in CHANNELS if name in present]:
         on_channel = [d for d in deliveries if d.channel == channel]
         acks = [_seconds(d.acknowledged_at, alert.created_at) for d in on_channel if d.acknowledged_at]
         out.append(ChannelFigures(

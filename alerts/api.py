@@ -78,9 +78,10 @@ class ChannelReach(Out):
 
 
 class RecipientsOut(Out):
-    recipients = fields.Integer()
-    excluded = fields.Integer(metadata={"description": "contacts left out for consent or reach (opted out, landline, "
-                                                       "drill safety); merged duplicates are counted in merged"})
+    recipients = fields.Integer(metadata={"description": "contacts it would reach, each once, on any of its channels"})
+    excluded = fields.Integer(metadata={"description": "contacts it reaches on none of its channels (opted out, "
+                                                       "landline, no address, drill safety); merged duplicates are "
+                                                       "counted in merged; channels.<c>.excluded for each channel"})
     merged = fields.Integer(metadata={"description": "contacts whose phone another recipient has: the phone gets the "
                                                      "SMS once (reasons.duplicate_phone)"})
     reasons = fields.Dict(keys=fields.String(), values=fields.Integer(),
@@ -125,6 +126,8 @@ class Counts(ChannelCounts):
     excluded = fields.Integer(metadata={"description": "left out for consent or reach (not the merged duplicates)"})
     merged = fields.Integer(metadata={"description": "merged: same phone as another recipient, sent once"})
     acknowledged = fields.Integer(metadata={"description": "contacts who acknowledged, each once whatever the channel"})
+    people = fields.Integer(metadata={"description": "contacts it went to, each once whatever the channels "
+                                                     "(recipients counts messages)"})
 
 
 class WaveOut(Out):
@@ -190,6 +193,10 @@ class DeliveryOut(Out):
     phone = Personal(mask_phone, metadata={"description": "masked for viewers"})
     status = fields.String(metadata={"enum": list(DELIVERY_STATUSES)})
     error_code = fields.Integer(allow_none=True)
+    # The provider's words (an SMTP server's reply names the address): officers and admins only.
+    error_message = Personal(lambda value: None, allow_none=True,
+                             metadata={"description": "the provider's or mail server's reply to the last attempt; "
+                                                      "null for viewers (it may name the address)"})
     provider_sid = fields.String(allow_none=True)
     attempts = fields.Integer()
     sent_at = fields.DateTime(allow_none=True)
@@ -270,7 +277,8 @@ def recipients(data):
     """Who would get this alert, who is excluded and why, and what it would cost (sends nothing)."""
     preview = ops.preview_alert(data)
     db.session.rollback()
-    result, text = preview.recipients, preview.text
+    # People: each contact once, reached on any of the channels (``channels`` has each channel's).
+    result, text = preview.reached, preview.text
     return {
         "recipients": len(result.send), "excluded": result.excluded_count, "merged": len(result.merged),
         "reasons": result.counts(),

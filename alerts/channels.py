@@ -10,9 +10,11 @@ A channel says everything the rest of the wing needs to know about it:
   ``failed_for_good``), and whether the provider can be asked one later (``status``, for the
   reconciliation of lost status callbacks).
 
-The queue, the escalation waves, the reconciliation and the pages go through ``CHANNELS``; a new
-channel is one class here (with its gateway in ``gateways``/``mail``) and its webhooks in
-``webhooks``, nothing else. The order of ``CHANNELS`` is the order the pages list them in.
+The queue, the escalation waves, the reconciliation and the reports go through ``CHANNELS``. A
+new channel is a class here with its gateway (``gateways``/``mail``), its webhooks (``webhooks``)
+if the provider reports back, its acknowledgement if it has one, its words (``labels``), and its
+name in ``models.CHANNELS`` with a migration for the deliveries' CHECK (docs/architecture.md).
+The order of ``CHANNELS`` is the order the pages list them in.
 """
 
 from __future__ import annotations

@@ -935,6 +935,9 @@ def _reply(from_phone: str, text: str, simulated_from: OutboxMessage | None = No
     except FieldError:
         return ReplyOutcome("unknown")
     word = normalise_reply(text)
+    first = re.split(r"[\s,;:.!?]+", word, maxsplit=1)[0]
+    if word not in ACK_WORDS and first in ACK_WORDS:  # "Igen, megkaptam": an answer that starts with yes
+        word = first
     reply = {"phone": phone, "text": text, "simulated_from": simulated_from}
     if word in STOP_WORDS or word in START_WORDS:
         opted_in = word in START_WORDS
@@ -1400,7 +1403,7 @@ def recent_group_opt_outs(limit: int = 10) -> tuple[list[GroupOptOut], int]:
 
 
 def empty_counts() -> dict[str, int]:
-    return {**{s: 0 for s in DELIVERY_STATUSES}, "acknowledged": 0, "opted_out": 0}
+    return {**{s: 0 for s in DELIVERY_STATUSES}, "acknowledged": 0, "opted_out": 0, "people": 0}
 
 
 def contact_key():
@@ -1410,8 +1413,8 @@ def contact_key():
 
 def delivery_counts_for(alert_ids, by_channel: bool = False) -> dict[int, dict]:
     """``delivery_counts`` of many alerts (alert deliveries, not reminders): by status, how many
-    contacts acknowledged (on any channel, each once), and how many recipients opted out by
-    answering (STOP); two queries. ``by_channel`` adds ``by_channel``: the same figures of each
+    contacts it reached on any channel (``people``, each once) and how many of them acknowledged
+    (on any channel, each once), and how many recipients opted out by answering (STOP); two queries. ``by_channel`` adds ``by_channel``: the same figures of each
     of the alert's channels (acknowledged: on that channel)."""
     ids = sorted(set(alert_ids))
     out = {alert_id: empty_counts() for alert_id in ids}
@@ -1431,13 +1434,15 @@ def delivery_counts_for(alert_ids, by_channel: bool = False) -> dict[int, dict]:
         figures[status] += n
         figures["acknowledged"] += acks
         figures["opted_out"] += opted_out
-    out_acks = db.session.execute(
-        select(Delivery.alert_id, func.count(func.distinct(contact_key())))
-        .where(Delivery.alert_id.in_(ids), Delivery.kind == "alert", Delivery.acknowledged_at.is_not(None))
+    who = contact_key()
+    people = db.session.execute(
+        select(Delivery.alert_id, func.count(func.distinct(who)),
+               func.count(func.distinct(case((Delivery.acknowledged_at.is_not(None), who), else_=None))))
+        .where(Delivery.alert_id.in_(ids), Delivery.kind == "alert")
         .group_by(Delivery.alert_id)
     ).all()
-    for alert_id, contacts in out_acks:
-        out[alert_id]["acknowledged"] = contacts
+    for alert_id, contacts, acknowledged in people:
+        out[alert_id]["people"], out[alert_id]["acknowledged"] = contacts, acknowledged
     if by_channel:
         for alert_id in ids:
             out[alert_id]["by_channel"] = channels[alert_id]
@@ -1680,7 +1685,8 @@ def reminded_delivery(delivery_id: int) -> int:
     reminder = aliased(Delivery)
     found = db.session.execute(
         select(Delivery.id).join(reminder, and_(reminder.alert_id == Delivery.alert_id, reminder.channel == Delivery.channel,
-                                                reminder.phone == Delivery.phone, reminder.email == Delivery.email))
+                                                reminder.phone == Delivery.phone,
+                                                func.lower(reminder.email) == func.lower(Delivery.email)))
         .where(reminder.id == delivery_id, reminder.kind == "reminder", Delivery.kind == "alert")
         .order_by(Delivery.wave, Delivery.id).limit(1)
     ).scalar_one_or_none()

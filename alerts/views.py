@@ -334,7 +334,8 @@ def compose():
         excluded_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.left_out],
         merged_rows=[(contact.name, contact.phone, reason) for contact, reason in recipients.merged],
         cost=preview.cost, price=current_app.config["RIADO_SMS_PRICE"], costs=preview.costs,
-        wave_costs=preview.wave_costs, wave_cost=preview.wave_cost, voice_price=current_app.config["RIADO_VOICE_PRICE_PER_MINUTE"], call_minutes=ops.CALL_MINUTES,
+        wave_costs=preview.wave_costs, wave_cost=preview.wave_cost, excluded_on_channels=preview.excluded_count,
+        voice_price=current_app.config["RIADO_VOICE_PRICE_PER_MINUTE"], call_minutes=ops.CALL_MINUTES,
         idempotency_key=str(uuid.uuid4()), sender_notice=sender_notice() if data["require_ack"] else None,
         gateway=preview.gateway, by_channel=preview.by_channel, channel_words=channel_words(),
         channel_reach=[(code, len(reach.send), _left_out_by_reason(reach)) for code, reach in preview.by_channel.items()],
@@ -422,9 +423,11 @@ def alert_detail(alert_id: int):
     silent = ops.silent_deliveries(alert.id) if alert.require_ack else []
     other_text = ([(index.get(d.id), d, texts) for d, texts in ops.other_text_replies([alert.id])[alert.id]]
                   if alert.require_ack else [])
-    next_wave = next((wave for wave in waves if not wave["sent_at"] and not wave["stopped_at"]), None)
-    last_wave = next((wave for wave in reversed(waves) if wave["sent_at"]), None)
     incident = db.session.get(Incident, alert.incident_id) if alert.incident_id else None
+    # A closed incident's alerts call nobody any more (``escalate_due``): no wave is next.
+    next_wave = (None if incident is not None and incident.status == "closed" else
+                 next((wave for wave in waves if not wave["sent_at"] and not wave["stopped_at"]), None))
+    last_wave = next((wave for wave in reversed(waves) if wave["sent_at"]), None)
     left_out, merged = ops.split_exclusions(ops.exclusions(alert.id))
     return render_template(
         "alerts/alert_detail.html", alert=alert, counts=counts, deliveries=deliveries, reminders=reminders,

@@ -392,6 +392,20 @@ def test_stop_then_yes_is_not_an_acknowledgement(twilio_app, api):
     assert not any("visszaigazolta" in e["text"] for e in log)
 
 
+def test_an_answer_that_starts_with_yes_acknowledges_and_one_that_does_not_is_other_text(twilio_app, api):
+    """Hungarian recipients answer in sentences: "Igen, megkaptam" confirms; "Nem igen" does not."""
+    client = twilio_app.test_client()
+    headers, _ = api("officer")
+    _incident, alert_id, _ids = sent_alert(twilio_app, client, headers)
+
+    inbound(client, "SM" + "1" * 32, PETER, "Nem igen értem")
+    inbound(client, "SM" + "2" * 32, PETER, "Igen, megkaptam!")
+
+    replies = client.get(f"/api/v1/alerts/{alert_id}/replies", headers=headers).get_json()["items"]
+    assert [r["action"] for r in replies] == ["unknown", "ack"]
+    assert client.get(f"/api/v1/alerts/{alert_id}", headers=headers).get_json()["counts"]["acknowledged"] == 1
+
+
 def test_the_wall_expects_no_acknowledgement_from_who_opted_out_or_was_not_reached(twilio_app, api, make_user):
     """After a STOP the wall map's "acknowledged / expected" leaves him out, as the alert page's
     "still silent" does; a message that failed is not expected to be answered either."""

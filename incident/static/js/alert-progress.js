@@ -109,12 +109,14 @@
       span.textContent = word("status", status);
     }
 
-    function setError(cell, code) {
+    function setError(cell, code, message) {
       if (!cell) {
         return;
       }
       var shown = cell.querySelector("code");
-      if ((shown ? shown.textContent : "") === (code ? String(code) : "")) {
+      var said = cell.querySelector("[data-testid=error-message]");
+      if ((shown ? shown.textContent : "") === (code ? String(code) : "") &&
+          (said ? said.textContent : "") === (message || "")) {
         return;
       }
       cell.textContent = "";
@@ -135,6 +137,14 @@
         wrap.appendChild(note);
       }
       cell.appendChild(wrap);
+      if (message) {  // the server's own words (officers only: null for viewers)
+        var reply = document.createElement("small");
+        reply.className = "muted";
+        reply.setAttribute("data-testid", "error-message");
+        reply.textContent = message;
+        cell.appendChild(document.createTextNode(" "));
+        cell.appendChild(reply);
+      }
     }
 
     function showCounts(alert) {
@@ -231,7 +241,8 @@
             row.setAttribute("data-status", d.status);
           }
           setStatus(row.querySelector("[data-cell=status]"), d.status);
-          setError(row.querySelector("[data-cell=error]"), d.error_code);
+          setError(row.querySelector("[data-cell=error]"), d.error_code,
+                   (d.status === "failed" || d.status === "undelivered") ? d.error_message : null);
           setTime(row.querySelector("[data-cell=sent_at]"), d.sent_at);
           setTime(row.querySelector("[data-cell=delivered_at]"), d.delivered_at);
           setTime(row.querySelector("[data-cell=acknowledged_at]"), d.acknowledged_at);
