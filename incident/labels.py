@@ -44,12 +44,14 @@ LOG_KIND_LABELS = {
     "decision": _l("decision"),
     "action": _l("action"),
     "communication": _l("communication"),
+    "media": _l("media"),
     "system": _l("system"),
 }
 
 ROLE_LABELS = {
     "admin": _l("Administrator"),
     "officer": _l("Officer"),
+    "press": _l("Press officer"),
     "viewer": _l("Viewer"),
 }
 AUDIT_ACTION_LABELS = {
