@@ -99,6 +99,11 @@ class Report:
     deployments: list[Deployment]
     generated_at: dt.datetime
 
+    @property
+    def media(self) -> list[LogEntry]:
+        """The media log: contacts with the press and coverage (entries of kind media)."""
+        return [entry for entry in self.entries if entry.kind == "media"]
+
 
 def _seconds(later, earlier) -> float | None:
     return None if later is None or earlier is None else max((later - earlier).total_seconds(), 0.0)
