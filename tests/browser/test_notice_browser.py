@@ -127,6 +127,7 @@ def test_press_drafts_officer_approves_resident_reads_it_on_a_phone_and_the_pres
     assert resident.locator("h1").count() == 1 and resident.locator("h2").count() >= 2
     assert resident.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert resident.evaluate("document.documentElement.lang") == "hu"
+    assert "Lipótvárosi Sportcsarnok" in resident.inner_text("[data-testid=shelters]")  # a demo shelter marked public
     assert resident.locator("img:not([alt])").count() == 0
     # The text comes before the map, and the map draws the storm's area once it has loaded.
     resident.wait_for_selector("[data-public-map][data-ready=true]")
