@@ -39,3 +39,7 @@ def init_app(app):
     register_health_check(app, "backlog", operations.backlog_health)
     register_metrics(app, metrics.state)
     register_steps(app, "flood", demo.steps())
+
+    from . import notices
+
+    notices.init_app(app)

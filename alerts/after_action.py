@@ -102,6 +102,11 @@ class Report:
     # The incident's checklist: planned against done, and delays (until the incident closed).
     checklist: Checklist | None = None
 
+    @property
+    def media(self) -> list[LogEntry]:
+        """The media log: contacts with the press and coverage (entries of kind media)."""
+        return [entry for entry in self.entries if entry.kind == "media"]
+
 
 def _seconds(later, earlier) -> float | None:
     return None if later is None or earlier is None else max((later - earlier).total_seconds(), 0.0)

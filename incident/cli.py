@@ -118,7 +118,7 @@ def user_group() -> None:
 
 @user_group.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "officer", "viewer"]), required=True)
+@click.option("--role", type=click.Choice(["admin", "officer", "press", "viewer"]), required=True)
 @click.option("--name", default="")
 @click.option("--position", default="")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")

@@ -300,6 +300,24 @@ def _mail_from(name: str, smtp: SmtpSettings | None) -> str:
     return parse_mail_from(raw, name)
 
 
+def _cap_sender(name: str) -> str | None:
+    """The CAP <sender> of public notices: one word, without spaces, commas, < or & (CAP 1.2)."""
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return None
+    if re.search(r"[\s,<&]", value):
+        raise ConfigurationError(f"{name} must be one word without spaces, commas, < or & (e.g. "
+                                 f"riado@belvaros-lipotvaros.hu), not '{value}'.")
+    return value
+
+
+def _one_line(name: str) -> str | None:
+    value = (os.environ.get(name) or "").strip()
+    if "\n" in value or "\r" in value:
+        raise ConfigurationError(f"{name} must be one line.")
+    return value or None
+
+
 def from_environment() -> dict:
     """Build the Flask config mapping from environment variables."""
     folder = instance_path()
@@ -393,5 +411,13 @@ def from_environment() -> dict:
         "RIADO_METRICS_ALLOW": _networks("RIADO_METRICS_ALLOW"),
         # Logs: "text" (one readable line) or "json" (one JSON object per line, for a log system).
         "RIADO_LOG_FORMAT": _choice("RIADO_LOG_FORMAT", ("text", "json"), "text"),
+        # The public page, its notices' CAP and the Atom feed (SPEC §5): RIADO_PUBLIC=0 turns all of
+        # /public off (404). The municipality's name as residents read it (else the stored one),
+        # the CAP <sender> (else riado@ and PUBLIC_URL's host) and the contact residents and the
+        # press may use (CAP <contact>; else the stored office phone). None of it is personal data.
+        "RIADO_PUBLIC": env_flag("RIADO_PUBLIC", True),
+        "RIADO_PUBLIC_NAME": _one_line("RIADO_PUBLIC_NAME"),
+        "RIADO_CAP_SENDER": _cap_sender("RIADO_CAP_SENDER"),
+        "RIADO_PUBLIC_CONTACT": _one_line("RIADO_PUBLIC_CONTACT"),
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
     }

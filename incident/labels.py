@@ -44,6 +44,7 @@ LOG_KIND_LABELS = {
     "decision": _l("decision"),
     "action": _l("action"),
     "communication": _l("communication"),
+    "media": _l("media"),
     "system": _l("system"),
 }
 # The defence readiness degree (védelmi készültség) ordered for an incident.
@@ -62,6 +63,7 @@ TASK_STATUS_LABELS = {
 ROLE_LABELS = {
     "admin": _l("Administrator"),
     "officer": _l("Officer"),
+    "press": _l("Press officer"),
     "viewer": _l("Viewer"),
 }
 AUDIT_ACTION_LABELS = {

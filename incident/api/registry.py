@@ -37,6 +37,7 @@ class ContactIn(Schema):
     sms_opt_in = fields.Boolean()
     location = fields.Dict(allow_none=True, metadata=GEOJSON_POINT)
     notes = fields.String(allow_none=True)
+    public = fields.Boolean(metadata={"description": "a shelter shown on the public page with its free places"})
     version = Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
 
 
@@ -135,6 +136,7 @@ class ResourceOut(Out):
     contact_id = fields.Integer(allow_none=True)
     location = Geometry(metadata=GEOJSON_POINT)
     notes = fields.String()
+    public = fields.Boolean(metadata={"description": "a shelter shown on the public page (/public)"})
     version = fields.Integer()
     distance_m = fields.Float(metadata={"description": "with lat/lon: metres from that point"})
     created_at = fields.DateTime()

@@ -179,14 +179,26 @@ def _load_plans() -> int:
     return len(result.plans)
 
 
+# The demo's shelters on the public page (/public), marked when the demo adds them.
+PUBLIC_SHELTERS = ("Lipótvárosi Sportcsarnok", "Eötvös József Gimnázium tornaterme", "Lipótvárosi Közösségi Ház")
+
+
+def _show_shelters_in_public(had: set[str]) -> None:
+    for resource in db.session.execute(select(Resource).where(Resource.name.in_(PUBLIC_SHELTERS))).scalars():
+        if resource.name not in had:
+            resource.public = True
+    db.session.commit()
+
+
 def load_demo() -> DemoLoad:
     """Load (or complete) the demo district; the demo login and what was added."""
     password, new = _demo_password()
     added = {"municipality": _load_municipality(), "users": _load_secretariat(password, reset=new)}
     added["groups"] = _load_groups()
     added["contacts"] = _import_missing("contacts.csv", import_contacts, db.session.execute(select(Contact.name)).scalars())
-    added["resources"] = _import_missing("resources.csv", import_resources,
-                                         db.session.execute(select(Resource.name)).scalars())
+    had = set(db.session.execute(select(Resource.name)).scalars())
+    added["resources"] = _import_missing("resources.csv", import_resources, had)
+    _show_shelters_in_public(had)
     added["plans"] = _load_plans()
     added.update(load_incidents(wing_steps=current_app.extensions.get("riado_demo_steps", {})))
     db.session.commit()

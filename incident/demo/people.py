@@ -18,7 +18,7 @@ SECRETARIAT = (
     {"email": f"alpolgarmester1@{DOMAIN}", "name": "Kiss Gábor", "position": "Alpolgármester", "role": "viewer"},
     {"email": f"alpolgarmester2@{DOMAIN}", "name": "Tóth Judit", "position": "Alpolgármester", "role": "viewer"},
     {"email": f"aljegyzo@{DOMAIN}", "name": "Dr. Farkas Péter", "position": "Aljegyző", "role": "officer"},
-    {"email": f"sajto@{DOMAIN}", "name": "Németh Anna", "position": "Sajtóreferens", "role": "viewer"},
+    {"email": f"sajto@{DOMAIN}", "name": "Németh Anna", "position": "Sajtóreferens", "role": "press"},
     {"email": f"asszisztens1@{DOMAIN}", "name": "Varga Eszter", "position": "Titkársági asszisztens", "role": "officer"},
     {"email": f"asszisztens2@{DOMAIN}", "name": "Balogh Márton", "position": "Titkársági asszisztens", "role": "officer"},
 )

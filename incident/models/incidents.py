@@ -18,7 +18,8 @@ INCIDENT_KINDS = (
 # CAP 1.2 <severity> words.
 SEVERITIES = ("extreme", "severe", "moderate", "minor", "unknown")
 STATUSES = ("reported", "active", "contained", "closed")
-LOG_KINDS = ("note", "decision", "action", "communication", "system")
+# media: a contact with the press or coverage (outlet, journalist, what was asked or published).
+LOG_KINDS = ("note", "decision", "action", "communication", "media", "system")
 GENESIS_HASH = "0" * 64
 
 

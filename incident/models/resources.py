@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from geoalchemy2 import Geometry
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..collation import keep_sort_key, sort_key_column
@@ -68,6 +68,8 @@ class Resource(db.Model):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # A shelter shown on the public page (SPEC §5) with its free places; nothing else of it is.
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Folded (lower case, no accents) text of the searchable fields, kept by the operations.
     search: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

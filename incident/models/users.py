@@ -11,15 +11,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
 
-# Ordered from least to most privileged: each role may do all a lower one may.
-ROLES = ("viewer", "officer", "admin")
+# Ordered from least to most privileged: each role may do all a lower one may. The press officer
+# (press) reads what a viewer reads; what else a press officer may do (public notices, the media
+# log) is granted route by route (``require_role("press")``); officers also write everything else.
+ROLES = ("viewer", "press", "officer", "admin")
 
 
 class User(UserMixin, db.Model):
-    """A person who signs in: an admin, an officer (writes) or a viewer (reads)."""
+    """A person who signs in: an admin, an officer (writes), a press officer (reads, writes public
+    notices and the media log) or a viewer (reads)."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('viewer', 'officer', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('viewer', 'press', 'officer', 'admin')", name="role"),)
     __audit__ = {"exclude": {"password_hash"}, "quiet": {"last_login_at"}}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -152,6 +152,8 @@ def clean_resource(raw: dict, partial: bool = False, codes=None, current: Resour
     c.choice("status", RESOURCE_STATUSES, default="available")
     c.text("owner", 200)
     c.text("notes", 5000)
+    if "public" in raw:  # absent (a CSV row, an older client): left as it is
+        c.boolean("public", default=False)
     if not c.skip("contact_id"):
         contact_id = raw.get("contact_id")
         if contact_id in (None, ""):

@@ -26,7 +26,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def role_choices():
-    return [("viewer", _l("Viewer (reads)")), ("officer", _l("Officer (writes)")), ("admin", _l("Administrator"))]
+    return [("viewer", _l("Viewer (reads)")), ("press", _l("Press officer (reads, writes public notices)")),
+            ("officer", _l("Officer (writes)")), ("admin", _l("Administrator"))]
 
 
 class UserForm(FlaskForm):

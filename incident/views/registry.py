@@ -285,6 +285,7 @@ class ResourceForm(FlaskForm):
     latitude = HiddenField(_l("Latitude"))
     longitude = HiddenField(_l("Longitude"))
     notes = TextAreaField(_l("Notes"))
+    public = BooleanField(_l("Shelter shown on the public page (name, place on the map, free places)"))
     version = HiddenField()
     confirm_far = confirm_far_field()
 
@@ -319,6 +320,7 @@ def _resource_raw(form: ResourceForm, location) -> dict:
         "contact_id": form.contact_id.data or None,
         "location": location or None,
         "notes": form.notes.data,
+        "public": bool(form.public.data),
         "confirm_far": bool(form.confirm_far.data),
     }
 

@@ -50,7 +50,9 @@ class RecordAction:
     """A link on a record's page to a wing's page about that record (``endpoint`` takes the
     record's id as ``<record>_id``). ``place`` is where on the page: ``"actions"`` (the bar of
     buttons under the title) or ``"area"`` (the incident's location card). A ``writes`` link
-    leads to a change: shown only where the page allows the user to change the record."""
+    leads to a change: shown only where the page allows the user to change the record. A link
+    with a ``role`` is shown to that role and those above, whether or not they may change the
+    record (a press officer writes a public notice about an incident they only read)."""
 
     record: str
     endpoint: str
@@ -59,19 +61,27 @@ class RecordAction:
     writes: bool
     testid: str
     order: int
+    role: str | None = None
 
 
 def register_record_action(app, record: str, endpoint: str, label, *, place: str = "actions",
-                           writes: bool = False, testid: str = "", order: int = 100) -> None:
+                           writes: bool = False, testid: str = "", order: int = 100,
+                           role: str | None = None) -> None:
     """Add a link to every page of a ``record`` (``"incident"``)."""
     app.extensions.setdefault("riado_record_actions", []).append(
-        RecordAction(record, endpoint, label, place, writes, testid, order))
+        RecordAction(record, endpoint, label, place, writes, testid, order, role))
+
+
+def _shown(action: RecordAction, can_write: bool) -> bool:
+    if action.role is not None:
+        return _allowed(action.role)
+    return can_write or not action.writes
 
 
 def record_actions(record: str, place: str, record_id: int, can_write: bool) -> list[dict]:
     """The wings' links for this record's page at ``place``: ``[{"url", "label", "testid"}]``."""
     actions = sorted((a for a in current_app.extensions.get("riado_record_actions", [])
-                      if a.record == record and a.place == place and (can_write or not a.writes)),
+                      if a.record == record and a.place == place and _shown(a, can_write)),
                      key=lambda a: a.order)
     return [{"url": url_for(a.endpoint, **{f"{record}_id": record_id}), "label": a.label, "testid": a.testid}
             for a in actions]

@@ -187,6 +187,24 @@ def test_every_json_answer_is_what_the_document_declares(client, api, document, 
         call("GET", "/api/v1/incident-tasks/{task_id}", 200, headers, task_id=applied["tasks"][0]["id"])
     call("PATCH", "/api/v1/incident-tasks/{task_id}", 200, officer, task_id=applied["tasks"][0]["id"],
          json={"status": "done"})
+    # Public notices and the media log (SPEC §5): a press officer writes, another officer approves
+    press, _ = api("press")
+    notice_body = {"title": "Vihar", "body": "Kidőlt fák a körúton.", "incident_id": incident["id"],
+                   "area": AREA, "expires_at": "2099-01-01T12:00:00+01:00"}
+    notice = call("POST", "/api/v1/notices", 201, press, json=notice_body)
+    call("PATCH", "/api/v1/notices/{notice_id}", 200, press, notice_id=notice["id"],
+         json={"instruction": "Kerülje el a körutat.", "version": notice["version"]})
+    call("POST", "/api/v1/notices/{notice_id}/submit", 200, press, notice_id=notice["id"])
+    call("POST", "/api/v1/notices/{notice_id}/reject", 200, officer, notice_id=notice["id"], json={"reason": "Utca?"})
+    call("POST", "/api/v1/notices/{notice_id}/submit", 200, press, notice_id=notice["id"])
+    call("POST", "/api/v1/notices/{notice_id}/approve", 200, officer, notice_id=notice["id"])
+    for headers in (press, viewer):
+        call("GET", "/api/v1/notices", 200, headers, query="?status=published")
+        call("GET", "/api/v1/notices/{notice_id}", 200, headers, notice_id=notice["id"])
+    call("POST", "/api/v1/notices/{notice_id}/send", 202, press, notice_id=notice["id"], json={"groups": [group["id"]]})
+    call("POST", "/api/v1/notices/{notice_id}/withdraw", 200, press, notice_id=notice["id"])
+    call("POST", "/api/v1/incidents/{incident_id}/media", 201, press, incident_id=incident["id"],
+         json={"outlet": "Belvárosi Hírek", "asked": "Meddig tart a lezárás?"})
 
     # The map's counts
     call("GET", "/api/v1/map/summary", 200, viewer)

@@ -30,6 +30,12 @@ PUBLIC = {
     "ack.confirm",
     # Prometheus: off (404) unless configured, then a token of its own (tests/alerts/test_metrics.py).
     "metrics.metrics",
+    # The public page, a notice's page and CAP, and the feed (SPEC §5): published notices only
+    # (tests/alerts/test_notices.py); all 404 with RIADO_PUBLIC=0.
+    "public_notices.index",
+    "public_notices.notice",
+    "public_notices.cap",
+    "public_notices.feed",
 }
 # POSTs that write nothing, open to viewers.
 VIEWER_POSTS = {"api_alerts.preview"}

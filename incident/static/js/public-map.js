@@ -1,0 +1,67 @@
+/* Riadó: the small map of the public page (notice areas, public shelters). Loaded last, with
+ * Leaflet: the page says everything in its text, the map only shows where. Every name is put
+ * into the map as text (a text node), never as HTML.
+ *
+ *   <div data-public-map data-features="GeoJSON FeatureCollection" data-tile-url
+ *        data-tile-attribution data-shelter-label data-free-label></div>
+ */
+(function () {
+  "use strict";
+
+  var AREA = { color: "#b34700", weight: 2, fillColor: "#b34700", fillOpacity: 0.15 };
+  var SHELTER = { radius: 7, color: "#0b4f8a", weight: 2, fillColor: "#ffffff", fillOpacity: 1 };
+
+  function text(value) {
+    var span = document.createElement("span");
+    span.textContent = value;
+    return span;
+  }
+
+  function start(el) {
+    var L = window.L;
+    var data;
+    try {
+      data = JSON.parse(el.getAttribute("data-features") || "null");
+    } catch (e) {
+      data = null;
+    }
+    if (!L || !data) {
+      return;
+    }
+    var map = L.map(el, { scrollWheelZoom: false });
+    var url = el.getAttribute("data-tile-url");
+    if (url) {
+      L.tileLayer(url, { maxZoom: 19, attribution: el.getAttribute("data-tile-attribution") || "" }).addTo(map);
+    }
+    var layer = L.geoJSON(data, {
+      style: function () { return AREA; },
+      pointToLayer: function (feature, latlng) { return L.circleMarker(latlng, SHELTER); },
+      onEachFeature: function (feature, item) {
+        var p = feature.properties || {};
+        var label = p.kind === "shelter"
+          ? (el.getAttribute("data-shelter-label") || "") + ": " + p.title + " (" + p.free + " " +
+            (el.getAttribute("data-free-label") || "") + ")"
+          : p.title;
+        item.bindTooltip(text(label), { className: "notice-tooltip" });
+      }
+    }).addTo(map);
+    var bounds = layer.getBounds();
+    if (bounds.isValid()) {
+      map.fitBounds(bounds, { padding: [16, 16], maxZoom: 16, animate: false });
+    }
+    el.setAttribute("data-ready", "true");
+  }
+
+  function ready() {
+    var maps = document.querySelectorAll("[data-public-map]");
+    for (var i = 0; i < maps.length; i += 1) {
+      start(maps[i]);
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
+  }
+}());

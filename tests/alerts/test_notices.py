@@ -1,0 +1,481 @@
+"""Public information and the press desk (issue 18, SPEC §5): the press role, notices with a
+four-eyes approval, the public page, every notice as CAP 1.2 (valid against the OASIS schema)
+and the Atom feed (checked against RFC 4287's rules by a strict reader), the media log, and the
+public answers carrying nothing private: no draft, no drill, no contact, no internal resource."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+import xmlschema
+from defusedxml import ElementTree as SafeET
+
+from factories import EMBANKMENT, PAYLOADS, create_contact, create_group, create_incident, create_resource
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "cap" / "CAP-v1.2.xsd"
+CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+ATOM = "{http://www.w3.org/2005/Atom}"
+NOTICE = {"title": "Viharos szél: fakidőlések a körúton", "body": "Kidőlt fák a Szent István körúton.",
+          "instruction": "Kerülje el a körutat, ne álljon meg fák alatt."}
+
+
+@pytest.fixture(scope="module")
+def cap_schema():
+    return xmlschema.XMLSchema(str(SCHEMA_PATH))
+
+
+@pytest.fixture
+def desk(api):
+    """Bearer headers of a press officer, two officers and a viewer."""
+    return {"press": api("press")[0], "officer": api("officer")[0], "second": api("officer")[0],
+            "viewer": api("viewer")[0]}
+
+
+def _draft(client, headers, **fields):
+    response = client.post("/api/v1/notices", json={**NOTICE, **fields}, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _publish(client, desk, **fields):
+    notice = _draft(client, desk["press"], **fields)
+    assert client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["press"]).status_code == 200
+    published = client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["officer"])
+    assert published.status_code == 200, published.get_json()
+    return published.get_json()
+
+
+def _cap(client, notice_id, schema):
+    response = client.get(f"/public/notices/{notice_id}.cap")
+    assert response.status_code == 200 and response.mimetype == "application/cap+xml"
+    schema.validate(response.data)  # raises with the reason
+    return SafeET.fromstring(response.data)
+
+
+RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+def atom_problems(data: bytes) -> list[str]:
+    """What breaks RFC 4287 in an Atom document (a strict reader of its rules: the required
+    elements once each, absolute ids, RFC 3339 times, links with href, one alternate link per
+    type and language, an author for every entry, and text constructs of a known type)."""
+    problems = []
+    root = SafeET.fromstring(data)
+    if root.tag != f"{ATOM}feed":
+        return [f"the root is {root.tag}, not atom:feed"]
+
+    def once(parent, name, where):
+        found = parent.findall(f"{ATOM}{name}")
+        if len(found) != 1:
+            problems.append(f"{where} has {len(found)} atom:{name} (exactly one required)")
+        return found[0] if found else None
+
+    def check_common(parent, where):
+        ident = once(parent, "id", where)
+        if ident is not None and not re.match(r"^[a-z][a-z0-9+.-]*:\S+$", ident.text or ""):
+            problems.append(f"{where}: atom:id {ident.text!r} is not an absolute IRI")
+        title = once(parent, "title", where)
+        if title is not None and title.get("type", "text") not in ("text", "html", "xhtml"):
+            problems.append(f"{where}: title type {title.get('type')}")
+        updated = once(parent, "updated", where)
+        if updated is not None and not RFC3339.match(updated.text or ""):
+            problems.append(f"{where}: updated {updated.text!r} is not an RFC 3339 date-time")
+        alternates = set()
+        for link in parent.findall(f"{ATOM}link"):
+            if not link.get("href"):
+                problems.append(f"{where}: a link without href")
+            if link.get("rel", "alternate") == "alternate":
+                key = (link.get("type"), link.get("hreflang"))
+                if key in alternates:
+                    problems.append(f"{where}: two alternate links of type {key}")
+                alternates.add(key)
+        for author in parent.findall(f"{ATOM}author"):
+            once(author, "name", f"{where}/author")
+        return alternates
+
+    check_common(root, "feed")
+    feed_author = root.findall(f"{ATOM}author")
+    if not any(link.get("rel") == "self" for link in root.findall(f"{ATOM}link")):
+        problems.append("feed has no rel=self link (RFC 4287 says it SHOULD)")
+    for number, entry in enumerate(root.findall(f"{ATOM}entry"), start=1):
+        where = f"entry {number}"
+        alternates = check_common(entry, where)
+        if not feed_author and not entry.findall(f"{ATOM}author"):
+            problems.append(f"{where} has no author and the feed has none")
+        if entry.find(f"{ATOM}content") is None:
+            if not alternates:
+                problems.append(f"{where} has neither content nor an alternate link")
+            if entry.find(f"{ATOM}summary") is None:
+                problems.append(f"{where} has neither content nor a summary")
+        for published in entry.findall(f"{ATOM}published"):
+            if not RFC3339.match(published.text or ""):
+                problems.append(f"{where}: published {published.text!r}")
+    return problems
+
+
+def test_the_atom_check_can_fail():
+    good = (b'<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:x:1</id><title>t</title>'
+            b'<updated>2026-01-01T00:00:00Z</updated><author><name>a</name></author>'
+            b'<link rel="self" href="http://x/feed"/></feed>')
+    assert atom_problems(good) == []
+    assert atom_problems(good.replace(b"<id>urn:x:1</id>", b"")) != []
+    assert atom_problems(good.replace(b"2026-01-01T00:00:00Z", b"2026-01-01 00:00")) != []
+    entry = b'<entry><id>urn:x:2</id><title>e</title><updated>2026-01-01T00:00:00Z</updated></entry></feed>'
+    assert atom_problems(good.replace(b"</feed>", entry)) != []  # no summary, content or link
+
+
+# Roles
+
+
+def test_a_press_officer_drafts_a_viewer_cannot_and_press_sends_no_alert_nor_changes_a_registry(client, desk):
+    assert client.post("/api/v1/notices", json=NOTICE, headers=desk["viewer"]).status_code == 403
+    notice = _draft(client, desk["press"])
+    assert notice["status"] == "draft" and notice["public_url"] is None
+    for headers in desk.values():  # every signed-in role reads them
+        assert client.get(f"/api/v1/notices/{notice['id']}", headers=headers).status_code == 200
+    group = create_group(client, "Sajtó")
+    press = desk["press"]
+    assert client.post("/api/v1/alerts", json={"body": "Teszt", "groups": [group["id"]]}, headers=press).status_code == 403
+    assert client.post("/api/v1/contacts", json={"name": "X", "phone": "+36205550999"}, headers=press).status_code == 403
+    assert client.post("/api/v1/resources", json={"name": "Szivattyú", "kind": "pump", "location": EMBANKMENT["coordinates"][0][0]},
+                       headers=press).status_code == 403
+    assert client.post("/api/v1/groups", json={"name": "Új"}, headers=press).status_code == 403
+    incident = create_incident(client)
+    assert client.patch(f"/api/v1/incidents/{incident['id']}", json={"status": "active"}, headers=press).status_code == 403
+    assert client.post(f"/api/v1/incidents/{incident['id']}/log", json={"text": "x"}, headers=press).status_code == 403
+    # Reads like a viewer: contacts masked.
+    create_contact(client, name="Kovács Júlia", phone="+36205550123", email="julia@belvaros.example")
+    contacts = client.get("/api/v1/contacts", headers=press).get_json()["items"]
+    assert contacts[0]["phone"] != "+36205550123" and "*" in contacts[0]["phone"]
+
+
+def test_the_press_role_is_offered_by_the_cli_and_the_users_api(client, api):
+    admin, _ = api("admin")
+    created = client.post("/api/v1/users", json={"email": "sajto@belvaros.example", "role": "press",
+                                                 "password": "Dunakorzo-szel-2026!"}, headers=admin)
+    assert created.status_code == 201 and created.get_json()["role"] == "press"
+    import os
+    import subprocess
+    import sys
+
+    riado = str(Path(sys.executable).with_name("riado"))
+    result = subprocess.run([riado, "user", "create", "sajto2@belvaros.example", "--role", "press", "--password-stdin"],
+                            input="Dunakorzo-szel-2026!\n", capture_output=True, text=True, timeout=120,
+                            env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    assert "(press)" in result.stderr
+
+
+# The approval
+
+
+def test_four_eyes_the_author_cannot_approve_and_another_officer_publishes(client, desk, make_user, token_for):
+    incident = create_incident(client)
+    notice = _draft(client, desk["officer"], incident_id=incident["id"])
+    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["second"]).status_code == 409  # a draft
+    assert client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["officer"]).get_json()["status"] == "pending"
+    own = client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["officer"])
+    assert own.status_code == 403 and "author" in own.get_json()["message"]
+    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["press"]).status_code == 403
+    assert client.get(f"/api/v1/notices/{notice['id']}", headers=desk["viewer"]).get_json()["status"] == "pending"
+    published = client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["second"]).get_json()
+    assert published["status"] == "published" and published["published_at"]
+    assert published["public_url"].endswith(f"/public/notices/{notice['id']}")
+    # A published notice is not edited: a new one supersedes it.
+    assert client.patch(f"/api/v1/notices/{notice['id']}", json={"title": "Más"}, headers=desk["press"]).status_code == 409
+    # Every step is in the incident's log and the audit trail.
+    log = client.get(f"/api/v1/incidents/{incident['id']}/log", headers=desk["officer"]).get_json()["items"]
+    texts = [e["text"] for e in log if e["kind"] == "system"]
+    assert len([t for t in texts if NOTICE["title"] in t]) == 3  # drafted, submitted, published
+    assert client.get(f"/api/v1/incidents/{incident['id']}/log/verify", headers=desk["viewer"]).get_json()["ok"]
+    admin = {"Authorization": f"Bearer {token_for(make_user('admin'))}"}
+    audit = client.get(f"/api/v1/audit?entity=notices&record_id={notice['id']}&limit=50", headers=admin).get_json()["items"]
+    assert {row["action"] for row in audit} >= {"create", "update"}
+    assert any("status" in row["changes"] for row in audit if row["action"] == "update"), audit
+
+
+def test_rejecting_sends_it_back_with_the_reason_and_it_can_be_changed(client, desk):
+    notice = _draft(client, desk["press"])
+    client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["press"])
+    assert client.post(f"/api/v1/notices/{notice['id']}/reject", json={}, headers=desk["officer"]).status_code == 422
+    assert client.post(f"/api/v1/notices/{notice['id']}/reject", json={"reason": "x"}, headers=desk["press"]).status_code == 403
+    back = client.post(f"/api/v1/notices/{notice['id']}/reject", json={"reason": "Adja meg az utcát is."},
+                       headers=desk["officer"]).get_json()
+    assert back["status"] == "draft" and back["reject_reason"] == "Adja meg az utcát is."
+    changed = client.patch(f"/api/v1/notices/{notice['id']}", json={"body": "A Falk Miksa utcában is.",
+                                                                   "version": back["version"]}, headers=desk["press"])
+    assert changed.status_code == 200 and changed.get_json()["body"] == "A Falk Miksa utcában is."
+    stale = client.patch(f"/api/v1/notices/{notice['id']}", json={"body": "x", "version": back["version"]},
+                         headers=desk["press"])
+    assert stale.status_code == 409
+
+
+def test_a_notice_on_a_drill_is_never_public(client, desk):
+    drill = create_incident(client, title="Gyakorlat: árvíz", drill=True)
+    notice = _draft(client, desk["press"], incident_id=drill["id"])
+    refused = client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["press"])
+    assert refused.status_code == 409 and "drill" in refused.get_json()["message"]
+    # An incident marked a drill after the notice was submitted: approving it is refused too.
+    incident = create_incident(client)
+    other = _draft(client, desk["press"], incident_id=incident["id"])
+    client.post(f"/api/v1/notices/{other['id']}/submit", headers=desk["press"])
+    version = client.get(f"/api/v1/incidents/{incident['id']}", headers=desk["officer"]).get_json()["version"]
+    assert client.patch(f"/api/v1/incidents/{incident['id']}", json={"drill": True, "version": version},
+                        headers=desk["officer"]).status_code == 200
+    assert client.post(f"/api/v1/notices/{other['id']}/approve", headers=desk["second"]).status_code == 409
+    for notice_id in (notice["id"], other["id"]):
+        assert client.get(f"/public/notices/{notice_id}").status_code == 404
+
+
+def test_bad_input_names_the_field(client, desk):
+    cases = [({"title": ""}, "title"), ({"body": "x" * 901}, "body"), ({"severity": "huge"}, "severity"),
+             ({"urgency": "now"}, "urgency"), ({"area": {"type": "Point", "coordinates": [19, 47]}}, "area"),
+             ({"expires_at": "2020-01-01T10:00"}, "expires_at"), ({"expires_at": "holnap"}, "expires_at"),
+             ({"incident_id": 999999}, "incident_id"), ({"supersedes": 999999}, "supersedes")]
+    for fields, name in cases:
+        response = client.post("/api/v1/notices", json={**NOTICE, **fields}, headers=desk["press"])
+        assert response.status_code == 422, (fields, response.get_json())
+        assert name in response.get_json()["errors"]["json"], (fields, response.get_json())
+    draft = _draft(client, desk["press"])
+    response = client.post("/api/v1/notices", json={**NOTICE, "supersedes": draft["id"]}, headers=desk["press"])
+    assert response.status_code == 422 and "supersedes" in response.get_json()["errors"]["json"]
+
+
+# The public answers
+
+
+def test_public_urls_are_404_for_drafts_and_pending_notices(client, desk):
+    notice = _draft(client, desk["press"])
+    for path in (f"/public/notices/{notice['id']}", f"/public/notices/{notice['id']}.cap"):
+        assert client.get(path).status_code == 404
+    client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["press"])
+    for path in (f"/public/notices/{notice['id']}", f"/public/notices/{notice['id']}.cap"):
+        assert client.get(path).status_code == 404
+    assert NOTICE["title"] not in client.get("/public").get_data(as_text=True)
+    assert NOTICE["title"] not in client.get("/public/feed.atom").get_data(as_text=True)
+    assert client.get("/public/notices/99999").status_code == 404
+
+
+def test_the_public_page_lists_current_notices_newest_first_and_public_shelters(client, desk):
+    first = _publish(client, desk, title="Első közlemény")
+    second = _publish(client, desk, title="Második közlemény", severity="severe")
+    expiring = _publish(client, desk, title="Lejáró közlemény",
+                        expires_at=(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)).isoformat())
+    create_resource(client, name="Lipótvárosi Sportcsarnok", kind="shelter", quantity=1, capacity=400, public=True)
+    create_resource(client, name="Titkos raktár", kind="shelter", quantity=1, capacity=50, public=False)
+    create_resource(client, name="Homokzsák-depó", kind="sandbags", quantity=500, public=True)
+    import time
+
+    time.sleep(2.1)
+    response = client.get("/public")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert page.index("Második közlemény") < page.index("Első közlemény")  # newest first
+    assert "Lejáró közlemény" not in page  # expired
+    assert "Lipótvárosi Sportcsarnok" in page and "400" in page
+    assert "Titkos raktár" not in page and "Homokzsák-depó" not in page
+    assert len(response.data) < 100_000
+    # Cacheable: an ETag and a short max-age; the same ETag back gets 304.
+    assert "max-age=60" in response.headers["Cache-Control"] and "public" in response.headers["Cache-Control"]
+    etag = response.headers["ETag"]
+    assert client.get("/public", headers={"If-None-Match": etag}).status_code == 304
+    compressed = client.get("/public", headers={"Accept-Encoding": "gzip"})
+    assert compressed.headers["Content-Encoding"] == "gzip" and compressed.headers["ETag"] != etag
+    assert client.get("/public", headers={"Accept-Encoding": "gzip",
+                                          "If-None-Match": compressed.headers["ETag"]}).status_code == 304
+    # In English on request, in the configured language by default.
+    assert '<html lang="hu">' in page
+    english = client.get("/public?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in english and "Második közlemény" in english
+    assert client.get(f"/public/notices/{first['id']}").status_code == 200
+    assert client.get(f"/public/notices/{expiring['id']}").status_code == 200  # still readable by its link
+    assert second["severity"] == "severe"
+
+
+def test_an_update_withdraws_the_notice_it_supersedes_with_cap_references(client, desk, cap_schema):
+    incident = create_incident(client, area=EMBANKMENT)
+    old = _publish(client, desk, incident_id=incident["id"], title="Első")
+    new = _publish(client, desk, incident_id=incident["id"], title="Frissítés", supersedes=old["id"])
+    assert new["supersedes"] == old["id"]
+    former = client.get(f"/api/v1/notices/{old['id']}", headers=desk["viewer"]).get_json()
+    assert former["status"] == "withdrawn" and former["superseded_by"] == new["id"]
+    page = client.get("/public").get_data(as_text=True)
+    assert "Frissítés" in page and "Első" not in page
+
+    update = _cap(client, new["id"], cap_schema)
+    original = _cap(client, old["id"], cap_schema)
+    assert update.findtext(f"{CAP}msgType") == "Update"
+    assert original.findtext(f"{CAP}msgType") == "Alert"
+    reference = f"{original.findtext(f'{CAP}sender')},{original.findtext(f'{CAP}identifier')},{original.findtext(f'{CAP}sent')}"
+    assert update.findtext(f"{CAP}references") == reference
+    for doc in (update, original):
+        assert doc.findtext(f"{CAP}status") == "Actual" and doc.findtext(f"{CAP}scope") == "Public"
+        # The incident's area, lat,lon: the first pair is the embankment's south-west corner.
+        polygon = doc.findtext(f"{CAP}info/{CAP}area/{CAP}polygon")
+        assert polygon.split()[0] == "47.493000,19.047000" and polygon.split()[0] == polygon.split()[-1]
+    # Withdrawn by hand: a Cancel referencing its own publication.
+    client.post(f"/api/v1/notices/{new['id']}/withdraw", headers=desk["press"])
+    cancel = _cap(client, new["id"], cap_schema)
+    assert cancel.findtext(f"{CAP}msgType") == "Cancel"
+    assert cancel.findtext(f"{CAP}references").split(",")[1] == update.findtext(f"{CAP}identifier")
+    assert cancel.findtext(f"{CAP}identifier") != update.findtext(f"{CAP}identifier")
+
+
+def test_the_feed_is_valid_atom_with_a_cap_link_per_notice_and_every_cap_is_valid(client, desk, cap_schema):
+    area = {"type": "MultiPolygon", "coordinates": [EMBANKMENT["coordinates"]]}
+    published = _publish(client, desk, area=area, area_desc="Vigadó tér", severity="moderate", urgency="immediate",
+                         expires_at=(dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=6)).isoformat())
+    withdrawn = _publish(client, desk, title="Visszavont")
+    client.post(f"/api/v1/notices/{withdrawn['id']}/withdraw", headers=desk["press"])
+    _draft(client, desk["press"], title="Csak piszkozat")
+    response = client.get("/public/feed.atom")
+    assert response.status_code == 200 and response.mimetype == "application/atom+xml"
+    assert atom_problems(response.data) == []
+    feed = SafeET.fromstring(response.data)
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 2 and "Csak piszkozat" not in response.get_data(as_text=True)
+    for entry in entries:
+        caps = [link.get("href") for link in entry.findall(f"{ATOM}link")
+                if link.get("rel") == "alternate" and link.get("type") == "application/cap+xml"]
+        assert len(caps) == 1
+        path = caps[0].split("://", 1)[1].split("/", 1)[1]
+        document = _cap(client, int(re.search(r"/notices/(\d+)\.cap$", caps[0]).group(1)), cap_schema)
+        assert client.get("/" + path).data == client.get("/" + path).data
+        assert document.findtext(f"{CAP}sender")
+    doc = _cap(client, published["id"], cap_schema)
+    info = doc.find(f"{CAP}info")
+    assert info.findtext(f"{CAP}urgency") == "Immediate" and info.findtext(f"{CAP}severity") == "Moderate"
+    assert info.findtext(f"{CAP}expires").endswith("+01:00") or info.findtext(f"{CAP}expires").endswith("+02:00")
+    assert info.findtext(f"{CAP}area/{CAP}areaDesc") == "Vigadó tér"
+    assert len(info.findall(f"{CAP}area/{CAP}polygon")) == 1
+    assert info.findtext(f"{CAP}instruction") == NOTICE["instruction"]
+
+
+def test_the_sender_name_and_contact_come_from_the_settings(app_factory, api, cap_schema):
+    app = app_factory(RIADO_PUBLIC_NAME="Budapest V. kerület Önkormányzata", RIADO_CAP_SENDER="hu.bp05.riado",
+                      RIADO_PUBLIC_CONTACT="Polgármesteri Hivatal, +36 1 555 0100")
+    client = app.test_client()
+    desk = {"press": api("press")[0], "officer": api("officer")[0]}
+    notice = _publish(client, desk)
+    doc = _cap(client, notice["id"], cap_schema)
+    assert doc.findtext(f"{CAP}sender") == "hu.bp05.riado"
+    assert doc.findtext(f"{CAP}info/{CAP}senderName") == "Budapest V. kerület Önkormányzata"
+    assert doc.findtext(f"{CAP}info/{CAP}contact") == "Polgármesteri Hivatal, +36 1 555 0100"
+    page = client.get("/public").get_data(as_text=True)
+    assert "Budapest V. kerület Önkormányzata" in page and "+36 1 555 0100" in page
+
+
+def test_riado_public_0_turns_all_of_public_off(app_factory, api):
+    on = app_factory().test_client()
+    desk = {"press": api("press")[0], "officer": api("officer")[0]}
+    notice = _publish(on, desk)
+    off = app_factory(RIADO_PUBLIC=False).test_client()
+    for path in ("/public", f"/public/notices/{notice['id']}", f"/public/notices/{notice['id']}.cap",
+                 "/public/feed.atom", "/public?lang=en"):
+        assert on.get(path).status_code == 200, path
+        assert off.get(path).status_code == 404, path
+
+
+def test_no_personal_data_nor_internal_resource_on_any_public_answer(client, desk):
+    people = [("Kovács Júlia", "+36205550701", "julia.kovacs@belvaros.example"),
+              ("Nagy Péter", "+36305550702", "peter.nagy@belvaros.example")]
+    group = create_group(client, "Sajtólista")
+    contact_ids = [create_contact(client, name=n, phone=p, email=e, groups=[group["id"]])["id"] for n, p, e in people]
+    create_resource(client, name="Eötvös Gimnázium tornaterme", kind="shelter", quantity=1, capacity=180, public=True,
+                    contact_id=contact_ids[0], owner="Eötvös József Gimnázium", notes="Kulcs a gondnoknál: 06 30 555 0703")
+    create_resource(client, name="Belső áramfejlesztő", kind="generator", quantity=2)
+    incident = create_incident(client, commander="Horváth Bence", description="Belső leírás: HVB jegyzőkönyv")
+    drill = create_incident(client, title="Gyakorlat", drill=True)
+    published = _publish(client, desk, incident_id=incident["id"])
+    _draft(client, desk["press"], title="Piszkozat szövege")
+    _draft(client, desk["press"], title="Gyakorlati közlemény", incident_id=drill["id"])
+    answers = {path: client.get(path) for path in (
+        "/public", "/public?lang=en", f"/public/notices/{published['id']}", f"/public/notices/{published['id']}.cap",
+        "/public/feed.atom")}
+    authors = [client.get("/api/v1/me", headers=h).get_json()["email"] for h in desk.values()]
+    for path, response in answers.items():
+        assert response.status_code == 200, path
+        text = response.get_data(as_text=True)
+        for _name, phone, email in people:
+            digits = phone[3:]
+            assert phone not in text and digits not in text and email not in text, path
+        for secret in ("555 0703", "Kulcs a gondnoknál", "Belső áramfejlesztő", "Eötvös József Gimnázium",
+                       "Piszkozat szövege", "Gyakorlati közlemény", "Horváth Bence", "HVB jegyzőkönyv", *authors):
+            assert secret not in text, (path, secret)
+        assert "Set-Cookie" not in response.headers, path
+    assert "Eötvös Gimnázium tornaterme" in answers["/public"].get_data(as_text=True)
+
+
+def test_text_people_write_stays_text_on_the_page_in_the_feed_and_in_the_cap(client, desk, cap_schema):
+    hostile = " ".join(PAYLOADS) + " [kattintson ide](javascript:alert(1)) ${document.cookie}"
+    notice = _publish(client, desk, title="<script>alert('cím')</script> ${x}", body=hostile,
+                      instruction="<b>Menjen</b> [ide](http://evil.example)", area_desc="<img src=x onerror=alert(1)>")
+    page = client.get("/public").get_data(as_text=True) + client.get(f"/public/notices/{notice['id']}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "<script>alert('cím')" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page and "<b>Menjen</b>" not in page
+    assert 'href="javascript:' not in page and 'href="http://evil.example"' not in page
+    assert "[kattintson ide](javascript:alert(1))" in page and "${document.cookie}" in page
+    feed = client.get("/public/feed.atom")
+    assert atom_problems(feed.data) == []
+    summaries = [e.findtext(f"{ATOM}summary") for e in SafeET.fromstring(feed.data).findall(f"{ATOM}entry")]
+    assert summaries[0].startswith(hostile) and b"<script>" not in feed.data
+    doc = _cap(client, notice["id"], cap_schema)
+    assert doc.findtext(f"{CAP}info/{CAP}description") == hostile
+    assert doc.findtext(f"{CAP}info/{CAP}headline") == "<script>alert('cím')</script> ${x}"
+    assert b"<script>" not in client.get(f"/public/notices/{notice['id']}.cap").data
+
+
+# The press list and the media log
+
+
+def test_a_published_notice_is_e_mailed_to_groups_and_its_page_lists_who_received_it(app, client, desk, login,
+                                                                                       make_user):
+    group = create_group(client, "Sajtó: országos és helyi")
+    create_contact(client, name="Szerkesztő Szilvia", phone="+36205550801", email="szilvia@hirlap.example",
+                   groups=[group["id"]])
+    create_contact(client, name="Kábeltévé Kati", phone="+36205550802", email="", groups=[group["id"]])
+    draft = _draft(client, desk["press"])
+    assert client.post(f"/api/v1/notices/{draft['id']}/send", json={"groups": [group["id"]]},
+                       headers=desk["press"]).status_code == 409  # not published
+    notice = _publish(client, desk)
+    assert client.post(f"/api/v1/notices/{notice['id']}/send", json={"groups": []}, headers=desk["press"]).status_code == 422
+    assert client.post(f"/api/v1/notices/{notice['id']}/send", json={"groups": [group["id"]]},
+                       headers=desk["viewer"]).status_code == 403
+    sent = client.post(f"/api/v1/notices/{notice['id']}/send", json={"groups": [group["id"]]}, headers=desk["press"])
+    assert sent.status_code == 202, sent.get_json()
+    alert = client.get(f"/api/v1/alerts/{sent.get_json()['id']}", headers=desk["officer"]).get_json()
+    assert alert["channels"] == ["email"] and alert["recipients"] == 1 and alert["counts"]["excluded"] == 1
+    assert alert["subject"] == NOTICE["title"] and NOTICE["body"] in alert["body"]
+    assert f"/public/notices/{notice['id']}" in alert["body"]
+    press = make_user("press")
+    login(press)
+    page = client.get(f"/notices/{notice['id']}").get_data(as_text=True)
+    assert "Szerkesztő Szilvia" in page and "szilvia@hirlap.example" not in page  # masked for the press role
+
+
+def test_the_media_log_is_kept_by_the_press_and_listed_on_the_incident_and_after_action_pages(client, desk, login,
+                                                                                                make_user):
+    incident = create_incident(client)
+    entry = client.post(f"/api/v1/incidents/{incident['id']}/media",
+                        json={"outlet": "Belvárosi Hírek", "journalist": "Riporter Rita",
+                              "asked": "Mikor nyit újra a körút?", "link": "https://hirek.example/vihar"},
+                        headers=desk["press"])
+    assert entry.status_code == 201 and entry.get_json()["kind"] == "media"
+    assert "Belvárosi Hírek" in entry.get_json()["text"] and "https://hirek.example/vihar" in entry.get_json()["text"]
+    bad = client.post(f"/api/v1/incidents/{incident['id']}/media", json={"outlet": "", "link": "javascript:alert(1)"},
+                      headers=desk["press"])
+    assert bad.status_code == 422 and {"outlet", "link", "asked"} <= set(bad.get_json()["errors"]["json"])
+    assert client.post(f"/api/v1/incidents/{incident['id']}/media", json={"outlet": "X", "asked": "?"},
+                       headers=desk["viewer"]).status_code == 403
+    # An officer may write a media entry straight into the log too.
+    assert client.post(f"/api/v1/incidents/{incident['id']}/log", json={"text": "M1 interjú", "kind": "media"},
+                       headers=desk["officer"]).status_code == 201
+    login(make_user("press"))
+    page = client.get(f"/incidents/{incident['id']}").get_data(as_text=True)
+    assert "Riporter Rita" in page and 'data-testid="media-link"' in page and 'data-testid="notice-link"' in page
+    report = client.get(f"/incidents/{incident['id']}/after-action").get_data(as_text=True)
+    assert "Mikor nyit újra a körút?" in report and "M1 interjú" in report and 'data-testid="media-contacts"' in report
