@@ -1,5 +1,5 @@
 /* Riadó: the small map of the public page (notice areas, public shelters). Loaded last, with
- * Leaflet: the page says everything in its text, the map only shows where. Every name is put
+ * Leaflet and riado.js: the page says everything in its text, the map only shows where. Every name is put
  * into the map as text (a text node), never as HTML.
  *
  *   <div data-public-map data-features="GeoJSON FeatureCollection" data-tile-url
@@ -29,9 +29,9 @@
       return;
     }
     var map = L.map(el, { scrollWheelZoom: false });
-    var url = el.getAttribute("data-tile-url");
-    if (url) {
-      L.tileLayer(url, { maxZoom: 19, attribution: el.getAttribute("data-tile-attribution") || "" }).addTo(map);
+    var tiles = window.Riado.tileLayer(el);  // the tiles every map of Riadó uses (riado.js)
+    if (tiles) {
+      tiles.addTo(map);
     }
     var layer = L.geoJSON(data, {
       style: function () { return AREA; },
@@ -52,16 +52,7 @@
     el.setAttribute("data-ready", "true");
   }
 
-  function ready() {
-    var maps = document.querySelectorAll("[data-public-map]");
-    for (var i = 0; i < maps.length; i += 1) {
-      start(maps[i]);
-    }
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", ready);
-  } else {
-    ready();
-  }
+  window.Riado.ready(function () {
+    window.Riado.each("[data-public-map]", start);
+  });
 }());
