@@ -270,6 +270,30 @@ def preview(data):
             "segments": text.segments, "max_characters": sms.MAX_CHARACTERS}
 
 
+class AreaReachIn(Schema):
+    area = fields.Dict(allow_none=True, metadata=GEOJSON_AREA)
+    incident_id = Integer(allow_none=True, metadata={"description": "its affected area, when no area is given"})
+    drill = fields.Boolean(load_default=False)
+
+
+class AreaReachOut(Out):
+    contacts = fields.Integer(metadata={"description": "contacts whose location is inside the area"})
+    channels = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                           metadata={"description": "of them, how many each channel reaches"})
+
+
+@blp.route("/area-reach", methods=["POST"])
+@blp.arguments(AreaReachIn)
+@blp.response(200, AreaReachOut)
+@require_role("officer")
+def area_reach(data):
+    """Who an area reaches, before channels are chosen (the compose page shows it as the area is
+    drawn or picked): the contacts located inside, and how many of them each channel reaches."""
+    reach = ops.area_reach_of(data.get("area"), data.get("incident_id"), data["drill"])
+    db.session.rollback()
+    return {"contacts": reach.contacts, "channels": reach.by_channel}
+
+
 @blp.route("/recipients", methods=["POST"])
 @blp.arguments(AlertIn)
 @blp.response(200, RecipientsOut)

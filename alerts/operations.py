@@ -32,7 +32,7 @@ from incident.audit import record as record_audit
 from incident.database import utcnow
 from incident.errors import ConflictError, FieldError, FieldErrors, NotFound
 from incident.extensions import db
-from incident.geo import area_from_geojson, to_element
+from incident.geo import area_from_geojson, drawn_area, to_element, to_geojson
 from incident.logs import current_request_id
 from incident.models import AlertGroup, AuditEntry, Contact, Incident, contact_groups
 from incident.operations import incidents as incident_ops
@@ -150,6 +150,32 @@ class AreaReach:
     @property
     def contacts(self) -> int:
         return len(self.contact_ids)
+
+
+def area_reach_of(raw_area, incident_id, drill: bool) -> AreaReach:
+    """``area_reach`` of an area given as GeoJSON, or else of an incident's affected area, on
+    every channel; FieldErrors naming ``area`` or ``incident_id``. Writes nothing."""
+    c = Cleaner({"area": raw_area, "incident_id": incident_id})
+    area = None
+    if raw_area is not None:  # as drawn: a Feature or FeatureCollection gives its shapes
+        shapes = drawn_area(raw_area)
+        if shapes is None:
+            c.error("area", _l("Nothing is drawn."))
+        else:
+            area = c.run("area", area_from_geojson, shapes)
+    elif incident_id is not None:
+        incident = db.session.get(Incident, incident_id) if isinstance(incident_id, int) else None
+        if incident is None:
+            c.error("incident_id", _l("No such incident."))
+        elif incident.area is None:
+            c.error("incident_id", _l("The incident has no affected area recorded."))
+        else:
+            area = area_from_geojson(to_geojson(incident.area))
+    else:
+        c.error("area", _l("Give an area, or an incident whose affected area to use."))
+    c.done()
+    by_channel = {name: resolve_recipients(None, None, area, drill, name) for name in AVAILABLE_CHANNELS}
+    return area_reach(area, by_channel)
 
 
 def area_reach(area, by_channel: dict[str, Recipients]) -> AreaReach | None:

@@ -143,6 +143,18 @@ def form_raw() -> dict:
     return raw
 
 
+def _reach_words() -> dict:
+    """What the compose page says of an area's reach as it is drawn or picked (alert-compose.js)."""
+    return {
+        "counting": _("Counting who is inside the area…"),
+        "none": _("Nobody with a location on their contact record is inside this area."),
+        "some": _("Inside this area: %(n)s contacts with a location. Of them SMS reaches %(sms)s, "
+                  "e-mail %(email)s, a voice call %(voice)s.", n="{n}", sms="{sms}", email="{email}", voice="{voice}"),
+        "invalid": _("This area is not valid yet: the next step says why."),
+        "error": _("Who is inside cannot be counted just now; the next step shows it."),
+    }
+
+
 # The area: none, the chosen incident's affected area, or one drawn on the map (or pasted as
 # GeoJSON text into the box the map writes into).
 AREA_SOURCES = ("none", "incident", "drawn")
@@ -256,7 +268,7 @@ def render_compose(raw: dict, errors: dict | None = None, code: int = 200, confl
         max_characters=sms.MAX_CHARACTERS, sender_notice=sender_notice(), gateway=ops.current_gateway_name(),
         drill_prefix=ops.drill_prefix().strip(), reply_hint=ops.reply_hint(),
         channel_words=channel_words(), available_channels=ops.AVAILABLE_CHANNELS, wave_rows=wave_rows,
-        with_area=with_area, area_source=raw.get("area_source") or "none",
+        with_area=with_area, area_source=raw.get("area_source") or "none", reach_words=_reach_words(),
         # The chosen incident's area, drawn on the map for reference.
         reference_area=area_text(chosen.area) if chosen is not None and chosen.id in with_area else "",
     ), code

@@ -214,3 +214,27 @@ def test_the_send_step_sends_to_the_incidents_area_that_was_confirmed(app, offic
         db.session.commit()
     alert = sent_alert(app, officer_client, html)
     assert delivered_to(app, alert.id) == {("email", HOSTILE), ("email", "Rakparti Gondnokság")}
+
+
+def test_the_compose_page_counts_who_an_area_reaches_before_channels_are_chosen(app, officer_client, people, api):
+    """POST /api/v1/alerts/area-reach (what the compose page asks as an area is drawn or picked):
+    the contacts located inside, and of them how many each channel reaches; officers only; a bad
+    area or an incident without one named."""
+    headers, _ = api("officer")
+    flood = create_incident(app, title="Rakparti elöntés", area=EMBANKMENT)
+    client = app.test_client()
+    by_incident = client.post("/api/v1/alerts/area-reach", json={"incident_id": flood["id"]}, headers=headers)
+    assert by_incident.status_code == 200, by_incident.get_json()
+    # On the embankment: a mobile and a landline, both with e-mail (SMS reaches the mobile only).
+    assert by_incident.get_json() == {"contacts": 2, "channels": {"sms": 1, "email": 2, "voice": 2}}
+    drawn = client.post("/api/v1/alerts/area-reach", json={"area": AROUND_DEAK}, headers=headers).get_json()
+    assert drawn["contacts"] == 1
+    nobody = client.post("/api/v1/alerts/area-reach", json={"area": EMPTY_SQUARE}, headers=headers).get_json()
+    assert nobody == {"contacts": 0, "channels": {"sms": 0, "email": 0, "voice": 0}}
+    bowtie = {"type": "Polygon", "coordinates": [[[19.0, 47.0], [19.1, 47.1], [19.1, 47.0], [19.0, 47.1], [19.0, 47.0]]]}
+    for body, field in (({"area": bowtie}, "area"), ({"area": {"type": "FeatureCollection", "features": []}}, "area"),
+                        ({}, "area"), ({"incident_id": 999999}, "incident_id")):
+        refused = client.post("/api/v1/alerts/area-reach", json=body, headers=headers)
+        assert refused.status_code == 422 and field in refused.get_json()["errors"]["json"], (body, refused.get_json())
+    viewer, _ = api("viewer")
+    assert client.post("/api/v1/alerts/area-reach", json={"area": AROUND_DEAK}, headers=viewer).status_code == 403

@@ -78,6 +78,9 @@ def test_officer_draws_a_rectangle_and_only_the_contact_inside_gets_the_alert(ap
     middle_x, middle_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     _draw_rectangle(page, middle_x - 90, middle_y - 70, middle_x + 90, middle_y + 70)
     assert page.is_checked("[data-testid=area-drawn]")  # drawing chose it
+    # Who the area reaches shows at once, before the channels are chosen: the one contact inside.
+    page.wait_for_selector("[data-testid=area-reach-live][data-contacts='1']")
+    assert re.findall(r"\d+", page.inner_text("[data-testid=area-reach-live]")) == ["1", "1", "1", "1"]
     drawn = json.loads(page.input_value("#area"))
     assert drawn["type"] == "FeatureCollection" and drawn["features"][0]["geometry"]["type"] == "Polygon"
 

@@ -287,6 +287,70 @@
       });
     }
 
+    // Who the area reaches, counted on the server as the area is drawn or picked.
+    var reachOut = fieldset.querySelector("[data-area-reach]");
+    var reachWords = reachOut ? parseJson(reachOut.getAttribute("data-words")) : {};
+    var token = (form.querySelector("input[name=csrf_token]") || {}).value || "";
+    var drillBox = form.querySelector("#drill");
+    var reachTimer = null;
+    var reachLatest = 0;
+
+    function say(text) {
+      reachOut.textContent = text;
+      reachOut.hidden = !text;
+    }
+
+    function reachRequest() {
+      var source = chosen();
+      if (source === "drawn" && box && box.value.trim()) {
+        try {
+          return { area: JSON.parse(box.value) };
+        } catch (e) {
+          return null; // half-typed text: its error comes with the form
+        }
+      }
+      if (source === "incident" && incident && incident.value && selectedHasArea()) {
+        return { incident_id: parseInt(incident.value, 10) };
+      }
+      return null;
+    }
+
+    function countReach() {
+      if (!reachOut) {
+        return;
+      }
+      var request = reachRequest();
+      var mine = ++reachLatest;
+      if (!request) {
+        say("");
+        return;
+      }
+      request.drill = Boolean(drillBox && drillBox.checked);
+      say(reachWords.counting || "");
+      Riado.getJson(reachOut.getAttribute("data-reach-url"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+        body: JSON.stringify(request)
+      }).then(function (reach) {
+        if (mine !== reachLatest) {
+          return;
+        }
+        var c = reach.channels || {};
+        say(reach.contacts ? (reachWords.some || "").replace("{n}", reach.contacts).replace("{sms}", c.sms || 0)
+          .replace("{email}", c.email || 0).replace("{voice}", c.voice || 0) : reachWords.none || "");
+        reachOut.setAttribute("data-contacts", String(reach.contacts || 0));
+      }).catch(function (error) {
+        if (mine === reachLatest) {
+          say(error && error.status === 422 ? reachWords.invalid || "" : reachWords.error || "");
+        }
+      });
+    }
+
+    function laterReach() {
+      clearTimeout(reachTimer);
+      reachTimer = setTimeout(countReach, 300);
+    }
+
     if (box) {
       box.addEventListener("input", function () {
         if (box.value.trim()) {
@@ -294,11 +358,20 @@
         } else if (chosen() === "drawn") {
           choose("none");
         }
+        laterReach();
       });
+      box.addEventListener("change", laterReach);
+    }
+    Array.prototype.forEach.call(fieldset.querySelectorAll("input[name=area_source]"), function (input) {
+      input.addEventListener("change", laterReach);
+    });
+    if (drillBox) {
+      drillBox.addEventListener("change", laterReach);
     }
     if (incident) {
       incident.addEventListener("change", function () {
         syncIncident(true);
+        laterReach();
       });
     }
     form.addEventListener("submit", function () {
@@ -312,6 +385,7 @@
       }
     });
     syncIncident(false);
+    countReach();
   }
 
   function contactPicker(fieldset) {
