@@ -229,6 +229,9 @@ def update_incident(incident: Incident, raw: dict, now: dt.datetime | None = Non
             continue
         changes.append(key)
         if key == "readiness_level":
+            if incident.status == "closed" and status in (None, "closed"):
+                raise ConflictError(_l("The incident is closed; reopen it to change its readiness level."),
+                                    "readiness_level")
             change_readiness(incident, value, now, author)
             continue
         setattr(incident, key, value)

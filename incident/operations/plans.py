@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..database import utcnow
 from ..errors import ConflictError, FieldError, FieldErrors, NotFound
@@ -110,10 +110,11 @@ def clean_plan(raw: dict, partial: bool = False) -> dict:
 
 
 def _name_taken(name: str, plan_id: int | None = None) -> bool:
-    query = select(Plan.id).where(func.lower(Plan.name) == name.lower())
-    if plan_id is not None:
-        query = query.where(Plan.id != plan_id)
-    return db.session.execute(query).first() is not None
+    """Whether another plan has this name, whatever its case, accented capitals included (SQLite's
+    lower() folds ASCII only: compared here, over the few plans a municipality has)."""
+    wanted = name.casefold()
+    return any(other.casefold() == wanted for other_id, other in db.session.execute(select(Plan.id, Plan.name))
+               if other_id != plan_id)
 
 
 def _refuse_taken_name(name: str, plan_id: int | None = None) -> None:
@@ -186,6 +187,9 @@ def update_plan(plan_id: int, raw: dict, author: Who | None = None) -> Plan:
 def delete_plan(plan_id: int) -> None:
     """Delete a plan; the incidents that used it keep their tasks (copies, with the plan's name)."""
     plan = lock_plan(plan_id)
+    # The copies keep its name and revision but no longer its id, which a new plan may get
+    # (SQLite reuses the highest id freed): they must not read as that plan's.
+    db.session.execute(update(IncidentTask).where(IncidentTask.plan_id == plan.id).values(plan_id=None))
     db.session.delete(plan)
     db.session.flush()
 
@@ -421,6 +425,8 @@ def set_readiness(incident_id: int, value, seen: int | None = None, now: dt.date
     the incident and the level it had."""
     level = clean_readiness(value)
     incident = lock_incident(incident_id)
+    if incident.status == "closed":
+        raise ConflictError(_l("The incident is closed; reopen it to change its readiness level."), "readiness_level")
     before = incident.readiness_level
     if seen is not None and seen != before:
         raise ConflictError(_l("Meanwhile the readiness level became %(level)s; nothing was changed.",
@@ -456,6 +462,8 @@ def apply_plan(incident_id: int, plan_id, now: dt.datetime | None = None, author
         raise FieldErrors({"plan_id": [str(_l("There is no plan %(id)s.", id=plan_id))]})
     if incident.status == "closed":
         raise ConflictError(_l("The incident is closed; reopen it to apply a plan."), "status")
+    if plan.hazard != incident.kind:
+        raise FieldErrors({"plan_id": [str(_l("This plan is for another hazard than the incident's."))]})
     earlier = db.session.execute(select(func.min(IncidentTask.applied_at)).where(
         IncidentTask.incident_id == incident.id, IncidentTask.plan_id == plan.id)).scalar_one_or_none()
     if earlier is not None:
@@ -501,12 +509,12 @@ def change_task(task_id: int, raw: dict, now: dt.datetime | None = None, author:
     incident = lock_incident(task.incident_id)
     task = db.session.execute(select(IncidentTask).where(IncidentTask.id == task_id)
                               .execution_options(populate_existing=True)).scalar_one()
-    check_version(task, raw)
     if incident.status == "closed":
         raise ConflictError(_l("The incident is closed; reopen it to change its tasks."), "status")
     status = data["status"]
-    if status == task.status:
+    if status == task.status:  # another officer did the same meanwhile: nothing to refuse
         return task, False
+    check_version(task, raw)
     now = now or utcnow()
     actor = author or who()
     note = data.get("note", "")

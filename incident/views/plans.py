@@ -81,7 +81,7 @@ def _move(rows: list[dict], action: str) -> list[dict]:
     if action == "add":
         return [*rows, dict.fromkeys(TASK_FIELDS, "")]
     verb, _sep, number = action.partition("-")
-    if not number.isdigit() or int(number) >= len(rows):
+    if not number.isdecimal() or int(number) >= len(rows):
         return rows
     i = int(number)
     if verb == "remove":
@@ -104,7 +104,7 @@ def _render_form(plan: Plan | None, values: dict, rows: list[dict], errors: dict
     plan_errors = {}
     for name, messages in errors.items():
         parts = name.split(".")
-        if parts[0] == "tasks" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) <= len(numbers):
+        if parts[0] == "tasks" and len(parts) >= 2 and parts[1].isdecimal() and int(parts[1]) <= len(numbers):
             row = numbers[int(parts[1]) - 1]
             row_errors.setdefault(row, {}).setdefault(parts[2] if len(parts) > 2 else "title", []).extend(messages)
         else:

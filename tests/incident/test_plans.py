@@ -174,7 +174,10 @@ def test_editing_or_deleting_the_plan_leaves_the_incidents_tasks_alone(app, clie
     assert after_edit == before
     assert before[0]["plan_name"] == FLOOD_II["name"] and before[0]["plan_revision"] == 1
     assert client.delete(f"/api/v1/plans/{plan['id']}", headers=officer).status_code == 204
-    assert client.get(f"/api/v1/incidents/{incident['id']}/tasks", headers=officer).get_json()["items"] == before
+    after_delete = client.get(f"/api/v1/incidents/{incident['id']}/tasks", headers=officer).get_json()["items"]
+    # The same tasks, named after the plan and its revision; only the deleted plan's id is gone
+    # (a new plan may get it).
+    assert after_delete == [{**task, "plan_id": None} for task in before]
 
 
 def test_overdue_at_the_boundary_with_a_controlled_clock(app, client, officer):
@@ -303,3 +306,40 @@ def test_two_officers_ticking_the_same_task_at_once_make_one_change(app, live_se
         log = _log(client, officers[0], incident["id"])
         assert len(log) == entries + round_ + 1
     assert client.get(f"/api/v1/incidents/{incident['id']}/log/verify", headers=officers[0]).get_json()["ok"]
+
+
+def test_review_edges_names_ids_hazards_and_closed_incidents(app, client, officer):
+    """A name taken whatever the case of its accented capital is a 409 (never a 500), on both
+    backends alike; a plan deleted after use frees its id without a new plan reading as applied
+    already; a plan for another hazard is refused naming plan_id; a closed incident's readiness
+    level stays as it was closed; a task already in the state asked is no conflict."""
+    first = _plan(client, officer, name="Ónos eső – I. fok", hazard="snow_ice", level=1)
+    for name in ("Ónos eső – I. fok", "ónos eső – i. fok", "ÓNOS ESŐ – I. FOK"):
+        taken = client.post("/api/v1/plans", json={**FLOOD_II, "name": name}, headers=officer)
+        assert taken.status_code == 409 and "name" in json.dumps(taken.get_json()), name
+
+    incident = create_incident(app)
+    flood = _plan(client, officer)
+    assert client.post(f"/api/v1/incidents/{incident['id']}/plans", json={"plan_id": first["id"]},
+                       headers=officer).status_code == 422  # snow and ice, not a flood
+    applied = client.post(f"/api/v1/incidents/{incident['id']}/plans", json={"plan_id": flood["id"]}, headers=officer)
+    assert applied.status_code == 201
+    assert client.delete(f"/api/v1/plans/{flood['id']}", headers=officer).status_code in (200, 204)
+    again = _plan(client, officer, name="Árvíz – II. fok, új")
+    assert client.post(f"/api/v1/incidents/{incident['id']}/plans", json={"plan_id": again["id"]},
+                       headers=officer).status_code == 201  # whatever id it got
+    tasks = client.get(f"/api/v1/incidents/{incident['id']}/tasks", headers=officer).get_json()["items"]
+    assert len(tasks) == 2 * len(FLOOD_II["tasks"])
+
+    task = tasks[0]
+    assert client.patch(f"/api/v1/incident-tasks/{task['id']}", json={"status": "done"}, headers=officer).status_code == 200
+    stale = client.patch(f"/api/v1/incident-tasks/{task['id']}", json={"status": "done", "version": task["version"]},
+                         headers=officer)
+    assert stale.status_code == 200 and stale.get_json()["status"] == "done"  # done meanwhile: no conflict
+
+    for status in ("active", "contained", "closed"):
+        moved = client.patch(f"/api/v1/incidents/{incident['id']}", json={"status": status}, headers=officer)
+        assert moved.status_code == 200, moved.get_json()
+    raised = client.patch(f"/api/v1/incidents/{incident['id']}", json={"readiness_level": 3}, headers=officer)
+    assert raised.status_code == 409
+    assert client.get(f"/api/v1/incidents/{incident['id']}", headers=officer).get_json()["readiness_level"] == 0
