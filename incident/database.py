@@ -162,6 +162,9 @@ def _on_sqlite_connect(dbapi_conn, _record):
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys = ON")
+    # Deleted and overwritten content is zeroed, not left in free pages (the evacuees' purge
+    # must leave no readable copy of a name in the file).
+    cur.execute("PRAGMA secure_delete = ON")
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = NORMAL")
     if cur.execute("SELECT CheckSpatialMetaData()").fetchone()[0] < 1:

@@ -250,6 +250,8 @@ def move(evacuee_id: int, raw: dict, now: dt.datetime | None = None) -> Evacuee:
     if evacuee.status != "present":
         raise ConflictError(_l("Register no. %(number)s has left; check them in again instead.", number=evacuee.id),
                             "status")
+    if incident.status == "closed":
+        raise ConflictError(_l("The incident is closed; reopen it to move people."), "incident_id")
     if evacuee.shelter_id == target_id:
         raise FieldErrors({"shelter_id": [str(_l("Already in this shelter."))]})
     target = locked[target_id]

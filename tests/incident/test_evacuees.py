@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from conftest import http_json
 from factories import create_incident, create_resource, move_incident
@@ -257,7 +259,7 @@ def test_purge_keeps_counts_and_erases_every_personal_field(app, client, officer
     move_incident(client, incident["id"], "active", "contained", "closed")
     result = purge(runner, "0")
     assert result.exit_code == 0, result.output
-    assert "2" in result.output
+    assert "Erased the personal data of 2 evacuee records." in result.output
     after = client.get(f"/api/v1/incidents/{incident['id']}/reception", headers=officer).get_json()
     assert after["shelters"] == before["shelters"] and after["totals"] == before["totals"]
     listed = client.get("/api/v1/evacuees", query_string={"incident_id": incident["id"]}, headers=officer).get_json()
@@ -278,9 +280,15 @@ def test_purge_keeps_counts_and_erases_every_personal_field(app, client, officer
         assert row.purged_at is not None
     for secret in ("Elek", "elek", "Elemér", "5551111", "szemüveg", "Nagymama", "Szeged", "1950", "2020"):
         assert secret not in everything and secret not in audit and secret not in log, secret
+    uri = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if uri.get_backend_name() == "sqlite":  # nor in the file's free pages or its write-ahead log
+        for path in (Path(uri.database), Path(uri.database + "-wal")):
+            if path.exists():
+                data = path.read_bytes()
+                assert "Elemér".encode() not in data and "szemüveg".encode() not in data, path
     # Purging again finds nothing more.
     result = purge(runner, "0")
-    assert "0" in result.output
+    assert "Erased the personal data of 0 evacuee records." in result.output
 
 
 def test_purge_waits_for_the_days(app, client, officer, incident, runner):
@@ -317,3 +325,12 @@ def test_drill_evacuees_are_kept_apart(client, officer, incident):
     features = client.get("/api/v1/map/resources.geojson", headers=officer).get_json()["features"]
     (props,) = [f["properties"] for f in features if f["id"] == gym["id"]]
     assert props["reception"]["present"] == 2 and props["reception_drill"]["present"] == 1
+
+
+def test_nobody_is_moved_on_a_closed_incident(app, client, officer, incident):
+    gym, hall = shelter(client), shelter(client, name="Közösségi ház")
+    evacuee = check_in(client, officer, incident["id"], gym["id"], name="Mozgó Márta").get_json()
+    move_incident(client, incident["id"], "active", "contained", "closed")
+    moved = client.post(f"/api/v1/evacuees/{evacuee['id']}/move", json={"shelter_id": hall["id"]}, headers=officer)
+    assert moved.status_code == 409
+    assert client.get(f"/api/v1/evacuees/{evacuee['id']}", headers=officer).get_json()["shelter_id"] == gym["id"]
