@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from geoalchemy2 import Geometry
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from incident.database import UTCDateTime, utcnow
@@ -55,6 +55,8 @@ class Notice(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     submitted_by: Mapped[str | None] = mapped_column(String(254))
+    # The users who wrote, changed or submitted its text (four eyes: none of them approves it).
+    hands: Mapped[list | None] = mapped_column(JSON)
     rejected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     rejected_by: Mapped[str | None] = mapped_column(String(254))
     reject_reason: Mapped[str] = mapped_column(Text, default="")

@@ -102,6 +102,10 @@ def public_url(path: str) -> str:
 # Validation
 
 
+# How far ahead a notice may expire (a public warning is about now; a year is plenty).
+MAX_EXPIRY = dt.timedelta(days=366)
+
+
 def _expiry(c: Cleaner, raw: dict) -> None:
     if c.skip("expires_at"):
         return
@@ -113,6 +117,8 @@ def _expiry(c: Cleaner, raw: dict) -> None:
     if when is not None:
         if when <= utcnow():
             c.error("expires_at", _l("The expiry must be in the future."))
+        elif when > utcnow() + MAX_EXPIRY:
+            c.error("expires_at", _l("The expiry must be within %(days)s days.", days=MAX_EXPIRY.days))
         else:
             c.out["expires_at"] = when
 
@@ -228,6 +234,13 @@ def _refuse_drill(notice: Notice) -> None:
         raise ConflictError(_l("This notice belongs to a drill: a drill is never made public."), "incident_id")
 
 
+def _hand(notice: Notice) -> None:
+    """Remember who is changing or submitting the notice's text (four eyes: not its approver)."""
+    actor_id, _actor = current_actor()
+    if actor_id is not None and actor_id not in (notice.hands or []):
+        notice.hands = [*(notice.hands or []), actor_id]
+
+
 def update_notice(notice_id: int, raw: dict) -> Notice:
     """Change the given fields of a draft (not committed); 409 for any other status or a stale
     version."""
@@ -238,6 +251,7 @@ def update_notice(notice_id: int, raw: dict) -> Notice:
                             "status")
     data = clean_notice({k: v for k, v in raw.items() if k != "version"}, partial=True, current=notice)
     _apply(notice, data)
+    _hand(notice)
     if "incident_id" in data:
         _incident_defaults(notice, {k: v for k, v in data.items() if k in ("severity", "urgency")})
     notice.version += 1
@@ -252,6 +266,7 @@ def submit_notice(notice_id: int) -> Notice:
                             "status")
     _refuse_drill(notice)
     _actor_id, actor = current_actor()
+    _hand(notice)
     notice.status, notice.submitted_at, notice.submitted_by = "pending", utcnow(), actor
     notice.version += 1
     _log(notice, N_("Public notice #%(id)s submitted for approval: %(title)s"))
@@ -263,8 +278,8 @@ def approve_notice(notice_id: int) -> Notice:
     notice is withdrawn in the same transaction."""
     notice = lock_notice(notice_id)
     actor_id, actor = current_actor()
-    if actor_id is not None and actor_id == notice.author_id:
-        raise NotAllowed(_l("The author of a notice cannot approve it: another officer must."))
+    if actor_id is not None and (actor_id == notice.author_id or actor_id in (notice.hands or [])):
+        raise NotAllowed(_l("Whoever wrote, changed or submitted a notice cannot approve it: another officer must."))
     if notice.status != "pending":
         raise ConflictError(_l("Only a submitted notice can be approved; this notice is %(status)s.",
                                status=notice.status), "status")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from flask_login import current_user
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import force_locale
 
@@ -44,7 +45,11 @@ def cacheable(body: bytes | str, mimetype: str) -> Response:
     sent = {tag.split(":", 1)[0] for tag in request.if_none_match.as_set(include_weak=True)}
     response = Response(b"" if etag in sent else data, status=304 if etag in sent else 200, mimetype=mimetype)
     response.set_etag(etag)
-    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    if current_user.is_authenticated:
+        # A signed-in visitor's answer carries their session cookie: never for a shared cache.
+        response.headers["Cache-Control"] = "private, no-store"
+    else:
+        response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     return response
 
 

@@ -178,7 +178,7 @@ def test_four_eyes_the_author_cannot_approve_and_another_officer_publishes(clien
     assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["second"]).status_code == 409  # a draft
     assert client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["officer"]).get_json()["status"] == "pending"
     own = client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["officer"])
-    assert own.status_code == 403 and "author" in own.get_json()["message"]
+    assert own.status_code == 403 and "cannot approve" in own.get_json()["message"]
     assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["press"]).status_code == 403
     assert client.get(f"/api/v1/notices/{notice['id']}", headers=desk["viewer"]).get_json()["status"] == "pending"
     published = client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["second"]).get_json()
@@ -195,6 +195,22 @@ def test_four_eyes_the_author_cannot_approve_and_another_officer_publishes(clien
     audit = client.get(f"/api/v1/audit?entity=notices&record_id={notice['id']}&limit=50", headers=admin).get_json()["items"]
     assert {row["action"] for row in audit} >= {"create", "update"}
     assert any("status" in row["changes"] for row in audit if row["action"] == "update"), audit
+
+
+def test_four_eyes_whoever_changed_or_submitted_the_text_cannot_approve_it_either(client, desk):
+    """An officer who rewrites a press officer's draft (or takes it back after a rejection and
+    submits it) has had a hand in its text: a second officer approves it, not that one."""
+    notice = _draft(client, desk["press"])
+    rewritten = client.patch(f"/api/v1/notices/{notice['id']}", json={"title": "Teljesen más szöveg"},
+                             headers=desk["officer"])
+    assert rewritten.status_code == 200
+    assert client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["officer"]).status_code == 200
+    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["officer"]).status_code == 403
+    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["second"]).status_code == 200
+    # An expiry decades ahead is refused, naming the field (the public pages could not show it).
+    far = client.post("/api/v1/notices", json={**NOTICE, "expires_at": "9999-12-31T23:30:00+00:00"},
+                      headers=desk["press"])
+    assert far.status_code == 422 and "expires_at" in far.get_json()["errors"]["json"]
 
 
 def test_rejecting_sends_it_back_with_the_reason_and_it_can_be_changed(client, desk):
@@ -479,3 +495,14 @@ def test_the_media_log_is_kept_by_the_press_and_listed_on_the_incident_and_after
     assert "Riporter Rita" in page and 'data-testid="media-link"' in page and 'data-testid="notice-link"' in page
     report = client.get(f"/incidents/{incident['id']}/after-action").get_data(as_text=True)
     assert "Mikor nyit újra a körút?" in report and "M1 interjú" in report and 'data-testid="media-contacts"' in report
+
+
+def test_a_signed_in_visitor_gets_the_public_page_private_and_an_anonymous_one_cacheable(app, client, desk, make_user,
+                                                                                         login):
+    """A signed-in answer carries the session's cookie: no shared cache may keep it."""
+    _publish(client, desk)
+    anonymous = app.test_client().get("/public")
+    assert anonymous.status_code == 200 and anonymous.headers["Cache-Control"].startswith("public")
+    login(make_user("viewer"))
+    signed_in = client.get("/public")
+    assert signed_in.status_code == 200 and signed_in.headers["Cache-Control"] == "private, no-store"

@@ -71,6 +71,7 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('submitted_by', sa.String(length=254), nullable=True),
+    sa.Column('hands', sa.JSON(), nullable=True),
     sa.Column('rejected_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('rejected_by', sa.String(length=254), nullable=True),
     sa.Column('reject_reason', sa.Text(), nullable=False),
