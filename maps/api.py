@@ -12,7 +12,7 @@ from incident.api.common import Blueprint, search_text
 from incident.api.fields import Out
 from incident.config import LOCALES
 from incident.models import INCIDENT_KINDS, RESOURCE_STATUSES, STATUSES
-from incident.web.hooks import wall_counters
+from incident.web.hooks import banners, wall_counters
 
 from . import geojson
 
@@ -112,10 +112,20 @@ class CountOut(Out):
     value = fields.Raw()
 
 
+class BannerOut(Out):
+    key = fields.String()
+    level = fields.String(metadata={"enum": ["warning", "danger"]})
+    title = fields.String()
+    text = fields.String()
+    url = fields.String()
+    link = fields.String()
+
+
 class SummaryOut(Out):
     drill = fields.Boolean()
     incidents = fields.Dict(metadata={"description": "open (not closed) incidents: open, by_status, by_severity"})
     counts = fields.Nested(CountOut, many=True, metadata={"description": "from the wings (alerts in flight, acknowledgements…)"})
+    banners = fields.Nested(BannerOut, many=True, metadata={"description": "from the wings (a hazard watch proposal…)"})
 
 
 def wing_counts(drill: bool, lang: str) -> list[dict]:
@@ -136,7 +146,10 @@ def summary(args):
     """Counts for the wall map: open incidents, and what the other wings report (alerts in
     flight, acknowledgements), for drills or for real incidents."""
     drill = args["drill"]
-    return {"drill": drill, "incidents": geojson.incident_counts(drill), "counts": wing_counts(drill, args["lang"])}
+    with force_locale(args["lang"]):
+        wing_banners = banners(drill)
+    return {"drill": drill, "incidents": geojson.incident_counts(drill), "counts": wing_counts(drill, args["lang"]),
+            "banners": wing_banners}
 
 
 @blp.after_request

@@ -6,21 +6,21 @@ from flask import Blueprint, current_app, render_template
 from ..operations.incidents import open_incidents as open_incidents_now
 from ..operations.municipality import current_municipality
 from ..operations.resources import kind_summary, kinds
-from ..web.hooks import dashboard_panels
+from ..web.hooks import banners, dashboard_panels
 
 bp = Blueprint("shell", __name__)
 
 
 @bp.route("/")
 def dashboard():
-    """The officer's home screen: open incidents (drills apart), what is available by kind, and
-    the wings' panels (alerts in flight…)."""
+    """The officer's home screen: the wings' banners (a hazard watch proposal…), open incidents
+    (drills apart), what is available by kind, and the wings' panels (alerts in flight…)."""
     open_incidents = open_incidents_now()
     labels = {k.code: k for k in kinds()}
     return render_template(
         "incident/dashboard.html", municipality=current_municipality(),
         incidents=[i for i in open_incidents if not i.drill], drills=[i for i in open_incidents if i.drill],
         resources=sorted(kind_summary(), key=lambda row: row["kind"]), kind_labels=labels,
-        panels=dashboard_panels(),
+        panels=dashboard_panels(), banners=banners(False),
         refresh_seconds=current_app.config.get("RIADO_DASHBOARD_REFRESH_SECONDS", 30),
     )

@@ -10,6 +10,9 @@
  *     Open incidents and what the other wings count (alerts in flight, acknowledgements), fetched
  *     again each time the map's layers were loaded ("riado:map-loaded"). Texts go in as text.
  *
+ *   <div data-wall-banners></div>
+ *     The wings' banners (a hazard watch proposal) from the same summary, replaced each time.
+ *
  * Needs riado.js, loaded before.
  */
 (function () {
@@ -41,6 +44,28 @@
     }
     tick();
     window.setInterval(tick, 1000);
+  }
+
+  function banners(list) {
+    var holder = document.querySelector("[data-wall-banners]");
+    if (!holder) {
+      return;
+    }
+    var nodes = list.map(function (banner) {
+      var node = document.createElement("div");
+      node.className = "wall-banner wall-banner-" + (banner.level === "danger" ? "danger" : "warning");
+      node.setAttribute("role", "alert");
+      node.setAttribute("data-testid", "wall-banner");
+      node.setAttribute("data-key", String(banner.key));
+      var title = document.createElement("strong");
+      title.textContent = String(banner.title);
+      var text = document.createElement("span");
+      text.textContent = " " + String(banner.text);
+      node.appendChild(title);
+      node.appendChild(text);
+      return node;
+    });
+    holder.replaceChildren.apply(holder, nodes);
   }
 
   function summary(box) {
@@ -87,6 +112,7 @@
             node.children[0].textContent = String(count.value);
             node.children[1].textContent = String(count.label);
           });
+          banners(data.banners || []);
           box.setAttribute("data-loaded", String(Date.now()));
         })
         .catch(function () {
