@@ -56,6 +56,8 @@ def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None
                 if size > max_bytes:
                     raise FetchError(f"the answer is more than the {_mb(max_bytes)} allowed")
                 chunks.append(chunk)
+            if length and length.isdigit() and size < int(length):
+                raise FetchError(f"the answer was cut short ({size} of {int(length)} bytes): it could not be read whole")
             return Fetched(b"".join(chunks), response.headers.get("ETag"), response.headers.get("Last-Modified"))
     except urllib.error.HTTPError as exc:
         with exc:
