@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from incident.database import utcnow
 from incident.extensions import db
 from incident.models import Assignment, Incident, LogEntry
+from incident.operations.plans import Checklist, checklist
 from incident.phones import mask_email, mask_phone
 from incident.spreadsheet import Writer
 
@@ -98,6 +99,8 @@ class Report:
     alerts: list[AlertFigures]
     deployments: list[Deployment]
     generated_at: dt.datetime
+    # The incident's checklist: planned against done, and delays (until the incident closed).
+    checklist: Checklist | None = None
 
 
 def _seconds(later, earlier) -> float | None:
@@ -224,7 +227,7 @@ def build_report(incident: Incident, now: dt.datetime | None = None) -> Report:
     other = ops.other_text_replies(a.id for a in alerts)
     figures = [alert_figures(a, deliveries[a.id], merged.get(a.id, 0), {d.id: texts for d, texts in other[a.id]})
                for a in alerts]
-    return Report(incident, entries, figures, deployments, now)
+    return Report(incident, entries, figures, deployments, now, checklist(incident.id, now=end_of_incident))
 
 
 def ack_chart(figures: AlertFigures, width: int = 480, height: int = 160, pad: int = 28) -> dict | None:
@@ -255,7 +258,9 @@ def ack_chart(figures: AlertFigures, width: int = 480, height: int = 160, pad: i
 
 def report_csv(report: Report, zone) -> str:
     """The report as CSV: one row per alert figure (and, for an alert on more than one channel,
-    one ``alert_channel`` row per channel after it) and per deployment, then the timeline.
+    one ``alert_channel`` row per channel after it), per task of the checklist (``task``: ``time``
+    due, ``until`` done or skipped, ``duration_s`` late by, ``kind`` its status, ``text`` its note)
+    and per deployment, then the timeline.
 
     An ``alert`` row counts people (``recipients``, ``delivered``: reached on a channel at least,
     ``failed``: reached on none, ``acknowledged``: each once); an ``alert_channel`` row counts
@@ -288,6 +293,10 @@ def report_csv(report: Report, zone) -> str:
                 writer.writerow(["alert_channel", incident.number, drill, f.alert.id, local(f.alert.created_at), c.messages,
                                  c.reached, num(c.reach_rate), c.acknowledged if f.alert.require_ack else "", "", "",
                                  num(c.median_ack_s), "", "", "", "", "", "", "", "", "", "", "", c.channel, c.failed])
+    for t in report.checklist.tasks if report.checklist else ():
+        # A task: its due time, when it was done or skipped, how late (seconds), its status and note.
+        writer.writerow(["task", incident.number, drill, t.title, local(t.due_at), "", "", "", "", "", "", "", "", "",
+                         "", local(t.done_at), num(report.checklist.delay(t)), t.status, t.note, "", "", "", "", "", ""])
     for d in report.deployments:
         writer.writerow(["resource", incident.number, drill, d.resource_name, local(d.start), "", "", "", "", "", "", "", "",
                          "", d.quantity, local(d.end), num(d.seconds), "", "", "", "", "", "", "", ""])

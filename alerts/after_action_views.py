@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, render_template
 
 from incident.extensions import db
+from incident.labels import READINESS_LABELS, TASK_STATUS_LABELS
 from incident.models import Incident
 from incident.operations.staff import staff_for
 from incident.security import sees_personal_data
@@ -28,10 +29,11 @@ def report(incident_id: int):
     incident = db.get_or_404(Incident, incident_id)
     data = build_report(incident)
     charts = {f.alert.id: ack_chart(f) for f in data.alerts}
-    staff = staff_for(entries=data.entries, personal=sees_personal_data())
+    staff = staff_for(entries=data.entries, tasks=data.checklist.tasks, personal=sees_personal_data())
     return render_template("alerts/after_action.html", report=data, incident=incident, charts=charts,
                            municipality=current_municipality(), percent=percent, staff=staff,
-                           channel_words=channel_words())
+                           channel_words=channel_words(), readiness_words=READINESS_LABELS,
+                           task_status_words=TASK_STATUS_LABELS)
 
 
 @bp.route("/incidents/<int:incident_id>/after-action.csv")

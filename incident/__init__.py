@@ -146,6 +146,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import api, logs, metrics, queue, security, web
     from .views import account, admin, auth, health, shell
     from .views import incidents as incident_views
+    from .views import plans as plan_views
     from .views import registry as registry_views
 
     queue.init_app(app)
@@ -159,6 +160,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(account.bp)
     app.register_blueprint(registry_views.bp)
     app.register_blueprint(incident_views.bp)
+    app.register_blueprint(plan_views.bp)
     web.init_app(app)  # navigation, what templates may use, error pages (a missing record, the database away)
 
     import alerts

@@ -46,6 +46,18 @@ LOG_KIND_LABELS = {
     "communication": _l("communication"),
     "system": _l("system"),
 }
+# The defence readiness degree (védelmi készültség) ordered for an incident.
+READINESS_LABELS = {
+    0: _l("no readiness level"),
+    1: _l("Level I readiness"),
+    2: _l("Level II readiness"),
+    3: _l("Level III readiness"),
+}
+TASK_STATUS_LABELS = {
+    "open": _l("to do"),
+    "done": _l("done"),
+    "skipped": _l("skipped"),
+}
 
 ROLE_LABELS = {
     "admin": _l("Administrator"),

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from incident.api.common import Blueprint, search_text
 from incident.api.fields import Out
 from incident.config import LOCALES
+from incident.labels import READINESS_LABELS, label
 from incident.models import INCIDENT_KINDS, RESOURCE_STATUSES, STATUSES
 from incident.web.hooks import banners, wall_counters
 
@@ -121,8 +122,18 @@ class BannerOut(Out):
     link = fields.String()
 
 
+class ReadinessOut(Out):
+    incident_id = fields.Integer()
+    number = fields.String()
+    title = fields.String()
+    level = fields.Integer(metadata={"description": "1–3"})
+    label = fields.String(metadata={"example": "II. fokú készültség"})
+
+
 class SummaryOut(Out):
     drill = fields.Boolean()
+    readiness = fields.Nested(ReadinessOut, many=True, metadata={
+        "description": "open incidents under a readiness level, the highest first"})
     incidents = fields.Dict(metadata={"description": "open (not closed) incidents: open, by_status, by_severity"})
     counts = fields.Nested(CountOut, many=True, metadata={"description": "from the wings (alerts in flight, acknowledgements…)"})
     banners = fields.Nested(BannerOut, many=True, metadata={"description": "from the wings (a hazard watch proposal…)"})
@@ -148,8 +159,10 @@ def summary(args):
     drill = args["drill"]
     with force_locale(args["lang"]):
         wing_banners = banners(drill)
+        readiness = [{"incident_id": i.id, "number": i.number, "title": i.title, "level": i.readiness_level,
+                      "label": label(READINESS_LABELS, i.readiness_level)} for i in geojson.readiness_levels(drill)]
     return {"drill": drill, "incidents": geojson.incident_counts(drill), "counts": wing_counts(drill, args["lang"]),
-            "banners": wing_banners}
+            "readiness": readiness, "banners": wing_banners}
 
 
 @blp.after_request

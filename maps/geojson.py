@@ -377,7 +377,17 @@ def incident_counts(drill: bool | None) -> dict:
     return {"open": total, "by_status": by_status, "by_severity": by_severity}
 
 
+def readiness_levels(drill: bool | None) -> list[Incident]:
+    """Open incidents under a readiness level (I.–III. fokú készültség), the highest first."""
+    where = [Incident.status != "closed", Incident.readiness_level > 0]
+    if drill is not None:
+        where.append(Incident.drill.is_(drill))
+    return list(db.session.execute(
+        select(Incident).where(*where).order_by(Incident.readiness_level.desc(), Incident.created_at.desc())
+    ).scalars())
+
+
 __all__ = [
-    "BBoxError", "boundary_bounds", "boundary_features", "feature_collection", "incident_area_features",
+    "BBoxError", "readiness_levels", "boundary_bounds", "boundary_features", "feature_collection", "incident_area_features",
     "incident_counts", "incident_features", "parse_bbox", "resource_features",
 ]

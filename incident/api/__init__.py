@@ -45,9 +45,9 @@ def init_app(app):
 
     public_openapi_json._riado_public = True
     app.view_functions["api-docs.openapi_json"] = public_openapi_json
-    from . import accounts, incidents, registry
+    from . import accounts, incidents, plans, registry
 
-    for blueprint in (*accounts.blueprints, *registry.blueprints, *incidents.blueprints):
+    for blueprint in (*accounts.blueprints, *registry.blueprints, *incidents.blueprints, *plans.blueprints):
         api.register_blueprint(blueprint)
     _register_domain_errors(app)
 

@@ -30,6 +30,9 @@ class IncidentIn(Schema):
     description = fields.String(allow_none=True)
     commander = fields.String(allow_none=True)
     drill = fields.Boolean()
+    readiness_level = Integer(allow_none=True, metadata={
+        "description": "the defence readiness degree: 0 none, 1–3 for I., II., III. fokú készültség; a change "
+                       "is written to the log", "minimum": 0, "maximum": 3})
     status = fields.String(metadata={"enum": list(STATUSES)})
     version = Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
     confirm_far = confirm_far_field()
@@ -54,6 +57,7 @@ class IncidentOut(Out):
     severity = fields.String()
     status = fields.String()
     drill = fields.Boolean()
+    readiness_level = fields.Integer(metadata={"description": "0 none; 1–3: I., II., III. fokú készültség"})
     description = fields.String()
     commander = fields.String()
     location = Geometry(metadata=GEOJSON_POINT)

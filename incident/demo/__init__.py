@@ -2,7 +2,8 @@
 
 The call-out lists and the register are CSV files in the export's format, as Excel opens them
 (UTF-8 with a BOM): ``groups.csv`` (name, description), ``contacts.csv`` and ``resources.csv``
-(a resource's contact person named in the ``contact`` column, since ids differ per database).
+(a resource's contact person named in the ``contact`` column, since ids differ per database);
+the readiness plans are ``plans.json``, in the format of a plan export, imported the same way.
 Contacts and resources are loaded through the same importer a user uses, so loading the demo
 also exercises it. Everything in them is fictional: the people, their phone numbers (all in the
 +36 xx 555 xxxx block, written the way people type them) and e-mail addresses (all at
@@ -31,9 +32,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..geo import boundary_from_file, to_element
-from ..models import Contact, Municipality, Resource, User
+from ..models import Contact, Municipality, Plan, Resource, User
 from ..operations import contacts as contact_ops
 from ..operations.csvio import import_contacts, import_resources
+from ..operations.plans import import_plans
 from ..operations.users import find_user, set_password
 from ..spreadsheet import restore
 from ..validation import name_key
@@ -158,6 +160,25 @@ def _import_missing(name: str, importer, have) -> int:
     return report["created"]
 
 
+def _load_plans() -> int:
+    """The district's readiness plans (``plans.json``, in the format of a plan export), the ones
+    not there yet by name, through the same importer a user uses."""
+    import json
+
+    document = json.loads(DATA.joinpath("plans.json").read_text(encoding="utf-8"))
+    have = {name.lower() for name in db.session.execute(select(Plan.name)).scalars()}
+    missing = [plan for plan in document["plans"] if plan["name"].lower() not in have]
+    if not missing:
+        return 0
+    result = import_plans(json.dumps({**document, "plans": missing}, ensure_ascii=False).encode("utf-8"), "plans.json")
+    if result.errors:
+        db.session.rollback()
+        problems = "; ".join(f"plan {e['row']} {e['field']}: {e['message']}" for e in result.errors[:5])
+        raise DemoDataError(f"incident/demo/plans.json: {problems}")
+    db.session.commit()
+    return len(result.plans)
+
+
 def load_demo() -> DemoLoad:
     """Load (or complete) the demo district; the demo login and what was added."""
     password, new = _demo_password()
@@ -166,6 +187,7 @@ def load_demo() -> DemoLoad:
     added["contacts"] = _import_missing("contacts.csv", import_contacts, db.session.execute(select(Contact.name)).scalars())
     added["resources"] = _import_missing("resources.csv", import_resources,
                                          db.session.execute(select(Resource.name)).scalars())
+    added["plans"] = _load_plans()
     added.update(load_incidents(wing_steps=current_app.extensions.get("riado_demo_steps", {})))
     db.session.commit()
     return DemoLoad(DemoLogin(DEMO_LOGIN, password), added)

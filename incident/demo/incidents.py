@@ -1,5 +1,6 @@
 """Demo incidents: two closed ones from the past (a Danube flood defence at readiness level II and
-a summer storm) with the log an officer would have kept, and one drill that is running now.
+a summer storm) with the log an officer would have kept, and two drills running now (a gas leak,
+and a flood-defence drill at readiness level I, to be raised).
 Everything is fictional; the water levels follow the district's flood-defence thresholds
 (Vigadó tér: 620 / 700 / 800 cm for readiness levels I / II / III)."""
 
@@ -155,6 +156,36 @@ def _drill(now: dt.datetime) -> dict:
     }
 
 
+def _flood_drill(now: dt.datetime) -> dict:
+    """A running flood-defence drill at readiness level I: the officer raises it as the water
+    rises, and the flood plan for the new level is offered on its page."""
+    start = now - dt.timedelta(minutes=50)
+
+    def at(minutes: int) -> str:
+        return (start + dt.timedelta(minutes=minutes)).astimezone(BUDAPEST).strftime("%Y-%m-%d %H:%M")
+
+    return {
+        "key": "flood_drill",
+        "incident": {
+            "title": "GYAKORLAT – árvízvédelmi törzsvezetési gyakorlat a pesti rakparton",
+            "kind": "flood", "severity": "moderate", "drill": True,
+            "commander": "Horváth Bence közbiztonsági referens",
+            "description": "Törzsvezetési gyakorlat: a feltételezett árhullám a Vigadó téri vízmércén 640 cm-ről "
+                           "emelkedik, 24 órán belül 700 cm fölé. A készültségi fokozatok és a védekezési terv "
+                           "feladatainak gyakorlása.",
+            "location": {"type": "Point", "coordinates": [19.0492, 47.4962]},
+            "area": EMBANKMENT,
+        },
+        "steps": [
+            (at(0), "referens", "note", "Gyakorlat kezdete. Feltételezett helyzet: Vigadó tér 628 cm, 3 cm/óra emelkedés."),
+            (at(2), "referens", "status", "active"),
+            (at(5), "polgarmester", "decision", "A polgármester (gyakorlatként) I. fokú árvízvédelmi készültséget rendel el."),
+            (at(6), "referens", "readiness", 1),
+            (at(20), "referens", "note", "Feltételezett vízállás: 641 cm. Az alsó rakpart lezárásának előkészítése 645 cm-nél."),
+        ],
+    }
+
+
 def _run(plan: dict, wing_steps: list) -> dict[str, int]:
     """Play a plan's steps, and the wings' steps for it, in time order (a wing's step after the
     core's of the same minute); what the wings' steps added."""
@@ -171,6 +202,8 @@ def _run(plan: dict, wing_steps: list) -> dict[str, int]:
                 added[key] = added.get(key, 0) + n
         elif what == "status":
             ops.update_incident(incident, {"status": payload}, now=at, author=author)
+        elif what == "readiness":
+            ops.update_incident(incident, {"readiness_level": payload}, now=at, author=author)
         elif what == "assign":
             name, quantity = payload
             resource = _resource(name)
@@ -194,7 +227,7 @@ def load_incidents(now: dt.datetime | None = None, wing_steps: dict | None = Non
     now = now or dt.datetime.now(dt.timezone.utc)
     have = set(db.session.execute(select(Incident.title)).scalars())
     added = {"incidents": 0}
-    for plan in (FLOOD, STORM, _drill(now)):
+    for plan in (FLOOD, STORM, _drill(now), _flood_drill(now)):
         if plan["incident"]["title"] not in have:
             for key, n in _run(plan, (wing_steps or {}).get(plan["key"], [])).items():
                 added[key] = added.get(key, 0) + n

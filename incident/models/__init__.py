@@ -14,6 +14,7 @@ from .incidents import (
     LogEntry,
 )
 from .municipality import Municipality
+from .plans import PLAN_LEVELS, READINESS_LEVELS, TASK_STATUSES, IncidentTask, Plan, PlanTask
 from .resources import RESOURCE_STATUSES, SEEDED_KINDS, Resource, ResourceKind
 from .users import ROLES, ApiToken, SignInAttempt, User, UserSession
 
@@ -35,6 +36,12 @@ __all__ = [
     "AuditEntry",
     "Contact",
     "Municipality",
+    "IncidentTask",
+    "PLAN_LEVELS",
+    "Plan",
+    "PlanTask",
+    "READINESS_LEVELS",
+    "TASK_STATUSES",
     "Resource",
     "ResourceKind",
     "SignInAttempt",

@@ -46,6 +46,7 @@ class Incident(db.Model):
         CheckConstraint(f"kind IN ({_in(INCIDENT_KINDS)})", name="kind"),
         CheckConstraint(f"severity IN ({_in(SEVERITIES)})", name="severity"),
         CheckConstraint(f"status IN ({_in(STATUSES)})", name="status"),
+        CheckConstraint("readiness_level BETWEEN 0 AND 3", name="readiness_level"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -58,6 +59,8 @@ class Incident(db.Model):
     drill: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     description: Mapped[str] = mapped_column(Text, default="")
     commander: Mapped[str] = mapped_column(String(200), default="")
+    # The defence readiness degree ordered for it: 0 none, 1–3 for I., II., III. fokú készültség.
+    readiness_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Folded (lower case, no accents) number, title, description and commander, kept by the
     # operations: SQLite's lower() knows only ASCII, and "arviz" should find "Árvíz".
     search: Mapped[str] = mapped_column(Text, default="", server_default="")

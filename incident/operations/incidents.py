@@ -20,10 +20,10 @@ from sqlalchemy.orm import selectinload
 
 from ..audit import current_actor
 from ..database import utcnow
-from ..errors import ConflictError, FieldErrors, NotFound
+from ..errors import ConflictError, FieldError, FieldErrors, NotFound
 from ..extensions import db
 from ..geo import area_from_geojson, nearest, point_from_geojson, same_geometry, to_element
-from ..labels import INCIDENT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS, label
+from ..labels import INCIDENT_KIND_LABELS, READINESS_LABELS, SEVERITY_LABELS, STATUS_LABELS, label
 from ..models import (
     GENESIS_HASH,
     INCIDENT_KINDS,
@@ -68,6 +68,7 @@ FIELD_CHANGE_TEXT = {
     "area": N_("The affected area was changed."),
     "description": N_("The description was changed."),
 }
+READINESS_TEXT = N_("Readiness level: %(before)s → %(after)s.")
 DRILL_TEXT = {True: N_("Marked as a drill."), False: N_("No longer marked as a drill.")}
 # Codes in system entries are written as words.
 FIELD_LABELS = {
@@ -109,6 +110,14 @@ def clean_incident(raw: dict, partial: bool = False, current: Incident | None = 
     c.text("description", 20_000)
     c.text("commander", 200)
     c.boolean("drill", default=None if partial else False)
+    if not c.skip("readiness_level"):
+        if raw.get("readiness_level") is None:
+            if not partial:
+                c.out["readiness_level"] = 0
+        else:
+            level = c.run("readiness_level", clean_readiness, raw["readiness_level"])
+            if level is not None:
+                c.out["readiness_level"] = level
     if not c.skip("location"):
         if raw.get("location") is None:
             c.error("location", _l("A location is required."))
@@ -137,7 +146,7 @@ def create_incident(raw: dict, now: dt.datetime | None = None, author: Who | Non
     incident = Incident(
         year=now.year, serial=next_number(now.year), status="reported", created_by_id=actor.id,
         created_at=now, updated_at=now, log_count=0, log_head=GENESIS_HASH, version=1,
-        title=data["title"], kind=data["kind"], severity=data["severity"], drill=data["drill"],
+        title=data["title"], kind=data["kind"], severity=data["severity"], drill=data["drill"], readiness_level=0,
         description=data.get("description", ""), commander=data.get("commander", ""),
         location=to_element(data["location"]), area=to_element(data.get("area")),
     )
@@ -149,7 +158,26 @@ def create_incident(raw: dict, now: dt.datetime | None = None, author: Who | Non
         labels={"kind": INCIDENT_KIND_LABELS, "severity": SEVERITY_LABELS},
         title=incident.title, kind=incident.kind, severity=incident.severity,
     ), at=now, author=actor, locked=True)
+    if data.get("readiness_level"):
+        change_readiness(incident, data["readiness_level"], now, actor)
     return incident
+
+
+def clean_readiness(value) -> int:
+    """A readiness level: 0 (none) to 3 (III. fokú készültség)."""
+    level = whole_number(value, "readiness_level")
+    if level not in (0, 1, 2, 3):
+        raise FieldError("readiness_level", _l("Must be 0 (none), 1, 2 or 3."))
+    return level
+
+
+def change_readiness(incident: Incident, level: int, now: dt.datetime | None = None, author: Who | None = None) -> None:
+    """Set the readiness level (under the incident's lock) and write the change to the log."""
+    before = incident.readiness_level or 0
+    incident.readiness_level = level
+    append_entry(incident, "system", system_text(
+        READINESS_TEXT, labels={"before": READINESS_LABELS, "after": READINESS_LABELS}, before=before, after=level,
+    ), at=now, author=author, locked=True)
 
 
 def lock_incident(incident_id: int) -> Incident:
@@ -199,8 +227,11 @@ def update_incident(incident: Incident, raw: dict, now: dt.datetime | None = Non
             value = to_element(value)
         elif old == value:
             continue
-        setattr(incident, key, value)
         changes.append(key)
+        if key == "readiness_level":
+            change_readiness(incident, value, now, author)
+            continue
+        setattr(incident, key, value)
         if key == "drill":
             append_entry(incident, "system", system_text(DRILL_TEXT[bool(value)]), at=now, author=author, locked=True)
         else:

@@ -81,10 +81,12 @@ class Staff:
         return self.name(user_id, label)
 
 
-def staff_for(*, personal: bool, entries=(), assignments=(), alerts=()) -> Staff:
-    """The people who wrote these log entries, assigned or released these assignments, or sent
-    these alerts, read at once, shown as ``personal`` allows."""
+def staff_for(*, personal: bool, entries=(), assignments=(), alerts=(), tasks=()) -> Staff:
+    """The people who wrote these log entries, assigned or released these assignments, sent
+    these alerts, or applied and ticked these incident tasks, read at once, shown as
+    ``personal`` allows."""
     people = [(entry.author_id, entry.author) for entry in entries]
     people += [(None, who) for assignment in assignments for who in (assignment.assigned_by, assignment.released_by)]
     people += [(alert.created_by_id, alert.created_by) for alert in alerts]
+    people += [(None, who) for task in tasks for who in (task.applied_by, task.done_by)]
     return Staff(people, personal)

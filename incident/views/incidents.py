@@ -23,9 +23,10 @@ from ..database import utcnow
 from ..errors import ConflictError, FieldError, FieldErrors, NotFound
 from ..extensions import db
 from ..geo import area_text, lonlat, parse_area_text, to_shapely
-from ..labels import INCIDENT_KIND_LABELS, SEVERITY_LABELS, STATUS_LABELS, label
+from ..labels import INCIDENT_KIND_LABELS, READINESS_LABELS, SEVERITY_LABELS, STATUS_LABELS, TASK_STATUS_LABELS, label
 from ..models import INCIDENT_KINDS, SEVERITIES, STATUSES, Assignment, Incident
 from ..operations import incidents as ops
+from ..operations import plans as plan_ops
 from ..operations.municipality import current_municipality
 from ..operations.staff import staff_for
 from ..report import area_outline, hectares
@@ -33,7 +34,7 @@ from ..security import require_role, sees_personal_data
 from ..web.display import can_write, coordinate, kind_labels, unit_of
 from ..web.forms import confirm_far_field, form_version, render_form, set_location, write
 from ..web.paging import paged
-from ..web.params import number_arg, search_arg, yes_no_filter_arg
+from ..web.params import number_arg, search_arg, version_value, yes_no_filter_arg
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
@@ -232,6 +233,7 @@ def render_detail(incident: Incident, code: int = 200, **state):
     point = lonlat(incident.location)
     new_seq = number_arg("entry", minimum=1) if request.method == "GET" else None
     active, released = _assignments(incident, True), _assignments(incident, False)
+    checklist = plan_ops.checklist(incident.id)
     context = {
         "incident": incident,
         "entries": list(reversed(entries)),  # newest first, right under the quick entry
@@ -239,7 +241,14 @@ def render_detail(incident: Incident, code: int = 200, **state):
         "verification": ops.verify_log(incident),
         "active": active,
         "released": released,
-        "staff": staff_of(entries, [*active, *released]),
+        "staff": staff_for(entries=entries, assignments=[*active, *released], tasks=checklist.tasks,
+                           personal=sees_personal_data()),
+        "checklist": checklist,
+        "offered_plans": plan_ops.offered_plans(incident) if can_write() else [],
+        "hazard_plans": [p for p in plan_ops.all_plans(incident.kind) if p.id not in {t.plan_id for t in checklist.tasks}]
+        if can_write() else [],
+        "readiness_words": READINESS_LABELS,
+        "task_status_words": TASK_STATUS_LABELS,
         "nearby": nearby,
         "resource_kinds": labels,
         "resource_kind": resource_kind,
@@ -254,6 +263,9 @@ def render_detail(incident: Incident, code: int = 200, **state):
         "status_error": None,
         "assign_error": None,
         "release_error": None,
+        "readiness_error": None,
+        "checklist_error": None,
+        "task_error": None,
     }
     context.update(state)
     return render_template("incident/incident_detail.html", **context), code
@@ -399,6 +411,91 @@ def incident_release(incident_id: int, assignment_id: int):
     return redirect(url_for("incidents.detail", incident_id=incident_id, _anchor="assignments"))
 
 
+# Readiness level and the checklist
+
+
+def _messages(exc) -> str:
+    if isinstance(exc, FieldErrors):
+        return " ".join(m for messages in exc.errors.values() for m in messages)
+    return exc.message
+
+
+@bp.route("/<int:incident_id>/readiness", methods=["POST"], endpoint="readiness")
+def incident_readiness(incident_id: int):
+    """Change the readiness level (``from``: the level the page showed). A raise for which a plan
+    exists for the incident's hazard and the new level brings the page back with the offer to
+    apply it; nothing is applied by itself."""
+    db.get_or_404(Incident, incident_id)
+    seen = (request.form.get("from") or "").strip()
+    try:
+        seen_level = plan_ops.clean_readiness(seen) if seen else None
+        incident, before = plan_ops.set_readiness(incident_id, request.form.get("readiness_level", ""), seen_level)
+    except (ConflictError, FieldError, FieldErrors) as exc:
+        code = 409 if isinstance(exc, ConflictError) else 422
+        return render_detail(_reloaded(incident_id), code, readiness_error=_messages(exc))
+    db.session.commit()
+    level = incident.readiness_level
+    if level == before:
+        flash(_("Nothing was changed."), "success")
+    else:
+        flash(_("Readiness level: %(level)s.", level=label(READINESS_LABELS, level)), "success")
+    anchor = "plan-offer" if level > before and plan_ops.offered_plans(incident) else "readiness"
+    return redirect(url_for("incidents.detail", incident_id=incident_id, _anchor=anchor))
+
+
+@bp.route("/<int:incident_id>/plans", methods=["POST"], endpoint="apply_plan")
+def incident_apply_plan(incident_id: int):
+    """Apply a plan: its tasks are copied onto the incident, due from now."""
+    db.get_or_404(Incident, incident_id)
+    try:
+        tasks = plan_ops.apply_plan(incident_id, request.form.get("plan_id"))
+    except (ConflictError, FieldError, FieldErrors) as exc:
+        code = 409 if isinstance(exc, ConflictError) else 422
+        return render_detail(_reloaded(incident_id), code, checklist_error=_messages(exc))
+    db.session.commit()
+    name = tasks[0].plan_name if tasks else ""
+    flash(ngettext("Plan applied: %(name)s, %(num)s task.", "Plan applied: %(name)s, %(num)s tasks.", len(tasks),
+                   name=name), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id, _anchor="checklist"))
+
+
+@bp.route("/<int:incident_id>/tasks/<int:task_id>", methods=["POST"], endpoint="task")
+def incident_task(incident_id: int, task_id: int):
+    """Mark a task done, skipped (with a reason) or open again."""
+    from ..models import IncidentTask
+
+    task = db.session.get(IncidentTask, task_id)
+    if task is None or task.incident_id != incident_id:
+        raise NotFound("task", task_id)
+    raw = {"status": request.form.get("status", ""), "note": request.form.get("note", ""),
+           "version": version_value(request.form.get("version"))}
+    try:
+        task, changed = plan_ops.change_task(task_id, raw)
+    except (ConflictError, FieldError, FieldErrors) as exc:
+        code = 409 if isinstance(exc, ConflictError) else 422
+        return render_detail(_reloaded(incident_id), code,
+                             task_error={"id": task_id, "message": _messages(exc), "note": raw["note"]})
+    db.session.commit()
+    if changed:
+        flash(_("%(title)s: %(status)s.", title=task.title, status=label(TASK_STATUS_LABELS, task.status)), "success")
+    else:
+        flash(_("%(title)s was already %(status)s; nothing was changed.", title=task.title,
+                status=label(TASK_STATUS_LABELS, task.status)), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id, _anchor=f"task-{task_id}"))
+
+
+@bp.route("/<int:incident_id>/checklist", endpoint="checklist")
+def incident_checklist(incident_id: int):
+    """The incident's checklist, for the screen and for print."""
+    incident = db.get_or_404(Incident, incident_id)
+    checklist = plan_ops.checklist(incident.id)
+    return render_template(
+        "incident/incident_checklist.html", incident=incident, municipality=current_municipality(),
+        checklist=checklist, now=checklist.now, readiness_words=READINESS_LABELS,
+        task_status_words=TASK_STATUS_LABELS,
+        staff=staff_for(tasks=checklist.tasks, personal=sees_personal_data()))
+
+
 # The situation report
 
 
@@ -421,15 +518,17 @@ def incident_report(incident_id: int):
     entries, corrected_by = _entries(incident)
     newest_first = list(reversed(entries))
     assignments = _assignments(incident, None)
+    checklist = plan_ops.checklist(incident.id)
     return render_template(
         "incident/incident_report.html",
+        checklist=checklist, readiness_words=READINESS_LABELS, task_status_words=TASK_STATUS_LABELS,
         incident=incident,
         municipality=current_municipality(),
         now=utcnow(),
         entries=newest_first,
         decisions=[e for e in newest_first if e.kind == "decision"],
         corrected_by=corrected_by,
-        staff=staff_of(entries, assignments),
+        staff=staff_for(entries=entries, assignments=assignments, tasks=checklist.tasks, personal=sees_personal_data()),
         assignments=sorted(assignments, key=lambda a: (a.released_at is not None, a.assigned_at, a.id)),
         resource_kinds=kind_labels(),
         verification=ops.verify_log(incident),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
+from ..database import utcnow
+from ..labels import READINESS_LABELS
 from ..operations.incidents import open_incidents as open_incidents_now
+from ..operations.plans import overdue_tasks
 from ..operations.municipality import current_municipality
 from ..operations.resources import kind_summary, kinds
 from ..web.hooks import banners, dashboard_panels
@@ -14,13 +17,16 @@ bp = Blueprint("shell", __name__)
 @bp.route("/")
 def dashboard():
     """The officer's home screen: the wings' banners (a hazard watch proposal…), open incidents
-    (drills apart), what is available by kind, and the wings' panels (alerts in flight…)."""
+    (drills apart) with their readiness level, the checklists' overdue tasks, what is available
+    by kind, and the wings' panels (alerts in flight…)."""
     open_incidents = open_incidents_now()
     labels = {k.code: k for k in kinds()}
+    now = utcnow()
     return render_template(
         "incident/dashboard.html", municipality=current_municipality(),
         incidents=[i for i in open_incidents if not i.drill], drills=[i for i in open_incidents if i.drill],
         resources=sorted(kind_summary(), key=lambda row: row["kind"]), kind_labels=labels,
-        panels=dashboard_panels(), banners=banners(False),
+        panels=dashboard_panels(), banners=banners(False), overdue=overdue_tasks(now), now=now,
+        readiness_words=READINESS_LABELS,
         refresh_seconds=current_app.config.get("RIADO_DASHBOARD_REFRESH_SECONDS", 30),
     )

@@ -76,6 +76,11 @@ def init_app(app) -> None:
         ("registry.resources.index", _l("Resources"), "registry.resources."),
     )):
         hooks.register_navigation(app, endpoint, text, active, order=10 * (order + 1))
+    hooks.register_navigation(app, "plans.index", _l("Plans"), "plans.", order=25)
+    # The core's own count on the wall map, beside the wings': open tasks past their due time.
+    from ..operations.plans import wall_counts
+
+    hooks.register_wall_counter(app, wall_counts)
     app.context_processor(_page_context)
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(by_name, "by_name")

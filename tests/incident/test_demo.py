@@ -77,7 +77,9 @@ def test_demo_incidents_with_verifiable_logs(demo):
     with demo.app_context():
         incidents = db.session.execute(select(Incident).order_by(Incident.created_at)).scalars().all()
         assert [(i.kind, i.status, i.drill) for i in incidents] == [
-            ("flood", "closed", False), ("storm", "closed", False), ("gas_leak", "active", True)]
+            ("flood", "closed", False), ("storm", "closed", False), ("gas_leak", "active", True),
+            ("flood", "active", True)]
+        assert incidents[3].readiness_level == 1
         flood = incidents[0]
         assert flood.created_at.year < incidents[2].created_at.year or flood.created_at < incidents[2].created_at
         decisions = db.session.execute(
@@ -86,7 +88,7 @@ def test_demo_incidents_with_verifiable_logs(demo):
         assert any("II. fokú" in d for d in decisions)
         for incident in incidents:
             assert verify_log(incident).ok
-            assert incident.log_count >= 8
+            assert incident.log_count >= (5 if incident.drill and incident.kind == "flood" else 8)
         # The past is in the past: entries carry their own times, in order.
         times = db.session.execute(select(LogEntry.at).where(LogEntry.incident_id == flood.id).order_by(LogEntry.seq)).scalars().all()
         assert times == sorted(times) and times[-1] - times[0] > __import__("datetime").timedelta(days=3)
@@ -150,7 +152,7 @@ def test_the_demo_has_a_past_alert_with_deliveries_and_acknowledgements(demo, vi
     from incident.models import Incident
 
     with demo.app_context():
-        flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
+        flood = db.session.execute(select(Incident).where(Incident.kind == "flood", Incident.drill.is_(False))).scalar_one()
     alerts = viewer_page.get("/alerts").get_data(as_text=True)
     assert "A HVB ülése" in alerts and "6 / 8" in alerts  # a new user's alert list is not empty
     html = viewer_page.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
@@ -183,7 +185,7 @@ def test_the_demo_alert_keeps_the_incident_log_in_time_order(demo):
     from incident.operations.incidents import verify_log
 
     with demo.app_context():
-        flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
+        flood = db.session.execute(select(Incident).where(Incident.kind == "flood", Incident.drill.is_(False))).scalar_one()
         entries = db.session.execute(select(LogEntry).where(LogEntry.incident_id == flood.id).order_by(LogEntry.seq)).scalars().all()
         assert verify_log(flood).ok
         assert [e.at for e in entries] == sorted(e.at for e in entries)
@@ -196,7 +198,7 @@ def test_after_action_durations_are_in_the_page_language(demo, viewer_page):
     from incident.models import Incident
 
     with demo.app_context():
-        flood = db.session.execute(select(Incident).where(Incident.kind == "flood")).scalar_one()
+        flood = db.session.execute(select(Incident).where(Incident.kind == "flood", Incident.drill.is_(False))).scalar_one()
     viewer_page.get("/lang/hu")
     html = viewer_page.get(f"/incidents/{flood.id}/after-action").get_data(as_text=True)
     assert "4 nap 0 óra 20 perc" in html  # the sandbags, 10 June 09:50 to 14 June 10:10
@@ -234,3 +236,21 @@ def test_clock_at_is_seen_by_its_own_context_only():
         thread.start()
         thread.join()
     assert seen["here"] == past and seen["other"].year > 2025 and utcnow().year > 2025
+
+
+def test_demo_plans_for_flood_heat_and_storm(demo):
+    from incident.extensions import db
+    from incident.models import Plan
+    from incident.operations.plans import plans_for
+
+    with demo.app_context():
+        plans = db.session.execute(select(Plan)).scalars().all()
+        assert {(p.hazard, p.level) for p in plans} >= {("flood", 1), ("flood", 2), ("flood", 3), ("heat", 1),
+                                                        ("heat", 2), ("heat", 3), ("storm", 1)}
+        flood = {p.level: p for p in plans if p.hazard == "flood"}
+        assert "620" in flood[1].description and "645" in flood[1].description
+        assert "700" in flood[2].description and "800" in flood[3].description
+        heat = {p.level: p for p in plans if p.hazard == "heat"}
+        assert any("Hűtött" in t.title for t in heat[2].tasks) and any("Idősotthon" in t.title for t in heat[2].tasks)
+        assert all(p.tasks and p.revision == 1 for p in plans)
+        assert [p.name for p in plans_for("flood", 2)] == ["Dunai árvíz – II. fokú készültség"]

@@ -102,6 +102,9 @@ def _seed(app, client, headers) -> dict[str, int]:
     post(f"/api/v1/incidents/{incident['id']}/log", {"text": "Védekezés megkezdve"})
     assignment = post(f"/api/v1/incidents/{incident['id']}/assignments", {"resource_id": shelter["id"], "quantity": 4})
     alert = post("/api/v1/alerts", {"body": "Árvízveszély", "groups": [group["id"]], "incident_id": incident["id"]})
+    plan = post("/api/v1/plans", {"name": "Árvíz II.", "hazard": "flood", "level": 2,
+                                  "tasks": [{"title": "HVB összehívása", "due_minutes": 30}]})
+    task = post(f"/api/v1/incidents/{incident['id']}/plans", {"plan_id": plan["id"]})["tasks"][0]
     viewer = post("/api/v1/users", {"email": "walk-viewer@riado-test.example", "password": PASSWORD, "role": "viewer"})
     with app.app_context():
         delivery = db.session.execute(select(Delivery.id).where(Delivery.alert_id == alert["id"])).scalar_one()
@@ -120,7 +123,7 @@ def _seed(app, client, headers) -> dict[str, int]:
     return {"contact_id": contact["id"], "group_id": group["id"], "resource_id": shelter["id"],
             "incident_id": incident["id"], "assignment_id": assignment["id"], "alert_id": alert["id"],
             "message_id": message_id, "user_id": viewer["id"], "token_id": token_id, "seq": 1, "code": "en", "delivery": delivery,
-            "token": ack}
+            "token": ack, "plan_id": plan["id"], "task_id": task["id"]}
 
 
 # Values that let a view go on to read its other fields (a checked box, a chosen point…).

@@ -166,6 +166,28 @@ def test_every_json_answer_is_what_the_document_declares(client, api, document, 
         call("GET", "/api/v1/alerts/{alert_id}/replies", 200, headers, alert_id=accepted["id"])
     call("POST", "/api/v1/alerts/{alert_id}/escalation/stop", 200, officer, alert_id=accepted["id"])
 
+    # Readiness plans and checklists
+    plan = call("POST", "/api/v1/plans", 201, officer, json={
+        "name": "Árvíz – II. fokú készültség", "hazard": "flood", "level": 2,
+        "tasks": [{"title": "HVB összehívása", "responsible": "Titkárság", "due_minutes": 30}, {"title": "Tájékoztatás"}]})
+    for headers in (officer, viewer):
+        call("GET", "/api/v1/plans", 200, headers, query="?hazard=flood")
+        call("GET", "/api/v1/plans/{plan_id}", 200, headers, plan_id=plan["id"])
+        call("GET", "/api/v1/plans/export.json", 200, headers)
+        call("GET", "/api/v1/plans/{plan_id}/export.json", 200, headers, plan_id=plan["id"])
+    call("PATCH", "/api/v1/plans/{plan_id}", 200, officer, plan_id=plan["id"], json={"description": "Vigadó tér 700 cm"})
+    exported = client.get("/api/v1/plans/export.json", headers=officer).get_data()
+    call("POST", "/api/v1/plans/import", 200, officer, query="?dry_run=true",
+         data={"file": (io.BytesIO(exported), "plans.json")}, content_type="multipart/form-data")
+    call("PATCH", "/api/v1/incidents/{incident_id}", 200, officer, incident_id=incident["id"], json={"readiness_level": 2})
+    applied = call("POST", "/api/v1/incidents/{incident_id}/plans", 201, officer, incident_id=incident["id"],
+                   json={"plan_id": plan["id"]})
+    for headers in (officer, viewer):
+        call("GET", "/api/v1/incidents/{incident_id}/tasks", 200, headers, incident_id=incident["id"])
+        call("GET", "/api/v1/incident-tasks/{task_id}", 200, headers, task_id=applied["tasks"][0]["id"])
+    call("PATCH", "/api/v1/incident-tasks/{task_id}", 200, officer, task_id=applied["tasks"][0]["id"],
+         json={"status": "done"})
+
     # The map's counts
     call("GET", "/api/v1/map/summary", 200, viewer)
 

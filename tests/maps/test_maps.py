@@ -310,7 +310,7 @@ def test_summary_counts_open_incidents_and_alerts_in_flight(app, client, officer
     assert counts["alerts_in_flight"]["value"] in (0, 1)  # 1 until the queue has sent it
     drills = client.get("/api/v1/map/summary?drill=1&lang=hu", headers=viewer).get_json()
     assert drills["incidents"]["open"] == 2
-    assert {c["key"]: c["value"] for c in drills["counts"]} == {"alerts_in_flight": 0, "acknowledged": "0 / 0"}
+    assert {c["key"]: c["value"] for c in drills["counts"]} == {"overdue_tasks": 0, "alerts_in_flight": 0, "acknowledged": "0 / 0"}
     assert {c["key"]: c["label"] for c in drills["counts"]}["alerts_in_flight"] != "Alerts in flight"  # Hungarian
 
 

@@ -2,7 +2,7 @@
 watch events (proposals accepted or dismissed).
 
 Revision ID: a4c8e2f0b6d3
-Revises: e7b3c9d1f2a6
+Revises: f3a8c2d6e1b9
 Create Date: 2026-12-01 12:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'a4c8e2f0b6d3'
-down_revision = 'e7b3c9d1f2a6'
+down_revision = 'f3a8c2d6e1b9'
 branch_labels = None
 depends_on = None
 

@@ -9,6 +9,8 @@
  *   </div>
  *     Open incidents and what the other wings count (alerts in flight, acknowledgements), fetched
  *     again each time the map's layers were loaded ("riado:map-loaded"). Texts go in as text.
+ *     <ul data-readiness> inside it gets the incidents under a readiness level, highest first
+ *     ("II. fokú készültség · 2026-0003 …"), coloured by level.
  *
  *   <div data-wall-banners></div>
  *     The wings' banners (a hazard watch proposal) from the same summary, replaced each time.
@@ -72,6 +74,7 @@
     var url = box.getAttribute("data-summary-url");
     var openNode = box.querySelector("[data-summary-open]");
     var wing = box.querySelector("[data-wing-counts]");
+    var readiness = box.querySelector("[data-readiness]");
     var busy = false;
 
     function item(key) {
@@ -106,6 +109,24 @@
         .then(function (data) {
           if (openNode) {
             openNode.textContent = String((data.incidents && data.incidents.open) || 0);
+          }
+          if (readiness) {
+            readiness.textContent = "";
+            (data.readiness || []).forEach(function (item) {
+              var li = document.createElement("li");
+              var level = parseInt(item.level, 10) || 0;
+              li.className = "readiness readiness-large readiness-" + level;
+              li.setAttribute("data-level", String(level));
+              li.setAttribute("data-incident", String(item.incident_id));
+              var strong = document.createElement("strong");
+              strong.textContent = String(item.label);
+              var small = document.createElement("span");
+              small.className = "wall-readiness-incident";
+              small.textContent = String(item.number) + " " + String(item.title);
+              li.appendChild(strong);
+              li.appendChild(small);
+              readiness.appendChild(li);
+            });
           }
           (data.counts || []).forEach(function (count) {
             var node = item(String(count.key));
