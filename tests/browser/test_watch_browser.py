@@ -35,6 +35,9 @@ def second_page(page):
 def test_a_reading_of_705_becomes_a_banner_and_an_accepted_proposal_drafts_the_alert(app, live_server, page,
                                                                                       make_user, client, officer):
     store_district_outline(app)
+    plan = client.post("/api/v1/plans", headers=officer, json={
+        "name": "Dunai árvíz – II. fok", "hazard": "flood", "level": 2,
+        "tasks": [{"title": "Alsó rakpart lezárása", "due_minutes": 30}]}).get_json()
     sign_in(page, live_server, make_user("officer"))
     wall = second_page(page)
     wall.goto(live_server + "/map/wall")
@@ -66,6 +69,9 @@ def test_a_reading_of_705_becomes_a_banner_and_an_accepted_proposal_drafts_the_a
     drafted = page.input_value("#body")
     assert "705 cm" in drafted and "Vigadó tér" in drafted
     assert page.locator("#incident_id option:checked").inner_text().strip()
+    assert plan["name"] in page.locator(".flash").inner_text()  # the level-II plan applied, said
     assert client.get("/api/v1/alerts", headers=officer).get_json()["total"] == 0  # nothing sent
+    incident = client.get("/api/v1/incidents", headers=officer).get_json()["items"][0]
+    assert incident["readiness_level"] == 2
     assert script_errors(page) == [] and script_errors(wall) == []
     only_tiles(wall, app)

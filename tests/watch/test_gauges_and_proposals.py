@@ -105,10 +105,25 @@ def _crossings(client, officer):
     return {e["level_cm"]: e["id"] for e in proposals(client, officer)["items"]}
 
 
-def test_accepting_705_opens_the_incident_at_level_ii_with_a_drafted_alert(app, client, officer, viewer):
+def flood_plans(client, officer) -> dict[int, dict]:
+    """The district's Danube flood plans for readiness levels I and II (and a storm plan at II)."""
+    made = {}
+    for level, tasks in ((1, ["Rakpart figyelése", "HVB értesítése"]), (2, ["Alsó rakpart lezárása", "Homokzsákok"])):
+        answer = client.post("/api/v1/plans", headers=officer, json={
+            "name": f"Dunai árvíz – {level}. fok", "hazard": "flood", "level": level,
+            "tasks": [{"title": title, "due_minutes": 60} for title in tasks]})
+        assert answer.status_code == 201, answer.get_json()
+        made[level] = answer.get_json()
+    client.post("/api/v1/plans", headers=officer, json={"name": "Vihar", "hazard": "storm", "level": 2,
+                                                          "tasks": [{"title": "Fák ellenőrzése"}]})
+    return made
+
+
+def test_accepting_705_opens_the_incident_at_level_ii_with_its_plan_and_a_drafted_alert(app, client, officer, viewer):
     from incident.extensions import db
     from incident.models import Incident
 
+    plans = flood_plans(client, officer)
     ids = _crossings(client, officer)
     accepted = client.post(f"/api/v1/watch/events/{ids[705]}/accept", headers=officer, json={"location": VIGADO})
     assert accepted.status_code == 201, accepted.get_json()
@@ -117,9 +132,14 @@ def test_accepting_705_opens_the_incident_at_level_ii_with_a_drafted_alert(app, 
     assert body["compose_url"].startswith("/alerts/new?")
     incident = client.get(f"/api/v1/incidents/{body['incident_id']}", headers=viewer).get_json()
     assert incident["kind"] == "flood" and incident["severity"] == "severe" and "705" in incident["title"]
+    assert incident["readiness_level"] == 2
+    assert body["plans_applied"] == [plans[2]["name"]]  # the level-II flood plan, not level I's nor the storm's
+    tasks = client.get(f"/api/v1/incidents/{body['incident_id']}/tasks", headers=viewer).get_json()["items"]
+    assert [(t["title"], t["status"]) for t in tasks] == [("Alsó rakpart lezárása", "open"), ("Homokzsákok", "open")]
     log = client.get(f"/api/v1/incidents/{body['incident_id']}/log", headers=viewer).get_json()["items"]
     assert any(e["kind"] == "decision" and f"#{ids[705]}" in e["text"] for e in log)
-    assert any("II" in e["text"] for e in log if e["kind"] == "system")
+    assert any("II" in e["text"] for e in log if e["kind"] == "system")  # the readiness level, logged
+    assert any(plans[2]["name"] in e["text"] for e in log if e["kind"] == "system")  # the plan applied, logged
     decided = client.get(f"/api/v1/watch/events/{ids[705]}", headers=viewer).get_json()
     assert decided["status"] == "accepted" and decided["incident_id"] == body["incident_id"] and decided["decided_by"]
     # Nothing was sent: no alert exists.
@@ -133,10 +153,27 @@ def test_accepting_705_opens_the_incident_at_level_ii_with_a_drafted_alert(app, 
 
 
 def test_accepting_a_higher_level_raises_the_incident_an_earlier_one_opened(client, officer):
+    plans = flood_plans(client, officer)
     ids = _crossings(client, officer)
     first = client.post(f"/api/v1/watch/events/{ids[625]}/accept", headers=officer, json={"location": VIGADO}).get_json()
+    assert first["plans_applied"] == [plans[1]["name"]] and first["readiness_level"] == 1
     second = client.post(f"/api/v1/watch/events/{ids[700]}/accept", headers=officer, json={}).get_json()
-    assert second["incident_id"] == first["incident_id"] and second["readiness_level"] == 2
+    assert second["incident_id"] == first["incident_id"] and second["plans_applied"] == [plans[2]["name"]]
+    incident = client.get(f"/api/v1/incidents/{first['incident_id']}", headers=officer).get_json()
+    assert incident["readiness_level"] == 2
+    tasks = client.get(f"/api/v1/incidents/{first['incident_id']}/tasks", headers=officer).get_json()["items"]
+    assert len(tasks) == 4
+    # The third crossing (705, level II again) finds the plan applied: the level stays, nothing doubled.
+    third = client.post(f"/api/v1/watch/events/{ids[705]}/accept", headers=officer, json={}).get_json()
+    assert third["incident_id"] == first["incident_id"] and third["plans_applied"] == []
+    assert len(client.get(f"/api/v1/incidents/{first['incident_id']}/tasks", headers=officer).get_json()["items"]) == 4
+
+
+def test_accepting_without_a_plan_for_the_level_still_opens_the_incident(client, officer):
+    ids = _crossings(client, officer)
+    body = client.post(f"/api/v1/watch/events/{ids[705]}/accept", headers=officer, json={"location": VIGADO}).get_json()
+    assert body["plans_applied"] == []
+    assert client.get(f"/api/v1/incidents/{body['incident_id']}", headers=officer).get_json()["readiness_level"] == 2
 
 
 def test_accepting_needs_a_place_without_the_municipality_outline(client, officer):
