@@ -145,7 +145,7 @@ def chart_svg(points: list[tuple[dt.datetime, int]], levels, start: dt.datetime,
               timezone: str, title: str, level_names=("I", "II", "III")) -> str:
     """An SVG line chart of ``points`` (time, cm) from ``start`` to ``end`` with the readiness
     levels drawn across it; every text escaped."""
-    width, height, left, right, top, bottom = 720, 260, 52, 44, 14, 30
+    width, height, left, right, top, bottom = 760, 260, 52, 96, 14, 30
     inner_w, inner_h = width - left - right, height - top - bottom
     values = [v for _, v in points] + list(levels)
     low = min(values) - 20

@@ -137,7 +137,7 @@ def test_accepting_705_opens_the_incident_at_level_ii_with_its_plan_and_a_drafte
     tasks = client.get(f"/api/v1/incidents/{body['incident_id']}/tasks", headers=viewer).get_json()["items"]
     assert [(t["title"], t["status"]) for t in tasks] == [("Alsó rakpart lezárása", "open"), ("Homokzsákok", "open")]
     log = client.get(f"/api/v1/incidents/{body['incident_id']}/log", headers=viewer).get_json()["items"]
-    assert any(e["kind"] == "decision" and f"#{ids[705]}" in e["text"] for e in log)
+    assert any(e["kind"] == "decision" and "705 cm" in e["text"] and "Vigadó tér" in e["text"] for e in log)
     assert any("II" in e["text"] for e in log if e["kind"] == "system")  # the readiness level, logged
     assert any(plans[2]["name"] in e["text"] for e in log if e["kind"] == "system")  # the plan applied, logged
     decided = client.get(f"/api/v1/watch/events/{ids[705]}", headers=viewer).get_json()

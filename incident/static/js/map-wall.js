@@ -62,7 +62,7 @@
       var title = document.createElement("strong");
       title.textContent = String(banner.title);
       var text = document.createElement("span");
-      text.textContent = " " + String(banner.text);
+      text.textContent = " – " + String(banner.text);
       node.appendChild(title);
       node.appendChild(text);
       return node;
