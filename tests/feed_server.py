@@ -61,7 +61,7 @@ class FeedServer:
             def log_message(self, *args):
                 pass
 
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 feeds.seen.append(Seen(self.path, dict(self.headers)))
                 answer = feeds.answers.get(self.path)
                 if answer is None:

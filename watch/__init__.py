@@ -17,7 +17,12 @@ def init_app(app):
     """Settings, models, queue task, API, pages, hooks and the CLI command of the wing."""
     from flask_babel import lazy_gettext as _l
 
-    from incident.web.hooks import register_banner, register_health_check, register_navigation, register_panel
+    from incident.web.hooks import (
+        register_banner,
+        register_health_check,
+        register_navigation,
+        register_panel,
+    )
 
     from . import api, cli, models, operations, settings, tasks, views  # noqa: F401
 

@@ -14,7 +14,7 @@ from incident.extensions import db
 from incident.security import require_role
 
 from . import operations as ops
-from .models import EVENT_KINDS, EVENT_STATUSES, LEVELS, FeedState, GaugeStation, WatchEvent
+from .models import EVENT_KINDS, EVENT_STATUSES, LEVELS, GaugeStation, WatchEvent
 
 
 class WarningOut(Out):
@@ -130,8 +130,7 @@ blp = Blueprint("api_watch", __name__, url_prefix="/api/v1", description="Hazard
 def watch_state() -> dict:
     now = utcnow()
     statuses = ops.feed_statuses(now)
-    checked = [s.checked_at for s in statuses if s.checked_at] or [
-        f.checked_at for f in db.session.execute(db.select(FeedState)).scalars() if f.checked_at]
+    checked = [s.checked_at for s in statuses if s.checked_at]
     return {
         "warnings": ops.active_warnings(now),
         "gauges": [{"station": s.station, "level_cm": s.level_cm, "at": s.at, "threshold": s.threshold,
@@ -175,7 +174,6 @@ def accept(data, event_id):
     """Accept a proposal: an incident of the hazard opened at the proposed readiness level with
     the matching plan applied, and an alert drafted (nothing is sent until an officer sends it
     from the composer). An event decided already: 409."""
-    db.get_or_404(WatchEvent, event_id)
     event_, incident, plans = ops.accept_event(event_id, data)
     body = {"incident_id": incident.id, "alert_draft": {"body": event_.alert_draft}, "plans_applied": plans,
             "readiness_level": event_.readiness_level,
@@ -190,7 +188,6 @@ def accept(data, event_id):
 @require_role("officer")
 def dismiss(data, event_id):
     """Dismiss a proposal, saying why (``reason`` required). An event decided already: 409."""
-    db.get_or_404(WatchEvent, event_id)
     event_ = ops.dismiss_event(event_id, data["reason"])
     db.session.commit()
     return event_

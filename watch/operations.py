@@ -9,20 +9,32 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import force_locale, format_datetime, gettext
 from flask_babel import lazy_gettext as _l
-from geoalchemy2.shape import to_shape
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from incident.database import utcnow
-from incident.errors import ConflictError, FieldError, FieldErrors
+from incident.errors import ConflictError, FieldError, FieldErrors, NotFound
 from incident.extensions import db
 from incident.models import Incident
-from incident.operations.incidents import Who, append_entry, create_incident, lock_incident, who
+from incident.operations.incidents import (
+    Who,
+    append_entry,
+    create_incident,
+    lock_incident,
+    who,
+)
 from incident.operations.municipality import boundary
 from incident.validation import storable
 
 from . import cap, gauges
-from .models import EVENT_STATUSES, FeedState, GaugeReading, GaugeStation, WatchEvent, WeatherWarning
+from .models import (
+    EVENT_STATUSES,
+    FeedState,
+    GaugeReading,
+    GaugeStation,
+    WatchEvent,
+    WeatherWarning,
+)
 from .readiness import ROMAN, prepare
 
 MAX_REASON_LENGTH = 2000
@@ -453,9 +465,7 @@ def lock_event(event_id: int) -> WatchEvent:
     event = db.session.execute(select(WatchEvent).where(WatchEvent.id == event_id).with_for_update()
                                .execution_options(populate_existing=True)).scalar_one_or_none()
     if event is None:
-        from flask import abort
-
-        abort(404)
+        raise NotFound("watch event", event_id)
     return event
 
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from incident.database import utcnow
@@ -80,7 +88,7 @@ def add_reading():
     errors: dict[str, list[str]] = {}
     status, event = 422, None
     try:
-        reading, event = ops.record_reading(form["station"], {"level_cm": form["level_cm"], "at": form["at"] or None})
+        _reading, event = ops.record_reading(form["station"], {"level_cm": form["level_cm"], "at": form["at"] or None})
     except FieldErrors as exc:
         errors = exc.errors
     except FieldError as exc:
@@ -104,7 +112,6 @@ def add_reading():
 def accept(event_id: int):
     """Accept a proposal: the incident is opened (or raised) with its plan, and the alert
     composer opens with the drafted text; nothing is sent from here."""
-    ops.lock_event(event_id)
     try:
         event, incident, plans = ops.accept_event(event_id)
     except ConflictError as exc:
@@ -130,7 +137,6 @@ def accept(event_id: int):
 @require_role("officer")
 def dismiss(event_id: int):
     """Dismiss a proposal, saying why."""
-    ops.lock_event(event_id)
     try:
         ops.dismiss_event(event_id, request.form.get("reason", ""))
     except FieldError as exc:

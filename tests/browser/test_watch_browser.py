@@ -6,9 +6,9 @@ incident chosen, nothing sent."""
 from __future__ import annotations
 
 import pytest
+from factories import store_district_outline
 
 from browser import only_tiles, script_errors, sign_in
-from factories import store_district_outline
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,6 @@ import datetime as dt
 import json
 
 import pytest
-
 from factories import VIGADO, create_incident, store_district_outline
 from feed_server import Answer
 

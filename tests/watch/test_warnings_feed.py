@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from feed_server import BILLION_LAUGHS, Answer, atom_feed, cap_entry
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)

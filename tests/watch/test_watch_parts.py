@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from feed_server import Answer, atom_feed, cap_entry
 
 UTC = dt.timezone.utc
