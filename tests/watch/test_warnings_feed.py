@@ -213,3 +213,16 @@ def test_riado_watch_once_polls_in_its_own_process(feeds, database_url, client, 
                             capture_output=True, text=True, timeout=120)
     assert failed.returncode == 1 and "HTTP 503" in failed.stderr
     assert state(client, viewer)["stale"] is True
+
+
+def test_accepting_an_orange_wind_warning_opens_a_storm_incident_at_level_i(good, client, officer):
+    from factories import VIGADO
+
+    [proposal] = events(client, officer, "open")["items"]
+    accepted = client.post(f"/api/v1/watch/events/{proposal['id']}/accept", headers=officer, json={"location": VIGADO})
+    assert accepted.status_code == 201, accepted.get_json()
+    body = accepted.get_json()
+    assert body["readiness_level"] == 1 and "Szél (Wind)" in body["alert_draft"]["body"]
+    incident = client.get(f"/api/v1/incidents/{body['incident_id']}", headers=officer).get_json()
+    assert (incident["kind"], incident["severity"], incident["readiness_level"]) == ("storm", "severe", 1)
+    assert client.get("/api/v1/alerts", headers=officer).get_json()["total"] == 0  # drafted, never sent
