@@ -55,6 +55,7 @@ from .labels import (
 from .models import FAILED_STATUSES, Alert, Delivery, OutboxMessage
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+DRAFT_MAX = 2000  # a drafted text in the compose page's address (?body=) is cut at this length
 
 
 
@@ -311,10 +312,12 @@ def _preview(raw: dict):
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")
 @require_role("officer")
 def compose():
-    """Step 1: write the alert and choose who gets it (``?incident_id=`` preselects an incident).
-    Posted, it answers with step 2, the confirmation, or with the errors beside the fields."""
+    """Step 1: write the alert and choose who gets it (``?incident_id=`` preselects an incident,
+    ``?body=`` fills in a drafted text, such as the hazard watch's). Posted, it answers with step
+    2, the confirmation, or with the errors beside the fields."""
     if request.method == "GET":
-        raw = {"body": "", "groups": [], "contacts": [], "incident_id": id_arg("incident_id"),
+        draft = (request.args.get("body") or "").replace("\r\n", "\n").replace("\r", "\n").strip()[:DRAFT_MAX]
+        raw = {"body": draft, "groups": [], "contacts": [], "incident_id": id_arg("incident_id"),
                "drill": False, "require_ack": False, "transliterate": False, "escalation": [],
                "area": None, "area_source": "none", "area_text": "", "area_problem": None}
         if _selected_incident(raw) is None:

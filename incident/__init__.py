@@ -1,6 +1,6 @@
 """Riadó: civil-protection incident coordination for a municipality's mayor's office.
 
-``create_app`` builds the Flask application; the wings (``maps``, ``alerts``) plug into it.
+``create_app`` builds the Flask application; the wings (``maps``, ``alerts``, ``watch``) plug into it.
 """
 
 from __future__ import annotations
@@ -167,9 +167,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     import alerts
     import maps
+    import watch
 
     maps.init_app(app)
     alerts.init_app(app)
+    watch.init_app(app)
 
     app.before_request_funcs.setdefault(None, []).insert(0, security.begin_request)
     app.before_request_funcs[None].insert(0, security.refuse_large_body)

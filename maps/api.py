@@ -13,7 +13,7 @@ from incident.api.fields import Out
 from incident.config import LOCALES
 from incident.labels import READINESS_LABELS, label
 from incident.models import INCIDENT_KINDS, RESOURCE_STATUSES, STATUSES
-from incident.web.hooks import wall_counters
+from incident.web.hooks import banners, wall_counters
 
 from . import geojson
 
@@ -115,6 +115,15 @@ class CountOut(Out):
     value = fields.Raw()
 
 
+class BannerOut(Out):
+    key = fields.String()
+    level = fields.String(metadata={"enum": ["warning", "danger"]})
+    title = fields.String()
+    text = fields.String()
+    url = fields.String()
+    link = fields.String()
+
+
 class ReadinessOut(Out):
     incident_id = fields.Integer()
     number = fields.String()
@@ -129,6 +138,7 @@ class SummaryOut(Out):
         "description": "open incidents under a readiness level, the highest first"})
     incidents = fields.Dict(metadata={"description": "open (not closed) incidents: open, by_status, by_severity"})
     counts = fields.Nested(CountOut, many=True, metadata={"description": "from the wings (alerts in flight, acknowledgements…)"})
+    banners = fields.Nested(BannerOut, many=True, metadata={"description": "from the wings (a hazard watch proposal…)"})
 
 
 def wing_counts(drill: bool, lang: str) -> list[dict]:
@@ -150,10 +160,11 @@ def summary(args):
     flight, acknowledgements), for drills or for real incidents."""
     drill = args["drill"]
     with force_locale(args["lang"]):
+        wing_banners = banners(drill)
         readiness = [{"incident_id": i.id, "number": i.number, "title": i.title, "level": i.readiness_level,
                       "label": label(READINESS_LABELS, i.readiness_level)} for i in geojson.readiness_levels(drill)]
     return {"drill": drill, "incidents": geojson.incident_counts(drill), "counts": wing_counts(drill, args["lang"]),
-            "readiness": readiness}
+            "readiness": readiness, "banners": wing_banners}
 
 
 @blp.after_request

@@ -32,6 +32,7 @@ from incident.security import csp_nonce, require_role
 from incident.geo import area_text, parse_area_text
 from incident.operations.municipality import current_municipality, map_view
 from incident.web.display import draw_labels, kind_labels, locale
+from incident.web.hooks import banners
 from incident.web.params import flag_arg, version_value
 
 from . import builder, geojson
@@ -164,7 +165,7 @@ def wall_map():
         "maps/wall.html", spec, kinds=kinds, endpoints=_endpoints(lang, drill), drill=drill,
         refresh=current_app.config.get("RIADO_WALL_REFRESH_SECONDS", DEFAULT_REFRESH_SECONDS),
         fit="page" if bounds else "data", mode="wall", municipality=current_municipality(),
-        timezone=current_app.config["RIADO_TIMEZONE"],
+        timezone=current_app.config["RIADO_TIMEZONE"], banners=banners(drill),
     )
 
 

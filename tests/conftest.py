@@ -19,8 +19,9 @@ from sqlalchemy.engine import make_url
 from factories import PASSWORD
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-# Fixtures of the test helpers, for every test: a real SMTP server (smtp_server, make_smtp_server).
-pytest_plugins = ["smtp_server"]
+# Fixtures of the test helpers, for every test: a real SMTP server (smtp_server, make_smtp_server),
+# a feed server for the hazard watch (feeds).
+pytest_plugins = ["smtp_server", "feed_server"]
 
 
 def pytest_addoption(parser):

@@ -11,16 +11,16 @@ from ..operations.incidents import open_incidents as open_incidents_now
 from ..operations.plans import overdue_tasks
 from ..operations.municipality import current_municipality
 from ..operations.resources import kind_summary, kinds
-from ..web.hooks import dashboard_panels
+from ..web.hooks import banners, dashboard_panels
 
 bp = Blueprint("shell", __name__)
 
 
 @bp.route("/")
 def dashboard():
-    """The officer's home screen: open incidents (drills apart) with their readiness level, the
-    checklists' overdue tasks, what is available by kind, and the wings' panels (alerts in
-    flight…)."""
+    """The officer's home screen: the wings' banners (a hazard watch proposal…), open incidents
+    (drills apart) with their readiness level, the checklists' overdue tasks, what is available
+    by kind, and the wings' panels (alerts in flight…)."""
     open_incidents = open_incidents_now()
     labels = {k.code: k for k in kinds()}
     now = utcnow()
@@ -28,7 +28,8 @@ def dashboard():
         "incident/dashboard.html", municipality=current_municipality(),
         incidents=[i for i in open_incidents if not i.drill], drills=[i for i in open_incidents if i.drill],
         resources=sorted(kind_summary(), key=lambda row: row["kind"]), kind_labels=labels,
-        panels=dashboard_panels(), overdue=overdue_tasks(now), now=now, readiness_words=READINESS_LABELS,
+        panels=dashboard_panels(), banners=banners(False), overdue=overdue_tasks(now), now=now,
+        readiness_words=READINESS_LABELS,
         # Evacuees present in open incidents, drills apart: counts only.
         reception=reception_summary(drill=False, open_only=True),
         drill_reception=reception_summary(drill=True, open_only=True), need_words=NEED_LABELS,

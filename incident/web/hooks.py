@@ -1,6 +1,6 @@
 """Where the wings plug into the core's pages without the core knowing them: entries of the main
 navigation, links on a record's page (an incident's), panels of the dashboard, counters of the
-wall map. Each is a list kept on the app (``app.extensions``), filled by a wing's ``init_app``;
+wall map, banners across the dashboard and the wall map. Each is a list kept on the app (``app.extensions``), filled by a wing's ``init_app``;
 the core's templates draw them and name no wing's endpoint."""
 
 from __future__ import annotations
@@ -105,6 +105,22 @@ def register_wall_counter(app, count: Callable[[bool], list[dict]]) -> None:
 def wall_counters() -> list[Callable[[bool], list[dict]]]:
     """The wings' wall-map counters."""
     return list(current_app.extensions.get("riado_wall_counts", []))
+
+
+def register_banner(app, banner: Callable[[bool], list[dict]]) -> None:
+    """Add banners across the top of the dashboard and the wall map: ``banner(drill)`` gives
+    ``[{"key", "level" ("warning" or "danger"), "title", "text", "url", "link"}]`` (plain text,
+    escaped where shown; ``url`` a page to act on it)."""
+    app.extensions.setdefault("riado_banners", []).append(banner)
+
+
+def banners(drill: bool = False) -> list[dict]:
+    """The wings' banners for this request (every one's texts as plain strings)."""
+    out = []
+    for banner in current_app.extensions.get("riado_banners", []):
+        for item in banner(drill):
+            out.append({key: str(item.get(key) or "") for key in ("key", "level", "title", "text", "url", "link")})
+    return out
 
 
 def register_health_check(app, name: str, check: Callable[[], tuple[bool, dict]]) -> None:

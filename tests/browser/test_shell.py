@@ -17,7 +17,7 @@ from .conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NAV_HU = ["Irányítópult", "Események", "Tervek", "Befogadás", "Kapcsolattartók", "Erőforrások", "Riasztások",
-          "Lakossági közlemények", "Térkép"]
+          "Lakossági közlemények", "Figyelés", "Térkép"]
 
 pytestmark = pytest.mark.browser
 

@@ -59,9 +59,15 @@ def _seed(client, headers, admin_id) -> dict[str, int]:
     assignment = post(f"/api/v1/incidents/{incident['id']}/assignments", {"resource_id": shelter["id"], "quantity": 40})
     alert = post("/api/v1/alerts", {"body": "Árvízveszély: kérjük, kövesse a hatóság utasításait.",
                                     "groups": [group["id"]], "incident_id": incident["id"]})
+    plan = post("/api/v1/plans", {"name": "Árvíz II.", "hazard": "flood", "level": 2,
+                                  "tasks": [{"title": "HVB összehívása", "due_minutes": 30}]})
+    task = post(f"/api/v1/incidents/{incident['id']}/plans", {"plan_id": plan["id"]})["tasks"][0]
+    post("/api/v1/gauges/Vigadó tér/readings", {"level_cm": 625})
+    crossed = post("/api/v1/gauges/Vigadó tér/readings", {"level_cm": 705})  # hazard watch proposals
     return {"user_id": admin_id, "contact_id": contacts[-1]["id"], "group_id": group["id"], "resource_id": pump["id"],
             "incident_id": incident["id"], "seq": entry["seq"], "assignment_id": assignment["id"],
-            "alert_id": alert["id"]}
+            "alert_id": alert["id"], "plan_id": plan["id"], "task_id": task["id"], "event_id": crossed["event_id"],
+            "station": "Vigadó tér"}
 
 
 def _run(operation, mode, headers, n, path_parameters=None) -> str | None:

@@ -20,8 +20,11 @@ def test_healthz_ok_without_signing_in(app, client):
     app.extensions["huey"].flush()  # no heartbeat left by another test's worker on this queue
     response = client.get("/healthz")
     assert response.status_code == 200
+    # The hazard watch's feed, never read by a worker yet: stale, which is not an error before an
+    # hour has passed (RIADO_WATCH_STALE_HEALTH_MINUTES).
     assert response.get_json() == {"status": "ok", "database": "ok", "queue": "ok", "worker": "ok", "backlog": "ok",
-                                   "worker_seconds_since_heartbeat": None, "backlog_seconds": 0}
+                                   "watch": "ok", "worker_seconds_since_heartbeat": None, "backlog_seconds": 0,
+                                   "watch_meteoalarm_minutes_since_read": None, "watch_meteoalarm_stale": True}
 
 
 def test_healthz_names_an_unreachable_queue(app_factory):

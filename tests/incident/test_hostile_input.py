@@ -106,6 +106,7 @@ def _seed(app, client, headers) -> dict[str, int]:
                                   "tasks": [{"title": "HVB összehívása", "due_minutes": 30}]})
     task = post(f"/api/v1/incidents/{incident['id']}/plans", {"plan_id": plan["id"]})["tasks"][0]
     viewer = post("/api/v1/users", {"email": "walk-viewer@riado-test.example", "password": PASSWORD, "role": "viewer"})
+    crossed = post("/api/v1/gauges/Vigadó tér/readings", {"level_cm": 705})  # a hazard watch proposal
     with app.app_context():
         delivery = db.session.execute(select(Delivery.id).where(Delivery.alert_id == alert["id"])).scalar_one()
         message = OutboxMessage(sid="CONSOLEwalk", to="+36205550101", body="Árvízveszély", delivery_id=delivery)
@@ -123,7 +124,8 @@ def _seed(app, client, headers) -> dict[str, int]:
     return {"contact_id": contact["id"], "group_id": group["id"], "resource_id": shelter["id"],
             "incident_id": incident["id"], "assignment_id": assignment["id"], "alert_id": alert["id"],
             "message_id": message_id, "user_id": viewer["id"], "token_id": token_id, "seq": 1, "code": "en", "delivery": delivery,
-            "token": ack, "plan_id": plan["id"], "task_id": task["id"]}
+            "token": ack, "plan_id": plan["id"], "task_id": task["id"],
+            "event_id": crossed["event_id"], "station": "Vigadó tér"}
 
 
 # Values that let a view go on to read its other fields (a checked box, a chosen point…).

@@ -156,6 +156,7 @@ def test_every_json_answer_is_what_the_document_declares(client, api, document, 
     call("POST", "/api/v1/alerts/preview", 200, viewer, json={"body": "Árvízvédelmi riasztás"})
     alert_body = {"body": "Gyülekező 10-kor a tűzoltószertárnál", "groups": [group["id"]], "incident_id": incident["id"]}
     call("POST", "/api/v1/alerts/recipients", 200, officer, json=alert_body)
+    call("POST", "/api/v1/alerts/area-reach", 200, officer, json={"area": AREA})
     key = {**officer, "Idempotency-Key": "openapi-test-1"}
     accepted = call("POST", "/api/v1/alerts", 202, key, json=alert_body)
     assert call("POST", "/api/v1/alerts", 202, key, json=alert_body)["id"] == accepted["id"]  # the same alert
@@ -208,6 +209,20 @@ def test_every_json_answer_is_what_the_document_declares(client, api, document, 
 
     # The map's counts
     call("GET", "/api/v1/map/summary", 200, viewer)
+
+    # The hazard watch: readings crossing readiness levels, the proposals accepted and dismissed
+    call("POST", "/api/v1/gauges/{station}/readings", 201, officer, station="Vigadó tér", json={"level_cm": 625})
+    call("POST", "/api/v1/gauges/{station}/readings", 201, officer, station="Vigadó tér",
+         json={"level_cm": 705, "at": None})
+    for headers in (officer, viewer):
+        call("GET", "/api/v1/watch", 200, headers)
+        call("GET", "/api/v1/gauges/{station}/readings", 200, headers, station="Vigadó tér")
+        proposals = call("GET", "/api/v1/watch/events", 200, headers, query="?status=open")["items"]
+        call("GET", "/api/v1/watch/events/{event_id}", 200, headers, event_id=proposals[0]["id"])
+    call("POST", "/api/v1/watch/events/{event_id}/dismiss", 200, officer, event_id=proposals[1]["id"],
+         json={"reason": "A II. fokú jelzés miatt."})
+    call("POST", "/api/v1/watch/events/{event_id}/accept", 201, officer, event_id=proposals[0]["id"],
+         json={"location": VIGADO})
 
     # Accounts: tokens, users, the audit trail
     user = call("POST", "/api/v1/users", 201, admin,

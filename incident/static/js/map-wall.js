@@ -12,6 +12,9 @@
  *     <ul data-readiness> inside it gets the incidents under a readiness level, highest first
  *     ("II. fokú készültség · 2026-0003 …"), coloured by level.
  *
+ *   <div data-wall-banners></div>
+ *     The wings' banners (a hazard watch proposal) from the same summary, replaced each time.
+ *
  * Needs riado.js, loaded before.
  */
 (function () {
@@ -43,6 +46,28 @@
     }
     tick();
     window.setInterval(tick, 1000);
+  }
+
+  function banners(list) {
+    var holder = document.querySelector("[data-wall-banners]");
+    if (!holder) {
+      return;
+    }
+    var nodes = list.map(function (banner) {
+      var node = document.createElement("div");
+      node.className = "wall-banner wall-banner-" + (banner.level === "danger" ? "danger" : "warning");
+      node.setAttribute("role", "alert");
+      node.setAttribute("data-testid", "wall-banner");
+      node.setAttribute("data-key", String(banner.key));
+      var title = document.createElement("strong");
+      title.textContent = String(banner.title);
+      var text = document.createElement("span");
+      text.textContent = " – " + String(banner.text);
+      node.appendChild(title);
+      node.appendChild(text);
+      return node;
+    });
+    holder.replaceChildren.apply(holder, nodes);
   }
 
   function summary(box) {
@@ -108,6 +133,7 @@
             node.children[0].textContent = String(count.value);
             node.children[1].textContent = String(count.label);
           });
+          banners(data.banners || []);
           box.setAttribute("data-loaded", String(Date.now()));
         })
         .catch(function () {
