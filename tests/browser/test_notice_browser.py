@@ -89,7 +89,7 @@ def test_press_drafts_officer_approves_resident_reads_it_on_a_phone_and_the_pres
     press.goto(f"{base}/incidents/{storm}")
     assert press.locator("[data-testid=edit]").count() == 0  # the press reads the incident, does not change it
     press.click("[data-testid=notice-link]")
-    press.wait_for_selector("[data-testid=notice-form]")
+    press.wait_for_selector("[data-testid=notice-form][data-ready=true]")  # its preview script has started
     assert press.locator("#incident_id").input_value() == str(storm)
     press.fill("#title", TITLE)
     press.fill("#body", BODY)

@@ -16,21 +16,28 @@
       instruction: preview.querySelector(".notice-instruction"),
       area_desc: preview.querySelector(".notice-where")
     };
+    function show(input) {
+      var target = targets[input.getAttribute("data-preview")];
+      if (!target) {
+        return;
+      }
+      var label = target.querySelector("strong");
+      if (label) {
+        target.textContent = "";
+        target.appendChild(label);
+        target.appendChild(document.createTextNode(" " + input.value));
+      } else {
+        target.textContent = input.value;
+      }
+    }
     Riado.each("[data-preview]", function (input) {
       input.addEventListener("input", function () {
-        var target = targets[input.getAttribute("data-preview")];
-        if (!target) {
-          return;
-        }
-        var label = target.querySelector("strong");
-        if (label) {
-          target.textContent = "";
-          target.appendChild(label);
-          target.appendChild(document.createTextNode(" " + input.value));
-        } else {
-          target.textContent = input.value;
-        }
+        show(input);
       });
+      if (input.value) {
+        show(input); // typed before this script ran (a slow page), or kept by the browser
+      }
     }, form);
+    form.setAttribute("data-ready", "true");
   });
 }());
