@@ -13,13 +13,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from incident.errors import ConflictError, FieldErrors
+from incident.errors import ConflictError, FieldError, FieldErrors
 from incident.extensions import db
 from incident.geo import area_text, parse_area_text
 from incident.models import SEVERITIES, AlertGroup, Incident
 from incident.operations.staff import staff_for
 from incident.security import require_role, sees_personal_data
-from incident.validation import moment
+from incident.validation import moment, record_id
 from incident.web.paging import paged
 
 from ..labels import delivery_status_words
@@ -95,6 +95,15 @@ def _form_raw(errors: dict) -> dict:
     return raw
 
 
+def _known_id(value) -> int | None:
+    """A record id from a form or the query string, or None when it cannot be one (a word, a
+    number past what the database keeps)."""
+    try:
+        return record_id(value, "id") if value not in (None, "") else None
+    except FieldError:
+        return None
+
+
 def _values(notice: Notice | None, incident_id=None) -> dict:
     """What the form shows first: the notice's values, or a new one's (on an incident)."""
     if notice is None:
@@ -123,11 +132,8 @@ def _preview(values: dict):
 
 
 def _editor(notice: Notice | None, values: dict, errors: dict, conflict: str | None = None, status: int = 200):
-    incident_id = values.get("incident_id")
-    try:
-        chosen = db.session.get(Incident, int(incident_id)) if incident_id else None
-    except (TypeError, ValueError):
-        chosen = None
+    incident_id = _known_id(values.get("incident_id"))
+    chosen = db.session.get(Incident, incident_id) if incident_id else None
     return render_template(
         "alerts/notices/editor.html", notice=notice, values=values, errors=errors, conflict=conflict,
         incidents=_incidents(), published=_published(notice.id if notice else None), severities=SEVERITIES,
@@ -149,7 +155,7 @@ def _save(notice: Notice | None):
             notice = ops.create_notice(raw)
         else:
             version = request.form.get("version")
-            raw["version"] = int(version) if version and version.isdigit() else None
+            raw["version"] = int(version) if version and version.isdecimal() and len(version) < 12 else None
             notice = ops.update_notice(notice.id, raw)
         db.session.commit()
     except FieldErrors as exc:
@@ -169,7 +175,7 @@ def new_notice():
     if request.method == "POST":
         return _save(None)
     incident_id = request.args.get("incident_id")
-    return _editor(None, _values(None, incident_id if incident_id and incident_id.isdigit() else None), {})
+    return _editor(None, _values(None, _known_id(incident_id)), {})
 
 
 @bp.route("/<int:notice_id>/edit", methods=["GET", "POST"], endpoint="edit")
@@ -274,7 +280,7 @@ def send(notice_id):
     """E-mail the published notice to the chosen groups."""
     from flask import current_app
 
-    groups = [int(g) for g in request.form.getlist("groups") if g.isdigit()]
+    groups = [g for g in map(_known_id, request.form.getlist("groups")) if g is not None]
     try:
         alert = ops.send_notice(notice_id, {"groups": groups})
         alert_id, recipients = alert.id, alert.recipients

@@ -64,7 +64,10 @@ def _seed(client, headers, admin_id) -> dict[str, int]:
     task = post(f"/api/v1/incidents/{incident['id']}/plans", {"plan_id": plan["id"]})["tasks"][0]
     post("/api/v1/gauges/Vigadó tér/readings", {"level_cm": 625})
     crossed = post("/api/v1/gauges/Vigadó tér/readings", {"level_cm": 705})  # hazard watch proposals
-    return {"user_id": admin_id, "contact_id": contacts[-1]["id"], "group_id": group["id"], "resource_id": pump["id"],
+    evacuee = post("/api/v1/evacuees", {"name": "Kovács Júlia", "incident_id": incident["id"], "shelter_id": shelter["id"],
+                                        "birth_year": 1950, "needs": ["wheelchair"]})
+    notice = post("/api/v1/notices", {"title": "Árvíz", "body": "A rakpart lezárva.", "incident_id": incident["id"]})
+    return {"evacuee_id": evacuee["id"], "notice_id": notice["id"],"user_id": admin_id, "contact_id": contacts[-1]["id"], "group_id": group["id"], "resource_id": pump["id"],
             "incident_id": incident["id"], "seq": entry["seq"], "assignment_id": assignment["id"],
             "alert_id": alert["id"], "plan_id": plan["id"], "task_id": task["id"], "event_id": crossed["event_id"],
             "station": "Vigadó tér"}

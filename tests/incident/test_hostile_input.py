@@ -107,6 +107,9 @@ def _seed(app, client, headers) -> dict[str, int]:
     task = post(f"/api/v1/incidents/{incident['id']}/plans", {"plan_id": plan["id"]})["tasks"][0]
     viewer = post("/api/v1/users", {"email": "walk-viewer@riado-test.example", "password": PASSWORD, "role": "viewer"})
     crossed = post("/api/v1/gauges/Vigadó tér/readings", {"level_cm": 705})  # a hazard watch proposal
+    evacuee = post("/api/v1/evacuees", {"name": "Kovács Júlia", "incident_id": incident["id"],
+                                        "shelter_id": shelter["id"], "birth_year": 1950})
+    notice = post("/api/v1/notices", {"title": "Árvíz", "body": "A rakpart lezárva.", "incident_id": incident["id"]})
     with app.app_context():
         delivery = db.session.execute(select(Delivery.id).where(Delivery.alert_id == alert["id"])).scalar_one()
         message = OutboxMessage(sid="CONSOLEwalk", to="+36205550101", body="Árvízveszély", delivery_id=delivery)
@@ -125,7 +128,8 @@ def _seed(app, client, headers) -> dict[str, int]:
             "incident_id": incident["id"], "assignment_id": assignment["id"], "alert_id": alert["id"],
             "message_id": message_id, "user_id": viewer["id"], "token_id": token_id, "seq": 1, "code": "en", "delivery": delivery,
             "token": ack, "plan_id": plan["id"], "task_id": task["id"],
-            "event_id": crossed["event_id"], "station": "Vigadó tér"}
+            "event_id": crossed["event_id"], "station": "Vigadó tér", "evacuee_id": evacuee["id"],
+            "notice_id": notice["id"], "shelter_id": shelter["id"]}
 
 
 # Values that let a view go on to read its other fields (a checked box, a chosen point…).
