@@ -216,6 +216,9 @@ def empty_tables(request, cleanup_engine):
         conn.execute(text(f"DELETE FROM resource_kinds WHERE code NOT IN ({seeded})"))
 
 
+# The `riado` processes the tests start (workers, `make run`) read no real feed either.
+os.environ.setdefault("RIADO_METEOALARM_URL", "off")
+
 @pytest.fixture
 def app_factory(database_url):
     """Build apps on the suite's database (``app_factory(RIADO_LOGIN_RATE_LIMIT=...)``)."""
@@ -225,7 +228,9 @@ def app_factory(database_url):
     apps = []
 
     def make(**overrides):
-        config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url}
+        # No test reads MeteoAlarm's real feed (the queue's periodic poll would): a test that
+        # wants a feed serves one on 127.0.0.1 (feed_server) and names it.
+        config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "RIADO_METEOALARM_URL": None}
         config.update(overrides)
         app = create_app(config)
         apps.append(app)

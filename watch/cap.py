@@ -111,7 +111,10 @@ def parse_time(value: str) -> dt.datetime | None:
         return None
     if parsed.tzinfo is None:
         return None  # CAP requires the offset; a time without one is not guessed
-    return parsed.astimezone(dt.timezone.utc)
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except OverflowError:  # year 1 or 9999 shifted out of range: unreadable
+        return None
 
 
 def _pairs(nodes) -> list[tuple[str, str]]:

@@ -76,7 +76,10 @@ def clean_time(value, timezone: str) -> dt.datetime:
         raise ValueError("must be an ISO 8601 time such as 2026-06-10T14:00:00+02:00") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
-    return parsed.astimezone(dt.timezone.utc)
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except OverflowError:  # year 1 or 9999 shifted out of range
+        raise ValueError("must be an ISO 8601 time such as 2026-06-10T14:00:00+02:00") from None
 
 
 def _reading(row: dict, number: int, timezone: str) -> Reading:

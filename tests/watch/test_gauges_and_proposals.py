@@ -57,7 +57,7 @@ def test_readings_by_hand_propose_once_per_crossing(client, officer, viewer):
 
 @pytest.mark.parametrize("body, field", [
     ({"level_cm": "sok"}, "level_cm"), ({"level_cm": 99999}, "level_cm"), ({}, "level_cm"),
-    ({"level_cm": 700, "at": "tegnap"}, "at"), ({"level_cm": 700, "at": "2999-01-01T00:00:00+00:00"}, "at"),
+    ({"level_cm": 700, "at": "tegnap"}, "at"), ({"level_cm": 700, "at": "2999-01-01T00:00:00+00:00"}, "at"), ({"level_cm": 700, "at": "0001-01-01T00:30:00+05:00"}, "at"),
 ])
 def test_a_bad_reading_is_refused_naming_the_field(client, officer, body, field):
     answer = client.post(f"/api/v1/gauges/{STATION}/readings", headers=officer, json=body)

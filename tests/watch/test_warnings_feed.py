@@ -13,6 +13,14 @@ from feed_server import BILLION_LAUGHS, Answer, atom_feed, cap_entry
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
+@pytest.fixture(autouse=True)
+def _now():
+    """Each test's own "now": the pages and /healthz read the real clock, so a module-wide one
+    would make the feed look stale to a test that runs half an hour after the module was loaded."""
+    global NOW
+    NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
 @pytest.fixture
 def app(app_factory, feeds):
     """The app (and so ``client``, ``officer``…) with MeteoAlarm's feed at the feed server's
