@@ -216,8 +216,10 @@ def empty_tables(request, cleanup_engine):
         conn.execute(text(f"DELETE FROM resource_kinds WHERE code NOT IN ({seeded})"))
 
 
-# The `riado` processes the tests start (workers, `make run`) read no real feed either.
-os.environ.setdefault("RIADO_METEOALARM_URL", "off")
+# A feed URL nobody serves (the discard port: refused at once). The `riado` processes the tests
+# start (workers, `make run`) have it too.
+NO_FEED = "http://127.0.0.1:9/meteoalarm"
+os.environ.setdefault("RIADO_METEOALARM_URL", NO_FEED)
 
 @pytest.fixture
 def app_factory(database_url):
@@ -228,9 +230,10 @@ def app_factory(database_url):
     apps = []
 
     def make(**overrides):
-        # No test reads MeteoAlarm's real feed (the queue's periodic poll would): a test that
-        # wants a feed serves one on 127.0.0.1 (feed_server) and names it.
-        config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "RIADO_METEOALARM_URL": None}
+        # No test reads MeteoAlarm's real feed (the queue's periodic poll would): the feed is one
+        # nobody serves (refused at once); a test that wants a feed serves one on 127.0.0.1
+        # (feed_server) and names it.
+        config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "RIADO_METEOALARM_URL": NO_FEED}
         config.update(overrides)
         app = create_app(config)
         apps.append(app)
