@@ -88,16 +88,18 @@ def cap_polygons(area: dict | None) -> list[str]:
     return out
 
 
+def cap_element(parent, tag: str, text=None):
+    """A CAP element under ``parent`` (its text made safe for XML, ``xml_text``)."""
+    element = ET.SubElement(parent, f"{{{NS}}}{tag}")
+    if text is not None:
+        element.text = xml_text(text)
+    return element
+
+
 def build_cap(alert: CapAlert, zone: str = "Europe/Budapest") -> bytes:
     """The alert as CAP 1.2 XML (UTF-8, with declaration)."""
     ET.register_namespace("", NS)
-
-    def sub(parent, tag, text=None):
-        element = ET.SubElement(parent, f"{{{NS}}}{tag}")
-        if text is not None:
-            element.text = xml_text(text)
-        return element
-
+    sub = cap_element
     root = ET.Element(f"{{{NS}}}alert")
     sub(root, "identifier", alert.identifier)
     sub(root, "sender", alert.sender)

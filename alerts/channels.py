@@ -20,6 +20,7 @@ The order of ``CHANNELS`` is the order the pages list them in.
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ class Recipients:
         return len(self.left_out)
 
 
-class Channel:
+class Channel(ABC):
     """One way of reaching people. The defaults are those of a phone channel whose provider sends
     status callbacks (SMS, voice)."""
 
@@ -87,11 +88,11 @@ class Channel:
 
     # Who
 
+    @abstractmethod
     def pick(self, contacts: Iterable[Contact], allowed_in_drill: set[int] | None) -> Recipients:
         """Who of ``contacts`` (in the Hungarian order) this channel reaches, at which address, and
         who it cannot, with the reason; ``allowed_in_drill``: the only contacts a drill may reach
         (the drill safety switch), None when it does not apply."""
-        raise NotImplementedError
 
     def address_key(self, address: str) -> str:
         """What makes two addresses the same on this channel."""
@@ -110,13 +111,14 @@ class Channel:
 
     # Sending
 
+    @abstractmethod
     def make_gateway(self, config: Mapping):
-        raise NotImplementedError
+        """This channel's gateway as the settings choose it (a console twin without a provider)."""
 
+    @abstractmethod
     def send(self, app, claimed, gateway, memo: dict) -> Sent:
         """Hand one claimed delivery to ``gateway``; ``memo``: what a drain keeps between its
         deliveries (subjects of alerts already read)."""
-        raise NotImplementedError
 
     # What became of it
 

@@ -13,7 +13,7 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from ..cap import CATEGORY, NS, SEVERITY, cap_polygons, cap_time, xml_text
+from ..cap import CATEGORY, NS, SEVERITY, cap_element, cap_polygons, cap_time, xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
 CAP_MEDIA_TYPE = "application/cap+xml"
@@ -51,13 +51,7 @@ class CapMessage:
 def build_notice_cap(message: CapMessage, zone: str = "Europe/Budapest") -> bytes:
     """The notice's CAP 1.2 document (UTF-8, with declaration), valid against the OASIS schema."""
     ET.register_namespace("", NS)
-
-    def sub(parent, tag, text=None):
-        element = ET.SubElement(parent, f"{{{NS}}}{tag}")
-        if text is not None:
-            element.text = xml_text(text)
-        return element
-
+    sub = cap_element
     root = ET.Element(f"{{{NS}}}alert")
     sub(root, "identifier", message.identifier)
     sub(root, "sender", message.sender)
