@@ -822,19 +822,28 @@ def claim_webhook(kind: str, key: str) -> str | None:
     None the first time (act, then commit with the receipt); for a replay, the outcome its first
     delivery recorded (act no more). A second copy arriving meanwhile waits on the unique key
     (PostgreSQL) or for the write lock (SQLite) and then finds the first one's receipt."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    conn = db.session.connection()
     key = key[:100]
-    inserted = db.session.execute(
-        insert(WebhookReceipt).values(kind=kind, key=key, outcome="", received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["kind", "key"]).returning(WebhookReceipt.id)
-    ).first()
+    inserted = conn.execute(_receipt_insert(conn.dialect.name),
+                            {"kind": kind, "key": key, "outcome": "", "received_at": utcnow()}).first()
     if inserted is not None:
         return None
-    return db.session.execute(
-        select(WebhookReceipt.outcome).where(WebhookReceipt.kind == kind, WebhookReceipt.key == key)
-    ).scalar_one()
+    return conn.execute(_receipt_outcome(), {"r_kind": kind, "r_key": key}).scalar_one()
+
+
+@functools.cache  # built once: every status callback runs it
+def _receipt_insert(dialect: str):
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(WebhookReceipt.__table__).on_conflict_do_nothing(index_elements=["kind", "key"])
+            .returning(WebhookReceipt.id))
+
+
+@functools.cache
+def _receipt_outcome():
+    return select(WebhookReceipt.outcome).where(WebhookReceipt.kind == bindparam("r_kind"),
+                                                WebhookReceipt.key == bindparam("r_key"))
 
 
 # How long a status callback's receipt is kept: a status never moves a delivery backwards, so an
@@ -855,9 +864,14 @@ def prune_webhook_receipts(now: dt.datetime | None = None) -> int:
 
 def settle_webhook(kind: str, key: str, outcome: str) -> None:
     """Keep what the first delivery of a webhook did (a replay answers the same)."""
-    db.session.execute(
-        update(WebhookReceipt).where(WebhookReceipt.kind == kind, WebhookReceipt.key == key[:100]).values(outcome=outcome)
-    )
+    db.session.execute(_receipt_settle(), {"r_kind": kind, "r_key": key[:100], "outcome": outcome},
+                       execution_options={"synchronize_session": False})
+
+
+@functools.cache  # built once: every status callback runs it
+def _receipt_settle():
+    return update(WebhookReceipt).where(WebhookReceipt.kind == bindparam("r_kind"),
+                                        WebhookReceipt.key == bindparam("r_key"))
 
 
 def apply_status(delivery_id: int, sid: str | None, status: str, error_code: int | None) -> bool:
