@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from ..database import utcnow
 from ..errors import ConflictError, FieldError, FieldErrors, NotFound
@@ -208,8 +208,12 @@ def all_plans(hazard: str | None = None) -> list[Plan]:
 
 
 def plans_for(kind: str, level: int) -> list[Plan]:
-    """The plans written for this hazard and readiness level."""
-    return list(db.session.execute(plans_query(kind, level)).scalars())
+    """The plans written for this hazard and readiness level, and its plans for any level (no
+    level of their own: they hold at every level, so raising to any level offers them). The
+    level's own first."""
+    query = (select(Plan).where(Plan.hazard == kind, or_(Plan.level == level, Plan.level.is_(None)))
+             .order_by(Plan.level.is_(None), Plan.name, Plan.id))
+    return list(db.session.execute(query).scalars())
 
 
 # Sharing plans: JSON and CSV, all or nothing

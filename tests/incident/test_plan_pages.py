@@ -182,3 +182,33 @@ def test_the_after_action_report_and_the_wall_show_the_checklist_and_the_level(a
     assert [(r["number"], r["level"]) for r in summary["readiness"]] == [(incident["number"], 2)]
     assert client.get("/api/v1/map/summary?drill=false").get_json()["readiness"] == []
     assert 'data-readiness' in _text(client.get("/map/wall?drill=1"))
+
+
+def test_a_plan_for_any_level_is_offered_at_every_level(app, as_officer):
+    """A plan with no level of its own holds at every readiness level: raising an incident to any
+    level offers it (beside the level's own plan), until it is applied."""
+    client = as_officer
+    level_two = _plan(app)
+    any_level = _plan(app, name="Árvíz – minden fokozat", level=None, tasks=[
+        {"title": "Vízállás naplózása óránként", "responsible": "Ügyelet", "due_minutes": 60}])
+    incident = create_incident(app)
+    url = f"/incidents/{incident['id']}"
+    token = csrf_from(_text(client.get(url)))
+
+    def offered() -> list[str]:
+        page = _text(client.get(url))
+        if 'data-testid="plan-offer"' not in page:
+            return []
+        offer = page.split('data-testid="plan-offer"')[1].split("</section>")[0]
+        return re.findall(r'<a href="/plans/\d+">([^<]+)</a>', offer)
+
+    raised = client.post(f"{url}/readiness", data={"csrf_token": token, "readiness_level": "1", "from": "0"})
+    assert raised.status_code == 302 and raised.headers["Location"].endswith("#plan-offer")
+    assert offered() == [any_level["name"]]
+    client.post(f"{url}/readiness", data={"csrf_token": token, "readiness_level": "2", "from": "1"})
+    assert offered() == [level_two["name"], any_level["name"]]  # the level's own first
+    assert client.post(f"{url}/plans", data={"csrf_token": token, "plan_id": str(any_level["id"])}).status_code == 302
+    assert offered() == [level_two["name"]]
+    client.post(f"{url}/readiness", data={"csrf_token": token, "readiness_level": "3", "from": "2"})
+    assert offered() == []  # no level-III plan; the one for any level is applied already
+    assert client.get(f"/api/v1/incidents/{incident['id']}/tasks").get_json()["total"] == 1
