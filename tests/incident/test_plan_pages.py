@@ -69,13 +69,17 @@ def test_an_officer_writes_and_reorders_a_plan_on_its_page(as_officer):
 def test_a_bad_plan_file_on_the_import_page_names_row_and_field(as_officer):
     client = as_officer
     token = csrf_from(_text(client.get("/plans/import")))
-    data = ("plan,hazard,level,title,due_minutes\r\nHőség 1.,heat,1,Hűtött terem,60\r\nHőség 1.,heat,1,,30\r\n").encode()
+    data = ("plan,hazard,level,title,due_minutes\r\nHőség 1.,heat,1,Hűtött terem,60\r\nHőség 1.,heat,1,,30\r\n"
+            "Hőség 1.,heat,1,Ivókutak,hamar\r\n").encode()
     response = client.post("/plans/import", data={"csrf_token": token, "file": (io.BytesIO(data), "hoseg.csv")},
                            content_type="multipart/form-data")
     assert response.status_code == 422
-    row = re.search(r'data-testid="import-error"><td>(\d+)</td><td><code>([^<]+)</code>', _text(response))
-    assert row.groups() == ("3", "tasks.2.title")
+    # In the file's order: its row, then the field as the plan's form calls it (and the column).
+    rows = re.findall(r'data-testid="import-error-row">(\d+)</td><td data-testid="import-error-field">([^<]+) '
+                      r'<small class="muted">\(<code>([^<]+)</code>', _text(response))
+    assert rows == [("3", "Feladat", "title"), ("4", "Határidő (perc)", "due_minutes")]
     assert client.get("/api/v1/plans").get_json()["total"] == 0
+    data = data.replace(b",hamar", b",45")
     good = data.replace(b",,30", b",Idosotthonok hivasa,30")
     done = client.post("/plans/import", data={"csrf_token": token, "file": (io.BytesIO(good), "hoseg.csv")},
                        content_type="multipart/form-data")

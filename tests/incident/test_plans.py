@@ -238,22 +238,34 @@ def test_an_exported_plan_imports_back_the_same(client, officer):
 
 
 def test_a_bad_plan_file_is_refused_naming_the_row_and_field_and_imports_nothing(client, officer):
+    # Problems found in different passes (a row's cells while the file is read, a plan's fields
+    # when it is checked) come back in the file's order, each with its CSV row, the column as the
+    # file names it and the field as the plan's form calls it.
     bad_csv = ("plan;hazard;level;plan_description;position;title;details;responsible;due_minutes\r\n"
                "Hőségriadó 2.;heat;2;;1;Hűtött helyiségek;;Intézmények;60\r\n"
                "Hőségriadó 2.;heat;2;;2;Idősotthonok hívása;;Szociális iroda;soon\r\n"
-               "Vihar;tornado;;;1;Fák ellenőrzése;;Kertészet;30\r\n").encode("utf-8")
+               "Vihar;tornado;;;1;Fák ellenőrzése;;Kertészet;30\r\n"
+               "Hőségriadó 2.;heat;3;;harmadik;;;Sajtó;-5\r\n").encode("utf-8")
     response = client.post("/api/v1/plans/import", headers=officer, data={
         "file": (io.BytesIO(bad_csv), "plans.csv")}, content_type="multipart/form-data")
     assert response.status_code == 200
     errors = response.get_json()["errors"]
-    assert {"row": 3, "field": "tasks.2.due_minutes"} in [{k: e[k] for k in ("row", "field")} for e in errors]
-    assert {"row": 4, "field": "hazard"} in [{k: e[k] for k in ("row", "field")} for e in errors]
+    assert [(e["row"], e["field"], e["label"]) for e in errors] == [
+        (3, "due_minutes", "Due (minutes)"),
+        (4, "hazard", "Hazard"),
+        (5, "level", "Readiness level"),  # differs from the plan's first row
+        (5, "position", "Order"),
+        (5, "title", "Task"),
+        (5, "due_minutes", "Due (minutes)"),
+    ]
+    assert all(e["message"] for e in errors)
     assert response.get_json()["created"] == 0
     assert client.get("/api/v1/plans", headers=officer).get_json()["total"] == 0
     bad_json = json.dumps({"plans": [FLOOD_II, {"name": "Vihar", "hazard": "storm", "tasks": [{"details": "x"}]}]})
     response = client.post("/api/v1/plans/import", headers=officer, data={
         "file": (io.BytesIO(bad_json.encode()), "plans.json")}, content_type="multipart/form-data")
-    assert [(e["row"], e["field"]) for e in response.get_json()["errors"]] == [(2, "tasks.1.title")]
+    assert [(e["row"], e["field"], e["label"]) for e in response.get_json()["errors"]] == [
+        (2, "tasks.1.title", "Task 1: Task")]
     assert client.get("/api/v1/plans", headers=officer).get_json()["total"] == 0
     broken = client.post("/api/v1/plans/import", headers=officer, data={
         "file": (io.BytesIO(b"{not json"), "plans.json")}, content_type="multipart/form-data")
