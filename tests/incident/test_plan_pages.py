@@ -216,3 +216,38 @@ def test_a_plan_for_any_level_is_offered_at_every_level(app, as_officer):
     client.post(f"{url}/readiness", data={"csrf_token": token, "readiness_level": "3", "from": "2"})
     assert offered() == []  # no level-III plan; the one for any level is applied already
     assert client.get(f"/api/v1/incidents/{incident['id']}/tasks").get_json()["total"] == 1
+
+
+def test_lateness_is_never_understated(app, as_officer):
+    """A task 59 seconds past its due time is late by a minute (not 0 minutes, not on time), on
+    the incident page, its checklist, the dashboard and the list of overdue tasks."""
+    from factories import committed
+    from incident.database import clock_at
+    from incident.operations import plans as ops
+    from incident.web.display import duration_text
+
+    client = as_officer
+    plan = _plan(app)
+    incident = create_incident(app)
+    applied = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    committed(app, lambda: ops.apply_plan(incident["id"], plan["id"], now=applied)[0])
+    due = applied + dt.timedelta(minutes=30)
+    with clock_at(due):
+        page = _text(client.get(f"/incidents/{incident['id']}"))
+        assert 'data-overdue="true"' not in page  # due this very moment: not late yet
+    with clock_at(due + dt.timedelta(seconds=59)):
+        page = _text(client.get(f"/incidents/{incident['id']}"))
+        assert page.count('data-overdue="true"') == 1
+        late = re.findall(r'data-testid="task-delay">([^<]+)<', page)
+        assert late == ["késés: 1 perc"]
+        assert re.findall(r'data-testid="task-delay">([^<]+)<', _text(client.get(f"/incidents/{incident['id']}/checklist"))) == ["késés: 1 perc"]
+        dashboard = _text(client.get("/")).split('data-testid="overdue-tasks"')[1].split("</ul>")[0]
+        assert "késés: 1 perc" in dashboard and "0 perc" not in dashboard
+        assert re.findall(r'data-testid="overdue-late">([^<]+)<', _text(client.get("/incidents/overdue-tasks"))) == ["1 perc"]
+    with clock_at(due + dt.timedelta(minutes=12, seconds=1)):
+        assert re.findall(r'data-testid="task-delay">([^<]+)<', _text(client.get(f"/incidents/{incident['id']}"))) == [
+            "késés: 13 perc"]
+    with app.test_request_context():
+        assert [duration_text(s, up=True) for s in (0, 1, 59, 60, 61, 3600)] == [
+            "0 perc", "1 perc", "1 perc", "1 perc", "2 perc", "1 óra 0 perc"]
+        assert [duration_text(s) for s in (59, 61)] == ["0 perc", "1 perc"]  # other durations as before
