@@ -609,8 +609,21 @@ def overdue_query(now: dt.datetime, drill: bool | None = None):
 
 
 def overdue_tasks(now: dt.datetime | None = None, drill: bool | None = None, limit: int = 50) -> list[tuple]:
-    """``[(task, incident)]`` overdue now."""
+    """``[(task, incident)]`` overdue now, the first ``limit`` (``overdue_count`` tells how many
+    there are in all)."""
     return [(task, incident) for task, incident in db.session.execute(overdue_query(now or utcnow(), drill).limit(limit))]
+
+
+def overdue_task_query(now: dt.datetime, drill: bool | None = None):
+    """The overdue tasks alone (for a paged list; ``with_incidents`` adds their incidents)."""
+    return overdue_query(now, drill).with_only_columns(IncidentTask)
+
+
+def with_incidents(tasks: list[IncidentTask]) -> list[tuple]:
+    """``[(task, incident)]`` for these tasks, in their order."""
+    ids = {t.incident_id for t in tasks}
+    incidents = {i.id: i for i in db.session.execute(select(Incident).where(Incident.id.in_(ids))).scalars()} if ids else {}
+    return [(t, incidents[t.incident_id]) for t in tasks]
 
 
 def overdue_count(now: dt.datetime | None = None, drill: bool | None = None) -> int:

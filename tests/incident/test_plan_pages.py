@@ -251,3 +251,36 @@ def test_lateness_is_never_understated(app, as_officer):
         assert [duration_text(s, up=True) for s in (0, 1, 59, 60, 61, 3600)] == [
             "0 perc", "1 perc", "1 perc", "1 perc", "2 perc", "1 óra 0 perc"]
         assert [duration_text(s) for s in (59, 61)] == ["0 perc", "1 perc"]  # other durations as before
+
+
+def test_the_dashboard_says_how_many_tasks_are_overdue_and_links_to_them_all(app, client, make_user, login):
+    """More overdue tasks than the dashboard lists: it says how many there are and links to the
+    full list, paged, the longest overdue first."""
+    from factories import committed
+    from incident.operations import plans as ops
+    from incident.views.shell import OVERDUE_SHOWN
+
+    many = _plan(app, name="Árvíz – sok feladat", tasks=[
+        {"title": f"Feladat {n:02d}", "responsible": "Ügyelet", "due_minutes": n} for n in range(1, 61)])
+    incident = create_incident(app, title="Árvíz <i>sok</i>")
+    committed(app, lambda: ops.apply_plan(incident["id"], many["id"],
+                                          now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2))[0])
+    login(make_user("viewer"))
+    dashboard = _text(client.get("/"))
+    panel = dashboard.split('data-testid="overdue-panel"')[1].split("</section>")[0]
+    assert panel.count('data-testid="overdue-task"') == OVERDUE_SHOWN < 60
+    assert re.search(r'data-testid="overdue-total">\((\d+)\)', panel).group(1) == "60"
+    more = re.search(r'data-testid="overdue-more"><strong>([^<]+)<', panel).group(1)
+    assert str(OVERDUE_SHOWN) in more and "60" in more
+    assert 'href="/incidents/overdue-tasks"' in panel
+    first = _text(client.get("/incidents/overdue-tasks"))
+    titles = re.findall(r'<strong class="task-late">(Feladat \d+)</strong>', first)
+    assert titles == [f"Feladat {n:02d}" for n in range(1, 51)]  # 50 a page, the longest overdue first
+    assert "&lt;i&gt;sok" in first and "60" in re.search(r'data-testid="overdue-total">([^<]+)<', first).group(1)
+    second = _text(client.get("/incidents/overdue-tasks?page=2"))
+    assert re.findall(r'<strong class="task-late">(Feladat \d+)</strong>', second) == [
+        f"Feladat {n:02d}" for n in range(51, 61)]
+    # Fewer than the dashboard lists: all of them, no "more" line.
+    committed(app, lambda: [ops.change_task(t.id, {"status": "done"}) for t in ops.incident_tasks(incident["id"])[3:]][-1][0])
+    panel = _text(client.get("/")).split('data-testid="overdue-panel"')[1].split("</section>")[0]
+    assert panel.count('data-testid="overdue-task"') == 3 and 'data-testid="overdue-more"' not in panel
