@@ -676,8 +676,19 @@ class Checklist:
         return task.overdue(self.now)
 
 
+def incident_clock(incident_id: int, now: dt.datetime | None = None) -> dt.datetime:
+    """The time an incident's tasks are measured against: now, or for a closed incident the time
+    it closed (its clock stopped then: an open task is not later every day, and the report of a
+    closed incident reads the same whenever it is printed)."""
+    now = now or utcnow()
+    closed_at = db.session.execute(
+        select(Incident.closed_at).where(Incident.id == incident_id, Incident.status == "closed")
+    ).scalar_one_or_none()
+    return closed_at if closed_at is not None and closed_at < now else now
+
+
 def checklist(incident_id: int, now: dt.datetime | None = None) -> Checklist:
-    return Checklist(incident_tasks(incident_id), now or utcnow())
+    return Checklist(incident_tasks(incident_id), incident_clock(incident_id, now))
 
 
 def wall_counts(drill: bool) -> list[dict]:

@@ -284,3 +284,32 @@ def test_the_dashboard_says_how_many_tasks_are_overdue_and_links_to_them_all(app
     committed(app, lambda: [ops.change_task(t.id, {"status": "done"}) for t in ops.incident_tasks(incident["id"])[3:]][-1][0])
     panel = _text(client.get("/")).split('data-testid="overdue-panel"')[1].split("</section>")[0]
     assert panel.count('data-testid="overdue-task"') == 3 and 'data-testid="overdue-more"' not in panel
+
+
+def test_a_closed_incidents_tasks_are_measured_to_its_closing(app, as_officer):
+    """A task left open when the incident closed was as late as it was at the closing: hours
+    later the incident page, its report and the API say the same, not hours late."""
+    from factories import committed, move_incident
+    from incident.database import clock_at
+    from incident.operations import plans as ops
+
+    client = as_officer
+    plan = _plan(app)
+    incident = create_incident(app)
+    applied = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=50)
+    committed(app, lambda: ops.apply_plan(incident["id"], plan["id"], now=applied)[0])
+    move_incident(app, incident["id"], "active", "contained", "closed")
+    url = f"/incidents/{incident['id']}"
+
+    def delays(path):
+        return re.findall(r'data-testid="task-delay">([^<]+)<', _text(client.get(path)))
+
+    at_closing = delays(url)
+    assert len(at_closing) == 1 and re.fullmatch(r"késés: (20|21) perc", at_closing[0])
+    with clock_at(dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)):
+        assert delays(url) == at_closing
+        assert delays(f"{url}/checklist") == at_closing
+        report = delays(f"{url}/report")
+        assert report and "óra" not in " ".join(report)
+        overdue = [t["overdue"] for t in client.get(f"/api/v1/incidents/{incident['id']}/tasks").get_json()["items"]]
+        assert overdue == [True, False]  # the second was due after the closing
