@@ -171,6 +171,17 @@ def test_the_page_words_reader_knows_a_button_from_a_label():
     assert words.has("menu", "Riasztások") and not words.has("see", "Mentés")
 
 
+def test_the_check_finds_a_name_that_is_not_on_its_page(client, make_user):
+    """What the guide check does with a page: the compose page's real button is found, a button
+    that is not there (or a label named as a button) is not."""
+    sign_in(client, make_user("officer"))
+    words = words_of(client.get("/alerts/new").get_data(as_text=True))
+    assert words.has("button", "Tovább: címzettek és költség ellenőrzése")
+    assert words.has("field", "Az üzenet szövege") and not words.has("button", "Az üzenet szövege")
+    assert not words.has("button", "Riasztás azonnali küldése")
+    assert not words.has("menu", "Tovább: címzettek és költség ellenőrzése")
+
+
 # Access and links.
 
 @pytest.mark.parametrize("role", ["viewer", "press", "officer", "admin"])
