@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from browser.guide import Pictures, load_demo_district, new_page, settle, sign_in, stop_the_clock
+from browser.guide import Pictures, load_demo_district, new_page, sign_in, stop_the_clock
 from conftest import running_consumer, wait_until_idle
 
 pytestmark = pytest.mark.browser
