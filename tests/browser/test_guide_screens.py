@@ -111,11 +111,15 @@ def test_the_guide_s_pictures(app, live_server, browser, monkeypatch, tmp_path, 
         # A call-out to the local defence committee, followed to its acknowledgements.
         with running_consumer(huey, workers=1):
             page.goto(base + "/alerts/new")
-            page.fill("#body", words["alert"])
             page.check(f"input[name=groups][value='{hvb}']")
             page.check("#require_ack")
-            page.locator("#body").blur()
-            page.wait_for_selector("[data-counter][data-state=ready]")
+            # The text last: the counter's count of it (debounced) is the last one, and its preview
+            # then holds the text and the reply hint.
+            page.fill("#body", words["alert"])
+            page.wait_for_function("([text]) => { const c = document.querySelector('[data-counter]');"
+                                   " return c.dataset.state === 'ready' && c.textContent.includes(text)"
+                                   " && c.textContent.includes('IGEN'); }", arg=[words["alert"][-20:]])
+            page.locator("#body").evaluate("e => e.blur()")
             pictures.take(page, "callout-compose")
             page.click("[data-testid=continue]")
             page.wait_for_selector("[data-testid=confirm]")
