@@ -113,7 +113,8 @@ def help_index():
 def print_all():
     """Every guide on one page, each starting a new sheet when printed."""
     lang = language()
-    return render_template("help/print.html", **_context(lang))
+    # Every picture loaded with the page: a browser prints what it has.
+    return render_template("help/print.html", print_all=True, **_context(lang))
 
 
 @bp.route("/<slug>", endpoint="guide")
