@@ -226,6 +226,8 @@ def test_the_printable_version_puts_each_guide_on_a_sheet(client, make_user, app
     assert re.search(r"\.guide-sheet \{[^}]*break-before: page", print_rules)
     # Nothing from another host, and no id twice (the guides' sections are named after their guide).
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page)
+    # The pictures load with the page, so that they are printed.
+    assert page.count('<img src="/static/help/hu/') >= 15 and 'loading="lazy"' not in page
     ids = re.findall(r'\sid="([^"]+)"', page)
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
