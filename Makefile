@@ -3,6 +3,7 @@
 #   make setup   set-up only (.venv, system libraries, schema)
 #   make test    set-up + PostgreSQL/PostGIS + Redis + Chromium, then every test on both backends
 #   make test-fast  the fast part on SQLite alone: no browser, fault or slow tests
+#   make guide   the officer's guide's pictures again (incident/static/help; make test takes them too)
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
 PYTHON ?= python3
@@ -18,7 +19,7 @@ PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --duration
 BENCH_ARGS ?=
 TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup run test test-fast system system-test schema translations translations-update bench audit clean
+.PHONY: setup run test test-fast guide system system-test schema translations translations-update bench audit clean
 
 setup: system $(VENV)/.installed translations schema
 
@@ -54,6 +55,13 @@ test: setup system-test
 # While working: everything but the browser, fault and slow tests, on SQLite.
 test-fast: setup system-test
 	@$(PYTEST) --db=sqlite -m "not browser and not fault and not slow" $(PYTEST_ARGS)
+
+# The guide's pictures (incident/static/help/<lang>/*.png): the browser walks each task of the guide
+# on the demo district, the clock stopped, and writes a picture only where its pixels changed. The
+# same test runs in make test, so a changed page changes its picture there too.
+guide: setup system-test
+	@$(PYTEST) --db=sqlite tests/browser/test_guide_screens.py $(PYTEST_ARGS)
+	@git status --short incident/static/help 2>/dev/null || true
 
 bench: setup system-test
 	@$(BIN)/python bench/all.py $(BENCH_ARGS)

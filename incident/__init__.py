@@ -145,6 +145,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import audit  # noqa: F401  (registers the flush listener)
     from . import api, logs, metrics, queue, security, web
     from .views import account, admin, auth, health, shell
+    from .views import help as help_views
     from .views import incidents as incident_views
     from .views import plans as plan_views
     from .views import reception as reception_views
@@ -163,6 +164,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(incident_views.bp)
     app.register_blueprint(plan_views.bp)
     app.register_blueprint(reception_views.bp)
+    app.register_blueprint(help_views.bp)
     web.init_app(app)  # navigation, what templates may use, error pages (a missing record, the database away)
 
     import alerts
