@@ -353,11 +353,13 @@ def sample_pages(app, client, admin, press):
         shelter = db.session.execute(select(Resource).where(Resource.kind == "shelter")).scalars().first()
         pump = db.session.execute(select(Resource).where(Resource.kind == "pump")).scalars().first()
         group = db.session.execute(select(AlertGroup).where(AlertGroup.name == "Polgármesteri Titkárság")).scalar_one()
-        # The level II plan: the drill at level I still offers its own plan, and has tasks to tick.
+        # The level II plan, applied to the flood drill (at level I, its own plan applied by the
+        # demo) so that it has tasks to tick; a flood at level I offers the level I plan.
         plan = db.session.execute(select(Plan).where(Plan.hazard == "flood", Plan.level == 2)).scalar_one()
         ids = {"drill": drill.id, "flood_drill": flood_drill.id, "shelter": shelter.id, "pump": pump.id,
                "group": group.id, "plan": plan.id}
     reported = create_incident(app, title="Gázszag a Sas utcában")
+    offering = create_incident(app, title="Árhullám a Duna pesti oldalán", kind="flood", readiness_level=1)
     contained = create_incident(app, title="Csőtörés az Október 6. utcában")
     move_incident(app, contained["id"], "active")
     assign(app, contained["id"], ids["pump"], 1)
@@ -403,7 +405,8 @@ def sample_pages(app, client, admin, press):
         "alerts.new": [("GET", "/alerts/new", None), ("POST", "/alerts/new", compose)],
         "alerts.detail": [("GET", "/alerts/1", None), ("GET", escalating, None)],
         "incidents.detail": [("GET", f"/incidents/{i}", None)
-                             for i in (ids["drill"], ids["flood_drill"], reported["id"], contained["id"], 1)],
+                             for i in (ids["drill"], ids["flood_drill"], reported["id"], offering["id"],
+                                       contained["id"], 1)],
         "incidents.report": [("GET", f"/incidents/{ids['drill']}/report", None)],
         "incidents.close": [("GET", f"/incidents/{contained['id']}/close", None)],
         "after_action.report": [("GET", "/incidents/1/after-action", None)],
