@@ -215,7 +215,9 @@ def notice_detail(notice_id):
     list it was sent to and who received it."""
     notice = db.get_or_404(Notice, notice_id)
     incident = db.session.get(Incident, notice.incident_id) if notice.incident_id else None
-    groups = db.session.execute(select(AlertGroup).order_by(AlertGroup.name_key, AlertGroup.id)).scalars().all()
+    # A press officer e-mails the press lists only; an officer may choose any group.
+    groups = (db.session.execute(select(AlertGroup).order_by(AlertGroup.name_key, AlertGroup.id)).scalars().all()
+              if current_user.has_role("officer") else ops.press_lists())
     return render_template(
         "alerts/notices/detail.html", notice=notice, incident=incident, names=_names(notice),
         area_json=area_text(notice.area) or (area_text(incident.area) if incident is not None and incident.area is not None
@@ -282,9 +284,13 @@ def send(notice_id):
 
     groups = [g for g in map(_known_id, request.form.getlist("groups")) if g is not None]
     try:
-        alert = ops.send_notice(notice_id, {"groups": groups})
+        alert = ops.send_notice(notice_id, {"groups": groups}, press_lists_only=not current_user.has_role("officer"))
         alert_id, recipients = alert.id, alert.recipients
         db.session.commit()
+    except ops.NotAllowed as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return notice_detail(notice_id), 403  # the page again, the message at its top
     except (ConflictError, FieldErrors) as exc:
         db.session.rollback()
         flash(exc.message if isinstance(exc, ConflictError)

@@ -450,7 +450,7 @@ def test_text_people_write_stays_text_on_the_page_in_the_feed_and_in_the_cap(cli
 
 def test_a_published_notice_is_e_mailed_to_groups_and_its_page_lists_who_received_it(app, client, desk, login,
                                                                                        make_user):
-    group = create_group(client, "Sajtó: országos és helyi")
+    group = create_group(client, "Sajtó: országos és helyi", press_list=True)
     create_contact(client, name="Szerkesztő Szilvia", phone="+36205550801", email="szilvia@hirlap.example",
                    groups=[group["id"]])
     create_contact(client, name="Kábeltévé Kati", phone="+36205550802", email="", groups=[group["id"]])
@@ -471,6 +471,73 @@ def test_a_published_notice_is_e_mailed_to_groups_and_its_page_lists_who_receive
     login(press)
     page = client.get(f"/notices/{notice['id']}").get_data(as_text=True)
     assert "Szerkesztő Szilvia" in page and "szilvia@hirlap.example" not in page  # masked for the press role
+
+
+def test_a_press_officer_e_mails_the_press_lists_only(app, client, desk, login, make_user):
+    """The press role sends a notice to groups marked as press lists, never to another call-out
+    list (the local defence committee): 403 naming the group, in the API and on the page, and
+    nothing is sent. An officer may choose any group."""
+    from conftest import csrf_from
+
+    press_list = create_group(client, "Sajtólista", press_list=True)
+    committee = client.post("/api/v1/groups", json={"name": "Helyi Védelmi Bizottság"}, headers=desk["officer"])
+    assert committee.status_code == 201 and committee.get_json()["press_list"] is False
+    committee = committee.get_json()
+    create_contact(client, name="Szerkesztő Szilvia", phone="+36205550821", email="szilvia@hirlap.example",
+                   groups=[press_list["id"]])
+    create_contact(client, name="Polgármester Péter", phone="+36205550822", email="pm@belvaros.example",
+                   groups=[committee["id"]])
+    notice = _publish(client, desk)
+    url = f"/api/v1/notices/{notice['id']}/send"
+
+    for groups in ([committee["id"]], [press_list["id"], committee["id"]]):
+        refused = client.post(url, json={"groups": groups}, headers=desk["press"])
+        assert refused.status_code == 403, refused.get_json()
+        assert "Helyi Védelmi Bizottság" in refused.get_json()["message"]
+        assert "Sajtólista" not in refused.get_json()["message"]
+    assert client.get("/api/v1/alerts", headers=desk["officer"]).get_json()["total"] == 0  # nothing sent
+    assert client.post(url, json={"groups": [999999]}, headers=desk["press"]).status_code == 422
+    assert client.post(url, json={"groups": [press_list["id"]]}, headers=desk["press"]).status_code == 202
+    assert client.post(url, json={"groups": [committee["id"]]}, headers=desk["officer"]).status_code == 202
+    # An officer marks a group as a press list (and unmarks it) through the API.
+    marked = client.patch(f"/api/v1/groups/{committee['id']}", json={"press_list": True}, headers=desk["officer"])
+    assert marked.status_code == 200 and marked.get_json()["press_list"] is True
+    assert client.patch(f"/api/v1/groups/{committee['id']}", json={"press_list": False},
+                        headers=desk["officer"]).get_json()["press_list"] is False
+    assert client.patch(f"/api/v1/groups/{press_list['id']}", json={"press_list": False},
+                        headers=desk["press"]).status_code == 403
+
+    # An officer marks a press list on the group's page too; the groups' list says which are.
+    officer = make_user("officer")
+    officer_client = app.test_client()
+    officer_client.post("/login", data={"email": officer["email"], "password": officer["password"],
+                                        "csrf_token": csrf_from(officer_client.get("/login").get_data(as_text=True))})
+    form = officer_client.get(f"/groups/{committee['id']}").get_data(as_text=True)
+    assert 'name="press_list"' in form
+    saved = officer_client.post(f"/groups/{committee['id']}", data={"name": "Helyi Védelmi Bizottság", "description": "",
+                                                                     "press_list": "y", "csrf_token": csrf_from(form)})
+    assert saved.status_code == 302
+    listing = officer_client.get("/groups").get_data(as_text=True)
+    assert len(re.findall(r'data-testid="press-list">igen<', listing)) == 2
+    officer_client.post(f"/groups/{committee['id']}", data={"name": "Helyi Védelmi Bizottság", "description": "",
+                                                             "csrf_token": csrf_from(form)})
+    assert client.get(f"/api/v1/groups/{committee['id']}", headers=desk["officer"]).get_json()["press_list"] is False
+
+    # The page: the press officer is offered the press lists only; a forged choice is 403.
+    login(make_user("press"))
+    page = client.get(f"/notices/{notice['id']}").get_data(as_text=True)
+    offered = re.findall(r'data-testid="send-group" data-name="([^"]+)"', page)
+    assert offered == ["Sajtólista"]
+    forged = client.post(f"/notices/{notice['id']}/send", data={"groups": [str(committee["id"])],
+                                                                "csrf_token": csrf_from(page)})
+    assert forged.status_code == 403
+    assert "nem sajtólista: Helyi Védelmi Bizottság" in forged.get_data(as_text=True).replace("\n", " ")
+    alerts = client.get("/api/v1/alerts", headers=desk["officer"]).get_json()["items"]
+    assert len(alerts) == 2  # the two sent above, no third
+    # Without a press list the press officer is told how to get one.
+    client.patch(f"/api/v1/groups/{press_list['id']}", json={"press_list": False}, headers=desk["officer"])
+    page = client.get(f"/notices/{notice['id']}").get_data(as_text=True)
+    assert 'data-testid="no-press-list"' in page and 'data-testid="send-form"' not in page
 
 
 def test_the_media_log_is_kept_by_the_press_and_listed_on_the_incident_and_after_action_pages(client, desk, login,

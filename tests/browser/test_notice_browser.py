@@ -79,7 +79,7 @@ def test_press_drafts_officer_approves_resident_reads_it_on_a_phone_and_the_pres
         served, browser, smtp_server, make_user):
     app, base = served
     storm = _storm(app)
-    group = create_group(app, "Sajtólista (teszt)")
+    group = create_group(app, "Sajtólista (teszt)", press_list=True)
     for name, phone, email in PRESS_LIST:
         create_contact(app, name=name, phone=phone, email=email, groups=[group["id"]])
 
