@@ -14,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields, pre_dump, validate
 
-from incident.api.common import Blueprint, Integer, ListArgs, geojson_area, page
+from incident.api.common import Blueprint, Integer, ListArgs, confirm_far_field, geojson_area, page
 from incident.api.fields import Geometry, Out, StaffField, listing
 from incident.extensions import db
 from incident.models import SEVERITIES
@@ -42,6 +42,7 @@ class NoticeIn(Schema):
     expires_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     supersedes = Integer(allow_none=True, metadata={"description": "the id of the published notice this one "
                                                                    "replaces (withdrawn when this one is published)"})
+    confirm_far = confirm_far_field()
 
 
 class NoticePatch(NoticeIn):

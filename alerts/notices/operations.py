@@ -30,7 +30,7 @@ from incident.geo import area_from_geojson, to_element, to_geojson
 from incident.models import SEVERITIES, AlertGroup, Incident, LogEntry, Resource
 from incident.operations import incidents as incident_ops
 from incident.operations.contacts import check_version
-from incident.operations.municipality import current_municipality
+from incident.operations.municipality import current_municipality, refuse_far
 from incident.operations.resources import SHELTER, available_quantity_expr
 from incident.validation import Cleaner, id_list, moment
 
@@ -161,6 +161,9 @@ def clean_notice(raw: dict, partial: bool = False, current: Notice | None = None
             c.out["area"] = None
         else:
             c.out["area"] = c.run("area", area_from_geojson, raw["area"])
+    # An area far from the municipality (latitude and longitude swapped, another country) is
+    # refused naming it, until confirmed (``confirm_far``), as an incident's area is.
+    refuse_far(c, ("area",), current)
     _expiry(c, raw)
     _supersedes(c, raw, current)
     for key in ("severity", "urgency"):  # absent or empty: the incident's, or unknown

@@ -86,6 +86,7 @@ def _form_raw(errors: dict) -> dict:
     raw = {key: form.get(key, "") for key in FORM_FIELDS}
     raw["incident_id"] = form.get("incident_id") or None
     raw["supersedes"] = form.get("supersedes") or None
+    raw["confirm_far"] = bool(form.get("confirm_far"))  # an area far from the municipality is right
     raw["area"] = None
     if form.get("area_source") == "drawn":
         area, problem = parse_area_text(form.get("area"))
@@ -117,8 +118,9 @@ def _values(notice: Notice | None, incident_id=None) -> dict:
     return values
 
 
-def _preview(values: dict):
-    """The notice as the public page will show it, from what is in the form now."""
+def _preview(values: dict, incident: Incident | None = None):
+    """The notice as the public page will show it, from what is in the form now (no severity
+    chosen: the incident's, as the notice will have)."""
     expires = None
     if values.get("expires_at"):
         try:
@@ -126,18 +128,20 @@ def _preview(values: dict):
         except ValueError:
             expires = None
     return SimpleNamespace(id=None, title=values.get("title") or _("(title)"), body=values.get("body") or _("(text)"),
-                           instruction=values.get("instruction") or "", severity=values.get("severity") or "unknown",
+                           instruction=values.get("instruction") or "",
+                           severity=values.get("severity") or (incident.severity if incident is not None else "unknown"),
                            status="draft", published_at=None, expires_at=expires,
                            area_desc=values.get("area_desc") or "")
 
 
-def _editor(notice: Notice | None, values: dict, errors: dict, conflict: str | None = None, status: int = 200):
+def _editor(notice: Notice | None, values: dict, errors: dict, conflict: str | None = None, status: int = 200,
+            confirm: str | None = None):
     incident_id = _known_id(values.get("incident_id"))
     chosen = db.session.get(Incident, incident_id) if incident_id else None
     return render_template(
         "alerts/notices/editor.html", notice=notice, values=values, errors=errors, conflict=conflict,
         incidents=_incidents(), published=_published(notice.id if notice else None), severities=SEVERITIES,
-        urgencies=URGENCIES, preview=_preview(values), chosen=chosen,
+        urgencies=URGENCIES, preview=_preview(values, chosen), chosen=chosen, confirm=confirm,
         reference_area=area_text(chosen.area) if chosen is not None and chosen.area is not None else "",
         max_title=ops.MAX_TITLE, max_body=ops.MAX_BODY, max_instruction=ops.MAX_INSTRUCTION,
     ), status
@@ -160,7 +164,7 @@ def _save(notice: Notice | None):
         db.session.commit()
     except FieldErrors as exc:
         db.session.rollback()
-        return _editor(notice, values, exc.errors, status=422)
+        return _editor(notice, values, exc.errors, status=422, confirm=exc.confirm)
     except ConflictError as exc:
         db.session.rollback()
         return _editor(notice, values, {}, conflict=exc.message, status=409)

@@ -13,7 +13,9 @@ import pytest
 import xmlschema
 from defusedxml import ElementTree as SafeET
 
-from factories import EMBANKMENT, PAYLOADS, create_contact, create_group, create_incident, create_resource
+from factories import (
+    EMBANKMENT, PAYLOADS, create_contact, create_group, create_incident, create_resource, store_district_outline,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "cap" / "CAP-v1.2.xsd"
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
@@ -258,6 +260,57 @@ def test_bad_input_names_the_field(client, desk):
     draft = _draft(client, desk["press"])
     response = client.post("/api/v1/notices", json={**NOTICE, "supersedes": draft["id"]}, headers=desk["press"])
     assert response.status_code == 422 and "supersedes" in response.get_json()["errors"]["json"]
+
+
+# Vienna's Ringstraße: in another country, some 215 km from the district.
+VIENNA = {"type": "Polygon", "coordinates": [[[16.36, 48.20], [16.38, 48.20], [16.38, 48.21], [16.36, 48.21],
+                                              [16.36, 48.20]]]}
+# The embankment with latitude and longitude swapped (in the Arabian Peninsula).
+SWAPPED_EMBANKMENT = {"type": "Polygon", "coordinates": [[[lat, lon] for lon, lat in EMBANKMENT["coordinates"][0]]]}
+
+
+def test_an_area_far_from_the_municipality_is_refused_naming_the_area(app, client, desk, login, make_user):
+    """A notice's area in another country, or with latitude and longitude swapped, is refused
+    (422 naming area, nothing written) until confirmed, as an incident's area is; an area inside
+    the district is taken. The distance is measured by the database (both backends)."""
+    from conftest import csrf_from
+
+    store_district_outline(app)
+    refused = client.post("/api/v1/notices", json={**NOTICE, "area": VIENNA}, headers=desk["press"])
+    assert refused.status_code == 422
+    errors = refused.get_json()["errors"]["json"]
+    assert list(errors) == ["area"]
+    assert re.match(r"This area is 2\d\d km from the municipality \(more than 50 km\)\.", errors["area"][0]), errors
+    assert "confirm_far" in refused.get_json()["message"]
+    swapped = client.post("/api/v1/notices", json={**NOTICE, "area": SWAPPED_EMBANKMENT}, headers=desk["press"])
+    assert swapped.status_code == 422
+    assert "the other way round it lies inside the municipality" in swapped.get_json()["errors"]["json"]["area"][0]
+    assert client.get("/api/v1/notices", headers=desk["press"]).get_json()["total"] == 0  # nothing written
+
+    near = _draft(client, desk["press"], area=EMBANKMENT)
+    moved = client.patch(f"/api/v1/notices/{near['id']}", json={"area": VIENNA}, headers=desk["press"])
+    assert moved.status_code == 422 and list(moved.get_json()["errors"]["json"]) == ["area"]
+    assert client.get(f"/api/v1/notices/{near['id']}", headers=desk["press"]).get_json()["area"] == EMBANKMENT
+    confirmed = client.post("/api/v1/notices", json={**NOTICE, "area": VIENNA, "confirm_far": True},
+                            headers=desk["press"])
+    assert confirmed.status_code == 201 and confirmed.get_json()["area"] == VIENNA
+
+    # The editor: the message beside the area, and the box that confirms it.
+    import json
+
+    login(make_user("press"))
+    page = client.get("/notices/new").get_data(as_text=True)
+    form = {"csrf_token": csrf_from(page), "title": "Távoli terület", "body": "Szöveg", "area_source": "drawn",
+            "area": json.dumps(VIENNA), "action": "save"}
+    answer = client.post("/notices/new", data=form)
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert re.search(r'<small class="field-error" id="area-error">Ez a terület 2\d\d km', html), html[:3000]
+    assert 'data-testid="confirm-far"' in html
+    assert client.get("/api/v1/notices", headers=desk["press"]).get_json()["total"] == 2
+    saved = client.post("/notices/new", data={**form, "confirm_far": "y"})
+    assert saved.status_code == 302
+    assert client.get("/api/v1/notices", headers=desk["press"]).get_json()["total"] == 3
 
 
 # The public answers
