@@ -16,6 +16,7 @@ from sqlalchemy import select
 from incident.errors import ConflictError, FieldError, FieldErrors
 from incident.extensions import db
 from incident.geo import area_text, parse_area_text
+from incident.labels import SEVERITY_LABELS, label
 from incident.models import SEVERITIES, AlertGroup, Incident
 from incident.operations.staff import staff_for
 from incident.security import require_role, sees_personal_data
@@ -142,6 +143,7 @@ def _editor(notice: Notice | None, values: dict, errors: dict, conflict: str | N
         "alerts/notices/editor.html", notice=notice, values=values, errors=errors, conflict=conflict,
         incidents=_incidents(), published=_published(notice.id if notice else None), severities=SEVERITIES,
         urgencies=URGENCIES, preview=_preview(values, chosen), chosen=chosen, confirm=confirm,
+        preview_severity_words={code: label(SEVERITY_LABELS, code) for code in SEVERITIES},
         reference_area=area_text(chosen.area) if chosen is not None and chosen.area is not None else "",
         max_title=ops.MAX_TITLE, max_body=ops.MAX_BODY, max_instruction=ops.MAX_INSTRUCTION,
     ), status

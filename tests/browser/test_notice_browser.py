@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from browser import sign_in
+from browser import script_errors, sign_in
 from conftest import free_port, running_consumer, wait_for, wait_until_idle
 from factories import create_contact, create_group
 
@@ -168,3 +168,56 @@ def test_press_drafts_officer_approves_resident_reads_it_on_a_phone_and_the_pres
 
     for context in (press_context, officer_context, resident_context):
         context.close()
+
+
+def test_the_editors_preview_shows_what_to_do_where_and_the_severity_as_the_public_page_will(
+        app, live_server, page, make_user):
+    """What to do, where and the severity are in the preview as they are typed and chosen (each
+    part left out while empty, as the public page leaves it out; no severity chosen: the
+    incident's), as text; and the preview the script drew is the one the server draws for the
+    public page (the same template), word for word."""
+    from factories import create_incident
+
+    incident = create_incident(app, severity="severe")
+    sign_in(page, live_server, make_user("press"))
+    page.goto(f"{live_server}/notices/new?incident_id={incident['id']}")
+    page.wait_for_selector("[data-testid=notice-form][data-ready=true]")
+    preview = page.locator("[data-testid=preview]")
+    article = preview.locator("[data-testid=public-notice]")
+    instruction = preview.locator("[data-testid=notice-instruction]")
+    where = preview.locator("[data-testid=notice-where]")
+    # Nothing chosen: the incident's severity, as the notice will have it.
+    assert preview.locator("[data-testid=notice-severity]").inner_text().lower() == "súlyos"
+    assert "notice-severe" in article.get_attribute("class")
+    assert not instruction.is_visible() and not where.is_visible()
+
+    page.fill("#title", "Lezárt rakpart")
+    page.fill("#body", "A pesti alsó rakpart lezárva.")
+    page.fill("#instruction", "Kerülje el a rakpartot. <b>Ne</b> parkoljon ott.")
+    page.fill("#area_desc", "Pesti alsó rakpart, Vigadó tér")
+    page.select_option("#severity", "minor")
+    assert instruction.is_visible() and where.is_visible()
+    assert instruction.inner_text() == "Teendő: Kerülje el a rakpartot. <b>Ne</b> parkoljon ott."
+    assert instruction.locator("b").count() == 0  # text, never markup
+    assert where.inner_text() == "Hol: Pesti alsó rakpart, Vigadó tér"
+    assert preview.locator("[data-testid=notice-severity]").inner_text().lower() == "csekély"
+    classes = article.get_attribute("class").split()
+    assert "notice-minor" in classes and "notice-severe" not in classes
+    # The public page's look: the severity's colour at the edge (public.css's minor green).
+    assert article.evaluate("e => getComputedStyle(e).borderLeftColor") == "rgb(46, 107, 48)"
+    drawn = preview.inner_text()
+
+    # The server draws the same preview from the same form (the public page's template).
+    with page.expect_navigation():
+        page.click("[data-testid=preview-button]")
+    page.wait_for_selector("[data-testid=notice-form][data-ready=true]")
+    assert page.locator("#severity").input_value() == "minor"
+    assert preview.inner_text() == drawn
+
+    # Emptied again: the parts go, and the severity follows the incident once more.
+    page.fill("#instruction", "")
+    page.fill("#area_desc", "")
+    page.select_option("#severity", "")
+    assert not instruction.is_visible() and not where.is_visible()
+    assert preview.locator("[data-testid=notice-severity]").inner_text().lower() == "súlyos"
+    assert script_errors(page) == []
