@@ -87,8 +87,9 @@ class NoticeOut(Out):
     reject_reason = fields.String()
     withdrawn_at = fields.DateTime(allow_none=True)
     public_url = fields.Method("_public_url", allow_none=True,
-                               metadata={"description": "its public page, once published or withdrawn"})
-    cap_url = fields.Method("_cap_url", allow_none=True)
+                               metadata={"description": "its public page, once published or withdrawn (null "
+                                                        "while the public pages are off: RIADO_PUBLIC=0)"})
+    cap_url = fields.Method("_cap_url", allow_none=True, metadata={"description": "its CAP 1.2, as public_url"})
     version = fields.Integer()
 
     @pre_dump(pass_collection=True)
@@ -100,7 +101,7 @@ class NoticeOut(Out):
         return data
 
     def _public_url(self, notice):
-        if notice.status not in ops.PUBLIC_STATUSES:
+        if notice.status not in ops.PUBLIC_STATUSES or not ops.public_enabled():
             return None
         return ops.public_url(f"/public/notices/{notice.id}")
 

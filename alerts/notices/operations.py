@@ -95,6 +95,12 @@ def cap_sender() -> str:
     return current_app.config.get("RIADO_CAP_SENDER") or f"riado@{_host()}"
 
 
+def public_enabled() -> bool:
+    """Whether /public is served (RIADO_PUBLIC): when it is not, no page, answer or e-mail links
+    to it."""
+    return bool(current_app.config.get("RIADO_PUBLIC", True))
+
+
 def public_url(path: str) -> str:
     return current_app.config["PUBLIC_URL"] + path
 
@@ -436,7 +442,7 @@ def email_text(notice: Notice) -> str:
         parts = [notice.title, notice.body]
         if notice.instruction:
             parts.append(gettext("What to do: %(instruction)s", instruction=notice.instruction))
-        if current_app.config.get("RIADO_PUBLIC", True):
+        if public_enabled():
             parts.append(gettext("Public page: %(url)s", url=public_url(f"/public/notices/{notice.id}")))
         parts.append(public_name())
     return "\n\n".join(parts)

@@ -262,7 +262,8 @@ def submit(notice_id):
 @require_role("officer")
 def approve(notice_id):
     if _step(ops.approve_notice, notice_id):
-        flash(_("Approved: the notice is on the public page and in the feed."), "success")
+        flash(_("Approved: the notice is on the public page and in the feed.") if ops.public_enabled()
+              else _("Approved: the notice is published and can be sent to the press lists."), "success")
     return redirect(url_for("notices.detail", notice_id=notice_id))
 
 
@@ -278,7 +279,8 @@ def reject(notice_id):
 @require_role("press")
 def withdraw(notice_id):
     if _step(ops.withdraw_notice, notice_id):
-        flash(_("Withdrawn: the public page no longer lists it, and its CAP is a Cancel."), "success")
+        flash(_("Withdrawn: the public page no longer lists it, and its CAP is a Cancel.") if ops.public_enabled()
+              else _("Withdrawn: the notice is no longer in force."), "success")
     return redirect(url_for("notices.detail", notice_id=notice_id))
 
 

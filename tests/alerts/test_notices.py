@@ -448,6 +448,49 @@ def test_riado_public_0_turns_all_of_public_off(app_factory, api):
         assert off.get(path).status_code == 404, path
 
 
+def test_with_the_public_pages_off_nothing_links_to_them(app_factory, api, make_user):
+    """RIADO_PUBLIC=0: no page of the press desk, no API answer and no e-mail to the press names
+    a public page, the CAP or the feed (they would be 404); with it on, they do."""
+    from conftest import csrf_from
+
+    def signed_in(client, user):
+        client.post("/login", data={"email": user["email"], "password": user["password"],
+                                    "csrf_token": csrf_from(client.get("/login").get_data(as_text=True))})
+        return client
+
+    for enabled in (True, False):
+        app = app_factory(RIADO_PUBLIC=enabled)
+        client = app.test_client()
+        desk = {"press": api("press")[0], "officer": api("officer")[0]}
+        group = create_group(app, f"Sajtó {enabled}", press_list=True)
+        create_contact(app, name="Szerkesztő Szilvia", phone="+36205550831", email="szilvia@hirlap.example",
+                       groups=[group["id"]])
+        draft = _draft(client, desk["press"], title=f"Közlemény {enabled}")
+        client.post(f"/api/v1/notices/{draft['id']}/submit", headers=desk["press"])
+        officer = signed_in(app.test_client(), make_user("officer"))
+        page = officer.get(f"/notices/{draft['id']}").get_data(as_text=True)
+        approved = officer.post(f"/notices/{draft['id']}/approve", data={"csrf_token": csrf_from(page)},
+                                follow_redirects=True).get_data(as_text=True)
+        notice = client.get(f"/api/v1/notices/{draft['id']}", headers=desk["press"]).get_json()
+        assert notice["status"] == "published"
+        sent = client.post(f"/api/v1/notices/{notice['id']}/send", json={"groups": [group["id"]]}, headers=desk["press"])
+        mail = client.get(f"/api/v1/alerts/{sent.get_json()['id']}", headers=desk["officer"]).get_json()["body"]
+        pages = [approved] + [officer.get(path).get_data(as_text=True)
+                              for path in ("/", "/notices", f"/notices/{notice['id']}", "/notices/new")]
+        if enabled:
+            assert notice["public_url"].endswith(f"/public/notices/{notice['id']}")
+            assert notice["cap_url"].endswith(f"/public/notices/{notice['id']}.cap")
+            assert f"/public/notices/{notice['id']}" in mail
+            assert 'data-testid="public-page-link"' in pages[3] and 'data-testid="public-link"' in pages[2]
+            assert "nyilvános oldalon" in approved
+        else:
+            assert notice["public_url"] is None and notice["cap_url"] is None
+            assert "/public" not in mail and NOTICE["body"] in mail
+            for html in pages:
+                assert "/public" not in html and "nyilvános oldal" not in html.lower()
+            assert client.get(f"/public/notices/{notice['id']}").status_code == 404
+
+
 def test_no_personal_data_nor_internal_resource_on_any_public_answer(client, desk):
     people = [("Kovács Júlia", "+36205550701", "julia.kovacs@belvaros.example"),
               ("Nagy Péter", "+36305550702", "peter.nagy@belvaros.example")]
