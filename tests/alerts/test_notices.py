@@ -385,12 +385,37 @@ def test_an_update_withdraws_the_notice_it_supersedes_with_cap_references(client
         # The incident's area, lat,lon: the first pair is the embankment's south-west corner.
         polygon = doc.findtext(f"{CAP}info/{CAP}area/{CAP}polygon")
         assert polygon.split()[0] == "47.493000,19.047000" and polygon.split()[0] == polygon.split()[-1]
-    # Withdrawn by hand: a Cancel referencing its own publication.
-    client.post(f"/api/v1/notices/{new['id']}/withdraw", headers=desk["press"])
+    # Withdrawn by hand: a Cancel (valid against the schema) referencing the thread it ends: the
+    # superseded notice's message and the update's own.
+    assert client.post(f"/api/v1/notices/{new['id']}/withdraw", headers=desk["press"]).status_code == 200
     cancel = _cap(client, new["id"], cap_schema)
     assert cancel.findtext(f"{CAP}msgType") == "Cancel"
-    assert cancel.findtext(f"{CAP}references").split(",")[1] == update.findtext(f"{CAP}identifier")
-    assert cancel.findtext(f"{CAP}identifier") != update.findtext(f"{CAP}identifier")
+    assert cancel.findtext(f"{CAP}references").split(" ") == [reference, _message_id(update)]
+    assert cancel.findtext(f"{CAP}identifier") not in (update.findtext(f"{CAP}identifier"),
+                                                         original.findtext(f"{CAP}identifier"))
+    # The superseded notice's own message stands (its update replaced it; nothing cancels it twice).
+    assert _cap(client, old["id"], cap_schema).findtext(f"{CAP}msgType") == "Alert"
+
+
+def _message_id(doc) -> str:
+    """A CAP message as another one's ``references`` names it: sender,identifier,sent."""
+    return ",".join(doc.findtext(f"{CAP}{name}") for name in ("sender", "identifier", "sent"))
+
+
+def test_an_update_of_an_update_references_the_whole_thread_and_so_does_its_cancel(client, desk, cap_schema):
+    first = _publish(client, desk, title="Első")
+    second = _publish(client, desk, title="Második", supersedes=first["id"])
+    third = _publish(client, desk, title="Harmadik", supersedes=second["id"])
+    messages = [_message_id(_cap(client, n["id"], cap_schema)) for n in (first, second)]
+    latest = _cap(client, third["id"], cap_schema)
+    assert latest.findtext(f"{CAP}msgType") == "Update"
+    assert latest.findtext(f"{CAP}references").split(" ") == messages
+    assert client.post(f"/api/v1/notices/{third['id']}/withdraw", headers=desk["press"]).status_code == 200
+    cancel = _cap(client, third["id"], cap_schema)
+    assert cancel.findtext(f"{CAP}msgType") == "Cancel"
+    assert cancel.findtext(f"{CAP}references").split(" ") == [*messages, _message_id(latest)]
+    assert [e.findtext(f"{ATOM}title") for e in SafeET.fromstring(client.get("/public/feed.atom").data)
+            .findall(f"{ATOM}entry")][0] == "Visszavonva: Harmadik"
 
 
 def test_the_feed_is_valid_atom_with_a_cap_link_per_notice_and_every_cap_is_valid(client, desk, cap_schema):
