@@ -221,3 +221,38 @@ def test_the_editors_preview_shows_what_to_do_where_and_the_severity_as_the_publ
     assert not instruction.is_visible() and not where.is_visible()
     assert preview.locator("[data-testid=notice-severity]").inner_text().lower() == "súlyos"
     assert script_errors(page) == []
+
+
+def test_the_public_map_shows_shelters_as_markers_whose_popups_are_text(app, live_server, page, api):
+    """On the public map a notice's area is an area and a shelter a marker (a pin, not a shape
+    styled as an area); the marker's popup gives the shelter's name and free places as text, even
+    when the name looks like markup."""
+    from factories import EMBANKMENT, create_resource
+
+    hostile = "Sportcsarnok <img src=x onerror=\"window.pwned=1\"> ${document.title}"
+    create_resource(app, name=hostile, kind="shelter", quantity=1, capacity=120, public=True,
+                    location={"type": "Point", "coordinates": [19.0493, 47.4957]})
+    press, officer = api("press")[0], api("officer")[0]
+    client = app.test_client()
+    notice = client.post("/api/v1/notices", json={"title": "Lezárt rakpart", "body": "A rakpart lezárva.",
+                                                  "area": EMBANKMENT}, headers=press).get_json()
+    client.post(f"/api/v1/notices/{notice['id']}/submit", headers=press)
+    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=officer).status_code == 200
+
+    page.goto(f"{live_server}/public")
+    page.wait_for_selector("[data-public-map][data-ready=true]")
+    markers = page.locator("[data-public-map] .leaflet-marker-icon")
+    assert markers.count() == 1  # the shelter, as a pin
+    assert "marker-icon" in markers.first.get_attribute("src")
+    assert markers.first.get_attribute("alt") == f"Befogadóhely: {hostile} (120 szabad férőhely)"
+    # The notice's area is the one shape drawn, in the areas' colour.
+    shapes = page.locator("[data-public-map] path.leaflet-interactive")
+    assert shapes.count() == 1 and shapes.first.get_attribute("fill") == "#b34700"
+    markers.first.click()
+    popup = page.locator("[data-public-map] .leaflet-popup-content")
+    popup.wait_for()
+    lines = [line for line in popup.inner_text().split("\n") if line]
+    assert lines == [f"Befogadóhely: {hostile}", "120 szabad férőhely"]
+    assert popup.locator("img").count() == 0
+    assert page.evaluate("window.pwned") is None
+    assert script_errors(page) == []
