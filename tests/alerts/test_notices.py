@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import xmlschema
@@ -329,39 +330,92 @@ def test_public_urls_are_404_for_drafts_and_pending_notices(client, desk):
 
 
 def test_the_public_page_lists_current_notices_newest_first_and_public_shelters(client, desk):
+    from incident.database import clock_at
+
     first = _publish(client, desk, title="Első közlemény")
     second = _publish(client, desk, title="Második közlemény", severity="severe")
-    expiring = _publish(client, desk, title="Lejáró közlemény",
-                        expires_at=(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)).isoformat())
+    now = dt.datetime.now(dt.timezone.utc)
+    expiring = _publish(client, desk, title="Lejáró közlemény", expires_at=(now + dt.timedelta(hours=1)).isoformat())
     create_resource(client, name="Lipótvárosi Sportcsarnok", kind="shelter", quantity=1, capacity=400, public=True)
     create_resource(client, name="Titkos raktár", kind="shelter", quantity=1, capacity=50, public=False)
     create_resource(client, name="Homokzsák-depó", kind="sandbags", quantity=500, public=True)
-    import time
-
-    time.sleep(2.1)
-    response = client.get("/public")
+    assert "Lejáró közlemény" in client.get("/public").get_data(as_text=True)  # in force for an hour
+    with clock_at(now + dt.timedelta(hours=1, minutes=1)):  # the clock the app reads, an hour on: no sleep
+        response = client.get("/public")
+        assert client.get(f"/public/notices/{expiring['id']}").status_code == 200  # still readable by its link
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert page.index("Második közlemény") < page.index("Első közlemény")  # newest first
     assert "Lejáró közlemény" not in page  # expired
-    assert "Lipótvárosi Sportcsarnok" in page and "400" in page
+    shelters = re.search(r'<ul class="shelters" data-testid="shelters">(.*?)</ul>', page, re.S).group(1)
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", shelters)).strip() == ("Lipótvárosi Sportcsarnok: 400 szabad férőhely "
+                                                                       "(400 férőhelyből)")
     assert "Titkos raktár" not in page and "Homokzsák-depó" not in page
     assert len(response.data) < 100_000
-    # Cacheable: an ETag and a short max-age; the same ETag back gets 304.
     assert "max-age=60" in response.headers["Cache-Control"] and "public" in response.headers["Cache-Control"]
-    etag = response.headers["ETag"]
-    assert client.get("/public", headers={"If-None-Match": etag}).status_code == 304
-    compressed = client.get("/public", headers={"Accept-Encoding": "gzip"})
-    assert compressed.headers["Content-Encoding"] == "gzip" and compressed.headers["ETag"] != etag
-    assert client.get("/public", headers={"Accept-Encoding": "gzip",
-                                          "If-None-Match": compressed.headers["ETag"]}).status_code == 304
     # In English on request, in the configured language by default.
     assert '<html lang="hu">' in page
     english = client.get("/public?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in english and "Második közlemény" in english
     assert client.get(f"/public/notices/{first['id']}").status_code == 200
-    assert client.get(f"/public/notices/{expiring['id']}").status_code == 200  # still readable by its link
     assert second["severity"] == "severe"
+
+
+def test_a_notice_whose_expiry_passed_while_it_waited_is_not_approved(client, desk):
+    from incident.database import clock_at
+
+    now = dt.datetime.now(dt.timezone.utc)
+    notice = _draft(client, desk["press"], expires_at=(now + dt.timedelta(hours=2)).isoformat())
+    assert client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["press"]).status_code == 200
+    with clock_at(now + dt.timedelta(hours=3)):
+        late = client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["officer"])
+    assert late.status_code == 409 and "expires_at" in late.get_json()["errors"]["json"]
+    assert client.get(f"/api/v1/notices/{notice['id']}", headers=desk["press"]).get_json()["status"] == "pending"
+    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["officer"]).status_code == 200
+
+
+def test_the_public_answers_are_conditional_as_rfc_9110_says(client, desk):
+    """Each public answer has a weak ETag of its content, the same whether it goes gzip-compressed
+    or not (with Vary: Accept-Encoding); If-None-Match is compared weakly and ``*`` matches a
+    current answer (304: no body, the same ETag, Cache-Control and Vary); any other tag, or a
+    changed answer, gets 200; ``*`` on a notice that is not public is still 404."""
+    import gzip
+
+    notice = _publish(client, desk, body="Kidőlt fák a Szent István körúton. " * 20)  # long enough to be compressed
+    draft = _draft(client, desk["press"], title="Piszkozat")
+    paths = ("/public", "/public?lang=en", "/public/feed.atom", f"/public/notices/{notice['id']}",
+             f"/public/notices/{notice['id']}.cap")
+    for path in paths:
+        plain = client.get(path)
+        etag = plain.headers["ETag"]
+        assert plain.status_code == 200 and re.fullmatch(r'W/"[0-9a-f]{32}"', etag), (path, etag)
+        assert "Content-Encoding" not in plain.headers and "Accept-Encoding" in plain.headers["Vary"]
+        compressed = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert compressed.headers.get("Content-Encoding") == "gzip", (path, compressed.headers)
+        assert gzip.decompress(compressed.data) == plain.data
+        assert compressed.headers["ETag"] == etag and "Accept-Encoding" in compressed.headers["Vary"]
+        for headers in ({"If-None-Match": etag}, {"If-None-Match": etag[2:]}, {"If-None-Match": f'"x", {etag}'},
+                        {"If-None-Match": "*"}, {"If-None-Match": etag, "Accept-Encoding": "gzip"},
+                        {"If-None-Match": "*", "Accept-Encoding": "gzip, br"}):
+            unchanged = client.get(path, headers=headers)
+            assert unchanged.status_code == 304, (path, headers)
+            assert unchanged.data == b"" and "Content-Encoding" not in unchanged.headers
+            assert unchanged.headers["ETag"] == etag and "Accept-Encoding" in unchanged.headers["Vary"]
+            assert unchanged.headers["Cache-Control"] == "public, max-age=60"
+        assert client.head(path, headers={"If-None-Match": etag}).status_code == 304
+        tag = etag[3:-1]
+        for other in ('"x"', 'W/"x"', f'"{tag}:gzip"', f'W/"{tag}:gzip"', f'"{tag[:-1]}"'):
+            for encoding in ("", "gzip"):
+                answer = client.get(path, headers={"If-None-Match": other, "Accept-Encoding": encoding})
+                assert answer.status_code == 200 and answer.headers["ETag"] == etag, (path, other, encoding)
+    # A notice that is not public has no current answer: '*' does not make it 304.
+    assert client.get(f"/public/notices/{draft['id']}", headers={"If-None-Match": "*"}).status_code == 404
+    # A changed answer has a new tag: the old one gets the new content.
+    before = client.get("/public").headers["ETag"]
+    _publish(client, desk, title="Újabb közlemény")
+    changed = client.get("/public", headers={"If-None-Match": before})
+    assert changed.status_code == 200 and changed.headers["ETag"] != before
+    assert "Újabb közlemény" in changed.get_data(as_text=True)
 
 
 def test_an_update_withdraws_the_notice_it_supersedes_with_cap_references(client, desk, cap_schema):
@@ -431,14 +485,24 @@ def test_the_feed_is_valid_atom_with_a_cap_link_per_notice_and_every_cap_is_vali
     feed = SafeET.fromstring(response.data)
     entries = feed.findall(f"{ATOM}entry")
     assert len(entries) == 2 and "Csak piszkozat" not in response.get_data(as_text=True)
+    # Each entry's CAP link, followed as an aggregator would, is that notice's CAP (valid): an
+    # Alert for the published one, a Cancel for the withdrawn one, its web the entry's page.
+    found = {}
     for entry in entries:
-        caps = [link.get("href") for link in entry.findall(f"{ATOM}link")
-                if link.get("rel") == "alternate" and link.get("type") == "application/cap+xml"]
-        assert len(caps) == 1
-        path = caps[0].split("://", 1)[1].split("/", 1)[1]
-        document = _cap(client, int(re.search(r"/notices/(\d+)\.cap$", caps[0]).group(1)), cap_schema)
-        assert client.get("/" + path).data == client.get("/" + path).data
-        assert document.findtext(f"{CAP}sender")
+        links = {link.get("type"): link.get("href") for link in entry.findall(f"{ATOM}link")
+                 if link.get("rel") == "alternate"}
+        assert set(links) == {"text/html", "application/cap+xml"}
+        answer = client.get(urlsplit(links["application/cap+xml"]).path)
+        assert answer.status_code == 200 and answer.mimetype == "application/cap+xml"
+        cap_schema.validate(answer.data)
+        document = SafeET.fromstring(answer.data)
+        assert document.findtext(f"{CAP}info/{CAP}web") == links["text/html"]
+        found[entry.findtext(f"{ATOM}title")] = (document.findtext(f"{CAP}msgType"),
+                                                 document.findtext(f"{CAP}info/{CAP}headline"), links["text/html"])
+    assert found == {
+        NOTICE["title"]: ("Alert", NOTICE["title"], f"http://127.0.0.1:5000/public/notices/{published['id']}"),
+        "Visszavonva: Visszavont": ("Cancel", "Visszavont", f"http://127.0.0.1:5000/public/notices/{withdrawn['id']}"),
+    }
     doc = _cap(client, published["id"], cap_schema)
     info = doc.find(f"{CAP}info")
     assert info.findtext(f"{CAP}urgency") == "Immediate" and info.findtext(f"{CAP}severity") == "Moderate"
