@@ -154,6 +154,13 @@ def _save(notice: Notice | None):
     raw = _form_raw(errors)
     values = {**raw, "area_text": request.form.get("area", ""), "area_source": request.form.get("area_source", ""),
               "version": request.form.get("version")}
+    if errors and request.form.get("action") != "preview":
+        # The area is not GeoJSON at all: the other fields are checked too, so that every bad one
+        # is marked at once (nothing is written).
+        try:
+            ops.clean_notice({**raw, "area": None}, current=notice)
+        except FieldErrors as exc:
+            errors = {**exc.errors, **errors}
     if request.form.get("action") == "preview" or errors:
         return _editor(notice, values, errors, status=422 if errors else 200)
     try:

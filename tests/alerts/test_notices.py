@@ -263,6 +263,22 @@ def test_bad_input_names_the_field(client, desk):
     assert response.status_code == 422 and "supersedes" in response.get_json()["errors"]["json"]
 
 
+def test_the_editor_marks_every_bad_field_at_once(client, login, make_user):
+    """A form with an empty title and text, an expiry in the past and an area that is not GeoJSON
+    at all: each field is marked, not only the area, and nothing is written."""
+    from conftest import csrf_from
+
+    login(make_user("press"))
+    page = client.get("/notices/new").get_data(as_text=True)
+    answer = client.post("/notices/new", data={"csrf_token": csrf_from(page), "title": "", "body": "",
+                                               "expires_at": "2020-01-01T10:00", "area_source": "drawn",
+                                               "area": "{not json", "action": "save"})
+    assert answer.status_code == 422
+    marked = set(re.findall(r'<small class="field-error" id="([a-z_]+)-error">', answer.get_data(as_text=True)))
+    assert marked == {"title", "body", "expires_at", "area"}
+    assert client.get("/notices").get_data(as_text=True).count("data-notice=") == 0
+
+
 # Vienna's Ringstraße: in another country, some 215 km from the district.
 VIENNA = {"type": "Polygon", "coordinates": [[[16.36, 48.20], [16.38, 48.20], [16.38, 48.21], [16.36, 48.21],
                                               [16.36, 48.20]]]}
