@@ -238,7 +238,8 @@ def notice_detail(notice_id):
         supersedes=db.session.get(Notice, notice.supersedes_id) if notice.supersedes_id else None,
         superseded_by=db.session.get(Notice, notice.superseded_by_id) if notice.superseded_by_id else None,
         groups=groups, sends=ops.sends(notice.id), received=ops.received(notice.id),
-        is_author=current_user.id == notice.author_id,
+        # Four eyes: whoever wrote, changed or submitted its text is not offered its approval.
+        is_author=current_user.id == notice.author_id or current_user.id in (notice.hands or []),
     )
 
 

@@ -200,15 +200,22 @@ def test_four_eyes_the_author_cannot_approve_and_another_officer_publishes(clien
     assert any("status" in row["changes"] for row in audit if row["action"] == "update"), audit
 
 
-def test_four_eyes_whoever_changed_or_submitted_the_text_cannot_approve_it_either(client, desk):
+def test_four_eyes_whoever_changed_or_submitted_the_text_cannot_approve_it_either(client, desk, token_for,
+                                                                                   make_user, login):
     """An officer who rewrites a press officer's draft (or takes it back after a rejection and
-    submits it) has had a hand in its text: a second officer approves it, not that one."""
+    submits it) has had a hand in its text: a second officer approves it, not that one, and the
+    notice's page offers it to the second one only."""
+    editor = make_user("officer")
+    editor_headers = {"Authorization": f"Bearer {token_for(editor)}"}
     notice = _draft(client, desk["press"])
     rewritten = client.patch(f"/api/v1/notices/{notice['id']}", json={"title": "Teljesen más szöveg"},
-                             headers=desk["officer"])
+                             headers=editor_headers)
     assert rewritten.status_code == 200
-    assert client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["officer"]).status_code == 200
-    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["officer"]).status_code == 403
+    assert client.post(f"/api/v1/notices/{notice['id']}/submit", headers=editor_headers).status_code == 200
+    login(editor)
+    page = client.get(f"/notices/{notice['id']}").get_data(as_text=True)
+    assert 'data-testid="approve-notice"' not in page and 'data-testid="four-eyes"' in page
+    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=editor_headers).status_code == 403
     assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["second"]).status_code == 200
     # An expiry decades ahead is refused, naming the field (the public pages could not show it).
     far = client.post("/api/v1/notices", json={**NOTICE, "expires_at": "9999-12-31T23:30:00+00:00"},
