@@ -193,7 +193,8 @@ def _compress(app: Flask) -> None:
 
     app.config.setdefault("COMPRESS_MIMETYPES", [
         "text/html", "text/css", "text/plain", "text/csv", "text/xml", "text/javascript", "application/javascript",
-        "application/json", "application/geo+json", "application/cap+xml", "application/xml", "image/svg+xml",
+        "application/json", "application/geo+json", "application/cap+xml", "application/atom+xml", "application/xml",
+        "image/svg+xml",
     ])
     app.config["COMPRESS_REGISTER"] = False
     compress = Compress()

@@ -9,11 +9,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from flask import current_app, g
+from flask_login import current_user
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, fields, pre_dump, validate
 
-from incident.api.common import Blueprint, Integer, ListArgs, geojson_area, page
+from incident.api.common import Blueprint, Integer, ListArgs, confirm_far_field, geojson_area, page
 from incident.api.fields import Geometry, Out, StaffField, listing
 from incident.extensions import db
 from incident.models import SEVERITIES
@@ -41,6 +42,7 @@ class NoticeIn(Schema):
     expires_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     supersedes = Integer(allow_none=True, metadata={"description": "the id of the published notice this one "
                                                                    "replaces (withdrawn when this one is published)"})
+    confirm_far = confirm_far_field()
 
 
 class NoticePatch(NoticeIn):
@@ -85,8 +87,9 @@ class NoticeOut(Out):
     reject_reason = fields.String()
     withdrawn_at = fields.DateTime(allow_none=True)
     public_url = fields.Method("_public_url", allow_none=True,
-                               metadata={"description": "its public page, once published or withdrawn"})
-    cap_url = fields.Method("_cap_url", allow_none=True)
+                               metadata={"description": "its public page, once published or withdrawn (null "
+                                                        "while the public pages are off: RIADO_PUBLIC=0)"})
+    cap_url = fields.Method("_cap_url", allow_none=True, metadata={"description": "its CAP 1.2, as public_url"})
     version = fields.Integer()
 
     @pre_dump(pass_collection=True)
@@ -98,7 +101,7 @@ class NoticeOut(Out):
         return data
 
     def _public_url(self, notice):
-        if notice.status not in ops.PUBLIC_STATUSES:
+        if notice.status not in ops.PUBLIC_STATUSES or not ops.public_enabled():
             return None
         return ops.public_url(f"/public/notices/{notice.id}")
 
@@ -145,7 +148,8 @@ media_blp = Blueprint("api_media", __name__, url_prefix="/api/v1/incidents",
 
 
 def _step(fn, *args):
-    """Run a step; the author approving their own notice is 403 (nothing written)."""
+    """Run a step; a step the user may not take (the author approving their own notice, a press
+    officer e-mailing a group that is not a press list) is 403 (nothing written)."""
     try:
         return fn(*args)
     except ops.NotAllowed as exc:
@@ -233,11 +237,14 @@ def withdraw(notice_id):
 @blp.route("/<int:notice_id>/send", methods=["POST"])
 @blp.arguments(SendIn)
 @blp.response(202, SentOut)
+@blp.alt_response(403, description="A press officer chose a group that is not a press list (the message names it)")
+@blp.alt_response(409, description="The notice is not published")
 @require_role("press")
 def send(data, notice_id):
     """E-mail a published notice to groups (the press list) as an alert on the e-mail channel
-    whose deliveries are tracked (409 unless published)."""
-    alert = ops.send_notice(notice_id, data)
+    whose deliveries are tracked (409 unless published). A press officer may choose only groups
+    marked as press lists (``press_list``): any other is 403, naming it."""
+    alert = _step(ops.send_notice, notice_id, data, not current_user.has_role("officer"))
     body = {"id": alert.id, "status": alert.status, "recipients": alert.recipients, "notice_id": notice_id}
     db.session.commit()
     current_app.extensions["alert_tasks"].start(body["id"], [])

@@ -23,24 +23,42 @@ def cap_language() -> str:
     return "hu-HU" if current_app.config["RIADO_LOCALE"] == "hu" else "en-GB"
 
 
+# How far back an update's references go (a chain of updates longer than this is not written).
+MAX_CHAIN = 100
+
+
+def earlier_messages(notice: Notice) -> list[Notice]:
+    """The published notices this one updates, the first one first: the one it supersedes, the
+    one that one superseded, and so on (each was a CAP message of its own)."""
+    chain: list[Notice] = []
+    seen = {notice.id}
+    current = notice
+    while current.supersedes_id is not None and current.supersedes_id not in seen and len(chain) < MAX_CHAIN:
+        earlier = db.session.get(Notice, current.supersedes_id)
+        if earlier is None or earlier.published_at is None:
+            break
+        chain.append(earlier)
+        seen.add(earlier.id)
+        current = earlier
+    return chain[::-1]
+
+
 def cap_message(notice: Notice) -> feeds.CapMessage:
-    """The CAP message a notice stands for now: Alert or Update once published; Cancel once
-    withdrawn (unless an update superseded it: then its publication stands, replaced by that)."""
+    """The CAP message a notice stands for now: Alert or Update once published (an Update's
+    ``references`` name every earlier message of the thread); Cancel once withdrawn, referencing
+    the thread's earlier messages and the notice's own publication (unless an update superseded
+    it: then its publication stands, replaced by that)."""
     config = current_app.config
     incident = db.session.get(Incident, notice.incident_id) if notice.incident_id else None
     sender = ops.cap_sender()
-    superseded = db.session.get(Notice, notice.supersedes_id) if notice.supersedes_id else None
-    references: tuple = ()
-    msg_type = "Alert"
-    if superseded is not None and superseded.published_at is not None:
-        msg_type = "Update"
-        references = ((sender, _identifier(superseded), superseded.published_at),)
+    references = tuple((sender, _identifier(earlier), earlier.published_at) for earlier in earlier_messages(notice))
+    msg_type = "Update" if references else "Alert"
     identifier, sent, note = _identifier(notice), notice.published_at, ""
     with force_locale(config["RIADO_LOCALE"]):
         event = label(INCIDENT_KIND_LABELS, incident.kind) if incident is not None else gettext("Public information")
         if notice.status == "withdrawn" and notice.superseded_by_id is None:
             msg_type, identifier, sent = "Cancel", _identifier(notice, "-cancel"), notice.withdrawn_at
-            references = ((sender, _identifier(notice), notice.published_at),)
+            references = (*references, (sender, _identifier(notice), notice.published_at))
             note = gettext("The notice was withdrawn.")
     return feeds.CapMessage(
         identifier=identifier, sender=sender, sent=sent, msg_type=msg_type, references=references,

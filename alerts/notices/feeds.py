@@ -1,9 +1,10 @@
 """A public notice as OASIS CAP 1.2, and the Atom 1.0 feed of them (pure functions of plain
 values, as the alerts' CAP is: ``alerts.cap``).
 
-A published notice is a CAP ``Alert``, or an ``Update`` whose ``references`` name the message of
-the notice it supersedes; a withdrawn notice is a ``Cancel`` referencing its own publication (a
-notice withdrawn because an update superseded it keeps its publication: the update replaces it).
+A published notice is a CAP ``Alert``, or an ``Update`` whose ``references`` name the messages of
+the notices it supersedes (the one it replaces, and the ones that one replaced); a withdrawn
+notice is a ``Cancel`` referencing those and its own publication (a notice withdrawn because an
+update superseded it keeps its publication: the update replaces it).
 Status ``Actual``, scope ``Public``; the area as CAP polygons in ``lat,lon`` order. Text is
 carried as text (ElementTree escapes it): nothing people wrote becomes markup."""
 

@@ -24,15 +24,15 @@ from sqlalchemy import func, or_, select
 
 from incident.audit import current_actor
 from incident.database import utcnow
-from incident.errors import ConflictError, FieldErrors, NotFound
+from incident.errors import ConflictError, FieldError, FieldErrors, NotFound
 from incident.extensions import db
 from incident.geo import area_from_geojson, to_element, to_geojson
-from incident.models import SEVERITIES, Incident, LogEntry, Resource
+from incident.models import SEVERITIES, AlertGroup, Incident, LogEntry, Resource
 from incident.operations import incidents as incident_ops
 from incident.operations.contacts import check_version
-from incident.operations.municipality import current_municipality
+from incident.operations.municipality import current_municipality, refuse_far
 from incident.operations.resources import SHELTER, available_quantity_expr
-from incident.validation import Cleaner, moment
+from incident.validation import Cleaner, id_list, moment
 
 from .. import cap as alert_cap
 from .models import URGENCIES, Notice, NoticeSend
@@ -93,6 +93,12 @@ def _host() -> str:
 def cap_sender() -> str:
     """The CAP <sender>: RIADO_CAP_SENDER, else riado@ and PUBLIC_URL's host."""
     return current_app.config.get("RIADO_CAP_SENDER") or f"riado@{_host()}"
+
+
+def public_enabled() -> bool:
+    """Whether /public is served (RIADO_PUBLIC): when it is not, no page, answer or e-mail links
+    to it."""
+    return bool(current_app.config.get("RIADO_PUBLIC", True))
 
 
 def public_url(path: str) -> str:
@@ -161,6 +167,9 @@ def clean_notice(raw: dict, partial: bool = False, current: Notice | None = None
             c.out["area"] = None
         else:
             c.out["area"] = c.run("area", area_from_geojson, raw["area"])
+    # An area far from the municipality (latitude and longitude swapped, another country) is
+    # refused naming it, until confirmed (``confirm_far``), as an incident's area is.
+    refuse_far(c, ("area",), current)
     _expiry(c, raw)
     _supersedes(c, raw, current)
     for key in ("severity", "urgency"):  # absent or empty: the incident's, or unknown
@@ -433,15 +442,36 @@ def email_text(notice: Notice) -> str:
         parts = [notice.title, notice.body]
         if notice.instruction:
             parts.append(gettext("What to do: %(instruction)s", instruction=notice.instruction))
-        if current_app.config.get("RIADO_PUBLIC", True):
+        if public_enabled():
             parts.append(gettext("Public page: %(url)s", url=public_url(f"/public/notices/{notice.id}")))
         parts.append(public_name())
     return "\n\n".join(parts)
 
 
-def send_notice(notice_id: int, raw: dict):
+def press_lists():
+    """The groups marked as press lists, by name."""
+    return db.session.execute(select(AlertGroup).where(AlertGroup.press_list.is_(True))
+                              .order_by(AlertGroup.name_key, AlertGroup.id)).scalars().all()
+
+
+def _refuse_other_than_press_lists(groups: list) -> None:
+    """NotAllowed (403) naming every chosen group that is not a press list; a group that is not
+    there is left to the alert's own check (422 naming groups)."""
+    try:
+        ids = id_list(groups, "groups")
+    except FieldError as exc:
+        raise FieldErrors({"groups": [exc.message]}) from None
+    others = db.session.execute(select(AlertGroup.name).where(AlertGroup.id.in_(ids), AlertGroup.press_list.is_(False))
+                                .order_by(AlertGroup.name_key, AlertGroup.id)).scalars().all()
+    if others:
+        raise NotAllowed(_l("A press officer e-mails notices to the press lists only; not a press list: %(names)s.",
+                            names=", ".join(others)))
+
+
+def send_notice(notice_id: int, raw: dict, press_lists_only: bool = False):
     """E-mail a published notice to groups (the press list) as an alert on the e-mail channel,
-    whose deliveries are tracked (not committed); returns the alert."""
+    whose deliveries are tracked (not committed); returns the alert. ``press_lists_only`` (a
+    press officer's sending): any chosen group not marked as a press list is NotAllowed (403)."""
     from .. import operations as alert_ops
 
     notice = lock_notice(notice_id)
@@ -451,6 +481,8 @@ def send_notice(notice_id: int, raw: dict):
     groups = raw.get("groups")
     if not isinstance(groups, list) or not groups:
         raise FieldErrors({"groups": [str(_l("Choose at least one group."))]})
+    if press_lists_only:
+        _refuse_other_than_press_lists(groups)
     alert, _created = alert_ops.create_alert({
         "body": email_text(notice), "subject": notice.title, "groups": groups, "channels": ["email"],
         "incident_id": notice.incident_id,

@@ -36,21 +36,24 @@ def page_locale() -> str:
 
 
 def cacheable(body: bytes | str, mimetype: str) -> Response:
-    """The answer with a strong ETag of its content and a short public max-age; a request with
-    that ETag in If-None-Match gets 304."""
+    """The answer with an ETag of its content and a short public max-age, evaluated as RFC 9110
+    says: If-None-Match compared weakly (a tag listed, ``W/`` or not, or ``*``) gets 304 with
+    the same ETag, Cache-Control and Vary and no body.
+
+    The ETag is weak: the answer is the same content whether it travels gzip-compressed or not
+    (Flask-Compress, which also says ``Vary: Accept-Encoding``), and a strong one would have to
+    differ per coding; a weak one names the content, so a cache holding either coding revalidates
+    it with the one tag."""
     data = body.encode("utf-8") if isinstance(body, str) else body
-    etag = hashlib.sha256(data).hexdigest()[:32]
-    # A compressed answer's ETag carries the coding (Flask-Compress: "<etag>:gzip"); the client
-    # sends that one back, and it names the same content.
-    sent = {tag.split(":", 1)[0] for tag in request.if_none_match.as_set(include_weak=True)}
-    response = Response(b"" if etag in sent else data, status=304 if etag in sent else 200, mimetype=mimetype)
-    response.set_etag(etag)
+    response = Response(data, mimetype=mimetype)
+    response.set_etag(hashlib.sha256(data).hexdigest()[:32], weak=True)
+    response.vary.add("Accept-Encoding")
     if current_user.is_authenticated:
         # A signed-in visitor's answer carries their session cookie: never for a shared cache.
         response.headers["Cache-Control"] = "private, no-store"
     else:
         response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
-    return response
+    return response.make_conditional(request)
 
 
 def _render(template: str, **context) -> Response:

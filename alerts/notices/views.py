@@ -16,6 +16,7 @@ from sqlalchemy import select
 from incident.errors import ConflictError, FieldError, FieldErrors
 from incident.extensions import db
 from incident.geo import area_text, parse_area_text
+from incident.labels import SEVERITY_LABELS, label
 from incident.models import SEVERITIES, AlertGroup, Incident
 from incident.operations.staff import staff_for
 from incident.security import require_role, sees_personal_data
@@ -86,6 +87,7 @@ def _form_raw(errors: dict) -> dict:
     raw = {key: form.get(key, "") for key in FORM_FIELDS}
     raw["incident_id"] = form.get("incident_id") or None
     raw["supersedes"] = form.get("supersedes") or None
+    raw["confirm_far"] = bool(form.get("confirm_far"))  # an area far from the municipality is right
     raw["area"] = None
     if form.get("area_source") == "drawn":
         area, problem = parse_area_text(form.get("area"))
@@ -117,8 +119,9 @@ def _values(notice: Notice | None, incident_id=None) -> dict:
     return values
 
 
-def _preview(values: dict):
-    """The notice as the public page will show it, from what is in the form now."""
+def _preview(values: dict, incident: Incident | None = None):
+    """The notice as the public page will show it, from what is in the form now (no severity
+    chosen: the incident's, as the notice will have)."""
     expires = None
     if values.get("expires_at"):
         try:
@@ -126,18 +129,21 @@ def _preview(values: dict):
         except ValueError:
             expires = None
     return SimpleNamespace(id=None, title=values.get("title") or _("(title)"), body=values.get("body") or _("(text)"),
-                           instruction=values.get("instruction") or "", severity=values.get("severity") or "unknown",
+                           instruction=values.get("instruction") or "",
+                           severity=values.get("severity") or (incident.severity if incident is not None else "unknown"),
                            status="draft", published_at=None, expires_at=expires,
                            area_desc=values.get("area_desc") or "")
 
 
-def _editor(notice: Notice | None, values: dict, errors: dict, conflict: str | None = None, status: int = 200):
+def _editor(notice: Notice | None, values: dict, errors: dict, conflict: str | None = None, status: int = 200,
+            confirm: str | None = None):
     incident_id = _known_id(values.get("incident_id"))
     chosen = db.session.get(Incident, incident_id) if incident_id else None
     return render_template(
         "alerts/notices/editor.html", notice=notice, values=values, errors=errors, conflict=conflict,
         incidents=_incidents(), published=_published(notice.id if notice else None), severities=SEVERITIES,
-        urgencies=URGENCIES, preview=_preview(values), chosen=chosen,
+        urgencies=URGENCIES, preview=_preview(values, chosen), chosen=chosen, confirm=confirm,
+        preview_severity_words={code: label(SEVERITY_LABELS, code) for code in SEVERITIES},
         reference_area=area_text(chosen.area) if chosen is not None and chosen.area is not None else "",
         max_title=ops.MAX_TITLE, max_body=ops.MAX_BODY, max_instruction=ops.MAX_INSTRUCTION,
     ), status
@@ -148,6 +154,13 @@ def _save(notice: Notice | None):
     raw = _form_raw(errors)
     values = {**raw, "area_text": request.form.get("area", ""), "area_source": request.form.get("area_source", ""),
               "version": request.form.get("version")}
+    if errors and request.form.get("action") != "preview":
+        # The area is not GeoJSON at all: the other fields are checked too, so that every bad one
+        # is marked at once (nothing is written).
+        try:
+            ops.clean_notice({**raw, "area": None}, current=notice)
+        except FieldErrors as exc:
+            errors = {**exc.errors, **errors}
     if request.form.get("action") == "preview" or errors:
         return _editor(notice, values, errors, status=422 if errors else 200)
     try:
@@ -160,7 +173,7 @@ def _save(notice: Notice | None):
         db.session.commit()
     except FieldErrors as exc:
         db.session.rollback()
-        return _editor(notice, values, exc.errors, status=422)
+        return _editor(notice, values, exc.errors, status=422, confirm=exc.confirm)
     except ConflictError as exc:
         db.session.rollback()
         return _editor(notice, values, {}, conflict=exc.message, status=409)
@@ -215,7 +228,9 @@ def notice_detail(notice_id):
     list it was sent to and who received it."""
     notice = db.get_or_404(Notice, notice_id)
     incident = db.session.get(Incident, notice.incident_id) if notice.incident_id else None
-    groups = db.session.execute(select(AlertGroup).order_by(AlertGroup.name_key, AlertGroup.id)).scalars().all()
+    # A press officer e-mails the press lists only; an officer may choose any group.
+    groups = (db.session.execute(select(AlertGroup).order_by(AlertGroup.name_key, AlertGroup.id)).scalars().all()
+              if current_user.has_role("officer") else ops.press_lists())
     return render_template(
         "alerts/notices/detail.html", notice=notice, incident=incident, names=_names(notice),
         area_json=area_text(notice.area) or (area_text(incident.area) if incident is not None and incident.area is not None
@@ -223,7 +238,8 @@ def notice_detail(notice_id):
         supersedes=db.session.get(Notice, notice.supersedes_id) if notice.supersedes_id else None,
         superseded_by=db.session.get(Notice, notice.superseded_by_id) if notice.superseded_by_id else None,
         groups=groups, sends=ops.sends(notice.id), received=ops.received(notice.id),
-        is_author=current_user.id == notice.author_id,
+        # Four eyes: whoever wrote, changed or submitted its text is not offered its approval.
+        is_author=current_user.id == notice.author_id or current_user.id in (notice.hands or []),
     )
 
 
@@ -254,7 +270,8 @@ def submit(notice_id):
 @require_role("officer")
 def approve(notice_id):
     if _step(ops.approve_notice, notice_id):
-        flash(_("Approved: the notice is on the public page and in the feed."), "success")
+        flash(_("Approved: the notice is on the public page and in the feed.") if ops.public_enabled()
+              else _("Approved: the notice is published and can be sent to the press lists."), "success")
     return redirect(url_for("notices.detail", notice_id=notice_id))
 
 
@@ -270,7 +287,8 @@ def reject(notice_id):
 @require_role("press")
 def withdraw(notice_id):
     if _step(ops.withdraw_notice, notice_id):
-        flash(_("Withdrawn: the public page no longer lists it, and its CAP is a Cancel."), "success")
+        flash(_("Withdrawn: the public page no longer lists it, and its CAP is a Cancel.") if ops.public_enabled()
+              else _("Withdrawn: the notice is no longer in force."), "success")
     return redirect(url_for("notices.detail", notice_id=notice_id))
 
 
@@ -282,9 +300,13 @@ def send(notice_id):
 
     groups = [g for g in map(_known_id, request.form.getlist("groups")) if g is not None]
     try:
-        alert = ops.send_notice(notice_id, {"groups": groups})
+        alert = ops.send_notice(notice_id, {"groups": groups}, press_lists_only=not current_user.has_role("officer"))
         alert_id, recipients = alert.id, alert.recipients
         db.session.commit()
+    except ops.NotAllowed as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return notice_detail(notice_id), 403  # the page again, the message at its top
     except (ConflictError, FieldErrors) as exc:
         db.session.rollback()
         flash(exc.message if isinstance(exc, ConflictError)

@@ -79,6 +79,8 @@ class ContactArgs(ListArgs):
 class GroupIn(Schema):
     name = fields.String(required=True)
     description = fields.String(allow_none=True)
+    press_list = fields.Boolean(metadata={"description": "a press list: the press role may e-mail public notices "
+                                                         "to it, and to no other group (default false)"})
 
 
 class GroupPatch(GroupIn):
@@ -92,6 +94,7 @@ class GroupOut(Out):
     id = fields.Integer()
     name = fields.String()
     description = fields.String()
+    press_list = fields.Boolean()
     member_count = fields.Integer()
     members = fields.Nested(ContactOut, many=True, metadata={"description": "only on GET /groups/<id>"})
 

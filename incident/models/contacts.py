@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from geoalchemy2 import Geometry
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..collation import keep_sort_key, sort_key_column
@@ -30,6 +30,9 @@ class AlertGroup(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     name_key: Mapped[str | None] = sort_key_column()  # the name's place in the Hungarian order
     description: Mapped[str] = mapped_column(Text, default="")
+    # A press list (national and local press, cable TV, partner institutions): the only groups a
+    # press officer may e-mail a published public notice to (SPEC §5); officers mark them.
+    press_list: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     members: Mapped[list[Contact]] = relationship(

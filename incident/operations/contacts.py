@@ -200,6 +200,7 @@ def clean_group(raw: dict, partial: bool = False, current: AlertGroup | None = N
     c = Cleaner(raw, partial)
     c.text("name", 200, required=True, name=True)
     c.text("description", 2000)
+    c.boolean("press_list", default=None if partial else False)
     data = c.done()
     if "name" in data:
         # A name that differs from another only by case, invisible characters or composition

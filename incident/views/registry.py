@@ -220,6 +220,11 @@ def contact_export():
 class GroupForm(FlaskForm):
     name = StringField(_l("Name"))
     description = TextAreaField(_l("Description"))
+    press_list = BooleanField(_l("Press list: the press officer may e-mail public notices to this group"))
+
+
+def _group_values(form: GroupForm) -> dict:
+    return {"name": form.name.data, "description": form.description.data, "press_list": bool(form.press_list.data)}
 
 
 @contacts_bp.route("/groups", methods=["GET", "POST"], endpoint="groups")
@@ -231,7 +236,7 @@ def group_list():
         created = []
 
         def action(_location):
-            created.append(contact_ops.create_group({"name": form.name.data, "description": form.description.data}))
+            created.append(contact_ops.create_group(_group_values(form)))
 
         outcome = write(form, action)
         if outcome.ok:
@@ -250,7 +255,7 @@ def group_detail(group_id: int):
     outcome = None
     if request.method == "POST":
         def action(_location):
-            contact_ops.update_group(group, {"name": form.name.data, "description": form.description.data})
+            contact_ops.update_group(group, _group_values(form))
 
         outcome = write(form, action)
         if outcome.ok:

@@ -8,12 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import xmlschema
 from defusedxml import ElementTree as SafeET
 
-from factories import EMBANKMENT, PAYLOADS, create_contact, create_group, create_incident, create_resource
+from factories import (
+    EMBANKMENT, PAYLOADS, create_contact, create_group, create_incident, create_resource, store_district_outline,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "cap" / "CAP-v1.2.xsd"
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
@@ -197,15 +200,22 @@ def test_four_eyes_the_author_cannot_approve_and_another_officer_publishes(clien
     assert any("status" in row["changes"] for row in audit if row["action"] == "update"), audit
 
 
-def test_four_eyes_whoever_changed_or_submitted_the_text_cannot_approve_it_either(client, desk):
+def test_four_eyes_whoever_changed_or_submitted_the_text_cannot_approve_it_either(client, desk, token_for,
+                                                                                   make_user, login):
     """An officer who rewrites a press officer's draft (or takes it back after a rejection and
-    submits it) has had a hand in its text: a second officer approves it, not that one."""
+    submits it) has had a hand in its text: a second officer approves it, not that one, and the
+    notice's page offers it to the second one only."""
+    editor = make_user("officer")
+    editor_headers = {"Authorization": f"Bearer {token_for(editor)}"}
     notice = _draft(client, desk["press"])
     rewritten = client.patch(f"/api/v1/notices/{notice['id']}", json={"title": "Teljesen más szöveg"},
-                             headers=desk["officer"])
+                             headers=editor_headers)
     assert rewritten.status_code == 200
-    assert client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["officer"]).status_code == 200
-    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["officer"]).status_code == 403
+    assert client.post(f"/api/v1/notices/{notice['id']}/submit", headers=editor_headers).status_code == 200
+    login(editor)
+    page = client.get(f"/notices/{notice['id']}").get_data(as_text=True)
+    assert 'data-testid="approve-notice"' not in page and 'data-testid="four-eyes"' in page
+    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=editor_headers).status_code == 403
     assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["second"]).status_code == 200
     # An expiry decades ahead is refused, naming the field (the public pages could not show it).
     far = client.post("/api/v1/notices", json={**NOTICE, "expires_at": "9999-12-31T23:30:00+00:00"},
@@ -260,6 +270,73 @@ def test_bad_input_names_the_field(client, desk):
     assert response.status_code == 422 and "supersedes" in response.get_json()["errors"]["json"]
 
 
+def test_the_editor_marks_every_bad_field_at_once(client, login, make_user):
+    """A form with an empty title and text, an expiry in the past and an area that is not GeoJSON
+    at all: each field is marked, not only the area, and nothing is written."""
+    from conftest import csrf_from
+
+    login(make_user("press"))
+    page = client.get("/notices/new").get_data(as_text=True)
+    answer = client.post("/notices/new", data={"csrf_token": csrf_from(page), "title": "", "body": "",
+                                               "expires_at": "2020-01-01T10:00", "area_source": "drawn",
+                                               "area": "{not json", "action": "save"})
+    assert answer.status_code == 422
+    marked = set(re.findall(r'<small class="field-error" id="([a-z_]+)-error">', answer.get_data(as_text=True)))
+    assert marked == {"title", "body", "expires_at", "area"}
+    assert client.get("/notices").get_data(as_text=True).count("data-notice=") == 0
+
+
+# Vienna's Ringstraße: in another country, some 215 km from the district.
+VIENNA = {"type": "Polygon", "coordinates": [[[16.36, 48.20], [16.38, 48.20], [16.38, 48.21], [16.36, 48.21],
+                                              [16.36, 48.20]]]}
+# The embankment with latitude and longitude swapped (in the Arabian Peninsula).
+SWAPPED_EMBANKMENT = {"type": "Polygon", "coordinates": [[[lat, lon] for lon, lat in EMBANKMENT["coordinates"][0]]]}
+
+
+def test_an_area_far_from_the_municipality_is_refused_naming_the_area(app, client, desk, login, make_user):
+    """A notice's area in another country, or with latitude and longitude swapped, is refused
+    (422 naming area, nothing written) until confirmed, as an incident's area is; an area inside
+    the district is taken. The distance is measured by the database (both backends)."""
+    from conftest import csrf_from
+
+    store_district_outline(app)
+    refused = client.post("/api/v1/notices", json={**NOTICE, "area": VIENNA}, headers=desk["press"])
+    assert refused.status_code == 422
+    errors = refused.get_json()["errors"]["json"]
+    assert list(errors) == ["area"]
+    assert re.match(r"This area is 2\d\d km from the municipality \(more than 50 km\)\.", errors["area"][0]), errors
+    assert "confirm_far" in refused.get_json()["message"]
+    swapped = client.post("/api/v1/notices", json={**NOTICE, "area": SWAPPED_EMBANKMENT}, headers=desk["press"])
+    assert swapped.status_code == 422
+    assert "the other way round it lies inside the municipality" in swapped.get_json()["errors"]["json"]["area"][0]
+    assert client.get("/api/v1/notices", headers=desk["press"]).get_json()["total"] == 0  # nothing written
+
+    near = _draft(client, desk["press"], area=EMBANKMENT)
+    moved = client.patch(f"/api/v1/notices/{near['id']}", json={"area": VIENNA}, headers=desk["press"])
+    assert moved.status_code == 422 and list(moved.get_json()["errors"]["json"]) == ["area"]
+    assert client.get(f"/api/v1/notices/{near['id']}", headers=desk["press"]).get_json()["area"] == EMBANKMENT
+    confirmed = client.post("/api/v1/notices", json={**NOTICE, "area": VIENNA, "confirm_far": True},
+                            headers=desk["press"])
+    assert confirmed.status_code == 201 and confirmed.get_json()["area"] == VIENNA
+
+    # The editor: the message beside the area, and the box that confirms it.
+    import json
+
+    login(make_user("press"))
+    page = client.get("/notices/new").get_data(as_text=True)
+    form = {"csrf_token": csrf_from(page), "title": "Távoli terület", "body": "Szöveg", "area_source": "drawn",
+            "area": json.dumps(VIENNA), "action": "save"}
+    answer = client.post("/notices/new", data=form)
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert re.search(r'<small class="field-error" id="area-error">Ez a terület 2\d\d km', html), html[:3000]
+    assert 'data-testid="confirm-far"' in html
+    assert client.get("/api/v1/notices", headers=desk["press"]).get_json()["total"] == 2
+    saved = client.post("/notices/new", data={**form, "confirm_far": "y"})
+    assert saved.status_code == 302
+    assert client.get("/api/v1/notices", headers=desk["press"]).get_json()["total"] == 3
+
+
 # The public answers
 
 
@@ -276,39 +353,92 @@ def test_public_urls_are_404_for_drafts_and_pending_notices(client, desk):
 
 
 def test_the_public_page_lists_current_notices_newest_first_and_public_shelters(client, desk):
+    from incident.database import clock_at
+
     first = _publish(client, desk, title="Első közlemény")
     second = _publish(client, desk, title="Második közlemény", severity="severe")
-    expiring = _publish(client, desk, title="Lejáró közlemény",
-                        expires_at=(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)).isoformat())
+    now = dt.datetime.now(dt.timezone.utc)
+    expiring = _publish(client, desk, title="Lejáró közlemény", expires_at=(now + dt.timedelta(hours=1)).isoformat())
     create_resource(client, name="Lipótvárosi Sportcsarnok", kind="shelter", quantity=1, capacity=400, public=True)
     create_resource(client, name="Titkos raktár", kind="shelter", quantity=1, capacity=50, public=False)
     create_resource(client, name="Homokzsák-depó", kind="sandbags", quantity=500, public=True)
-    import time
-
-    time.sleep(2.1)
-    response = client.get("/public")
+    assert "Lejáró közlemény" in client.get("/public").get_data(as_text=True)  # in force for an hour
+    with clock_at(now + dt.timedelta(hours=1, minutes=1)):  # the clock the app reads, an hour on: no sleep
+        response = client.get("/public")
+        assert client.get(f"/public/notices/{expiring['id']}").status_code == 200  # still readable by its link
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert page.index("Második közlemény") < page.index("Első közlemény")  # newest first
     assert "Lejáró közlemény" not in page  # expired
-    assert "Lipótvárosi Sportcsarnok" in page and "400" in page
+    shelters = re.search(r'<ul class="shelters" data-testid="shelters">(.*?)</ul>', page, re.S).group(1)
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", shelters)).strip() == ("Lipótvárosi Sportcsarnok: 400 szabad férőhely "
+                                                                       "(400 férőhelyből)")
     assert "Titkos raktár" not in page and "Homokzsák-depó" not in page
     assert len(response.data) < 100_000
-    # Cacheable: an ETag and a short max-age; the same ETag back gets 304.
     assert "max-age=60" in response.headers["Cache-Control"] and "public" in response.headers["Cache-Control"]
-    etag = response.headers["ETag"]
-    assert client.get("/public", headers={"If-None-Match": etag}).status_code == 304
-    compressed = client.get("/public", headers={"Accept-Encoding": "gzip"})
-    assert compressed.headers["Content-Encoding"] == "gzip" and compressed.headers["ETag"] != etag
-    assert client.get("/public", headers={"Accept-Encoding": "gzip",
-                                          "If-None-Match": compressed.headers["ETag"]}).status_code == 304
     # In English on request, in the configured language by default.
     assert '<html lang="hu">' in page
     english = client.get("/public?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in english and "Második közlemény" in english
     assert client.get(f"/public/notices/{first['id']}").status_code == 200
-    assert client.get(f"/public/notices/{expiring['id']}").status_code == 200  # still readable by its link
     assert second["severity"] == "severe"
+
+
+def test_a_notice_whose_expiry_passed_while_it_waited_is_not_approved(client, desk):
+    from incident.database import clock_at
+
+    now = dt.datetime.now(dt.timezone.utc)
+    notice = _draft(client, desk["press"], expires_at=(now + dt.timedelta(hours=2)).isoformat())
+    assert client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["press"]).status_code == 200
+    with clock_at(now + dt.timedelta(hours=3)):
+        late = client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["officer"])
+    assert late.status_code == 409 and "expires_at" in late.get_json()["errors"]["json"]
+    assert client.get(f"/api/v1/notices/{notice['id']}", headers=desk["press"]).get_json()["status"] == "pending"
+    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=desk["officer"]).status_code == 200
+
+
+def test_the_public_answers_are_conditional_as_rfc_9110_says(client, desk):
+    """Each public answer has a weak ETag of its content, the same whether it goes gzip-compressed
+    or not (with Vary: Accept-Encoding); If-None-Match is compared weakly and ``*`` matches a
+    current answer (304: no body, the same ETag, Cache-Control and Vary); any other tag, or a
+    changed answer, gets 200; ``*`` on a notice that is not public is still 404."""
+    import gzip
+
+    notice = _publish(client, desk, body="Kidőlt fák a Szent István körúton. " * 20)  # long enough to be compressed
+    draft = _draft(client, desk["press"], title="Piszkozat")
+    paths = ("/public", "/public?lang=en", "/public/feed.atom", f"/public/notices/{notice['id']}",
+             f"/public/notices/{notice['id']}.cap")
+    for path in paths:
+        plain = client.get(path)
+        etag = plain.headers["ETag"]
+        assert plain.status_code == 200 and re.fullmatch(r'W/"[0-9a-f]{32}"', etag), (path, etag)
+        assert "Content-Encoding" not in plain.headers and "Accept-Encoding" in plain.headers["Vary"]
+        compressed = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert compressed.headers.get("Content-Encoding") == "gzip", (path, compressed.headers)
+        assert gzip.decompress(compressed.data) == plain.data
+        assert compressed.headers["ETag"] == etag and "Accept-Encoding" in compressed.headers["Vary"]
+        for headers in ({"If-None-Match": etag}, {"If-None-Match": etag[2:]}, {"If-None-Match": f'"x", {etag}'},
+                        {"If-None-Match": "*"}, {"If-None-Match": etag, "Accept-Encoding": "gzip"},
+                        {"If-None-Match": "*", "Accept-Encoding": "gzip, br"}):
+            unchanged = client.get(path, headers=headers)
+            assert unchanged.status_code == 304, (path, headers)
+            assert unchanged.data == b"" and "Content-Encoding" not in unchanged.headers
+            assert unchanged.headers["ETag"] == etag and "Accept-Encoding" in unchanged.headers["Vary"]
+            assert unchanged.headers["Cache-Control"] == "public, max-age=60"
+        assert client.head(path, headers={"If-None-Match": etag}).status_code == 304
+        tag = etag[3:-1]
+        for other in ('"x"', 'W/"x"', f'"{tag}:gzip"', f'W/"{tag}:gzip"', f'"{tag[:-1]}"'):
+            for encoding in ("", "gzip"):
+                answer = client.get(path, headers={"If-None-Match": other, "Accept-Encoding": encoding})
+                assert answer.status_code == 200 and answer.headers["ETag"] == etag, (path, other, encoding)
+    # A notice that is not public has no current answer: '*' does not make it 304.
+    assert client.get(f"/public/notices/{draft['id']}", headers={"If-None-Match": "*"}).status_code == 404
+    # A changed answer has a new tag: the old one gets the new content.
+    before = client.get("/public").headers["ETag"]
+    _publish(client, desk, title="Újabb közlemény")
+    changed = client.get("/public", headers={"If-None-Match": before})
+    assert changed.status_code == 200 and changed.headers["ETag"] != before
+    assert "Újabb közlemény" in changed.get_data(as_text=True)
 
 
 def test_an_update_withdraws_the_notice_it_supersedes_with_cap_references(client, desk, cap_schema):
@@ -332,12 +462,37 @@ def test_an_update_withdraws_the_notice_it_supersedes_with_cap_references(client
         # The incident's area, lat,lon: the first pair is the embankment's south-west corner.
         polygon = doc.findtext(f"{CAP}info/{CAP}area/{CAP}polygon")
         assert polygon.split()[0] == "47.493000,19.047000" and polygon.split()[0] == polygon.split()[-1]
-    # Withdrawn by hand: a Cancel referencing its own publication.
-    client.post(f"/api/v1/notices/{new['id']}/withdraw", headers=desk["press"])
+    # Withdrawn by hand: a Cancel (valid against the schema) referencing the thread it ends: the
+    # superseded notice's message and the update's own.
+    assert client.post(f"/api/v1/notices/{new['id']}/withdraw", headers=desk["press"]).status_code == 200
     cancel = _cap(client, new["id"], cap_schema)
     assert cancel.findtext(f"{CAP}msgType") == "Cancel"
-    assert cancel.findtext(f"{CAP}references").split(",")[1] == update.findtext(f"{CAP}identifier")
-    assert cancel.findtext(f"{CAP}identifier") != update.findtext(f"{CAP}identifier")
+    assert cancel.findtext(f"{CAP}references").split(" ") == [reference, _message_id(update)]
+    assert cancel.findtext(f"{CAP}identifier") not in (update.findtext(f"{CAP}identifier"),
+                                                         original.findtext(f"{CAP}identifier"))
+    # The superseded notice's own message stands (its update replaced it; nothing cancels it twice).
+    assert _cap(client, old["id"], cap_schema).findtext(f"{CAP}msgType") == "Alert"
+
+
+def _message_id(doc) -> str:
+    """A CAP message as another one's ``references`` names it: sender,identifier,sent."""
+    return ",".join(doc.findtext(f"{CAP}{name}") for name in ("sender", "identifier", "sent"))
+
+
+def test_an_update_of_an_update_references_the_whole_thread_and_so_does_its_cancel(client, desk, cap_schema):
+    first = _publish(client, desk, title="Első")
+    second = _publish(client, desk, title="Második", supersedes=first["id"])
+    third = _publish(client, desk, title="Harmadik", supersedes=second["id"])
+    messages = [_message_id(_cap(client, n["id"], cap_schema)) for n in (first, second)]
+    latest = _cap(client, third["id"], cap_schema)
+    assert latest.findtext(f"{CAP}msgType") == "Update"
+    assert latest.findtext(f"{CAP}references").split(" ") == messages
+    assert client.post(f"/api/v1/notices/{third['id']}/withdraw", headers=desk["press"]).status_code == 200
+    cancel = _cap(client, third["id"], cap_schema)
+    assert cancel.findtext(f"{CAP}msgType") == "Cancel"
+    assert cancel.findtext(f"{CAP}references").split(" ") == [*messages, _message_id(latest)]
+    assert [e.findtext(f"{ATOM}title") for e in SafeET.fromstring(client.get("/public/feed.atom").data)
+            .findall(f"{ATOM}entry")][0] == "Visszavonva: Harmadik"
 
 
 def test_the_feed_is_valid_atom_with_a_cap_link_per_notice_and_every_cap_is_valid(client, desk, cap_schema):
@@ -353,14 +508,24 @@ def test_the_feed_is_valid_atom_with_a_cap_link_per_notice_and_every_cap_is_vali
     feed = SafeET.fromstring(response.data)
     entries = feed.findall(f"{ATOM}entry")
     assert len(entries) == 2 and "Csak piszkozat" not in response.get_data(as_text=True)
+    # Each entry's CAP link, followed as an aggregator would, is that notice's CAP (valid): an
+    # Alert for the published one, a Cancel for the withdrawn one, its web the entry's page.
+    found = {}
     for entry in entries:
-        caps = [link.get("href") for link in entry.findall(f"{ATOM}link")
-                if link.get("rel") == "alternate" and link.get("type") == "application/cap+xml"]
-        assert len(caps) == 1
-        path = caps[0].split("://", 1)[1].split("/", 1)[1]
-        document = _cap(client, int(re.search(r"/notices/(\d+)\.cap$", caps[0]).group(1)), cap_schema)
-        assert client.get("/" + path).data == client.get("/" + path).data
-        assert document.findtext(f"{CAP}sender")
+        links = {link.get("type"): link.get("href") for link in entry.findall(f"{ATOM}link")
+                 if link.get("rel") == "alternate"}
+        assert set(links) == {"text/html", "application/cap+xml"}
+        answer = client.get(urlsplit(links["application/cap+xml"]).path)
+        assert answer.status_code == 200 and answer.mimetype == "application/cap+xml"
+        cap_schema.validate(answer.data)
+        document = SafeET.fromstring(answer.data)
+        assert document.findtext(f"{CAP}info/{CAP}web") == links["text/html"]
+        found[entry.findtext(f"{ATOM}title")] = (document.findtext(f"{CAP}msgType"),
+                                                 document.findtext(f"{CAP}info/{CAP}headline"), links["text/html"])
+    assert found == {
+        NOTICE["title"]: ("Alert", NOTICE["title"], f"http://127.0.0.1:5000/public/notices/{published['id']}"),
+        "Visszavonva: Visszavont": ("Cancel", "Visszavont", f"http://127.0.0.1:5000/public/notices/{withdrawn['id']}"),
+    }
     doc = _cap(client, published["id"], cap_schema)
     info = doc.find(f"{CAP}info")
     assert info.findtext(f"{CAP}urgency") == "Immediate" and info.findtext(f"{CAP}severity") == "Moderate"
@@ -393,6 +558,49 @@ def test_riado_public_0_turns_all_of_public_off(app_factory, api):
                  "/public/feed.atom", "/public?lang=en"):
         assert on.get(path).status_code == 200, path
         assert off.get(path).status_code == 404, path
+
+
+def test_with_the_public_pages_off_nothing_links_to_them(app_factory, api, make_user):
+    """RIADO_PUBLIC=0: no page of the press desk, no API answer and no e-mail to the press names
+    a public page, the CAP or the feed (they would be 404); with it on, they do."""
+    from conftest import csrf_from
+
+    def signed_in(client, user):
+        client.post("/login", data={"email": user["email"], "password": user["password"],
+                                    "csrf_token": csrf_from(client.get("/login").get_data(as_text=True))})
+        return client
+
+    for enabled in (True, False):
+        app = app_factory(RIADO_PUBLIC=enabled)
+        client = app.test_client()
+        desk = {"press": api("press")[0], "officer": api("officer")[0]}
+        group = create_group(app, f"Sajtó {enabled}", press_list=True)
+        create_contact(app, name="Szerkesztő Szilvia", phone="+36205550831", email="szilvia@hirlap.example",
+                       groups=[group["id"]])
+        draft = _draft(client, desk["press"], title=f"Közlemény {enabled}")
+        client.post(f"/api/v1/notices/{draft['id']}/submit", headers=desk["press"])
+        officer = signed_in(app.test_client(), make_user("officer"))
+        page = officer.get(f"/notices/{draft['id']}").get_data(as_text=True)
+        approved = officer.post(f"/notices/{draft['id']}/approve", data={"csrf_token": csrf_from(page)},
+                                follow_redirects=True).get_data(as_text=True)
+        notice = client.get(f"/api/v1/notices/{draft['id']}", headers=desk["press"]).get_json()
+        assert notice["status"] == "published"
+        sent = client.post(f"/api/v1/notices/{notice['id']}/send", json={"groups": [group["id"]]}, headers=desk["press"])
+        mail = client.get(f"/api/v1/alerts/{sent.get_json()['id']}", headers=desk["officer"]).get_json()["body"]
+        pages = [approved] + [officer.get(path).get_data(as_text=True)
+                              for path in ("/", "/notices", f"/notices/{notice['id']}", "/notices/new")]
+        if enabled:
+            assert notice["public_url"].endswith(f"/public/notices/{notice['id']}")
+            assert notice["cap_url"].endswith(f"/public/notices/{notice['id']}.cap")
+            assert f"/public/notices/{notice['id']}" in mail
+            assert 'data-testid="public-page-link"' in pages[3] and 'data-testid="public-link"' in pages[2]
+            assert "nyilvános oldalon" in approved
+        else:
+            assert notice["public_url"] is None and notice["cap_url"] is None
+            assert "/public" not in mail and NOTICE["body"] in mail
+            for html in pages:
+                assert "/public" not in html and "nyilvános oldal" not in html.lower()
+            assert client.get(f"/public/notices/{notice['id']}").status_code == 404
 
 
 def test_no_personal_data_nor_internal_resource_on_any_public_answer(client, desk):
@@ -450,7 +658,7 @@ def test_text_people_write_stays_text_on_the_page_in_the_feed_and_in_the_cap(cli
 
 def test_a_published_notice_is_e_mailed_to_groups_and_its_page_lists_who_received_it(app, client, desk, login,
                                                                                        make_user):
-    group = create_group(client, "Sajtó: országos és helyi")
+    group = create_group(client, "Sajtó: országos és helyi", press_list=True)
     create_contact(client, name="Szerkesztő Szilvia", phone="+36205550801", email="szilvia@hirlap.example",
                    groups=[group["id"]])
     create_contact(client, name="Kábeltévé Kati", phone="+36205550802", email="", groups=[group["id"]])
@@ -471,6 +679,73 @@ def test_a_published_notice_is_e_mailed_to_groups_and_its_page_lists_who_receive
     login(press)
     page = client.get(f"/notices/{notice['id']}").get_data(as_text=True)
     assert "Szerkesztő Szilvia" in page and "szilvia@hirlap.example" not in page  # masked for the press role
+
+
+def test_a_press_officer_e_mails_the_press_lists_only(app, client, desk, login, make_user):
+    """The press role sends a notice to groups marked as press lists, never to another call-out
+    list (the local defence committee): 403 naming the group, in the API and on the page, and
+    nothing is sent. An officer may choose any group."""
+    from conftest import csrf_from
+
+    press_list = create_group(client, "Sajtólista", press_list=True)
+    committee = client.post("/api/v1/groups", json={"name": "Helyi Védelmi Bizottság"}, headers=desk["officer"])
+    assert committee.status_code == 201 and committee.get_json()["press_list"] is False
+    committee = committee.get_json()
+    create_contact(client, name="Szerkesztő Szilvia", phone="+36205550821", email="szilvia@hirlap.example",
+                   groups=[press_list["id"]])
+    create_contact(client, name="Polgármester Péter", phone="+36205550822", email="pm@belvaros.example",
+                   groups=[committee["id"]])
+    notice = _publish(client, desk)
+    url = f"/api/v1/notices/{notice['id']}/send"
+
+    for groups in ([committee["id"]], [press_list["id"], committee["id"]]):
+        refused = client.post(url, json={"groups": groups}, headers=desk["press"])
+        assert refused.status_code == 403, refused.get_json()
+        assert "Helyi Védelmi Bizottság" in refused.get_json()["message"]
+        assert "Sajtólista" not in refused.get_json()["message"]
+    assert client.get("/api/v1/alerts", headers=desk["officer"]).get_json()["total"] == 0  # nothing sent
+    assert client.post(url, json={"groups": [999999]}, headers=desk["press"]).status_code == 422
+    assert client.post(url, json={"groups": [press_list["id"]]}, headers=desk["press"]).status_code == 202
+    assert client.post(url, json={"groups": [committee["id"]]}, headers=desk["officer"]).status_code == 202
+    # An officer marks a group as a press list (and unmarks it) through the API.
+    marked = client.patch(f"/api/v1/groups/{committee['id']}", json={"press_list": True}, headers=desk["officer"])
+    assert marked.status_code == 200 and marked.get_json()["press_list"] is True
+    assert client.patch(f"/api/v1/groups/{committee['id']}", json={"press_list": False},
+                        headers=desk["officer"]).get_json()["press_list"] is False
+    assert client.patch(f"/api/v1/groups/{press_list['id']}", json={"press_list": False},
+                        headers=desk["press"]).status_code == 403
+
+    # An officer marks a press list on the group's page too; the groups' list says which are.
+    officer = make_user("officer")
+    officer_client = app.test_client()
+    officer_client.post("/login", data={"email": officer["email"], "password": officer["password"],
+                                        "csrf_token": csrf_from(officer_client.get("/login").get_data(as_text=True))})
+    form = officer_client.get(f"/groups/{committee['id']}").get_data(as_text=True)
+    assert 'name="press_list"' in form
+    saved = officer_client.post(f"/groups/{committee['id']}", data={"name": "Helyi Védelmi Bizottság", "description": "",
+                                                                     "press_list": "y", "csrf_token": csrf_from(form)})
+    assert saved.status_code == 302
+    listing = officer_client.get("/groups").get_data(as_text=True)
+    assert len(re.findall(r'data-testid="press-list">igen<', listing)) == 2
+    officer_client.post(f"/groups/{committee['id']}", data={"name": "Helyi Védelmi Bizottság", "description": "",
+                                                             "csrf_token": csrf_from(form)})
+    assert client.get(f"/api/v1/groups/{committee['id']}", headers=desk["officer"]).get_json()["press_list"] is False
+
+    # The page: the press officer is offered the press lists only; a forged choice is 403.
+    login(make_user("press"))
+    page = client.get(f"/notices/{notice['id']}").get_data(as_text=True)
+    offered = re.findall(r'data-testid="send-group" data-name="([^"]+)"', page)
+    assert offered == ["Sajtólista"]
+    forged = client.post(f"/notices/{notice['id']}/send", data={"groups": [str(committee["id"])],
+                                                                "csrf_token": csrf_from(page)})
+    assert forged.status_code == 403
+    assert "nem sajtólista: Helyi Védelmi Bizottság" in forged.get_data(as_text=True).replace("\n", " ")
+    alerts = client.get("/api/v1/alerts", headers=desk["officer"]).get_json()["items"]
+    assert len(alerts) == 2  # the two sent above, no third
+    # Without a press list the press officer is told how to get one.
+    client.patch(f"/api/v1/groups/{press_list['id']}", json={"press_list": False}, headers=desk["officer"])
+    page = client.get(f"/notices/{notice['id']}").get_data(as_text=True)
+    assert 'data-testid="no-press-list"' in page and 'data-testid="send-form"' not in page
 
 
 def test_the_media_log_is_kept_by_the_press_and_listed_on_the_incident_and_after_action_pages(client, desk, login,

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from browser import sign_in
+from browser import script_errors, sign_in
 from conftest import free_port, running_consumer, wait_for, wait_until_idle
 from factories import create_contact, create_group
 
@@ -79,7 +79,7 @@ def test_press_drafts_officer_approves_resident_reads_it_on_a_phone_and_the_pres
         served, browser, smtp_server, make_user):
     app, base = served
     storm = _storm(app)
-    group = create_group(app, "Sajtólista (teszt)")
+    group = create_group(app, "Sajtólista (teszt)", press_list=True)
     for name, phone, email in PRESS_LIST:
         create_contact(app, name=name, phone=phone, email=email, groups=[group["id"]])
 
@@ -168,3 +168,91 @@ def test_press_drafts_officer_approves_resident_reads_it_on_a_phone_and_the_pres
 
     for context in (press_context, officer_context, resident_context):
         context.close()
+
+
+def test_the_editors_preview_shows_what_to_do_where_and_the_severity_as_the_public_page_will(
+        app, live_server, page, make_user):
+    """What to do, where and the severity are in the preview as they are typed and chosen (each
+    part left out while empty, as the public page leaves it out; no severity chosen: the
+    incident's), as text; and the preview the script drew is the one the server draws for the
+    public page (the same template), word for word."""
+    from factories import create_incident
+
+    incident = create_incident(app, severity="severe")
+    sign_in(page, live_server, make_user("press"))
+    page.goto(f"{live_server}/notices/new?incident_id={incident['id']}")
+    page.wait_for_selector("[data-testid=notice-form][data-ready=true]")
+    preview = page.locator("[data-testid=preview]")
+    article = preview.locator("[data-testid=public-notice]")
+    instruction = preview.locator("[data-testid=notice-instruction]")
+    where = preview.locator("[data-testid=notice-where]")
+    # Nothing chosen: the incident's severity, as the notice will have it.
+    assert preview.locator("[data-testid=notice-severity]").inner_text().lower() == "súlyos"
+    assert "notice-severe" in article.get_attribute("class")
+    assert not instruction.is_visible() and not where.is_visible()
+
+    page.fill("#title", "Lezárt rakpart")
+    page.fill("#body", "A pesti alsó rakpart lezárva.")
+    page.fill("#instruction", "Kerülje el a rakpartot. <b>Ne</b> parkoljon ott.")
+    page.fill("#area_desc", "Pesti alsó rakpart, Vigadó tér")
+    page.select_option("#severity", "minor")
+    assert instruction.is_visible() and where.is_visible()
+    assert instruction.inner_text() == "Teendő: Kerülje el a rakpartot. <b>Ne</b> parkoljon ott."
+    assert instruction.locator("b").count() == 0  # text, never markup
+    assert where.inner_text() == "Hol: Pesti alsó rakpart, Vigadó tér"
+    assert preview.locator("[data-testid=notice-severity]").inner_text().lower() == "csekély"
+    classes = article.get_attribute("class").split()
+    assert "notice-minor" in classes and "notice-severe" not in classes
+    # The public page's look: the severity's colour at the edge (public.css's minor green).
+    assert article.evaluate("e => getComputedStyle(e).borderLeftColor") == "rgb(46, 107, 48)"
+    drawn = preview.inner_text()
+
+    # The server draws the same preview from the same form (the public page's template).
+    with page.expect_navigation():
+        page.click("[data-testid=preview-button]")
+    page.wait_for_selector("[data-testid=notice-form][data-ready=true]")
+    assert page.locator("#severity").input_value() == "minor"
+    assert preview.inner_text() == drawn
+
+    # Emptied again: the parts go, and the severity follows the incident once more.
+    page.fill("#instruction", "")
+    page.fill("#area_desc", "")
+    page.select_option("#severity", "")
+    assert not instruction.is_visible() and not where.is_visible()
+    assert preview.locator("[data-testid=notice-severity]").inner_text().lower() == "súlyos"
+    assert script_errors(page) == []
+
+
+def test_the_public_map_shows_shelters_as_markers_whose_popups_are_text(app, live_server, page, api):
+    """On the public map a notice's area is an area and a shelter a marker (a pin, not a shape
+    styled as an area); the marker's popup gives the shelter's name and free places as text, even
+    when the name looks like markup."""
+    from factories import EMBANKMENT, create_resource
+
+    hostile = "Sportcsarnok <img src=x onerror=\"window.pwned=1\"> ${document.title}"
+    create_resource(app, name=hostile, kind="shelter", quantity=1, capacity=120, public=True,
+                    location={"type": "Point", "coordinates": [19.0493, 47.4957]})
+    press, officer = api("press")[0], api("officer")[0]
+    client = app.test_client()
+    notice = client.post("/api/v1/notices", json={"title": "Lezárt rakpart", "body": "A rakpart lezárva.",
+                                                  "area": EMBANKMENT}, headers=press).get_json()
+    client.post(f"/api/v1/notices/{notice['id']}/submit", headers=press)
+    assert client.post(f"/api/v1/notices/{notice['id']}/approve", headers=officer).status_code == 200
+
+    page.goto(f"{live_server}/public")
+    page.wait_for_selector("[data-public-map][data-ready=true]")
+    markers = page.locator("[data-public-map] .leaflet-marker-icon")
+    assert markers.count() == 1  # the shelter, as a pin
+    assert "marker-icon" in markers.first.get_attribute("src")
+    assert markers.first.get_attribute("alt") == f"Befogadóhely: {hostile} (120 szabad férőhely)"
+    # The notice's area is the one shape drawn, in the areas' colour.
+    shapes = page.locator("[data-public-map] path.leaflet-interactive")
+    assert shapes.count() == 1 and shapes.first.get_attribute("fill") == "#b34700"
+    markers.first.click()
+    popup = page.locator("[data-public-map] .leaflet-popup-content")
+    popup.wait_for()
+    lines = [line for line in popup.inner_text().split("\n") if line]
+    assert lines == [f"Befogadóhely: {hostile}", "120 szabad férőhely"]
+    assert popup.locator("img").count() == 0
+    assert page.evaluate("window.pwned") is None
+    assert script_errors(page) == []

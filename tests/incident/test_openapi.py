@@ -203,6 +203,11 @@ def test_every_json_answer_is_what_the_document_declares(client, api, document, 
     for headers in (press, viewer):
         call("GET", "/api/v1/notices", 200, headers, query="?status=published")
         call("GET", "/api/v1/notices/{notice_id}", 200, headers, notice_id=notice["id"])
+    # The press officer e-mails press lists only (403 for another group, until an officer marks it one).
+    assert client.post(f"/api/v1/notices/{notice['id']}/send", json={"groups": [group["id"]]},
+                       headers=press).status_code == 403
+    assert call("PATCH", "/api/v1/groups/{group_id}", 200, officer, group_id=group["id"],
+                json={"press_list": True})["press_list"] is True
     call("POST", "/api/v1/notices/{notice_id}/send", 202, press, notice_id=notice["id"], json={"groups": [group["id"]]})
     call("POST", "/api/v1/notices/{notice_id}/withdraw", 200, press, notice_id=notice["id"])
     call("POST", "/api/v1/incidents/{incident_id}/media", 201, press, incident_id=incident["id"],

@@ -1,6 +1,8 @@
 /* Riadó: the small map of the public page (notice areas, public shelters). Loaded last, with
- * Leaflet and riado.js: the page says everything in its text, the map only shows where. Every name is put
- * into the map as text (a text node), never as HTML.
+ * Leaflet and riado.js: the page says everything in its text, the map only shows where. A notice's
+ * area is drawn as an area; a shelter is a place, so it is a marker (Leaflet's pin, reachable
+ * with the keyboard) whose popup gives its name and free places. Every name is put into the map
+ * as text (a text node or an attribute), never as HTML.
  *
  *   <div data-public-map data-features="GeoJSON FeatureCollection" data-tile-url
  *        data-tile-attribution data-shelter-label data-free-label></div>
@@ -9,12 +11,27 @@
   "use strict";
 
   var AREA = { color: "#b34700", weight: 2, fillColor: "#b34700", fillOpacity: 0.15 };
-  var SHELTER = { radius: 7, color: "#0b4f8a", weight: 2, fillColor: "#ffffff", fillOpacity: 1 };
 
-  function text(value) {
-    var span = document.createElement("span");
-    span.textContent = value;
-    return span;
+  function text(value, tag) {
+    var element = document.createElement(tag || "span");
+    element.textContent = value;
+    return element;
+  }
+
+  function shelterWords(el, p) {
+    return {
+      label: (el.getAttribute("data-shelter-label") || "") + ": " + p.title,
+      free: p.free + " " + (el.getAttribute("data-free-label") || "")
+    };
+  }
+
+  function shelterPopup(el, p) {
+    var words = shelterWords(el, p);
+    var box = document.createElement("div");
+    box.className = "shelter-popup";
+    box.appendChild(text(words.label, "strong"));
+    box.appendChild(text(words.free, "p"));
+    return box;
   }
 
   function start(el) {
@@ -34,15 +51,18 @@
       tiles.addTo(map);
     }
     var layer = L.geoJSON(data, {
-      style: function () { return AREA; },
-      pointToLayer: function (feature, latlng) { return L.circleMarker(latlng, SHELTER); },
+      style: function () { return AREA; },  // areas only: a marker has no style
+      pointToLayer: function (feature, latlng) {
+        var words = shelterWords(el, feature.properties || {});
+        return L.marker(latlng, { title: words.label, alt: words.label + " (" + words.free + ")", keyboard: true });
+      },
       onEachFeature: function (feature, item) {
         var p = feature.properties || {};
-        var label = p.kind === "shelter"
-          ? (el.getAttribute("data-shelter-label") || "") + ": " + p.title + " (" + p.free + " " +
-            (el.getAttribute("data-free-label") || "") + ")"
-          : p.title;
-        item.bindTooltip(text(label), { className: "notice-tooltip" });
+        if (p.kind === "shelter") {
+          item.bindPopup(shelterPopup(el, p));
+        } else {
+          item.bindTooltip(text(p.title), { className: "notice-tooltip" });
+        }
       }
     }).addTo(map);
     var bounds = layer.getBounds();
