@@ -128,3 +128,16 @@ def test_the_drafted_alert_reaches_the_composer_whole_and_escaped(app, as_office
     shown = re.search(r'<textarea id="body"[^>]*>(.*?)</textarea>', composer, re.S)
     assert shown and html_lib.unescape(shown.group(1)) == draft  # the whole draft in the box, as text
     assert as_officer.get("/api/v1/alerts").get_json()["total"] == 0
+
+
+def test_proposals_settled_by_an_accepted_one_are_listed_as_decided_by_riado(app, as_officer):
+    store_district_outline(app)
+    save_reading(as_officer, "Vigadó tér", "625", local_minutes_ago(30))
+    save_reading(as_officer, "Vigadó tér", "705", local_minutes_ago(20))
+    proposals = {e["level_cm"]: e["id"] for e in as_officer.get("/api/v1/watch/events").get_json()["items"]}
+    page = as_officer.get("/watch").get_data(as_text=True)
+    assert as_officer.post(f"/watch/events/{proposals[705]}/accept", data={"csrf_token": csrf_from(page)}).status_code == 302
+    page = as_officer.get("/watch").get_data(as_text=True)
+    assert 'data-testid="proposal"' not in page  # the 625 one is settled too
+    settled = [line for line in page.split('data-testid="decided-event"')[1:] if "625 cm" in line][0]
+    assert f"#{proposals[705]}" in settled and "· system" not in settled  # said in words, not the internal name
