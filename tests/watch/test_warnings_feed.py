@@ -349,7 +349,7 @@ def test_a_redirect_is_followed_on_the_feeds_own_host_only(good, feeds, client, 
     assert result.startswith("error") and "redirected too many times" in result
 
 
-def test_two_pollers_never_read_the_same_feed_at_once(feeds, app_factory, client, viewer):
+def test_two_pollers_never_read_the_same_feed_at_once(feeds, app_factory, client, viewer, as_viewer):
     from watch.poll import BUSY
 
     app = app_factory(RIADO_METEOALARM_URL=feeds.url("/meteoalarm"), RIADO_GAUGE_URL=None,
@@ -363,6 +363,7 @@ def test_two_pollers_never_read_the_same_feed_at_once(feeds, app_factory, client
         assert feeds.wait_for_requests(1)
         [feed] = state(client, viewer)["feeds"]
         assert feed["polling_since"] is not None  # the poll under way is shown
+        assert 'data-testid="feed-polling"' in as_viewer.get("/watch").get_data(as_text=True)
         assert poll(app, 1) == {"meteoalarm": BUSY}  # a second poller leaves it to the first
         assert len(feeds.seen) == 1
     finally:
@@ -371,6 +372,7 @@ def test_two_pollers_never_read_the_same_feed_at_once(feeds, app_factory, client
     assert results["first"] == {"meteoalarm": changed(new=1, events=1)}
     [feed] = state(client, viewer)["feeds"]
     assert feed["polling_since"] is None and feed["stale"] is False
+    assert 'data-testid="feed-polling"' not in as_viewer.get("/watch").get_data(as_text=True)
     assert events(client, viewer)["total"] == 1
     assert poll(app, 10) == {"meteoalarm": changed()}  # the next round reads it again
     assert len(feeds.seen) == 2
