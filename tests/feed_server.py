@@ -1,7 +1,8 @@
 """A feed server on 127.0.0.1 for the hazard watch's tests: each path answers as the test set it
-(a body with an ETag and Last-Modified, an HTTP error, a connection cut mid-answer, an answer
-held back until the test ends, a body of any size streamed without being held in memory), and
-conditional GETs are answered 304 when the validators match. Plus the feeds themselves, built
+(a body with an ETag and Last-Modified, an HTTP error, a redirect, a connection cut mid-answer,
+an answer held back until the test ends or lets it go, an answer sent a byte at a time, a body of
+any size streamed without being held in memory), and conditional GETs are answered 304 when the
+validators match. Plus the feeds themselves, built
 from the Atom 1.0 (RFC 4287) and CAP 1.2 standards with MeteoAlarm's field names."""
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ class Answer:
     hold: bool = False  # answer nothing until the server stops (a server that hangs)
     size: int | None = None  # stream this many bytes (a huge answer), without Content-Length if chunked
     chunked: bool = False
+    location: str | None = None  # a Location header (with a 3xx status: a redirect)
+    gate: threading.Event | None = None  # answer only once the test sets it (a poll held mid-read)
+    dribble: float | None = None  # send the answer a byte at a time, this many seconds apart
+    dribble_headers: bool = False  # the status line and headers too, not only the body
 
 
 @dataclass
@@ -39,7 +44,14 @@ class FeedServer:
         self.answers: dict[str, Answer] = {}
         self.seen: list[Seen] = []
         self.release = threading.Event()
+        self.arrived = threading.Condition()
+        self.dribbled_whole: list[str] = []  # paths whose answer went out a byte at a time to its end
         self.server = None
+
+    def wait_for_requests(self, n: int, timeout: float = 30) -> bool:
+        """Wait until ``n`` requests have arrived (a condition, not a sleep)."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.seen) >= n, timeout)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server.server_port}{path}"
@@ -62,13 +74,19 @@ class FeedServer:
                 pass
 
             def do_GET(self):
-                feeds.seen.append(Seen(self.path, dict(self.headers)))
+                with feeds.arrived:
+                    feeds.seen.append(Seen(self.path, dict(self.headers)))
+                    feeds.arrived.notify_all()
                 answer = feeds.answers.get(self.path)
                 if answer is None:
                     return self._send(404, b"not found", "text/plain")
                 if answer.hold:
                     feeds.release.wait(30)
                     return
+                if answer.gate is not None:
+                    answer.gate.wait(30)
+                if answer.dribble is not None:
+                    return self._dribble(answer)
                 if answer.etag and self.headers.get("If-None-Match") == answer.etag or (
                         answer.last_modified and self.headers.get("If-Modified-Since") == answer.last_modified
                         and not self.headers.get("If-None-Match")):
@@ -87,6 +105,8 @@ class FeedServer:
                     self.send_header("ETag", answer.etag)
                 if answer.last_modified:
                     self.send_header("Last-Modified", answer.last_modified)
+                if answer.location:
+                    self.send_header("Location", answer.location)
                 if answer.cut_after is not None:
                     self.send_header("Connection", "close")
                 self.end_headers()
@@ -103,6 +123,28 @@ class FeedServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _dribble(self, answer):
+                """The answer a byte at a time (each in time for any per-read timeout), until
+                it is all sent or the server stops."""
+                head = (f"HTTP/1.1 {answer.status} OK\r\nContent-Type: {answer.content_type}\r\n"
+                        f"Content-Length: {len(answer.body)}\r\nConnection: close\r\n\r\n").encode()
+                if not answer.dribble_headers:
+                    self.wfile.write(head)
+                    self.wfile.flush()
+                    head = b""
+                self.close_connection = True
+                data = head + answer.body
+                try:
+                    for i in range(len(data)):
+                        if feeds.release.wait(answer.dribble):
+                            return
+                        if i == len(data) - 1:  # said before the client can have it all
+                            feeds.dribbled_whole.append(self.path)
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up: what the test wants
 
             def _stream(self, answer):
                 self.send_response(200)

@@ -43,6 +43,8 @@ class FeedOut(Out):
     ok_at = fields.DateTime(allow_none=True, metadata={"description": "the last good read"})
     error = fields.String(allow_none=True, metadata={"description": "why the last attempt failed (null: it did not)"})
     stale = fields.Boolean()
+    polling_since = fields.DateTime(allow_none=True, metadata={"description": "a poll of it under way since (null: "
+                                                                              "none)"})
 
 
 class WatchOut(Out):
@@ -137,8 +139,8 @@ def watch_state() -> dict:
                     "trend_24h_cm": ops.trend(s)} for s in ops.stations()],
         "checked_at": max(checked) if checked else None,
         "stale": any(s.stale for s in statuses),
-        "feeds": [{"name": s.name, "checked_at": s.checked_at, "ok_at": s.ok_at, "error": s.error, "stale": s.stale}
-                  for s in statuses],
+        "feeds": [{"name": s.name, "checked_at": s.checked_at, "ok_at": s.ok_at, "error": s.error, "stale": s.stale,
+                   "polling_since": s.polling_since} for s in statuses],
         "levels": list(ops.levels()),
     }
 

@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
 from html import escape
 from zoneinfo import ZoneInfo
@@ -41,13 +42,20 @@ def threshold_of(level_cm: int, levels) -> int:
     return sum(1 for level in levels if level_cm >= level)
 
 
+class UnstorableText(ValueError):
+    """Text with a character no database keeps or no page shows: a NUL or another control
+    character, or half of a surrogate pair."""
+
+
 def clean_station(value) -> str:
-    """A station's name: text of 1 to 100 characters, spaces collapsed."""
+    """A station's name: text of 1 to 100 characters, spaces collapsed, no control character."""
     if not isinstance(value, str) or not " ".join(value.split()):
         raise ValueError("a station name is required")
     name = " ".join(value.split())
     if len(name) > MAX_STATION_LENGTH:
         raise ValueError(f"at most {MAX_STATION_LENGTH} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+        raise UnstorableText("contains a character that cannot be stored (a NUL or another control character)")
     return name
 
 
@@ -119,13 +127,19 @@ def parse_gauge_file(data: bytes, timezone: str) -> list[Reading]:
         raise GaugeFileError("the file is empty")
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
     reader = csv.DictReader(io.StringIO(stripped), delimiter=delimiter)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise GaugeFileError(f"CSV: the header cannot be read ({exc})") from None
     missing = [c for c in ("station", "level_cm", "time") if c not in header]
     if missing:
         raise GaugeFileError(f"CSV: the header lacks {', '.join(missing)} (expected station,level_cm,time)")
     reader.fieldnames = header
-    return [_reading({k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}, number, timezone)
-            for number, row in enumerate(reader, start=2)]
+    try:
+        return [_reading({k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}, number, timezone)
+                for number, row in enumerate(reader, start=2)]
+    except csv.Error as exc:  # a field longer than the csv module takes, a quote left open
+        raise GaugeFileError(f"CSV: row {reader.line_num}: {exc}") from None
 
 
 def trend_24h(points: list[tuple[dt.datetime, int]], now: dt.datetime) -> int | None:

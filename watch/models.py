@@ -24,6 +24,10 @@ LEVELS = ("yellow", "orange", "red")
 WARNING_STATUSES = ("active", "updated", "cancelled", "ended")
 EVENT_KINDS = ("gauge", "warning")
 EVENT_STATUSES = ("open", "accepted", "dismissed")
+# Why Riadó itself closed an open proposal: its warning is no longer in force (reopened should
+# the warning come back), or a proposal of the same gauge or warning at its level or higher was
+# accepted (settled for good).
+SYSTEM_REASONS = ("ended", "settled")
 READING_SOURCES = ("manual", "feed")
 
 
@@ -46,6 +50,9 @@ class FeedState(db.Model):
     ok_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the last good read (or 304)
     error: Mapped[str | None] = mapped_column(Text)  # why the last attempt failed; None after a good one
     failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # since when it has been failing
+    # A poll of the feed under way: its claim (one poller reads a feed at a time) and since when.
+    poller: Mapped[str | None] = mapped_column(String(36))
+    polling_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class WeatherWarning(db.Model):
@@ -89,6 +96,9 @@ class GaugeStation(db.Model):
     level_cm: Mapped[int | None] = mapped_column(Integer)  # the newest reading's
     at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     threshold: Mapped[int] = mapped_column(Integer, default=0)  # 0–3, of the newest reading
+    # 0–3, of the newest reading that was current when it came (history read late does not
+    # count): a current reading above it has crossed a level and proposes.
+    watched_threshold: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -120,6 +130,7 @@ class WatchEvent(db.Model):
     __table_args__ = (
         CheckConstraint(f"kind IN ({_in(EVENT_KINDS)})", name="kind"),
         CheckConstraint(f"status IN ({_in(EVENT_STATUSES)})", name="status"),
+        CheckConstraint(f"system_reason IN ({_in(SYSTEM_REASONS)})", name="system_reason"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -141,5 +152,6 @@ class WatchEvent(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(Integer)
     decided_by: Mapped[str] = mapped_column(String(254), default="")
     reason: Mapped[str] = mapped_column(Text, default="")  # why it was dismissed
+    system_reason: Mapped[str | None] = mapped_column(String(16))  # SYSTEM_REASONS, when Riadó closed it
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     alert_draft: Mapped[str] = mapped_column(Text, default="")

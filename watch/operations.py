@@ -4,15 +4,16 @@ gauge readings, watch events and the officer's answer to them (accept, dismiss).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import force_locale, format_datetime, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from incident.database import utcnow
+from incident.database import utcnow, wall_clock
 from incident.errors import ConflictError, FieldError, FieldErrors, NotFound
 from incident.extensions import db
 from incident.models import Incident
@@ -41,6 +42,8 @@ MAX_REASON_LENGTH = 2000
 # A reading may be dated at most this far ahead of the server's clock (a wall clock off by a
 # little); further ahead it is a typing slip.
 FUTURE_SLACK = dt.timedelta(minutes=5)
+# A poll's claim on a feed holds for the feed's timeout and this long to store what it read.
+CLAIM_SLACK = dt.timedelta(minutes=2)
 WARNING_READINESS = {"orange": 1, "red": 2}
 WARNING_SEVERITY = {"orange": "severe", "red": "extreme"}
 GAUGE_SEVERITY = {1: "moderate", 2: "severe", 3: "extreme"}
@@ -75,17 +78,55 @@ def feed_state(name: str, lock: bool = False) -> FeedState:
     return row
 
 
-def record_read(name: str, url: str, etag: str | None, last_modified: str | None, now: dt.datetime) -> None:
-    """The feed was read (or found unchanged): its validators kept for the next conditional GET."""
+class ClaimLost(Exception):
+    """The poll took so long that its claim on the feed lapsed and another poller took it over:
+    what it read is not stored (the other one's is)."""
+
+
+def claim_lifetime() -> dt.timedelta:
+    """How long a claim holds: the longest a feed may take to answer, and time to store it. A
+    claim older than this is a poller that died mid-poll, and is taken over."""
+    return dt.timedelta(seconds=current_app.config["RIADO_WATCH_TIMEOUT_SECONDS"]) + CLAIM_SLACK
+
+
+def claim_feed(name: str) -> str | None:
+    """Claim the feed's poll (committed at once): the claim's token, or None when another poller
+    holds a live claim on it (two pollers never read and store the same feed at once). The
+    claim also marks the poll under way on the pages."""
+    feed_state(name)
+    db.session.commit()
+    now = wall_clock()
+    token = uuid.uuid4().hex
+    done = db.session.execute(
+        update(FeedState).where(FeedState.name == name,
+                                or_(FeedState.poller.is_(None), FeedState.polling_since.is_(None),
+                                    FeedState.polling_since < now - claim_lifetime()))
+        .values(poller=token, polling_since=now).execution_options(synchronize_session=False))
+    db.session.commit()
+    return token if done.rowcount == 1 else None
+
+
+def _end_claim(state: FeedState, token: str | None) -> None:
+    if token is not None and state.poller != token:
+        raise ClaimLost(state.name)
+    state.poller = state.polling_since = None
+
+
+def record_read(name: str, url: str, etag: str | None, last_modified: str | None, now: dt.datetime,
+                token: str | None = None) -> None:
+    """The feed was read (or found unchanged): its validators kept for the next conditional GET,
+    and the poll's claim (``token``) ended; a claim lost is ``ClaimLost``."""
     state = feed_state(name, lock=True)
+    _end_claim(state, token)
     state.url, state.etag, state.last_modified = url, etag, last_modified
     state.checked_at = state.ok_at = now
     state.error = state.failed_at = None
 
 
-def record_failure(name: str, url: str, error: str, now: dt.datetime) -> None:
+def record_failure(name: str, url: str, error: str, now: dt.datetime, token: str | None = None) -> None:
     """The feed could not be read: what was read before stays, marked stale by the error."""
     state = feed_state(name, lock=True)
+    _end_claim(state, token)
     if state.url and state.url != url:
         state.etag = state.last_modified = None
     state.url = url
@@ -112,6 +153,7 @@ class FeedStatus:
     failed_at: dt.datetime | None
     stale: bool
     stale_minutes: float | None  # how long since it was last read (None: never)
+    polling_since: dt.datetime | None = None  # a poll of it under way since (None: none)
 
 
 def feed_statuses(now: dt.datetime | None = None) -> list[FeedStatus]:
@@ -120,6 +162,7 @@ def feed_statuses(now: dt.datetime | None = None) -> list[FeedStatus]:
     now = now or utcnow()
     every = dt.timedelta(minutes=current_app.config["RIADO_WATCH_MINUTES"])
     rows = {row.name: row for row in db.session.execute(select(FeedState)).scalars()}
+    live_claims_since = wall_clock() - claim_lifetime()
     out = []
     for name, url in configured_feeds().items():
         row = rows.get(name)
@@ -127,8 +170,10 @@ def feed_statuses(now: dt.datetime | None = None) -> list[FeedStatus]:
         error = row.error if row is not None else None
         age = (now - ok_at).total_seconds() / 60 if ok_at else None
         stale = error is not None or ok_at is None or now - ok_at > 3 * every
+        polling = row.polling_since if row is not None and row.poller and row.polling_since else None
         out.append(FeedStatus(name, url, row.checked_at if row else None, ok_at, error,
-                              row.failed_at if row else None, stale, age))
+                              row.failed_at if row else None, stale, age,
+                              polling if polling and polling >= live_claims_since else None))
     return out
 
 
@@ -165,10 +210,13 @@ def _known(identifiers) -> dict[str, WeatherWarning]:
 def apply_warnings(entries: list[cap.Entry], areas, now: dt.datetime | None = None) -> dict[str, int]:
     """Bring the stored warnings in line with a feed read whole: new messages added, updates
     replacing the messages they reference, cancellations ending them; a warning no longer in the
-    feed has ended. Only actual messages for ``areas`` are kept. Orange and red warnings make
-    watch events (one per warning and level). Returns counts of what changed."""
+    feed has ended, and one back in the feed is in force again. Only actual messages for
+    ``areas`` are kept. A warning that rises to orange or red proposes (once per warning and
+    level; a lower level than it stood at proposes nothing), and the open proposals of a warning
+    no longer in force at orange or red are withdrawn. Returns counts of what changed."""
     now = now or utcnow()
-    counts = {"new": 0, "updated": 0, "cancelled": 0, "ended": 0, "events": 0}
+    counts = {"new": 0, "updated": 0, "cancelled": 0, "ended": 0, "revived": 0, "events": 0, "withdrawn": 0}
+    before = {lineage: warning.level for lineage, warning in _in_force(now).items()}
     kept = sorted((e for e in entries if e.status == "Actual" and cap.in_areas(e, areas)),
                   key=lambda e: (e.sent or now, e.identifier))
     known = _known([e.identifier for e in kept] + [r for e in kept for r in e.references])
@@ -180,7 +228,6 @@ def apply_warnings(entries: list[cap.Entry], areas, now: dt.datetime | None = No
                 if warning.status in ("active", "updated"):
                     warning.status, warning.updated_at = "cancelled", now
                     counts["cancelled"] += 1
-                    _close_events_of(warning.lineage, now, _l("The warning was cancelled by its issuer."))
             continue
         lineage = referenced[0].lineage if referenced else (entry.references[0] if entry.references else entry.identifier)
         for warning in referenced:
@@ -199,6 +246,12 @@ def apply_warnings(entries: list[cap.Entry], areas, now: dt.datetime | None = No
             db.session.add(current)
             known[entry.identifier] = current
             counts["new"] += 1
+        elif current.status == "ended":
+            # Back in the feed (a read that lacked it, an empty feed, ended it): in force again.
+            for key, value in fields.items():
+                setattr(current, key, value)
+            current.status, current.updated_at = "active", now
+            counts["revived"] += 1
         elif current.status == "active" and any(getattr(current, k) != v for k, v in fields.items()):
             for key, value in fields.items():
                 setattr(current, key, value)
@@ -209,13 +262,87 @@ def apply_warnings(entries: list[cap.Entry], areas, now: dt.datetime | None = No
             warning.status, warning.updated_at = "ended", now
             counts["ended"] += 1
     db.session.flush()
-    for warning in active_warnings(now):
-        if warning.level in WARNING_READINESS and _add_event(
-                f"warning:{warning.lineage}:{warning.level}", kind="warning", warning_id=warning.id,
-                warning_level=warning.level, hazard=warning.hazard,
-                readiness_level=WARNING_READINESS[warning.level], created_at=now):
+    for lineage, warning in _in_force(now).items():
+        if warning.level not in WARNING_READINESS:
+            continue
+        previous = before.get(lineage)
+        if previous is not None and cap.LEVELS.index(warning.level) <= cap.LEVELS.index(previous):
+            continue  # in force at this level or a higher one already: proposed then, if ever
+        if _propose_warning(warning, now):
             counts["events"] += 1
+    counts["withdrawn"] = withdraw_ended_proposals(now)
     return counts
+
+
+def _in_force(now: dt.datetime) -> dict[str, WeatherWarning]:
+    """Each warning (lineage) in force: its most severe message in force."""
+    out: dict[str, WeatherWarning] = {}
+    for warning in active_warnings(now):  # the most severe first
+        out.setdefault(warning.lineage, warning)
+    return out
+
+
+def _propose_warning(warning: WeatherWarning, now: dt.datetime) -> bool:
+    """Propose for ``warning`` at its level: a new proposal, or the one withdrawn when the
+    warning was over (it is back); a proposal an officer decided, or settled, stays decided."""
+    key = f"warning:{warning.lineage}:{warning.level}"
+    existing = db.session.execute(select(WatchEvent).where(WatchEvent.key == key).with_for_update()
+                                  .execution_options(populate_existing=True)).scalar_one_or_none()
+    if existing is None:
+        return _add_event(key, kind="warning", warning_id=warning.id, warning_level=warning.level,
+                          hazard=warning.hazard, readiness_level=WARNING_READINESS[warning.level],
+                          created_at=now) is not None
+    if existing.status == "dismissed" and existing.system_reason == "ended":
+        existing.status, existing.system_reason, existing.reason = "open", None, ""
+        existing.decided_at, existing.decided_by_id, existing.decided_by = None, None, ""
+        existing.warning_id, existing.hazard = warning.id, warning.hazard
+        return True
+    return False
+
+
+def withdraw_ended_proposals(now: dt.datetime | None = None) -> int:
+    """Withdraw the open proposals of warnings no longer in force at orange or red (cancelled,
+    gone from the feed, expired, or lowered to yellow), saying why; one comes back should its
+    warning come back. Returns how many."""
+    now = now or utcnow()
+    open_ones = list(db.session.execute(
+        select(WatchEvent).where(WatchEvent.kind == "warning", WatchEvent.status == "open")
+        .order_by(WatchEvent.id).with_for_update().execution_options(populate_existing=True)).scalars())
+    if not open_ones:
+        return 0
+    in_force = _in_force(now)
+    withdrawn = 0
+    for event in open_ones:
+        warning = warning_of(event)
+        lineage = warning.lineage if warning is not None else None
+        current = in_force.get(lineage) if lineage else None
+        if current is not None and current.level in WARNING_READINESS:
+            continue
+        _close_by_system(event, now, "ended", _why_over(lineage, current))
+        withdrawn += 1
+    return withdrawn
+
+
+def _why_over(lineage: str | None, current: WeatherWarning | None):
+    if current is not None:
+        return _l("The warning was lowered to %(level)s.", level=LEVEL_WORDS[current.level])
+    statuses = set(db.session.execute(select(WeatherWarning.status).where(WeatherWarning.lineage == lineage)).scalars()
+                   ) if lineage else set()
+    if "cancelled" in statuses:
+        return _l("The warning was cancelled by its issuer.")
+    if "active" in statuses:
+        return _l("The warning has expired.")
+    return _l("The warning is no longer in the feed.")
+
+
+def _close_by_system(event: WatchEvent, now: dt.datetime, why: str, reason, incident_id: int | None = None) -> None:
+    """An open proposal closed by Riadó itself (``why``: ``SYSTEM_REASONS``), saying why."""
+    with force_locale(current_app.config["RIADO_LOCALE"]):
+        event.reason = str(reason)
+    event.status, event.system_reason = "dismissed", why
+    event.decided_at, event.decided_by_id, event.decided_by = now, None, "system"
+    if incident_id is not None:
+        event.incident_id = incident_id
 
 
 def active_warnings(now: dt.datetime | None = None) -> list[WeatherWarning]:
@@ -237,7 +364,7 @@ def _station(name: str, lock: bool = True) -> GaugeStation:
     if station is None:
         try:
             with db.session.begin_nested():
-                station = GaugeStation(station=name, threshold=0)
+                station = GaugeStation(station=name, threshold=0, watched_threshold=0)
                 db.session.add(station)
         except IntegrityError:
             station = db.session.execute(query.with_for_update() if lock else query).scalar_one()
@@ -273,6 +400,8 @@ def clean_reading(raw: dict, now: dt.datetime) -> dict:
 def clean_station_name(value) -> str:
     try:
         name = gauges.clean_station(value)
+    except gauges.UnstorableText:
+        raise FieldError("station", _l("This text contains characters that cannot be stored.")) from None
     except ValueError:
         raise FieldError("station", _l("A station name of 1 to %(n)s characters is required.",
                                        n=gauges.MAX_STATION_LENGTH)) from None
@@ -302,14 +431,27 @@ def record_reading(station_name: str, raw: dict, source: str = "manual", now: dt
     return reading, _follow(station, reading, now)
 
 
+def fresh_window() -> dt.timedelta:
+    """How old a reading may be when it comes and still propose (RIADO_GAUGE_FRESH_MINUTES)."""
+    return dt.timedelta(minutes=current_app.config["RIADO_GAUGE_FRESH_MINUTES"])
+
+
 def _follow(station: GaugeStation, reading: GaugeReading, now: dt.datetime) -> WatchEvent | None:
-    """Move the station to its newest reading; a level crossed upwards makes an event (the
-    highest level crossed). An older reading arriving late changes nothing."""
+    """Move the station to its newest reading; a current reading (one no older than
+    ``fresh_window`` when it comes) above the level of the station's last current reading has
+    crossed upwards and makes an event (the highest level crossed). An older reading arriving
+    late changes nothing; history (a reading already old when it comes: a gauge file's past
+    days, a reading typed in long after) is shown but proposes nothing, and is not what the next
+    current reading's crossing is counted from."""
     if station.at is not None and reading.at <= station.at:
         return None
     steps = levels()
-    before, after = station.threshold or 0, gauges.threshold_of(reading.level_cm, steps)
+    after = gauges.threshold_of(reading.level_cm, steps)
     station.level_cm, station.at, station.threshold = reading.level_cm, reading.at, after
+    if now - reading.at > fresh_window():
+        return None
+    before = station.watched_threshold or 0
+    station.watched_threshold = after
     if after <= before:
         return None
     return _add_event(f"gauge:{station.id}:{reading.id}", kind="gauge", station_id=station.id, station=station.station,
@@ -377,16 +519,6 @@ def _add_event(key: str, **values) -> WatchEvent | None:
     except IntegrityError:
         return None
     return event
-
-
-def _close_events_of(lineage: str, now: dt.datetime, reason) -> None:
-    """Open events of a warning that is over: dismissed by the system, saying why."""
-    ids = select(WeatherWarning.id).where(WeatherWarning.lineage == lineage)
-    for event in db.session.execute(select(WatchEvent).where(WatchEvent.status == "open",
-                                                             WatchEvent.warning_id.in_(ids))).scalars():
-        with force_locale(current_app.config["RIADO_LOCALE"]):
-            event.reason = str(reason)
-        event.status, event.decided_at, event.decided_by = "dismissed", now, "system"
 
 
 def events_query(status: str | None = None):
@@ -503,7 +635,7 @@ def accept_event(event_id: int, raw: dict | None = None, now: dt.datetime | None
     raw = raw or {}
     now = now or utcnow()
     actor = author or who()
-    event = lock_event(event_id)
+    event, others = _lock_family(event_id)
     _refuse_decided(event)
     incident = _earlier_incident(event)
     if incident is None:
@@ -525,8 +657,40 @@ def accept_event(event_id: int, raw: dict | None = None, now: dt.datetime | None
     event.status, event.decided_at, event.decided_by_id, event.decided_by = "accepted", now, actor.id, actor.label
     event.incident_id = incident.id
     event.alert_draft = draft_alert(event)
+    # The same gauge's (or warning's) open proposals at this level or lower are settled by it.
+    for other in others:
+        if other.status == "open" and other.readiness_level <= event.readiness_level:
+            settled = (_l("Settled: proposal #%(id)s of the same gauge, at readiness level %(roman)s, was accepted.",
+                          id=event.id, roman=ROMAN.get(event.readiness_level, "")) if event.kind == "gauge" else
+                       _l("Settled: proposal #%(id)s of the same warning, at readiness level %(roman)s, was accepted.",
+                          id=event.id, roman=ROMAN.get(event.readiness_level, "")))
+            _close_by_system(other, now, "settled", settled, incident.id)
     db.session.flush()
     return event, incident, plans
+
+
+def _lock_family(event_id: int) -> tuple[WatchEvent, list[WatchEvent]]:
+    """Lock what the proposal is about, then the proposal and the other open proposals of the
+    same gauge or warning (in the order of their ids, as the poller locks them): two officers
+    accepting proposals of the same gauge or warning at once take turns, so the second finds
+    the first's incident (or its proposal decided) rather than opening another."""
+    event = db.session.get(WatchEvent, event_id)
+    if event is None:
+        raise NotFound("watch event", event_id)
+    family = WatchEvent.id == event.id
+    if event.kind == "gauge" and event.station_id is not None:
+        db.session.execute(select(GaugeStation.id).where(GaugeStation.id == event.station_id).with_for_update()).all()
+        family = or_(family, (WatchEvent.station_id == event.station_id) & (WatchEvent.status == "open"))
+    elif event.warning_id is not None:
+        lineage = select(WeatherWarning.lineage).where(WeatherWarning.id == event.warning_id).scalar_subquery()
+        messages = select(WeatherWarning.id).where(WeatherWarning.lineage == lineage)
+        db.session.execute(select(WeatherWarning.id).where(WeatherWarning.id.in_(messages))
+                           .order_by(WeatherWarning.id).with_for_update()).all()
+        family = or_(family, WatchEvent.warning_id.in_(messages) & (WatchEvent.status == "open"))
+    rows = list(db.session.execute(select(WatchEvent).where(family).order_by(WatchEvent.id).with_for_update()
+                                   .execution_options(populate_existing=True)).scalars())
+    event = next(row for row in rows if row.id == event_id)
+    return event, [row for row in rows if row.id != event_id and row.kind == event.kind]
 
 
 def clean_reason(raw) -> str:

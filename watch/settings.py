@@ -18,6 +18,9 @@ DEFAULT_WATCH_MINUTES = 10
 # for one or two polls is normal weather on the internet; an hour without one is not).
 DEFAULT_STALE_HEALTH_MINUTES = 60
 FEED_TIMEOUT_SECONDS = 15
+# A gauge reading proposes only if it is current: no older than this when it comes (a gauge file
+# with the past days in it, or a reading typed in long after, is history and proposes nothing).
+DEFAULT_GAUGE_FRESH_MINUTES = 360
 FEED_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -47,12 +50,12 @@ def parse_levels(raw: str, name: str = "RIADO_GAUGE_LEVELS") -> tuple[int, int, 
     return levels  # type: ignore[return-value]
 
 
-def _minutes(name: str, default: int) -> int:
+def _minutes(name: str, default: int, unit: str = "minutes") -> int:
     raw = (os.environ.get(name) or "").strip()
     if not raw:
         return default
     if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError(f"{name} must be a whole number of minutes, 1 or more, not '{raw}'.")
+        raise ConfigurationError(f"{name} must be a whole number of {unit}, 1 or more, not '{raw}'.")
     return int(raw)
 
 
@@ -69,7 +72,8 @@ def from_environment() -> dict:
         "RIADO_GAUGE_LEVELS": parse_levels(levels) if levels and levels.strip() else DEFAULT_GAUGE_LEVELS,
         "RIADO_WATCH_MINUTES": _minutes("RIADO_WATCH_MINUTES", DEFAULT_WATCH_MINUTES),
         "RIADO_WATCH_STALE_HEALTH_MINUTES": _minutes("RIADO_WATCH_STALE_HEALTH_MINUTES", DEFAULT_STALE_HEALTH_MINUTES),
-        "RIADO_WATCH_TIMEOUT_SECONDS": _minutes("RIADO_WATCH_TIMEOUT_SECONDS", FEED_TIMEOUT_SECONDS),
+        "RIADO_WATCH_TIMEOUT_SECONDS": _minutes("RIADO_WATCH_TIMEOUT_SECONDS", FEED_TIMEOUT_SECONDS, "seconds"),
+        "RIADO_GAUGE_FRESH_MINUTES": _minutes("RIADO_GAUGE_FRESH_MINUTES", DEFAULT_GAUGE_FRESH_MINUTES),
         "RIADO_WATCH_MAX_BYTES": FEED_MAX_BYTES,
     }
 

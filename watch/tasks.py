@@ -8,24 +8,32 @@ import datetime as dt
 import logging
 
 from huey import crontab
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from incident.audit import set_actor
 from incident.database import utcnow
 from incident.extensions import db
 
 from .models import FeedState
+from .operations import configured_feeds
 from .poll import poll
 
 log = logging.getLogger(__name__)
 
 
 def due(now: dt.datetime, minutes: int) -> bool:
-    """Whether a round is due: none yet, or the last one ``minutes`` ago (a few seconds' slack,
-    so that a task woken a moment early does not wait a whole extra minute)."""
-    last = db.session.execute(select(func.min(FeedState.checked_at))).scalar_one_or_none()
+    """Whether a round is due: a configured feed never tried, or the one tried longest ago
+    tried ``minutes`` ago (a few seconds' slack, so that a task woken a moment early does not
+    wait a whole extra minute). A feed no longer configured counts for nothing; with none
+    configured, no round is due."""
+    names = list(configured_feeds())
+    if not names:
+        return False
+    rows = dict(db.session.execute(select(FeedState.name, FeedState.checked_at).where(FeedState.name.in_(names))).all())
     db.session.rollback()
-    return last is None or now - last >= dt.timedelta(minutes=minutes) - dt.timedelta(seconds=5)
+    if any(rows.get(name) is None for name in names):
+        return True
+    return now - min(rows.values()) >= dt.timedelta(minutes=minutes) - dt.timedelta(seconds=5)
 
 
 def register(app, huey):

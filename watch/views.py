@@ -163,7 +163,12 @@ def dashboard_panel() -> dict:
 
 
 def banners(drill: bool) -> list[dict]:
-    """Open watch events as banners (``register_banner``): the dashboard's and the wall map's."""
+    """Open watch events as banners (``register_banner``): the dashboard's and the wall map's.
+    The watch reads the real weather and the real river, so its proposals are never a drill's:
+    the drill wall map (``drill``), which shows drills only as the other counters do, has none,
+    and no drill is shown on the real one."""
+    if drill:
+        return []
     return [{"key": f"watch-{e.id}", "level": "danger" if (e.readiness_level or 0) >= 2 else "warning",
              "title": _("Hazard watch: proposal"), "text": ops.describe(e), "url": url_for("watch.index"),
              "link": _("Accept or dismiss") if can_write() else _("See the watch")}

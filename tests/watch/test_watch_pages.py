@@ -4,6 +4,7 @@ text typed escaped; viewers read only."""
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
 from conftest import csrf_from
@@ -63,18 +64,80 @@ def test_bad_readings_stay_on_the_form_with_the_error(as_officer):
     assert as_officer.get("/api/v1/watch").get_json()["gauges"] == []
 
 
+def local_minutes_ago(minutes: int) -> str:
+    """A time the quick form takes (the municipality's local time), ``minutes`` ago."""
+    from zoneinfo import ZoneInfo
+
+    return (dt.datetime.now(ZoneInfo("Europe/Budapest")) - dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
+
+
 def test_every_text_typed_is_escaped(as_officer):
     for i, payload in enumerate(PAYLOADS):
-        assert save_reading(as_officer, payload, str(700 + i), f"2026-06-1{i}T10:00").status_code == 302
+        assert save_reading(as_officer, payload, str(700 + i), local_minutes_ago(10 * (i + 1))).status_code == 302
+    assert as_officer.get("/api/v1/watch/events?status=open").get_json()["total"] == len(PAYLOADS)  # banners too
     for url in ("/watch", "/", "/map/wall"):
         page = as_officer.get(url).get_data(as_text=True)
         for payload in PAYLOADS:
             assert payload not in page or payload.startswith(("${", "javascript:")), (url, payload)
 
 
-def test_viewers_see_the_watch_without_forms(client, make_user, login):
+def test_viewers_see_the_watch_without_forms(client, make_user, login, officer):
+    made = client.post("/api/v1/gauges/Vigadó tér/readings", headers=officer, json={"level_cm": 705}).get_json()
     login(make_user("viewer"))
     page = client.get("/watch")
     assert page.status_code == 200
-    assert 'data-testid="reading-form"' not in page.get_data(as_text=True)
-    assert client.post("/watch/readings", data={"station": "x", "level_cm": "700"}).status_code in (400, 403)
+    html = page.get_data(as_text=True)
+    assert 'data-testid="reading-form"' not in html and 'data-testid="accept"' not in html
+    assert 'data-testid="proposal"' in html  # seen, not answered
+    token = csrf_from(html)  # a viewer's page has one (signing out): a refusal is for the role, not the token
+    assert client.post("/watch/readings", data={"csrf_token": token, "station": "x", "level_cm": "700"}).status_code == 403
+    event = made["event_id"]
+    assert client.post(f"/watch/events/{event}/accept", data={"csrf_token": token}).status_code == 403
+    assert client.post(f"/watch/events/{event}/dismiss", data={"csrf_token": token, "reason": "nem"}).status_code == 403
+    assert client.get(f"/api/v1/watch/events/{event}", headers=officer).get_json()["status"] == "open"
+    assert client.get("/api/v1/watch", headers=officer).get_json()["gauges"][0]["level_cm"] == 705  # nothing written
+
+
+def test_the_drill_wall_map_shows_no_real_proposal(as_officer):
+    assert save_reading(as_officer, "Vigadó tér", "705").status_code == 302
+    real = as_officer.get("/map/wall").get_data(as_text=True)
+    assert 'data-testid="wall-banner"' in real and "705 cm" in real
+    assert [b["key"] for b in as_officer.get("/api/v1/map/summary").get_json()["banners"]]
+    drill = as_officer.get("/map/wall?drill=1").get_data(as_text=True)
+    assert 'data-testid="drill-banner"' in drill  # the drill's own wall…
+    assert 'data-testid="wall-banner"' not in drill and "705 cm" not in drill  # …without the real river's proposal
+    assert as_officer.get("/api/v1/map/summary?drill=1").get_json()["banners"] == []
+    assert 'data-testid="banner"' in as_officer.get("/").get_data(as_text=True)  # the dashboard is the real one's
+
+
+def test_the_drafted_alert_reaches_the_composer_whole_and_escaped(app, as_officer):
+    import html as html_lib
+    import re
+
+    store_district_outline(app)
+    station = '</textarea><script>alert(1)</script>"&'
+    assert save_reading(as_officer, station, "705").status_code == 302
+    page = as_officer.get("/watch").get_data(as_text=True)
+    event_id = as_officer.get("/api/v1/watch/events?status=open").get_json()["items"][0]["id"]
+    accepted = as_officer.post(f"/watch/events/{event_id}/accept", data={"csrf_token": csrf_from(page)})
+    assert accepted.status_code == 302
+    draft = parse_qs(urlsplit(accepted.headers["Location"]).query)["body"][0]
+    assert station in draft and "705 cm" in draft
+    composer = as_officer.get(accepted.headers["Location"]).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in composer
+    shown = re.search(r'<textarea id="body"[^>]*>(.*?)</textarea>', composer, re.S)
+    assert shown and html_lib.unescape(shown.group(1)) == draft  # the whole draft in the box, as text
+    assert as_officer.get("/api/v1/alerts").get_json()["total"] == 0
+
+
+def test_proposals_settled_by_an_accepted_one_are_listed_as_decided_by_riado(app, as_officer):
+    store_district_outline(app)
+    save_reading(as_officer, "Vigadó tér", "625", local_minutes_ago(30))
+    save_reading(as_officer, "Vigadó tér", "705", local_minutes_ago(20))
+    proposals = {e["level_cm"]: e["id"] for e in as_officer.get("/api/v1/watch/events").get_json()["items"]}
+    page = as_officer.get("/watch").get_data(as_text=True)
+    assert as_officer.post(f"/watch/events/{proposals[705]}/accept", data={"csrf_token": csrf_from(page)}).status_code == 302
+    page = as_officer.get("/watch").get_data(as_text=True)
+    assert 'data-testid="proposal"' not in page  # the 625 one is settled too
+    settled = [line for line in page.split('data-testid="decided-event"')[1:] if "625 cm" in line][0]
+    assert f"#{proposals[705]}" in settled and "· system" not in settled  # said in words, not the internal name

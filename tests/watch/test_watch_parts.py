@@ -73,3 +73,28 @@ def test_the_queue_task_polls_when_due_and_not_before(app_factory, feeds):
         from incident.database import utcnow
 
         assert not due(utcnow(), 10) and due(utcnow() + dt.timedelta(minutes=10), 10)
+
+
+def test_a_round_is_due_by_the_configured_feeds_only(app_factory, feeds):
+    from incident.database import utcnow
+    from incident.extensions import db
+    from watch import operations as ops
+    from watch.tasks import due
+
+    feeds.set("/meteoalarm", Answer(atom_feed()))
+    app = app_factory(RIADO_METEOALARM_URL=feeds.url("/meteoalarm"), RIADO_GAUGE_URL=None, RIADO_WATCH_MINUTES=10)
+    with app.app_context():
+        # A gauge file read three days ago, no longer configured: it makes no round due.
+        ops.record_read("gauges", "http://127.0.0.1:9/gauges.csv", None, None, utcnow() - dt.timedelta(days=3))
+        db.session.commit()
+        assert due(utcnow(), 10)  # MeteoAlarm's feed has never been read
+    task = app.extensions["watch_tasks"]
+    task.call_local()
+    assert len(feeds.seen) == 1
+    with app.app_context():
+        assert not due(utcnow(), 10)
+    task.call_local()
+    assert len(feeds.seen) == 1  # not every minute
+    nothing = app_factory(RIADO_METEOALARM_URL=None, RIADO_GAUGE_URL=None)
+    with nothing.app_context():
+        assert not due(utcnow(), 10)  # no feed configured: no round
