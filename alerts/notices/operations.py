@@ -296,16 +296,24 @@ def approve_notice(notice_id: int) -> Notice:
     now = utcnow()
     if notice.expires_at is not None and notice.expires_at <= now:
         raise ConflictError(_l("This notice has expired: change its expiry and submit it again."), "expires_at")
+    old = None
+    if notice.supersedes_id is not None:
+        # The notice it replaces must still be in force: one already replaced by another update
+        # (two corrections of one notice) or withdrawn (its CAP a Cancel) cannot be updated again.
+        old = lock_notice(notice.supersedes_id)
+        if old.status != "published":
+            raise ConflictError(_l(
+                "The notice this one replaces (#%(id)s) is no longer published (%(status)s): send this one "
+                "back and point it at the notice in force, or publish it as a new notice.",
+                id=old.id, status=old.status), "supersedes")
     notice.status, notice.published_at = "published", now
     notice.approved_by_id, notice.approved_by = actor_id, actor
     notice.version += 1
     _log(notice, N_("Public notice #%(id)s approved and published: %(title)s"))
-    if notice.supersedes_id is not None:
-        old = lock_notice(notice.supersedes_id)
-        if old.status == "published":
-            old.status, old.withdrawn_at, old.withdrawn_by, old.superseded_by_id = "withdrawn", now, actor, notice.id
-            old.version += 1
-            _log(old, N_("Public notice #%(id)s withdrawn: superseded by notice #%(new)s."), new=notice.id)
+    if old is not None:
+        old.status, old.withdrawn_at, old.withdrawn_by, old.superseded_by_id = "withdrawn", now, actor, notice.id
+        old.version += 1
+        _log(old, N_("Public notice #%(id)s withdrawn: superseded by notice #%(new)s."), new=notice.id)
     return notice
 
 

@@ -781,3 +781,32 @@ def test_a_signed_in_visitor_gets_the_public_page_private_and_an_anonymous_one_c
     login(make_user("viewer"))
     signed_in = client.get("/public")
     assert signed_in.status_code == 200 and signed_in.headers["Cache-Control"] == "private, no-store"
+
+
+def _submitted(client, desk, **fields):
+    notice = _draft(client, desk["press"], **fields)
+    assert client.post(f"/api/v1/notices/{notice['id']}/submit", headers=desk["press"]).status_code == 200
+    return notice
+
+
+def test_only_the_notice_in_force_can_be_updated(client, desk):
+    """Two corrections of one notice: the first approved replaces it, the second is refused (it
+    would update a notice no longer in force), and so is an update of a notice withdrawn while the
+    update waited: the public page never shows two versions or revives a cancelled notice."""
+    original = _publish(client, desk, title="Eredeti")
+    first = _submitted(client, desk, title="Első javítás", supersedes=original["id"])
+    second = _submitted(client, desk, title="Második javítás", supersedes=original["id"])
+    assert client.post(f"/api/v1/notices/{first['id']}/approve", headers=desk["officer"]).status_code == 200
+    refused = client.post(f"/api/v1/notices/{second['id']}/approve", headers=desk["officer"])
+    assert refused.status_code == 409
+    assert "supersedes" in str(refused.get_json()) and f"#{original['id']}" in str(refused.get_json())
+    assert client.get(f"/api/v1/notices/{second['id']}", headers=desk["viewer"]).get_json()["status"] == "pending"
+    page = client.get("/public").get_data(as_text=True)
+    assert "Első javítás" in page and "Második javítás" not in page and "Eredeti" not in page
+
+    withdrawn = _publish(client, desk, title="Visszavonandó")
+    late = _submitted(client, desk, title="Késő frissítés", supersedes=withdrawn["id"])
+    assert client.post(f"/api/v1/notices/{withdrawn['id']}/withdraw", headers=desk["officer"]).status_code == 200
+    assert client.post(f"/api/v1/notices/{late['id']}/approve", headers=desk["officer"]).status_code == 409
+    assert client.get(f"/public/notices/{late['id']}.cap").status_code == 404
+    assert "Késő frissítés" not in client.get("/public").get_data(as_text=True)
