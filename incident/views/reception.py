@@ -22,7 +22,7 @@ from ..operations.csvheaders import CODES, LABELS
 from ..operations.csvio import MAX_BYTES
 from ..security import require_role, sees_personal_data
 from ..spreadsheet import csv_response
-from ..web.params import search_arg
+from ..validation import MAX_SEARCH_LENGTH
 
 bp = Blueprint("reception", __name__, url_prefix="/reception")
 
@@ -49,7 +49,8 @@ def reception_index():
     """Headcounts of every open incident per shelter (real incidents, then drills): counts only."""
     incidents = ops.open_incidents()
     summaries = [(incident, ops.summary(incident.id)) for incident in incidents]
-    return render_template("incident/reception_index.html", summaries=summaries, **_words())
+    shelters = ops.shelters() if sees_personal_data() else []
+    return render_template("incident/reception_index.html", summaries=summaries, shelters=shelters, **_words())
 
 
 # The registration desk
@@ -139,7 +140,10 @@ def desk():
     except ConflictError as exc:
         db.session.rollback()
         return render_desk(409, **state, conflict=exc.message)
-    if found and not form.get("confirm_duplicates"):
+    # Confirmed only for the people the warning named: a name changed after it is asked about again.
+    found_now = {f"{filled[index][0]}:{e.id}" for index, e in found}
+    confirmed = set(filter(None, (form.get("duplicates_shown") or "").split(",")))
+    if found and not (form.get("confirm_duplicates") and found_now <= confirmed):
         duplicates = [{"row": filled[index][0], "name": evacuees[index].name, "number": e.id,
                        "shelter": e.shelter.name, "incident": e.incident.number} for index, e in found]
         db.session.rollback()
@@ -155,19 +159,26 @@ def desk():
 # Finding a person
 
 
-@bp.route("/search", endpoint="search")
+@bp.route("/search", methods=["GET", "POST"], endpoint="search")
 @require_role("officer")
 def search():
     """Find a person by name across shelters (accents and case ignored), to answer a relative on
-    the phone; every search is written to the audit trail (the ids found, never the name)."""
-    q = search_arg()
-    drill = request.args.get("drill") == "1"
-    result = None
-    if q:
-        write_during_read(db.session)
-        result = ops.search({"q": q, "drill": drill}, limit=100)
-        db.session.commit()
-    return render_template("incident/reception_search.html", q=q, drill=drill, result=result, **_words())
+    the phone; every search is written to the audit trail (the ids found, never the name). The
+    name is sent in the request's body (POST), never in its address: addresses are written to
+    the access logs (Riadó's, the reverse proxy's) and kept in the browser's history."""
+    q, drill, result, error, code = "", False, None, None, 200
+    if request.method == "POST":
+        q = (request.form.get("q") or "").strip()
+        drill = request.form.get("drill") == "1"
+        if not q:
+            error, code = _("Type a name (or a part of one)."), 422
+        elif len(q) > MAX_SEARCH_LENGTH:
+            error, code = _("At most %(n)s characters.", n=MAX_SEARCH_LENGTH), 422
+        else:
+            result = ops.search({"q": q, "drill": drill}, limit=100)
+            db.session.commit()
+    return render_template("incident/reception_search.html", q=q, drill=drill, result=result, error=error,
+                           **_words()), code
 
 
 @bp.route("/evacuees/<int:evacuee_id>", endpoint="evacuee")
@@ -259,6 +270,16 @@ def export_csv(incident_id: int, shelter_id: int):
     ops.audit_search({"incident_id": incident_id, "shelter_id": shelter_id}, ids, len(ids))
     db.session.commit()
     return csv_response(text, f"reception-{incident_id}-{shelter_id}.csv")
+
+
+@bp.route("/incidents/<int:incident_id>/import", endpoint="import_choose")
+@require_role("officer")
+def import_choose(incident_id: int):
+    """The reception overview's "import a shelter's register" form: on to that shelter's import
+    page (404 for a shelter that is none)."""
+    db.get_or_404(Incident, incident_id)
+    shelter = _shelter_or_404(_int(request.args.get("shelter_id")) or 0)
+    return redirect(url_for("reception.import_csv", incident_id=incident_id, shelter_id=shelter.id))
 
 
 @bp.route("/incidents/<int:incident_id>/shelters/<int:shelter_id>/import", methods=["GET", "POST"],
