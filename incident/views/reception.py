@@ -23,6 +23,8 @@ from ..operations.csvio import MAX_BYTES
 from ..security import require_role, sees_personal_data
 from ..spreadsheet import csv_response
 from ..validation import MAX_SEARCH_LENGTH
+from ..web.errors import BadField
+from ..web.params import id_arg
 
 bp = Blueprint("reception", __name__, url_prefix="/reception")
 
@@ -80,10 +82,12 @@ def render_desk(code: int = 200, **state):
     """The desk's page; ``state``: what was typed, its errors, duplicates found."""
     remembered = _remembered()
     incidents = ops.open_incidents()
+    open_ids = {incident.id for incident in incidents}
     context = {
         "incidents": incidents,
         "shelters": ops.shelters(),
-        "incident_id": remembered.get("incident_id"),
+        # An incident closed since it was remembered is chosen no more (nor its shelter's links).
+        "incident_id": remembered.get("incident_id") if remembered.get("incident_id") in open_ids else None,
         "shelter_id": remembered.get("shelter_id"),
         "household": "",
         "rows": [{"name": "", "birth_year": "", "phone": "", "notes": "", "needs": []} for _i in range(DESK_ROWS)],
@@ -276,9 +280,12 @@ def export_csv(incident_id: int, shelter_id: int):
 @require_role("officer")
 def import_choose(incident_id: int):
     """The reception overview's "import a shelter's register" form: on to that shelter's import
-    page (404 for a shelter that is none)."""
+    page (no such shelter: 404; not a number: 400 naming the field)."""
     db.get_or_404(Incident, incident_id)
-    shelter = _shelter_or_404(_int(request.args.get("shelter_id")) or 0)
+    shelter_id = id_arg("shelter_id")
+    if shelter_id is None:
+        raise BadField("shelter_id", _("This field is required."))
+    shelter = _shelter_or_404(shelter_id)
     return redirect(url_for("reception.import_csv", incident_id=incident_id, shelter_id=shelter.id))
 
 

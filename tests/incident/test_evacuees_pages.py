@@ -261,8 +261,10 @@ def test_the_import_page_is_linked_for_officers(app, as_officer, incident, gym):
     assert opened.request.path == f"/reception/incidents/{incident['id']}/shelters/{gym['id']}/import"
     assert "Szemere utcai iskola tornaterme" in opened.get_data(as_text=True)
     pump = create_resource(app, name="Szivattyú", kind="pump", location=VIGADO)
-    for bad in (pump["id"], 9999, "x"):
+    for bad in (pump["id"], 9999):
         assert as_officer.get(chooser.group(1), query_string={"shelter_id": bad}).status_code == 404, bad
+    for bad in ("x", "", 2**64):
+        assert as_officer.get(chooser.group(1), query_string={"shelter_id": bad}).status_code == 400, bad
     # The desk links to the import of the shelter it works for.
     desk_post(as_officer, incident, gym, [{"name": "Import Ida"}])
     desk = as_officer.get("/reception/desk").get_data(as_text=True)
@@ -331,3 +333,16 @@ def test_the_access_log_masks_a_searched_text(line):
     masked = mask(line)
     assert "Kov" not in masked and "q=***" in masked.replace("%3D", "=")
     assert ("limit=5" in masked) == ("limit=5" in line) and " 200 " in masked
+
+
+def test_the_desk_forgets_an_incident_closed_since(app, as_officer, incident, gym):
+    from factories import move_incident
+
+    desk_post(as_officer, incident, gym, [{"name": "Záró Zita"}])
+    desk = as_officer.get("/reception/desk").get_data(as_text=True)
+    assert 'data-testid="desk-print"' in desk and f'<option value="{incident["id"]}" selected' in desk
+    move_incident(app, incident["id"], "active", "contained", "closed", check_out_evacuees=True)
+    desk = as_officer.get("/reception/desk").get_data(as_text=True)
+    incidents = re.search(r'<select id="incident_id".*?</select>', desk, re.S).group(0)
+    assert f'<option value="{incident["id"]}"' not in incidents  # a closed incident takes nobody
+    assert 'data-testid="desk-print"' not in desk and 'data-testid="desk-import"' not in desk
