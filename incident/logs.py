@@ -2,8 +2,9 @@
 RIADO_LOG_FORMAT=json (python-json-logger) for a log system. Every line carries the request id of
 the request it belongs to, and a delivery's lines the request id of the alert it belongs to (kept
 with the alert, so that the worker's lines for an alert can be found from the request that sent
-it). Phone numbers and e-mail addresses never reach a log: every line is masked on its way out,
-whatever logger wrote it.
+it). Phone numbers, e-mail addresses and searched texts (a ``q`` parameter: a person's name
+looked up in the reception register or the contacts) never reach a log: every line is masked on
+its way out, whatever logger wrote it (the access log's request lines too).
 
 One line per request (``event: request``) and per delivery attempt (``event: delivery_attempt``)
 in the JSON format; the text format leaves request lines to the web server's access log."""
@@ -29,6 +30,9 @@ PHONE = re.compile(r"(?<![\w.%])(?:\+|%2[Bb]|00)?\d(?:[ \u00a0\u2009\u202f\-/()]
 DATE = re.compile(r"\d{4}-\d\d-\d\d")
 EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@([\w-]+(?:\.[\w-]+)+)")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# A search parameter's value in an address, plain (?q=Kov%C3%A1cs&…) or itself encoded inside
+# another parameter (/login?next=%2Freception%2Fsearch%3Fq%3DKov%C3%A1cs): the name searched.
+SEARCHED = re.compile(r"(?i)((?:[?&]|%3F|%26)q(?:=|%3D))(?:(?!%26)[^&\s\"'#])+")
 
 
 def _phone(match: re.Match) -> str:
@@ -42,7 +46,9 @@ def _phone(match: re.Match) -> str:
 
 
 def mask(text: str) -> str:
-    """Phone numbers keep their last two digits (``+36*********67``); e-mails their domain."""
+    """Phone numbers keep their last two digits (``+36*********67``); e-mails their domain; a
+    searched text in an address (``?q=…``) nothing (``?q=***``)."""
+    text = SEARCHED.sub(r"\1***", text)
     text = EMAIL.sub(lambda m: "***@" + m.group(1), text)
     return PHONE.sub(_phone, text)
 

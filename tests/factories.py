@@ -115,14 +115,16 @@ def assign(app, incident_id: int, resource_id: int, quantity: int = 1, **fields_
     return committed(app, lambda: incidents.assign(incident_id, raw))
 
 
-def move_incident(app, incident_id: int, *statuses: str) -> dict:
-    """Move an incident through ``statuses`` in turn (each one a rule-checked transition)."""
+def move_incident(app, incident_id: int, *statuses: str, **closing) -> dict:
+    """Move an incident through ``statuses`` in turn (each one a rule-checked transition);
+    ``closing`` (``release_assignments``, ``check_out_evacuees``…) goes with the step to closed."""
     from incident.operations import incidents
 
     record = None
     for status in statuses:
-        record = committed(app, lambda status=status: incidents.update_incident(
-            incidents.lock_incident(incident_id), {"status": status}))
+        extra = closing if status == "closed" else {}
+        record = committed(app, lambda status=status, extra=extra: incidents.update_incident(
+            incidents.lock_incident(incident_id), {"status": status, **extra}))
     return record
 
 

@@ -50,6 +50,7 @@ class PersonPatch(Schema):
     needs = fields.List(fields.String(), allow_none=True, metadata=NEED_LIST)
     notes = fields.String(allow_none=True)
     destination = fields.String(allow_none=True)
+    version = Integer(load_only=True, metadata={"description": "the version you read; 409 if it changed"})
 
 
 class MoveIn(Schema):
@@ -79,6 +80,7 @@ class EvacueeOut(Out):
     checked_out_at = fields.DateTime(allow_none=True)
     purged_at = fields.DateTime(allow_none=True, metadata={
         "description": "when the personal data were erased (riado evacuees purge); null while kept"})
+    version = fields.Integer(metadata={"description": "send it back with PATCH: a stale edit is refused (409)"})
 
 
 EvacueeList = listing(EvacueeOut)
@@ -212,8 +214,11 @@ class EvacueeById(MethodView):
     @require_role("officer")
     @evacuees.arguments(PersonPatch(partial=True))
     @evacuees.response(200, EvacueeOut)
+    @evacuees.alt_response(409, description="A stale version (someone changed the record since you read it), or "
+                                            "the record's personal data were erased")
     def patch(self, data, evacuee_id):
-        """Correct what was written about a person."""
+        """Correct what was written about a person; send the ``version`` you read, and a change
+        made meanwhile by someone else is refused (409) instead of overwritten."""
         evacuee = ops.lock_evacuee(evacuee_id)
         ops.update_person(evacuee, data)
         db.session.commit()

@@ -44,6 +44,10 @@ class IncidentPatch(IncidentIn):
     release_assignments = fields.Boolean(load_only=True, metadata={
         "description": "with status closed: give back every resource still assigned (each release is written "
                        "to the log); without it, closing while assignments are open → 409 naming assignments"})
+    check_out_evacuees = fields.Boolean(load_only=True, metadata={
+        "description": "with status closed: record that everyone still checked in to a shelter for the incident "
+                       "has left (status left, now; each shelter's departures written to the log as counts and "
+                       "register numbers); without it, closing while people are present → 409 naming evacuees"})
     released_at = fields.AwareDateTime(load_only=True, metadata={
         "description": "with release_assignments: when they were given back (ISO 8601 with an offset); absent: "
                        "now. Not in the future, not before any of them was assigned (422 naming released_at)"})
@@ -162,18 +166,30 @@ class OpenAssignmentOut(Out):
         return "persons" if resource.kind == "shelter" else (resource.unit or "")
 
 
+class PresentOut(Out):
+    """A shelter where people are still checked in for the incident, as a refused closing lists it
+    (a count: no names)."""
+
+    shelter_id = fields.Integer()
+    shelter_name = fields.String(attribute="name")
+    present = fields.Integer()
+
+
 class ClosingRefusedOut(Out):
     """409: closing while resources are still assigned, without ``release_assignments`` (then
-    ``errors`` names ``assignments`` and they are listed); a stale version; a refused step."""
+    ``errors`` names ``assignments`` and they are listed), or while people are still checked in to
+    shelters for it, without ``check_out_evacuees`` (then ``errors`` names ``evacuees`` and the
+    shelters are listed with their counts); a stale version; a refused step."""
 
     class Meta:
-        optional = ("errors", "assignments")
+        optional = ("errors", "assignments", "evacuees")
 
     code = fields.Integer()
     status = fields.String()
     message = fields.String()
     errors = fields.Dict(metadata={"example": {"json": {"assignments": ["Resources are still assigned…"]}}})
     assignments = fields.List(fields.Nested(OpenAssignmentOut))
+    evacuees = fields.List(fields.Nested(PresentOut))
 
 
 class AssignmentArgs(ListArgs):
@@ -227,18 +243,24 @@ class IncidentById(MethodView):
     @incidents.response(200, IncidentOut)
     @incidents.alt_response(409, schema=ClosingRefusedOut, description=(
         "A stale version or a refused status step; or closing while resources are still assigned without "
-        "release_assignments: then the error names assignments and they are listed"))
+        "release_assignments: then the error names assignments and they are listed; or closing while people are "
+        "still checked in to shelters for it without check_out_evacuees: then the error names evacuees and the "
+        "shelters are listed with their counts"))
     def patch(self, data, incident_id):
         """Change an incident or move its status (reported → active → contained → closed; reopen);
         the system writes every change to the log. Closing gives back the resources still assigned
-        only if ``release_assignments`` says so (at ``released_at``, default now), in the same
-        transaction."""
+        only if ``release_assignments`` says so (at ``released_at``, default now), and records that
+        the people still checked in to shelters for it have left only if ``check_out_evacuees``
+        says so, in the same transaction."""
         incident = locked_incident(incident_id)
         try:
             ops.update_incident(incident, data)
         except ops.AssignmentsOpen as exc:
             raise ConflictError(exc.message, exc.field, details={
                 "assignments": OpenAssignmentOut(many=True).dump(exc.assignments)}) from None
+        except ops.EvacueesPresent as exc:
+            raise ConflictError(exc.message, exc.field, details={
+                "evacuees": PresentOut(many=True).dump(exc.shelters)}) from None
         db.session.commit()
         return incident
 

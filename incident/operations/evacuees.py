@@ -30,6 +30,7 @@ from ..phones import normalise_phone
 from ..validation import Cleaner, fold, whole_number
 from . import incidents as incident_ops
 from . import resources as resource_ops
+from .contacts import check_version
 from .incidents import N_, system_text, who
 
 CHILD_UNDER = 14  # children: under 14 years
@@ -42,6 +43,8 @@ MOVE_TEXT = N_("Reception: register no. %(number)s moved from %(from)s to %(to)s
 CHECK_OUT_TEXT = N_("Reception: register no. %(number)s left %(shelter)s; present there now: %(present)s.")
 IMPORT_TEXT = N_("Reception: %(n)s checked in at %(shelter)s from a CSV file (register no. %(numbers)s); "
                  "present there now: %(present)s.")
+CLOSING_TEXT = N_("Reception: with the incident's closing, the departure of %(n)s recorded from %(shelter)s "
+                  "(register no. %(numbers)s); present there now: %(present)s.")
 
 
 def current_year() -> int:
@@ -292,8 +295,58 @@ def check_out(evacuee_id: int, raw: dict, now: dt.datetime | None = None) -> Eva
     return evacuee
 
 
+# Closing an incident: nobody stays "present" in a closed incident's register
+
+
+def present_at_closing(incident_id: int) -> list[dict]:
+    """The shelters where people are still checked in for the incident: ``[{shelter_id, name,
+    present, ids}]`` by shelter name (what closing the incident would leave behind)."""
+    rows = db.session.execute(
+        select(Evacuee.id, Evacuee.shelter_id, Resource.name, Resource.name_key)
+        .join(Resource, Resource.id == Evacuee.shelter_id)
+        .where(Evacuee.incident_id == incident_id, Evacuee.status == "present")
+        .order_by(Resource.name_key, Resource.id, Evacuee.id)
+    ).all()
+    shelters: dict[int, dict] = {}
+    for evacuee_id, shelter_id, name, _key in rows:
+        shelter = shelters.setdefault(shelter_id, {"shelter_id": shelter_id, "name": name, "present": 0, "ids": []})
+        shelter["present"] += 1
+        shelter["ids"].append(evacuee_id)
+    return list(shelters.values())
+
+
+def check_out_at_closing(incident: Incident, now: dt.datetime, author=None, present: list[dict] | None = None) -> int:
+    """Record that everyone still checked in for ``incident`` has left (``left`` at ``now``, no
+    destination), one log entry per shelter with the count and the register numbers, never a
+    name. Called under the incident's lock as it closes: a check-in, a move or a check-out of one
+    of its people waits for that lock and then finds the incident closed or the person gone, so
+    the shelters' locks are not needed (giving places back never over-fills one). Returns how
+    many left."""
+    present = present_at_closing(incident.id) if present is None else present
+    ids = [evacuee_id for shelter in present for evacuee_id in shelter["ids"]]
+    if not ids:
+        return 0
+    rows = db.session.execute(
+        select(Evacuee).where(Evacuee.id.in_(ids), Evacuee.status == "present").with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalars().all()
+    for evacuee in rows:
+        evacuee.status = "left"
+        evacuee.checked_out_at = now
+    db.session.flush()
+    for shelter in present:
+        incident_ops.append_entry(incident, "system", system_text(
+            CLOSING_TEXT, n=len(shelter["ids"]), shelter=shelter["name"], numbers=", ".join(map(str, shelter["ids"])),
+            present=present_count(shelter["shelter_id"])), at=now, author=author, locked=True)
+    return len(rows)
+
+
 def update_person(evacuee: Evacuee, raw: dict) -> Evacuee:
-    """Correct what was written about a person (name, birth year, phone, household, needs, notes)."""
+    """Correct what was written about a person (name, birth year, phone, household, needs, notes,
+    destination); ``version``, if given, must be the record's (409 otherwise: someone else
+    changed it since it was read)."""
+    check_version(evacuee, raw)
+    raw = {k: v for k, v in raw.items() if k != "version"}
     if evacuee.purged_at is not None:
         raise ConflictError(_l("This record's personal data were erased."), "name")
     data = clean_person({k: v for k, v in raw.items() if k != "destination"}, partial=True)
@@ -449,20 +502,27 @@ def summary(incident_id: int | None = None, drill: bool | None = None, open_only
     return {"shelters": shelters, "totals": totals, "year": year}
 
 
+def _open_incident_ids(drill: bool):
+    """The ids of the incidents not closed, real ones or drills: whose evacuees are counted as
+    present on the maps (a closed incident's are history, whatever their status says)."""
+    return select(Incident.id).where(Incident.drill.is_(drill), Incident.status != "closed")
+
+
 def shelter_counts(drill: bool = False, year: int | None = None) -> dict[int, dict]:
-    """Headcounts of the evacuees present per shelter id, of real incidents (or drills): the map's."""
+    """Headcounts of the evacuees present per shelter id, of open real incidents (or drills): the
+    map's."""
     year = year or current_year()
     query = (select(Evacuee.shelter_id, *_count_columns(year)).where(Evacuee.status == "present")
-             .where(Evacuee.incident_id.in_(select(Incident.id).where(Incident.drill.is_(drill))))
+             .where(Evacuee.incident_id.in_(_open_incident_ids(drill)))
              .group_by(Evacuee.shelter_id))
     return {row.shelter_id: _counts(row) for row in db.session.execute(query)}
 
 
 def present_total(drill: bool) -> int:
-    """Evacuees present now, in real incidents or in drills (the wall map's counter)."""
+    """Evacuees present now in open real incidents or drills (the wall map's counter)."""
     return db.session.execute(
         select(func.count(Evacuee.id)).where(Evacuee.status == "present")
-        .where(Evacuee.incident_id.in_(select(Incident.id).where(Incident.drill.is_(drill))))
+        .where(Evacuee.incident_id.in_(_open_incident_ids(drill)))
     ).scalar_one()
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale, format_datetime, gettext
+from flask_babel import force_locale, format_datetime, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
@@ -50,8 +50,9 @@ TRANSITIONS = {
     "closed": ("active",),
 }
 STATUS_TIMESTAMP = {"active": "activated_at", "contained": "contained_at", "closed": "closed_at"}
-# What a request that closes an incident says about the resources still assigned to it.
-CLOSING_FIELDS = ("release_assignments", "released_at")
+# What a request that closes an incident says about the resources still assigned to it and the
+# people still checked in to shelters for it.
+CLOSING_FIELDS = ("release_assignments", "released_at", "check_out_evacuees")
 
 
 def N_(message: str) -> str:
@@ -193,8 +194,9 @@ def lock_incident(incident_id: int) -> Incident:
 def update_incident(incident: Incident, raw: dict, now: dt.datetime | None = None, author: Who | None = None) -> Incident:
     """Change what people wrote (title, severity, area…) and/or move the status; every change is
     written to the log by the system. Closing with resources still assigned needs
-    ``release_assignments`` (and optionally ``released_at``, see ``close_assignments``).
-    (``now``/``author``: for loading a past record.)"""
+    ``release_assignments`` (and optionally ``released_at``, see ``close_assignments``); closing
+    with people still checked in to shelters for it needs ``check_out_evacuees`` (see
+    ``close_reception``). (``now``/``author``: for loading a past record.)"""
     incident = lock_incident(incident.id)
     check_version(incident, raw)
     status = raw.get("status")
@@ -268,7 +270,15 @@ def _move_status(incident: Incident, status: str, now: dt.datetime | None = None
     old = incident.status
     now = now or utcnow()
     if status == "closed":
-        close_assignments(incident, closing or {}, now, author)
+        # Both refusals before anything is written: a request that said neither hears of the
+        # resources first, then of the people.
+        closing = closing or {}
+        open_ = open_assignments(incident.id)
+        if open_ and not closing.get("release_assignments"):
+            raise AssignmentsOpen(open_)
+        present = reception_at_closing(incident, closing)
+        close_assignments(incident, closing, now, author)
+        close_reception(incident, present, now, author)
     incident.status = status
     if status in STATUS_TIMESTAMP:
         setattr(incident, STATUS_TIMESTAMP[status], now)
@@ -301,11 +311,49 @@ def _open_assignment_text(assignment: Assignment) -> str:
                   unit=unit, since=format_datetime(assignment.assigned_at, "yyyy-MM-dd HH:mm")))
 
 
+class EvacueesPresent(ConflictError):
+    """Closing refused: people are still checked in to shelters for the incident and the request
+    did not say to record their departure. ``shelters``: ``[{shelter_id, name, present, ids}]``."""
+
+    def __init__(self, shelters: list[dict]):
+        listed = "; ".join(f"{s['name']}: {s['present']}" for s in shelters)
+        total = sum(s["present"] for s in shelters)
+        super().__init__(" ".join((
+            ngettext("%(num)s person is still checked in to a shelter for this incident (%(shelters)s).",
+                     "%(num)s persons are still checked in to shelters for this incident (%(shelters)s).", total,
+                     shelters=listed),
+            gettext("Closing it needs a choice: record their departures at the reception first, or record that "
+                    "everyone has left as the incident closes."))), "evacuees")
+        self.shelters = shelters
+
+
+def reception_at_closing(incident: Incident, closing: dict) -> list[dict]:
+    """The people still checked in for the incident, by shelter (``evacuees.present_at_closing``);
+    EvacueesPresent (409) if there are any and ``check_out_evacuees`` was not said."""
+    from . import evacuees as evacuee_ops  # the register builds on incidents: imported when used
+
+    present = evacuee_ops.present_at_closing(incident.id)
+    if present and not closing.get("check_out_evacuees"):
+        raise EvacueesPresent(present)
+    return present
+
+
+def close_reception(incident: Incident, present: list[dict], now: dt.datetime, author: Who | None = None) -> int:
+    """As the incident closes (under its lock): everyone in ``present`` leaves their shelter, each
+    shelter's departures written to the log as counts and register numbers. Returns how many."""
+    from . import evacuees as evacuee_ops
+
+    if not present:
+        return 0
+    return evacuee_ops.check_out_at_closing(incident, now, author or who(), present)
+
+
 def clean_closing(raw: dict) -> dict:
-    """``release_assignments`` (yes/no) and ``released_at`` (a moment; without an offset, a
-    wall-clock time in RIADO_TIMEZONE), each only if given."""
+    """``release_assignments`` and ``check_out_evacuees`` (yes/no) and ``released_at`` (a moment;
+    without an offset, a wall-clock time in RIADO_TIMEZONE), each only if given."""
     c = Cleaner(raw, partial=True)
     c.boolean("release_assignments")
+    c.boolean("check_out_evacuees")
     value = raw.get("released_at")
     if value is not None and not (isinstance(value, str) and not value.strip()):
         zone = ZoneInfo(current_app.config["RIADO_TIMEZONE"])

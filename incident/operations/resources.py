@@ -250,7 +250,7 @@ def check_assigned(resource: Resource, data: dict) -> None:
     ).scalar_one()
     if present and (not shelter or total < assigned + present):
         raise ConflictError(_l(
-            "%(n)s evacuees are present in this shelter: check them out or move them first.", n=present), field)
+            "%(n)s evacuees are present in this shelter: record their departure or move them first.", n=present), field)
     if total < assigned:
         where = ", ".join(f"{year}-{serial:04d}: {int(quantity)}" for year, serial, quantity in rows)
         raise ConflictError(_l(

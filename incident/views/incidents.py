@@ -298,12 +298,18 @@ def _reloaded(incident_id: int) -> Incident:
 
 def render_closing(incident: Incident, code: int = 200, message: str | None = None,
                    errors: dict | None = None, released_at: str = ""):
-    """The closing page: the resources still assigned (name, how much, since when) and the choice,
-    release them all (now, or at an earlier time) or go back and leave the incident open."""
+    """The closing page: the resources still assigned (name, how much, since when) and the people
+    still checked in to shelters for it (how many, where), and the choice: release them all (now,
+    or at an earlier time) and record that everyone has left, or go back and leave the incident
+    open."""
     open_ = ops.open_assignments(incident.id)
+    present = evacuee_ops.present_at_closing(incident.id)
     context = {
         "incident": incident,
         "open_assignments": open_,
+        "present": present,
+        "present_total": sum(s["present"] for s in present),
+        "present_shown": ",".join(str(i) for s in present for i in s["ids"]),
         "latest": max(open_, key=lambda a: a.assigned_at) if open_ else None,
         "closable": "closed" in ops.TRANSITIONS.get(incident.status, ()),
         "message": message,
@@ -316,7 +322,8 @@ def render_closing(incident: Incident, code: int = 200, message: str | None = No
 @bp.route("/<int:incident_id>/close", endpoint="close")
 @require_role("officer")
 def incident_close(incident_id: int):
-    """Asks what happens to the resources still assigned before the incident is closed."""
+    """Asks what happens to the resources still assigned, and to the people still checked in to
+    shelters, before the incident is closed."""
     return render_closing(db.get_or_404(Incident, incident_id))
 
 
@@ -326,14 +333,18 @@ def incident_status(incident_id: int):
     operation refuses any other). ``from``, the status the page showed, catches a change made
     meanwhile by someone else. Closing with resources still assigned needs the closing page's
     choice (``release_assignments``, ``released_at``; ``shown``, the assignments it listed, so
-    that nothing assigned meanwhile is released unseen); without it the closing page asks (409)."""
+    that nothing assigned meanwhile is released unseen), and closing with people still checked
+    in to shelters its ``check_out_evacuees`` (``evacuees_shown``: the register numbers it
+    counted, so that nobody checked in meanwhile is checked out unseen); without them the
+    closing page asks (409)."""
     db.get_or_404(Incident, incident_id)
     target = request.form.get("status", "")
     seen = request.form.get("from") or None
     closing = {key: request.form.get(key) for key in ops.CLOSING_FIELDS if key in request.form}
     released_at = (request.form.get("released_at") or "").strip()
     releasing = target == "closed" and "release_assignments" in closing
-    released = 0
+    checking_out = target == "closed" and "check_out_evacuees" in closing
+    released = left = 0
     try:
         incident = ops.lock_incident(incident_id)
         current = incident.status
@@ -347,13 +358,21 @@ def incident_status(incident_id: int):
                     "Meanwhile the resources assigned to the incident changed; nothing was changed. Check the list "
                     "and choose again."), released_at=released_at)
             released = len(open_ids)
+        if checking_out:
+            present_ids = sorted(i for s in evacuee_ops.present_at_closing(incident_id) for i in s["ids"])
+            shown = (request.form.get("evacuees_shown") or "").split(",")
+            if present_ids != sorted({int(v) for v in shown if v.isascii() and v.isdigit()}):
+                return render_closing(_reloaded(incident_id), 409, message=_(
+                    "Meanwhile the people checked in to shelters for the incident changed; nothing was changed. "
+                    "Check the list and choose again."), released_at=released_at)
+            left = len(present_ids)
         ops.update_incident(incident, {"status": target, **closing})
-    except ops.AssignmentsOpen as exc:
+    except (ops.AssignmentsOpen, ops.EvacueesPresent) as exc:
         return render_closing(_reloaded(incident_id), 409, message=exc.message)
     except ConflictError as exc:
         return render_detail(_reloaded(incident_id), 409, status_error=exc.message)
     except FieldErrors as exc:
-        if releasing:
+        if releasing or checking_out:
             return render_closing(_reloaded(incident_id), 422, errors=exc.errors, released_at=released_at)
         message = " ".join(m for messages in exc.errors.values() for m in messages)
         return render_detail(_reloaded(incident_id), 422, status_error=message)
@@ -361,6 +380,9 @@ def incident_status(incident_id: int):
     flash(_("The incident is now %(status)s.", status=label(STATUS_LABELS, incident.status)), "success")
     if released:
         flash(ngettext("%(num)s resource was given back.", "%(num)s resources were given back.", released), "success")
+    if left:
+        flash(ngettext("The departure of %(num)s person from the shelters was recorded.",
+                       "The departure of %(num)s persons from the shelters was recorded.", left), "success")
     return redirect(url_for("incidents.detail", incident_id=incident_id))
 
 

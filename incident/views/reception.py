@@ -22,7 +22,9 @@ from ..operations.csvheaders import CODES, LABELS
 from ..operations.csvio import MAX_BYTES
 from ..security import require_role, sees_personal_data
 from ..spreadsheet import csv_response
-from ..web.params import search_arg
+from ..validation import MAX_SEARCH_LENGTH
+from ..web.errors import BadField
+from ..web.params import id_arg
 
 bp = Blueprint("reception", __name__, url_prefix="/reception")
 
@@ -49,7 +51,8 @@ def reception_index():
     """Headcounts of every open incident per shelter (real incidents, then drills): counts only."""
     incidents = ops.open_incidents()
     summaries = [(incident, ops.summary(incident.id)) for incident in incidents]
-    return render_template("incident/reception_index.html", summaries=summaries, **_words())
+    shelters = ops.shelters() if sees_personal_data() else []
+    return render_template("incident/reception_index.html", summaries=summaries, shelters=shelters, **_words())
 
 
 # The registration desk
@@ -79,10 +82,12 @@ def render_desk(code: int = 200, **state):
     """The desk's page; ``state``: what was typed, its errors, duplicates found."""
     remembered = _remembered()
     incidents = ops.open_incidents()
+    open_ids = {incident.id for incident in incidents}
     context = {
         "incidents": incidents,
         "shelters": ops.shelters(),
-        "incident_id": remembered.get("incident_id"),
+        # An incident closed since it was remembered is chosen no more (nor its shelter's links).
+        "incident_id": remembered.get("incident_id") if remembered.get("incident_id") in open_ids else None,
         "shelter_id": remembered.get("shelter_id"),
         "household": "",
         "rows": [{"name": "", "birth_year": "", "phone": "", "notes": "", "needs": []} for _i in range(DESK_ROWS)],
@@ -139,7 +144,10 @@ def desk():
     except ConflictError as exc:
         db.session.rollback()
         return render_desk(409, **state, conflict=exc.message)
-    if found and not form.get("confirm_duplicates"):
+    # Confirmed only for the people the warning named: a name changed after it is asked about again.
+    found_now = {f"{filled[index][0]}:{e.id}" for index, e in found}
+    confirmed = set(filter(None, (form.get("duplicates_shown") or "").split(",")))
+    if found and not (form.get("confirm_duplicates") and found_now <= confirmed):
         duplicates = [{"row": filled[index][0], "name": evacuees[index].name, "number": e.id,
                        "shelter": e.shelter.name, "incident": e.incident.number} for index, e in found]
         db.session.rollback()
@@ -155,19 +163,26 @@ def desk():
 # Finding a person
 
 
-@bp.route("/search", endpoint="search")
+@bp.route("/search", methods=["GET", "POST"], endpoint="search")
 @require_role("officer")
 def search():
     """Find a person by name across shelters (accents and case ignored), to answer a relative on
-    the phone; every search is written to the audit trail (the ids found, never the name)."""
-    q = search_arg()
-    drill = request.args.get("drill") == "1"
-    result = None
-    if q:
-        write_during_read(db.session)
-        result = ops.search({"q": q, "drill": drill}, limit=100)
-        db.session.commit()
-    return render_template("incident/reception_search.html", q=q, drill=drill, result=result, **_words())
+    the phone; every search is written to the audit trail (the ids found, never the name). The
+    name is sent in the request's body (POST), never in its address: addresses are written to
+    the access logs (Riadó's, the reverse proxy's) and kept in the browser's history."""
+    q, drill, result, error, code = "", False, None, None, 200
+    if request.method == "POST":
+        q = (request.form.get("q") or "").strip()
+        drill = request.form.get("drill") == "1"
+        if not q:
+            error, code = _("Type a name (or a part of one)."), 422
+        elif len(q) > MAX_SEARCH_LENGTH:
+            error, code = _("At most %(n)s characters.", n=MAX_SEARCH_LENGTH), 422
+        else:
+            result = ops.search({"q": q, "drill": drill}, limit=100)
+            db.session.commit()
+    return render_template("incident/reception_search.html", q=q, drill=drill, result=result, error=error,
+                           **_words()), code
 
 
 @bp.route("/evacuees/<int:evacuee_id>", endpoint="evacuee")
@@ -259,6 +274,19 @@ def export_csv(incident_id: int, shelter_id: int):
     ops.audit_search({"incident_id": incident_id, "shelter_id": shelter_id}, ids, len(ids))
     db.session.commit()
     return csv_response(text, f"reception-{incident_id}-{shelter_id}.csv")
+
+
+@bp.route("/incidents/<int:incident_id>/import", endpoint="import_choose")
+@require_role("officer")
+def import_choose(incident_id: int):
+    """The reception overview's "import a shelter's register" form: on to that shelter's import
+    page (no such shelter: 404; not a number: 400 naming the field)."""
+    db.get_or_404(Incident, incident_id)
+    shelter_id = id_arg("shelter_id")
+    if shelter_id is None:
+        raise BadField("shelter_id", _("This field is required."))
+    shelter = _shelter_or_404(shelter_id)
+    return redirect(url_for("reception.import_csv", incident_id=incident_id, shelter_id=shelter.id))
 
 
 @bp.route("/incidents/<int:incident_id>/shelters/<int:shelter_id>/import", methods=["GET", "POST"],

@@ -251,12 +251,13 @@ def test_purge_keeps_counts_and_erases_every_personal_field(app, client, officer
                      household="Elek család").get_json()
     client.post(f"/api/v1/evacuees/{child['id']}/checkout", json={"destination": "Nagymama, Szeged"}, headers=officer)
     client.get("/api/v1/evacuees", query_string={"q": "elek"}, headers=officer)
-    before = client.get(f"/api/v1/incidents/{incident['id']}/reception", headers=officer).get_json()
     # Not closed: the purge leaves it.
     result = purge(runner, "0")
     assert result.exit_code == 0, result.output
     assert client.get(f"/api/v1/evacuees/{evacuee['id']}", headers=officer).get_json()["name"] == "Elek Elemér"
-    move_incident(client, incident["id"], "active", "contained", "closed")
+    move_incident(client, incident["id"], "active", "contained", "closed", check_out_evacuees=True)
+    before = client.get(f"/api/v1/incidents/{incident['id']}/reception", headers=officer).get_json()
+    assert before["totals"]["received"] == 2
     result = purge(runner, "0")
     assert result.exit_code == 0, result.output
     assert "Erased the personal data of 2 evacuee records." in result.output
@@ -294,7 +295,7 @@ def test_purge_keeps_counts_and_erases_every_personal_field(app, client, officer
 def test_purge_waits_for_the_days(app, client, officer, incident, runner):
     gym = shelter(client)
     check_in(client, officer, incident["id"], gym["id"], name="Várakozó Vilma")
-    move_incident(client, incident["id"], "active", "contained", "closed")
+    move_incident(client, incident["id"], "active", "contained", "closed", check_out_evacuees=True)
     result = purge(runner, "30")
     assert result.exit_code == 0
     listed = client.get("/api/v1/evacuees", headers=officer).get_json()
@@ -330,7 +331,140 @@ def test_drill_evacuees_are_kept_apart(client, officer, incident):
 def test_nobody_is_moved_on_a_closed_incident(app, client, officer, incident):
     gym, hall = shelter(client), shelter(client, name="Közösségi ház")
     evacuee = check_in(client, officer, incident["id"], gym["id"], name="Mozgó Márta").get_json()
-    move_incident(client, incident["id"], "active", "contained", "closed")
+    move_incident(client, incident["id"], "active", "contained", "closed", check_out_evacuees=True)
     moved = client.post(f"/api/v1/evacuees/{evacuee['id']}/move", json={"shelter_id": hall["id"]}, headers=officer)
     assert moved.status_code == 409
     assert client.get(f"/api/v1/evacuees/{evacuee['id']}", headers=officer).get_json()["shelter_id"] == gym["id"]
+
+
+# Closing an incident: nobody stays "present" in a closed incident's register
+
+
+def _close(client, headers, incident_id, **closing):
+    current = client.get(f"/api/v1/incidents/{incident_id}", headers=headers).get_json()
+    return client.patch(f"/api/v1/incidents/{incident_id}",
+                        json={"status": "closed", "version": current["version"], **closing}, headers=headers)
+
+
+def test_closing_refuses_while_people_are_checked_in_then_records_their_departure(app, client, officer, incident):
+    gym, school = shelter(client, capacity=10), shelter(client, name="Hold utcai iskola", capacity=5)
+    other = create_incident(client, title="Lakástűz, Nádor utca")
+    people = [check_in(client, officer, incident["id"], gym["id"], name=name).get_json()
+              for name in ("Rejtett Rozália", "Rejtett Róbert", "Távozó Tivadar")]
+    in_school = check_in(client, officer, incident["id"], school["id"], name="Iskolás Ilona").get_json()
+    neighbour = check_in(client, officer, other["id"], gym["id"], name="Szomszéd Sára").get_json()
+    client.post(f"/api/v1/evacuees/{people[2]['id']}/checkout", json={"destination": "Érd"}, headers=officer)
+    pump = create_resource(client, name="Szivattyú 1", kind="pump", quantity=1, location=VIGADO)
+    assert client.post(f"/api/v1/incidents/{incident['id']}/assignments", json={"resource_id": pump["id"]},
+                       headers=officer).status_code == 201
+    move_incident(client, incident["id"], "active", "contained")
+    log_before = client.get(f"/api/v1/incidents/{incident['id']}/log", headers=officer).get_json()["total"]
+
+    # Neither choice said: the resources are named first, then the people.
+    refused = _close(client, officer, incident["id"])
+    assert refused.status_code == 409 and "assignments" in refused.get_json()["errors"]["json"]
+    refused = _close(client, officer, incident["id"], release_assignments=True)
+    assert refused.status_code == 409, refused.get_json()
+    body = refused.get_json()
+    assert list(body["errors"]["json"]) == ["evacuees"]
+    # How many, where (counts only: no name in the answer); the other incident's person is not counted.
+    assert body["evacuees"] == [
+        {"shelter_id": school["id"], "shelter_name": "Hold utcai iskola", "present": 1},
+        {"shelter_id": gym["id"], "shelter_name": gym["name"], "present": 2},
+    ]
+    assert "3 persons" in body["message"] and "Hold utcai iskola: 1" in body["message"]
+    assert "Rejtett" not in refused.get_data(as_text=True)
+    # Nothing was written: still contained, the pump still assigned, the people present.
+    assert client.get(f"/api/v1/incidents/{incident['id']}", headers=officer).get_json()["status"] == "contained"
+    assert client.get(f"/api/v1/incidents/{incident['id']}/log", headers=officer).get_json()["total"] == log_before
+    assert free(client, officer, pump["id"]) == 0
+    assert (free(client, officer, gym["id"]), free(client, officer, school["id"])) == (7, 4)
+
+    # Said without closing, it is refused by name.
+    said = client.patch(f"/api/v1/incidents/{incident['id']}", json={"check_out_evacuees": True}, headers=officer)
+    assert said.status_code == 422 and "check_out_evacuees" in said.get_json()["errors"]["json"]
+
+    closed = _close(client, officer, incident["id"], release_assignments=True, check_out_evacuees=True)
+    assert closed.status_code == 200, closed.get_json()
+    assert closed.get_json()["status"] == "closed"
+    for person in (*people[:2], in_school):
+        record = client.get(f"/api/v1/evacuees/{person['id']}", headers=officer).get_json()
+        assert record["status"] == "left" and record["checked_out_at"] is not None
+    assert client.get(f"/api/v1/evacuees/{people[2]['id']}", headers=officer).get_json()["destination"] == "Érd"
+    # The other incident's person stays; every place this incident held is free again.
+    assert client.get(f"/api/v1/evacuees/{neighbour['id']}", headers=officer).get_json()["status"] == "present"
+    assert (free(client, officer, gym["id"]), free(client, officer, school["id"])) == (9, 5)
+    assert free(client, officer, pump["id"]) == 1
+    reception = client.get(f"/api/v1/incidents/{incident['id']}/reception", headers=officer).get_json()
+    assert reception["totals"]["present"] == 0 and reception["totals"]["received"] == 4
+    # The log says it per shelter, with counts and register numbers, never a name.
+    log = client.get(f"/api/v1/incidents/{incident['id']}/log", headers=officer).get_json()["items"]
+    closing = [e["text"] for e in log if "closing" in e["text"] or "lezárás" in e["text"]]
+    assert len(closing) == 2, [e["text"] for e in log]
+    gym_line = next(t for t in closing if gym["name"] in t)
+    # Two left the gym (register numbers), the other incident's one is still there.
+    assert f"{people[0]['id']}, {people[1]['id']})" in gym_line and gym_line.endswith(": 1."), gym_line
+    texts = " ".join(e["text"] for e in log)
+    for name in ("Rejtett", "Iskolás", "Szomszéd"):
+        assert name not in texts
+
+
+def test_closing_with_nobody_present_needs_no_choice(client, officer, incident):
+    gym = shelter(client)
+    evacuee = check_in(client, officer, incident["id"], gym["id"], name="Hazatért Hilda").get_json()
+    client.post(f"/api/v1/evacuees/{evacuee['id']}/checkout", headers=officer)
+    move_incident(client, incident["id"], "active", "contained")
+    closed = _close(client, officer, incident["id"])
+    assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
+
+
+def test_the_maps_count_only_open_incidents_evacuees(app, client, officer, viewer, incident):
+    gym = shelter(client, capacity=10)
+    for name in ("Nyitott Nóra", "Nyitott Noé"):
+        check_in(client, officer, incident["id"], gym["id"], name=name)
+    old = create_incident(client, title="Régi árvíz")
+    check_in(client, officer, old["id"], gym["id"], name="Régi Rudolf")
+    drill = create_incident(client, title="Gyakorlat", drill=True)
+    check_in(client, officer, drill["id"], gym["id"], name="Gyakorló Gréta")
+
+    def counts():
+        features = client.get("/api/v1/map/resources.geojson", headers=viewer).get_json()["features"]
+        (props,) = [f["properties"] for f in features if f["id"] == gym["id"]]
+        wall = {c["key"]: c["value"] for c in client.get("/api/v1/map/summary", headers=viewer).get_json()["counts"]}
+        wall_drill = {c["key"]: c["value"] for c in
+                      client.get("/api/v1/map/summary?drill=1", headers=viewer).get_json()["counts"]}
+        return (props["reception"]["present"], props["reception_drill"]["present"], wall["evacuees_present"],
+                wall_drill["evacuees_present"])
+
+    assert counts() == (3, 1, 3, 1)
+    # An incident closed before closing asked about its people (or by hand in the database): its
+    # evacuees are still marked present, but it is over, so the maps no longer count them.
+    with app.app_context():
+        from incident.extensions import db
+
+        for closed in (old["id"], drill["id"]):
+            db.session.execute(text("UPDATE incidents SET status = 'closed', closed_at = CURRENT_TIMESTAMP, "
+                                    "version = version + 1 WHERE id = :id"), {"id": closed})
+        db.session.commit()
+    assert counts() == (2, 0, 2, 0)
+
+
+def test_a_stale_patch_of_an_evacuee_is_refused(client, officer, incident):
+    gym = shelter(client)
+    evacuee = check_in(client, officer, incident["id"], gym["id"], name="Verziós Vilmos").get_json()
+    assert evacuee["version"] == 1
+    url = f"/api/v1/evacuees/{evacuee['id']}"
+    first = client.patch(url, json={"notes": "inzulin délben", "version": 1}, headers=officer)
+    assert first.status_code == 200, first.get_json()
+    assert first.get_json()["version"] == 2
+    # A second desk read version 1 too: its write would silently undo the first one's.
+    stale = client.patch(url, json={"notes": "szemüveg", "phone": "06 30 555 7777", "version": 1}, headers=officer)
+    assert stale.status_code == 409, stale.get_json()
+    assert "version" in stale.get_json()["errors"]["json"]
+    record = client.get(url, headers=officer).get_json()
+    assert record["notes"] == "inzulin délben" and record["phone"] == "" and record["version"] == 2
+    # The version read now goes through; one not sent is not checked (as with the other records).
+    assert client.patch(url, json={"notes": "szemüveg", "version": 2}, headers=officer).get_json()["version"] == 3
+    assert client.patch(url, json={"household": "Verziós család"}, headers=officer).status_code == 200
+    bad = client.patch(url, json={"version": "kettő"}, headers=officer)
+    assert bad.status_code == 422 and "version" in bad.get_json()["errors"]["json"]
