@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
+
+from .axe import HOOK, describe, unique
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -36,10 +40,29 @@ def browser():
         browser.close()
 
 
+def watch_accessibility(context) -> list[dict]:
+    """axe checks every page ``context`` loads (its WCAG 2.1 AA rules, see axe.py): the list the
+    violations are added to, which ``assert_accessible`` reads when the test is over."""
+    found: list[dict] = []
+    context.expose_binding("__riadoAxeReport", lambda _source, violations: found.extend(violations))
+    context.add_init_script(script=HOOK)
+    return found
+
+
+def assert_accessible(page, found: list[dict]) -> None:
+    """No page the test loaded had a violation (the last page's check is waited for)."""
+    with contextlib.suppress(PlaywrightError):
+        page.evaluate("() => window.__riadoAxe")
+    found = unique(found)
+    assert found == [], "WCAG 2.1 AA violations (axe):\n" + describe(found)
+
+
 @pytest.fixture
 def page(browser):
-    """A fresh browser context; any request to another host is blocked and recorded, any dialog fails."""
+    """A fresh browser context; any request to another host is blocked and recorded, any dialog
+    fails, and so does a page that breaks a WCAG 2.1 AA rule (axe checks each page once loaded)."""
     context = browser.new_context(locale="hu-HU", viewport={"width": 1280, "height": 800})
+    accessibility = watch_accessibility(context)
     page = context.new_page()
     page.offsite_requests = []
     page.dialogs = []
@@ -61,5 +84,6 @@ def page(browser):
     page.on("dialog", on_dialog)
     page.on("console", lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None)
     yield page
+    assert_accessible(page, accessibility)
     context.close()
     assert page.dialogs == [], f"a script opened a dialog: {page.dialogs}"
