@@ -2,14 +2,19 @@
 rules of levels A and AA, as the EU Web Accessibility Directive asks of a municipality.
 
 ``violations(page)`` injects axe into the page (through the DevTools protocol, which the page's
-CSP does not govern: nothing is added to what Riadó serves) and returns what it found, each as
-``{"id", "impact", "help", "url", "nodes": [{"target", "html", "summary"}]}``; ``describe`` writes
-them one line a node, for an assertion's message."""
+CSP does not govern: nothing is added to what Riadó serves, and the CSP stays on) and returns what
+it found, each as ``{"id", "impact", "help", "url", "nodes": [{"target", "html", "summary"}]}``;
+``describe`` writes them one line a node, for an assertion's message. ``watch_accessibility(context)``
+has axe check every page a browser context loads, and ``assert_accessible`` fails the test on what
+it found (conftest.py's ``page`` does both; a test's own context calls them)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
+
+from playwright.sync_api import Error as PlaywrightError
 
 AXE_DIR = Path(__file__).resolve().parents[1] / "data" / "axe"
 AXE_SOURCE = (AXE_DIR / "axe.min.js").read_text(encoding="utf-8")
@@ -37,16 +42,32 @@ _RUN = """async (tags) => {
 # The script added to every document of a browser test's page (conftest.py's ``page``): axe, and
 # once the page has loaded (and drawn a frame), a check whose violations go to the test through
 # the binding ``__riadoAxeReport``. ``window.__riadoAxe`` settles when the check is done. Only
-# the top document (a frame is checked by its parent's run).
+# the top document (a frame is checked by its parent's run). A page already checked in the same
+# shape (its address with the numbers left out, and each element's tag, class, role, style,
+# hiddenness and whether it holds text: what axe's rules look at, not the words) is not checked
+# again: every test signs in on the same login page and most open the same empty dashboard
+# (``__riadoAxeFirst`` answers whether this shape is new to the test run).
 HOOK = """if (window.top === window) {
 %s
 ;window.__riadoAxe = new Promise((resolve) => {
+  const shape = () => {
+    let h = 0x811c9dc5;
+    const add = (s) => { for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619); };
+    for (const e of document.querySelectorAll('*')) {
+      const text = Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.nodeValue.trim());
+      add([e.tagName, e.getAttribute('class'), e.getAttribute('role'), e.getAttribute('style'), e.hidden,
+           e.getAttribute('aria-hidden'), text].join('|'));
+    }
+    return location.pathname.replace(/[0-9]+/g, '#') + ' ' + (h >>> 0).toString(16);
+  };
   window.addEventListener('load', () => requestAnimationFrame(() => setTimeout(async () => {
     try {
-      const result = await window.axe.run(document,
-        {runOnly: {type: 'tag', values: %s}, resultTypes: ['violations']});
-      const found = (%s)(result);
-      if (found.length) await window.__riadoAxeReport(found);
+      if (await window.__riadoAxeFirst(shape())) {
+        const result = await window.axe.run(document,
+          {runOnly: {type: 'tag', values: %s}, resultTypes: ['violations']});
+        const found = (%s)(result);
+        if (found.length) await window.__riadoAxeReport(found);
+      }
     } catch (e) { /* the page went away meanwhile */ }
     resolve();
   }, 0)));
@@ -80,3 +101,31 @@ def describe(found: list[dict]) -> str:
             summary = " ".join((node["summary"] or "").split())
             lines.append(f"{violation['url']} [{violation['id']}] {node['target']} — {violation['help']}: {summary}")
     return "\n".join(lines)
+
+
+# The shapes of the pages axe has checked in this process (see HOOK): each is checked once.
+CHECKED_SHAPES: set[str] = set()
+
+
+def _first_time(_source, shape: str) -> bool:
+    new = shape not in CHECKED_SHAPES
+    CHECKED_SHAPES.add(shape)
+    return new
+
+
+def watch_accessibility(context) -> list[dict]:
+    """axe checks every page ``context`` loads (its WCAG 2.1 AA rules, see axe.py): the list the
+    violations are added to, which ``assert_accessible`` reads when the test is over."""
+    found: list[dict] = []
+    context.expose_binding("__riadoAxeReport", lambda _source, violations: found.extend(violations))
+    context.expose_binding("__riadoAxeFirst", _first_time)
+    context.add_init_script(script=HOOK)
+    return found
+
+
+def assert_accessible(page, found: list[dict]) -> None:
+    """No page the test loaded had a violation (the last page's check is waited for)."""
+    with contextlib.suppress(PlaywrightError):
+        page.evaluate("() => window.__riadoAxe")
+    found = unique(found)
+    assert found == [], "WCAG 2.1 AA violations (axe):\n" + describe(found)

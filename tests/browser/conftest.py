@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 
-from .axe import HOOK, describe, unique
+from .axe import assert_accessible, watch_accessibility
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -38,23 +36,6 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-def watch_accessibility(context) -> list[dict]:
-    """axe checks every page ``context`` loads (its WCAG 2.1 AA rules, see axe.py): the list the
-    violations are added to, which ``assert_accessible`` reads when the test is over."""
-    found: list[dict] = []
-    context.expose_binding("__riadoAxeReport", lambda _source, violations: found.extend(violations))
-    context.add_init_script(script=HOOK)
-    return found
-
-
-def assert_accessible(page, found: list[dict]) -> None:
-    """No page the test loaded had a violation (the last page's check is waited for)."""
-    with contextlib.suppress(PlaywrightError):
-        page.evaluate("() => window.__riadoAxe")
-    found = unique(found)
-    assert found == [], "WCAG 2.1 AA violations (axe):\n" + describe(found)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from browser.axe import describe, unique, violations
+from browser.axe import AXE_SOURCE, describe, unique, violations
 
 pytestmark = pytest.mark.browser
 
@@ -156,6 +156,7 @@ def test_every_page_has_no_wcag_aa_violation(app, live_server, browser, make_use
     axe finds nothing at WCAG 2.1 AA. One context for them all, with no other check in it."""
     ids = _demo(app, api, client)
     context = browser.new_context(locale="hu-HU", viewport={"width": 1280, "height": 800})
+    context.add_init_script(script=AXE_SOURCE)  # in every page once, not sent again for each
     page = context.new_page()
     page.route("**/*", lambda route: route.continue_() if "127.0.0.1" in route.request.url else route.abort())
     found, refused = [], []
