@@ -51,7 +51,7 @@ def test_desk_session_family_then_wheelchair_map_and_print(app, live_server, pag
     assert page.locator("[data-testid=desk-free-places]").inner_text().startswith("36")
     # The incident and the shelter are remembered; the cursor waits in the first name.
     assert page.locator("#shelter_id").input_value() == str(gym["id"])
-    assert page.evaluate("document.activeElement.id") == "name_0"
+    page.wait_for_function("() => document.activeElement.id === 'name_0'")  # autofocus, at the first paint
 
     page.keyboard.type("Kerekes Kálmán")
     page.keyboard.press("Tab")
