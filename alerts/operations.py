@@ -14,6 +14,7 @@ own, because a worker's progress must survive a crash between two messages."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import itertools
@@ -24,12 +25,12 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from incident.audit import current_actor
 from incident.audit import record as record_audit
-from incident.database import utcnow
+from incident.database import UTCDateTime, utcnow
 from incident.errors import ConflictError, FieldError, FieldErrors, NotFound
 from incident.extensions import db
 from incident.geo import area_from_geojson, drawn_area, to_element, to_geojson
@@ -676,32 +677,46 @@ def claim_next(alert_id: int | None = None, sent: tuple[int, str] | None = None)
     if sent is not None:
         _mark_sent(*sent)
     now = utcnow()
-    due = or_(
-        and_(Delivery.status == "queued", Delivery.next_attempt_at <= now),
-        and_(Delivery.status == "sending", Delivery.lease_until < now),
-    )
-    next_id = select(Delivery.id).where(due).order_by(Delivery.id).limit(1).with_for_update(skip_locked=True)
-    if alert_id is not None:
-        next_id = next_id.where(Delivery.alert_id == alert_id)
     # Longer than a send can take on any channel (Twilio's timeout; the SMTP mailer's deadline).
     lease = now + dt.timedelta(seconds=current_app.config["RIADO_SMS_LEASE_SECONDS"])
     row = db.session.execute(
-        update(Delivery).where(Delivery.id == next_id.scalar_subquery(), due)
-        .values(status="sending", lease_until=lease, attempts=Delivery.attempts + 1, updated_at=now)
-        .returning(Delivery.id, Delivery.phone, Delivery.body, Delivery.attempts, Delivery.alert_id, Delivery.channel,
-                   Delivery.email, Delivery.kind)
-        .execution_options(synchronize_session=False)
+        _claim_statement(alert_id is not None), {"now": now, "lease": lease, "of_alert": alert_id},
     ).first()
     db.session.commit()
     return Claimed(*row) if row else None
 
 
+@functools.cache  # built once: a drain runs it for every message, and building it costs as much
+def _claim_statement(by_alert: bool):
+    now = bindparam("now", type_=UTCDateTime())
+    due = or_(
+        and_(Delivery.status == "queued", Delivery.next_attempt_at <= now),
+        and_(Delivery.status == "sending", Delivery.lease_until < now),
+    )
+    next_id = select(Delivery.id).where(due).order_by(Delivery.id).limit(1).with_for_update(skip_locked=True)
+    if by_alert:
+        next_id = next_id.where(Delivery.alert_id == bindparam("of_alert"))
+    return (
+        update(Delivery).where(Delivery.id == next_id.scalar_subquery(), due)
+        .values(status="sending", lease_until=bindparam("lease", type_=UTCDateTime()), attempts=Delivery.attempts + 1,
+                updated_at=now)
+        .returning(Delivery.id, Delivery.phone, Delivery.body, Delivery.attempts, Delivery.alert_id, Delivery.channel,
+                   Delivery.email, Delivery.kind)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _mark_sent(delivery_id: int, sid: str) -> None:
-    now = utcnow()
-    db.session.execute(
-        update(Delivery).where(Delivery.id == delivery_id).values(
-            provider_sid=sid, sent_at=func.coalesce(Delivery.sent_at, now), lease_until=None, updated_at=now,
-            status=case((Delivery.status.in_(PENDING_STATUSES), "sent"), else_=Delivery.status),
+    db.session.execute(_mark_sent_statement(), {"delivery_id": delivery_id, "sid": sid, "now": utcnow()})
+
+
+@functools.cache  # built once: a drain runs it for every message
+def _mark_sent_statement():
+    now = bindparam("now", type_=UTCDateTime())
+    return (
+        update(Delivery).where(Delivery.id == bindparam("delivery_id")).values(
+            provider_sid=bindparam("sid"), sent_at=func.coalesce(Delivery.sent_at, now), lease_until=None,
+            updated_at=now, status=case((Delivery.status.in_(PENDING_STATUSES), "sent"), else_=Delivery.status),
             error_code=None, error_message=None,
         ).execution_options(synchronize_session=False)
     )
@@ -807,19 +822,28 @@ def claim_webhook(kind: str, key: str) -> str | None:
     None the first time (act, then commit with the receipt); for a replay, the outcome its first
     delivery recorded (act no more). A second copy arriving meanwhile waits on the unique key
     (PostgreSQL) or for the write lock (SQLite) and then finds the first one's receipt."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    conn = db.session.connection()
     key = key[:100]
-    inserted = db.session.execute(
-        insert(WebhookReceipt).values(kind=kind, key=key, outcome="", received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["kind", "key"]).returning(WebhookReceipt.id)
-    ).first()
+    inserted = conn.execute(_receipt_insert(conn.dialect.name),
+                            {"kind": kind, "key": key, "outcome": "", "received_at": utcnow()}).first()
     if inserted is not None:
         return None
-    return db.session.execute(
-        select(WebhookReceipt.outcome).where(WebhookReceipt.kind == kind, WebhookReceipt.key == key)
-    ).scalar_one()
+    return conn.execute(_receipt_outcome(), {"r_kind": kind, "r_key": key}).scalar_one()
+
+
+@functools.cache  # built once: every status callback runs it
+def _receipt_insert(dialect: str):
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(WebhookReceipt.__table__).on_conflict_do_nothing(index_elements=["kind", "key"])
+            .returning(WebhookReceipt.id))
+
+
+@functools.cache
+def _receipt_outcome():
+    return select(WebhookReceipt.outcome).where(WebhookReceipt.kind == bindparam("r_kind"),
+                                                WebhookReceipt.key == bindparam("r_key"))
 
 
 # How long a status callback's receipt is kept: a status never moves a delivery backwards, so an
@@ -840,9 +864,14 @@ def prune_webhook_receipts(now: dt.datetime | None = None) -> int:
 
 def settle_webhook(kind: str, key: str, outcome: str) -> None:
     """Keep what the first delivery of a webhook did (a replay answers the same)."""
-    db.session.execute(
-        update(WebhookReceipt).where(WebhookReceipt.kind == kind, WebhookReceipt.key == key[:100]).values(outcome=outcome)
-    )
+    db.session.execute(_receipt_settle(), {"r_kind": kind, "r_key": key[:100], "outcome": outcome},
+                       execution_options={"synchronize_session": False})
+
+
+@functools.cache  # built once: every status callback runs it
+def _receipt_settle():
+    return update(WebhookReceipt).where(WebhookReceipt.kind == bindparam("r_kind"),
+                                        WebhookReceipt.key == bindparam("r_key"))
 
 
 def apply_status(delivery_id: int, sid: str | None, status: str, error_code: int | None) -> bool:

@@ -3,6 +3,7 @@ that differ per backend: nearest in metres, using the spatial index on both."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import struct
@@ -296,12 +297,19 @@ def _approx_box(lon, lat, radius_m, coslat):
     return lon - dlon, max(lat - dlat, -90.0), lon + dlon, min(lat + dlat, 90.0)
 
 
-def _nearest_spatialite(session, model, lon, lat, limit, within_m, where, geometry_column):
-    """Two phases on the R*Tree (no geometry is parsed in the first):
-    1. grow a box until it holds ``limit`` matches nearer (approximately) than its own radius;
-    2. measure exactly every match within that radius plus a margin, which must hold the true
-       ``limit`` nearest, and keep the nearest.
-    Each statement is built once with bind parameters and re-run as the box grows."""
+@dataclass(frozen=True)
+class _SpatialitePlan:
+    """The statements of one model's nearest search, built once: a statement built anew costs
+    about as much as running it (its construction and its cache key), and every nearest search
+    runs two to four of them."""
+
+    phase1: object  # the approximate squared distance of the nearest k within the box
+    phase2_all: object  # every match measured exactly
+    phase2_box: object  # the matches within the box and the reach measured exactly
+
+
+@functools.cache
+def _spatialite_plan(model, geometry_column: str) -> _SpatialitePlan:
     idx = table(
         f"idx_{model.__tablename__}_{geometry_column}",
         column("pkid"), column("xmin"), column("xmax"), column("ymin"), column("ymax"),
@@ -310,21 +318,44 @@ def _nearest_spatialite(session, model, lon, lat, limit, within_m, where, geomet
         idx.c.xmin <= bindparam("maxx"), idx.c.xmax >= bindparam("minx"),
         idx.c.ymin <= bindparam("maxy"), idx.c.ymax >= bindparam("miny"),
     )
-    conn = session.connection()
-    coslat = max(math.cos(math.radians(lat)), 1e-9)
-    params = {"lon": lon, "lat": lat, "coslat": coslat, "k": limit}
-
-    # Phase 1: the approximate k-th nearest distance.
     dx = (idx.c.xmin - bindparam("lon")) * bindparam("coslat")
     dy = idx.c.ymin - bindparam("lat")
     approx_sq = (dx * dx + dy * dy).label("a")
     phase1 = (
         select(approx_sq)
         .select_from(idx.join(model.__table__, idx.c.pkid == model.id))
-        .where(*in_box, *where)
+        .where(*in_box)
         .order_by(approx_sq)
         .limit(bindparam("k"))
     )
+    distance = func.ST_Distance(
+        getattr(model, geometry_column), func.MakePoint(bindparam("lon"), bindparam("lat"), SRID), 1
+    ).label("d")
+    phase2_all = select(model.id, distance).order_by(distance, model.id).limit(bindparam("k"))
+    phase2_box = (
+        select(model.id, distance)
+        .join(idx, idx.c.pkid == model.id)
+        .where(*in_box, distance <= bindparam("reach"))
+        .order_by(distance, model.id)
+        .limit(bindparam("k"))
+    )
+    return _SpatialitePlan(phase1, phase2_all, phase2_box)
+
+
+def _nearest_spatialite(session, model, lon, lat, limit, within_m, where, geometry_column):
+    """Two phases on the R*Tree (no geometry is parsed in the first):
+    1. grow a box until it holds ``limit`` matches nearer (approximately) than its own radius;
+    2. measure exactly every match within that radius plus a margin, which must hold the true
+       ``limit`` nearest, and keep the nearest.
+    The statements are built once per model (``_spatialite_plan``; a filter adds its WHERE) and
+    re-run with bind parameters as the box grows."""
+    plan = _spatialite_plan(model, geometry_column)
+    phase1 = plan.phase1.where(*where) if where else plan.phase1
+    conn = session.connection()
+    coslat = max(math.cos(math.radians(lat)), 1e-9)
+    params = {"lon": lon, "lat": lat, "coslat": coslat, "k": limit}
+
+    # Phase 1: the approximate k-th nearest distance.
     radius = min(START_RADIUS_M, within_m) if within_m is not None else START_RADIUS_M
     reach = None
     while True:
@@ -346,14 +377,10 @@ def _nearest_spatialite(session, model, lon, lat, limit, within_m, where, geomet
     # Phase 2: exact metres for every match within reach (all matches if reach is unknown).
     if within_m is not None:
         reach = within_m if reach is None else min(reach, within_m)
-    distance = func.ST_Distance(
-        getattr(model, geometry_column), func.MakePoint(bindparam("lon"), bindparam("lat"), SRID), 1
-    ).label("d")
-    phase2 = select(model.id, distance).where(*where)
+    phase2 = plan.phase2_all if reach is None else plan.phase2_box
     if reach is not None:
-        phase2 = phase2.join(idx, idx.c.pkid == model.id).where(*in_box, distance <= bindparam("reach"))
         params.update(zip(("minx", "miny", "maxx", "maxy"), _box(lon, lat, reach)), reach=reach)
-    rows = conn.execute(phase2.order_by(distance, model.id).limit(bindparam("k")), params).all()
+    rows = conn.execute(phase2.where(*where) if where else phase2, params).all()
     return [Nearest(r.id, float(r.d)) for r in rows if r.d is not None]
 
 

@@ -84,8 +84,10 @@ class PlanImportOut(Out):
     plans = fields.List(fields.String(), metadata={"description": "their names"})
     dry_run = fields.Boolean()
     errors = fields.List(fields.Dict(), metadata={
-        "description": "[{row, field, message}]: row is the CSV row (the header is 1) or the plan's number in a "
-                       "JSON file; any error imports nothing"})
+        "description": "[{row, field, label, message}] in the file's order: row is the CSV row (the header is 1) or "
+                       "the plan's number in a JSON file; field the CSV column (in JSON the plan's key, "
+                       "tasks.<n>.<key> for its n-th task, n from 1); label the field in the page's language; "
+                       "any error imports nothing"})
 
 
 class IncidentTaskOut(StaffSchema):

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Incident, Resource
+from ..models import Incident, Plan, Resource
 from ..operations import incidents as ops
+from ..operations import plans as plan_ops
 from ..operations.users import find_user
 from .people import DOMAIN
 
@@ -55,9 +56,10 @@ def _resource(name: str) -> Resource:
     return db.session.execute(select(Resource).where(Resource.name == name)).scalars().first()
 
 
-# Each step: (time, who, what, payload). what: log kinds, "status", "assign" (name, quantity),
-# "release" (index of the assignment in this incident, 0-based), or a wing's step (a function,
-# see ``register_steps`` in this package).
+# Each step: (time, who, what, payload). what: log kinds, "status", "readiness" (a level), "plan"
+# (a readiness plan's name: applied then, its tasks due from that time), "assign" (name,
+# quantity), "release" (index of the assignment in this incident, 0-based), or a wing's step (a
+# function, see ``register_steps`` in this package).
 FLOOD = {
     "key": "flood",
     "incident": {
@@ -157,8 +159,10 @@ def _drill(now: dt.datetime) -> dict:
 
 
 def _flood_drill(now: dt.datetime) -> dict:
-    """A running flood-defence drill at readiness level I: the officer raises it as the water
-    rises, and the flood plan for the new level is offered on its page."""
+    """A running flood-defence drill at readiness level I: the level-I flood plan was applied when
+    the level was declared, in the drill's first minutes, so two of its tasks are overdue by now
+    (what the dashboard and the incident page show a new user); the officer raises the level as
+    the water rises, and the flood plan for the new level is offered on its page."""
     start = now - dt.timedelta(minutes=50)
 
     def at(minutes: int) -> str:
@@ -181,6 +185,7 @@ def _flood_drill(now: dt.datetime) -> dict:
             (at(2), "referens", "status", "active"),
             (at(5), "polgarmester", "decision", "A polgármester (gyakorlatként) I. fokú árvízvédelmi készültséget rendel el."),
             (at(6), "referens", "readiness", 1),
+            (at(6), "referens", "plan", "Dunai árvíz – I. fokú készültség"),
             (at(20), "referens", "note", "Feltételezett vízállás: 641 cm. Az alsó rakpart lezárásának előkészítése 645 cm-nél."),
         ],
     }
@@ -204,6 +209,10 @@ def _run(plan: dict, wing_steps: list) -> dict[str, int]:
             ops.update_incident(incident, {"status": payload}, now=at, author=author)
         elif what == "readiness":
             ops.update_incident(incident, {"readiness_level": payload}, now=at, author=author)
+        elif what == "plan":
+            plan = db.session.execute(select(Plan).where(Plan.name == payload)).scalar_one_or_none()
+            if plan is not None:  # the district's plan, unless someone deleted it
+                plan_ops.apply_plan(incident.id, plan.id, now=at, author=author)
         elif what == "assign":
             name, quantity = payload
             resource = _resource(name)

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from ..database import utcnow
 from ..errors import ConflictError, FieldError, FieldErrors, NotFound
@@ -208,8 +208,12 @@ def all_plans(hazard: str | None = None) -> list[Plan]:
 
 
 def plans_for(kind: str, level: int) -> list[Plan]:
-    """The plans written for this hazard and readiness level."""
-    return list(db.session.execute(plans_query(kind, level)).scalars())
+    """The plans written for this hazard and readiness level, and its plans for any level (no
+    level of their own: they hold at every level, so raising to any level offers them). The
+    level's own first."""
+    query = (select(Plan).where(Plan.hazard == kind, or_(Plan.level == level, Plan.level.is_(None)))
+             .order_by(Plan.level.is_(None), Plan.name, Plan.id))
+    return list(db.session.execute(query).scalars())
 
 
 # Sharing plans: JSON and CSV, all or nothing
@@ -245,16 +249,55 @@ def export_csv(plans: list[Plan]) -> str:
     return out.getvalue()
 
 
+# What a person calls each field of a plan file (a CSV column, a key of a JSON plan or task): the
+# words of the plan's form.
+FIELD_LABELS = {
+    "file": _l("(the file)"), "plans": _l("(the file)"), "plan": _l("Plan name"), "name": _l("Plan name"),
+    "hazard": _l("Hazard"), "level": _l("Readiness level"), "plan_description": _l("Description"),
+    "description": _l("Description"), "tasks": _l("Tasks"), "position": _l("Order"), "title": _l("Task"),
+    "details": _l("Details"), "responsible": _l("Responsible (role or group)"), "due_minutes": _l("Due (minutes)"),
+}
+
+
+def field_label(field_name: str) -> str:
+    """A problem's field as the person sees it: ``due_minutes`` → "Due (minutes)", a JSON plan's
+    ``tasks.2.title`` → "Task 2: Task" (in the page's language)."""
+    parts = field_name.split(".")
+    if parts[0] == "tasks" and len(parts) >= 2 and parts[1].isdecimal():
+        task = str(_l("Task %(n)s", n=int(parts[1])))
+        if len(parts) == 2:
+            return task
+        return str(_l("%(task)s: %(field)s", task=task, field=field_label(".".join(parts[2:]))))
+    return str(FIELD_LABELS.get(field_name, field_name))
+
+
+def _error_order(error: dict) -> tuple:
+    """A file's problems in its order: the file's own first, then by row (a CSV row, a JSON
+    plan's number), then by the column (or the task) they are in."""
+    row = error["row"]
+    parts = error["field"].split(".")
+    task = int(parts[1]) if parts[0] == "tasks" and len(parts) > 1 and parts[1].isdecimal() else 0
+    column = parts[-1] if parts[0] == "tasks" else parts[0]
+    place = CSV_COLUMNS.index(column) if column in CSV_COLUMNS else len(CSV_COLUMNS)
+    return (row is not None, row or 0, task, place)
+
+
 @dataclass
 class ImportResult:
     """What an import did or would do: the plans (created, or read with ``dry_run``) and every
-    problem found ``{"row", "field", "message"}``; with any problem, nothing was written."""
+    problem found ``{"row", "field", "label", "message"}``, in the file's order: ``field`` as the
+    file names it (a CSV column; a JSON plan's key, ``tasks.<n>.<key>`` for its n-th task),
+    ``label`` as a person reads it; with any problem, nothing was written."""
 
     plans: list = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
+    csv_file: bool = True  # a problem's row is a CSV row; in JSON, the plan's number in the file
 
     def error(self, row: int | None, field_: str, message) -> None:
-        self.errors.append({"row": row, "field": field_, "message": str(message)})
+        self.errors.append({"row": row, "field": field_, "label": field_label(field_), "message": str(message)})
+
+    def sort(self) -> None:
+        self.errors.sort(key=_error_order)
 
 
 def _looks_like_json(data: bytes, filename: str) -> bool:
@@ -350,6 +393,16 @@ def _read_csv(text: str, result: ImportResult) -> list[tuple[int, dict]]:
     return out
 
 
+def _column_of(field_name: str) -> str:
+    """The CSV column a plan's field is in (a task's ``tasks.<n>.<key>``: its row's ``<key>``)."""
+    parts = field_name.split(".")
+    if parts[0] == "tasks" and len(parts) > 2:
+        return parts[2]
+    if parts[0] == "tasks" and len(parts) == 2:
+        return "title"
+    return {"name": "plan", "description": "plan_description"}.get(field_name, field_name)
+
+
 def _row_of(plan_row: int, raw: dict, field_name: str, csv_file: bool) -> int:
     """The file row a problem is on: for a CSV task, that task's row."""
     if csv_file and field_name.startswith("tasks."):
@@ -375,7 +428,7 @@ def import_plans(data: bytes, filename: str = "", dry_run: bool = False, author:
     if not storable(text):
         result.error(None, "file", _l("The file holds characters that cannot be stored."))
         return result
-    csv_file = not _looks_like_json(data, filename)
+    csv_file = result.csv_file = not _looks_like_json(data, filename)
     found = _read_csv(text, result) if csv_file else _read_json(text, result)
     seen: dict[str, int] = {}
     cleaned = []
@@ -387,10 +440,8 @@ def import_plans(data: bytes, filename: str = "", dry_run: bool = False, author:
             data_ = clean_plan({k: v for k, v in raw.items() if k in ("name", "hazard", "level", "description", "tasks")})
         except FieldErrors as exc:
             for name, messages in exc.errors.items():
-                column = "plan" if csv_file and name == "name" else name
-                column = "plan_description" if csv_file and name == "description" else column
                 for message in messages:
-                    result.error(_row_of(row, raw, name, csv_file), column, message)
+                    result.error(_row_of(row, raw, name, csv_file), _column_of(name) if csv_file else name, message)
             continue
         key = data_["name"].lower()
         if key in seen:
@@ -406,6 +457,7 @@ def import_plans(data: bytes, filename: str = "", dry_run: bool = False, author:
     if not found and not result.errors:
         result.error(None, "file", _l("The file holds no plan."))
     if result.errors:
+        result.sort()
         return result
     if dry_run:
         result.plans = cleaned
@@ -557,8 +609,21 @@ def overdue_query(now: dt.datetime, drill: bool | None = None):
 
 
 def overdue_tasks(now: dt.datetime | None = None, drill: bool | None = None, limit: int = 50) -> list[tuple]:
-    """``[(task, incident)]`` overdue now."""
+    """``[(task, incident)]`` overdue now, the first ``limit`` (``overdue_count`` tells how many
+    there are in all)."""
     return [(task, incident) for task, incident in db.session.execute(overdue_query(now or utcnow(), drill).limit(limit))]
+
+
+def overdue_task_query(now: dt.datetime, drill: bool | None = None):
+    """The overdue tasks alone (for a paged list; ``with_incidents`` adds their incidents)."""
+    return overdue_query(now, drill).with_only_columns(IncidentTask)
+
+
+def with_incidents(tasks: list[IncidentTask]) -> list[tuple]:
+    """``[(task, incident)]`` for these tasks, in their order."""
+    ids = {t.incident_id for t in tasks}
+    incidents = {i.id: i for i in db.session.execute(select(Incident).where(Incident.id.in_(ids))).scalars()} if ids else {}
+    return [(t, incidents[t.incident_id]) for t in tasks]
 
 
 def overdue_count(now: dt.datetime | None = None, drill: bool | None = None) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import lazyload
 
 from ..errors import ConflictError, FieldErrors
@@ -297,13 +297,18 @@ def load_with_availability(hits) -> list:
     """[(resource, distance_m, available_quantity)] for nearest() hits, in their order."""
     if not hits:
         return []
-    rows = db.session.execute(
-        select(Resource, available_quantity_expr())
-        .options(lazyload("*"))
-        .where(Resource.id.in_([h.id for h in hits]))
-    ).all()
+    rows = db.session.execute(_with_availability_statement(), {"ids": [h.id for h in hits]}).all()
     by_id = {resource.id: (resource, int(available)) for resource, available in rows}
     return [(by_id[h.id][0], h.distance_m, by_id[h.id][1]) for h in hits]
+
+
+@functools.cache  # built once: every nearest search runs it
+def _with_availability_statement():
+    return (
+        select(Resource, available_quantity_expr())
+        .options(lazyload("*"))
+        .where(Resource.id.in_(bindparam("ids", expanding=True)))
+    )
 
 
 def kind_summary() -> list[dict]:

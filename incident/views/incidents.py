@@ -80,6 +80,16 @@ def incident_list():
                            kinds=INCIDENT_KINDS, statuses=STATUSES)
 
 
+@bp.route("/overdue-tasks", endpoint="overdue_tasks")
+def overdue_task_list():
+    """Every checklist task overdue now, the longest overdue first, 50 a page (the dashboard
+    shows the first few and links here)."""
+    now = utcnow()
+    result = paged(plan_ops.overdue_task_query(now))
+    result["items"] = plan_ops.with_incidents(result["items"])
+    return render_template("incident/overdue_tasks.html", result=result, now=now)
+
+
 # New incident, edit
 
 

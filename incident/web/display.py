@@ -4,6 +4,7 @@ the words for codes. Pure formatting (no queries), used by the core's views and 
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
@@ -55,15 +56,21 @@ def degrees(value: float) -> str:
     return f"{value:.5f}°"
 
 
-def duration_text(start: dt.datetime | float | None, end: dt.datetime | None = None, *, seconds: bool = False) -> str:
+def duration_text(start: dt.datetime | float | None, end: dt.datetime | None = None, *, seconds: bool = False,
+                  up: bool = False) -> str:
     """How long, in the page's language: ``2 h 15 min`` (``1 d 3 h 0 min`` past a day), from
     ``start`` to ``end`` (or now), or ``start`` seconds (a figure worked out already). With
     ``seconds``, a span under an hour is told to the second (``4 min 20 s``, ``35 s``): how fast an
-    alert went out. The one duration formatter of every page and report."""
+    alert went out. With ``up``, a part of a minute counts as a whole one: how late a task is
+    (59 s late is ``1 min``, never ``0 min``: late is never understated). The one duration
+    formatter of every page and report."""
     if start is None:
         return ""
     span = ((end or utcnow()) - start).total_seconds() if isinstance(start, dt.datetime) else float(start)
-    total = max(round(span) if seconds else int(span // 60) * 60, 0)
+    if seconds:
+        total = max(math.ceil(span) if up else round(span), 0)
+    else:
+        total = max(math.ceil(span / 60) * 60 if up else int(span // 60) * 60, 0)
     minutes, secs = divmod(total, 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)

@@ -254,3 +254,31 @@ def test_demo_plans_for_flood_heat_and_storm(demo):
         assert any("Hűtött" in t.title for t in heat[2].tasks) and any("Idősotthon" in t.title for t in heat[2].tasks)
         assert all(p.tasks and p.revision == 1 for p in plans)
         assert [p.name for p in plans_for("flood", 2)] == ["Dunai árvíz – II. fokú készültség"]
+
+
+def test_a_new_user_sees_the_flood_drills_overdue_tasks_after_loading_the_demo(demo, client, make_user, login):
+    """Nothing but ``riado demo load`` (``load_demo``, twice): the flood drill's level-I plan was
+    applied when the level was declared, in the drill's first minutes, so the tasks due 15 and 30
+    minutes later are overdue for anyone signing in now: on the dashboard and the drill's page."""
+    import datetime as dt
+
+    from conftest import csrf_from
+    from incident.extensions import db
+    from incident.models import Incident, IncidentTask
+
+    with demo.app_context():
+        drill = db.session.execute(select(Incident).where(Incident.kind == "flood", Incident.drill.is_(True))).scalar_one()
+        tasks = db.session.execute(select(IncidentTask).where(IncidentTask.incident_id == drill.id)).scalars().all()
+        assert {t.plan_name for t in tasks} == {"Dunai árvíz – I. fokú készültség"} and len(tasks) == 5
+        assert all(drill.created_at < t.applied_at <= drill.created_at + dt.timedelta(minutes=10) for t in tasks)
+        drill_id = drill.id
+    for role in ("officer", "viewer"):
+        login(make_user(role))
+        dashboard = client.get("/").get_data(as_text=True)
+        overdue = dashboard.split('data-testid="overdue-tasks"')[1].split("</ul>")[0]
+        assert overdue.count('data-testid="overdue-task"') == 2, role
+        assert "Vízállás-előrejelzés figyelése" in overdue and "Helyi Védelmi Bizottság tagjainak értesítése" in overdue
+        assert "Homokzsák" not in overdue  # due two hours after: not yet
+        page = client.get(f"/incidents/{drill_id}").get_data(as_text=True)
+        assert page.count('data-overdue="true"') == 2 and "Dunai árvíz – I. fokú készültség" in page
+        client.post("/logout", data={"csrf_token": csrf_from(page)})

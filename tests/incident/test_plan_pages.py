@@ -69,13 +69,17 @@ def test_an_officer_writes_and_reorders_a_plan_on_its_page(as_officer):
 def test_a_bad_plan_file_on_the_import_page_names_row_and_field(as_officer):
     client = as_officer
     token = csrf_from(_text(client.get("/plans/import")))
-    data = ("plan,hazard,level,title,due_minutes\r\nHőség 1.,heat,1,Hűtött terem,60\r\nHőség 1.,heat,1,,30\r\n").encode()
+    data = ("plan,hazard,level,title,due_minutes\r\nHőség 1.,heat,1,Hűtött terem,60\r\nHőség 1.,heat,1,,30\r\n"
+            "Hőség 1.,heat,1,Ivókutak,hamar\r\n").encode()
     response = client.post("/plans/import", data={"csrf_token": token, "file": (io.BytesIO(data), "hoseg.csv")},
                            content_type="multipart/form-data")
     assert response.status_code == 422
-    row = re.search(r'data-testid="import-error"><td>(\d+)</td><td><code>([^<]+)</code>', _text(response))
-    assert row.groups() == ("3", "tasks.2.title")
+    # In the file's order: its row, then the field as the plan's form calls it (and the column).
+    rows = re.findall(r'data-testid="import-error-row">(\d+)</td><td data-testid="import-error-field">([^<]+) '
+                      r'<small class="muted">\(<code>([^<]+)</code>', _text(response))
+    assert rows == [("3", "Feladat", "title"), ("4", "Határidő (perc)", "due_minutes")]
     assert client.get("/api/v1/plans").get_json()["total"] == 0
+    data = data.replace(b",hamar", b",45")
     good = data.replace(b",,30", b",Idosotthonok hivasa,30")
     done = client.post("/plans/import", data={"csrf_token": token, "file": (io.BytesIO(good), "hoseg.csv")},
                        content_type="multipart/form-data")
@@ -182,3 +186,101 @@ def test_the_after_action_report_and_the_wall_show_the_checklist_and_the_level(a
     assert [(r["number"], r["level"]) for r in summary["readiness"]] == [(incident["number"], 2)]
     assert client.get("/api/v1/map/summary?drill=false").get_json()["readiness"] == []
     assert 'data-readiness' in _text(client.get("/map/wall?drill=1"))
+
+
+def test_a_plan_for_any_level_is_offered_at_every_level(app, as_officer):
+    """A plan with no level of its own holds at every readiness level: raising an incident to any
+    level offers it (beside the level's own plan), until it is applied."""
+    client = as_officer
+    level_two = _plan(app)
+    any_level = _plan(app, name="Árvíz – minden fokozat", level=None, tasks=[
+        {"title": "Vízállás naplózása óránként", "responsible": "Ügyelet", "due_minutes": 60}])
+    incident = create_incident(app)
+    url = f"/incidents/{incident['id']}"
+    token = csrf_from(_text(client.get(url)))
+
+    def offered() -> list[str]:
+        page = _text(client.get(url))
+        if 'data-testid="plan-offer"' not in page:
+            return []
+        offer = page.split('data-testid="plan-offer"')[1].split("</section>")[0]
+        return re.findall(r'<a href="/plans/\d+">([^<]+)</a>', offer)
+
+    raised = client.post(f"{url}/readiness", data={"csrf_token": token, "readiness_level": "1", "from": "0"})
+    assert raised.status_code == 302 and raised.headers["Location"].endswith("#plan-offer")
+    assert offered() == [any_level["name"]]
+    client.post(f"{url}/readiness", data={"csrf_token": token, "readiness_level": "2", "from": "1"})
+    assert offered() == [level_two["name"], any_level["name"]]  # the level's own first
+    assert client.post(f"{url}/plans", data={"csrf_token": token, "plan_id": str(any_level["id"])}).status_code == 302
+    assert offered() == [level_two["name"]]
+    client.post(f"{url}/readiness", data={"csrf_token": token, "readiness_level": "3", "from": "2"})
+    assert offered() == []  # no level-III plan; the one for any level is applied already
+    assert client.get(f"/api/v1/incidents/{incident['id']}/tasks").get_json()["total"] == 1
+
+
+def test_lateness_is_never_understated(app, as_officer):
+    """A task 59 seconds past its due time is late by a minute (not 0 minutes, not on time), on
+    the incident page, its checklist, the dashboard and the list of overdue tasks."""
+    from factories import committed
+    from incident.database import clock_at
+    from incident.operations import plans as ops
+    from incident.web.display import duration_text
+
+    client = as_officer
+    plan = _plan(app)
+    incident = create_incident(app)
+    applied = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    committed(app, lambda: ops.apply_plan(incident["id"], plan["id"], now=applied)[0])
+    due = applied + dt.timedelta(minutes=30)
+    with clock_at(due):
+        page = _text(client.get(f"/incidents/{incident['id']}"))
+        assert 'data-overdue="true"' not in page  # due this very moment: not late yet
+    with clock_at(due + dt.timedelta(seconds=59)):
+        page = _text(client.get(f"/incidents/{incident['id']}"))
+        assert page.count('data-overdue="true"') == 1
+        late = re.findall(r'data-testid="task-delay">([^<]+)<', page)
+        assert late == ["késés: 1 perc"]
+        assert re.findall(r'data-testid="task-delay">([^<]+)<', _text(client.get(f"/incidents/{incident['id']}/checklist"))) == ["késés: 1 perc"]
+        dashboard = _text(client.get("/")).split('data-testid="overdue-tasks"')[1].split("</ul>")[0]
+        assert "késés: 1 perc" in dashboard and "0 perc" not in dashboard
+        assert re.findall(r'data-testid="overdue-late">([^<]+)<', _text(client.get("/incidents/overdue-tasks"))) == ["1 perc"]
+    with clock_at(due + dt.timedelta(minutes=12, seconds=1)):
+        assert re.findall(r'data-testid="task-delay">([^<]+)<', _text(client.get(f"/incidents/{incident['id']}"))) == [
+            "késés: 13 perc"]
+    with app.test_request_context():
+        assert [duration_text(s, up=True) for s in (0, 1, 59, 60, 61, 3600)] == [
+            "0 perc", "1 perc", "1 perc", "1 perc", "2 perc", "1 óra 0 perc"]
+        assert [duration_text(s) for s in (59, 61)] == ["0 perc", "1 perc"]  # other durations as before
+
+
+def test_the_dashboard_says_how_many_tasks_are_overdue_and_links_to_them_all(app, client, make_user, login):
+    """More overdue tasks than the dashboard lists: it says how many there are and links to the
+    full list, paged, the longest overdue first."""
+    from factories import committed
+    from incident.operations import plans as ops
+    from incident.views.shell import OVERDUE_SHOWN
+
+    many = _plan(app, name="Árvíz – sok feladat", tasks=[
+        {"title": f"Feladat {n:02d}", "responsible": "Ügyelet", "due_minutes": n} for n in range(1, 61)])
+    incident = create_incident(app, title="Árvíz <i>sok</i>")
+    committed(app, lambda: ops.apply_plan(incident["id"], many["id"],
+                                          now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2))[0])
+    login(make_user("viewer"))
+    dashboard = _text(client.get("/"))
+    panel = dashboard.split('data-testid="overdue-panel"')[1].split("</section>")[0]
+    assert panel.count('data-testid="overdue-task"') == OVERDUE_SHOWN < 60
+    assert re.search(r'data-testid="overdue-total">\((\d+)\)', panel).group(1) == "60"
+    more = re.search(r'data-testid="overdue-more"><strong>([^<]+)<', panel).group(1)
+    assert str(OVERDUE_SHOWN) in more and "60" in more
+    assert 'href="/incidents/overdue-tasks"' in panel
+    first = _text(client.get("/incidents/overdue-tasks"))
+    titles = re.findall(r'<strong class="task-late">(Feladat \d+)</strong>', first)
+    assert titles == [f"Feladat {n:02d}" for n in range(1, 51)]  # 50 a page, the longest overdue first
+    assert "&lt;i&gt;sok" in first and "60" in re.search(r'data-testid="overdue-total">([^<]+)<', first).group(1)
+    second = _text(client.get("/incidents/overdue-tasks?page=2"))
+    assert re.findall(r'<strong class="task-late">(Feladat \d+)</strong>', second) == [
+        f"Feladat {n:02d}" for n in range(51, 61)]
+    # Fewer than the dashboard lists: all of them, no "more" line.
+    committed(app, lambda: [ops.change_task(t.id, {"status": "done"}) for t in ops.incident_tasks(incident["id"])[3:]][-1][0])
+    panel = _text(client.get("/")).split('data-testid="overdue-panel"')[1].split("</section>")[0]
+    assert panel.count('data-testid="overdue-task"') == 3 and 'data-testid="overdue-more"' not in panel

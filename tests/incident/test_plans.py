@@ -238,22 +238,34 @@ def test_an_exported_plan_imports_back_the_same(client, officer):
 
 
 def test_a_bad_plan_file_is_refused_naming_the_row_and_field_and_imports_nothing(client, officer):
+    # Problems found in different passes (a row's cells while the file is read, a plan's fields
+    # when it is checked) come back in the file's order, each with its CSV row, the column as the
+    # file names it and the field as the plan's form calls it.
     bad_csv = ("plan;hazard;level;plan_description;position;title;details;responsible;due_minutes\r\n"
                "Hőségriadó 2.;heat;2;;1;Hűtött helyiségek;;Intézmények;60\r\n"
                "Hőségriadó 2.;heat;2;;2;Idősotthonok hívása;;Szociális iroda;soon\r\n"
-               "Vihar;tornado;;;1;Fák ellenőrzése;;Kertészet;30\r\n").encode("utf-8")
+               "Vihar;tornado;;;1;Fák ellenőrzése;;Kertészet;30\r\n"
+               "Hőségriadó 2.;heat;3;;harmadik;;;Sajtó;-5\r\n").encode("utf-8")
     response = client.post("/api/v1/plans/import", headers=officer, data={
         "file": (io.BytesIO(bad_csv), "plans.csv")}, content_type="multipart/form-data")
     assert response.status_code == 200
     errors = response.get_json()["errors"]
-    assert {"row": 3, "field": "tasks.2.due_minutes"} in [{k: e[k] for k in ("row", "field")} for e in errors]
-    assert {"row": 4, "field": "hazard"} in [{k: e[k] for k in ("row", "field")} for e in errors]
+    assert [(e["row"], e["field"], e["label"]) for e in errors] == [
+        (3, "due_minutes", "Due (minutes)"),
+        (4, "hazard", "Hazard"),
+        (5, "level", "Readiness level"),  # differs from the plan's first row
+        (5, "position", "Order"),
+        (5, "title", "Task"),
+        (5, "due_minutes", "Due (minutes)"),
+    ]
+    assert all(e["message"] for e in errors)
     assert response.get_json()["created"] == 0
     assert client.get("/api/v1/plans", headers=officer).get_json()["total"] == 0
     bad_json = json.dumps({"plans": [FLOOD_II, {"name": "Vihar", "hazard": "storm", "tasks": [{"details": "x"}]}]})
     response = client.post("/api/v1/plans/import", headers=officer, data={
         "file": (io.BytesIO(bad_json.encode()), "plans.json")}, content_type="multipart/form-data")
-    assert [(e["row"], e["field"]) for e in response.get_json()["errors"]] == [(2, "tasks.1.title")]
+    assert [(e["row"], e["field"], e["label"]) for e in response.get_json()["errors"]] == [
+        (2, "tasks.1.title", "Task 1: Task")]
     assert client.get("/api/v1/plans", headers=officer).get_json()["total"] == 0
     broken = client.post("/api/v1/plans/import", headers=officer, data={
         "file": (io.BytesIO(b"{not json"), "plans.json")}, content_type="multipart/form-data")
@@ -273,10 +285,92 @@ def test_the_readiness_level_is_changed_and_logged(app, client, officer, viewer)
     assert client.get(f"{url}/log/verify", headers=officer).get_json()["ok"]
 
 
-def test_two_officers_ticking_the_same_task_at_once_make_one_change(app, live_server, make_user, token_for):
-    """Real concurrent requests on their own connections: one change, one log entry."""
-    import threading
+class SecondOfficerWaits:
+    """Two officers' requests on the same task, made to overlap for certain: the first is held
+    inside its transaction, right after it took the incident's lock and read the task, until the
+    second reaches the point where the database must make it wait for the first: on PostgreSQL
+    the incident's row lock (having read the task, still as it was, on its way there), on SQLite
+    the start of its write transaction (its connection taken, the BEGIN IMMEDIATE next). Then the
+    first goes on and commits."""
 
+    def __init__(self, app, monkeypatch, backend):
+        import threading
+
+        from sqlalchemy import event
+
+        from incident.extensions import db
+        from incident.operations import plans as ops
+
+        self.holding, self.waiting = threading.Event(), threading.Event()
+        self.first = None
+        self.armed = False  # only while ``run`` sends the two requests
+        self.stuck = []  # a wait that never ended (the test fails on it, never hangs)
+        real_lock = ops.lock_incident
+
+        def lock_incident(incident_id):
+            me = threading.get_ident()
+            if not self.armed:
+                return real_lock(incident_id)
+            if self.first is not None and self.first != me:
+                self.waiting.set()  # the second, about to wait for the first's row lock
+                return real_lock(incident_id)
+            incident = real_lock(incident_id)
+            if self.first is None:
+                self.first = me
+                self.holding.set()
+                if not self.waiting.wait(60):
+                    self.stuck.append("the second request never came to wait")
+            return incident
+
+        monkeypatch.setattr(ops, "lock_incident", lock_incident)
+        if backend == "sqlite":
+            with app.app_context():
+                engine = db.engine
+
+            def checkout(*_args):
+                if self.armed and self.first is not None and self.first != threading.get_ident():
+                    self.waiting.set()  # its connection's BEGIN IMMEDIATE, next, waits for the first's commit
+
+            event.listen(engine, "checkout", checkout)
+            self.unlisten = lambda: event.remove(engine, "checkout", checkout)
+        else:
+            self.unlisten = lambda: None
+
+    def run(self, first, second):
+        """Send ``first`` (a function making one request), hold it, send ``second``: their answers."""
+        import threading
+
+        self.first = None
+        self.holding.clear()
+        self.waiting.clear()
+        self.armed = True
+        answers = {}
+        a = threading.Thread(target=lambda: answers.update(first=first()))
+        a.start()
+        if not self.holding.wait(60):
+            self.stuck.append("the first request never took the lock")
+        b = threading.Thread(target=lambda: answers.update(second=second()))
+        b.start()
+        a.join(60)
+        b.join(60)
+        self.armed = False
+        assert self.stuck == [] and not a.is_alive() and not b.is_alive()
+        return answers["first"], answers["second"]
+
+
+@pytest.fixture
+def second_officer_waits(app, monkeypatch, backend):
+    interleave = SecondOfficerWaits(app, monkeypatch, backend)
+    yield interleave
+    interleave.unlisten()
+
+
+def test_two_officers_ticking_the_same_task_at_once_make_one_change(app, live_server, make_user, token_for,
+                                                                    second_officer_waits):
+    """Real concurrent requests on their own connections, the second reading the task while the
+    first holds it: the same tick twice is one change and one log entry; a different change made
+    from the same version of the page is refused with the conflict the officer is shown, and the
+    first officer's change stays (no lost update)."""
     from conftest import http_json
 
     officers = [{"Authorization": f"Bearer {token_for(make_user('officer'))}"} for _ in range(2)]
@@ -286,25 +380,29 @@ def test_two_officers_ticking_the_same_task_at_once_make_one_change(app, live_se
     tasks = client.post(f"/api/v1/incidents/{incident['id']}/plans", json={"plan_id": plan["id"]},
                         headers=officers[0]).get_json()["tasks"]
     entries = len(_log(client, officers[0], incident["id"]))
-    for round_ in range(3):
-        task_id = tasks[round_]["id"]
-        barrier = threading.Barrier(2)
-        answers = []
 
-        def tick(headers):
-            barrier.wait()
-            answers.append(http_json("PATCH", f"{live_server}/api/v1/incident-tasks/{task_id}", {"status": "done"},
-                                     headers))
+    def patch(task, body, headers):
+        return lambda: http_json("PATCH", f"{live_server}/api/v1/incident-tasks/{task['id']}", body, headers)
 
-        threads = [threading.Thread(target=tick, args=(h,)) for h in officers]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert [status for status, _ in answers] == [200, 200]
-        assert answers[0][1]["done_by"] == answers[1][1]["done_by"]  # both see the one change
-        log = _log(client, officers[0], incident["id"])
-        assert len(log) == entries + round_ + 1
+    # Both tick the same task done.
+    first, second = second_officer_waits.run(patch(tasks[0], {"status": "done"}, officers[0]),
+                                             patch(tasks[0], {"status": "done"}, officers[1]))
+    assert (first[0], second[0]) == (200, 200)
+    assert first[1]["done_by"] == second[1]["done_by"]  # both see the one change: the first officer's
+    log = _log(client, officers[0], incident["id"])
+    assert len(log) == entries + 1 and "HVB összehívása" in log[-1]["text"]
+
+    # From the same page (version 1): one marks it done, the other skips it.
+    version = tasks[1]["version"]
+    first, second = second_officer_waits.run(
+        patch(tasks[1], {"status": "done", "version": version}, officers[0]),
+        patch(tasks[1], {"status": "skipped", "note": "Már lezárták.", "version": version}, officers[1]))
+    assert first[0] == 200 and second[0] == 409
+    assert "meanwhile" in json.dumps(second[1])
+    now = client.get(f"/api/v1/incident-tasks/{tasks[1]['id']}", headers=officers[0]).get_json()
+    assert now["status"] == "done" and now["note"] == "" and now["done_by"] == first[1]["done_by"]
+    log = _log(client, officers[0], incident["id"])
+    assert len(log) == entries + 2 and "Már lezárták." not in log[-1]["text"]
     assert client.get(f"/api/v1/incidents/{incident['id']}/log/verify", headers=officers[0]).get_json()["ok"]
 
 
