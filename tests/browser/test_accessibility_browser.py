@@ -81,7 +81,7 @@ def _demo(app, api, client):
 PAGES = [
     "/", "/incidents", "/incidents/{incident}", "/incidents/{incident}/report", "/incidents/{incident}/after-action",
     "/incidents/{drill}", "/incidents/{drill}/checklist", "/incidents/{drill}/edit", "/incidents/{drill}/close",
-    "/incidents/new",
+    "/incidents/new", "/incidents/overdue-tasks",
     "/plans", "/plans/{plan}", "/plans/{plan}/edit", "/plans/{plan}/print", "/plans/new", "/plans/import",
     "/reception", "/reception/desk", "/reception/search?q=varga", "/reception/evacuees/{evacuee}",
     "/reception/incidents/{drill}/shelters/{shelter}/print",
