@@ -210,6 +210,7 @@ def _area_choice(incident_id) -> dict:
 
 # How many escalation waves the compose page offers (the API takes up to ``ops.MAX_WAVES``).
 PAGE_WAVES = 3
+AREA_SOURCES = ("none", "incident", "drawn")  # the compose page's area choices (their radios' ids: area-<source>)
 
 
 def _waves() -> list[dict]:
@@ -242,6 +243,30 @@ def _selected_incident(raw: dict) -> Incident | None:
     return db.session.get(Incident, incident_id) if isinstance(incident_id, int) else None
 
 
+def _error_items(raw: dict, errors: dict, other: list[str], groups, contacts) -> list[tuple]:
+    """The compose page's errors in the order of its fields, for its error summary: (the field's
+    label, the id of the element a keyboard user goes to, the message)."""
+    first_channel = next(f"channel-{code}" for code in channel_words() if code in ops.AVAILABLE_CHANNELS)
+    first_group = f"group-{groups[0].id}" if groups else None
+    first_contact = f"contact-{contacts[0].id}" if contacts else None
+    order = [("body", _("Message text"), "body"), ("transliterate", None, "transliterate"), ("drill", None, "drill"),
+             ("channels", _("Channels"), first_channel), ("subject", _("E-mail subject (optional)"), "subject"),
+             ("require_ack", _("Acknowledgement"), "require_ack"),
+             ("escalation", _("Acknowledgement"), "escalation-0-minutes"),
+             ("escalate_after_minutes", _("Acknowledgement"), "escalation-0-minutes")]
+    for i in range(PAGE_WAVES):
+        wave = _("Wave %(n)s after (minutes)", n=i + 1)
+        order += [(f"escalation[{i}]", wave, f"escalation-{i}-minutes"),
+                  (f"escalation[{i}].after_minutes", wave, f"escalation-{i}-minutes"),
+                  (f"escalation[{i}].channel", wave, f"escalation-{i}-channel")]
+    order += [("incident_id", _("Incident (optional)"), "incident_id"),
+              ("recipients", _("Recipients"), first_group or first_contact),
+              ("groups", _("Alert groups"), first_group), ("contacts", _("Individual contacts"), first_contact),
+              ("area", _("Area"), "area-" + (raw.get("area_source") if raw.get("area_source") in AREA_SOURCES else "none"))]
+    items = [(label, target, message) for key, label, target in order for message in errors.get(key, [])]
+    return items + [(None, None, message) for message in other]
+
+
 def render_compose(raw: dict, errors: dict | None = None, code: int = 200, conflict: str | None = None):
     errors = errors or {}
     incidents = ops.open_incidents()
@@ -262,7 +287,8 @@ def render_compose(raw: dict, errors: dict | None = None, code: int = 200, confl
     wave_rows = waves + [{"after_minutes": None, "channel": "sms"}] * (PAGE_WAVES - len(waves))
     with_area = ops.incidents_with_area(incident.id for incident in incidents)
     return render_template(
-        "alerts/compose.html", raw=raw, errors=errors, other_errors=other, conflict=conflict,
+        "alerts/compose.html", raw=raw, errors=errors, conflict=conflict,
+        error_items=_error_items(raw, errors, other, groups, contacts),
         incidents=incidents, chosen=chosen, drill=drill, groups=groups, member_counts=contact_ops.group_member_counts(),
         contacts=contacts, search_text=lambda c: fold(" ".join(filter(None, (c.name, c.organization, c.role)))),
         plain=plain, folded=folded, shown=folded if raw.get("transliterate") else plain,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from ..database import utcnow, write_during_read
@@ -78,6 +79,23 @@ def _filled(row: dict) -> bool:
     return any((row[key] or "").strip() for key in ("name", "birth_year", "phone", "notes")) or bool(row["needs"])
 
 
+# A person's fields on the desk, in the form's order: (the field, its label).
+DESK_FIELDS = (("name", _l("Name")), ("birth_year", _l("Year of birth")), ("phone", _l("Phone")), ("needs", _l("Needs")),
+               ("notes", _l("Notes")))
+
+
+def _desk_error_items(errors: dict) -> list[tuple]:
+    """The desk's errors in the order of its fields, for its error summary: (the field's label,
+    the id of the element to go to, the message)."""
+    order = [("members", None, "name_0"), ("incident_id", _("Incident"), "incident_id"),
+             ("shelter_id", _("Shelter"), "shelter_id")]
+    for i in range(DESK_ROWS):
+        person = _("Person %(n)s", n=i + 1)
+        order += [(f"{field}_{i}", f"{person} · {label}", f"{field}_{i}" if field != "needs" else f"needs_{i}_{NEEDS[0]}")
+                  for field, label in DESK_FIELDS]
+    return [(label, target, message) for key, label, target in order for message in errors.get(key, [])]
+
+
 def render_desk(code: int = 200, **state):
     """The desk's page; ``state``: what was typed, its errors, duplicates found."""
     remembered = _remembered()
@@ -101,6 +119,7 @@ def render_desk(code: int = 200, **state):
     if context["shelter_id"]:
         free = dict((s.id, n) for s, n in context["shelters"]).get(context["shelter_id"])
     context["free_places"] = free
+    context["error_items"] = _desk_error_items(context["errors"])
     return render_template("incident/reception_desk.html", **context), code
 
 

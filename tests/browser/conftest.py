@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from .axe import assert_accessible, watch_accessibility
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -38,8 +40,10 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    """A fresh browser context; any request to another host is blocked and recorded, any dialog fails."""
+    """A fresh browser context; any request to another host is blocked and recorded, any dialog
+    fails, and so does a page that breaks a WCAG 2.1 AA rule (axe checks each page once loaded)."""
     context = browser.new_context(locale="hu-HU", viewport={"width": 1280, "height": 800})
+    accessibility = watch_accessibility(context)
     page = context.new_page()
     page.offsite_requests = []
     page.dialogs = []
@@ -61,5 +65,6 @@ def page(browser):
     page.on("dialog", on_dialog)
     page.on("console", lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None)
     yield page
+    assert_accessible(page, accessibility)
     context.close()
     assert page.dialogs == [], f"a script opened a dialog: {page.dialogs}"

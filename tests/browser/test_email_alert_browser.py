@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from browser import only_tiles, script_errors, sign_in
+from browser.axe import assert_accessible, watch_accessibility
 from conftest import running_consumer
 from factories import create_contact, create_group
 
@@ -51,6 +52,7 @@ def _own_browser(browser):
     """A recipient's own browser: a fresh context (no officer's session), other hosts blocked."""
     context = browser.new_context(locale="hu-HU", viewport={"width": 420, "height": 800})
     page = context.new_page()
+    page.axe_found = watch_accessibility(context)
     page.offsite_requests = []
     page.console_errors = []
 
@@ -121,6 +123,7 @@ def test_officer_sends_by_sms_and_e_mail_and_a_recipient_confirms_by_the_link(ap
         assert "Köszönjük" in recipient.inner_text("[data-testid=ack-done]")
         assert recipient.locator("[data-testid=ack-button]").count() == 0
         assert recipient.offsite_requests == [] and recipient.console_errors == []
+        assert_accessible(recipient, recipient.axe_found)
     finally:
         context.close()
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from browser import script_errors, sign_in
+from browser.axe import assert_accessible, watch_accessibility
 from conftest import free_port, running_consumer, wait_for, wait_until_idle
 from factories import create_contact, create_group
 
@@ -49,6 +50,7 @@ def served(app_factory, smtp_server):
 def _context(browser, **options):
     context = browser.new_context(locale="hu-HU", **options)
     page = context.new_page()
+    page.axe_found = watch_accessibility(context)
     page.offsite_requests = []
     page.console_errors = []
 
@@ -166,7 +168,8 @@ def test_press_drafts_officer_approves_resident_reads_it_on_a_phone_and_the_pres
     assert "Szerkesztő Szilvia" in press.inner_text("[data-testid=recipients]")
     assert "szilvia@hirlap.example" not in press.inner_text("[data-testid=recipients]")  # masked for the press
 
-    for context in (press_context, officer_context, resident_context):
+    for context, person in ((press_context, press), (officer_context, officer), (resident_context, resident)):
+        assert_accessible(person, person.axe_found)
         context.close()
 
 

@@ -86,7 +86,7 @@ def test_desk_session_family_then_wheelchair_map_and_print(app, live_server, pag
     # The incident and the shelter are remembered; the cursor waits in the first name.
     assert page.locator("#shelter_id").input_value() == str(gym["id"])
     assert page.locator("#incident_id").input_value() == str(incident["id"])
-    assert page.evaluate("document.activeElement.id") == "name_0"
+    page.wait_for_function("() => document.activeElement.id === 'name_0'")  # autofocus, at the first paint
     assert page.locator("#name_0").input_value() == ""  # the form is empty for the next household
 
     page.keyboard.type(WHEELCHAIR[0])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from browser import script_errors, sign_in
+from browser.axe import assert_accessible, watch_accessibility
 from factories import assign, create_incident, create_resource
 
 pytestmark = pytest.mark.browser
@@ -46,6 +47,7 @@ def test_no_page_scrolls_sideways_on_a_390_px_phone(app, live_server, browser, m
     assign(app, incident["id"], resource["id"], 1)
     context = browser.new_context(locale="hu-HU", viewport={"width": 390, "height": 844}, is_mobile=True,
                                   has_touch=True)
+    found = watch_accessibility(context)
     page = context.new_page()
     page.route("**/*", lambda route: route.continue_() if "127.0.0.1" in route.request.url else route.abort())
     try:
@@ -61,6 +63,7 @@ def test_no_page_scrolls_sideways_on_a_390_px_phone(app, live_server, browser, m
             if scroll > client:
                 wide.append((path, scroll))
         assert wide == []
+        assert_accessible(page, found)
     finally:
         context.close()
 
@@ -112,6 +115,7 @@ def test_the_outbox_reads_on_a_390_px_phone(app, live_server, browser, make_user
         wait_until_idle(app)
     context = browser.new_context(locale="hu-HU", viewport={"width": 390, "height": 844}, is_mobile=True,
                                   has_touch=True)
+    found = watch_accessibility(context)
     page = context.new_page()
     page.route("**/*", lambda route: route.continue_() if "127.0.0.1" in route.request.url else route.abort())
     try:
@@ -128,5 +132,6 @@ def test_the_outbox_reads_on_a_390_px_phone(app, live_server, browser, make_user
         assert "+36 20 555 0412" in page.inner_text("[data-testid=outbox-message] [data-testid=to]")
         scroll, client_width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         assert scroll <= client_width
+        assert_accessible(page, found)
     finally:
         context.close()

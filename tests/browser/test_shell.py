@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from .axe import assert_accessible, watch_accessibility
 from .conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +119,7 @@ def test_wrong_password_shows_the_error_beside_the_form(live_server, page, make_
 def test_shell_is_usable_on_a_tablet(browser, live_server, make_user):
     user = make_user("officer")
     context = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
+    found = watch_accessibility(context)
     page = context.new_page()
     page.goto(live_server + "/login")
     page.fill("#email", user["email"])
@@ -131,4 +133,5 @@ def test_shell_is_usable_on_a_tablet(browser, live_server, make_user):
         assert box["x"] >= 0 and box["x"] + box["width"] <= 768  # nothing off screen
         assert box["height"] >= 40  # a finger can hit it
     assert page.evaluate("document.documentElement.scrollWidth") <= 768  # no sideways scrolling
+    assert_accessible(page, found)
     context.close()

@@ -35,6 +35,10 @@
  *                                       queues itself for the consumer name (maps/builder.py's
  *                                       LayerHook), whether it ran before or after this call
  *
+ * On every page (base.html loads this file on each): a form sent once (data-once, above), and a
+ * wide table that scrolls inside its wrapper (.table-wrap) on a narrow screen takes the keyboard's
+ * focus, so that the arrow keys scroll it (WCAG 2.1.1); a wrapper that fits takes no tab stop.
+ *
  * The map helpers need Leaflet (loaded only on pages with a map); everything else works without.
  */
 (function () {
@@ -254,7 +258,44 @@
     registerMap: registerMap
   };
 
+  // A table wrapper that scrolls sideways is focusable (tabindex 0), one that fits is not; checked
+  // again when the page or a table changes size (a phone turned, rows added by a page script).
+  function scrollRegions() {
+    var pending = false;
+    function update() {
+      pending = false;
+      each(".table-wrap", function (wrap) {
+        var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+        if (scrolls && !wrap.hasAttribute("tabindex")) {
+          wrap.setAttribute("tabindex", "0");
+          wrap.setAttribute("data-scrolls", "true");
+        } else if (!scrolls && wrap.getAttribute("data-scrolls") === "true") {
+          wrap.removeAttribute("tabindex");
+          wrap.removeAttribute("data-scrolls");
+        }
+      });
+    }
+    function later() {
+      if (!pending) {
+        pending = true;
+        window.requestAnimationFrame(update);
+      }
+    }
+    if (window.ResizeObserver) {
+      var observer = new window.ResizeObserver(later);
+      each(".table-wrap", function (wrap) {
+        observer.observe(wrap);
+        if (wrap.firstElementChild) {
+          observer.observe(wrap.firstElementChild);
+        }
+      });
+    }
+    window.addEventListener("resize", later);
+    update();
+  }
+
   ready(function () {
     each("form[data-once]", once);
+    scrollRegions();
   });
 }());
