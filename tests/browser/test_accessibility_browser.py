@@ -17,6 +17,7 @@ NOT_PAGES = {
     "static", "health.healthz", "metrics.metrics", "auth.set_language", "account.create_token",
     "registry.contacts.export_csv", "registry.resources.export_csv", "after_action.report_as_csv",
     "reception.export_csv", "public_notices.feed", "public_notices.cap",
+    "reception.import_choose",  # a redirect to the shelter's import page, which is visited
 }
 
 
