@@ -129,7 +129,7 @@ def _seed(app, client, headers) -> dict[str, int]:
             "message_id": message_id, "user_id": viewer["id"], "token_id": token_id, "seq": 1, "code": "en", "delivery": delivery,
             "token": ack, "plan_id": plan["id"], "task_id": task["id"],
             "event_id": crossed["event_id"], "station": "Vigadó tér", "evacuee_id": evacuee["id"],
-            "notice_id": notice["id"], "shelter_id": shelter["id"]}
+            "notice_id": notice["id"], "shelter_id": shelter["id"], "slug": "callout"}
 
 
 # Values that let a view go on to read its other fields (a checked box, a chosen point…).
