@@ -33,7 +33,7 @@ DEFAULT_LANGUAGE = "hu"
 @dataclass(frozen=True)
 class Guide:
     """One task guide: its ``slug`` (the address and the file name), its title in each language,
-    and the roles it is written for (the least role that does the task)."""
+    and the roles it is written for (who does the task; a more privileged role does it too)."""
 
     slug: str
     titles: dict
@@ -41,6 +41,11 @@ class Guide:
 
     def title(self, lang: str) -> str:
         return self.titles.get(lang) or self.titles[DEFAULT_LANGUAGE]
+
+    def is_for(self, user) -> bool:
+        """Whether ``user`` does this task: a role may do all a lower one may (an admin is
+        often the officer too, and reads the officer's guides as their own)."""
+        return any(user.has_role(role) for role in self.roles)
 
 
 # In the order of the binder: setting up, the tasks of the day, then what the words mean and what

@@ -46,7 +46,10 @@ _RUN = """async (tags) => {
 # shape (its address with the numbers left out, and each element's tag, class, role, style,
 # hiddenness and whether it holds text: what axe's rules look at, not the words) is not checked
 # again: every test signs in on the same login page and most open the same empty dashboard
-# (``__riadoAxeFirst`` answers whether this shape is new to the test run).
+# (``__riadoAxeFirst`` answers whether this shape is still unchecked in the test run; a shape
+# counts as checked only once axe has finished with it, ``__riadoAxeChecked``, so a page that
+# went away mid-check is checked the next time it comes). An error of axe on a page still shown
+# is reported as a violation of its own (``axe-error``): a check never stops silently.
 HOOK = """if (window.top === window) {
 %s
 ;window.__riadoAxe = new Promise((resolve) => {
@@ -60,15 +63,26 @@ HOOK = """if (window.top === window) {
     }
     return location.pathname.replace(/[0-9]+/g, '#') + ' ' + (h >>> 0).toString(16);
   };
+  let gone = false;
+  window.addEventListener('pagehide', () => { gone = true; });
   window.addEventListener('load', () => requestAnimationFrame(() => setTimeout(async () => {
     try {
-      if (await window.__riadoAxeFirst(shape())) {
+      const key = shape();
+      if (await window.__riadoAxeFirst(key)) {
         const result = await window.axe.run(document,
           {runOnly: {type: 'tag', values: %s}, resultTypes: ['violations']});
         const found = (%s)(result);
         if (found.length) await window.__riadoAxeReport(found);
+        await window.__riadoAxeChecked(key);
       }
-    } catch (e) { /* the page went away meanwhile */ }
+    } catch (e) {
+      if (!gone) {  // the page is still there: axe failed, and the test must say so
+        try {
+          await window.__riadoAxeReport([{id: 'axe-error', impact: 'critical', help: 'axe could not check the page',
+            url: location.pathname + location.search, nodes: [{target: 'document', html: '', summary: String(e)}]}]);
+        } catch (_) { /* the page went away after all */ }
+      }
+    }
     resolve();
   }, 0)));
 });
@@ -107,10 +121,12 @@ def describe(found: list[dict]) -> str:
 CHECKED_SHAPES: set[str] = set()
 
 
-def _first_time(_source, shape: str) -> bool:
-    new = shape not in CHECKED_SHAPES
+def _unchecked(_source, shape: str) -> bool:
+    return shape not in CHECKED_SHAPES
+
+
+def _checked(_source, shape: str) -> None:
     CHECKED_SHAPES.add(shape)
-    return new
 
 
 def watch_accessibility(context) -> list[dict]:
@@ -118,7 +134,8 @@ def watch_accessibility(context) -> list[dict]:
     violations are added to, which ``assert_accessible`` reads when the test is over."""
     found: list[dict] = []
     context.expose_binding("__riadoAxeReport", lambda _source, violations: found.extend(violations))
-    context.expose_binding("__riadoAxeFirst", _first_time)
+    context.expose_binding("__riadoAxeFirst", _unchecked)
+    context.expose_binding("__riadoAxeChecked", _checked)
     context.add_init_script(script=HOOK)
     return found
 

@@ -197,6 +197,24 @@ def test_every_signed_in_role_reads_every_guide_and_the_printable_version(app, m
         assert printable.get_data(as_text=True).count('data-testid="guide-sheet"') == len(guides())
 
 
+def test_each_role_sees_the_guides_of_its_tasks_marked_as_its_own(app, make_user):
+    """A role does all a lower one does: an admin (often the officer too) has every guide marked,
+    and so has an officer; a press officer the notices and what a viewer reads."""
+    expected = {
+        "viewer": ["incident", "statuses"],
+        "press": ["incident", "notices", "statuses"],
+        "officer": ["first-steps", "callout", "incident", "drill", "reception", "notices", "statuses", "outages"],
+        "admin": [guide.slug for guide in guides()],
+    }
+    for role, slugs in expected.items():
+        client = app.test_client()
+        sign_in(client, make_user(role))
+        body = client.get("/help").get_data(as_text=True)
+        marked = re.findall(r'<li class="yours">\s*<a href="/help/([\w-]+)"', body)
+        assert marked == slugs, role
+        assert body.count('class="yours-tag"') == len(slugs), role
+
+
 def test_anonymous_readers_are_sent_to_sign_in(client):
     for path in ("/help", "/help/callout", "/help/print"):
         response = client.get(path)
