@@ -102,6 +102,13 @@ def picture(name: str, lang: str) -> dict | None:
     return {"url": url_for("static", filename=f"help/{lang}/{name}.png"), "width": size[0], "height": size[1]}
 
 
+@bp.app_template_global()
+def help_title(slug: str) -> str:
+    """A guide's title in the page's language (the task pages' Help links are named after it)."""
+    found = BY_SLUG.get(slug)
+    return found.title(language()) if found else ""
+
+
 def _context(lang: str) -> dict:
     return {"guides": GUIDES, "lang": lang, "page_url": page_url, "picture": picture,
             "guide_template": lambda slug: f"help/{lang}/{slug}.html"}

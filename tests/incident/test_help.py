@@ -282,6 +282,9 @@ def test_where_a_task_starts_a_help_link_leads_to_its_section(client, make_user)
         page = client.get(path).get_data(as_text=True)
         links = re.findall(r'<a class="help-link[^"]*" href="([^"]+)" data-testid="help-link"', page)
         assert f"/help/{slug}#{section}" in links, (path, links)
+        # Named after its guide for a screen reader's list of links (the header's is just "Súgó").
+        title = next(guide.title("hu") for guide in guides() if guide.slug == slug)
+        assert f'aria-label="Súgó: {title}"' in page, path
         if slug not in sections:
             sections[slug] = read_marks(client.get(f"/help/{slug}").get_data(as_text=True)).sections
         assert section in sections[slug], (path, section)
