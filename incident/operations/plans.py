@@ -344,7 +344,11 @@ def _read_csv(text: str, result: ImportResult) -> list[tuple[int, dict]]:
     for column in unknown:
         result.error(1, column, _l("Unknown column %(column)s; the columns are: %(columns)s.", column=column,
                                    columns=", ".join(CSV_COLUMNS)))
-    if missing or unknown:
+    # A column twice would have its last cell win unseen (two "title" columns: one task's text lost).
+    repeated = [c for c in dict.fromkeys(header) if c and header.count(c) > 1]
+    for column in repeated:
+        result.error(1, column, _l("The column %(column)s is in the header twice.", column=column))
+    if missing or unknown or repeated:
         return []
     plans: dict[str, dict] = {}
     first_row: dict[str, int] = {}
@@ -443,7 +447,7 @@ def import_plans(data: bytes, filename: str = "", dry_run: bool = False, author:
                 for message in messages:
                     result.error(_row_of(row, raw, name, csv_file), _column_of(name) if csv_file else name, message)
             continue
-        key = data_["name"].lower()
+        key = data_["name"].casefold()  # as _name_taken compares: "Straße" and "STRASSE" are one name
         if key in seen:
             result.error(row, "plan" if csv_file else "name",
                          _l("The plan %(name)s is in the file twice (also at %(row)s).", name=data_["name"], row=seen[key]))

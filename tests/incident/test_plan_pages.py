@@ -86,6 +86,21 @@ def test_a_bad_plan_file_on_the_import_page_names_row_and_field(as_officer):
     assert done.status_code == 302 and client.get("/api/v1/plans").get_json()["total"] == 1
 
 
+def test_two_plans_of_a_file_named_alike_but_for_case_are_refused_on_the_page_naming_the_row(as_officer):
+    """"Straße" and "STRASSE" are one name to Riadó (casefold): the second is an error of the file,
+    shown on the import page like any other, not the database's refusal."""
+    client = as_officer
+    token = csrf_from(_text(client.get("/plans/import")))
+    data = "plan,hazard,level,title\r\nStraße,flood,1,Gátőrség\r\nSTRASSE,flood,2,Homokzsákok\r\n".encode()
+    response = client.post("/plans/import", data={"csrf_token": token, "file": (io.BytesIO(data), "ket.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and response.mimetype == "text/html"
+    page = _text(response)
+    assert re.search(r'data-testid="import-error-row">3</td>', page)
+    assert "A(z) STRASSE terv kétszer szerepel a fájlban (itt is: 2)." in page
+    assert client.get("/api/v1/plans").get_json()["total"] == 0
+
+
 def test_raising_the_level_offers_the_plan_which_is_applied_only_when_accepted(app, as_officer):
     client = as_officer
     plan = _plan(app)

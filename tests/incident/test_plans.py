@@ -270,6 +270,11 @@ def test_a_bad_plan_file_is_refused_naming_the_row_and_field_and_imports_nothing
     broken = client.post("/api/v1/plans/import", headers=officer, data={
         "file": (io.BytesIO(b"{not json"), "plans.json")}, content_type="multipart/form-data")
     assert broken.get_json()["errors"][0]["field"] == "file"
+    twice = client.post("/api/v1/plans/import", headers=officer, data={
+        "file": (io.BytesIO("plan;hazard;title;title\r\nVihar;storm;Fák;Tetők\r\n".encode()), "plans.csv")},
+        content_type="multipart/form-data").get_json()
+    assert [(e["row"], e["field"]) for e in twice["errors"]] == [(1, "title")] and "twice" in twice["errors"][0]["message"]
+    assert client.get("/api/v1/plans", headers=officer).get_json()["total"] == 0
 
 
 def test_the_readiness_level_is_changed_and_logged(app, client, officer, viewer):
