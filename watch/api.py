@@ -176,7 +176,7 @@ def accept(data, event_id):
     """Accept a proposal: an incident of the hazard opened at the proposed readiness level with
     the matching plan applied, and an alert drafted (nothing is sent until an officer sends it
     from the composer). An event decided already: 409."""
-    event_, incident, plans = ops.accept_event(event_id, data)
+    event_, incident, plans, _opened = ops.accept_event(event_id, data)
     body = {"incident_id": incident.id, "alert_draft": {"body": event_.alert_draft}, "plans_applied": plans,
             "readiness_level": event_.readiness_level,
             "compose_url": url_for("alerts.new", incident_id=incident.id, body=event_.alert_draft)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import force_locale, format_datetime, gettext
@@ -626,19 +627,30 @@ def _earlier_incident(event: WatchEvent) -> Incident | None:
     return db.session.get(Incident, incident_id) if incident_id else None
 
 
+class Accepted(NamedTuple):
+    """What accepting a proposal did: the event, its incident, the plans applied, and whether the
+    incident was opened now (False: an earlier proposal's incident was raised)."""
+
+    event: WatchEvent
+    incident: Incident
+    plans: list[str]
+    opened: bool
+
+
 def accept_event(event_id: int, raw: dict | None = None, now: dt.datetime | None = None,
-                 author: Who | None = None) -> tuple[WatchEvent, Incident, list[str]]:
+                 author: Who | None = None) -> Accepted:
     """Accept a proposal: open an incident of the hazard (or raise the one an earlier event of the
     same gauge or warning opened, while it is open), at the proposed readiness level with its plan
     applied, and draft the alert (kept on the event; nothing is sent). Written to the incident's
-    log and the audit trail. Returns the event, the incident and the plans applied."""
+    log and the audit trail."""
     raw = raw or {}
     now = now or utcnow()
     actor = author or who()
     event, others = _lock_family(event_id)
     _refuse_decided(event)
     incident = _earlier_incident(event)
-    if incident is None:
+    opened = incident is None
+    if opened:
         severity = (GAUGE_SEVERITY.get(event.threshold or 0) if event.kind == "gauge"
                     else WARNING_SEVERITY.get(event.warning_level or ""))
         with force_locale(current_app.config["RIADO_LOCALE"]):
@@ -666,7 +678,7 @@ def accept_event(event_id: int, raw: dict | None = None, now: dt.datetime | None
                           id=event.id, roman=ROMAN.get(event.readiness_level, "")))
             _close_by_system(other, now, "settled", settled, incident.id)
     db.session.flush()
-    return event, incident, plans
+    return Accepted(event, incident, plans, opened)
 
 
 def _lock_family(event_id: int) -> tuple[WatchEvent, list[WatchEvent]]:

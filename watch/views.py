@@ -113,7 +113,7 @@ def accept(event_id: int):
     """Accept a proposal: the incident is opened (or raised) with its plan, and the alert
     composer opens with the drafted text; nothing is sent from here."""
     try:
-        event, incident, plans = ops.accept_event(event_id)
+        event, incident, plans, opened = ops.accept_event(event_id)
     except ConflictError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -125,8 +125,12 @@ def accept(event_id: int):
         return redirect(url_for("watch.index"))
     draft, incident_id, number = event.alert_draft, incident.id, incident.number
     db.session.commit()
-    message = _("Incident %(number)s opened at readiness level %(roman)s.", number=number,
-                roman=ROMAN.get(event.readiness_level, ""))
+    if opened:
+        message = _("Incident %(number)s opened at readiness level %(roman)s.", number=number,
+                    roman=ROMAN.get(event.readiness_level, ""))
+    else:
+        message = _("Incident %(number)s raised to readiness level %(roman)s.", number=number,
+                    roman=ROMAN.get(event.readiness_level, ""))
     if plans:
         message += " " + _("Plan applied: %(names)s.", names=", ".join(plans))
     flash(message + " " + _("Check the drafted alert and send it when it is right: nothing has been sent."), "success")

@@ -141,3 +141,20 @@ def test_proposals_settled_by_an_accepted_one_are_listed_as_decided_by_riado(app
     assert 'data-testid="proposal"' not in page  # the 625 one is settled too
     settled = [line for line in page.split('data-testid="decided-event"')[1:] if "625 cm" in line][0]
     assert f"#{proposals[705]}" in settled and "· system" not in settled  # said in words, not the internal name
+
+
+def test_accepting_a_higher_proposal_of_the_same_gauge_says_the_incident_was_raised_not_opened(app, as_officer):
+    store_district_outline(app)
+    save_reading(as_officer, "Vigadó tér", "625", local_minutes_ago(30))
+    first = as_officer.get("/api/v1/watch/events?status=open").get_json()["items"][0]["id"]
+    page = as_officer.get("/watch").get_data(as_text=True)
+    opened = as_officer.post(f"/watch/events/{first}/accept", data={"csrf_token": csrf_from(page)}, follow_redirects=True)
+    number = as_officer.get("/api/v1/incidents").get_json()["items"][0]["number"]
+    assert f"A(z) {number} esemény megnyitva, I. fokú készültséggel." in opened.get_data(as_text=True)
+    save_reading(as_officer, "Vigadó tér", "705", local_minutes_ago(10))
+    second = as_officer.get("/api/v1/watch/events?status=open").get_json()["items"][0]["id"]
+    page = as_officer.get("/watch").get_data(as_text=True)
+    raised = as_officer.post(f"/watch/events/{second}/accept", data={"csrf_token": csrf_from(page)},
+                             follow_redirects=True).get_data(as_text=True)
+    assert f"A(z) {number} esemény készültségi foka II. fokra emelve." in raised and "megnyitva" not in raised
+    assert as_officer.get("/api/v1/incidents").get_json()["total"] == 1
