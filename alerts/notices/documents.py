@@ -78,7 +78,12 @@ def notice_cap(notice: Notice) -> bytes:
 def feed_entry(notice: Notice) -> feeds.FeedEntry:
     page = ops.public_url(f"/public/notices/{notice.id}")
     with force_locale(current_app.config["RIADO_LOCALE"]):
-        title = notice.title if notice.status == "published" else gettext("Withdrawn: %(title)s", title=notice.title)
+        if notice.status == "published":
+            title = notice.title
+        elif notice.superseded_by_id is not None:  # replaced by an update: its CAP stays an Alert
+            title = gettext("Replaced by an update: %(title)s", title=notice.title)
+        else:
+            title = gettext("Withdrawn: %(title)s", title=notice.title)
     summary = "\n\n".join(part for part in (notice.body, notice.instruction) if part)
     return feeds.FeedEntry(
         id=page, title=title, updated=notice.withdrawn_at or notice.published_at, published=notice.published_at,

@@ -491,8 +491,12 @@ def test_an_update_of_an_update_references_the_whole_thread_and_so_does_its_canc
     cancel = _cap(client, third["id"], cap_schema)
     assert cancel.findtext(f"{CAP}msgType") == "Cancel"
     assert cancel.findtext(f"{CAP}references").split(" ") == [*messages, _message_id(latest)]
-    assert [e.findtext(f"{ATOM}title") for e in SafeET.fromstring(client.get("/public/feed.atom").data)
-            .findall(f"{ATOM}entry")][0] == "Visszavonva: Harmadik"
+    titles = [e.findtext(f"{ATOM}title") for e in SafeET.fromstring(client.get("/public/feed.atom").data)
+              .findall(f"{ATOM}entry")]
+    assert titles[0] == "Visszavonva: Harmadik"
+    # The ones an update replaced were not withdrawn (their CAP stays an Alert): the feed says so.
+    assert sorted(titles[1:]) == ["Frissítés váltotta fel: Első", "Frissítés váltotta fel: Második"]
+    assert _cap(client, first["id"], cap_schema).findtext(f"{CAP}msgType") == "Alert"
 
 
 def test_the_feed_is_valid_atom_with_a_cap_link_per_notice_and_every_cap_is_valid(client, desk, cap_schema):
