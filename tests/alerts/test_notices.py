@@ -256,6 +256,25 @@ def test_a_notice_on_a_drill_is_never_public(client, desk):
         assert client.get(f"/public/notices/{notice_id}").status_code == 404
 
 
+def test_the_page_of_a_drill_notice_offers_no_submit_button_and_says_why(app, client, desk, make_user):
+    """Submitting a drill's notice is always refused, so its page does not offer it: it says
+    instead that the notice is practice and is never submitted nor published. An ordinary
+    draft's page still offers the button."""
+    from conftest import csrf_from
+
+    drill = create_incident(client, title="Gyakorlat: árvíz", drill=True)
+    drill_notice = _draft(client, desk["press"], incident_id=drill["id"])
+    ordinary = _draft(client, desk["press"], incident_id=create_incident(client)["id"])
+    for role in ("press", "officer"):
+        user, reader = make_user(role), app.test_client()
+        token = csrf_from(reader.get("/login").get_data(as_text=True))
+        reader.post("/login", data={"email": user["email"], "password": user["password"], "csrf_token": token})
+        page = reader.get(f"/notices/{drill_notice['id']}").get_data(as_text=True)
+        assert 'data-testid="submit-notice"' not in page
+        assert 'data-testid="drill-notice"' in page and "nem küldhető be jóváhagyásra" in page
+        assert 'data-testid="submit-notice"' in reader.get(f"/notices/{ordinary['id']}").get_data(as_text=True)
+
+
 def test_bad_input_names_the_field(client, desk):
     cases = [({"title": ""}, "title"), ({"body": "x" * 901}, "body"), ({"severity": "huge"}, "severity"),
              ({"urgency": "now"}, "urgency"), ({"area": {"type": "Point", "coordinates": [19, 47]}}, "area"),

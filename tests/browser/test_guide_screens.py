@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from browser.guide import Pictures, load_demo_district, new_page, sign_in, stop_the_clock
+from alerts.sms import transliterate
+from browser.guide import VIEWPORT, Pictures, follow, load_demo_district, new_page, read_steps, sign_in, stop_the_clock
 from conftest import running_consumer, wait_until_idle
 
 pytestmark = pytest.mark.browser
@@ -23,12 +24,10 @@ NEW_CONTACTS = (
 )
 WORDS = {
     "hu": {"alert": "Árvízvédelmi készültség: a HVB ülése ma 14:00-kor a Polgármesteri Hivatal dísztermében.",
-           "drill": "Riasztási gyakorlat: ha megkapta, válaszoljon IGEN-nel. A törzs 10:30-kor ül össze.",
            "household": "Kovács család, Váci utca 40.",
            "notice": ("Gázszivárgás: lezárás a Váci utcában", "A Váci utca 38–42. előtti szakasz a gázszolgáltató "
                       "munkája miatt 14 óráig lezárva.", "Kerüljék a területet; a lakók a Március 15. téren gyülekeznek.")},
     "en": {"alert": "Flood readiness: the local defence committee meets at 14:00 in the town hall's council chamber.",
-           "drill": "Call-out drill: if you got this, reply IGEN. The staff meets at 10:30.",
            "household": "Kovács family, Váci utca 40.",
            "notice": ("Gas leak: Váci utca closed", "The section in front of Váci utca 38–42 is closed until 14:00 "
                       "while the gas company works.", "Keep away from the area; residents gather on Március 15. tér.")},
@@ -85,7 +84,6 @@ def test_the_guide_s_pictures(app, live_server, browser, monkeypatch, tmp_path, 
     gas_drill = id_of(app, Incident, title="%gázszivárgás a Váci utcában")
     flood_drill = id_of(app, Incident, title="%árvízvédelmi törzsvezetési%")
     hvb = id_of(app, AlertGroup, name="Helyi Védelmi Bizottság")
-    secretariat = id_of(app, AlertGroup, name="Polgármesteri Titkárság")
     shelter = id_of(app, Resource, name="Eötvös József Gimnázium tornaterme")
     words = WORDS[lang]
     base = live_server
@@ -113,12 +111,13 @@ def test_the_guide_s_pictures(app, live_server, browser, monkeypatch, tmp_path, 
             page.goto(base + "/alerts/new")
             page.check(f"input[name=groups][value='{hvb}']")
             page.check("#require_ack")
+            page.check("#transliterate")  # as the guide's steps say
             # The text last: the counter's count of it (debounced) is the last one, and its preview
-            # then holds the text and the reply hint.
+            # then holds the (transliterated) text and the reply hint.
             page.fill("#body", words["alert"])
             page.wait_for_function("([text]) => { const c = document.querySelector('[data-counter]');"
                                    " return c.dataset.state === 'ready' && c.textContent.includes(text)"
-                                   " && c.textContent.includes('IGEN'); }", arg=[words["alert"][-20:]])
+                                   " && c.textContent.includes('IGEN'); }", arg=[transliterate(words["alert"])[-20:]])
             page.locator("#body").evaluate("e => e.blur()")
             pictures.take(page, "callout-compose")
             page.click("[data-testid=continue]")
@@ -133,27 +132,27 @@ def test_the_guide_s_pictures(app, live_server, browser, monkeypatch, tmp_path, 
             answer(page, base, 5, "igen")
             page.goto(alert_page)
             page.wait_for_selector("[data-testid=counts] [data-count=acknowledged]:text-is('2')")
-            pictures.take(page, "callout-progress")
+            # Down to the list of those still silent, which the caption names.
+            take_down_to(pictures, page, "callout-progress", "#silent")
 
-            # A drill: its page, an alert from it, a simulated answer, its after-action report.
+            # A drill, run by the guide's own steps (read from its help page, so that the pictures
+            # show what the guide types): its page, an alert from it, a simulated answer, its
+            # after-action report.
             clock.advance(minutes=5)
-            page.goto(f"{base}/incidents/{gas_drill}")
+            steps = read_steps(page, base, "drill", "drill")
+            page.goto(base + "/")
+            follow(page, steps[:5])  # recorded and activated
             pictures.take(page, "drill-incident")
-            page.click("[data-testid=alert-link]")
-            page.fill("#body", words["drill"])
-            page.check(f"input[name=groups][value='{secretariat}']")
-            page.check("#require_ack")
-            page.click("[data-testid=continue]")
-            page.click("[data-testid=send-now]")
-            page.wait_for_url(re.compile(r".*/alerts/\d+$"))
+            follow(page, steps[5:-4])  # alerted; every message out
             wait_until_idle(app)
             clock.advance(minutes=2)
-            answer(page, base, 1, "IGEN")
+            follow(page, steps[-4:-3])  # the topmost message answered
             page.goto(base + "/alerts/outbox")
             page.locator("[data-testid=outbox] [data-testid=reply-text]").first.fill("OK")
             pictures.take(page, "drill-outbox")
-            page.goto(f"{base}/incidents/{gas_drill}/after-action")
-            pictures.take(page, "drill-after-action")
+            follow(page, steps[-3:])  # contained, closed, its after-action report open
+            # Down to the end of the alert's figures (acknowledged, median time to acknowledge).
+            take_down_to(pictures, page, "drill-after-action", "section.card:has([data-testid=aar-alert])")
 
         # An incident: the flood drill's page, its log, its situation report.
         page.goto(f"{base}/incidents/{flood_drill}")
@@ -197,6 +196,19 @@ def test_the_guide_s_pictures(app, live_server, browser, monkeypatch, tmp_path, 
     assert len(pictures.taken) == 15
     if pictures.changed:
         print(f"guide pictures written ({lang}): {', '.join(pictures.changed)}")
+
+
+def take_down_to(pictures, page, name: str, selector: str) -> None:
+    """A picture of the page from its top to a little below ``selector``: the page's head and
+    what the guide's caption names, and not the rest (the browser window made that tall for it,
+    as wide as ever)."""
+    height = page.evaluate("s => Math.ceil(document.querySelector(s).getBoundingClientRect().bottom"
+                           " + window.scrollY) + 16", selector)
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(height, VIEWPORT["height"])})
+    try:
+        pictures.take(page, name)
+    finally:
+        page.set_viewport_size(VIEWPORT)
 
 
 def answer(page, base: str, row: int, text: str) -> None:
