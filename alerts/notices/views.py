@@ -184,9 +184,17 @@ def _save(notice: Notice | None):
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")
 @require_role("press")
 def new_notice():
-    """Write a notice (on an incident with ``?incident_id=``)."""
+    """Write a notice (on an incident with ``?incident_id=``), or an update of a published one
+    (``?update_of=``: its text, area and expiry to start from, and what it replaces)."""
     if request.method == "POST":
         return _save(None)
+    update_of = _known_id(request.args.get("update_of"))
+    previous = db.session.get(Notice, update_of) if update_of is not None else None
+    if previous is not None and previous.status == "published":
+        values = _values(previous)
+        values.pop("version")
+        values["supersedes"] = previous.id
+        return _editor(None, values, {})
     incident_id = request.args.get("incident_id")
     return _editor(None, _values(None, _known_id(incident_id)), {})
 

@@ -833,3 +833,31 @@ def test_only_the_notice_in_force_can_be_updated(client, desk):
     assert client.post(f"/api/v1/notices/{late['id']}/approve", headers=desk["officer"]).status_code == 409
     assert client.get(f"/public/notices/{late['id']}.cap").status_code == 404
     assert "Késő frissítés" not in client.get("/public").get_data(as_text=True)
+
+
+def test_a_published_notice_s_page_starts_an_update_from_its_text(client, desk, login, make_user):
+    """"Write an update" opens the editor on the published notice's text, set to replace it; what
+    is saved is a draft that replaces it once approved (the original stays in force until then)."""
+    from conftest import csrf_from
+
+    original = _publish(client, desk, title="Lezárás a Váci utcában", area_desc="Váci utca")
+    login(make_user("press"))
+    page = client.get(f"/notices/{original['id']}").get_data(as_text=True)
+    assert f'href="/notices/new?update_of={original["id"]}" data-testid="write-update"' in page
+    editor = client.get(f"/notices/new?update_of={original['id']}").get_data(as_text=True)
+    assert 'value="Lezárás a Váci utcában"' in editor and NOTICE["body"] in editor and NOTICE["instruction"] in editor
+    assert f'<option value="{original["id"]}" selected>' in editor and 'value="Váci utca"' in editor
+    saved = client.post("/notices/new", data={
+        "csrf_token": csrf_from(editor), "title": "Lezárás a Váci utcában: feloldva", "body": "A lezárás megszűnt.",
+        "supersedes": str(original["id"]), "area_source": "incident", "severity": "minor", "urgency": "past"})
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:2000]
+    drafts = [n for n in client.get("/api/v1/notices", headers=desk["viewer"]).get_json()["items"]
+              if n["status"] == "draft"]
+    assert [(n["title"], n["supersedes"]) for n in drafts] == [("Lezárás a Váci utcában: feloldva", original["id"])]
+    assert client.get(f"/api/v1/notices/{original['id']}", headers=desk["viewer"]).get_json()["status"] == "published"
+    # Nothing to update but a published notice: a draft's or an unknown number starts an empty form.
+    for other in (drafts[0]["id"], 999999, "nem-szám"):
+        assert 'selected>' not in client.get(f"/notices/new?update_of={other}").get_data(as_text=True).split('id="supersedes"')[1].split("</select>")[0]
+    client.post("/logout", data={"csrf_token": csrf_from(editor)})
+    login(make_user("viewer"))
+    assert 'data-testid="write-update"' not in client.get(f"/notices/{original['id']}").get_data(as_text=True)
