@@ -57,7 +57,7 @@ class Marks(HTMLParser):
             self.walks[self._walk].append(self._step)
         if a.get("data-kind"):
             mark = {"kind": a["data-kind"], "endpoint": a.get("data-endpoint"), "text": "",
-                    "prefix": a.get("data-match") == "prefix"}
+                    "prefix": a.get("data-match") == "prefix", "first": a.get("data-which") == "first"}
             self._open.append((mark, self._depth))
             self.marks.append(mark)
             if self._step is not None:
@@ -387,9 +387,9 @@ def test_both_languages_have_the_same_guides_sections_pictures_and_steps(client,
         assert all(section.startswith(slug + "-") for section in hu[slug].sections), slug
         assert hu[slug].shots == en[slug].shots, slug
         # The walks a new colleague follows: the same steps, each doing the same on the same page.
-        shape = {walk: [[(m["kind"], m["endpoint"], m["prefix"]) for m in step] for step in steps]
+        shape = {walk: [[(m["kind"], m["endpoint"], m["prefix"], m["first"]) for m in step] for step in steps]
                  for walk, steps in hu[slug].walks.items()}
-        assert shape == {walk: [[(m["kind"], m["endpoint"], m["prefix"]) for m in step] for step in steps]
+        assert shape == {walk: [[(m["kind"], m["endpoint"], m["prefix"], m["first"]) for m in step] for step in steps]
                          for walk, steps in en[slug].walks.items()}, slug
     assert set(hu["callout"].walks) == {"callout"} and set(hu["drill"].walks) == {"drill"}
 
