@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from browser.axe import assert_accessible, watch_accessibility
+
 # A weekday morning in Budapest: the demo's drills started before it, the pictures show it.
 FIXED_NOW = dt.datetime(2026, 3, 12, 9, 30, tzinfo=ZoneInfo("Europe/Budapest"))
 SHOTS = Path(__file__).resolve().parents[2] / "incident" / "static" / "help"
@@ -67,10 +69,14 @@ def load_demo_district(app):
 
 def new_page(browser, base: str, lang: str = "hu"):
     """A page that draws the same pixels on every run: fixed viewport and scale, reduced motion,
-    the browser's clock stopped at FIXED_NOW, nothing from another host."""
+    the browser's clock stopped at FIXED_NOW, nothing from another host. axe checks every page it
+    loads, as in every browser test (conftest.py's ``page``): ``assert_page_accessible`` at the end
+    of the test fails it on what axe found."""
     context = browser.new_context(locale="hu-HU" if lang == "hu" else "en-GB", viewport=VIEWPORT,
                                   device_scale_factor=1, reduced_motion="reduce", timezone_id="Europe/Budapest")
+    accessibility = watch_accessibility(context)
     page = context.new_page()
+    page.accessibility_found = accessibility
     page.clock.set_fixed_time(FIXED_NOW)
     page.console_errors = []
     page.on("console", lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None)
@@ -85,6 +91,17 @@ def new_page(browser, base: str, lang: str = "hu"):
     return page
 
 
+def axe_done(page) -> None:
+    """Wait until axe has finished with the page shown (a page left mid-check is not checked)."""
+    page.wait_for_load_state("load")
+    page.evaluate("() => window.__riadoAxe")
+
+
+def assert_page_accessible(page) -> None:
+    """No page ``page`` loaded broke a WCAG 2.1 AA rule (axe; see ``new_page``)."""
+    assert_accessible(page, page.accessibility_found)
+
+
 def sign_in(page, base: str, email: str, password: str, lang: str = "hu") -> None:
     page.goto(base + "/login")
     page.fill("#email", email)
@@ -97,8 +114,9 @@ def sign_in(page, base: str, email: str, password: str, lang: str = "hu") -> Non
 
 
 def settle(page) -> None:
-    """Wait until the page has drawn what it loads: its fonts, its images, its maps."""
-    page.wait_for_load_state("load")
+    """Wait until the page has drawn what it loads: its fonts, its images, its maps; and until axe
+    has finished with it (its check may scroll the page, and puts it back when done)."""
+    axe_done(page)
     page.evaluate("document.fonts.ready.then(() => true)")
     page.wait_for_function(
         "() => Array.from(document.images).every(i => i.complete)"
@@ -161,6 +179,7 @@ def store(path: Path, png: bytes) -> bool:
 def read_steps(page, base: str, slug: str, walk: str) -> list[list[dict]]:
     """The steps of a guide's walk (``<ol data-walk>``), each a list of its marks in order."""
     page.goto(f"{base}/help/{slug}")
+    axe_done(page)
     return page.evaluate("""(walk) => Array.from(document.querySelectorAll(`ol[data-walk="${walk}"] > li`)).map(li =>
         Array.from(li.querySelectorAll('[data-kind]')).map(m => ({kind: m.dataset.kind, endpoint: m.dataset.endpoint || null,
             prefix: m.dataset.match === 'prefix', first: m.dataset.which === 'first', text: m.textContent.replace(/\\s+/g, ' ').trim()})))""", walk)
@@ -215,6 +234,8 @@ def follow(page, steps: list[list[dict]], endpoint_of=None, done: list[str] | No
             main = page.locator("main")
             if endpoint_of and endpoint and kind not in ("menu", "term"):
                 on_page(page, endpoint_of, endpoint, what, timeout)
+            if kind in ("menu", "link", "record", "button"):
+                axe_done(page)  # before the click takes the colleague to another page
             if kind == "menu":
                 the_one(page.locator("nav.mainnav").get_by_role("link", name=name), what).click()
                 page.wait_for_load_state("load")

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from browser.guide import follow, load_demo_district, new_page, read_steps, sign_in, stop_the_clock
+from browser.guide import (assert_page_accessible, follow, load_demo_district, new_page, read_steps, sign_in,
+                           stop_the_clock)
 from conftest import running_consumer
 
 pytestmark = pytest.mark.browser
@@ -57,6 +58,8 @@ def test_a_new_colleague_sends_a_call_out_and_runs_a_drill_from_the_guide_alone(
             follow(page, steps, endpoint_of, done)
     except Exception as exc:  # what the colleague had done when the guide lost them
         raise AssertionError("the guide lost the new colleague after:\n" + "\n".join(done[-6:])) from exc
+    else:
+        assert_page_accessible(page)  # every page the colleague saw, the guide's own included
     finally:
         page.context.close()
         huey.flush()
@@ -128,5 +131,6 @@ def test_the_reader_wants_a_whole_name_one_element_and_the_page_the_guide_names(
         assert "2 elements" in lost(mark("button", "Mentés"))
         assert "the page is “Riasztások”" in lost(mark("page", "Riasztás"))
         assert "the browser shows" in lost(mark("see", "Riasztások", "alerts.new"))
+        assert_page_accessible(page)
     finally:
         page.context.close()

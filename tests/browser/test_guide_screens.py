@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from browser.guide import Pictures, load_demo_district, new_page, sign_in, stop_the_clock
+from browser.guide import Pictures, assert_page_accessible, load_demo_district, new_page, sign_in, stop_the_clock
 from conftest import running_consumer, wait_until_idle
 
 pytestmark = pytest.mark.browser
@@ -191,6 +191,7 @@ def test_the_guide_s_pictures(app, live_server, browser, monkeypatch, tmp_path, 
         # What the statuses mean: the demo's flood call-out, one phone unreachable (30003).
         page.goto(base + "/alerts/1")
         pictures.take(page, "statuses-deliveries", page.locator("#deliveries"), max_height=720)
+        assert_page_accessible(page)  # every page pictured, and those on the way
     finally:
         page.context.close()
         huey.flush()
