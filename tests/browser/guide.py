@@ -6,6 +6,7 @@ changed), and a reader that follows a guide's steps as a new colleague would."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 from contextvars import ContextVar
@@ -19,11 +20,13 @@ from browser.axe import assert_accessible, watch_accessibility
 FIXED_NOW = dt.datetime(2026, 3, 12, 9, 30, tzinfo=ZoneInfo("Europe/Budapest"))
 SHOTS = Path(__file__).resolve().parents[2] / "incident" / "static" / "help"
 VIEWPORT = {"width": 1280, "height": 800}
-# A picture is written again only when more than this many pixels changed by more than
-# PIXEL_TOLERANCE in a colour channel (the same page on the same machine draws the same pixels;
-# this leaves room for a font's hinting on another one).
-CHANGED_PIXELS = 20
-PIXEL_TOLERANCE = 40
+# A picture is written again only when more than CHANGED_PIXELS pixels changed by more than
+# PIXEL_TOLERANCE in a colour channel (the largest of red, green and blue: a change of hue alone
+# counts, such as a blue that turned darker blue). The same page on the same machine draws the
+# same pixels, so nothing is written then; a letter changed in a word changes more pixels than
+# this, and a few are left for a font's hinting.
+CHANGED_PIXELS = 4
+PIXEL_TOLERANCE = 16
 
 
 class StoppedClock:
@@ -149,12 +152,21 @@ class Pictures:
             self.changed.append(name)
 
 
+def changed_pixels(old, new) -> int:
+    """How many pixels of two pictures of the same size differ by more than PIXEL_TOLERANCE in a
+    colour channel."""
+    from PIL import ImageChops
+
+    largest = functools.reduce(ImageChops.lighter, ImageChops.difference(old, new).split())
+    return largest.point(lambda v: 255 if v > PIXEL_TOLERANCE else 0).histogram()[255]
+
+
 def store(path: Path, png: bytes) -> bool:
     """Write ``png`` to ``path`` unless the picture there differs from it by no more than a few
     pixels; whether it was written. Stored in 256 colours (a page's flat colours and text lose
     nothing a reader sees, and the file is a third the size), compressed by Pillow: the same
     pixels make the same bytes."""
-    from PIL import Image, ImageChops
+    from PIL import Image
 
     shown = Image.open(io.BytesIO(png)).convert("RGB")
     palette = shown.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
@@ -163,8 +175,7 @@ def store(path: Path, png: bytes) -> bool:
         with Image.open(path) as old_file:
             old = old_file.convert("RGB")
         if old.size == new.size:
-            difference = ImageChops.difference(old, new).convert("L").point(lambda v: 255 if v > PIXEL_TOLERANCE else 0)
-            if difference.histogram()[255] <= CHANGED_PIXELS:
+            if changed_pixels(old, new) <= CHANGED_PIXELS:
                 return False
     out = io.BytesIO()
     palette.save(out, format="PNG", optimize=True)

@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from browser.guide import Pictures, assert_page_accessible, load_demo_district, new_page, sign_in, stop_the_clock
+from browser.guide import (CHANGED_PIXELS, Pictures, assert_page_accessible, load_demo_district, new_page, sign_in,
+                           stop_the_clock, store)
 from conftest import running_consumer, wait_until_idle
 
 pytestmark = pytest.mark.browser
@@ -207,3 +208,41 @@ def answer(page, base: str, row: int, text: str) -> None:
     message.locator("[data-testid=reply-text]").fill(text)
     message.locator("[data-testid=simulate]").click()
     page.wait_for_load_state("load")
+
+
+def test_a_picture_is_written_when_a_few_pixels_or_only_a_hue_changed(tmp_path):
+    """``store`` keeps the file as it is for the same pixels (the same bytes), and writes it for a
+    few changed pixels (a letter) or a change of one colour channel alone (a blue)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    def png(draw) -> bytes:
+        picture = Image.new("RGB", (120, 40), "white")
+        pen = ImageDraw.Draw(picture)
+        pen.rectangle((4, 4, 40, 30), fill=(20, 90, 150))
+        pen.text((50, 12), "Mentés", fill="black")
+        draw(picture, pen)
+        out = io.BytesIO()
+        picture.save(out, format="PNG")
+        return out.getvalue()
+
+    def nothing(picture, pen):
+        pass
+
+    def pixels(count, colour=(0, 0, 0)):
+        def draw(picture, pen):
+            for x in range(count):
+                picture.putpixel((50 + x, 35), colour)
+        return draw
+
+    path = tmp_path / "shot.png"
+    assert store(path, png(nothing))
+    before = path.read_bytes()
+    assert not store(path, png(nothing)) and path.read_bytes() == before
+    assert not store(path, png(pixels(CHANGED_PIXELS))) and path.read_bytes() == before  # hinting
+    assert store(path, png(pixels(7)))  # a changed letter
+    # Only the button's blue changed (150 -> 230 of 255; its brightness by 9).
+    path = tmp_path / "blue.png"
+    assert store(path, png(nothing))
+    assert store(path, png(lambda picture, pen: pen.rectangle((4, 4, 40, 30), fill=(20, 90, 230))))
