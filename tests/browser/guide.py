@@ -19,6 +19,7 @@ from browser.axe import assert_accessible, watch_accessibility
 # A weekday morning in Budapest: the demo's drills started before it, the pictures show it.
 FIXED_NOW = dt.datetime(2026, 3, 12, 9, 30, tzinfo=ZoneInfo("Europe/Budapest"))
 SHOTS = Path(__file__).resolve().parents[2] / "incident" / "static" / "help"
+GUIDES_DIR = Path(__file__).resolve().parents[2] / "templates" / "help"
 VIEWPORT = {"width": 1280, "height": 800}
 # A picture is written again only when more than CHANGED_PIXELS pixels changed by more than
 # PIXEL_TOLERANCE in a colour channel (the largest of red, green and blue: a change of hue alone
@@ -124,6 +125,13 @@ def settle(page) -> None:
     page.wait_for_function(
         "() => Array.from(document.images).every(i => i.complete)"
         " && Array.from(document.querySelectorAll('[data-riado-map]')).every(m => m.dataset.state !== 'loading')")
+
+
+def guide_pictures(lang: str) -> set[str]:
+    """The names of the pictures the guides of ``lang`` show (their ``shot("<name>", …)`` marks;
+    tests/incident/test_help.py checks that the rendered guides show the same)."""
+    return {name for guide in sorted((GUIDES_DIR / lang).glob("*.html"))
+            for name in re.findall(r'\bshot\(\s*"([^"]+)"', guide.read_text(encoding="utf-8"))}
 
 
 class Pictures:

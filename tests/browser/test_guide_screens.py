@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from browser.guide import (CHANGED_PIXELS, Pictures, assert_page_accessible, load_demo_district, new_page, sign_in,
-                           stop_the_clock, store)
+from browser.guide import (CHANGED_PIXELS, Pictures, assert_page_accessible, guide_pictures, load_demo_district,
+                           new_page, sign_in, stop_the_clock, store)
 from conftest import running_consumer, wait_until_idle
 
 pytestmark = pytest.mark.browser
@@ -196,7 +196,11 @@ def test_the_guide_s_pictures(app, live_server, browser, monkeypatch, tmp_path, 
     finally:
         page.context.close()
         huey.flush()
-    assert len(pictures.taken) == 15
+    # Every picture a guide shows, each once, and none that no guide shows.
+    taken, shown = pictures.taken, guide_pictures(lang)
+    assert sorted(taken) == sorted(shown), (f"not taken: {sorted(shown - set(taken))}; no guide shows: "
+                                            f"{sorted(set(taken) - shown)}; taken twice: "
+                                            f"{sorted({n for n in taken if taken.count(n) > 1})}")
     if pictures.changed:
         print(f"guide pictures written ({lang}): {', '.join(pictures.changed)}")
 

@@ -314,7 +314,9 @@ def test_the_printable_version_puts_each_guide_on_a_sheet(client, make_user, app
     # Nothing from another host, and no id twice (the guides' sections are named after their guide).
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page)
     # The pictures load with the page, so that they are printed.
-    assert page.count('<img src="/static/help/hu/') >= 15 and 'loading="lazy"' not in page
+    from browser.guide import guide_pictures
+
+    assert page.count('<img src="/static/help/hu/') == len(guide_pictures("hu")) and 'loading="lazy"' not in page
     ids = re.findall(r'\sid="([^"]+)"', page)
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
@@ -394,16 +396,25 @@ def test_both_languages_have_the_same_guides_sections_pictures_and_steps(client,
     assert set(hu["callout"].walks) == {"callout"} and set(hu["drill"].walks) == {"drill"}
 
 
-def test_every_picture_a_guide_shows_has_been_made(client, make_user):
+def test_every_picture_a_guide_shows_has_been_made_and_no_other(client, make_user):
+    """The pictures' folder of each language holds the pictures its guides show, and nothing
+    else (a picture no guide shows any longer is deleted); the pictures' test takes the same
+    ones (it reads the guides' shot marks: they are the pictures the rendered guides show)."""
+    from browser.guide import guide_pictures
+
     from incident.views.help import SHOTS
 
     sign_in(client, make_user("viewer"))
     for lang in LANGUAGES:
-        for slug, marks in rendered_marks(client, lang).items():
-            for name in marks.shots:
-                path = SHOTS / lang / f"{name}.png"
-                assert path.is_file(), f"{path} is missing: run make guide"
-                assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        shown = [name for marks in rendered_marks(client, lang).values() for name in marks.shots]
+        assert len(shown) == len(set(shown)), f"{lang}: a picture shown twice"
+        assert set(shown) == guide_pictures(lang), lang
+        for name in shown:
+            path = SHOTS / lang / f"{name}.png"
+            assert path.is_file(), f"{path} is missing: run make guide"
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        made = {path.name for path in (SHOTS / lang).iterdir()}
+        assert made == {f"{name}.png" for name in shown}, f"{lang}: no guide shows {sorted(made - {f'{n}.png' for n in shown})}"
 
 
 def test_the_statuses_guide_explains_every_twilio_code_an_officer_meets(client, make_user):
