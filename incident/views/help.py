@@ -23,11 +23,13 @@ from flask import Blueprint, abort, render_template, url_for
 from flask_babel import get_locale
 from werkzeug.routing import BuildError
 
-from ..config import LOCALES
-
 bp = Blueprint("help", __name__, url_prefix="/help")
 
 DEFAULT_LANGUAGE = "hu"
+# The languages the guides are written in (templates/help/<lang>/, every guide in each; a test
+# keeps this and the folders the same). A page in another of the app's languages shows the
+# guides in the default one.
+GUIDE_LANGUAGES = ("hu", "en")
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,9 @@ BY_SLUG = {guide.slug: guide for guide in GUIDES}
 
 
 def language() -> str:
-    """The guide's language: the page's, if the guide is written in it."""
+    """The guide's language: the page's, if the guides are written in it; else the default."""
     code = str(get_locale() or DEFAULT_LANGUAGE)
-    return code if code in LOCALES else DEFAULT_LANGUAGE
+    return code if code in GUIDE_LANGUAGES else DEFAULT_LANGUAGE
 
 
 def page_url(endpoint: str) -> str | None:

@@ -43,9 +43,10 @@ _RUN = """async (tags) => {
 # once the page has loaded (and drawn a frame), a check whose violations go to the test through
 # the binding ``__riadoAxeReport``. ``window.__riadoAxe`` settles when the check is done. Only
 # the top document (a frame is checked by its parent's run). A page already checked in the same
-# shape (its address with the numbers left out, and each element's tag, class, role, style,
-# hiddenness and whether it holds text: what axe's rules look at, not the words) is not checked
-# again: every test signs in on the same login page and most open the same empty dashboard
+# shape (its address with the numbers left out, its language, and each element's tag, class,
+# role, style, hiddenness, whether it holds text, and which of the attributes that name or label
+# it it has: alt, title, for, href, lang and aria-* (their presence, not their words); what axe's
+# rules look at, not the words) is not checked again: every test signs in on the same login page and most open the same empty dashboard
 # (``__riadoAxeFirst`` answers whether this shape is still unchecked in the test run; a shape
 # counts as checked only once axe has finished with it, ``__riadoAxeChecked``, so a page that
 # went away mid-check is checked the next time it comes). An error of axe on a page still shown
@@ -56,12 +57,14 @@ HOOK = """if (window.top === window) {
   const shape = () => {
     let h = 0x811c9dc5;
     const add = (s) => { for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619); };
+    const named = (n) => (n.startsWith('aria-') && n !== 'aria-hidden') || ['alt', 'title', 'for', 'href', 'lang'].includes(n);
     for (const e of document.querySelectorAll('*')) {
       const text = Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.nodeValue.trim());
+      const attributes = Array.from(e.attributes, (a) => a.name).filter(named).sort().join(',');
       add([e.tagName, e.getAttribute('class'), e.getAttribute('role'), e.getAttribute('style'), e.hidden,
-           e.getAttribute('aria-hidden'), text].join('|'));
+           e.getAttribute('aria-hidden'), text, attributes].join('|'));
     }
-    return location.pathname.replace(/[0-9]+/g, '#') + ' ' + (h >>> 0).toString(16);
+    return location.pathname.replace(/[0-9]+/g, '#') + ' ' + document.documentElement.lang + ' ' + (h >>> 0).toString(16);
   };
   let gone = false;
   window.addEventListener('pagehide', () => { gone = true; });

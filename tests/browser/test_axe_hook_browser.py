@@ -58,3 +58,31 @@ def test_a_page_axe_could_not_check_fails_the_test_and_stays_unchecked(browser):
     assert "elromlott" in str(failure.value)
     # Not counted as checked: the next test to show this page has it checked again.
     assert not any(shape.startswith("/axe-breaks ") for shape in CHECKED_SHAPES)
+
+
+# The same page, with and without its image's text alternative, and in another language.
+WITH_ALT = ("<!doctype html><html lang='{lang}'><head><title>Kép</title></head><body><main><h1>Kép</h1>"
+            "<img src='data:image/gif;base64,R0lGODlhAQABAAAAACw=' {alt}></main></body></html>")
+
+
+def test_a_page_that_lost_an_attribute_that_names_an_element_is_checked_again(browser):
+    """A page's shape holds which naming attributes its elements have (not their words) and its
+    language: the same page without its image's alt is a new shape, checked (and failing), and the
+    same page in English is checked apart from the Hungarian one."""
+    served = {"/same": WITH_ALT.format(lang="hu", alt="alt='Térkép'")}
+    context, found = _context(browser, served)
+    try:
+        page = context.new_page()
+        page.goto(f"{ORIGIN}/same")
+        assert_accessible(page, found)
+        served["/same"] = WITH_ALT.format(lang="en", alt="alt='Map'")
+        page.goto(f"{ORIGIN}/same")
+        assert_accessible(page, found)
+        assert {shape.split()[1] for shape in CHECKED_SHAPES if shape.startswith("/same ")} == {"hu", "en"}
+        served["/same"] = WITH_ALT.format(lang="hu", alt="")
+        page.goto(f"{ORIGIN}/same")
+        with pytest.raises(AssertionError) as failure:
+            assert_accessible(page, found)
+    finally:
+        context.close()
+    assert "/same [image-alt]" in str(failure.value)

@@ -12,7 +12,8 @@ import re
 import pytest
 
 from alerts.sms import transliterate
-from browser.guide import VIEWPORT, Pictures, follow, load_demo_district, new_page, read_steps, sign_in, stop_the_clock
+from browser.guide import (CHANGED_PIXELS, VIEWPORT, Pictures, assert_page_accessible, follow, guide_pictures,
+                           load_demo_district, new_page, read_steps, sign_in, stop_the_clock, store)
 from conftest import running_consumer, wait_until_idle
 
 pytestmark = pytest.mark.browser
@@ -190,10 +191,15 @@ def test_the_guide_s_pictures(app, live_server, browser, monkeypatch, tmp_path, 
         # What the statuses mean: the demo's flood call-out, one phone unreachable (30003).
         page.goto(base + "/alerts/1")
         pictures.take(page, "statuses-deliveries", page.locator("#deliveries"), max_height=720)
+        assert_page_accessible(page)  # every page pictured, and those on the way
     finally:
         page.context.close()
         huey.flush()
-    assert len(pictures.taken) == 15
+    # Every picture a guide shows, each once, and none that no guide shows.
+    taken, shown = pictures.taken, guide_pictures(lang)
+    assert sorted(taken) == sorted(shown), (f"not taken: {sorted(shown - set(taken))}; no guide shows: "
+                                            f"{sorted(set(taken) - shown)}; taken twice: "
+                                            f"{sorted({n for n in taken if taken.count(n) > 1})}")
     if pictures.changed:
         print(f"guide pictures written ({lang}): {', '.join(pictures.changed)}")
 
@@ -218,3 +224,41 @@ def answer(page, base: str, row: int, text: str) -> None:
     message.locator("[data-testid=reply-text]").fill(text)
     message.locator("[data-testid=simulate]").click()
     page.wait_for_load_state("load")
+
+
+def test_a_picture_is_written_when_a_few_pixels_or_only_a_hue_changed(tmp_path):
+    """``store`` keeps the file as it is for the same pixels (the same bytes), and writes it for a
+    few changed pixels (a letter) or a change of one colour channel alone (a blue)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    def png(draw) -> bytes:
+        picture = Image.new("RGB", (120, 40), "white")
+        pen = ImageDraw.Draw(picture)
+        pen.rectangle((4, 4, 40, 30), fill=(20, 90, 150))
+        pen.text((50, 12), "Mentés", fill="black")
+        draw(picture, pen)
+        out = io.BytesIO()
+        picture.save(out, format="PNG")
+        return out.getvalue()
+
+    def nothing(picture, pen):
+        pass
+
+    def pixels(count, colour=(0, 0, 0)):
+        def draw(picture, pen):
+            for x in range(count):
+                picture.putpixel((50 + x, 35), colour)
+        return draw
+
+    path = tmp_path / "shot.png"
+    assert store(path, png(nothing))
+    before = path.read_bytes()
+    assert not store(path, png(nothing)) and path.read_bytes() == before
+    assert not store(path, png(pixels(CHANGED_PIXELS))) and path.read_bytes() == before  # hinting
+    assert store(path, png(pixels(7)))  # a changed letter
+    # Only the button's blue changed (150 -> 230 of 255; its brightness by 9).
+    path = tmp_path / "blue.png"
+    assert store(path, png(nothing))
+    assert store(path, png(lambda picture, pen: pen.rectangle((4, 4, 40, 30), fill=(20, 90, 230))))

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 
 from conftest import csrf_from
-
-GUIDE_SLUGS = ("first-steps", "callout", "incident", "drill", "reception", "notices", "statuses", "outages")
-LANGUAGES = ("hu", "en")
-
 
 def guides():
     from incident.views.help import GUIDES
 
     return GUIDES
+
+
+def guide_slugs() -> tuple[str, ...]:
+    return tuple(guide.slug for guide in guides())
+
+
+def languages() -> tuple[str, ...]:
+    from incident.views.help import GUIDE_LANGUAGES
+
+    return GUIDE_LANGUAGES
 
 
 def sign_in(client, user, lang="hu"):
@@ -56,7 +63,8 @@ class Marks(HTMLParser):
             self._step = []
             self.walks[self._walk].append(self._step)
         if a.get("data-kind"):
-            mark = {"kind": a["data-kind"], "endpoint": a.get("data-endpoint"), "text": ""}
+            mark = {"kind": a["data-kind"], "endpoint": a.get("data-endpoint"), "text": "",
+                    "prefix": a.get("data-match") == "prefix", "first": a.get("data-which") == "first"}
             self._open.append((mark, self._depth))
             self.marks.append(mark)
             if self._step is not None:
@@ -81,78 +89,121 @@ def read_marks(page_html: str) -> Marks:
     return parser
 
 
-# What each kind of mark must be on its page: the texts of which elements it is looked for in.
+# What each kind of mark must be on its page: the whole texts of which elements it is looked for in.
 KIND_PLACES = {
     "menu": {"menu"},
     "page": {"h1", "title"},
-    "link": {"a", "button"},
-    "button": {"button", "a", "summary"},
+    "link": {"a", "a.button"},
+    "button": {"button", "summary", "a.button"},
     "field": {"label"},
     "check": {"label"},
     "choose": {"label"},
     "see": {"any"},
-    "term": {"any"},
+    "term": {"words"},
 }
-TRACKED = {"a": "a", "button": "button", "summary": "summary", "label": "label", "legend": "label",
-           "h1": "h1", "title": "title", "option": "option"}
+PLACES = ("a", "a.button", "button", "summary", "label", "h1", "title", "option", "menu", "any")
+# Elements with no end tag, and those whose end tag HTML lets a page leave out before a sibling.
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+SELF_CLOSING_SIBLINGS = {"li", "option", "p", "tr", "td", "th", "dt", "dd"}
+
+
+def normalised(text: str) -> str:
+    return " ".join(text.split())
+
+
+def names(name: str, text: str, prefix: bool = False) -> bool:
+    """Whether the mark's ``text`` names the element whose whole text is ``name``: the same words
+    (spaces aside, capitals counted), or, for a mark of a name with a changing end
+    (``prefix=True``), its first words (not the start of a longer word)."""
+    if name == text:
+        return True
+    return prefix and name.startswith(text) and not name[len(text)].isalnum()
+
+
+def says(page_text: str, text: str) -> bool:
+    """Whether ``text`` is said in ``page_text`` as whole words (not the start or end of a longer one)."""
+    return re.search(r"(?<!\w)" + re.escape(text) + r"(?!\w)", page_text) is not None
 
 
 class PageWords(HTMLParser):
-    """The words of a page, by the element that shows them: links, buttons, labels (and legends),
-    the title and the h1, the main menu's entries, and all of the page's text. Scripts and
-    styles are not text."""
+    """The whole texts of a page's elements, by what shows them: links (the main menu's entries
+    apart, links styled as buttons apart too), buttons (and the summaries that open a part of a
+    page), labels (and legends; a list or text box inside a label is not its text), the title
+    (without the app's name) and the h1, every element's text (``any``), and all of the page's
+    words (``text``, where a term is looked for). Scripts and styles are not text."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.words = {place: [] for place in ("a", "button", "summary", "label", "h1", "title", "option", "menu")}
-        self.all = []
-        self._open = []  # [place, text]
-        self._skip = 0
-        self._nav = 0
+        self.words = {place: [] for place in PLACES}
+        self._open = []  # [tag, place or None, text]
+        self._nav = []  # whether each open nav is the main menu
+        self._text = []
+
+    def _place(self, tag, a):
+        classes = (a.get("class") or "").split()
+        if tag == "a":
+            return "menu" if any(self._nav) else "a.button" if "button" in classes else "a"
+        return {"button": "button", "summary": "summary", "label": "label", "legend": "label", "h1": "h1",
+                "title": "title", "option": "option"}.get(tag)
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag in ("script", "style"):
-            self._skip += 1
-        if tag == "nav" and "mainnav" in (a.get("class") or ""):
-            self._nav += 1
         if tag == "input" and a.get("type") in ("submit", "button") and a.get("value"):
-            self.words["button"].append(a["value"])
-        if tag in TRACKED:
-            if tag == "option" and self._open and self._open[-1][0] == "option":
-                self._close("option")
-            place = "menu" if tag == "a" and self._nav else TRACKED[tag]
-            self._open.append([place, ""])
+            self.words["button"].append(normalised(a["value"]))
+        if tag in VOID:
+            return
+        if tag in SELF_CLOSING_SIBLINGS and self._open and self._open[-1][0] == tag:
+            self._close(tag)
+        if tag == "nav":
+            self._nav.append("mainnav" in (a.get("class") or "").split())
+        self._open.append([tag, self._place(tag, a), ""])
 
-    def _close(self, place):
-        for i in range(len(self._open) - 1, -1, -1):
-            if self._open[i][0] == place or (place == "a" and self._open[i][0] == "menu"):
-                opened, text = self._open.pop(i)
-                self.words[opened].append(" ".join(text.split()))
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self._close(tag)
+
+    def _close(self, tag):
+        if not any(opened == tag for opened, _, _ in self._open):
+            return  # an end tag without its start: nothing to close
+        while self._open:
+            opened, place, text = self._open.pop()
+            if opened == "nav":
+                self._nav.pop()
+            if opened not in ("script", "style"):
+                text = normalised(text)
+                if place == "title":
+                    text = text.rsplit(" · ", 1)[0]  # "Új riasztás · Riadó"
+                if place:
+                    self.words[place].append(text)
+                self.words["any"].append(text)
+            if opened == tag:
                 return
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style"):
-            self._skip -= 1
-        if tag == "nav" and self._nav:
-            self._nav -= 1
-        if tag in TRACKED:
-            self._close(TRACKED[tag])
         if tag == "select":
-            self._close("option")
+            self._close("option") if self._open and self._open[-1][0] == "option" else None
+        self._close(tag)
 
     def handle_data(self, data):
-        if self._skip:
+        if any(opened in ("script", "style") for opened, _, _ in self._open):
             return
-        self.all.append(data)
-        for item in self._open:
-            item[1] += data
+        self._text.append(data)
+        # A list's choices and a text box's text are their own, not the text of the label around them.
+        inside = max((i for i, (opened, _, _) in enumerate(self._open) if opened in ("select", "textarea")), default=-1)
+        for item in self._open[inside + 1:]:
+            item[2] += data
 
-    def has(self, kind: str, text: str) -> bool:
-        places = KIND_PLACES[kind]
-        if "any" in places:
-            return text in " ".join(" ".join(self.all).split())
-        return any(text in words for place in places for words in self.words[place])
+    @property
+    def text(self) -> str:
+        return normalised(" ".join(self._text))
+
+    def has(self, kind: str, text: str, prefix: bool = False) -> bool:
+        """Whether an element of the page where a mark of ``kind`` is looked for has ``text`` for its
+        whole text (or, with ``prefix``, for its first words); a term, whether the page says it."""
+        if KIND_PLACES[kind] == {"words"}:
+            return says(self.text, text)
+        return any(names(name, text, prefix) for place in KIND_PLACES[kind] for name in self.words[place])
 
 
 def words_of(page_html: str) -> PageWords:
@@ -163,10 +214,16 @@ def words_of(page_html: str) -> PageWords:
 
 def test_the_page_words_reader_knows_a_button_from_a_label():
     words = words_of('<nav class="mainnav"><a href="/alerts">Riasztások</a></nav><label for="b">Az üzenet '
-                     'szövege</label><button>Küldés most 8 címzettnek</button><script>var x = "Mentés";</script>')
-    assert words.has("button", "Küldés most") and not words.has("field", "Küldés most")
+                     'szövege</label><button>Küldés most 8 címzettnek</button><script>var x = "Mentés";</script>'
+                     '<label>Fajta <select><option>mind</option><option>szivattyú</select></label>'
+                     '<a class="button" href="/close">Az esemény lezárása…</a><a href="/x">Súgó</a>')
+    assert words.has("button", "Küldés most 8 címzettnek") and not words.has("field", "Küldés most 8 címzettnek")
+    assert words.has("button", "Küldés most", prefix=True) and not words.has("button", "Küldés most")
     assert words.has("field", "Az üzenet szövege") and not words.has("button", "Az üzenet szövege")
-    assert words.has("menu", "Riasztások") and not words.has("see", "Mentés")
+    assert words.has("menu", "Riasztások") and not words.has("see", "Mentés") and not words.has("term", "Mentés")
+    assert words.has("choose", "Fajta")  # a list's choices are not its label's words
+    assert words.has("button", "Az esemény lezárása", prefix=True) and words.has("link", "Az esemény lezárása…")
+    assert words.has("link", "Súgó") and not words.has("button", "Súgó")
 
 
 def test_the_check_finds_a_name_that_is_not_on_its_page(client, make_user):
@@ -178,6 +235,25 @@ def test_the_check_finds_a_name_that_is_not_on_its_page(client, make_user):
     assert words.has("field", "Az üzenet szövege") and not words.has("button", "Az üzenet szövege")
     assert not words.has("button", "Riasztás azonnali küldése")
     assert not words.has("menu", "Tovább: címzettek és költség ellenőrzése")
+    # A piece of a real button's name is not its name: the start, the end, in other capitals.
+    assert not words.has("button", "Tovább")
+    assert not words.has("button", "címzettek és költség ellenőrzése", prefix=True)
+    assert not words.has("button", "tovább: címzettek és költség ellenőrzése")
+
+
+def test_the_check_does_not_find_a_renamed_button_in_a_longer_name(app, client, make_user):
+    """A checklist task's "Kész" renamed "Elvégezve": the incident's page still has the button
+    "Készültségi fok módosítása", which is not the button "Kész", not even as a marked beginning
+    (a beginning is whole words)."""
+    from factories import create_incident
+
+    incident = create_incident(app, title="Csőtörés")
+    sign_in(client, make_user("officer"))
+    words = words_of(client.get(f"/incidents/{incident['id']}").get_data(as_text=True))
+    assert words.has("button", "Készültségi fok módosítása")
+    assert not words.has("button", "Kész") and not words.has("button", "Kész", prefix=True)
+    assert not words.has("button", "Készültségi fok") and words.has("button", "Készültségi fok", prefix=True)
+    assert not words.has("see", "Kész") and not words.has("term", "Kész")
 
 
 # Access and links.
@@ -245,7 +321,9 @@ def test_the_printable_version_puts_each_guide_on_a_sheet(client, make_user, app
     # Nothing from another host, and no id twice (the guides' sections are named after their guide).
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page)
     # The pictures load with the page, so that they are printed.
-    assert page.count('<img src="/static/help/hu/') >= 15 and 'loading="lazy"' not in page
+    from browser.guide import guide_pictures
+
+    assert page.count('<img src="/static/help/hu/') == len(guide_pictures("hu")) and 'loading="lazy"' not in page
     ids = re.findall(r'\sid="([^"]+)"', page)
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
@@ -305,39 +383,77 @@ def test_an_incident_s_page_links_to_the_incident_guide_and_a_drill_s_to_the_dri
 def rendered_marks(client, lang):
     out = {}
     client.get(f"/lang/{lang}")
-    for slug in GUIDE_SLUGS:
+    for slug in guide_slugs():
         response = client.get(f"/help/{slug}")
         assert response.status_code == 200
         out[slug] = read_marks(response.get_data(as_text=True))
     return out
 
 
+def test_every_guide_is_written_in_each_guide_language_and_nothing_else(app):
+    """The guides' languages are the folders of templates/help/, each holding every guide (and no
+    other file): a guide missing in a language would be a 500 for its readers."""
+    from incident.views.help import DEFAULT_LANGUAGE
+
+    folder = Path(app.template_folder) / "help"
+    assert {path.name for path in folder.iterdir() if path.is_dir()} == set(languages())
+    assert DEFAULT_LANGUAGE in languages()
+    for lang in languages():
+        assert {path.name for path in (folder / lang).iterdir()} == {f"{slug}.html" for slug in guide_slugs()}, lang
+
+
+def test_a_page_in_a_language_the_guides_are_not_written_in_shows_them_in_hungarian(client, make_user, monkeypatch):
+    """A third language of the app (its pages translated, its guides not yet): the guides in the
+    default language, not a missing template."""
+    from babel import Locale
+
+    import incident.views.help as help_views
+
+    sign_in(client, make_user("viewer"))
+    # The app speaks German (wherever its list of languages is read), the guides do not.
+    monkeypatch.setattr("incident.config.LOCALES", ("hu", "en", "de"))
+    monkeypatch.setattr(help_views, "LOCALES", ("hu", "en", "de"), raising=False)
+    monkeypatch.setattr(help_views, "get_locale", lambda: Locale("de"))
+    for path in ("/help", "/help/callout", "/help/print"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    assert "Riasztás küldése" in client.get("/help/callout").get_data(as_text=True)
+
+
 def test_both_languages_have_the_same_guides_sections_pictures_and_steps(client, make_user):
-    assert tuple(g.slug for g in guides()) == GUIDE_SLUGS
     sign_in(client, make_user("viewer"))
     hu, en = rendered_marks(client, "hu"), rendered_marks(client, "en")
-    for slug in GUIDE_SLUGS:
+    for slug in guide_slugs():
         assert hu[slug].sections == en[slug].sections, slug
         assert all(section.startswith(slug + "-") for section in hu[slug].sections), slug
         assert hu[slug].shots == en[slug].shots, slug
         # The walks a new colleague follows: the same steps, each doing the same on the same page.
-        shape = {walk: [[(m["kind"], m["endpoint"]) for m in step] for step in steps]
+        shape = {walk: [[(m["kind"], m["endpoint"], m["prefix"], m["first"]) for m in step] for step in steps]
                  for walk, steps in hu[slug].walks.items()}
-        assert shape == {walk: [[(m["kind"], m["endpoint"]) for m in step] for step in steps]
+        assert shape == {walk: [[(m["kind"], m["endpoint"], m["prefix"], m["first"]) for m in step] for step in steps]
                          for walk, steps in en[slug].walks.items()}, slug
     assert set(hu["callout"].walks) == {"callout"} and set(hu["drill"].walks) == {"drill"}
 
 
-def test_every_picture_a_guide_shows_has_been_made(client, make_user):
+def test_every_picture_a_guide_shows_has_been_made_and_no_other(client, make_user):
+    """The pictures' folder of each language holds the pictures its guides show, and nothing
+    else (a picture no guide shows any longer is deleted); the pictures' test takes the same
+    ones (it reads the guides' shot marks: they are the pictures the rendered guides show)."""
+    from browser.guide import guide_pictures
+
     from incident.views.help import SHOTS
 
     sign_in(client, make_user("viewer"))
-    for lang in LANGUAGES:
-        for slug, marks in rendered_marks(client, lang).items():
-            for name in marks.shots:
-                path = SHOTS / lang / f"{name}.png"
-                assert path.is_file(), f"{path} is missing: run make guide"
-                assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for lang in languages():
+        shown = [name for marks in rendered_marks(client, lang).values() for name in marks.shots]
+        assert len(shown) == len(set(shown)), f"{lang}: a picture shown twice"
+        assert set(shown) == guide_pictures(lang), lang
+        for name in shown:
+            path = SHOTS / lang / f"{name}.png"
+            assert path.is_file(), f"{path} is missing: run make guide"
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        made = {path.name for path in (SHOTS / lang).iterdir()}
+        assert made == {f"{name}.png" for name in shown}, f"{lang}: no guide shows {sorted(made - {f'{n}.png' for n in shown})}"
 
 
 def test_the_statuses_guide_explains_every_twilio_code_an_officer_meets(client, make_user):
@@ -345,7 +461,7 @@ def test_the_statuses_guide_explains_every_twilio_code_an_officer_meets(client, 
 
     codes = set(TWILIO_ERROR_LABELS) | {21211, 21610, 21614, 30003, 30005, 30006, 30007, 30008}
     sign_in(client, make_user("viewer"))
-    for lang in LANGUAGES:
+    for lang in languages():
         client.get(f"/lang/{lang}")
         page = client.get("/help/statuses").get_data(as_text=True)
         explained = {int(code) for code in re.findall(r'<th scope="row" data-code="(\d+)">', page)}
@@ -448,7 +564,7 @@ def test_every_name_a_guide_gives_is_on_its_page_in_its_language(app, client, ma
     endpoints = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
     missing, seen = [], 0
     try:
-        for lang in LANGUAGES:
+        for lang in languages():
             marks = rendered_marks(client, lang)
             cache = {}
 
@@ -463,10 +579,10 @@ def test_every_name_a_guide_gives_is_on_its_page_in_its_language(app, client, ma
 
             for slug, found in marks.items():
                 for mark in found.marks:
-                    kind, endpoint, text = mark["kind"], mark["endpoint"], mark["text"]
+                    kind, endpoint, text, prefix = mark["kind"], mark["endpoint"], mark["text"], mark["prefix"]
                     if kind in ("typed", "option", "record"):
                         continue  # what to type or choose, a record made in an earlier step: not Riadó's words
-                    where = f"{lang}/{slug}: {kind} “{text}” on {endpoint}"
+                    where = f"{lang}/{slug}: {kind} “{text}”{'…' if prefix else ''} on {endpoint}"
                     if endpoint not in endpoints:
                         missing.append(f"{where}: no such page")
                         continue
@@ -475,8 +591,10 @@ def test_every_name_a_guide_gives_is_on_its_page_in_its_language(app, client, ma
                         rule = endpoints[endpoint]
                         assert not rule.arguments, f"{where}: give the test a sample page of {endpoint}"
                         requests = [("GET", rule.rule, None)]
-                    if not any(words(request).has(kind, text) for request in requests):
-                        missing.append(f"{where}: not on the page")
+                    if not any(words(request).has(kind, text, prefix) for request in requests):
+                        near = sorted({name for request in requests for name in words(request).words["any"]
+                                       if text.lower() in name.lower() and len(name) < 120})[:3]
+                        missing.append(f"{where}: not on the page" + (f" (it has: {near})" if near else ""))
                     seen += 1
     finally:
         app.extensions["huey"].flush()
