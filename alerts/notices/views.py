@@ -177,7 +177,11 @@ def _save(notice: Notice | None):
     except ConflictError as exc:
         db.session.rollback()
         return _editor(notice, values, {}, conflict=exc.message, status=409)
-    flash(_("The draft is saved. Submit it for approval when it is ready."), "success")
+    incident = db.session.get(Incident, notice.incident_id) if notice.incident_id else None
+    if incident is not None and incident.drill:
+        flash(_("The draft is saved. A drill's notice stays a draft: it is never submitted nor published."), "success")
+    else:
+        flash(_("The draft is saved. Submit it for approval when it is ready."), "success")
     return redirect(url_for("notices.detail", notice_id=notice.id))
 
 

@@ -273,6 +273,29 @@ def test_the_page_of_a_drill_notice_offers_no_submit_button_and_says_why(app, cl
         assert 'data-testid="submit-notice"' not in page
         assert 'data-testid="drill-notice"' in page and "nem küldhető be jóváhagyásra" in page
         assert 'data-testid="submit-notice"' in reader.get(f"/notices/{ordinary['id']}").get_data(as_text=True)
+    # Saving a drill's notice in the editor does not tell the writer to submit it (the press reader's session).
+    editor = reader.get(f"/notices/new?incident_id={drill['id']}").get_data(as_text=True)
+    saved = reader.post("/notices/new", data={"csrf_token": csrf_from(editor), "title": "Gyakorló közlemény",
+                                              "body": "Gyakorlás.", "incident_id": str(drill["id"]),
+                                              "area_source": "incident"}, follow_redirects=True).get_data(as_text=True)
+    assert "Gyakorlat közleménye tervezet marad" in saved and "küldje be jóváhagyásra" not in saved
+
+
+def test_a_press_officer_who_submitted_a_notice_is_told_it_waits_for_an_officer(app, client, desk, make_user):
+    """Not "an officer other than you": a press officer never approves."""
+    from conftest import csrf_from
+
+    press = make_user("press")
+    reader = app.test_client()
+    token = csrf_from(reader.get("/login").get_data(as_text=True))
+    reader.post("/login", data={"email": press["email"], "password": press["password"], "csrf_token": token})
+    editor = reader.get("/notices/new").get_data(as_text=True)
+    reader.post("/notices/new", data={"csrf_token": csrf_from(editor), **NOTICE, "area_source": "incident"})
+    notice = client.get("/api/v1/notices", headers=desk["viewer"]).get_json()["items"][0]
+    page = reader.get(f"/notices/{notice['id']}").get_data(as_text=True)
+    reader.post(f"/notices/{notice['id']}/submit", data={"csrf_token": csrf_from(page)})
+    page = reader.get(f"/notices/{notice['id']}").get_data(as_text=True)
+    assert "Ügyintézői jóváhagyásra vár." in page and "Önön kívüli" not in page
 
 
 def test_bad_input_names_the_field(client, desk):
@@ -847,6 +870,7 @@ def test_a_published_notice_s_page_starts_an_update_from_its_text(client, desk, 
     editor = client.get(f"/notices/new?update_of={original['id']}").get_data(as_text=True)
     assert 'value="Lezárás a Váci utcában"' in editor and NOTICE["body"] in editor and NOTICE["instruction"] in editor
     assert f'<option value="{original["id"]}" selected>' in editor and 'value="Váci utca"' in editor
+    assert "<h1>Közzétett közlemény frissítése</h1>" in editor
     saved = client.post("/notices/new", data={
         "csrf_token": csrf_from(editor), "title": "Lezárás a Váci utcában: feloldva", "body": "A lezárás megszűnt.",
         "supersedes": str(original["id"]), "area_source": "incident", "severity": "minor", "urgency": "past"})
