@@ -226,3 +226,18 @@ class Readings(MethodView):
         body = _reading_out(reading, found, event_)
         db.session.commit()
         return body
+
+
+@blp.route("/gauges/<station>/readings/<int:reading_id>", methods=["DELETE"])
+@blp.response(204)
+@blp.alt_response(404, description="No such reading of this station")
+@blp.alt_response(409, description="A reading of the gauge file (``source: feed``): only one typed in by hand can be "
+                                   "deleted")
+@require_role("officer")
+def delete_reading(station, reading_id):
+    """Delete a reading typed in by mistake (``source: manual``): the station's newest level is
+    what its other readings say again, an open proposal the reading made is closed by the system
+    (``reason`` says it was deleted), an accepted one stays and the deletion is written to its
+    incident's log; the audit trail keeps who deleted what. A reading of the gauge file: 409."""
+    ops.delete_reading(reading_id, station_name=station)
+    db.session.commit()

@@ -25,9 +25,9 @@ WARNING_STATUSES = ("active", "updated", "cancelled", "ended")
 EVENT_KINDS = ("gauge", "warning")
 EVENT_STATUSES = ("open", "accepted", "dismissed")
 # Why Riadó itself closed an open proposal: its warning is no longer in force (reopened should
-# the warning come back), or a proposal of the same gauge or warning at its level or higher was
-# accepted (settled for good).
-SYSTEM_REASONS = ("ended", "settled")
+# the warning come back), a proposal of the same gauge or warning at its level or higher was
+# accepted (settled for good), or the reading that made it was deleted (typed in by mistake).
+SYSTEM_REASONS = ("ended", "settled", "deleted")
 READING_SOURCES = ("manual", "feed")
 
 

@@ -23,6 +23,7 @@ from incident.operations.incidents import (
     append_entry,
     create_incident,
     lock_incident,
+    system_text,
     who,
 )
 from incident.operations.municipality import boundary
@@ -455,7 +456,7 @@ def _follow(station: GaugeStation, reading: GaugeReading, now: dt.datetime) -> W
     station.watched_threshold = after
     if after <= before:
         return None
-    return _add_event(f"gauge:{station.id}:{reading.id}", kind="gauge", station_id=station.id, station=station.station,
+    return _add_event(_reading_event_key(station.id, reading.id), kind="gauge", station_id=station.id, station=station.station,
                       threshold=after, threshold_cm=steps[after - 1], level_cm=reading.level_cm, reading_at=reading.at,
                       hazard="flood", readiness_level=after, created_at=now)
 
@@ -480,6 +481,123 @@ def apply_gauge_file(readings: list[gauges.Reading], now: dt.datetime | None = N
     return counts
 
 
+class Deleted(NamedTuple):
+    """What deleting a reading did: the reading as it was, the open proposal it had made closed
+    by the system, the incidents of its accepted proposal noted in their logs, and the proposal
+    the station's newest reading makes now the deleted one no longer stands before it."""
+
+    reading: dict
+    closed: list[WatchEvent]
+    noted: list[Incident]
+    proposed: WatchEvent | None
+
+
+def _reading_event_key(station_id: int, reading_id: int) -> str:
+    return f"gauge:{station_id}:{reading_id}"
+
+
+def _fresh_when_it_came(reading: GaugeReading) -> bool:
+    """A reading that was current when it came (``_follow`` counted crossings from it)."""
+    return reading.created_at - reading.at <= fresh_window()
+
+
+def _refollow(station: GaugeStation, now: dt.datetime) -> WatchEvent | None:
+    """Set the station to what its remaining readings say (a reading was deleted): the newest
+    level, and the level of the newest reading that was current when it came, which the next
+    crossing is counted from. Should the newest reading have crossed a level upwards from the
+    current reading before it, with the deleted one no longer between them, it proposes now
+    (once: a reading that made a proposal already makes none; nor while the gauge has one at
+    that level or higher open, or accepted with its incident open)."""
+    query = select(GaugeReading).where(GaugeReading.station_id == station.id).order_by(GaugeReading.at.desc())
+    steps = levels()
+    newest, current, offset, batch = None, [], 0, 100
+    while len(current) < 2:  # the newest reading, and the two newest that were current when they came
+        rows = list(db.session.execute(query.limit(batch).offset(offset)).scalars())
+        for reading in rows:
+            newest = newest or reading
+            if _fresh_when_it_came(reading) and len(current) < 2:
+                current.append(reading)
+        if len(rows) < batch:
+            break
+        offset += batch
+    if newest is None:
+        station.level_cm, station.at, station.threshold, station.watched_threshold = None, None, 0, 0
+        return None
+    station.level_cm, station.at = newest.level_cm, newest.at
+    station.threshold = gauges.threshold_of(newest.level_cm, steps)
+    station.watched_threshold = gauges.threshold_of(current[0].level_cm, steps) if current else 0
+    if not current or current[0] is not newest:
+        return None
+    before = gauges.threshold_of(current[1].level_cm, steps) if len(current) > 1 else 0
+    after = station.watched_threshold
+    if after <= before:
+        return None
+    # Not while a proposal of the gauge at that level or higher is open, or accepted with its
+    # incident open: the situation is in hand.
+    in_hand = select(WatchEvent.id).outerjoin(Incident, Incident.id == WatchEvent.incident_id).where(
+        WatchEvent.station_id == station.id, WatchEvent.readiness_level >= after,
+        or_(WatchEvent.status == "open", (WatchEvent.status == "accepted") & (Incident.status != "closed")))
+    if db.session.execute(in_hand.limit(1)).first():
+        return None
+    return _add_event(_reading_event_key(station.id, newest.id), kind="gauge", station_id=station.id,
+                      station=station.station, threshold=after, threshold_cm=steps[after - 1], level_cm=newest.level_cm,
+                      reading_at=newest.at, hazard="flood", readiness_level=after, created_at=now)
+
+
+def delete_reading(reading_id: int, station_name: str | None = None, now: dt.datetime | None = None,
+                   author: Who | None = None) -> Deleted:
+    """Delete a reading typed in by hand (a typing slip), in one transaction: the station's
+    newest level is what its other readings say again; an open proposal the reading made is
+    closed by the system saying it was deleted; an accepted one stays (its incident exists) and
+    the deletion is written to that incident's log. A reading of the gauge file is refused (409):
+    the file is the gauge's own record, and its next read would bring the reading back. The
+    audit trail keeps who deleted what. ``station_name``: the station the reading must be of."""
+    now = now or utcnow()
+    actor = author or who()
+    found = db.session.get(GaugeReading, reading_id)
+    if found is None:
+        raise NotFound("gauge reading", reading_id)
+    # The station first, as a reading stored or a proposal accepted locks it: they take turns.
+    station = db.session.execute(select(GaugeStation).where(GaugeStation.id == found.station_id).with_for_update()
+                                 .execution_options(populate_existing=True)).scalar_one()
+    reading = db.session.execute(select(GaugeReading).where(GaugeReading.id == reading_id).with_for_update()
+                                 .execution_options(populate_existing=True)).scalar_one_or_none()
+    if reading is None or (station_name is not None and station.station != station_name):
+        raise NotFound("gauge reading", reading_id)
+    if reading.source != "manual":
+        raise ConflictError(_l("Only a reading typed in by hand can be deleted: this one was read from the gauge "
+                               "file, and the next read of the file would bring it back."), "source")
+    key = _reading_event_key(station.id, reading.id)
+    events = list(db.session.execute(select(WatchEvent).where(WatchEvent.key == key).with_for_update()
+                                     .execution_options(populate_existing=True)).scalars())
+    gone = {"id": reading.id, "station": station.station, "level_cm": reading.level_cm, "at": reading.at,
+            "created_by": reading.created_by}
+    db.session.delete(reading)
+    db.session.flush()
+    closed, noted = [], []
+    when = _when(gone["at"])
+    for event in events:
+        if event.status == "open":
+            _close_by_system(event, now, "deleted", _l(
+                "Withdrawn: the reading that made it (%(level)s cm at %(time)s) was deleted by %(who)s.",
+                level=gone["level_cm"], time=when, who=actor.label))
+            closed.append(event)
+        elif event.status == "accepted" and event.incident_id is not None:
+            incident = lock_incident(event.incident_id)
+            append_entry(incident, "system", system_text(
+                "Hazard watch: the reading of %(station)s, %(level)s cm at %(time)s, which made proposal #%(id)s "
+                "(accepted), was deleted by %(who)s as typed in by mistake.",
+                station=gone["station"], level=gone["level_cm"], time=when, id=event.id, who=actor.label),
+                at=now, author=actor, locked=True)
+            noted.append(incident)
+        # The reading's id may be given again (SQLite reuses the highest one freed): the key
+        # is freed with it, so that the new reading's crossing proposes.
+        event.key = f"{key}:deleted:{event.id}"
+    proposed = _refollow(station, now)
+    db.session.flush()
+    return Deleted(gone, closed, noted, proposed)
+
+
 def stations() -> list[GaugeStation]:
     return list(db.session.execute(select(GaugeStation).order_by(GaugeStation.station)).scalars())
 
@@ -496,6 +614,19 @@ def station_points(station_id: int, since: dt.datetime) -> list[tuple[dt.datetim
 
 def readings_query(station_id: int):
     return select(GaugeReading).where(GaugeReading.station_id == station_id).order_by(GaugeReading.at.desc())
+
+
+def latest_readings(station_id: int, limit: int) -> list[GaugeReading]:
+    return list(db.session.execute(readings_query(station_id).order_by(GaugeReading.id.desc()).limit(limit)).scalars())
+
+
+def reading_events(station_id: int, reading_ids: list[int]) -> dict[int, WatchEvent]:
+    """The proposal each of the readings made (by reading id), of those that made one."""
+    keys = {_reading_event_key(station_id, reading_id): reading_id for reading_id in reading_ids}
+    if not keys:
+        return {}
+    return {keys[event.key]: event
+            for event in db.session.execute(select(WatchEvent).where(WatchEvent.key.in_(keys))).scalars()}
 
 
 def trend(station: GaugeStation) -> int | None:

@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from incident.database import utcnow
@@ -30,6 +31,7 @@ from .readiness import ROMAN
 
 bp = Blueprint("watch", __name__, url_prefix="/watch")
 CHART_DAYS = 7
+LATEST_READINGS = 5  # each station's latest readings listed (a typing slip among them can be deleted)
 
 
 def feed_names() -> dict[str, str]:
@@ -41,14 +43,17 @@ def level_names() -> dict[str, str]:
 
 
 def station_rows(now: dt.datetime) -> list[dict]:
-    """Each station with its newest level, threshold, trend and chart of the last days."""
+    """Each station with its newest level, threshold, trend and chart of the last days, and its
+    latest readings (with the proposal each made, if any: deleting one says what it does)."""
     levels = ops.levels()
     rows = []
     for station in ops.stations():
         start = now - dt.timedelta(days=CHART_DAYS)
         points = ops.station_points(station.id, start)
+        readings = ops.latest_readings(station.id, LATEST_READINGS)
         rows.append({
-            "station": station, "trend": ops.trend(station),
+            "station": station, "trend": ops.trend(station), "readings": readings,
+            "events": ops.reading_events(station.id, [r.id for r in readings]),
             "chart": gauges.chart_svg(points, levels, start, now, current_app.config["RIADO_TIMEZONE"],
                                       _("%(station)s, the last %(days)s days", station=station.station, days=CHART_DAYS),
                                       level_names=tuple(_("Level %(roman)s", roman=ROMAN[n]) for n in (1, 2, 3))),
@@ -104,6 +109,36 @@ def add_reading():
                 roman=ROMAN.get(event.threshold, "")), "warning")
     else:
         flash(_("Reading saved."), "success")
+    return redirect(url_for("watch.index"))
+
+
+@bp.route("/readings/<int:reading_id>/delete", methods=["POST"], endpoint="delete_reading")
+@require_role("officer")
+def delete_reading(reading_id: int):
+    """Delete a reading typed in by mistake (asked to confirm on the page, in a disclosure that
+    needs no script): the station's level goes back to its other readings, and the open
+    proposal the reading made is closed."""
+    try:
+        deleted = ops.delete_reading(reading_id)
+    except ConflictError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("watch.index"))
+    gone, numbers = deleted.reading, [incident.number for incident in deleted.noted]
+    proposed = deleted.proposed.threshold if deleted.proposed is not None else None
+    closed = len(deleted.closed)
+    db.session.commit()
+    message = _("Reading deleted: %(station)s, %(level)s cm at %(time)s.", station=gone["station"],
+                level=gone["level_cm"], time=format_datetime(gone["at"], "yyyy-MM-dd HH:mm"))
+    if closed:
+        message += " " + _("The proposal it made was closed.")
+    for number in numbers:
+        message += " " + _("Its proposal was accepted already: the incident %(number)s stays, and the deletion is "
+                           "written to its log.", number=number)
+    if proposed is not None:
+        message += " " + _("The station's newest reading is above readiness level %(roman)s: see the proposal "
+                           "below.", roman=ROMAN.get(proposed, ""))
+    flash(message, "warning" if proposed is not None else "success")
     return redirect(url_for("watch.index"))
 
 

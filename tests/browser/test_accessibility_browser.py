@@ -22,8 +22,8 @@ NOT_PAGES = {
 
 
 def _demo(app, api, client):
-    """The demo district, plus what it lacks: a published notice, a draft, evacuees at a shelter
-    and an acknowledgement link. The ids of the pages' records."""
+    """The demo district, plus what it lacks: a published notice, a draft, evacuees at a shelter,
+    a gauge reading and an acknowledgement link. The ids of the pages' records."""
     from sqlalchemy import select
 
     from alerts.models import Alert, Delivery
@@ -65,6 +65,9 @@ def _demo(app, api, client):
                                                                  "needs": ["infant"]}]})
     assert people.status_code == 201, people.get_json()
     ids["evacuee"] = people.get_json()["items"][0]["id"]
+    # A reading typed in on the watch page: its row in the station's latest readings, with Delete….
+    typed = client.post("/api/v1/gauges/Vigadó tér/readings", headers=officer, json={"level_cm": 480})
+    assert typed.status_code == 201, typed.get_json()
     # An e-mail alert asking for acknowledgement: its link's page (nothing is sent: the queue is emptied).
     mailed = client.post("/api/v1/alerts", headers=officer, json={
         "body": "Próbariasztás: kérjük, erősítse meg.", "groups": [ids["group"]], "channels": ["email"],

@@ -107,6 +107,7 @@ def _seed(app, client, headers) -> dict[str, int]:
     task = post(f"/api/v1/incidents/{incident['id']}/plans", {"plan_id": plan["id"]})["tasks"][0]
     viewer = post("/api/v1/users", {"email": "walk-viewer@riado-test.example", "password": PASSWORD, "role": "viewer"})
     crossed = post("/api/v1/gauges/Vigadó tér/readings", {"level_cm": 705})  # a hazard watch proposal
+    typed = post("/api/v1/gauges/Óbuda/readings", {"level_cm": 480})  # a reading to delete, proposing nothing
     evacuee = post("/api/v1/evacuees", {"name": "Kovács Júlia", "incident_id": incident["id"],
                                         "shelter_id": shelter["id"], "birth_year": 1950})
     notice = post("/api/v1/notices", {"title": "Árvíz", "body": "A rakpart lezárva.", "incident_id": incident["id"]})
@@ -128,7 +129,8 @@ def _seed(app, client, headers) -> dict[str, int]:
             "incident_id": incident["id"], "assignment_id": assignment["id"], "alert_id": alert["id"],
             "message_id": message_id, "user_id": viewer["id"], "token_id": token_id, "seq": 1, "code": "en", "delivery": delivery,
             "token": ack, "plan_id": plan["id"], "task_id": task["id"],
-            "event_id": crossed["event_id"], "station": "Vigadó tér", "evacuee_id": evacuee["id"],
+            "event_id": crossed["event_id"], "station": "Vigadó tér", "reading_id": typed["id"],
+            "evacuee_id": evacuee["id"],
             "notice_id": notice["id"], "shelter_id": shelter["id"], "slug": "callout"}
 
 

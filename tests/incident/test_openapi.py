@@ -229,6 +229,10 @@ def test_every_json_answer_is_what_the_document_declares(client, api, document, 
          json={"reason": "A II. fokú jelzés miatt."})
     call("POST", "/api/v1/watch/events/{event_id}/accept", 201, officer, event_id=proposals[0]["id"],
          json={"location": VIGADO})
+    typo = call("POST", "/api/v1/gauges/{station}/readings", 201, officer, station="Óbuda", json={"level_cm": 480})
+    assert client.delete(f"/api/v1/gauges/Óbuda/readings/{typo['id']}", headers=officer).status_code == 204
+    deleting = document.document["paths"]["/api/v1/gauges/{station}/readings/{reading_id}"]["delete"]
+    assert {"204", "404", "409"} <= set(deleting["responses"])
 
     # Accounts: tokens, users, the audit trail
     user = call("POST", "/api/v1/users", 201, admin,
