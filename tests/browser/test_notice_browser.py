@@ -104,7 +104,7 @@ def test_press_drafts_officer_approves_resident_reads_it_on_a_phone_and_the_pres
     notice_url = press.url
     notice_id = int(notice_url.rstrip("/").rsplit("/", 1)[1])
     press.click("[data-testid=submit-notice]")
-    press.wait_for_selector("[data-testid=four-eyes]")
+    press.wait_for_selector("[data-testid=waits-for-officer]")  # a press officer never approves
     assert press.locator("[data-testid=approve-notice]").count() == 0
 
     # Not public yet.
