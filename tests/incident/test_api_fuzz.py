@@ -62,7 +62,7 @@ def _seed(client, headers, admin_id) -> dict[str, int]:
     plan = post("/api/v1/plans", {"name": "Árvíz II.", "hazard": "flood", "level": 2,
                                   "tasks": [{"title": "HVB összehívása", "due_minutes": 30}]})
     task = post(f"/api/v1/incidents/{incident['id']}/plans", {"plan_id": plan["id"]})["tasks"][0]
-    post("/api/v1/gauges/Vigadó tér/readings", {"level_cm": 625})
+    first_reading = post("/api/v1/gauges/Vigadó tér/readings", {"level_cm": 625})  # one the fuzzer may delete
     crossed = post("/api/v1/gauges/Vigadó tér/readings", {"level_cm": 705})  # hazard watch proposals
     evacuee = post("/api/v1/evacuees", {"name": "Kovács Júlia", "incident_id": incident["id"], "shelter_id": shelter["id"],
                                         "birth_year": 1950, "needs": ["wheelchair"]})
@@ -70,7 +70,7 @@ def _seed(client, headers, admin_id) -> dict[str, int]:
     return {"evacuee_id": evacuee["id"], "notice_id": notice["id"],"user_id": admin_id, "contact_id": contacts[-1]["id"], "group_id": group["id"], "resource_id": pump["id"],
             "incident_id": incident["id"], "seq": entry["seq"], "assignment_id": assignment["id"],
             "alert_id": alert["id"], "plan_id": plan["id"], "task_id": task["id"], "event_id": crossed["event_id"],
-            "station": "Vigadó tér"}
+            "station": "Vigadó tér", "reading_id": first_reading["id"]}
 
 
 def _run(operation, mode, headers, n, path_parameters=None) -> str | None:
