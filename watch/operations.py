@@ -456,6 +456,11 @@ def _follow(station: GaugeStation, reading: GaugeReading, now: dt.datetime) -> W
     station.watched_threshold = after
     if after <= before:
         return None
+    return _gauge_event(station, reading, after, steps, now)
+
+
+def _gauge_event(station: GaugeStation, reading: GaugeReading, after: int, steps, now: dt.datetime) -> WatchEvent | None:
+    """The proposal of a reading that crossed up to readiness level ``after``."""
     return _add_event(_reading_event_key(station.id, reading.id), kind="gauge", station_id=station.id, station=station.station,
                       threshold=after, threshold_cm=steps[after - 1], level_cm=reading.level_cm, reading_at=reading.at,
                       hazard="flood", readiness_level=after, created_at=now)
@@ -539,9 +544,7 @@ def _refollow(station: GaugeStation, now: dt.datetime) -> WatchEvent | None:
         or_(WatchEvent.status == "open", (WatchEvent.status == "accepted") & (Incident.status != "closed")))
     if db.session.execute(in_hand.limit(1)).first():
         return None
-    return _add_event(_reading_event_key(station.id, newest.id), kind="gauge", station_id=station.id,
-                      station=station.station, threshold=after, threshold_cm=steps[after - 1], level_cm=newest.level_cm,
-                      reading_at=newest.at, hazard="flood", readiness_level=after, created_at=now)
+    return _gauge_event(station, newest, after, steps, now)
 
 
 def delete_reading(reading_id: int, station_name: str | None = None, now: dt.datetime | None = None,
